@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages RingKV needs to build, test and run. Idempotent: when every
+# package is already present it only checks and returns (well under a second).
+# Every other script (README commands, .ci/run, launch_cluster.sh) calls this one.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-system-dev        # Asio + Beast (header-only), Boost::system
+  librocksdb-dev                          # state machine and Raft log storage
+  libprotobuf-dev protobuf-compiler       # wire and disk records
+  libgflags-dev libgoogle-glog-dev        # kvd flags, logging
+  libgtest-dev libgmock-dev               # tests
+  libbenchmark-dev                        # benchmarks
+  libxxhash-dev                           # ring hash (XXH3_64bits)
+  libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
+  iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install_deps: missing packages: ${missing[*]}" >&2
+  echo "install_deps: run as root (or: sudo $0)" >&2
+  exit 1
+fi
+
+echo "install_deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install_deps: done" >&2
