@@ -40,8 +40,8 @@ std::string RingConfig::Encode() const {
 
 Result<RingConfig> RingConfig::Decode(std::string_view data) {
   if (data.size() != kEncodedSize) {
-    return Status::Corruption("ring config: length " + std::to_string(data.size()) +
-                              ", want " + std::to_string(kEncodedSize));
+    return Status::Corruption("ring config: length " + std::to_string(data.size()) + ", want " +
+                              std::to_string(kEncodedSize));
   }
   const uint32_t want_crc = DecodeFixed32BE(data.data() + kPayloadSize);
   if (crc32c::Value(data.data(), kPayloadSize) != want_crc) {

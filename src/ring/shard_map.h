@@ -77,9 +77,9 @@ class ShardMap {
            std::vector<std::vector<NodeId>> replicas)
       : config_(config), nodes_(std::move(nodes)), replicas_(std::move(replicas)) {}
 
-  RingConfig config_;                            // valid; fixed at construction
-  std::vector<NodeId> nodes_;                    // sorted, distinct, no kNoNode
-  std::vector<std::vector<NodeId>> replicas_;    // [shard - 1]: replicas, leader first
+  RingConfig config_;                          // valid; fixed at construction
+  std::vector<NodeId> nodes_;                  // sorted, distinct, no kNoNode
+  std::vector<std::vector<NodeId>> replicas_;  // [shard - 1]: replicas, leader first
 };
 
 // The number of replicas that must be created to go from `from` to `to`: the sum over shards of
