@@ -1,0 +1,64 @@
+#include "net/frame.h"
+
+#include <string>
+
+#include "common/coding.h"
+#include "common/crc32c.h"
+
+namespace ringkv::net {
+
+void AppendFrame(std::string* dst, std::string_view payload) {
+  dst->reserve(dst->size() + kFrameHeaderSize + payload.size());
+  PutFixed32BE(dst, static_cast<uint32_t>(payload.size()));
+  PutFixed32BE(dst, crc32c::Value(payload));
+  dst->append(payload);
+}
+
+std::string EncodeFrame(std::string_view payload) {
+  std::string out;
+  AppendFrame(&out, payload);
+  return out;
+}
+
+FrameDecoder::FrameDecoder(size_t max_frame_size) : max_frame_size_(max_frame_size) {}
+
+void FrameDecoder::Feed(std::string_view bytes) {
+  if (!status_.ok()) return;  // the stream is already dead; do not buffer more
+  if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buf_.append(bytes);
+}
+
+Result<std::optional<std::string>> FrameDecoder::Next() {
+  if (!status_.ok()) return status_;
+  const size_t avail = buf_.size() - pos_;
+  if (avail < kFrameHeaderSize) return std::optional<std::string>();
+  const char* p = buf_.data() + pos_;
+  const uint32_t length = DecodeFixed32BE(p);
+  const uint32_t expected_crc = DecodeFixed32BE(p + 4);
+  if (length > max_frame_size_) {
+    status_ = Status::ResourceExhausted("frame of " + std::to_string(length) +
+                                        " bytes exceeds the maximum of " +
+                                        std::to_string(max_frame_size_));
+    return status_;
+  }
+  if (avail - kFrameHeaderSize < length) return std::optional<std::string>();
+  std::string payload(p + kFrameHeaderSize, length);
+  const uint32_t actual_crc = crc32c::Value(payload);
+  if (actual_crc != expected_crc) {
+    status_ = Status::Corruption("frame checksum mismatch (header " +
+                                 std::to_string(expected_crc) + ", payload " +
+                                 std::to_string(actual_crc) + ")");
+    return status_;
+  }
+  pos_ += kFrameHeaderSize + length;
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  }
+  return std::optional<std::string>(std::move(payload));
+}
+
+}  // namespace ringkv::net

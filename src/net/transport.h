@@ -1,0 +1,201 @@
+// Transport: the node-to-node channel for Raft traffic of all groups, with its own io_context
+// thread (net/io_thread.h).
+//
+// Shape (as etcd's rafthttp streams): two TCP connections per pair of nodes. Each node dials one
+// outbound connection to every peer it knows (SetPeer) and only *sends* on it; it accepts the
+// peers' outbound connections and only *receives* on those. This keeps each direction a simple
+// one-writer stream, makes "reachable" a per-direction fact (what Raft's MsgUnreachable wants),
+// and avoids the tie-breaking a single shared connection per pair would need.
+//
+// Sending: Send() never blocks. It appends the message to a bounded per-peer queue (drops and
+// counts when full, when the peer is unknown, or while it is blocked for testing) and schedules a
+// flush; a flush packs everything queued for that peer — messages of all groups — into RaftBatch
+// frames (each at most max_batch_bytes) handed to the peer's Connection, which gathers all
+// queued frames into one write. If the connection's own queue is full (a slow or stalled peer)
+// the batch is dropped and counted; Raft retransmits. While a peer is unreachable, queued
+// messages are dropped at each failed attempt (stale Raft traffic is worthless) and
+// on_unreachable fires; the dialer retries with exponential backoff and jitter.
+//
+// Receiving: the first frame of an accepted connection must be a Handshake with the same
+// protocol version and cluster id and a node id; a mismatch is refused (HandshakeReply ok=false),
+// logged at WARNING with both ids and the remote address, and closed. Then each frame is a
+// PeerMessage; anything else closes that connection with a WARNING and the transport keeps
+// serving everyone else.
+//
+// Thread-safety: every public method is safe from any thread. The receive and unreachable
+// callbacks run on the transport thread: they must not block (post to your own loop instead).
+#ifndef RINGKV_NET_TRANSPORT_H_
+#define RINGKV_NET_TRANSPORT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/ids.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+#include "net/connection.h"
+#include "net/io_thread.h"
+#include "proto/raft.pb.h"
+#include "proto/transport.pb.h"
+
+namespace ringkv::net {
+
+struct TransportOptions {
+  uint64_t cluster_id = 0;
+  // This node. REQUIRES: non-zero.
+  NodeId node_id;
+  // Changes with every process start (e.g. a timestamp or random value); sent in the handshake.
+  uint64_t incarnation = 0;
+  // Where to listen, "host:port"; port 0 lets the OS choose (see Transport::port()).
+  std::string listen_address = "127.0.0.1:0";
+  // host:port peers should dial; sent in the handshake. Its host, when a literal IP, is also the
+  // local address outgoing connections bind to. Empty: the listen address with the bound port.
+  std::string advertised_address;
+  // Largest frame payload sent or accepted. Default: 16 MiB.
+  size_t max_frame_size = kDefaultPeerMaxFrameSize;
+  // A flush splits a peer's messages into RaftBatch frames of about this size. Default: 1 MiB.
+  size_t max_batch_bytes = size_t{1} << 20;
+  // Bounds of the per-peer queue in front of the connection. Default: 8192 messages / 64 MiB.
+  size_t max_pending_messages = 8192;
+  size_t max_pending_bytes = size_t{64} << 20;
+  // Bounds of each connection's outgoing queue. Default: 64 MiB / 1024 frames.
+  size_t max_connection_queued_bytes = size_t{64} << 20;
+  size_t max_connection_queued_frames = 1024;
+  // Reconnect backoff: first delay, cap; each failure doubles it, jittered to [d/2, d].
+  // Default: 50 ms .. 2 s.
+  std::chrono::milliseconds backoff_min{50};
+  std::chrono::milliseconds backoff_max{2000};
+  // Dial timeout and handshake timeout (both directions). Default: 2 s each.
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds handshake_timeout{2000};
+  // A write stalled this long closes the connection (then it is redialed). Default: 10 s.
+  std::chrono::milliseconds write_timeout{10000};
+  // Seed for backoff jitter. Default: 0 = derive from node id and incarnation.
+  uint64_t seed = 0;
+};
+
+// Counters of one peer, monotonically increasing except `connected`.
+struct PeerStats {
+  uint64_t sent_messages = 0;     // handed to the connection in a RaftBatch
+  uint64_t sent_bytes = 0;        // frame payload bytes handed to the connection
+  uint64_t dropped_messages = 0;  // refused by Send or discarded before reaching the connection
+  uint64_t received_messages = 0;  // Raft messages received from this peer
+  uint64_t received_bytes = 0;     // frame payload bytes received from this peer
+  uint64_t connect_failures = 0;   // dial/handshake failures and lost outbound connections
+  bool connected = false;          // outbound connection is up and handshaken
+};
+
+class Transport {
+ public:
+  using RaftHandler = std::function<void(NodeId from, std::vector<raftpb::Message> messages)>;
+  using SnapshotHandler = std::function<void(NodeId from, transportpb::SnapshotChunk chunk)>;
+  using UnreachableHandler = std::function<void(NodeId peer)>;
+
+  struct Handlers {
+    RaftHandler on_raft;               // required
+    SnapshotHandler on_snapshot;       // optional; chunks are dropped when unset
+    UnreachableHandler on_unreachable;  // optional
+  };
+
+  Transport(TransportOptions options, Handlers handlers);
+  ~Transport();  // Stop()s
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Binds, listens and starts the transport thread. Returns InvalidArgument for a bad listen
+  // address, Unavailable when the bind fails. REQUIRES: called once.
+  Status Start();
+  // Closes every connection and joins the thread; no callback runs after it returns. Idempotent.
+  void Stop();
+
+  // The bound listen port (useful with port 0). REQUIRES: Start() returned OK.
+  uint16_t port() const { return port_; }
+  // The address sent in handshakes.
+  const std::string& advertised_address() const { return advertised_address_; }
+
+  // Adds a peer or changes its address (an existing connection to the old address is closed).
+  // The transport dials it right away and keeps redialing while it is set.
+  void SetPeer(NodeId peer, const std::string& address);
+  // Forgets a peer: closes the outbound connection, drops queued messages.
+  void RemovePeer(NodeId peer);
+
+  // Queues `msg` for node msg.to(). Never blocks. Returns false (and counts a drop) when the
+  // peer is unknown, blocked for testing, or its queue is full.
+  bool Send(raftpb::Message msg);
+  // Queues one snapshot chunk for `to`. Same contract as Send. Chunks share the peer's queue
+  // bound and go out in order with the Raft messages queued before them.
+  bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk);
+
+  // Counters for `peer` (zeros for an unknown one).
+  PeerStats GetPeerStats(NodeId peer) const;
+
+  // Test hook: while blocked, everything to `peer` is dropped at Send and everything received
+  // from it is discarded, as if the network between the two nodes were cut.
+  void SetBlockedForTesting(NodeId peer, bool blocked);
+
+ private:
+  struct Peer;
+  struct Inbound;
+  struct Pending {
+    std::optional<raftpb::Message> msg;
+    std::optional<transportpb::SnapshotChunk> chunk;
+  };
+
+  bool Enqueue(NodeId to, Pending item, size_t bytes);
+  bool IsBlocked(NodeId peer) const;
+  ConnectionOptions ConnOptions() const;
+
+  // Transport thread only.
+  void DoAccept();
+  void OnAccepted(boost::asio::ip::tcp::socket socket);
+  void OnInboundFrame(Inbound& in, std::string payload);
+  void HandleInboundHandshake(Inbound& in, const std::string& payload);
+  void Dial(const std::shared_ptr<Peer>& peer);
+  void OnDialed(const std::shared_ptr<Peer>& peer, uint64_t attempt, Status status,
+                boost::asio::ip::tcp::socket socket);
+  void OnOutboundFrame(const std::shared_ptr<Peer>& peer, uint64_t attempt,
+                       const std::shared_ptr<Connection>& conn, const std::string& payload);
+  void OnOutboundFailed(const std::shared_ptr<Peer>& peer, uint64_t attempt, const Status& why);
+  void ScheduleRedial(const std::shared_ptr<Peer>& peer);
+  void Flush(const std::shared_ptr<Peer>& peer);
+  void ShutdownOnIo();
+
+  const TransportOptions options_;
+  const Handlers handlers_;
+  std::string advertised_address_;  // set by Start
+  std::string bind_host_;           // local address for outgoing connections; set by Start
+  uint16_t port_ = 0;               // set by Start
+
+  // Declared before everything that holds sockets, so it outlives them.
+  IoThread io_thread_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;  // transport thread
+  // Accepted connections by id (handshaken or not); transport thread.
+  std::unordered_map<uint64_t, std::shared_ptr<Inbound>> inbound_;
+  Random rng_;       // backoff jitter; transport thread
+  bool stopping_ = false;  // transport thread
+  bool started_ = false;   // owner thread
+
+  // State below is protected by mu_.
+  mutable std::mutex mu_;
+  std::unordered_map<NodeId, std::shared_ptr<Peer>> peers_ GUARDED_BY(mu_);
+  std::unordered_set<NodeId> blocked_ GUARDED_BY(mu_);
+  // Stats survive RemovePeer so tests and metrics can still read them.
+  std::unordered_map<NodeId, PeerStats> stats_ GUARDED_BY(mu_);
+};
+
+}  // namespace ringkv::net
+
+#endif  // RINGKV_NET_TRANSPORT_H_
