@@ -1,0 +1,159 @@
+#include "storage/keys.h"
+
+#include "common/coding.h"
+
+namespace ringkv::storage {
+namespace {
+
+// Tags after the group prefix. Never 0xff: [group][0xff] is the end of a group's range.
+constexpr char kHardStateTag = 0x01;
+constexpr char kTruncatedStateTag = 0x02;
+constexpr char kConfStateTag = 0x03;
+constexpr char kRaftLogTag = 0x04;
+
+constexpr char kApplyStateTag = 0x00;
+constexpr char kSessionTag = 0x01;
+constexpr char kUserDataTag = 0x02;
+
+constexpr char kGroupEndTag = static_cast<char>(0xff);
+
+// Meta CF key spaces.
+constexpr char kMetaNamed = 0x01;
+constexpr char kMetaTombstone = 0x02;
+constexpr char kMetaSnapshotInstall = 0x03;
+
+std::string GroupTagKey(GroupId group, char tag) {
+  std::string k;
+  k.reserve(kGroupPrefixSize + 1);
+  PutFixed64BE(&k, group.value());
+  k.push_back(tag);
+  return k;
+}
+
+std::string NamedMetaKey(std::string_view name) {
+  std::string k(1, kMetaNamed);
+  k.append(name);
+  return k;
+}
+
+std::string MetaGroupKey(char space, GroupId group) {
+  std::string k(1, space);
+  PutFixed64BE(&k, group.value());
+  return k;
+}
+
+}  // namespace
+
+std::string GroupPrefix(GroupId group) {
+  std::string k;
+  PutFixed64BE(&k, group.value());
+  return k;
+}
+
+std::string HardStateKey(GroupId group) { return GroupTagKey(group, kHardStateTag); }
+std::string TruncatedStateKey(GroupId group) { return GroupTagKey(group, kTruncatedStateTag); }
+std::string ConfStateKey(GroupId group) { return GroupTagKey(group, kConfStateTag); }
+
+std::string RaftLogKey(GroupId group, Index index) {
+  std::string k = GroupTagKey(group, kRaftLogTag);
+  PutFixed64BE(&k, index.value());
+  return k;
+}
+
+KeyRange RaftLogRange(GroupId group) {
+  return {GroupTagKey(group, kRaftLogTag), GroupTagKey(group, kRaftLogTag + 1)};
+}
+
+KeyRange RaftGroupRange(GroupId group) {
+  return {GroupPrefix(group), GroupTagKey(group, kGroupEndTag)};
+}
+
+std::optional<RaftLogKeyParts> DecodeRaftLogKey(std::string_view key) {
+  if (key.size() != kGroupPrefixSize + 1 + 8 || key[kGroupPrefixSize] != kRaftLogTag) {
+    return std::nullopt;
+  }
+  return RaftLogKeyParts{GroupId(DecodeFixed64BE(key.data())),
+                         Index(DecodeFixed64BE(key.data() + kGroupPrefixSize + 1))};
+}
+
+std::string ApplyStateKey(GroupId group) { return GroupTagKey(group, kApplyStateTag); }
+
+std::string SessionKey(GroupId group, uint64_t client_id) {
+  std::string k = GroupTagKey(group, kSessionTag);
+  PutFixed64BE(&k, client_id);
+  return k;
+}
+
+KeyRange SessionRange(GroupId group) {
+  return {GroupTagKey(group, kSessionTag), GroupTagKey(group, kSessionTag + 1)};
+}
+
+std::string DataKey(GroupId group, std::string_view user_key) {
+  std::string k;
+  k.reserve(kGroupPrefixSize + 1 + user_key.size());
+  k = GroupTagKey(group, kUserDataTag);
+  k.append(user_key);
+  return k;
+}
+
+KeyRange DataRange(GroupId group) {
+  return {GroupTagKey(group, kUserDataTag), GroupTagKey(group, kUserDataTag + 1)};
+}
+
+KeyRange DataGroupRange(GroupId group) {
+  return {GroupPrefix(group), GroupTagKey(group, kGroupEndTag)};
+}
+
+std::optional<DataKeyParts> DecodeDataKey(std::string_view key) {
+  if (key.size() < kGroupPrefixSize + 1 || key[kGroupPrefixSize] != kUserDataTag) {
+    return std::nullopt;
+  }
+  return DataKeyParts{GroupId(DecodeFixed64BE(key.data())), key.substr(kGroupPrefixSize + 1)};
+}
+
+std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key) {
+  if (key.size() != kGroupPrefixSize + 1 + 8 || key[kGroupPrefixSize] != kSessionTag ||
+      DecodeFixed64BE(key.data()) != group.value()) {
+    return std::nullopt;
+  }
+  return DecodeFixed64BE(key.data() + kGroupPrefixSize + 1);
+}
+
+std::string NodeIdKey() { return NamedMetaKey("node_id"); }
+std::string ClusterIdKey() { return NamedMetaKey("cluster_id"); }
+std::string IncarnationIdKey() { return NamedMetaKey("incarnation_id"); }
+std::string RingConfigKey() { return NamedMetaKey("ring_config"); }
+
+std::string TombstoneKey(GroupId group) { return MetaGroupKey(kMetaTombstone, group); }
+KeyRange TombstoneRange() {
+  return {std::string(1, kMetaTombstone), std::string(1, kMetaTombstone + 1)};
+}
+
+std::string SnapshotInstallKey(GroupId group) {
+  return MetaGroupKey(kMetaSnapshotInstall, group);
+}
+KeyRange SnapshotInstallRange() {
+  return {std::string(1, kMetaSnapshotInstall), std::string(1, kMetaSnapshotInstall + 1)};
+}
+
+std::optional<GroupId> DecodeMetaGroupKey(std::string_view key) {
+  if (key.size() != 9) return std::nullopt;
+  return GroupId(DecodeFixed64BE(key.data() + 1));
+}
+
+std::string EscapeKey(std::string_view key) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+}  // namespace ringkv::storage

@@ -1,0 +1,93 @@
+// Key encodings of every record storage/ keeps. All integers are big-endian fixed width, so the
+// byte order RocksDB sorts by is numeric order: a group's records are contiguous and its log
+// entries sort by index.
+//
+//   raft CF  [group u64][0x01]                 hard state
+//            [group u64][0x02]                 truncated state
+//            [group u64][0x03]                 conf state
+//            [group u64][0x04][index u64]      log entry
+//   data CF  [group u64][0x00]                 apply state
+//            [group u64][0x01][client id u64]  client session
+//            [group u64][0x02][user key]       user data
+//   meta CF  [0x01][name]                      node id, cluster id, incarnation id, ring config
+//            [0x02][group u64]                 tombstone of a removed replica
+//            [0x03][group u64]                 snapshot install in progress
+//
+// Bounds are half-open [begin, end). A group's ranges end at [group][0xff], so no bound needs
+// group + 1 (which would overflow for the largest id).
+//
+// Thread-safety: pure functions.
+#ifndef RINGKV_STORAGE_KEYS_H_
+#define RINGKV_STORAGE_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/ids.h"
+
+namespace ringkv::storage {
+
+// A half-open key range [begin, end).
+struct KeyRange {
+  std::string begin;
+  std::string end;
+};
+
+// ---- raft CF ----
+std::string HardStateKey(GroupId group);
+std::string TruncatedStateKey(GroupId group);
+std::string ConfStateKey(GroupId group);
+std::string RaftLogKey(GroupId group, Index index);
+// Every log key of `group`.
+KeyRange RaftLogRange(GroupId group);
+// Every raft CF key of `group` (log and states).
+KeyRange RaftGroupRange(GroupId group);
+// Inverse of RaftLogKey; nullopt when `key` is not a log key.
+struct RaftLogKeyParts {
+  GroupId group;
+  Index index;
+};
+std::optional<RaftLogKeyParts> DecodeRaftLogKey(std::string_view key);
+
+// ---- data CF ----
+std::string ApplyStateKey(GroupId group);
+std::string SessionKey(GroupId group, uint64_t client_id);
+KeyRange SessionRange(GroupId group);
+std::string DataKey(GroupId group, std::string_view user_key);
+// Every user data key of `group`.
+KeyRange DataRange(GroupId group);
+// Every data CF key of `group`: apply state, sessions, user data. This is what a snapshot holds.
+KeyRange DataGroupRange(GroupId group);
+// The 8-byte prefix every key of `group` starts with (raft and data CF).
+std::string GroupPrefix(GroupId group);
+constexpr size_t kGroupPrefixSize = 8;
+
+struct DataKeyParts {
+  GroupId group;
+  std::string_view user_key;  // points into the decoded key
+};
+// Inverse of DataKey; nullopt when `key` is not a user data key.
+std::optional<DataKeyParts> DecodeDataKey(std::string_view key);
+// Inverse of SessionKey; nullopt when `key` is not a session key of `group`.
+std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key);
+
+// ---- meta CF ----
+std::string NodeIdKey();
+std::string ClusterIdKey();
+std::string IncarnationIdKey();
+std::string RingConfigKey();
+std::string TombstoneKey(GroupId group);
+KeyRange TombstoneRange();
+std::string SnapshotInstallKey(GroupId group);
+KeyRange SnapshotInstallRange();
+// Group id of a TombstoneKey or SnapshotInstallKey (the last 8 bytes); nullopt if malformed.
+std::optional<GroupId> DecodeMetaGroupKey(std::string_view key);
+
+// Printable form of a key for error messages: printable ASCII kept, other bytes as \xNN.
+std::string EscapeKey(std::string_view key);
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_KEYS_H_

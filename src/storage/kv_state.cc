@@ -1,0 +1,157 @@
+#include "storage/kv_state.h"
+
+#include <xxhash.h>
+
+#include "common/coding.h"
+#include "common/status_macros.h"
+#include "proto/storage.pb.h"
+#include "storage/keys.h"
+#include "storage/proto_io.h"
+
+namespace ringkv::storage {
+
+std::string EncodeVersionedValue(std::string_view value, Index version) {
+  std::string out;
+  out.reserve(8 + value.size());
+  PutFixed64BE(&out, version.value());
+  out.append(value);
+  return out;
+}
+
+Result<VersionedValue> DecodeVersionedValue(std::string_view key, std::string_view payload) {
+  uint64_t version = 0;
+  if (!GetFixed64BE(&payload, &version)) {
+    return Status::Corruption("short user value at key " + EscapeKey(key));
+  }
+  return VersionedValue{std::string(payload), Index(version)};
+}
+
+KvState::KvState(Engine* engine, GroupId group, KvStateOptions options)
+    : engine_(engine), group_(group), options_(options) {}
+
+Status KvState::Load() {
+  storagepb::ApplyState as;
+  ASSIGN_OR_RETURN(bool found, ReadProto(*engine_, Cf::kData, ApplyStateKey(group_), &as));
+  (void)found;  // absent = nothing applied
+  applied_ = ApplyState{Index(as.applied_index()), Term(as.applied_term())};
+
+  session_order_.clear();
+  session_written_at_.clear();
+  std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kData, SessionRange(group_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::optional<uint64_t> client = DecodeSessionKey(group_, it->key());
+    if (!client) return Status::Corruption("malformed session key " + EscapeKey(it->key()));
+    storagepb::SessionRecord rec;
+    RETURN_IF_ERROR(ParseRecordProto(it->key(), it->value(), &rec));
+    session_order_.emplace(rec.written_at(), *client);
+    session_written_at_[*client] = rec.written_at();
+  }
+  return it->status();
+}
+
+void KvState::SetApplyState(WriteBatch* batch, ApplyState state) {
+  storagepb::ApplyState as;
+  as.set_applied_index(state.applied_index.value());
+  as.set_applied_term(state.applied_term.value());
+  PutProto(batch, Cf::kData, ApplyStateKey(group_), as);
+  applied_ = state;
+}
+
+Result<std::optional<VersionedValue>> KvState::Get(std::string_view key,
+                                                   const ReadSnapshot* snapshot) const {
+  const std::string dkey = DataKey(group_, key);
+  ASSIGN_OR_RETURN(std::optional<std::string> payload, engine_->Get(Cf::kData, dkey, snapshot));
+  if (!payload) return std::optional<VersionedValue>();
+  ASSIGN_OR_RETURN(VersionedValue v, DecodeVersionedValue(dkey, *payload));
+  return std::optional<VersionedValue>(std::move(v));
+}
+
+Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_view end,
+                                          size_t limit, const ReadSnapshot* snapshot) const {
+  KeyRange range{DataKey(group_, start), end.empty() ? DataRange(group_).end : DataKey(group_, end)};
+  std::vector<KvPair> out;
+  if (range.begin >= range.end) return out;
+  std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kData, std::move(range), snapshot);
+  for (it->SeekToFirst(); it->Valid() && (limit == 0 || out.size() < limit); it->Next()) {
+    std::optional<DataKeyParts> parts = DecodeDataKey(it->key());
+    if (!parts) return Status::Corruption("malformed data key " + EscapeKey(it->key()));
+    ASSIGN_OR_RETURN(VersionedValue v, DecodeVersionedValue(it->key(), it->value()));
+    out.push_back(KvPair{std::string(parts->user_key), std::move(v)});
+  }
+  RETURN_IF_ERROR(it->status());
+  return out;
+}
+
+void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value,
+                  Index version) {
+  batch->Put(Cf::kData, DataKey(group_, key), EncodeVersionedValue(value, version));
+}
+
+void KvState::Delete(WriteBatch* batch, std::string_view key) {
+  batch->Delete(Cf::kData, DataKey(group_, key));
+}
+
+Result<std::optional<Session>> KvState::GetSession(uint64_t client_id) const {
+  storagepb::SessionRecord rec;
+  ASSIGN_OR_RETURN(bool found,
+                   ReadProto(*engine_, Cf::kData, SessionKey(group_, client_id), &rec));
+  if (!found) return std::optional<Session>();
+  return std::optional<Session>(
+      Session{rec.last_sequence(), rec.response(), Index(rec.written_at())});
+}
+
+void KvState::PutSession(WriteBatch* batch, uint64_t client_id, const Session& session) {
+  auto existing = session_written_at_.find(client_id);
+  if (existing != session_written_at_.end()) {
+    session_order_.erase({existing->second, client_id});
+    session_written_at_.erase(existing);
+  } else {
+    while (options_.max_sessions > 0 && session_order_.size() >= options_.max_sessions) {
+      auto victim = session_order_.begin();
+      batch->Delete(Cf::kData, SessionKey(group_, victim->second));
+      session_written_at_.erase(victim->second);
+      session_order_.erase(victim);
+    }
+  }
+  storagepb::SessionRecord rec;
+  rec.set_last_sequence(session.last_sequence);
+  rec.set_response(session.response);
+  rec.set_written_at(session.written_at.value());
+  PutProto(batch, Cf::kData, SessionKey(group_, client_id), rec);
+  session_order_.emplace(session.written_at.value(), client_id);
+  session_written_at_[client_id] = session.written_at.value();
+}
+
+Result<StateDigest> KvState::Digest() const {
+  std::unique_ptr<ReadSnapshot> snap = engine_->GetSnapshot();
+  storagepb::ApplyState as;
+  ASSIGN_OR_RETURN(bool found,
+                   ReadProto(*engine_, Cf::kData, ApplyStateKey(group_), &as, snap.get()));
+  (void)found;
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  auto feed = [state](std::string_view bytes) {
+    std::string len;
+    PutFixed32BE(&len, static_cast<uint32_t>(bytes.size()));
+    XXH3_64bits_update(state, len.data(), len.size());
+    XXH3_64bits_update(state, bytes.data(), bytes.size());
+  };
+  Status status;
+  for (const KeyRange& range : {SessionRange(group_), DataRange(group_)}) {
+    std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kData, range, snap.get());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      feed(it->key().substr(kGroupPrefixSize));  // group-relative, so equal content hashes equal
+      feed(it->value());
+    }
+    if (!it->status().ok()) {
+      status = it->status();
+      break;
+    }
+  }
+  const uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  RETURN_IF_ERROR(status);
+  return StateDigest{ApplyState{Index(as.applied_index()), Term(as.applied_term())}, hash};
+}
+
+}  // namespace ringkv::storage

@@ -1,0 +1,128 @@
+// KvState: the state machine of one group as stored in the data CF — user data (each value with
+// the Raft index that last wrote it), the apply state, and a bounded client-session table for
+// exactly-once application — plus a digest of all of it for convergence checks.
+//
+// Atomicity: apply writes its data changes, session updates and SetApplyState into ONE
+// WriteBatch, so after a crash the applied index says exactly which entries' effects are stored
+// (never applied twice, never skipped).
+//
+// Sessions: at most KvStateOptions::max_sessions. PutSession of a new client when the table is
+// full evicts the least recently written session: smallest `written_at` (the Raft index of the
+// write), ties broken by smaller client id. This depends only on the applied sequence, so all
+// replicas evict the same sessions; max_sessions must be equal on every replica of a group.
+//
+// Like RaftLogStore, in-memory bookkeeping (apply state, session order) changes at call time:
+// write each batch before reading back what it contains; reload with Load() after a snapshot
+// install or a failed write.
+//
+// Thread-safety: not thread-safe; owned by the group's replica. Reads taking a ReadSnapshot may
+// run on another thread only if the caller serializes them with the owner.
+#ifndef RINGKV_STORAGE_KV_STATE_H_
+#define RINGKV_STORAGE_KV_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "common/status.h"
+#include "storage/engine.h"
+#include "storage/write_batch.h"
+
+namespace ringkv::storage {
+
+struct KvStateOptions {
+  // Upper bound of the client-session table. Default: 10000 sessions.
+  size_t max_sessions = 10000;
+};
+
+struct VersionedValue {
+  std::string value;
+  Index version;  // Raft index of the entry that last wrote the key
+  bool operator==(const VersionedValue&) const = default;
+};
+
+struct KvPair {
+  std::string key;  // user key
+  VersionedValue value;
+  bool operator==(const KvPair&) const = default;
+};
+
+struct ApplyState {
+  Index applied_index{0};
+  Term applied_term{0};
+  bool operator==(const ApplyState&) const = default;
+};
+
+struct Session {
+  uint64_t last_sequence = 0;
+  std::string response;  // cached response bytes of last_sequence
+  Index written_at{0};   // Raft index of the write that stored this
+  bool operator==(const Session&) const = default;
+};
+
+struct StateDigest {
+  ApplyState applied;  // the apply state the digest was taken at
+  uint64_t hash = 0;   // XXH3-64 over user data and sessions, in key order
+  bool operator==(const StateDigest&) const = default;
+};
+
+class KvState {
+ public:
+  // `engine` is not owned and must outlive this.
+  KvState(Engine* engine, GroupId group, KvStateOptions options = {});
+
+  // Reads the apply state and the session table order. Corruption on bad records.
+  Status Load();
+
+  GroupId group() const { return group_; }
+  const ApplyState& applied() const { return applied_; }
+  // Writes the apply state into `batch` (the same batch as the changes it covers).
+  void SetApplyState(WriteBatch* batch, ApplyState state);
+
+  // The value of `key`, nullopt if absent. Reads at `snapshot` when given.
+  // Corruption naming the key on a bad record.
+  Result<std::optional<VersionedValue>> Get(std::string_view key,
+                                            const ReadSnapshot* snapshot = nullptr) const;
+  // Up to `limit` pairs with start <= key < end in key order; an empty `end` means no upper
+  // bound; limit 0 means no limit.
+  Result<std::vector<KvPair>> Scan(std::string_view start, std::string_view end, size_t limit,
+                                   const ReadSnapshot* snapshot = nullptr) const;
+  void Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version);
+  void Delete(WriteBatch* batch, std::string_view key);
+
+  Result<std::optional<Session>> GetSession(uint64_t client_id) const;
+  // Records `session` for `client_id` (session.written_at must be the applying entry's index),
+  // evicting the least recently written other session when a new client would exceed the bound.
+  void PutSession(WriteBatch* batch, uint64_t client_id, const Session& session);
+  size_t session_count() const { return session_order_.size(); }
+
+  // Digest of user data and sessions at a consistent snapshot (apply state excluded from the
+  // hash, reported alongside). Replicas at the same applied index must have equal digests.
+  Result<StateDigest> Digest() const;
+
+ private:
+  Engine* const engine_;
+  const GroupId group_;
+  const KvStateOptions options_;
+  ApplyState applied_;  // as last loaded or set; changed by Load and SetApplyState
+  // Eviction order of sessions: (written_at, client_id), smallest first; mirrors the stored
+  // session records as of the calls made so far.
+  std::set<std::pair<uint64_t, uint64_t>> session_order_;
+  std::map<uint64_t, uint64_t> session_written_at_;  // client_id -> written_at
+};
+
+// Stored form of a user value: [u64 BE version][value bytes] (inside the crc envelope).
+std::string EncodeVersionedValue(std::string_view value, Index version);
+// Corruption naming `key` if `payload` is shorter than the version.
+Result<VersionedValue> DecodeVersionedValue(std::string_view key, std::string_view payload);
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_KV_STATE_H_

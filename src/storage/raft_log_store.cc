@@ -1,0 +1,203 @@
+#include "storage/raft_log_store.h"
+
+#include <string>
+
+#include "common/status_macros.h"
+#include "proto/storage.pb.h"
+#include "storage/keys.h"
+#include "storage/proto_io.h"
+
+namespace ringkv::storage {
+namespace {
+
+std::string GroupName(GroupId group) { return "group " + std::to_string(group.value()); }
+
+}  // namespace
+
+RaftLogStore::RaftLogStore(Engine* engine, GroupId group) : engine_(engine), group_(group) {}
+
+Status RaftLogStore::Load() {
+  storagepb::SnapshotInstallMarker marker;
+  ASSIGN_OR_RETURN(bool installing,
+                   ReadProto(*engine_, Cf::kMeta, SnapshotInstallKey(group_), &marker));
+  if (installing) {
+    return Status::FailedPrecondition("unfinished snapshot install for " + GroupName(group_));
+  }
+  ASSIGN_OR_RETURN(bool unused, ReadProto(*engine_, Cf::kRaft, HardStateKey(group_),
+                                          &hard_state_));
+  ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kRaft, ConfStateKey(group_), &conf_state_));
+  storagepb::TruncatedState ts;
+  ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kRaft, TruncatedStateKey(group_), &ts));
+  (void)unused;
+  truncated_index_ = Index(ts.index());
+  truncated_term_ = Term(ts.term());
+
+  std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kRaft, RaftLogRange(group_));
+  it->SeekToLast();
+  RETURN_IF_ERROR(it->status());
+  if (!it->Valid()) {
+    last_index_ = truncated_index_;
+    return Status::OK();
+  }
+  std::optional<RaftLogKeyParts> last = DecodeRaftLogKey(it->key());
+  it->SeekToFirst();
+  RETURN_IF_ERROR(it->status());
+  std::optional<RaftLogKeyParts> first =
+      it->Valid() ? DecodeRaftLogKey(it->key()) : std::nullopt;
+  if (!last || !first) {
+    return Status::Corruption("malformed raft log key of " + GroupName(group_));
+  }
+  if (first->index != truncated_index_ + 1 || last->index < first->index) {
+    return Status::Corruption("raft log of " + GroupName(group_) + " starts at index " +
+                              std::to_string(first->index.value()) + " but truncated index is " +
+                              std::to_string(truncated_index_.value()));
+  }
+  last_index_ = last->index;
+  return Status::OK();
+}
+
+Status RaftLogStore::Append(WriteBatch* batch, const std::vector<raftpb::Entry>& entries) {
+  if (entries.empty()) return Status::OK();
+  for (size_t i = 1; i < entries.size(); ++i) {
+    if (entries[i].index() != entries[i - 1].index() + 1) {
+      return Status::InvalidArgument("entries to append are not consecutive at index " +
+                                     std::to_string(entries[i].index()));
+    }
+  }
+  const Index first_new(entries.front().index());
+  if (first_new > last_index_ + 1) {
+    return Status::InvalidArgument("append at index " + std::to_string(first_new.value()) +
+                                   " leaves a gap after last index " +
+                                   std::to_string(last_index_.value()));
+  }
+  const Index new_last(entries.back().index());
+  if (new_last <= truncated_index_) return Status::OK();  // all compacted already
+  for (const raftpb::Entry& e : entries) {
+    if (Index(e.index()) <= truncated_index_) continue;
+    PutProto(batch, Cf::kRaft, RaftLogKey(group_, Index(e.index())), e);
+  }
+  if (new_last < last_index_) {
+    batch->DeleteRange(Cf::kRaft,
+                       {RaftLogKey(group_, new_last + 1), RaftLogKey(group_, last_index_ + 1)});
+  }
+  last_index_ = new_last;
+  return Status::OK();
+}
+
+Result<std::vector<raftpb::Entry>> RaftLogStore::Entries(Index lo, Index hi,
+                                                         uint64_t max_bytes) const {
+  if (lo > hi) return Status::InvalidArgument("Entries: lo > hi");
+  if (lo < FirstIndex()) {
+    return Status::NotFound("log compacted: index " + std::to_string(lo.value()) +
+                            " < first index " + std::to_string(FirstIndex().value()));
+  }
+  if (hi > last_index_ + 1) {
+    return Status::Unavailable("log unavailable: hi " + std::to_string(hi.value()) +
+                               " > last index + 1 = " + std::to_string(last_index_.value() + 1));
+  }
+  std::vector<raftpb::Entry> out;
+  if (lo == hi) return out;
+  std::unique_ptr<Iterator> it =
+      engine_->NewIterator(Cf::kRaft, {RaftLogKey(group_, lo), RaftLogKey(group_, hi)});
+  uint64_t total = 0;
+  Index want = lo;
+  for (it->SeekToFirst(); it->Valid() && want < hi; it->Next(), ++want) {
+    std::optional<RaftLogKeyParts> k = DecodeRaftLogKey(it->key());
+    if (!k || k->index != want) break;
+    raftpb::Entry e;
+    RETURN_IF_ERROR(ParseRecordProto(it->key(), it->value(), &e));
+    if (e.index() != want.value()) {
+      return Status::Corruption("entry at key " + EscapeKey(it->key()) + " has index " +
+                                std::to_string(e.index()));
+    }
+    total += e.ByteSizeLong();
+    if (!out.empty() && total > max_bytes) return out;
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(it->status());
+  if (want != hi) {
+    return Status::Corruption("raft log of " + GroupName(group_) + " has a hole at index " +
+                              std::to_string(want.value()));
+  }
+  return out;
+}
+
+Result<raftpb::Entry> RaftLogStore::ReadEntry(Index index) const {
+  const std::string key = RaftLogKey(group_, index);
+  raftpb::Entry e;
+  ASSIGN_OR_RETURN(bool found, ReadProto(*engine_, Cf::kRaft, key, &e));
+  if (!found) {
+    return Status::Corruption("raft log of " + GroupName(group_) + " has a hole at index " +
+                              std::to_string(index.value()));
+  }
+  if (e.index() != index.value()) {
+    return Status::Corruption("entry at key " + EscapeKey(key) + " has index " +
+                              std::to_string(e.index()));
+  }
+  return e;
+}
+
+Result<Term> RaftLogStore::TermAt(Index index) const {
+  if (index == truncated_index_) return truncated_term_;
+  if (index < truncated_index_) {
+    return Status::NotFound("log compacted: index " + std::to_string(index.value()) +
+                            " < truncated index " + std::to_string(truncated_index_.value()));
+  }
+  if (index > last_index_) {
+    return Status::Unavailable("log unavailable: index " + std::to_string(index.value()) +
+                               " > last index " + std::to_string(last_index_.value()));
+  }
+  ASSIGN_OR_RETURN(raftpb::Entry e, ReadEntry(index));
+  return Term(e.term());
+}
+
+void RaftLogStore::SetHardState(WriteBatch* batch, const raftpb::HardState& hs) {
+  PutProto(batch, Cf::kRaft, HardStateKey(group_), hs);
+  hard_state_ = hs;
+}
+
+void RaftLogStore::SetConfState(WriteBatch* batch, const raftpb::ConfState& cs) {
+  PutProto(batch, Cf::kRaft, ConfStateKey(group_), cs);
+  conf_state_ = cs;
+}
+
+Status RaftLogStore::Compact(WriteBatch* batch, Index index, Term term) {
+  if (index <= truncated_index_) {
+    return Status::NotFound("log compacted: index " + std::to_string(index.value()) +
+                            " <= truncated index " + std::to_string(truncated_index_.value()));
+  }
+  ASSIGN_OR_RETURN(Term stored, TermAt(index));
+  if (stored != term) {
+    return Status::InvalidArgument("compact at index " + std::to_string(index.value()) +
+                                   ": term " + std::to_string(term.value()) +
+                                   " but entry has term " + std::to_string(stored.value()));
+  }
+  batch->DeleteRange(Cf::kRaft, {RaftLogKey(group_, FirstIndex()), RaftLogKey(group_, index + 1)});
+  storagepb::TruncatedState ts;
+  ts.set_index(index.value());
+  ts.set_term(term.value());
+  PutProto(batch, Cf::kRaft, TruncatedStateKey(group_), ts);
+  truncated_index_ = index;
+  truncated_term_ = term;
+  return Status::OK();
+}
+
+void RaftLogStore::WriteSnapshotMeta(WriteBatch* batch, GroupId group,
+                                     const raftpb::SnapshotMetadata& meta) {
+  batch->DeleteRange(Cf::kRaft, RaftLogRange(group));
+  storagepb::TruncatedState ts;
+  ts.set_index(meta.index());
+  ts.set_term(meta.term());
+  PutProto(batch, Cf::kRaft, TruncatedStateKey(group), ts);
+  PutProto(batch, Cf::kRaft, ConfStateKey(group), meta.conf_state());
+}
+
+void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMetadata& meta) {
+  WriteSnapshotMeta(batch, group_, meta);
+  truncated_index_ = Index(meta.index());
+  truncated_term_ = Term(meta.term());
+  last_index_ = truncated_index_;
+  conf_state_ = meta.conf_state();
+}
+
+}  // namespace ringkv::storage

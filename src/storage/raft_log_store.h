@@ -1,0 +1,104 @@
+// RaftLogStore: the persistent Raft log and Raft state of one group — entries, hard state,
+// truncated state (index/term of the last compacted entry) and conf state — in the raft CF.
+// It knows how entries are keyed and checked, not what Raft does with them: the replica's
+// log adapter (src/replica/) maps it onto the Raft core's LogStorage interface.
+//
+// Mutations go into a caller's WriteBatch (group commit); the in-memory bookkeeping
+// (first/last index, states) changes at call time. REQUIRES: the caller writes each batch before
+// reading back what it contains (Entries/Term read the engine), and treats a failed write of such
+// a batch as fatal (house rule: recover from disk by reopening and Load()).
+//
+// Status mapping for the adapter:
+//   NotFound     index is compacted (below FirstIndex; Term: below the truncated index)
+//                -> raft ErrCompacted
+//   Unavailable  index is beyond LastIndex -> raft ErrUnavailable
+//   Corruption   a stored record fails its checksum or the log has a hole
+//   FailedPrecondition  a snapshot install of this group is unfinished (run
+//                RecoverSnapshotInstalls first)
+//
+// Thread-safety: not thread-safe; owned by the group's replica (one thread).
+#ifndef RINGKV_STORAGE_RAFT_LOG_STORE_H_
+#define RINGKV_STORAGE_RAFT_LOG_STORE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "common/status.h"
+#include "proto/raft.pb.h"
+#include "storage/engine.h"
+#include "storage/write_batch.h"
+
+namespace ringkv::storage {
+
+class RaftLogStore {
+ public:
+  // `engine` is not owned and must outlive this.
+  RaftLogStore(Engine* engine, GroupId group);
+
+  // Reads the group's state from the engine (an absent group is empty: zero states, no
+  // entries). Must be called before anything else and after a snapshot install.
+  // Errors: Corruption (bad record, log not contiguous from the truncated index),
+  // FailedPrecondition (unfinished snapshot install), IOError.
+  Status Load();
+
+  GroupId group() const { return group_; }
+  const raftpb::HardState& hard_state() const { return hard_state_; }
+  const raftpb::ConfState& conf_state() const { return conf_state_; }
+  Index truncated_index() const { return truncated_index_; }
+  Term truncated_term() const { return truncated_term_; }
+  // truncated_index + 1.
+  Index FirstIndex() const { return truncated_index_ + 1; }
+  // Index of the last entry; truncated_index when the log is empty.
+  Index LastIndex() const { return last_index_; }
+
+  // Writes `entries` and deletes every stored entry after the last of them (a conflicting
+  // suffix). Entries at or below the truncated index are skipped (already compacted, hence
+  // committed). InvalidArgument when indices are not consecutive or the first one is beyond
+  // LastIndex() + 1 (a gap). Empty `entries` is a no-op.
+  Status Append(WriteBatch* batch, const std::vector<raftpb::Entry>& entries);
+
+  // Entries [lo, hi) in order, stopping before the total serialized size would exceed
+  // `max_bytes`, but always at least one entry. NotFound if lo < FirstIndex(), Unavailable if
+  // hi > LastIndex() + 1, InvalidArgument if lo > hi; Corruption on a bad or missing record.
+  Result<std::vector<raftpb::Entry>> Entries(Index lo, Index hi, uint64_t max_bytes) const;
+
+  // Term of the entry at `index`; the truncated term for the truncated index. NotFound below it,
+  // Unavailable above LastIndex().
+  Result<Term> TermAt(Index index) const;
+
+  void SetHardState(WriteBatch* batch, const raftpb::HardState& hs);
+  void SetConfState(WriteBatch* batch, const raftpb::ConfState& cs);
+
+  // Deletes entries <= index and records (index, term) as the truncated state. NotFound if
+  // index <= truncated index (already compacted), Unavailable if index > LastIndex(),
+  // InvalidArgument if `term` is not the term of the entry at `index`.
+  Status Compact(WriteBatch* batch, Index index, Term term);
+
+  // Resets the log to a snapshot point: all entries deleted, truncated state = (meta.index,
+  // meta.term), conf state = meta.conf_state. Used when a snapshot is installed.
+  void ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMetadata& meta);
+
+  // The batch operations of ApplySnapshotMeta for a group without a loaded store (snapshot
+  // install and its crash recovery).
+  static void WriteSnapshotMeta(WriteBatch* batch, GroupId group,
+                                const raftpb::SnapshotMetadata& meta);
+
+ private:
+  Result<raftpb::Entry> ReadEntry(Index index) const;
+
+  Engine* const engine_;
+  const GroupId group_;
+  // The following mirror the group's raft CF records as of the calls made so far; changed
+  // only by Load and the mutating methods.
+  raftpb::HardState hard_state_;
+  raftpb::ConfState conf_state_;
+  Index truncated_index_{0};  // last compacted index; entries (truncated_index_, last_index_]
+  Term truncated_term_{0};    // term of truncated_index_
+  Index last_index_{0};       // >= truncated_index_
+};
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_RAFT_LOG_STORE_H_

@@ -1,0 +1,126 @@
+// Group snapshots: SnapshotSender streams one group's data CF range (apply state, sessions, user
+// data) as read from one consistent engine snapshot, in bounded checksummed chunks;
+// SnapshotReceiver checks the chunks, stages them as an SST file in the engine's staging dir and
+// installs it atomically and crash-safely, replacing the group's data range and resetting its
+// raft log to the snapshot point.
+//
+// Install protocol (each step idempotent; RecoverSnapshotInstalls redoes 2-5 after a crash):
+//   1. write + sync marker SnapshotInstallKey(group) -> {staged file, metadata}   (meta CF)
+//   2. delete the group's data CF range
+//   3. ingest the staged SST (copied, the staged file stays)
+//   4. one synced batch: raft log deleted, truncated state = (index, term), conf state,
+//      marker deleted
+//   5. remove the staged file
+// While a marker exists, RaftLogStore::Load refuses the group (FailedPrecondition), so a
+// half-installed group is never served.
+//
+// The snapshot's (index, term) are the group's apply state inside the engine snapshot, and its
+// conf state is the raft CF conf state in the same engine snapshot. REQUIRES of the writer
+// (replica): the conf state is written in the same batch as the apply state of the entry that
+// changed it.
+//
+// Thread-safety: sender and receiver are single-threaded objects; several may exist for
+// different groups. At most one receiver per group at a time.
+#ifndef RINGKV_STORAGE_SNAPSHOT_H_
+#define RINGKV_STORAGE_SNAPSHOT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "common/status.h"
+#include "proto/raft.pb.h"
+#include "proto/storage.pb.h"
+#include "storage/engine.h"
+
+namespace ringkv::storage {
+
+class SstFileBuilder;
+
+struct SnapshotOptions {
+  // Target payload size of a chunk in bytes; a chunk holds at least one record, so a record
+  // larger than this makes a larger chunk. Default: 1 MiB.
+  size_t chunk_bytes = 1 << 20;
+};
+
+class SnapshotSender {
+ public:
+  // Pins an engine snapshot of `group`. FailedPrecondition if the group has applied nothing.
+  static Result<std::unique_ptr<SnapshotSender>> Create(Engine* engine, GroupId group,
+                                                        SnapshotOptions options = {});
+  ~SnapshotSender();
+
+  const raftpb::SnapshotMetadata& metadata() const { return metadata_; }
+  bool done() const { return done_; }
+  // The next chunk (seq 0, 1, ...; the final one has last = true). FailedPrecondition once
+  // done(); Corruption/IOError from reading the engine.
+  Result<storagepb::SnapshotChunk> NextChunk();
+
+ private:
+  SnapshotSender(GroupId group, SnapshotOptions options, std::unique_ptr<ReadSnapshot> snap);
+
+  const GroupId group_;
+  const SnapshotOptions options_;
+  raftpb::SnapshotMetadata metadata_;
+  std::unique_ptr<ReadSnapshot> snap_;  // outlives it_ (declared before it)
+  std::unique_ptr<Iterator> it_;
+  uint64_t next_seq_ = 0;
+  bool done_ = false;
+};
+
+class SnapshotReceiver {
+ public:
+  // Where InstallForTesting stops, to simulate a crash in the middle of an install.
+  enum class StopPoint { kNone, kAfterMarker, kAfterDataDelete, kAfterIngest };
+
+  // Starts receiving snapshot `meta` of `group`. FailedPrecondition if the group's applied
+  // index is already >= meta.index (a stale snapshot) or an install of it is unfinished.
+  static Result<std::unique_ptr<SnapshotReceiver>> Create(Engine* engine, GroupId group,
+                                                          const raftpb::SnapshotMetadata& meta);
+  // Removes the staged file unless an install has begun (then recovery owns it).
+  ~SnapshotReceiver();
+
+  // Adds the next chunk. A rejected chunk leaves the receiver unchanged. Errors:
+  //   InvalidArgument     chunk for another group, out of order (seq != expected), or after
+  //                       the last chunk
+  //   FailedPrecondition  chunk of another (stale) snapshot: (index, term) differ
+  //   Corruption          payload checksum, record framing, key order or value checksum bad,
+  //                       or the last chunk completes a snapshot whose apply state does not
+  //                       match the metadata
+  Status AddChunk(const storagepb::SnapshotChunk& chunk);
+  bool complete() const { return complete_; }
+
+  // Installs the complete snapshot (protocol above). REQUIRES: complete(). On OK the caller
+  // must reload the group's RaftLogStore and KvState. An error after step 1 leaves the marker:
+  // RecoverSnapshotInstalls finishes the install.
+  Status Install() { return InstallForTesting(StopPoint::kNone); }
+  Status InstallForTesting(StopPoint stop);
+
+ private:
+  SnapshotReceiver(Engine* engine, GroupId group, raftpb::SnapshotMetadata meta,
+                   std::string staged_name);
+
+  Engine* const engine_;
+  const GroupId group_;
+  const raftpb::SnapshotMetadata metadata_;
+  const std::string staged_name_;  // file name in engine_->staging_dir()
+  std::unique_ptr<SstFileBuilder> builder_;
+  uint64_t next_seq_ = 0;
+  std::string last_key_;        // last group-relative key added; keys strictly increase
+  bool saw_apply_state_ = false;
+  bool complete_ = false;
+  bool install_begun_ = false;  // marker written: the staged file belongs to recovery
+};
+
+// Finishes every install whose marker is present (steps 2-5) and removes staged files no marker
+// names (receives cut short by a crash). Call after Engine::Open, before loading any group and
+// before any SnapshotReceiver exists.
+// Corruption if a marker names a staged file that is gone.
+Status RecoverSnapshotInstalls(Engine* engine);
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_SNAPSHOT_H_

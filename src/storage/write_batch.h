@@ -1,0 +1,66 @@
+// WriteBatch: an ordered set of puts and deletes across the engine's column families, applied
+// atomically by Engine::Write. Upper layers build batches without seeing RocksDB types; group
+// commit (store/) puts the changes of many groups into one batch.
+//
+// Thread-safety: not thread-safe; a batch is built by one thread and then handed over.
+#ifndef RINGKV_STORAGE_WRITE_BATCH_H_
+#define RINGKV_STORAGE_WRITE_BATCH_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/keys.h"
+
+namespace ringkv::storage {
+
+// The engine's column families (see keys.h for what each holds).
+enum class Cf : uint8_t { kRaft = 0, kData = 1, kMeta = 2 };
+constexpr int kNumCfs = 3;
+
+class WriteBatch {
+ public:
+  enum class OpType : uint8_t { kPut, kDelete, kDeleteRange };
+  struct Op {
+    OpType type;
+    Cf cf;
+    std::string key;    // kDeleteRange: begin
+    std::string value;  // kPut: the stored form (crc envelope); kDeleteRange: end
+  };
+
+  WriteBatch() = default;
+  WriteBatch(WriteBatch&&) = default;
+  WriteBatch& operator=(WriteBatch&&) = default;
+
+  // Sets `key` to `payload`, wrapped in the crc envelope (record.h). Later ops on the same key
+  // in this batch win.
+  void Put(Cf cf, std::string_view key, std::string_view payload);
+  void Delete(Cf cf, std::string_view key);
+  // Deletes every key in [range.begin, range.end). REQUIRES: begin <= end.
+  void DeleteRange(Cf cf, const KeyRange& range);
+
+  // Stores `stored` verbatim, without the envelope: only for tests that plant bad records.
+  void PutRawForTesting(Cf cf, std::string_view key, std::string_view stored);
+
+  // Appends all ops of `other`, in order (used to merge per-group batches).
+  void Append(const WriteBatch& other);
+  void Clear();
+
+  size_t Count() const { return ops_.size(); }
+  bool Empty() const { return ops_.empty(); }
+  // Approximate bytes of keys and values held.
+  size_t ByteSize() const { return byte_size_; }
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  void Add(OpType type, Cf cf, std::string key, std::string value);
+
+  std::vector<Op> ops_;
+  size_t byte_size_ = 0;
+};
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_WRITE_BATCH_H_
