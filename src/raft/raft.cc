@@ -1,0 +1,552 @@
+// Raft: construction, the term rules common to every role, elections and role changes.
+// Leader-side replication is in raft_leader.cc; follower/candidate handling in
+// raft_follower.cc.
+#include "raft/raft.h"
+
+#include <algorithm>
+
+#include "common/status_macros.h"
+#include "raft/confchange.h"
+#include "raft/panic.h"
+
+namespace ringkv::raft {
+namespace {
+
+NullLogger g_null_logger;
+
+std::string S(uint64_t v) { return std::to_string(v); }
+
+
+raftpb::MessageType VoteRespType(raftpb::MessageType t) {
+  return t == raftpb::MSG_VOTE ? raftpb::MSG_VOTE_RESP : raftpb::MSG_PRE_VOTE_RESP;
+}
+
+constexpr char kCampaignTransfer[] = "CampaignTransfer";
+
+}  // namespace
+
+const char* StateRoleName(StateRole role) {
+  switch (role) {
+    case StateRole::kFollower: return "follower";
+    case StateRole::kPreCandidate: return "pre-candidate";
+    case StateRole::kCandidate: return "candidate";
+    case StateRole::kLeader: return "leader";
+  }
+  return "unknown";
+}
+
+Status Config::Validate() const {
+  if (id == kNoNode) return Status::InvalidArgument("raft config: id must not be 0");
+  if (heartbeat_tick <= 0) return Status::InvalidArgument("raft config: heartbeat_tick must be > 0");
+  if (election_tick <= heartbeat_tick) {
+    return Status::InvalidArgument("raft config: election_tick must be > heartbeat_tick");
+  }
+  if (storage == nullptr) return Status::InvalidArgument("raft config: storage must not be null");
+  if (max_inflight_msgs <= 0) {
+    return Status::InvalidArgument("raft config: max_inflight_msgs must be > 0");
+  }
+  if (max_inflight_bytes != 0 && max_inflight_bytes < max_size_per_msg) {
+    return Status::InvalidArgument("raft config: max_inflight_bytes must be >= max_size_per_msg");
+  }
+  if (read_only_option == ReadOnlyOption::kLeaseBased && !check_quorum) {
+    return Status::InvalidArgument("raft config: lease-based reads require check_quorum");
+  }
+  return Status::OK();
+}
+
+Raft::Raft(const Config& c)
+    : id_(c.id),
+      raft_log_(c.storage, c.logger ? c.logger : &g_null_logger, c.max_committed_size_per_ready),
+      max_msg_size_(c.max_size_per_msg),
+      max_uncommitted_size_(c.max_uncommitted_entries_size),
+      trk_(c.max_inflight_msgs, c.max_inflight_bytes),
+      read_only_option_(c.read_only_option),
+      check_quorum_(c.check_quorum),
+      pre_vote_(c.pre_vote),
+      heartbeat_timeout_(c.heartbeat_tick),
+      election_timeout_(c.election_tick),
+      rand_(c.seed ^ (c.id.value() * 0x9E3779B97F4A7C15ull)),
+      logger_(c.logger ? c.logger : &g_null_logger) {}
+
+Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
+  RETURN_IF_ERROR(c.Validate());
+  Result<InitialState> init = c.storage->GetInitialState();
+  if (!init.ok()) return init.status();
+  std::unique_ptr<Raft> r(new Raft(c));
+  Result<ConfAndProgress> cfg = RestoreConfig(r->trk_, r->raft_log_.LastIndex(), init->conf_state);
+  if (!cfg.ok()) return cfg.status();
+  r->SwitchToConfig(std::move(cfg->first), std::move(cfg->second));
+
+  const raftpb::HardState& hs = init->hard_state;
+  if (hs.term() != 0 || hs.vote() != 0 || hs.commit() != 0) {
+    Index commit(hs.commit());
+    if (commit < r->raft_log_.committed() || commit > r->raft_log_.LastIndex()) {
+      return Status::Corruption("raft: hard state commit " + S(hs.commit()) + " is out of range [" +
+                                S(r->raft_log_.committed().value()) + ", " +
+                                S(r->raft_log_.LastIndex().value()) + "]");
+    }
+    r->raft_log_.CommitTo(commit);
+    r->term_ = Term(hs.term());
+    r->vote_ = NodeId(hs.vote());
+  }
+  if (c.applied.value() > 0) {
+    if (c.applied > r->raft_log_.committed()) {
+      return Status::InvalidArgument("raft: applied index is beyond the committed index");
+    }
+    r->raft_log_.AppliedTo(std::max(c.applied, r->raft_log_.applied()));
+  }
+  r->BecomeFollower(r->term_, kNoNode);
+  r->Log(LogLevel::kInfo, "newRaft term=" + S(r->term_.value()) + " commit=" +
+                              S(r->raft_log_.committed().value()) + " applied=" +
+                              S(r->raft_log_.applied().value()) + " last=" +
+                              S(r->raft_log_.LastIndex().value()));
+  return r;
+}
+
+raftpb::HardState Raft::hard_state() const {
+  raftpb::HardState hs;
+  hs.set_term(term_.value());
+  hs.set_vote(vote_.value());
+  hs.set_commit(raft_log_.committed().value());
+  return hs;
+}
+
+void Raft::Log(LogLevel level, const std::string& msg) const {
+  logger_->Log(level, "raft " + S(id_.value()) + " [term " + S(term_.value()) + "] " + msg);
+}
+
+void Raft::Send(raftpb::Message m) {
+  if (m.from() == 0) m.set_from(id_.value());
+  auto t = m.type();
+  if (t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
+      t == raftpb::MSG_PRE_VOTE_RESP) {
+    if (m.term() == 0) Panic(logger_, "vote message sent without a term");
+  } else if (t != raftpb::MSG_READ_INDEX) {
+    // Forwarded read requests carry no term; everything else carries ours.
+    m.set_term(term_.value());
+  }
+  bool after_persist = t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP ||
+                       t == raftpb::MSG_PRE_VOTE_RESP;
+#if defined(RINGKV_RAFT_BUG_VOTE_BEFORE_PERSIST)
+  // Injected bug (test-only): the vote response leaves before the vote is durable.
+  if (t == raftpb::MSG_VOTE_RESP && m.to() != id_.value()) after_persist = false;
+#endif
+  if (after_persist) {
+    msgs_after_append_.push_back(std::move(m));
+  } else {
+    if (m.to() == id_.value()) Panic(logger_, "message should not be self-addressed when sending");
+    msgs_.push_back(std::move(m));
+  }
+}
+
+Status Raft::Step(raftpb::Message m) {
+  Term mterm(m.term());
+  if (mterm.value() == 0) {
+    // Local message.
+  } else if (mterm > term_) {
+    if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) {
+      bool force = m.context() == kCampaignTransfer;
+      bool in_lease = check_quorum_ && lead_ != kNoNode && election_elapsed_ < election_timeout_;
+      // Raft §6 (disruptive servers): within the minimum election timeout of hearing from a
+      // leader, neither update the term nor grant the vote.
+      if (!force && in_lease) return Status::OK();
+    }
+    if (m.type() == raftpb::MSG_PRE_VOTE) {
+      // Never change our term in response to a PreVote.
+    } else if (m.type() == raftpb::MSG_PRE_VOTE_RESP && !m.reject()) {
+      // A granted pre-vote carries the future term we asked for; the term changes only once
+      // a quorum grants it.
+    } else {
+      if (m.type() == raftpb::MSG_APP || m.type() == raftpb::MSG_HEARTBEAT ||
+          m.type() == raftpb::MSG_SNAP) {
+        BecomeFollower(mterm, NodeId(m.from()));
+      } else {
+        BecomeFollower(mterm, kNoNode);
+      }
+    }
+  } else if (mterm < term_) {
+    if ((check_quorum_ || pre_vote_) &&
+        (m.type() == raftpb::MSG_HEARTBEAT || m.type() == raftpb::MSG_APP)) {
+      // A stale leader (e.g. after a partition heals): tell it our term so it steps down;
+      // without this a node with a higher term from pre-vote could never rejoin.
+      raftpb::Message resp;
+      resp.set_to(m.from());
+      resp.set_type(raftpb::MSG_APP_RESP);
+      Send(std::move(resp));
+    } else if (m.type() == raftpb::MSG_PRE_VOTE) {
+      raftpb::Message resp;
+      resp.set_to(m.from());
+      resp.set_term(term_.value());
+      resp.set_type(raftpb::MSG_PRE_VOTE_RESP);
+      resp.set_reject(true);
+      Send(std::move(resp));
+    }
+    return Status::OK();
+  }
+
+  switch (m.type()) {
+    case raftpb::MSG_HUP:
+      Hup(pre_vote_ ? CampaignType::kPreElection : CampaignType::kElection);
+      return Status::OK();
+    case raftpb::MSG_VOTE:
+    case raftpb::MSG_PRE_VOTE: {
+      NodeId from(m.from());
+      // Raft §5.2/§5.4: grant if we already voted for this candidate, or have not voted and
+      // know no leader in this term, or it is a pre-vote for a future term; and the
+      // candidate's log is at least as up to date as ours.
+      bool can_vote = vote_ == from || (vote_ == kNoNode && lead_ == kNoNode) ||
+                      (m.type() == raftpb::MSG_PRE_VOTE && mterm > term_);
+      raftpb::Message resp;
+      resp.set_to(m.from());
+      resp.set_type(VoteRespType(m.type()));
+      if (can_vote && raft_log_.IsUpToDate(Index(m.index()), Term(m.log_term()))) {
+        resp.set_term(m.term());
+        if (m.type() == raftpb::MSG_VOTE) {
+          election_elapsed_ = 0;
+          vote_ = from;
+        }
+      } else {
+        resp.set_term(term_.value());
+        resp.set_reject(true);
+      }
+      Send(std::move(resp));
+      return Status::OK();
+    }
+    default:
+      break;
+  }
+  switch (state_) {
+    case StateRole::kLeader: return StepLeader(m);
+    case StateRole::kCandidate:
+    case StateRole::kPreCandidate: return StepCandidate(m);
+    case StateRole::kFollower: return StepFollower(m);
+  }
+  return Status::OK();
+}
+
+void Raft::Tick() {
+  if (state_ == StateRole::kLeader) {
+    TickHeartbeat();
+  } else {
+    TickElection();
+  }
+}
+
+void Raft::TickElection() {
+  ++election_elapsed_;
+  if (Promotable() && PastElectionTimeout()) {
+    election_elapsed_ = 0;
+    raftpb::Message m;
+    m.set_type(raftpb::MSG_HUP);
+    m.set_from(id_.value());
+    Step(std::move(m)).IgnoreError();  // local events do not fail
+  }
+}
+
+void Raft::TickHeartbeat() {
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  if (election_elapsed_ >= election_timeout_) {
+    election_elapsed_ = 0;
+    if (check_quorum_) {
+      raftpb::Message m;
+      m.set_type(raftpb::MSG_CHECK_QUORUM);
+      m.set_from(id_.value());
+      Step(std::move(m)).IgnoreError();  // local events do not fail
+    }
+    // A transfer that did not finish within an election timeout is abandoned (thesis 3.10).
+    if (state_ == StateRole::kLeader && lead_transferee_ != kNoNode) AbortLeaderTransfer();
+  }
+  if (state_ != StateRole::kLeader) return;
+  if (heartbeat_elapsed_ >= heartbeat_timeout_) {
+    heartbeat_elapsed_ = 0;
+    BcastHeartbeat();
+  }
+}
+
+void Raft::ResetRandomizedElectionTimeout() {
+  randomized_election_timeout_ =
+      election_timeout_ + static_cast<int>(rand_.Uniform(static_cast<uint64_t>(election_timeout_)));
+}
+
+void Raft::Reset(Term term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = kNoNode;
+  }
+  lead_ = kNoNode;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  ResetRandomizedElectionTimeout();
+  AbortLeaderTransfer();
+  trk_.ResetVotes();
+  Index next = raft_log_.LastIndex() + 1;
+  for (auto& [id, pr] : trk_.progress) {
+    bool learner = pr.is_learner;
+    pr = trk_.MakeProgress(next, learner);
+    // Our own entries count only once durable: match is raised by the self-ack stepped in
+    // Advance (thesis 10.2.1), so it starts at 0 here.
+  }
+  pending_conf_index_ = Index(0);
+  uncommitted_size_ = 0;
+  read_only_ = ReadOnly();
+  pending_read_index_messages_.clear();
+}
+
+void Raft::BecomeFollower(Term term, NodeId lead) {
+  Reset(term);
+  lead_ = lead;
+  if (state_ != StateRole::kFollower) {
+    Log(LogLevel::kInfo, std::string("became follower (was ") + StateRoleName(state_) + ")");
+  }
+  state_ = StateRole::kFollower;
+}
+
+void Raft::BecomeCandidate() {
+  if (state_ == StateRole::kLeader) Panic(logger_, "invalid transition [leader -> candidate]");
+  Reset(term_ + 1);
+  vote_ = id_;
+  state_ = StateRole::kCandidate;
+  Log(LogLevel::kInfo, "became candidate");
+}
+
+void Raft::BecomePreCandidate() {
+  if (state_ == StateRole::kLeader) Panic(logger_, "invalid transition [leader -> pre-candidate]");
+  // Pre-candidacy changes neither the term nor the vote (thesis 9.6).
+  trk_.ResetVotes();
+  lead_ = kNoNode;
+  state_ = StateRole::kPreCandidate;
+  Log(LogLevel::kDebug, "became pre-candidate");
+}
+
+void Raft::BecomeLeader() {
+  if (state_ == StateRole::kFollower) Panic(logger_, "invalid transition [follower -> leader]");
+  Reset(term_);
+  lead_ = id_;
+  state_ = StateRole::kLeader;
+  auto self = trk_.progress.find(id_);
+  if (self != trk_.progress.end()) {
+    self->second.BecomeReplicate();
+    self->second.recent_active = true;
+  }
+  // Conservatively treat every unapplied entry as a possible conf change.
+  pending_conf_index_ = raft_log_.LastIndex();
+  // Raft §8: a no-op entry of the new term lets the leader commit earlier entries (figure 8).
+  std::vector<raftpb::Entry> empty(1);
+  if (!AppendEntry(empty)) Panic(logger_, "empty entry was dropped");
+  // The no-op does not count against the uncommitted size.
+  uncommitted_size_ = 0;
+  Log(LogLevel::kInfo, "became leader at last index " + S(raft_log_.LastIndex().value()));
+}
+
+bool Raft::Promotable() const {
+  auto it = trk_.progress.find(id_);
+  return it != trk_.progress.end() && !it->second.is_learner && !raft_log_.HasPendingSnapshot();
+}
+
+bool Raft::HasUnappliedConfChanges() const {
+  if (raft_log_.applied() >= raft_log_.committed()) return false;
+  Index lo = std::max(raft_log_.applied() + 1, raft_log_.FirstIndex());
+  Index hi = raft_log_.committed() + 1;
+  while (lo < hi) {
+    Result<std::vector<raftpb::Entry>> ents = raft_log_.Slice(lo, hi, 1 << 20);
+    if (!ents.ok()) Panic(logger_, "error scanning unapplied entries: " + ents.status().ToString());
+    for (const raftpb::Entry& e : *ents) {
+      if (e.type() == raftpb::ENTRY_CONF_CHANGE) return true;
+    }
+    if (ents->empty()) break;
+    lo = Index(ents->back().index() + 1);
+  }
+  return false;
+}
+
+void Raft::Hup(CampaignType t) {
+  if (state_ == StateRole::kLeader) return;
+  if (!Promotable()) return;
+  // A node must not campaign while a committed conf change is unapplied: it could count votes
+  // under the wrong configuration.
+  if (HasUnappliedConfChanges()) {
+    Log(LogLevel::kWarning, "cannot campaign: pending configuration changes to apply");
+    return;
+  }
+  Campaign(t);
+}
+
+void Raft::Campaign(CampaignType t) {
+  Term term;
+  raftpb::MessageType vote_msg;
+  if (t == CampaignType::kPreElection) {
+    BecomePreCandidate();
+    vote_msg = raftpb::MSG_PRE_VOTE;
+    term = term_ + 1;  // the term we would campaign in; ours is unchanged
+  } else {
+    BecomeCandidate();
+    vote_msg = raftpb::MSG_VOTE;
+    term = term_;
+  }
+  for (NodeId id : trk_.VoterNodes()) {
+    raftpb::Message m;
+    m.set_to(id.value());
+    m.set_term(term.value());
+    if (id == id_) {
+      // Our own vote counts once it is durable: the response is stepped in Advance.
+      m.set_type(VoteRespType(vote_msg));
+      Send(std::move(m));
+      continue;
+    }
+    m.set_type(vote_msg);
+    m.set_index(raft_log_.LastIndex().value());
+    m.set_log_term(raft_log_.LastTerm().value());
+    if (t == CampaignType::kTransfer) m.set_context(kCampaignTransfer);
+    Send(std::move(m));
+  }
+}
+
+Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
+  if (state_ != StateRole::kLeader) {
+    if (lead_ != kNoNode) {
+      return Status::NotLeader("node " + S(id_.value()) + " is not the leader", lead_.value());
+    }
+    return Status::Unavailable("no leader for this group (election in progress)");
+  }
+  if (trk_.progress.find(id_) == trk_.progress.end()) {
+    return Status::Unavailable("this node was removed from the group");
+  }
+  if (lead_transferee_ != kNoNode) {
+    return Status::Unavailable("leadership transfer to node " + S(lead_transferee_.value()) +
+                               " in progress");
+  }
+  if (type == raftpb::ENTRY_CONF_CHANGE) {
+    raftpb::ConfChange cc;
+    if (!cc.ParseFromString(data)) return Status::InvalidArgument("malformed conf change");
+    bool already_pending = pending_conf_index_ > raft_log_.applied();
+    bool already_joint = trk_.config.voters.joint();
+    bool wants_leave_joint = cc.changes_size() == 0;
+    if (already_pending) {
+      return Status::FailedPrecondition("a configuration change is already pending (index " +
+                                        S(pending_conf_index_.value()) + ")");
+    }
+    if (already_joint && !wants_leave_joint) {
+      return Status::FailedPrecondition("must leave the joint configuration first");
+    }
+    if (!already_joint && wants_leave_joint) {
+      return Status::FailedPrecondition("not in a joint configuration; empty change refused");
+    }
+  }
+  std::vector<raftpb::Entry> es(1);
+  es[0].set_type(type);
+  es[0].set_data(std::move(data));
+  if (!AppendEntry(es)) {
+    return Status::ResourceExhausted("too many uncommitted entries on the leader");
+  }
+  if (type == raftpb::ENTRY_CONF_CHANGE) pending_conf_index_ = Index(es[0].index());
+  BcastAppend();
+  return EntryId{Index(es[0].index()), Term(es[0].term())};
+}
+
+Status Raft::ReadIndex(std::string ctx) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_READ_INDEX);
+  m.set_context(std::move(ctx));
+  if (state_ == StateRole::kLeader) {
+    HandleReadIndexAsLeader(m);
+    return Status::OK();
+  }
+  if (lead_ == kNoNode) return Status::Unavailable("no leader to confirm a read index");
+  m.set_to(lead_.value());
+  Send(std::move(m));
+  return Status::OK();
+}
+
+raftpb::ConfState Raft::ApplyConfChange(const raftpb::ConfChange& cc) {
+  Changer changer(trk_, raft_log_.LastIndex());
+  Result<ConfAndProgress> r = Status::Unavailable("unset");
+  bool auto_leave = false;
+  if (IsLeaveJoint(cc)) {
+    r = changer.LeaveJoint();
+  } else if (EnterJointRequested(cc, &auto_leave)) {
+    std::vector<raftpb::ConfChangeSingle> ccs(cc.changes().begin(), cc.changes().end());
+    r = changer.EnterJoint(auto_leave, ccs);
+  } else {
+    std::vector<raftpb::ConfChangeSingle> ccs(cc.changes().begin(), cc.changes().end());
+    r = changer.Simple(ccs);
+  }
+  // A committed change that cannot be applied means the replicas disagree: fail-stop.
+  if (!r.ok()) Panic(logger_, "cannot apply committed conf change: " + r.status().ToString());
+  return SwitchToConfig(std::move(r->first), std::move(r->second));
+}
+
+raftpb::ConfState Raft::SwitchToConfig(TrackerConfig cfg, ProgressMap prs) {
+  trk_.config = std::move(cfg);
+  trk_.progress = std::move(prs);
+  raftpb::ConfState cs = trk_.ConfState();
+  auto self = trk_.progress.find(id_);
+  bool member = self != trk_.progress.end();
+  is_learner_ = member && self->second.is_learner;
+  if ((!member || is_learner_) && state_ == StateRole::kLeader) {
+    // The leader was removed or demoted: step down so the rest elect a new leader.
+    Log(LogLevel::kInfo, "removed from the configuration; stepping down");
+    BecomeFollower(term_, kNoNode);
+    return cs;
+  }
+  if (state_ != StateRole::kLeader || cs.voters_size() == 0) return cs;
+  // The new config may commit entries (e.g. a quorum shrank) or need appends to new members.
+  if (MaybeCommit()) {
+    BcastAppend();
+  } else {
+    for (auto& [id, pr] : trk_.progress) {
+      if (id == id_) continue;
+      MaybeSendAppend(id, false);
+    }
+  }
+  if (lead_transferee_ != kNoNode && trk_.config.voters.Ids().count(lead_transferee_) == 0) {
+    AbortLeaderTransfer();
+  }
+  return cs;
+}
+
+void Raft::AppliedTo(Index index, uint64_t applied_payload_bytes) {
+  Index new_applied = std::max(index, raft_log_.applied());
+  raft_log_.AppliedTo(new_applied);
+  ReduceUncommittedSize(applied_payload_bytes);
+  if (trk_.config.auto_leave && new_applied >= pending_conf_index_ &&
+      state_ == StateRole::kLeader) {
+    // The joint config is applied: leave it with an empty change (thesis 4.3).
+    Result<EntryId> r = Propose(raftpb::ConfChange().SerializeAsString(), raftpb::ENTRY_CONF_CHANGE);
+    if (!r.ok()) Log(LogLevel::kDebug, "not leaving joint config yet: " + r.status().ToString());
+  }
+}
+
+bool Raft::IncreaseUncommittedSize(const std::vector<raftpb::Entry>& es) {
+  uint64_t s = 0;
+  for (const auto& e : es) s += e.data().size();
+  if (uncommitted_size_ > 0 && s > 0 && max_uncommitted_size_ > 0 &&
+      uncommitted_size_ + s > max_uncommitted_size_) {
+    return false;
+  }
+  uncommitted_size_ += s;
+  return true;
+}
+
+void Raft::ReduceUncommittedSize(uint64_t bytes) {
+  uncommitted_size_ = bytes > uncommitted_size_ ? 0 : uncommitted_size_ - bytes;
+}
+
+RaftStatus Raft::GetStatus() const {
+  RaftStatus st;
+  st.id = id_;
+  st.hard_state = hard_state();
+  st.soft_state = soft_state();
+  st.applied = raft_log_.applied();
+  st.last_index = raft_log_.LastIndex();
+  st.conf_state = trk_.ConfState();
+  st.lead_transferee = lead_transferee_;
+  if (state_ == StateRole::kLeader) {
+    for (const auto& [id, pr] : trk_.progress) {
+      st.progress[id] = PeerProgress{pr.match, pr.next, pr.state, pr.is_learner, pr.recent_active};
+    }
+  }
+  return st;
+}
+
+}  // namespace ringkv::raft

@@ -1,0 +1,165 @@
+// Raft: the consensus state machine of one node (etcd raft's `raft` struct). Internal to the
+// raft module; the public interface is RawNode. Roles and their message handling follow the
+// Raft paper and thesis; section numbers are cited where a rule comes from.
+//
+// Outputs accumulate in msgs_ (may be sent at once) and msgs_after_append_ (sent, or stepped
+// locally when addressed to self, only after the current Ready is durable).
+//
+// Thread-safety: not thread-safe; driven by one RawNode.
+#ifndef RINGKV_RAFT_RAFT_H_
+#define RINGKV_RAFT_RAFT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/random.h"
+#include "common/result.h"
+#include "proto/raft.pb.h"
+#include "raft/config.h"
+#include "raft/logger.h"
+#include "raft/raft_log.h"
+#include "raft/raft_status.h"
+#include "raft/raw_node.h"
+#include "raft/read_only.h"
+#include "raft/ready.h"
+#include "raft/tracker.h"
+
+namespace ringkv::raft {
+
+enum class CampaignType { kPreElection, kElection, kTransfer };
+
+class Raft {
+ public:
+  // Loads hard state and membership from config.storage. Errors as RawNode::Create.
+  static Result<std::unique_ptr<Raft>> Create(const Config& config);
+
+  // All peer messages and local events enter here. Errors are for the caller of a local
+  // request; peer messages never fail.
+  Status Step(raftpb::Message m);
+  void Tick();
+  Result<EntryId> Propose(std::string data, raftpb::EntryType type);
+  Status ReadIndex(std::string ctx);
+  raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
+  // The state machine applied up to index (driver's Advance).
+  void AppliedTo(Index index, uint64_t applied_payload_bytes);
+
+  NodeId id() const { return id_; }
+  Term term() const { return term_; }
+  NodeId vote() const { return vote_; }
+  NodeId lead() const { return lead_; }
+  StateRole state() const { return state_; }
+  SoftState soft_state() const { return {lead_, state_}; }
+  raftpb::HardState hard_state() const;
+  RaftLog& raft_log() { return raft_log_; }
+  const RaftLog& raft_log() const { return raft_log_; }
+  const ProgressTracker& tracker() const { return trk_; }
+  NodeId lead_transferee() const { return lead_transferee_; }
+  RaftStatus GetStatus() const;
+
+  std::vector<raftpb::Message>& msgs() { return msgs_; }
+  std::vector<raftpb::Message>& msgs_after_append() { return msgs_after_append_; }
+  std::vector<ReadState>& read_states() { return read_states_; }
+
+ private:
+  explicit Raft(const Config& c);
+
+  // Roles (Raft §5.2, thesis 9.6 for pre-candidate).
+  void BecomeFollower(Term term, NodeId lead);
+  void BecomeCandidate();
+  void BecomePreCandidate();
+  void BecomeLeader();
+  void Reset(Term term);
+  void Hup(CampaignType t);
+  void Campaign(CampaignType t);
+  bool Promotable() const;
+  bool HasUnappliedConfChanges() const;
+
+  void TickElection();
+  void TickHeartbeat();
+  bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
+  void ResetRandomizedElectionTimeout();
+
+  // Per-role handlers; the common term checks happen in Step first.
+  Status StepLeader(raftpb::Message& m);
+  Status StepCandidate(raftpb::Message& m);
+  Status StepFollower(raftpb::Message& m);
+  void StepLeaderResponse(raftpb::Message& m, Progress& pr);
+  void HandleAppendEntries(const raftpb::Message& m);
+  void HandleHeartbeat(const raftpb::Message& m);
+  void HandleSnapshot(const raftpb::Message& m);
+  bool Restore(const raftpb::Snapshot& s);
+
+  // Leader side of replication.
+  bool AppendEntry(std::vector<raftpb::Entry>& es);
+  void SendAppend(NodeId to) { MaybeSendAppend(to, true); }
+  bool MaybeSendAppend(NodeId to, bool send_if_empty);
+  bool MaybeSendSnapshot(NodeId to, Progress& pr);
+  void SendHeartbeat(NodeId to, const std::string& ctx);
+  void BcastAppend();
+  void BcastHeartbeat();
+  bool MaybeCommit();
+  void SendTimeoutNow(NodeId to);
+  void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
+  bool CommittedEntryInCurrentTerm() const;
+  void HandleReadIndexAsLeader(const raftpb::Message& m);
+  void ReleasePendingReadIndexMessages();
+  // Answers a confirmed read: locally (ReadState) or to the follower that forwarded it.
+  void RespondToReadIndex(const raftpb::Message& req, Index read_index);
+
+  raftpb::ConfState SwitchToConfig(TrackerConfig cfg, ProgressMap prs);
+  bool IncreaseUncommittedSize(const std::vector<raftpb::Entry>& es);
+  void ReduceUncommittedSize(uint64_t bytes);
+
+  void Send(raftpb::Message m);
+  void Log(LogLevel level, const std::string& msg) const;
+
+  // This node. Never changes.
+  NodeId id_;
+  // Latest term seen (Raft figure 2 currentTerm). Persisted; only increases.
+  Term term_;
+  // Candidate voted for in term_ (figure 2 votedFor), 0 if none. Persisted before any
+  // response that depends on it leaves (see ready.h).
+  NodeId vote_;
+  std::vector<ReadState> read_states_;
+  RaftLog raft_log_;
+  uint64_t max_msg_size_;
+  uint64_t max_uncommitted_size_;
+  // Membership and, on the leader, every member's Progress.
+  ProgressTracker trk_;
+  StateRole state_ = StateRole::kFollower;
+  // True when this node is a learner: it never campaigns.
+  bool is_learner_ = false;
+  std::vector<raftpb::Message> msgs_;
+  std::vector<raftpb::Message> msgs_after_append_;
+  // The leader of term_ as far as this node knows; 0 if unknown.
+  NodeId lead_;
+  // Target of an ongoing leadership transfer (leader only); 0 if none. Proposals are refused
+  // while it is set (thesis 3.10).
+  NodeId lead_transferee_;
+  // Index of the latest conf change proposed by this leader; a new one is refused until the
+  // log is applied past it (only one change in flight, thesis 4.1).
+  Index pending_conf_index_;
+  // Payload bytes of the leader's uncommitted tail (back-pressure).
+  uint64_t uncommitted_size_ = 0;
+  ReadOnly read_only_;
+  ReadOnlyOption read_only_option_;
+  // Ticks since the last election timeout reset (follower/candidate) or CheckQuorum (leader).
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  bool check_quorum_;
+  bool pre_vote_;
+  int heartbeat_timeout_;
+  int election_timeout_;
+  // Uniform in [election_timeout_, 2 * election_timeout_), redrawn on every Reset.
+  int randomized_election_timeout_ = 0;
+  Random rand_;
+  // ReadIndex requests that arrived before this leader committed an entry of its term.
+  std::vector<raftpb::Message> pending_read_index_messages_;
+  Logger* logger_;
+};
+
+}  // namespace ringkv::raft
+
+#endif  // RINGKV_RAFT_RAFT_H_

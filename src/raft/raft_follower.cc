@@ -1,0 +1,180 @@
+// Raft: the follower and (pre-)candidate roles — elections, AppendEntries, heartbeats and
+// InstallSnapshot on the receiving side.
+#include <algorithm>
+
+#include "raft/confchange.h"
+#include "raft/panic.h"
+#include "raft/raft.h"
+
+namespace ringkv::raft {
+namespace {
+std::string S(uint64_t v) { return std::to_string(v); }
+}  // namespace
+
+Status Raft::StepCandidate(raftpb::Message& m) {
+  raftpb::MessageType my_vote_resp =
+      state_ == StateRole::kPreCandidate ? raftpb::MSG_PRE_VOTE_RESP : raftpb::MSG_VOTE_RESP;
+  NodeId from(m.from());
+  switch (m.type()) {
+    case raftpb::MSG_APP:
+      BecomeFollower(Term(m.term()), from);  // Raft §5.2: a leader of this term exists
+      HandleAppendEntries(m);
+      return Status::OK();
+    case raftpb::MSG_HEARTBEAT:
+      BecomeFollower(Term(m.term()), from);
+      HandleHeartbeat(m);
+      return Status::OK();
+    case raftpb::MSG_SNAP:
+      BecomeFollower(Term(m.term()), from);
+      HandleSnapshot(m);
+      return Status::OK();
+    case raftpb::MSG_READ_INDEX:
+      return Status::OK();  // no leader to ask; the requester times out
+    default:
+      break;
+  }
+  if (m.type() != my_vote_resp) return Status::OK();
+  trk_.RecordVote(from, !m.reject());
+  int granted = 0, rejected = 0;
+  VoteResult res = trk_.TallyVotes(&granted, &rejected);
+  if (res == VoteResult::kWon) {
+    if (state_ == StateRole::kPreCandidate) {
+      Campaign(CampaignType::kElection);
+    } else {
+      BecomeLeader();
+      BcastAppend();
+    }
+  } else if (res == VoteResult::kLost) {
+    // A pre-vote response carries a future term; stay in ours.
+    BecomeFollower(term_, kNoNode);
+  }
+  return Status::OK();
+}
+
+Status Raft::StepFollower(raftpb::Message& m) {
+  NodeId from(m.from());
+  switch (m.type()) {
+    case raftpb::MSG_APP:
+      election_elapsed_ = 0;
+      lead_ = from;
+      HandleAppendEntries(m);
+      break;
+    case raftpb::MSG_HEARTBEAT:
+      election_elapsed_ = 0;
+      lead_ = from;
+      HandleHeartbeat(m);
+      break;
+    case raftpb::MSG_SNAP:
+      election_elapsed_ = 0;
+      lead_ = from;
+      HandleSnapshot(m);
+      break;
+    case raftpb::MSG_TRANSFER_LEADER:
+      if (lead_ == kNoNode) return Status::Unavailable("no leader to transfer leadership from");
+      m.set_to(lead_.value());
+      m.set_term(0);
+      Send(m);
+      break;
+    case raftpb::MSG_TIMEOUT_NOW:
+      // Leadership transfer: campaign at once, skipping pre-vote and the leader lease.
+      Log(LogLevel::kInfo, "received timeout-now from " + S(from.value()) + "; campaigning");
+      Hup(CampaignType::kTransfer);
+      break;
+    case raftpb::MSG_READ_INDEX:
+      if (lead_ == kNoNode) return Status::Unavailable("no leader to confirm a read index");
+      m.set_to(lead_.value());
+      Send(m);
+      break;
+    case raftpb::MSG_READ_INDEX_RESP:
+      read_states_.push_back(ReadState{Index(m.index()), m.context()});
+      break;
+    default:
+      break;
+  }
+  return Status::OK();
+}
+
+void Raft::HandleAppendEntries(const raftpb::Message& m) {
+  Index index(m.index());
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(raftpb::MSG_APP_RESP);
+  if (index < raft_log_.committed()) {
+    // Everything up to our commit index matches the leader's log (Log Matching); say so.
+    resp.set_index(raft_log_.committed().value());
+    Send(std::move(resp));
+    return;
+  }
+  std::vector<raftpb::Entry> ents(m.entries().begin(), m.entries().end());
+  std::optional<Index> last_new =
+      raft_log_.MaybeAppend(index, Term(m.log_term()), Index(m.commit()), ents);
+  if (last_new) {
+    resp.set_index(last_new->value());
+    Send(std::move(resp));
+    return;
+  }
+  // Raft §5.3 consistency check failed. Hint the leader at the largest (index, term) at which
+  // our logs may match, skipping our whole conflicting tail at once.
+  Index hint_index = std::min(index, raft_log_.LastIndex());
+  auto [hi, ht] = raft_log_.FindConflictByTerm(hint_index, Term(m.log_term()));
+  resp.set_index(index.value());
+  resp.set_reject(true);
+  resp.set_reject_hint(hi.value());
+  resp.set_log_term(ht.value());
+  Send(std::move(resp));
+}
+
+void Raft::HandleHeartbeat(const raftpb::Message& m) {
+  raft_log_.CommitTo(Index(m.commit()));
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(raftpb::MSG_HEARTBEAT_RESP);
+  resp.set_context(m.context());
+  Send(std::move(resp));
+}
+
+void Raft::HandleSnapshot(const raftpb::Message& m) {
+  raftpb::Message resp;
+  resp.set_to(m.from());
+  resp.set_type(raftpb::MSG_APP_RESP);
+  if (Restore(m.snapshot())) {
+    Log(LogLevel::kInfo, "restored snapshot at index " + S(m.snapshot().metadata().index()));
+    resp.set_index(raft_log_.LastIndex().value());
+  } else {
+    resp.set_index(raft_log_.committed().value());
+  }
+  Send(std::move(resp));
+}
+
+bool Raft::Restore(const raftpb::Snapshot& s) {
+  Index sindex(s.metadata().index());
+  if (sindex <= raft_log_.committed()) return false;
+  if (state_ != StateRole::kFollower) {
+    // Defense in depth: only a follower installs snapshots.
+    BecomeFollower(term_ + 1, kNoNode);
+    return false;
+  }
+  const raftpb::ConfState& cs = s.metadata().conf_state();
+  bool found = false;
+  for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
+    for (uint64_t id : *set) found = found || id == id_.value();
+  }
+  if (!found) {
+    Log(LogLevel::kWarning, "ignoring snapshot at " + S(sindex.value()) +
+                                " whose configuration does not contain this node");
+    return false;
+  }
+  if (raft_log_.MatchTerm(sindex, Term(s.metadata().term()))) {
+    // We already have the snapshot's last entry: just fast-forward the commit index.
+    raft_log_.CommitTo(sindex);
+    return false;
+  }
+  raft_log_.Restore(s);
+  ProgressTracker fresh(trk_.max_inflight(), trk_.max_inflight_bytes());
+  Result<ConfAndProgress> cfg = RestoreConfig(fresh, raft_log_.LastIndex(), cs);
+  if (!cfg.ok()) Panic(logger_, "unable to restore config from snapshot: " + cfg.status().ToString());
+  SwitchToConfig(std::move(cfg->first), std::move(cfg->second));
+  return true;
+}
+
+}  // namespace ringkv::raft

@@ -1,0 +1,310 @@
+// Raft: the leader role — proposals, replication with flow control, commitment, heartbeats,
+// CheckQuorum, ReadIndex and leadership transfer.
+#include <algorithm>
+
+#include "raft/panic.h"
+#include "raft/raft.h"
+
+namespace ringkv::raft {
+namespace {
+std::string S(uint64_t v) { return std::to_string(v); }
+uint64_t PayloadBytes(const std::vector<raftpb::Entry>& es) {
+  uint64_t s = 0;
+  for (const auto& e : es) s += e.data().size();
+  return s;
+}
+}  // namespace
+
+bool Raft::AppendEntry(std::vector<raftpb::Entry>& es) {
+  Index li = raft_log_.LastIndex();
+  for (size_t i = 0; i < es.size(); ++i) {
+    es[i].set_term(term_.value());
+    es[i].set_index((li + 1 + i).value());
+  }
+  if (!IncreaseUncommittedSize(es)) return false;
+  li = raft_log_.Append(es);
+  // The leader acknowledges its own entries once they are durable (thesis 10.2.1): this
+  // response is held back and stepped in RawNode::Advance.
+  raftpb::Message self_ack;
+  self_ack.set_to(id_.value());
+  self_ack.set_type(raftpb::MSG_APP_RESP);
+  self_ack.set_index(li.value());
+  Send(std::move(self_ack));
+  return true;
+}
+
+bool Raft::MaybeCommit() {
+  Index mci = trk_.Committed();
+  return raft_log_.MaybeCommit(mci, term_);
+}
+
+bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
+  auto it = trk_.progress.find(to);
+  if (it == trk_.progress.end()) return false;
+  Progress& pr = it->second;
+  if (pr.IsPaused()) return false;
+  Index prev_index = pr.next - 1;
+  Result<Term> prev_term = raft_log_.TermOf(prev_index);
+  if (!prev_term.ok()) {
+    // The entries the follower needs were compacted: send a snapshot instead.
+    return MaybeSendSnapshot(to, pr);
+  }
+  std::vector<raftpb::Entry> ents;
+  // A throttled follower in replicate still gets empty appends so that lost messages cannot
+  // stall it forever.
+  if (pr.state != ProgressState::kReplicate || !pr.inflights.Full()) {
+    Result<std::vector<raftpb::Entry>> r = raft_log_.Entries(pr.next, max_msg_size_);
+    if (!r.ok()) return MaybeSendSnapshot(to, pr);
+    ents = std::move(r).value();
+  }
+  if (ents.empty() && !send_if_empty) return false;
+  raftpb::Message m;
+  m.set_to(to.value());
+  m.set_type(raftpb::MSG_APP);
+  m.set_index(prev_index.value());
+  m.set_log_term(prev_term->value());
+  m.set_commit(raft_log_.committed().value());
+  size_t n = ents.size();
+  uint64_t bytes = PayloadBytes(ents);
+  for (auto& e : ents) *m.add_entries() = std::move(e);
+  Send(std::move(m));
+  pr.SentEntries(n, bytes);
+  return true;
+}
+
+bool Raft::MaybeSendSnapshot(NodeId to, Progress& pr) {
+  if (!pr.recent_active) return false;
+  Result<raftpb::Snapshot> snap = raft_log_.Snapshot();
+  if (!snap.ok()) {
+    if (snap.status().code() == StatusCode::kUnavailable) return false;  // not ready yet
+    Panic(logger_, "cannot read snapshot: " + snap.status().ToString());
+  }
+  if (snap->metadata().index() == 0) Panic(logger_, "need a non-empty snapshot");
+  pr.BecomeSnapshot(Index(snap->metadata().index()));
+  Log(LogLevel::kInfo, "sending snapshot at index " + S(snap->metadata().index()) + " to " +
+                           S(to.value()) + " [" + pr.DebugString() + "]");
+  raftpb::Message m;
+  m.set_to(to.value());
+  m.set_type(raftpb::MSG_SNAP);
+  *m.mutable_snapshot() = std::move(snap).value();
+  Send(std::move(m));
+  return true;
+}
+
+void Raft::SendHeartbeat(NodeId to, const std::string& ctx) {
+  auto it = trk_.progress.find(to);
+  if (it == trk_.progress.end()) return;
+  // The follower may not have every committed entry yet; it must not commit beyond what it has.
+  Index commit = std::min(it->second.match, raft_log_.committed());
+  raftpb::Message m;
+  m.set_to(to.value());
+  m.set_type(raftpb::MSG_HEARTBEAT);
+  m.set_commit(commit.value());
+  m.set_context(ctx);
+  Send(std::move(m));
+}
+
+void Raft::BcastAppend() {
+  for (auto& [id, pr] : trk_.progress) {
+    if (id == id_) continue;
+    SendAppend(id);
+  }
+}
+
+void Raft::BcastHeartbeat() {
+  std::string ctx = read_only_.LastPendingRequestCtx();
+  for (auto& [id, pr] : trk_.progress) {
+    if (id == id_) continue;
+    SendHeartbeat(id, ctx);
+  }
+}
+
+void Raft::SendTimeoutNow(NodeId to) {
+  raftpb::Message m;
+  m.set_to(to.value());
+  m.set_type(raftpb::MSG_TIMEOUT_NOW);
+  Send(std::move(m));
+}
+
+bool Raft::CommittedEntryInCurrentTerm() const {
+  return raft_log_.ZeroTermOf(raft_log_.committed()) == term_;
+}
+
+void Raft::RespondToReadIndex(const raftpb::Message& req, Index read_index) {
+  if (req.from() == 0 || req.from() == id_.value()) {
+    read_states_.push_back(ReadState{read_index, req.context()});
+    return;
+  }
+  raftpb::Message resp;
+  resp.set_to(req.from());
+  resp.set_type(raftpb::MSG_READ_INDEX_RESP);
+  resp.set_index(read_index.value());
+  resp.set_context(req.context());
+  Send(std::move(resp));
+}
+
+void Raft::HandleReadIndexAsLeader(const raftpb::Message& m) {
+  if (trk_.IsSingleton()) {
+    RespondToReadIndex(m, raft_log_.committed());
+    return;
+  }
+#if defined(RINGKV_RAFT_BUG_READ_INDEX_NO_QUORUM)
+  // Injected bug (test-only): answer with the commit index without confirming leadership,
+  // so a deposed leader serves stale reads.
+  RespondToReadIndex(m, raft_log_.committed());
+  return;
+#endif
+  // Thesis 6.4 step 1: until the leader commits an entry of its term it does not know the
+  // latest commit index; postpone.
+  if (!CommittedEntryInCurrentTerm()) {
+    pending_read_index_messages_.push_back(m);
+    return;
+  }
+  switch (read_only_option_) {
+    case ReadOnlyOption::kSafe: {
+      // Thesis 6.4 steps 2-3: record the commit index, confirm leadership with a heartbeat
+      // round; the answer goes out when a quorum acks (StepLeaderResponse).
+      read_only_.AddRequest(raft_log_.committed(), m);
+      read_only_.RecvAck(id_, m.context());
+      BcastHeartbeat();
+      break;
+    }
+    case ReadOnlyOption::kLeaseBased:
+      // Thesis 6.4.1: CheckQuorum bounds how long a deposed leader believes it leads.
+      RespondToReadIndex(m, raft_log_.committed());
+      break;
+  }
+}
+
+void Raft::ReleasePendingReadIndexMessages() {
+  if (pending_read_index_messages_.empty()) return;
+  if (!CommittedEntryInCurrentTerm()) return;
+  std::vector<raftpb::Message> msgs;
+  msgs.swap(pending_read_index_messages_);
+  for (const auto& m : msgs) HandleReadIndexAsLeader(m);
+}
+
+Status Raft::StepLeader(raftpb::Message& m) {
+  switch (m.type()) {
+    case raftpb::MSG_BEAT:
+      BcastHeartbeat();
+      return Status::OK();
+    case raftpb::MSG_CHECK_QUORUM: {
+      // Raft §6.2 / thesis 6.2: a leader that has not heard from a quorum within an election
+      // timeout steps down, so clients can find the real leader.
+      if (!trk_.QuorumActive()) {
+        Log(LogLevel::kWarning, "stepped down to follower since quorum is not active");
+        BecomeFollower(term_, kNoNode);
+      }
+      for (auto& [id, pr] : trk_.progress) {
+        if (id != id_) pr.recent_active = false;
+      }
+      return Status::OK();
+    }
+    case raftpb::MSG_READ_INDEX:
+      HandleReadIndexAsLeader(m);
+      return Status::OK();
+    default:
+      break;
+  }
+  auto it = trk_.progress.find(NodeId(m.from()));
+  if (it == trk_.progress.end()) return Status::OK();
+  StepLeaderResponse(m, it->second);
+  return Status::OK();
+}
+
+void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
+  NodeId from(m.from());
+  switch (m.type()) {
+    case raftpb::MSG_APP_RESP: {
+      pr.recent_active = true;
+      if (m.reject()) {
+        // Fast backtracking: jump over the follower's conflicting tail using its hint.
+        Index next_probe(m.reject_hint());
+        if (m.log_term() > 0) {
+          next_probe = raft_log_.FindConflictByTerm(Index(m.reject_hint()), Term(m.log_term())).first;
+        }
+        if (pr.MaybeDecrTo(Index(m.index()), next_probe)) {
+          if (pr.state == ProgressState::kReplicate) pr.BecomeProbe();
+          SendAppend(from);
+        }
+        return;
+      }
+      Index idx(m.index());
+      if (pr.MaybeUpdate(idx) || (pr.match == idx && pr.state == ProgressState::kProbe)) {
+        if (pr.state == ProgressState::kProbe) {
+          pr.BecomeReplicate();
+        } else if (pr.state == ProgressState::kSnapshot && pr.match + 1 >= raft_log_.FirstIndex()) {
+          // The follower caught up past the compaction point (by our snapshot or otherwise).
+          pr.BecomeProbe();
+          pr.BecomeReplicate();
+        } else if (pr.state == ProgressState::kReplicate) {
+          pr.inflights.FreeLE(idx);
+        }
+        if (MaybeCommit()) {
+          // The commit index advanced in this term: postponed reads can be served.
+          ReleasePendingReadIndexMessages();
+          BcastAppend();
+        }
+        if (from != id_) {
+          // Flow control may allow several messages now.
+          while (MaybeSendAppend(from, false)) {
+          }
+        }
+        if (from == lead_transferee_ && pr.match == raft_log_.LastIndex()) {
+          Log(LogLevel::kInfo, "sent timeout-now to " + S(from.value()) + " after catching it up");
+          SendTimeoutNow(from);
+        }
+      }
+      return;
+    }
+    case raftpb::MSG_HEARTBEAT_RESP: {
+      pr.recent_active = true;
+      pr.msg_app_flow_paused = false;
+      if (pr.match < raft_log_.LastIndex() || pr.state == ProgressState::kProbe) SendAppend(from);
+      if (read_only_option_ != ReadOnlyOption::kSafe || m.context().empty()) return;
+      const std::map<NodeId, bool>* acks = read_only_.RecvAck(from, m.context());
+      if (acks == nullptr || trk_.config.voters.Vote(*acks) != VoteResult::kWon) return;
+      for (ReadIndexStatus& rs : read_only_.Advance(m.context())) {
+        RespondToReadIndex(rs.req, rs.index);
+      }
+      return;
+    }
+    case raftpb::MSG_SNAP_STATUS: {
+      if (pr.state != ProgressState::kSnapshot) return;
+      if (m.reject()) pr.pending_snapshot = Index(0);
+      pr.BecomeProbe();
+      // Wait for the follower's append response (success) or a heartbeat (failure) before
+      // sending more.
+      pr.msg_app_flow_paused = true;
+      return;
+    }
+    case raftpb::MSG_UNREACHABLE:
+      // Optimistic pipelining probably lost messages: fall back to probing.
+      if (pr.state == ProgressState::kReplicate) pr.BecomeProbe();
+      return;
+    case raftpb::MSG_TRANSFER_LEADER: {
+      if (pr.is_learner) return;
+      NodeId transferee = from;
+      if (lead_transferee_ != kNoNode) {
+        if (lead_transferee_ == transferee) return;
+        AbortLeaderTransfer();
+      }
+      if (transferee == id_) return;
+      // The transfer must finish within an election timeout (thesis 3.10).
+      election_elapsed_ = 0;
+      lead_transferee_ = transferee;
+      Log(LogLevel::kInfo, "starting leadership transfer to " + S(transferee.value()));
+      if (pr.match == raft_log_.LastIndex()) {
+        SendTimeoutNow(transferee);
+      } else {
+        SendAppend(transferee);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace ringkv::raft

@@ -1,0 +1,127 @@
+// RawNode behaviour through its public API on a small synchronous network.
+#include "raft/raw_node.h"
+
+#include <gtest/gtest.h>
+
+#include "raft/test_network.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::raft {
+namespace {
+
+using testing::TestNetwork;
+
+TEST(RawNodeTest, CampaignElectsLeaderAndReplicates) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  EXPECT_EQ(net.node(1).role(), StateRole::kLeader);
+  EXPECT_EQ(net.node(2).lead(), NodeId(1));
+  EXPECT_EQ(net.node(3).lead(), NodeId(1));
+
+  Result<EntryId> id = net.node(1).Propose("x=1");
+  ASSERT_OK(id);
+  net.Stabilize();
+  for (uint64_t n = 1; n <= 3; ++n) {
+    ASSERT_EQ(net.test_node(n).applied.size(), 1u) << "node " << n;
+    EXPECT_EQ(net.test_node(n).applied[0], "x=1");
+    EXPECT_GE(net.node(n).committed(), id->index);
+  }
+}
+
+TEST(RawNodeTest, FollowerRejectsProposalWithLeaderHint) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  Result<EntryId> r = net.node(2).Propose("y");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotLeader());
+  EXPECT_EQ(r.status().leader_hint(), 1u);
+}
+
+TEST(RawNodeTest, ProposalWithoutLeaderFailsFast) {
+  TestNetwork net(3);
+  Result<EntryId> r = net.node(1).Propose("y");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable()) << r.status();
+}
+
+TEST(RawNodeTest, StepRejectsLocalMessagesFromPeers) {
+  TestNetwork net(1);
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_HUP);
+  m.set_from(2);
+  EXPECT_TRUE(net.node(1).Step(m).IsInvalidArgument());
+}
+
+TEST(RawNodeTest, SingleNodeCommitsOnlyAfterPersist) {
+  TestNetwork net(1);
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  ASSERT_OK(net.node(1).Propose("a"));
+  // Before the Ready is handled, the entry is not committed: the leader's own append is not
+  // durable yet.
+  Index before = net.node(1).committed();
+  ASSERT_TRUE(net.node(1).HasReady());
+  Ready rd = net.node(1).GetReady();
+  ASSERT_EQ(rd.entries.size(), 1u);
+  EXPECT_TRUE(rd.committed_entries.empty());
+  EXPECT_EQ(net.node(1).committed(), before);
+  net.test_node(1).storage->Append(rd.entries).IgnoreError();
+  net.node(1).Advance();
+  EXPECT_EQ(net.node(1).committed(), Index(rd.entries[0].index()));
+}
+
+TEST(RawNodeTest, ReadIndexConfirmedByQuorum) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_OK(net.node(1).Propose("v1"));
+  net.Stabilize();
+  ASSERT_OK(net.node(1).ReadIndex("r1"));
+  net.Stabilize();
+  ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
+  EXPECT_EQ(net.test_node(1).read_states[0].request_ctx, "r1");
+  EXPECT_EQ(net.test_node(1).read_states[0].index, net.node(1).committed());
+  // A follower's read is forwarded to the leader and answered to the follower.
+  ASSERT_OK(net.node(2).ReadIndex("r2"));
+  net.Stabilize();
+  ASSERT_EQ(net.test_node(2).read_states.size(), 1u);
+  EXPECT_EQ(net.test_node(2).read_states[0].request_ctx, "r2");
+}
+
+TEST(RawNodeTest, IsolatedLeaderCannotConfirmReads) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  net.Isolate(1);
+  ASSERT_OK(net.node(1).ReadIndex("stale?"));
+  net.Stabilize();
+  EXPECT_TRUE(net.test_node(1).read_states.empty());
+}
+
+TEST(RawNodeTest, LeadershipTransfer) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  net.node(1).TransferLeader(NodeId(3));
+  net.Stabilize();
+  EXPECT_EQ(net.node(3).role(), StateRole::kLeader);
+  EXPECT_EQ(net.node(1).role(), StateRole::kFollower);
+  EXPECT_EQ(net.node(1).lead(), NodeId(3));
+}
+
+TEST(RawNodeTest, CheckQuorumMakesIsolatedLeaderStepDown) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  net.Isolate(1);
+  net.TickAll(25);
+  EXPECT_NE(net.node(1).role(), StateRole::kLeader);
+  bool other_leader = net.node(2).role() == StateRole::kLeader || net.node(3).role() == StateRole::kLeader;
+  EXPECT_TRUE(other_leader);
+}
+
+}  // namespace
+}  // namespace ringkv::raft
