@@ -178,9 +178,19 @@ void Swim::ApplyUpdate(const gossippb::MemberInfo& info, bool from_push_pull) {
   // memberlist mergeState: a peer's full state may be stale; treat its "dead" as "suspect" so
   // the member gets a chance to refute.
   if (from_push_pull && update.state == MemberState::kDead) update.state = MemberState::kSuspect;
+  const NodeId accuser =
+      update.state == MemberState::kSuspect ? NodeId(info.accuser()) : kNoNode;
+  const Member* local = members_.Find(update.id);
+  if (local != nullptr && local->state == MemberState::kSuspect &&
+      update.state == MemberState::kSuspect && update.incarnation == local->incarnation) {
+    // The suspicion we hold, heard again: maybe an independent confirmation (Lifeguard).
+    if (ConfirmSuspicion(update.id, accuser)) Announce(*local, accuser);
+    return;
+  }
   MemberList::MergeOutcome out = members_.Merge(update, now_ms_);
   if (!out.applied) return;
-  Announce(*members_.Find(update.id));
+  Announce(*members_.Find(update.id), accuser);
+  SyncSuspicion(update.id, accuser);
   if (out.event) {
     OnMembershipChange(*out.event);
     Emit(std::move(*out.event));
@@ -196,20 +206,14 @@ void Swim::Refute(uint64_t seen_incarnation) {
 }
 
 void Swim::OnMembershipChange(const MemberEvent& ev) {
+  if (ev.type != MemberEvent::Type::kJoined) return;
+  // Insert at a random position of the round-robin (memberlist: a newcomer is probed neither
+  // always first nor always last).
   const NodeId id = ev.member.id;
-  if (ev.type == MemberEvent::Type::kJoined) {
-    // Insert at a random position of the round-robin (memberlist: avoids probing newcomers
-    // last or first).
-    if (std::find(probe_order_.begin(), probe_order_.end(), id) == probe_order_.end()) {
-      const size_t pos = rng_.Uniform(probe_order_.size() + 1);
-      probe_order_.insert(probe_order_.begin() + static_cast<ptrdiff_t>(pos), id);
-      if (pos < probe_index_) ++probe_index_;
-    }
-  }
-  if (ev.member.state == MemberState::kSuspect) {
-    suspicion_deadlines_[id] = now_ms_ + SuspicionTimeoutMs();
-  } else {
-    suspicion_deadlines_.erase(id);
+  if (std::find(probe_order_.begin(), probe_order_.end(), id) == probe_order_.end()) {
+    const size_t pos = rng_.Uniform(probe_order_.size() + 1);
+    probe_order_.insert(probe_order_.begin() + static_cast<ptrdiff_t>(pos), id);
+    if (pos < probe_index_) ++probe_index_;
   }
 }
 
@@ -306,7 +310,11 @@ void Swim::SendPushPull(const std::string& to, bool reply_wanted, bool join) {
   Send(to, std::move(env));
 }
 
-void Swim::Announce(const Member& m) { broadcasts_.Enqueue(InfoFromMember(m)); }
+void Swim::Announce(const Member& m, NodeId accuser) {
+  gossippb::MemberInfo info = InfoFromMember(m);
+  if (m.state == MemberState::kSuspect) info.set_accuser(accuser.value());
+  broadcasts_.Enqueue(info);
+}
 
 void Swim::Emit(MemberEvent ev) { events_.push_back(std::move(ev)); }
 

@@ -48,9 +48,15 @@ struct SwimOptions {
   int64_t probe_timeout_ms = 500;
   // Number of helpers asked to probe indirectly (SWIM's k). Default: 3.
   int indirect_checks = 3;
-  // Suspicion timeout = suspicion_mult * max(1, log10(N)) * probe_interval_ms, N = live
-  // members (memberlist's formula). Default: 4.
+  // Minimum suspicion timeout = suspicion_mult * max(1, log10(N)) * probe_interval_ms,
+  // N = live members (memberlist's formula). Default: 4.
   int suspicion_mult = 4;
+  // Lifeguard (Dadgar et al. 2018, §IV-B): a suspicion starts at suspicion_max_timeout_mult
+  // times the minimum and shrinks toward the minimum as independent accusers confirm it
+  // (suspicion_mult - 2 confirmations expected). A lone false accusation thus leaves the member
+  // a long time to refute, while a real crash, probed by many, is declared quickly.
+  // 1 = always the minimum. Default: 6.
+  int suspicion_max_timeout_mult = 6;
   // Each update is piggybacked at most retransmit_mult * ceil(log10(N + 1)) times (SWIM's
   // lambda * log N). Default: 4.
   int retransmit_mult = 4;
@@ -158,6 +164,16 @@ class Swim {
     bool indirect_sent = false;
     int64_t fail_ms = 0;  // set when ping-reqs go out: no ack by then = suspect
   };
+  // A suspicion we hold about a member (Lifeguard's suspicion timer).
+  struct Suspicion {
+    uint64_t incarnation = 0;  // of the suspect record it times
+    int64_t start_ms = 0;
+    int64_t min_ms = 0;  // timeout once k confirmations arrived
+    int64_t max_ms = 0;  // timeout without confirmations
+    int k = 0;           // confirmations expected
+    std::vector<NodeId> accusers;  // distinct; the first is the original accuser (if known)
+    int64_t deadline_ms = 0;
+  };
   // A ping-req we are serving: when the target acks our `seq`, forward Ack{requester_seq}.
   struct Relay {
     std::string requester_addr;
@@ -174,6 +190,12 @@ class Swim {
   // Applies an update about any member; `from_push_pull` softens dead into suspect
   // (memberlist mergeState: a peer's stale obituary should not kill a node outright).
   void ApplyUpdate(const gossippb::MemberInfo& info, bool from_push_pull);
+  // Raises (or confirms) a suspicion of `m` on behalf of `accuser` after a failed probe.
+  void SuspectMember(const Member& m, NodeId accuser);
+  // Keeps suspicions_ in step with the view after a change of member `id`.
+  void SyncSuspicion(NodeId id, NodeId accuser);
+  // Counts `accuser` as an independent confirmation; true when it was new (re-gossip then).
+  bool ConfirmSuspicion(NodeId id, NodeId accuser);
   void Refute(uint64_t seen_incarnation);
 
   // Timers (swim_timers.cc).
@@ -192,7 +214,9 @@ class Swim {
   // Piggybacks pending updates and queues the message.
   void Send(const std::string& to, gossippb::Envelope env);
   void SendPushPull(const std::string& to, bool reply_wanted, bool join);
-  void Announce(const Member& m);  // queue for dissemination
+  // Queues `m` for dissemination; `accuser` is set on suspect records.
+  void Announce(const Member& m, NodeId accuser = kNoNode);
+  void AddBuddyUpdate(const Member& m, gossippb::Envelope* env);
   void Emit(MemberEvent ev);
   void OnMembershipChange(const MemberEvent& ev);
   // At most `n` random members other than self and `exclude`: alive ones when `alive_only`,
@@ -216,8 +240,8 @@ class Swim {
   int64_t next_probe_ms_ = 0;
   uint64_t next_seq_ = 1;
   std::map<uint64_t, Relay> relays_;  // keyed by our seq
-  // Suspicion deadlines of members we hold as suspect, keyed by id.
-  std::map<NodeId, int64_t> suspicion_deadlines_;
+  // The suspicion timer of every member we hold as suspect, keyed by id.
+  std::map<NodeId, Suspicion> suspicions_;
   int64_t next_gossip_ms_ = 0;
   int64_t next_push_pull_ms_ = 0;
   std::vector<std::string> seeds_;

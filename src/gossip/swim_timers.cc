@@ -1,5 +1,4 @@
-// Swim: everything driven by Tick(): the probe cycle (SWIM §3.1, §4.3), suspicion timeouts
-// (SWIM §4.2), gossip fan-out, push-pull anti-entropy, join retries, relay expiry and reaping.
+// Swim: everything driven by Tick(): the probe cycle (SWIM §3.1, §4.3), gossip fan-out, push-pull anti-entropy, join retries, relay expiry and reaping.
 #include <algorithm>
 #include <utility>
 
@@ -60,6 +59,7 @@ void Swim::StartProbe() {
   gossippb::Envelope env = NewEnvelope();
   env.mutable_ping()->set_seq_no(probe_->seq);
   env.mutable_ping()->set_target_id(target->value());
+  AddBuddyUpdate(*m, &env);
   Send(probe_->addr, std::move(env));
 }
 
@@ -90,41 +90,11 @@ void Swim::TickProbe() {
     } else if (now_ms_ >= probe_->fail_ms) {
       // Neither a direct nor an indirect ack: suspect it (SWIM §4.2).
       ++stats_.probe_failures;
-      if (m->state == MemberState::kAlive) {
-        Member suspect = *m;
-        suspect.state = MemberState::kSuspect;
-        ++stats_.suspicions_raised;
-        MemberList::MergeOutcome out = members_.Merge(suspect, now_ms_);
-        if (out.applied) Announce(*members_.Find(suspect.id));
-        if (out.event) {
-          OnMembershipChange(*out.event);
-          Emit(std::move(*out.event));
-        }
-      }
+      SuspectMember(*m, self_id_);
       probe_.reset();
     }
   }
   if (!probe_ && now_ms_ >= next_probe_ms_) StartProbe();
-}
-
-void Swim::TickSuspicions() {
-  for (auto it = suspicion_deadlines_.begin(); it != suspicion_deadlines_.end();) {
-    const Member* m = members_.Find(it->first);
-    if (m == nullptr || m->state != MemberState::kSuspect) {
-      it = suspicion_deadlines_.erase(it);
-      continue;
-    }
-    if (now_ms_ < it->second) {
-      ++it;
-      continue;
-    }
-    Member dead = *m;
-    dead.state = MemberState::kDead;
-    it = suspicion_deadlines_.erase(it);
-    MemberList::MergeOutcome out = members_.Merge(dead, now_ms_);
-    if (out.applied) Announce(*members_.Find(dead.id));
-    if (out.event) Emit(std::move(*out.event));
-  }
 }
 
 void Swim::TickGossip() {
@@ -134,7 +104,10 @@ void Swim::TickGossip() {
   if (broadcasts_.empty()) return;
   for (NodeId id : RandomMembers(static_cast<size_t>(opt_.gossip_nodes), kNoNode,
                                  /*alive_only=*/false)) {
-    Send(members_.Find(id)->gossip_addr, NewEnvelope());
+    const Member* m = members_.Find(id);
+    gossippb::Envelope env = NewEnvelope();
+    AddBuddyUpdate(*m, &env);
+    Send(m->gossip_addr, std::move(env));
   }
 }
 
@@ -162,10 +135,16 @@ void Swim::TickRelaysAndReaping() {
     it = it->second.expire_ms <= now_ms_ ? relays_.erase(it) : std::next(it);
   }
   for (Member& m : members_.Reap(now_ms_, opt_.dead_retention_ms)) {
-    suspicion_deadlines_.erase(m.id);
+    suspicions_.erase(m.id);
     const MemberState state = m.state;
     Emit(MemberEvent{MemberEvent::Type::kReaped, std::move(m), state});
   }
+}
+
+void Swim::AddBuddyUpdate(const Member& m, gossippb::Envelope* env) {
+  // Lifeguard's "buddy system" (memberlist probeNode): a member we suspect (or hold dead) hears
+  // it from us directly, so it can refute in time even if the rumour's retransmits missed it.
+  if (m.state != MemberState::kAlive) *env->add_updates() = InfoFromMember(m);
 }
 
 std::vector<NodeId> Swim::RandomMembers(size_t n, NodeId exclude, bool alive_only) {

@@ -222,6 +222,79 @@ TEST(SwimTest, SuspicionTimeoutGrowsWithClusterSize) {
   EXPECT_GT(s.RetransmitLimit(), 4);
 }
 
+// Builds a core that knows members 2..n as alive (through a push-pull).
+Swim KnowingMembers(int n, SwimOptions o = SimNodeOptions(1, 1)) {
+  Swim s(o);
+  gossippb::Envelope pp = From(2);
+  for (int i = 2; i <= n; ++i) *pp.mutable_push_pull()->add_members() = AliveInfo(i);
+  EXPECT_TRUE(s.Receive(SimAddr(2), pp).ok());
+  s.TakeOutbox();
+  s.TakeEvents();
+  return s;
+}
+
+gossippb::Envelope Accusation(uint64_t accuser, uint64_t suspect) {
+  gossippb::Envelope env = From(accuser);
+  gossippb::MemberInfo info = AliveInfo(suspect);
+  info.set_state(gossippb::MEMBER_SUSPECT);
+  info.set_accuser(accuser);
+  *env.add_updates() = info;
+  return env;
+}
+
+bool DeadAt(Swim& s, uint64_t id) {
+  return s.members().Find(NodeId(id))->state == MemberState::kDead;
+}
+
+TEST(SwimTest, LoneAccusationWaitsTheMaximumSuspicionTimeout) {
+  Swim s = KnowingMembers(10);
+  s.Tick(0);
+  const int64_t min = s.SuspicionTimeoutMs();
+  ASSERT_TRUE(s.Receive(SimAddr(2), Accusation(2, 5)).ok());
+  EXPECT_EQ(s.members().Find(NodeId(5))->state, MemberState::kSuspect);
+  s.Tick(min + 1);
+  EXPECT_FALSE(DeadAt(s, 5));
+  // The same accuser again is not a confirmation.
+  ASSERT_TRUE(s.Receive(SimAddr(2), Accusation(2, 5)).ok());
+  s.Tick(6 * min - 1);
+  EXPECT_FALSE(DeadAt(s, 5));
+  s.Tick(6 * min);
+  EXPECT_TRUE(DeadAt(s, 5));
+}
+
+TEST(SwimTest, IndependentConfirmationsShortenSuspicionToTheMinimum) {
+  Swim s = KnowingMembers(10);
+  s.Tick(0);
+  const int64_t min = s.SuspicionTimeoutMs();
+  ASSERT_TRUE(s.Receive(SimAddr(2), Accusation(2, 5)).ok());
+  ASSERT_TRUE(s.Receive(SimAddr(3), Accusation(3, 5)).ok());
+  // One of k = 2 confirmations: somewhere between min and max.
+  s.Tick(min);
+  EXPECT_FALSE(DeadAt(s, 5));
+  s.TakeOutbox();
+  ASSERT_TRUE(s.Receive(SimAddr(4), Accusation(4, 5)).ok());
+  s.Tick(min);
+  EXPECT_TRUE(DeadAt(s, 5));
+  bool dead_event = false;
+  for (const auto& e : s.TakeEvents()) {
+    dead_event |= e.type == MemberEvent::Type::kDead && e.member.id == NodeId(5);
+  }
+  EXPECT_TRUE(dead_event);
+}
+
+TEST(SwimTest, FixedSuspicionTimeoutWhenLifeguardIsOff) {
+  SwimOptions o = SimNodeOptions(1, 1);
+  o.suspicion_max_timeout_mult = 1;
+  Swim s = KnowingMembers(10, o);
+  s.Tick(0);
+  const int64_t min = s.SuspicionTimeoutMs();
+  ASSERT_TRUE(s.Receive(SimAddr(2), Accusation(2, 5)).ok());
+  s.Tick(min - 1);
+  EXPECT_FALSE(DeadAt(s, 5));
+  s.Tick(min);
+  EXPECT_TRUE(DeadAt(s, 5));
+}
+
 TEST(SwimTest, ThreeNodesJoinThroughOneSeed) {
   SimNetwork net(SimOptions{});
   StartCluster(net, 3);
