@@ -253,9 +253,4 @@ void Transport::SetBlockedForTesting(NodeId peer, bool blocked) {
   }
 }
 
-bool Transport::IsBlocked(NodeId peer) const {
-  std::lock_guard<std::mutex> l(mu_);
-  return blocked_.count(peer) > 0;
-}
-
 }  // namespace ringkv::net

@@ -95,6 +95,7 @@ struct PeerStats {
   uint64_t received_messages = 0;  // Raft messages received from this peer
   uint64_t received_bytes = 0;     // frame payload bytes received from this peer
   uint64_t connect_failures = 0;   // dial/handshake failures and lost outbound connections
+  uint64_t blocked_received = 0;   // frames discarded on receipt by SetBlockedForTesting
   bool connected = false;          // outbound connection is up and handshaken
 };
 
@@ -155,7 +156,6 @@ class Transport {
   };
 
   bool Enqueue(NodeId to, Pending item, size_t bytes);
-  bool IsBlocked(NodeId peer) const;
   ConnectionOptions ConnOptions() const;
 
   // Transport thread only.

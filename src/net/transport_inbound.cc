@@ -61,7 +61,13 @@ void Transport::OnInboundFrame(Inbound& in, std::string payload) {
                                            std::to_string(in.from.value())));
     return;
   }
-  if (IsBlocked(in.from)) return;  // test partition: as if it never arrived
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (blocked_.count(in.from) > 0) {  // test partition: as if it never arrived
+      ++stats_[in.from].blocked_received;
+      return;
+    }
+  }
   switch (msg.body_case()) {
     case transportpb::PeerMessage::kRaftBatch: {
       auto* batch = msg.mutable_raft_batch();

@@ -1,0 +1,326 @@
+// Transport tests on 127.0.0.1: delivery between real transports, batching of all groups into
+// one frame, bounded queues, reconnect, isolation from a stalled peer, the test block hook.
+#include "net/transport.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "net/handshake.h"
+#include "net_test_util.h"
+#include "testutil/status_matchers.h"
+#include "transport_test_node.h"
+
+namespace ringkv::net {
+namespace {
+
+using testing::MakeMsg;
+using testing::RawListener;
+using testing::RawSocket;
+using testing::TestNode;
+using testing::WaitFor;
+
+// Accepts the transport's dial on a raw socket and checks its handshake; returns the socket.
+RawSocket AcceptPeerHandshake(RawListener& l, uint64_t expect_from) {
+  RawSocket s = l.Accept();
+  EXPECT_TRUE(s.valid());
+  auto payload = s.ReadFrame();
+  EXPECT_TRUE(payload.has_value());
+  transportpb::Handshake hs;
+  EXPECT_TRUE(payload && hs.ParseFromString(*payload));
+  EXPECT_EQ(hs.node_id(), expect_from);
+  EXPECT_EQ(hs.cluster_id(), testing::kClusterId);
+  EXPECT_EQ(hs.protocol_version(), kProtocolVersion);
+  return s;
+}
+
+std::string OkReply(uint64_t node) {
+  transportpb::HandshakeReply r;
+  r.set_ok(true);
+  r.set_node_id(node);
+  r.set_protocol_version(kProtocolVersion);
+  r.set_cluster_id(testing::kClusterId);
+  return r.SerializeAsString();
+}
+
+TEST(TransportTest, TwoNodesExchangeMessagesInOrder) {
+  TestNode a(1), b(2);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(b.Start());
+  a.t().SetPeer(NodeId(2), b.address());
+  b.t().SetPeer(NodeId(1), a.address());
+  constexpr int kN = 500;
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, /*group=*/i % 7 + 1, /*index=*/i)));
+    ASSERT_TRUE(b.t().Send(MakeMsg(2, 1, i % 5 + 1, i, /*payload=*/100)));
+  }
+  ASSERT_TRUE(WaitFor([&] { return b.received_count() == kN && a.received_count() == kN; }))
+      << b.received_count() << " " << a.received_count();
+  auto at_b = b.received();
+  for (int i = 0; i < kN; ++i) {
+    EXPECT_EQ(at_b[i].from, NodeId(1));
+    EXPECT_EQ(at_b[i].msg.index(), static_cast<uint64_t>(i));  // FIFO per peer
+    EXPECT_EQ(at_b[i].msg.group_id(), static_cast<uint64_t>(i % 7 + 1));
+  }
+  auto at_a = a.received();
+  EXPECT_EQ(at_a[kN - 1].msg.entries(0).data(), std::string(100, 'p'));
+  PeerStats s = a.t().GetPeerStats(NodeId(2));
+  EXPECT_EQ(s.sent_messages, static_cast<uint64_t>(kN));
+  EXPECT_EQ(s.dropped_messages, 0u);
+  EXPECT_GT(s.sent_bytes, 0u);
+  EXPECT_EQ(s.received_messages, static_cast<uint64_t>(kN));
+  EXPECT_TRUE(s.connected);
+}
+
+TEST(TransportTest, ThreeNodesAllToAll) {
+  std::vector<std::unique_ptr<TestNode>> nodes;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    nodes.push_back(std::make_unique<TestNode>(id));
+    ASSERT_OK(nodes.back()->Start());
+  }
+  for (auto& from : nodes) {
+    for (auto& to : nodes) {
+      if (from != to) from->t().SetPeer(to->id(), to->address());
+    }
+  }
+  for (auto& from : nodes) {
+    for (auto& to : nodes) {
+      if (from == to) continue;
+      for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(from->t().Send(MakeMsg(from->id().value(), to->id().value(), 1, i)));
+      }
+    }
+  }
+  for (auto& n : nodes) {
+    ASSERT_TRUE(WaitFor([&] { return n->received_count() == 20; })) << n->received_count();
+    size_t from_each[4] = {0, 0, 0, 0};
+    for (const auto& r : n->received()) ++from_each[r.from.value()];
+    EXPECT_EQ(from_each[n->id().value()], 0u);
+    for (uint64_t id = 1; id <= 3; ++id) {
+      if (id == n->id().value()) continue;
+      EXPECT_EQ(from_each[id], 10u) << "node " << id;
+    }
+  }
+}
+
+// Everything queued for one peer while its handshake is pending leaves as a single RaftBatch
+// frame, whatever the groups.
+TEST(TransportTest, BatchesAllGroupsToOnePeerIntoOneFrame) {
+  TestNode a(1);
+  ASSERT_OK(a.Start());
+  RawListener fake_peer;
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(fake_peer.port()));
+  RawSocket s = AcceptPeerHandshake(fake_peer, 1);
+  // The transport waits for our reply: these queue up.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, /*group=*/i, i)));
+  ASSERT_TRUE(s.WriteFrame(OkReply(2)));
+  auto frame = s.ReadFrame();
+  ASSERT_TRUE(frame.has_value());
+  transportpb::PeerMessage pm;
+  ASSERT_TRUE(pm.ParseFromString(*frame));
+  ASSERT_EQ(pm.body_case(), transportpb::PeerMessage::kRaftBatch);
+  ASSERT_EQ(pm.raft_batch().messages_size(), 100);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(pm.raft_batch().messages(i).group_id(), uint64_t(i));
+}
+
+TEST(TransportTest, LargeBacklogIsSplitIntoBoundedBatches) {
+  TransportOptions o;
+  o.max_batch_bytes = 10 * 1024;
+  TestNode a(1, 0, testing::kClusterId, o);
+  ASSERT_OK(a.Start());
+  RawListener fake_peer;
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(fake_peer.port()));
+  RawSocket s = AcceptPeerHandshake(fake_peer, 1);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 1, i, /*payload=*/4096)));
+  ASSERT_TRUE(s.WriteFrame(OkReply(2)));
+  int messages = 0, frames = 0;
+  while (messages < 10) {
+    auto frame = s.ReadFrame();
+    ASSERT_TRUE(frame.has_value());
+    transportpb::PeerMessage pm;
+    ASSERT_TRUE(pm.ParseFromString(*frame));
+    ASSERT_LE(pm.raft_batch().messages_size(), 3);  // 3 x ~4 KiB reach the 10 KiB cap
+    messages += pm.raft_batch().messages_size();
+    ++frames;
+  }
+  EXPECT_EQ(messages, 10);
+  EXPECT_GE(frames, 4);
+}
+
+TEST(TransportTest, SnapshotChunksArriveInOrderWithMessages) {
+  TestNode a(1), b(2);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(b.Start());
+  a.t().SetPeer(NodeId(2), b.address());
+  ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 9, 1)));
+  for (uint64_t seq = 0; seq < 3; ++seq) {
+    transportpb::SnapshotChunk c;
+    c.set_group_id(9);
+    c.set_snapshot_index(100);
+    c.set_snapshot_term(3);
+    c.set_seq(seq);
+    c.set_data("chunk" + std::to_string(seq));
+    c.set_last(seq == 2);
+    ASSERT_TRUE(a.t().SendSnapshotChunk(NodeId(2), c));
+  }
+  ASSERT_TRUE(WaitFor([&] { return b.chunks().size() == 3 && b.received_count() == 1; }));
+  auto chunks = b.chunks();
+  for (uint64_t seq = 0; seq < 3; ++seq) {
+    EXPECT_EQ(chunks[seq].seq(), seq);
+    EXPECT_EQ(chunks[seq].data(), "chunk" + std::to_string(seq));
+  }
+  EXPECT_TRUE(chunks[2].last());
+}
+
+TEST(TransportTest, UnknownPeerIsDroppedAndCounted) {
+  TestNode a(1);
+  ASSERT_OK(a.Start());
+  EXPECT_FALSE(a.t().Send(MakeMsg(1, 42, 1, 1)));
+  EXPECT_EQ(a.t().GetPeerStats(NodeId(42)).dropped_messages, 1u);
+}
+
+TEST(TransportTest, BoundedQueueDropsWhenPeerIsDownAndSendNeverBlocks) {
+  TransportOptions o;
+  o.max_pending_messages = 100;
+  TestNode a(1, 0, testing::kClusterId, o);
+  ASSERT_OK(a.Start());
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(testing::UnusedPort()));
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 10000; ++i) {
+    (a.t().Send(MakeMsg(1, 2, 1, i)) ? accepted : refused)++;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_LE(accepted, 10000 - refused);
+  ASSERT_TRUE(WaitFor([&] { return a.unreachable_count(NodeId(2)) >= 2; }))
+      << "redials with backoff report each failure";
+  PeerStats s = a.t().GetPeerStats(NodeId(2));
+  EXPECT_FALSE(s.connected);
+  EXPECT_GE(s.connect_failures, 2u);
+  EXPECT_EQ(s.sent_messages, 0u);
+  // Every message was either refused at Send or discarded when a dial failed.
+  ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).dropped_messages == 10000; }))
+      << a.t().GetPeerStats(NodeId(2)).dropped_messages;
+}
+
+TEST(TransportTest, ReconnectsAfterPeerRestartsOnSamePort) {
+  TestNode a(1);
+  ASSERT_OK(a.Start());
+  auto b = std::make_unique<TestNode>(2);
+  ASSERT_OK(b->Start());
+  const uint16_t b_port = b->port();
+  a.t().SetPeer(NodeId(2), b->address());
+  ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 1, 1)));
+  ASSERT_TRUE(WaitFor([&] { return b->received_count() == 1; }));
+
+  b.reset();  // peer process dies
+  ASSERT_TRUE(WaitFor([&] { return a.unreachable_count(NodeId(2)) >= 1; }));
+  EXPECT_FALSE(a.t().GetPeerStats(NodeId(2)).connected);
+
+  b = std::make_unique<TestNode>(2, b_port);  // restarts on the same port
+  ASSERT_OK(b->Start());
+  // Keep sending (as Raft would retransmit) until one arrives over the redialed connection.
+  uint64_t index = 100;
+  ASSERT_TRUE(WaitFor([&] {
+    a.t().Send(MakeMsg(1, 2, 1, index++));
+    return b->received_count() > 0;
+  }));
+  EXPECT_TRUE(a.t().GetPeerStats(NodeId(2)).connected);
+  EXPECT_GE(b->received()[0].msg.index(), 100u);
+}
+
+TEST(TransportTest, StalledPeerDoesNotDelayHealthyPeer) {
+  TransportOptions o;
+  o.max_connection_queued_bytes = 4 << 20;
+  TestNode a(1, 0, testing::kClusterId, o);
+  TestNode healthy(3);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(healthy.Start());
+  RawListener stalled_listener;
+  stalled_listener.SetSmallReceiveBuffer();
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(stalled_listener.port()));
+  RawSocket stalled = AcceptPeerHandshake(stalled_listener, 1);
+  ASSERT_TRUE(stalled.WriteFrame(OkReply(2)));
+  ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).connected; }));
+  a.t().SetPeer(NodeId(3), healthy.address());
+
+  // Flood the stalled peer (it never reads) until the transport starts dropping for it.
+  uint64_t i = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    for (int k = 0; k < 16; ++k) a.t().Send(MakeMsg(1, 2, 1, i++, 64 * 1024));
+    return a.t().GetPeerStats(NodeId(2)).dropped_messages > 0;
+  }));
+  // The healthy peer still gets everything.
+  for (int k = 0; k < 200; ++k) ASSERT_TRUE(a.t().Send(MakeMsg(1, 3, 2, k)));
+  ASSERT_TRUE(WaitFor([&] { return healthy.received_count() == 200; }))
+      << healthy.received_count();
+  EXPECT_EQ(a.t().GetPeerStats(NodeId(3)).dropped_messages, 0u);
+}
+
+TEST(TransportTest, BlockedForTestingDropsBothDirections) {
+  TestNode a(1), b(2);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(b.Start());
+  a.t().SetPeer(NodeId(2), b.address());
+  b.t().SetPeer(NodeId(1), a.address());
+  ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 1, 1)));
+  ASSERT_TRUE(WaitFor([&] { return b.received_count() == 1; }));
+
+  a.t().SetBlockedForTesting(NodeId(2), true);
+  EXPECT_FALSE(a.t().Send(MakeMsg(1, 2, 1, 2)));  // outgoing: refused at Send
+  ASSERT_TRUE(b.t().Send(MakeMsg(2, 1, 1, 3)));    // incoming: discarded on arrival at a
+  ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).blocked_received == 1; }));
+  EXPECT_EQ(a.received_count(), 0u);
+
+  a.t().SetBlockedForTesting(NodeId(2), false);
+  ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 1, 4)));
+  ASSERT_TRUE(b.t().Send(MakeMsg(2, 1, 1, 5)));
+  ASSERT_TRUE(WaitFor([&] { return a.received_count() == 1 && b.received_count() == 2; }));
+  EXPECT_EQ(a.received()[0].msg.index(), 5u);
+  EXPECT_FALSE(b.Got(1, 2));
+  EXPECT_TRUE(b.Got(1, 4));
+}
+
+TEST(TransportTest, RemovePeerStopsDelivery) {
+  TestNode a(1), b(2);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(b.Start());
+  a.t().SetPeer(NodeId(2), b.address());
+  ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 1, 1)));
+  ASSERT_TRUE(WaitFor([&] { return b.received_count() == 1; }));
+  a.t().RemovePeer(NodeId(2));
+  EXPECT_FALSE(a.t().Send(MakeMsg(1, 2, 1, 2)));
+  a.t().SetPeer(NodeId(2), b.address());  // and back
+  ASSERT_TRUE(WaitFor([&] {
+    a.t().Send(MakeMsg(1, 2, 1, 3));
+    return b.Got(1, 3);
+  }));
+}
+
+TEST(TransportTest, OutgoingConnectionsBindToAdvertisedHost) {
+  // 127.0.0.2 is loopback on Linux; the peer must see our connection coming from it.
+  TransportOptions o;
+  TestNode b(2);
+  ASSERT_OK(b.Start());
+  RawListener l;
+  o.advertised_address = "127.0.0.2:1";
+  TestNode a(1, 0, testing::kClusterId, o);
+  ASSERT_OK(a.Start());
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(l.port()));
+  RawSocket s = l.Accept();
+  ASSERT_TRUE(s.valid());
+  sockaddr_in peer{};
+  socklen_t n = sizeof(peer);
+  ASSERT_EQ(::getpeername(s.fd(), reinterpret_cast<sockaddr*>(&peer), &n), 0);
+  char ip[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof(ip));
+  EXPECT_STREQ(ip, "127.0.0.2");
+  auto hs_payload = s.ReadFrame();
+  ASSERT_TRUE(hs_payload.has_value());
+  transportpb::Handshake hs;
+  ASSERT_TRUE(hs.ParseFromString(*hs_payload));
+  EXPECT_EQ(hs.advertised_address(), "127.0.0.2:1");
+}
+
+}  // namespace
+}  // namespace ringkv::net
