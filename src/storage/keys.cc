@@ -129,9 +129,7 @@ KeyRange TombstoneRange() {
   return {std::string(1, kMetaTombstone), std::string(1, kMetaTombstone + 1)};
 }
 
-std::string SnapshotInstallKey(GroupId group) {
-  return MetaGroupKey(kMetaSnapshotInstall, group);
-}
+std::string SnapshotInstallKey(GroupId group) { return MetaGroupKey(kMetaSnapshotInstall, group); }
 KeyRange SnapshotInstallRange() {
   return {std::string(1, kMetaSnapshotInstall), std::string(1, kMetaSnapshotInstall + 1)};
 }

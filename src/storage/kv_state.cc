@@ -68,7 +68,8 @@ Result<std::optional<VersionedValue>> KvState::Get(std::string_view key,
 
 Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_view end,
                                           size_t limit, const ReadSnapshot* snapshot) const {
-  KeyRange range{DataKey(group_, start), end.empty() ? DataRange(group_).end : DataKey(group_, end)};
+  KeyRange range{DataKey(group_, start),
+                 end.empty() ? DataRange(group_).end : DataKey(group_, end)};
   std::vector<KvPair> out;
   if (range.begin >= range.end) return out;
   std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kData, std::move(range), snapshot);
@@ -82,8 +83,7 @@ Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_vi
   return out;
 }
 
-void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value,
-                  Index version) {
+void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version) {
   batch->Put(Cf::kData, DataKey(group_, key), EncodeVersionedValue(value, version));
 }
 
@@ -93,8 +93,7 @@ void KvState::Delete(WriteBatch* batch, std::string_view key) {
 
 Result<std::optional<Session>> KvState::GetSession(uint64_t client_id) const {
   storagepb::SessionRecord rec;
-  ASSIGN_OR_RETURN(bool found,
-                   ReadProto(*engine_, Cf::kData, SessionKey(group_, client_id), &rec));
+  ASSIGN_OR_RETURN(bool found, ReadProto(*engine_, Cf::kData, SessionKey(group_, client_id), &rec));
   if (!found) return std::optional<Session>();
   return std::optional<Session>(
       Session{rec.last_sequence(), rec.response(), Index(rec.written_at())});

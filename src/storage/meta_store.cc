@@ -58,9 +58,7 @@ Result<std::optional<NodeId>> MetaStore::GetNodeId() const {
   return std::optional<NodeId>(NodeId(*v));
 }
 
-Status MetaStore::SetClusterId(uint64_t id) {
-  return SetOnceU64(ClusterIdKey(), id, "cluster id");
-}
+Status MetaStore::SetClusterId(uint64_t id) { return SetOnceU64(ClusterIdKey(), id, "cluster id"); }
 
 Result<std::optional<uint64_t>> MetaStore::GetClusterId() const { return GetU64(ClusterIdKey()); }
 

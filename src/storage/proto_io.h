@@ -23,8 +23,7 @@ Status ParseRecordProto(std::string_view key, std::string_view payload,
 
 // Reads the message at `key` into *msg. Returns false (and leaves *msg cleared) when absent.
 Result<bool> ReadProto(const Engine& engine, Cf cf, std::string_view key,
-                       google::protobuf::MessageLite* msg,
-                       const ReadSnapshot* snapshot = nullptr);
+                       google::protobuf::MessageLite* msg, const ReadSnapshot* snapshot = nullptr);
 
 // Puts the serialized `msg` at `key`.
 void PutProto(WriteBatch* batch, Cf cf, std::string_view key,

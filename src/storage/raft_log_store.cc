@@ -23,8 +23,7 @@ Status RaftLogStore::Load() {
   if (installing) {
     return Status::FailedPrecondition("unfinished snapshot install for " + GroupName(group_));
   }
-  ASSIGN_OR_RETURN(bool unused, ReadProto(*engine_, Cf::kRaft, HardStateKey(group_),
-                                          &hard_state_));
+  ASSIGN_OR_RETURN(bool unused, ReadProto(*engine_, Cf::kRaft, HardStateKey(group_), &hard_state_));
   ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kRaft, ConfStateKey(group_), &conf_state_));
   storagepb::TruncatedState ts;
   ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kRaft, TruncatedStateKey(group_), &ts));
@@ -42,8 +41,7 @@ Status RaftLogStore::Load() {
   std::optional<RaftLogKeyParts> last = DecodeRaftLogKey(it->key());
   it->SeekToFirst();
   RETURN_IF_ERROR(it->status());
-  std::optional<RaftLogKeyParts> first =
-      it->Valid() ? DecodeRaftLogKey(it->key()) : std::nullopt;
+  std::optional<RaftLogKeyParts> first = it->Valid() ? DecodeRaftLogKey(it->key()) : std::nullopt;
   if (!last || !first) {
     return Status::Corruption("malformed raft log key of " + GroupName(group_));
   }
@@ -168,9 +166,9 @@ Status RaftLogStore::Compact(WriteBatch* batch, Index index, Term term) {
   }
   ASSIGN_OR_RETURN(Term stored, TermAt(index));
   if (stored != term) {
-    return Status::InvalidArgument("compact at index " + std::to_string(index.value()) +
-                                   ": term " + std::to_string(term.value()) +
-                                   " but entry has term " + std::to_string(stored.value()));
+    return Status::InvalidArgument("compact at index " + std::to_string(index.value()) + ": term " +
+                                   std::to_string(term.value()) + " but entry has term " +
+                                   std::to_string(stored.value()));
   }
   batch->DeleteRange(Cf::kRaft, {RaftLogKey(group_, FirstIndex()), RaftLogKey(group_, index + 1)});
   storagepb::TruncatedState ts;

@@ -21,9 +21,7 @@ namespace {
 
 // Group-relative key of the apply state: ApplyStateKey without the group prefix. It is the
 // smallest key of a group's data range, so it is the first record of every snapshot.
-std::string RelativeApplyStateKey() {
-  return ApplyStateKey(GroupId(0)).substr(kGroupPrefixSize);
-}
+std::string RelativeApplyStateKey() { return ApplyStateKey(GroupId(0)).substr(kGroupPrefixSize); }
 
 std::string Describe(GroupId group, const raftpb::SnapshotMetadata& m) {
   return "snapshot of group " + std::to_string(group.value()) + " at index " +
@@ -52,8 +50,7 @@ bool ParseRecords(std::string_view payload,
   return true;
 }
 
-Result<ApplyState> ReadApplyState(const Engine& engine, GroupId group,
-                                  const ReadSnapshot* snap) {
+Result<ApplyState> ReadApplyState(const Engine& engine, GroupId group, const ReadSnapshot* snap) {
   storagepb::ApplyState as;
   ASSIGN_OR_RETURN(bool found, ReadProto(engine, Cf::kData, ApplyStateKey(group), &as, snap));
   (void)found;
@@ -101,8 +98,7 @@ SnapshotSender::~SnapshotSender() = default;
 
 Result<std::unique_ptr<SnapshotSender>> SnapshotSender::Create(Engine* engine, GroupId group,
                                                                SnapshotOptions options) {
-  std::unique_ptr<SnapshotSender> sender(
-      new SnapshotSender(group, options, engine->GetSnapshot()));
+  std::unique_ptr<SnapshotSender> sender(new SnapshotSender(group, options, engine->GetSnapshot()));
   ASSIGN_OR_RETURN(ApplyState applied, ReadApplyState(*engine, group, sender->snap_.get()));
   if (applied.applied_index == Index(0)) {
     return Status::FailedPrecondition("group " + std::to_string(group.value()) +
@@ -110,9 +106,9 @@ Result<std::unique_ptr<SnapshotSender>> SnapshotSender::Create(Engine* engine, G
   }
   sender->metadata_.set_index(applied.applied_index.value());
   sender->metadata_.set_term(applied.applied_term.value());
-  ASSIGN_OR_RETURN(bool found, ReadProto(*engine, Cf::kRaft, ConfStateKey(group),
-                                         sender->metadata_.mutable_conf_state(),
-                                         sender->snap_.get()));
+  ASSIGN_OR_RETURN(bool found,
+                   ReadProto(*engine, Cf::kRaft, ConfStateKey(group),
+                             sender->metadata_.mutable_conf_state(), sender->snap_.get()));
   (void)found;  // no conf state stored = empty configuration
   sender->it_ = engine->NewIterator(Cf::kData, DataGroupRange(group), sender->snap_.get());
   sender->it_->SeekToFirst();
@@ -145,7 +141,9 @@ Result<storagepb::SnapshotChunk> SnapshotSender::NextChunk() {
 
 SnapshotReceiver::SnapshotReceiver(Engine* engine, GroupId group, raftpb::SnapshotMetadata meta,
                                    std::string staged_name)
-    : engine_(engine), group_(group), metadata_(std::move(meta)),
+    : engine_(engine),
+      group_(group),
+      metadata_(std::move(meta)),
       staged_name_(std::move(staged_name)) {}
 
 SnapshotReceiver::~SnapshotReceiver() {
@@ -159,8 +157,7 @@ SnapshotReceiver::~SnapshotReceiver() {
 Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::Create(
     Engine* engine, GroupId group, const raftpb::SnapshotMetadata& meta) {
   storagepb::SnapshotInstallMarker marker;
-  ASSIGN_OR_RETURN(bool pending,
-                   ReadProto(*engine, Cf::kMeta, SnapshotInstallKey(group), &marker));
+  ASSIGN_OR_RETURN(bool pending, ReadProto(*engine, Cf::kMeta, SnapshotInstallKey(group), &marker));
   if (pending) {
     return Status::FailedPrecondition("unfinished install of " +
                                       Describe(group, marker.metadata()));
@@ -172,11 +169,11 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::Create(
   }
   std::random_device rd;
   const std::string name = "snap-" + std::to_string(group.value()) + "-" +
-                           std::to_string(meta.index()) + "-" + std::to_string(meta.term()) +
-                           "-" + std::to_string(rd()) + ".sst";
+                           std::to_string(meta.index()) + "-" + std::to_string(meta.term()) + "-" +
+                           std::to_string(rd()) + ".sst";
   std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(engine, group, meta, name));
-  ASSIGN_OR_RETURN(r->builder_, SstFileBuilder::Create(*engine, Cf::kData,
-                                                       engine->staging_dir() + "/" + name));
+  ASSIGN_OR_RETURN(r->builder_,
+                   SstFileBuilder::Create(*engine, Cf::kData, engine->staging_dir() + "/" + name));
   return r;
 }
 
@@ -184,8 +181,7 @@ Status SnapshotReceiver::AddChunk(const storagepb::SnapshotChunk& chunk) {
   if (complete_) return Status::InvalidArgument("chunk after the last chunk of the snapshot");
   if (chunk.group_id() != group_.value()) {
     return Status::InvalidArgument("chunk of group " + std::to_string(chunk.group_id()) +
-                                   " sent to receiver of group " +
-                                   std::to_string(group_.value()));
+                                   " sent to receiver of group " + std::to_string(group_.value()));
   }
   if (chunk.metadata().index() != metadata_.index() ||
       chunk.metadata().term() != metadata_.term()) {
@@ -198,8 +194,8 @@ Status SnapshotReceiver::AddChunk(const storagepb::SnapshotChunk& chunk) {
                                    std::to_string(next_seq_));
   }
   if (crc32c::Value(chunk.payload()) != chunk.payload_crc32c()) {
-    return Status::Corruption("checksum mismatch in chunk " + std::to_string(chunk.seq()) +
-                              " of " + Describe(group_, metadata_));
+    return Status::Corruption("checksum mismatch in chunk " + std::to_string(chunk.seq()) + " of " +
+                              Describe(group_, metadata_));
   }
   std::vector<std::pair<std::string_view, std::string_view>> records;
   if (!ParseRecords(chunk.payload(), &records)) {

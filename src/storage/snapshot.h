@@ -109,7 +109,7 @@ class SnapshotReceiver {
   const std::string staged_name_;  // file name in engine_->staging_dir()
   std::unique_ptr<SstFileBuilder> builder_;
   uint64_t next_seq_ = 0;
-  std::string last_key_;        // last group-relative key added; keys strictly increase
+  std::string last_key_;  // last group-relative key added; keys strictly increase
   bool saw_apply_state_ = false;
   bool complete_ = false;
   bool install_begun_ = false;  // marker written: the staged file belongs to recovery

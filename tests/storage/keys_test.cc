@@ -13,8 +13,10 @@ using namespace std::string_literals;
 
 TEST(KeysTest, RaftLogKeysSortByGroupThenIndex) {
   std::vector<std::string> keys;
-  for (uint64_t g : {uint64_t{1}, uint64_t{2}, uint64_t{256}, std::numeric_limits<uint64_t>::max()}) {
-    for (uint64_t i : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256}, uint64_t{65536}, uint64_t{1} << 40}) {
+  for (uint64_t g :
+       {uint64_t{1}, uint64_t{2}, uint64_t{256}, std::numeric_limits<uint64_t>::max()}) {
+    for (uint64_t i : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256}, uint64_t{65536},
+                       uint64_t{1} << 40}) {
       keys.push_back(RaftLogKey(GroupId(g), Index(i)));
     }
   }
@@ -33,9 +35,9 @@ TEST(KeysTest, RaftLogKeyRoundTrips) {
 TEST(KeysTest, GroupRangesContainTheirKeysAndNoOthers) {
   const GroupId g(42);
   const KeyRange raft = RaftGroupRange(g);
-  for (const std::string& k : {HardStateKey(g), TruncatedStateKey(g), ConfStateKey(g),
-                               RaftLogKey(g, Index(0)),
-                               RaftLogKey(g, Index(std::numeric_limits<uint64_t>::max()))}) {
+  for (const std::string& k :
+       {HardStateKey(g), TruncatedStateKey(g), ConfStateKey(g), RaftLogKey(g, Index(0)),
+        RaftLogKey(g, Index(std::numeric_limits<uint64_t>::max()))}) {
     EXPECT_GE(k, raft.begin);
     EXPECT_LT(k, raft.end);
   }

@@ -44,7 +44,8 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_OK(log.Load());
     WriteBatch b;
     for (int i = 0; i < 300; ++i) {
-      const std::string value = (i % 50 == 0) ? std::string(10000, 'x') : "value" + std::to_string(i);
+      const std::string value =
+          (i % 50 == 0) ? std::string(10000, 'x') : "value" + std::to_string(i);
       kv.Put(&b, "key" + std::to_string(1000 + i), value, Index(i + 1));
     }
     for (uint64_t c = 1; c <= 5; ++c) kv.PutSession(&b, c, Session{c, "resp", Index(90 + c)});
@@ -100,7 +101,8 @@ class SnapshotTest : public ::testing::Test {
     return m;
   }
 
-  std::unique_ptr<SnapshotReceiver> ReceiveAll(const std::vector<storagepb::SnapshotChunk>& chunks) {
+  std::unique_ptr<SnapshotReceiver> ReceiveAll(
+      const std::vector<storagepb::SnapshotChunk>& chunks) {
     auto r = SnapshotReceiver::Create(dst_.get(), kGroup, chunks.front().metadata());
     EXPECT_OK(r);
     if (!r.ok()) return nullptr;
