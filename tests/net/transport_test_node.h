@@ -52,6 +52,9 @@ class TestNode {
     transport_ = std::make_unique<Transport>(o, h);
   }
 
+  // Stops the transport first: its thread calls into the members below.
+  ~TestNode() { transport_->Stop(); }
+
   Status Start() { return transport_->Start(); }
   Transport& t() { return *transport_; }
   uint16_t port() const { return transport_->port(); }
