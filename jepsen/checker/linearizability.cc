@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 
 #include "common/status_macros.h"
 
@@ -86,32 +87,72 @@ Result<LinearizabilityReport> CheckLinearizability(const History& history, Linea
   report.pairs = std::move(pairs).value();
   std::map<std::string, std::vector<size_t>> by_key;
   for (size_t i = 0; i < report.pairs.size(); ++i) by_key[report.pairs[i].key].push_back(i);
-  for (const auto& [key, indices] : by_key) {
-    auto model = NewModel(kind);
+
+  struct Work {
+    std::unique_ptr<CompilingModel> model;
     std::vector<SearchOp> ops;
-    for (size_t i : indices) RETURN_IF_ERROR(model->Compile(report.pairs, i, &ops));
+    bool decided = false;
+  };
+  std::vector<Work> work;
+  for (const auto& [key, indices] : by_key) {
+    Work w{NewModel(kind), {}, false};
+    for (size_t i : indices) RETURN_IF_ERROR(w.model->Compile(report.pairs, i, &w.ops));
     KeyReport kr;
     kr.key = key;
-    kr.ops = ops.size();
+    kr.ops = w.ops.size();
     Clock::time_point start = Clock::now();
-    if (options.use_versions && ProvenByVersions(ops, report.pairs, *model)) {
+    if (options.use_versions && ProvenByVersions(w.ops, report.pairs, *w.model)) {
       kr.verdict = Verdict::kValid;
       kr.by_versions = true;
-    } else {
-      SearchOptions so;
-      so.deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(options.time_limit_per_key_s));
-      so.max_cache_bytes = options.max_cache_bytes;
-      SearchResult r = WglSearch(ops, *model, so);
-      kr.verdict = r.verdict;
-      kr.steps = r.steps;
-      kr.cache_entries = r.cache_entries;
-      if (r.verdict != Verdict::kValid) Explain(r, ops, report.pairs, *model, options, &kr);
+      w.decided = true;
     }
     kr.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    report.verdict = CombineVerdicts(report.verdict, kr.verdict);
     report.keys.push_back(std::move(kr));
+    work.push_back(std::move(w));
   }
+
+  // Rounds of searches with a growing step budget, so that a key that is quick to decide is
+  // decided before a slow one uses up its time (and, when it is invalid, ends the check).
+  bool found_invalid = false;
+  for (uint64_t steps = options.first_round_steps;; steps = steps > UINT64_MAX / 8 ? UINT64_MAX
+                                                                                : steps * 8) {
+    bool undecided = false;
+    // Every round completes, so all keys get at least the first round's budget.
+    bool skip_rest = found_invalid && options.stop_at_first_invalid;
+    for (size_t k = 0; k < work.size(); ++k) {
+      Work& w = work[k];
+      KeyReport& kr = report.keys[k];
+      if (w.decided) continue;
+      if (skip_rest) {
+        kr.skipped = true;
+        kr.verdict = Verdict::kUnknown;
+        kr.explanation = {"not checked: another key is already not linearizable"};
+        w.decided = true;
+        continue;
+      }
+      SearchOptions so;
+      Clock::time_point start = Clock::now();
+      double left = std::max(0.0, options.time_limit_per_key_s - kr.seconds);
+      so.deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(left));
+      so.max_cache_bytes = options.max_cache_bytes;
+      so.max_steps = steps;
+      SearchResult r = WglSearch(w.ops, *w.model, so);
+      kr.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      kr.steps = r.steps;
+      kr.cache_entries = r.cache_entries;
+      if (r.out_of_steps) {
+        undecided = true;
+        continue;
+      }
+      w.decided = true;
+      kr.verdict = r.verdict;
+      found_invalid |= r.verdict == Verdict::kInvalid;
+      if (r.verdict != Verdict::kValid) Explain(r, w.ops, report.pairs, *w.model, options, &kr);
+    }
+    if (!undecided) break;
+  }
+  for (const KeyReport& kr : report.keys) report.verdict = CombineVerdicts(report.verdict, kr.verdict);
   return report;
 }
 
@@ -120,6 +161,11 @@ std::string FormatLinearizability(const LinearizabilityReport& report) {
   for (const KeyReport& k : report.keys) {
     char secs[32];
     std::snprintf(secs, sizeof(secs), "%.3f", k.seconds);
+    if (k.skipped) {
+      out += "key " + edn::Write(edn::Value::String(k.key)) + ": not checked (" +
+             std::to_string(k.ops) + " ops; another key is already invalid)\n";
+      continue;
+    }
     out += "key " + edn::Write(edn::Value::String(k.key)) + ": " +
            std::string(VerdictName(k.verdict)) + " (" + std::to_string(k.ops) + " ops, " +
            (k.by_versions ? std::string("by versions")

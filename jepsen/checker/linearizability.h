@@ -24,6 +24,12 @@ struct LinearizabilityOptions {
   size_t max_cache_bytes = size_t{1} << 30;
   // Try the version fast path (see README "Fast path") before searching. Default: true.
   bool use_versions = true;
+  // Stop as soon as one key is invalid (the overall verdict is then known); keys not decided
+  // yet are reported `unknown` with `skipped` set. Default: true.
+  bool stop_at_first_invalid = true;
+  // Model steps of the first round of searches; each further round multiplies it by 8 (see
+  // README "Budget"). Default: 65536.
+  uint64_t first_round_steps = 65536;
   // Operations of the prefix shown in an explanation (the last ones). Default: 12.
   size_t explain_prefix_ops = 12;
 };
@@ -35,7 +41,8 @@ struct KeyReport {
   bool by_versions = false;   // proven linearizable by the version fast path
   uint64_t steps = 0;         // model steps of the search
   size_t cache_entries = 0;   // configurations memoized
-  double seconds = 0;
+  double seconds = 0;          // search time, summed over rounds
+  bool skipped = false;        // not decided: another key was invalid first
   // kInvalid/kUnknown: printable explanation, one line per entry (see FormatLinearizability).
   std::vector<std::string> explanation;
   // kInvalid/kUnknown: the longest linearizable prefix (indices into the OpPair list) and the

@@ -4,6 +4,7 @@
 #ifndef RINGKV_JEPSEN_CHECKER_VERDICT_H_
 #define RINGKV_JEPSEN_CHECKER_VERDICT_H_
 
+#include <string>
 #include <string_view>
 
 namespace ringkv::jepsen {
@@ -27,6 +28,13 @@ inline Verdict CombineVerdicts(Verdict a, Verdict b) {
   if (a == Verdict::kUnknown || b == Verdict::kUnknown) return Verdict::kUnknown;
   return Verdict::kValid;
 }
+
+// One anomaly found by the append-list or set checker.
+struct Anomaly {
+  std::string kind;    // e.g. "lost", "stale-read", "phantom", "duplicated"
+  std::string key;     // "" for single-object histories
+  std::string detail;  // printable: the element and the operations involved
+};
 
 }  // namespace ringkv::jepsen
 

@@ -84,6 +84,10 @@ class Searcher {
           return Stop(std::move(result), "memo size limit exceeded");
         }
       }
+      if (steps_ >= options_.max_steps) {
+        result.out_of_steps = true;
+        return Stop(std::move(result), "step limit exceeded");
+      }
       // While a completed op is unlinearized its return node is in the list, so the walk
       // reaches a return node before running off the end.
       int32_t op = node_op_[entry];

@@ -54,6 +54,8 @@ struct SearchOptions {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // And when the memo holds more than this many bytes of configurations. Default: 1 GiB.
   size_t max_cache_bytes = size_t{1} << 30;
+  // And after this many model steps (deterministic budget; see CheckLinearizability).
+  uint64_t max_steps = UINT64_MAX;
 };
 
 struct SearchResult {
@@ -71,6 +73,7 @@ struct SearchResult {
   uint64_t steps = 0;              // model steps taken
   size_t cache_entries = 0;        // configurations memoized
   std::string reason;              // kUnknown: why the search stopped
+  bool out_of_steps = false;       // kUnknown because of max_steps (may be retried with more)
 };
 
 // Decides whether `ops` (one object's operations, any order) is linearizable w.r.t. `model`.
