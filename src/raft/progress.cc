@@ -75,11 +75,13 @@ bool Progress::MaybeDecrTo(Index rejected, Index match_hint) {
     // A rejection below match is stale (an old, reordered message).
     if (rejected <= match) return false;
     next = match + 1;
+    sent_commit = std::min(sent_commit, next - 1);
     return true;
   }
   // In probe, only a rejection of the probe we sent (at next - 1) counts.
   if (next - 1 != rejected) return false;
   next = std::max(std::min(rejected, match_hint + 1), match + 1);
+  sent_commit = std::min(sent_commit, next - 1);
   msg_app_flow_paused = false;
   return true;
 }

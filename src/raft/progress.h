@@ -34,6 +34,8 @@ struct Progress {
   bool msg_app_flow_paused = false;
   Inflights inflights;
   bool is_learner = false;
+  // Highest commit index sent to the follower (in appends or heartbeats).
+  Index sent_commit;
 
   void ResetState(ProgressState s);
   void BecomeProbe();
@@ -47,6 +49,10 @@ struct Progress {
   // logs match. Returns false if the rejection is stale.
   bool MaybeDecrTo(Index rejected, Index match_hint);
   bool IsPaused() const;
+  void SentCommit(Index commit) { sent_commit = commit; }
+  // Whether sending `commit` could still raise the follower's commit index (etcd
+  // CanBumpCommit): we have not yet sent one that covers everything it has.
+  bool CanBumpCommit(Index commit) const { return commit > sent_commit && sent_commit < next - 1; }
   std::string DebugString() const;
 };
 

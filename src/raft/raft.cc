@@ -440,7 +440,9 @@ Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
     return Status::ResourceExhausted("too many uncommitted entries on the leader");
   }
   if (type == raftpb::ENTRY_CONF_CHANGE) pending_conf_index_ = Index(es[0].index());
-  BcastAppend();
+  // Replication of new proposals is deferred to the next Ready (FlushProposals), so that all
+  // proposals between two Readys travel in one AppendEntries per follower.
+  proposals_unsent_ = true;
   return EntryId{Index(es[0].index()), Term(es[0].term())};
 }
 

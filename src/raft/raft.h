@@ -42,6 +42,11 @@ class Raft {
   Result<EntryId> Propose(std::string data, raftpb::EntryType type);
   Status ReadIndex(std::string ctx);
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
+  // Sends the appends for proposals made since the last call (see Propose).
+  void FlushProposals() {
+    if (proposals_unsent_ && state_ == StateRole::kLeader) BcastAppend();
+    proposals_unsent_ = false;
+  }
   // The state machine applied up to index (driver's Advance).
   void AppliedTo(Index index, uint64_t applied_payload_bytes);
 
@@ -155,6 +160,8 @@ class Raft {
   // Uniform in [election_timeout_, 2 * election_timeout_), redrawn on every Reset.
   int randomized_election_timeout_ = 0;
   Random rand_;
+  // Proposals were appended since the last FlushProposals.
+  bool proposals_unsent_ = false;
   // ReadIndex requests that arrived before this leader committed an entry of its term.
   std::vector<raftpb::Message> pending_read_index_messages_;
   Logger* logger_;

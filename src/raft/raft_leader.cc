@@ -69,6 +69,7 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
   for (auto& e : ents) *m.add_entries() = std::move(e);
   Send(std::move(m));
   pr.SentEntries(n, bytes);
+  pr.SentCommit(raft_log_.committed());
   return true;
 }
 
@@ -96,6 +97,7 @@ void Raft::SendHeartbeat(NodeId to, const std::string& ctx) {
   if (it == trk_.progress.end()) return;
   // The follower may not have every committed entry yet; it must not commit beyond what it has.
   Index commit = std::min(it->second.match, raft_log_.committed());
+  it->second.SentCommit(commit);
   raftpb::Message m;
   m.set_to(to.value());
   m.set_type(raftpb::MSG_HEARTBEAT);
@@ -245,6 +247,10 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
           // The commit index advanced in this term: postponed reads can be served.
           ReleasePendingReadIndexMessages();
           BcastAppend();
+        } else if (from != id_ && pr.CanBumpCommit(raft_log_.committed())) {
+          // The follower may not know the latest commit index yet (its window was full when
+          // it advanced): tell it now rather than at the next heartbeat.
+          SendAppend(from);
         }
         if (from != id_) {
           // Flow control may allow several messages now.

@@ -110,6 +110,7 @@ bool RawNode::HasReady() const {
 }
 
 Ready RawNode::GetReady() {
+  raft_->FlushProposals();
   Ready rd;
   RaftLog& log = raft_->raft_log();
   rd.entries = log.UnstableEntries();

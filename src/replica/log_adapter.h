@@ -1,0 +1,42 @@
+// LogAdapter: gives the pure Raft core its LogStorage over the group's persistent log
+// (storage::RaftLogStore) and apply state (storage::KvState). The snapshot it reports is the
+// state machine itself at the applied index: RocksDB holds the applied data, so a snapshot is
+// "metadata now, data streamed from an engine snapshot when sent" (replica/snapshot_sender).
+//
+// Error mapping (log_storage.h contract): an index below the compaction point -> kNotFound; past
+// the last index -> kUnavailable; anything else is a storage failure the core treats as fatal.
+//
+// Thread-safety: not thread-safe; used on the store loop thread with its Replica.
+#ifndef RINGKV_REPLICA_LOG_ADAPTER_H_
+#define RINGKV_REPLICA_LOG_ADAPTER_H_
+
+#include <vector>
+
+#include "raft/log_storage.h"
+#include "storage/kv_state.h"
+#include "storage/raft_log_store.h"
+
+namespace ringkv::replica {
+
+class LogAdapter final : public raft::LogStorage {
+ public:
+  // Neither is owned; both must outlive the adapter.
+  LogAdapter(storage::RaftLogStore* log, storage::KvState* kv) : log_(log), kv_(kv) {}
+
+  Result<raft::InitialState> GetInitialState() const override;
+  Result<std::vector<raftpb::Entry>> Entries(Index lo, Index hi, uint64_t max_bytes) const override;
+  Result<Term> TermOf(Index i) const override;
+  Result<Index> LastIndex() const override;
+  Result<Index> FirstIndex() const override;
+  // Metadata at the applied index with the current membership; data is empty (streamed
+  // separately). kUnavailable before anything was applied.
+  Result<raftpb::Snapshot> GetSnapshot() const override;
+
+ private:
+  storage::RaftLogStore* log_;
+  storage::KvState* kv_;
+};
+
+}  // namespace ringkv::replica
+
+#endif  // RINGKV_REPLICA_LOG_ADAPTER_H_

@@ -1,0 +1,458 @@
+#include "replica/replica.h"
+
+#include <algorithm>
+
+#include "common/coding.h"
+#include "common/status_macros.h"
+#include "proto/storage.pb.h"
+#include "replica/applier.h"
+
+namespace ringkv::replica {
+namespace {
+
+kvpb::Response ErrorResponse(kvpb::ErrorCode code, bool definite, const std::string& msg,
+                             uint32_t retry_after_ms = 0) {
+  kvpb::Response r;
+  r.mutable_error()->set_code(code);
+  r.mutable_error()->set_definite(definite);
+  r.mutable_error()->set_message(msg);
+  r.mutable_error()->set_retry_after_ms(retry_after_ms);
+  return r;
+}
+
+bool IsWrite(const kvpb::Request& req) {
+  return req.has_put() || req.has_delete_() || req.has_cas() || req.has_append();
+}
+
+}  // namespace
+
+Replica::Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* env)
+    : engine_(engine),
+      options_(std::move(options)),
+      env_(env),
+      log_(engine, options_.group),
+      kv_(engine, options_.group, options_.kv),
+      adapter_(&log_, &kv_) {}
+
+Replica::~Replica() = default;
+
+Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaOptions options,
+                                               ReplicaEnv* env,
+                                               const raftpb::ConfState* bootstrap_conf) {
+  std::unique_ptr<Replica> r(new Replica(engine, std::move(options), env));
+  RETURN_IF_ERROR(r->log_.Load());
+  RETURN_IF_ERROR(r->kv_.Load());
+  const raftpb::ConfState& cs = r->log_.conf_state();
+  bool has_members = cs.voters_size() > 0 || cs.learners_size() > 0;
+  if (!has_members && bootstrap_conf != nullptr && r->log_.LastIndex().value() == 0) {
+    // A brand-new group: every initial member starts from the same membership at index 0.
+    storage::WriteBatch b;
+    r->log_.SetConfState(&b, *bootstrap_conf);
+    RETURN_IF_ERROR(engine->Write(b, /*sync=*/true));
+  }
+  raft::Config c;
+  c.id = r->options_.self;
+  c.storage = &r->adapter_;
+  c.applied = r->kv_.applied().applied_index;
+  c.election_tick = r->options_.election_tick;
+  c.heartbeat_tick = r->options_.heartbeat_tick;
+  c.pre_vote = r->options_.pre_vote;
+  c.check_quorum = r->options_.check_quorum;
+  c.seed = r->options_.seed ^ r->options_.group.value();
+  c.logger = env->raft_logger();
+  ASSIGN_OR_RETURN(r->raw_, raft::RawNode::Create(c));
+  return r;
+}
+
+kvpb::Response Replica::NotLeaderResponse() const {
+  NodeId lead = raw_->lead();
+  if (lead != kNoNode && lead != options_.self) {
+    kvpb::Response r = ErrorResponse(kvpb::NOT_LEADER, true,
+                                     "node " + std::to_string(options_.self.value()) +
+                                         " is not the leader of group " +
+                                         std::to_string(options_.group.value()));
+    r.mutable_error()->set_leader_hint(lead.value());
+    return r;
+  }
+  return ErrorResponse(kvpb::NO_LEADER, true,
+                       "group " + std::to_string(options_.group.value()) +
+                           " has no leader (election in progress)",
+                       /*retry_after_ms=*/50);
+}
+
+std::optional<kvpb::Response> Replica::ValidateWrite(const kvpb::Request& req) const {
+  const std::string* key = nullptr;
+  size_t value_bytes = 0;
+  if (req.has_put()) {
+    key = &req.put().key();
+    value_bytes = req.put().value().size();
+  } else if (req.has_delete_()) {
+    key = &req.delete_().key();
+  } else if (req.has_cas()) {
+    key = &req.cas().key();
+    value_bytes = std::max(req.cas().new_value().size(), req.cas().expected_value().size());
+  } else if (req.has_append()) {
+    key = &req.append().key();
+    value_bytes = req.append().suffix().size();
+  }
+  if (key->empty()) return ErrorResponse(kvpb::INVALID_ARGUMENT, true, "empty key");
+  if (key->size() > options_.max_key_bytes) {
+    return ErrorResponse(kvpb::INVALID_ARGUMENT, true,
+                         "key of " + std::to_string(key->size()) + " bytes exceeds --max_key_bytes=" +
+                             std::to_string(options_.max_key_bytes));
+  }
+  if (value_bytes > options_.max_value_bytes) {
+    return ErrorResponse(kvpb::INVALID_ARGUMENT, true,
+                         "value of " + std::to_string(value_bytes) +
+                             " bytes exceeds --max_value_bytes=" +
+                             std::to_string(options_.max_value_bytes));
+  }
+  return std::nullopt;
+}
+
+void Replica::HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline) {
+  if (IsWrite(req)) {
+    HandleWrite(req, std::move(reply), deadline);
+    return;
+  }
+  if (!req.has_get() && !req.has_scan()) {
+    reply(ErrorResponse(kvpb::INVALID_ARGUMENT, true, "unknown request type"));
+    return;
+  }
+  PendingRead r{req, std::move(reply), deadline};
+  if (req.consistency() == kvpb::SERIALIZABLE) {
+    ServeRead(r);
+    return;
+  }
+  if (raw_->role() != raft::StateRole::kLeader) {
+    r.reply(NotLeaderResponse());
+    return;
+  }
+  queued_reads_.push_back(std::move(r));
+}
+
+void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline) {
+  if (auto err = ValidateWrite(req)) {
+    reply(*err);
+    return;
+  }
+  if (proposals_.size() >= options_.max_pending_proposals) {
+    reply(ErrorResponse(kvpb::BUSY, true,
+                        "too many requests: " + std::to_string(proposals_.size()) +
+                            " writes pending in group " + std::to_string(options_.group.value()),
+                        /*retry_after_ms=*/20));
+    return;
+  }
+  kvpb::Command cmd;
+  cmd.set_client_id(req.client_id());
+  cmd.set_sequence(req.sequence());
+  if (req.has_put()) *cmd.mutable_put() = req.put();
+  if (req.has_delete_()) *cmd.mutable_delete_() = req.delete_();
+  if (req.has_cas()) *cmd.mutable_cas() = req.cas();
+  if (req.has_append()) *cmd.mutable_append() = req.append();
+  Result<raft::EntryId> id = raw_->Propose(cmd.SerializeAsString());
+  if (!id.ok()) {
+    const Status& s = id.status();
+    if (s.IsNotLeader() || s.IsUnavailable()) {
+      reply(NotLeaderResponse());
+    } else if (s.code() == StatusCode::kResourceExhausted) {
+      reply(ErrorResponse(kvpb::BUSY, true, std::string(s.message()), 20));
+    } else {
+      reply(ErrorResponse(kvpb::UNAVAILABLE, true, s.ToString(), 50));
+    }
+    return;
+  }
+  auto [it, inserted] = proposals_.try_emplace(id->index, PendingWrite{id->term, reply, deadline});
+  if (!inserted) {
+    // An older proposal of ours at this index was overwritten by a newer leader: it can never
+    // commit.
+    it->second.reply(ErrorResponse(kvpb::NOT_LEADER, true, "proposal superseded by a new leader"));
+    it->second = PendingWrite{id->term, std::move(reply), deadline};
+  }
+}
+
+void Replica::ServeRead(const PendingRead& r) {
+  kvpb::Response resp;
+  if (r.req.has_get()) {
+    Result<std::optional<storage::VersionedValue>> v = kv_.Get(r.req.get().key());
+    if (!v.ok()) {
+      r.reply(ErrorResponse(kvpb::INTERNAL, true, v.status().ToString()));
+      return;
+    }
+    kvpb::GetResponse* g = resp.mutable_get();
+    g->set_found(v->has_value());
+    if (v->has_value()) {
+      g->mutable_kv()->set_key(r.req.get().key());
+      g->mutable_kv()->set_value((*v)->value);
+      g->mutable_kv()->set_version((*v)->version.value());
+    }
+  } else {
+    const kvpb::ScanRequest& s = r.req.scan();
+    size_t limit = s.limit() == 0 ? options_.max_scan_limit
+                                  : std::min<size_t>(s.limit(), options_.max_scan_limit);
+    Result<std::vector<storage::KvPair>> kvs = kv_.Scan(s.start(), s.end(), limit);
+    if (!kvs.ok()) {
+      r.reply(ErrorResponse(kvpb::INTERNAL, true, kvs.status().ToString()));
+      return;
+    }
+    kvpb::ScanResponse* out = resp.mutable_scan();
+    for (const storage::KvPair& p : *kvs) {
+      kvpb::KeyValue* kv = out->add_kvs();
+      kv->set_key(p.key);
+      if (!s.keys_only()) kv->set_value(p.value.value);
+      kv->set_version(p.value.version.value());
+    }
+    out->set_more(kvs->size() == limit);
+  }
+  r.reply(std::move(resp));
+}
+
+void Replica::IssueReadIndex() {
+  if (queued_reads_.empty()) return;
+  std::vector<PendingRead> reads;
+  reads.swap(queued_reads_);
+  if (raw_->role() != raft::StateRole::kLeader) {
+    for (auto& r : reads) r.reply(NotLeaderResponse());
+    return;
+  }
+  std::string ctx;
+  PutFixed64BE(&ctx, next_read_ctx_++);
+  Status s = raw_->ReadIndex(ctx);
+  if (!s.ok()) {
+    for (auto& r : reads) r.reply(NotLeaderResponse());
+    return;
+  }
+  read_batches_[ctx].reads = std::move(reads);
+}
+
+void Replica::ServeReadyReads() {
+  Index applied = raw_->applied();
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    if (it->second.read_index && *it->second.read_index <= applied) {
+      for (const PendingRead& r : it->second.reads) ServeRead(r);
+      it = read_batches_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Replica::FailReadsNotLeader() {
+  kvpb::Response resp = NotLeaderResponse();
+  for (auto& [ctx, batch] : read_batches_) {
+    for (auto& r : batch.reads) r.reply(resp);
+  }
+  read_batches_.clear();
+  for (auto& r : queued_reads_) r.reply(resp);
+  queued_reads_.clear();
+}
+
+void Replica::Step(raftpb::Message m) {
+  Status s = raw_->Step(std::move(m));
+  // A peer sending a local-only message type is misbehaving; the message is dropped.
+  if (!s.ok()) s.IgnoreError();
+}
+
+void Replica::Tick() { raw_->Tick(); }
+
+void Replica::ExpireRequests(Clock::time_point now) {
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.deadline <= now) {
+      it->second.reply(ErrorResponse(kvpb::TIMEOUT, false,
+                                     "write not applied before its deadline; it may still be"));
+      it = proposals_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    auto& reads = it->second.reads;
+    reads.erase(std::remove_if(reads.begin(), reads.end(),
+                               [&](const PendingRead& r) {
+                                 if (r.deadline > now) return false;
+                                 r.reply(ErrorResponse(kvpb::TIMEOUT, true, "read timed out"));
+                                 return true;
+                               }),
+                reads.end());
+    it = reads.empty() ? read_batches_.erase(it) : std::next(it);
+  }
+}
+
+bool Replica::HasReady() const { return !queued_reads_.empty() || raw_->HasReady(); }
+
+Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
+  IssueReadIndex();
+  if (!raw_->HasReady()) return false;
+  ready_ = raw_->GetReady();
+  raft::Ready& rd = *ready_;
+  if (rd.soft_state) {
+    bool leader = rd.soft_state->role == raft::StateRole::kLeader;
+    if (was_leader_ && !leader) FailReadsNotLeader();
+    was_leader_ = leader;
+  }
+  for (raftpb::Message& m : rd.messages) {
+    m.set_group_id(options_.group.value());
+    if (m.type() == raftpb::MSG_SNAP) {
+      env_->SendSnapshot(options_.group, std::move(m));
+    } else {
+      env_->SendRaft(std::move(m));
+    }
+  }
+  rd.messages.clear();
+  if (rd.snapshot) RETURN_IF_ERROR(InstallSnapshot(*rd.snapshot));
+  if (!rd.entries.empty()) {
+    RETURN_IF_ERROR(log_.Append(batch, rd.entries));
+    *sync = true;
+  }
+  if (rd.hard_state) {
+    log_.SetHardState(batch, *rd.hard_state);
+    *sync = *sync || rd.must_sync;
+  }
+  return true;
+}
+
+Status Replica::FinishReady() {
+  if (!ready_) return Status::OK();
+  raft::Ready rd = std::move(*ready_);
+  ready_.reset();
+  for (raftpb::Message& m : rd.messages_after_persist) {
+    m.set_group_id(options_.group.value());
+    env_->SendRaft(std::move(m));
+  }
+  for (const raft::ReadState& rs : rd.read_states) {
+    auto it = read_batches_.find(rs.request_ctx);
+    if (it != read_batches_.end()) it->second.read_index = rs.index;
+  }
+  RETURN_IF_ERROR(ApplyEntries(rd.committed_entries));
+  raw_->Advance();
+  ServeReadyReads();
+  return Status::OK();
+}
+
+Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
+  if (entries.empty()) return Status::OK();
+  storage::WriteBatch batch;
+  Applier applier(&kv_, &batch);
+  std::vector<std::pair<Reply, kvpb::Response>> replies;
+  for (const raftpb::Entry& e : entries) {
+    Index idx(e.index());
+    kvpb::Response resp;
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      raftpb::ConfChange cc;
+      if (!cc.ParseFromString(e.data())) {
+        return Status::Corruption("group " + std::to_string(options_.group.value()) +
+                                  ": undecodable conf change at index " + std::to_string(e.index()));
+      }
+      raftpb::ConfState cs = raw_->ApplyConfChange(cc);
+      log_.SetConfState(&batch, cs);
+    } else if (!e.data().empty()) {
+      kvpb::Command cmd;
+      if (!cmd.ParseFromString(e.data())) {
+        return Status::Corruption("group " + std::to_string(options_.group.value()) +
+                                  ": undecodable command at index " + std::to_string(e.index()));
+      }
+      ASSIGN_OR_RETURN(resp, applier.Apply(cmd, idx));
+    }
+    // Every proposal at or below this index is now decided: ours if the term matches, else
+    // another leader's entry won the slot.
+    while (!proposals_.empty() && proposals_.begin()->first <= idx) {
+      auto node = proposals_.extract(proposals_.begin());
+      PendingWrite& p = node.mapped();
+      if (node.key() == idx && p.term == Term(e.term())) {
+        replies.emplace_back(std::move(p.reply), resp);
+      } else {
+        replies.emplace_back(std::move(p.reply),
+                             ErrorResponse(kvpb::NOT_LEADER, true,
+                                           "proposal superseded by a new leader's entry"));
+      }
+    }
+  }
+  const raftpb::Entry& last = entries.back();
+  kv_.SetApplyState(&batch, storage::ApplyState{Index(last.index()), Term(last.term())});
+  RETURN_IF_ERROR(MaybeCompact(&batch));
+  // Unsynced: the log is durable, so a lost apply write is simply replayed after a crash.
+  RETURN_IF_ERROR(engine_->Write(batch, /*sync=*/false));
+  for (auto& [reply, resp] : replies) reply(std::move(resp));
+  return Status::OK();
+}
+
+Status Replica::MaybeCompact(storage::WriteBatch* batch) {
+  Index applied = kv_.applied().applied_index;
+  Index truncated = log_.truncated_index();
+  if (applied - truncated <= options_.compact_threshold) return Status::OK();
+  Index to = applied - options_.compact_keep;
+  ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
+  return log_.Compact(batch, to, term);
+}
+
+Status Replica::CompactNow() {
+  Index applied = kv_.applied().applied_index;
+  if (applied <= log_.truncated_index()) return Status::OK();
+  ASSIGN_OR_RETURN(Term term, log_.TermAt(applied));
+  storage::WriteBatch batch;
+  RETURN_IF_ERROR(log_.Compact(&batch, applied, term));
+  return engine_->Write(batch, /*sync=*/true);
+}
+
+Status Replica::InstallSnapshot(const raftpb::Snapshot& snap) {
+  if (!snapshot_receiver_ || !snapshot_receiver_->complete()) {
+    return Status::FailedPrecondition("group " + std::to_string(options_.group.value()) +
+                                      ": Raft restored a snapshot whose data was not received");
+  }
+  RETURN_IF_ERROR(snapshot_receiver_->Install());
+  snapshot_receiver_.reset();
+  RETURN_IF_ERROR(log_.Load());
+  RETURN_IF_ERROR(kv_.Load());
+  Index idx(snap.metadata().index());
+  // Writes we proposed that the snapshot covers: we cannot tell whether they won their slot.
+  while (!proposals_.empty() && proposals_.begin()->first <= idx) {
+    auto node = proposals_.extract(proposals_.begin());
+    node.mapped().reply(ErrorResponse(kvpb::UNKNOWN_OUTCOME, false,
+                                      "replica caught up by snapshot; write outcome unknown"));
+  }
+  return Status::OK();
+}
+
+void Replica::OnSnapshotChunk(NodeId from, const transportpb::SnapshotChunk& chunk) {
+  storagepb::SnapshotChunk sc;
+  if (!sc.ParseFromString(chunk.data())) return;  // corrupt chunk: the sender retries later
+  if (sc.seq() == 0) {
+    snapshot_receiver_.reset();
+    Result<std::unique_ptr<storage::SnapshotReceiver>> r =
+        storage::SnapshotReceiver::Create(engine_, options_.group, sc.metadata());
+    if (!r.ok()) return;  // stale or already installing
+    snapshot_receiver_ = std::move(r).value();
+    snapshot_from_ = from;
+  }
+  if (!snapshot_receiver_ || snapshot_from_ != from) return;
+  Status s = snapshot_receiver_->AddChunk(sc);
+  if (!s.ok()) {
+    snapshot_receiver_.reset();
+    return;
+  }
+  if (chunk.last() && snapshot_receiver_->complete() && chunk.has_message()) {
+    raftpb::Message m = chunk.message();
+    Step(std::move(m));
+  }
+}
+
+kvpb::GroupStatus Replica::GroupStatusProto() const {
+  raft::RaftStatus st = raw_->GetStatus();
+  kvpb::GroupStatus g;
+  g.set_group_id(options_.group.value());
+  g.set_role(raft::StateRoleName(st.soft_state.role));
+  g.set_term(st.hard_state.term());
+  g.set_leader(st.soft_state.lead.value());
+  g.set_commit(st.hard_state.commit());
+  g.set_applied(st.applied.value());
+  g.set_last_index(st.last_index.value());
+  for (uint64_t v : st.conf_state.voters()) g.add_voters(v);
+  for (uint64_t l : st.conf_state.learners()) g.add_learners(l);
+  for (const auto& [id, pr] : st.progress) {
+    g.add_members(id.value());
+    g.add_match(pr.match.value());
+  }
+  return g;
+}
+
+}  // namespace ringkv::replica

@@ -1,0 +1,175 @@
+// Replica: one Raft group on one node — the Raft core, its persistent log, its state machine,
+// and the client requests waiting on it. Owned and driven by store::Store on the store loop
+// thread; it never blocks on I/O except the apply write (unsynced) and snapshot install.
+//
+// The store runs the Ready pipeline across all its replicas (group commit):
+//   CollectReady(batch)  -> GetReady; messages go out at once; entries and hard state are
+//                           added to the node-wide batch (a snapshot is installed first)
+//   (store syncs the batch once for all replicas)
+//   FinishReady()        -> after-persist messages out, committed entries applied in one
+//                           unsynced batch with the apply state, Advance, clients answered
+//
+// Requests: writes are proposed with the client's session and answered when applied here;
+// linearizable reads share one ReadIndex round per loop turn and are served once the applied
+// index reaches the read index; serializable reads are served from local state at once.
+//
+// Thread-safety: not thread-safe; store loop thread only.
+#ifndef RINGKV_REPLICA_REPLICA_H_
+#define RINGKV_REPLICA_REPLICA_H_
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "proto/kv.pb.h"
+#include "proto/raft.pb.h"
+#include "proto/transport.pb.h"
+#include "raft/logger.h"
+#include "raft/raw_node.h"
+#include "replica/log_adapter.h"
+#include "storage/engine.h"
+#include "storage/kv_state.h"
+#include "storage/raft_log_store.h"
+#include "storage/snapshot.h"
+
+namespace ringkv::replica {
+
+using Clock = std::chrono::steady_clock;
+using Reply = std::function<void(kvpb::Response)>;
+
+struct ReplicaOptions {
+  GroupId group;
+  NodeId self;
+  // Raft timing in ticks of the store's tick (default 10 ms): election 150-300 ms, heartbeat 50 ms.
+  int election_tick = 15;
+  int heartbeat_tick = 5;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  uint64_t seed = 0;
+  // Limits: larger keys/values are refused with INVALID_ARGUMENT. Defaults: 4 KiB, 1 MiB.
+  size_t max_key_bytes = 4096;
+  size_t max_value_bytes = 1 << 20;
+  // Writes waiting to be applied; beyond it new writes get BUSY. Default: 10000.
+  size_t max_pending_proposals = 10000;
+  // Largest scan answer. Default: 10000 keys.
+  size_t max_scan_limit = 10000;
+  // Compact the log when more than this many applied entries are kept, keeping the newest
+  // `compact_keep` for slow followers. Defaults: 20000 and 5000.
+  uint64_t compact_threshold = 20000;
+  uint64_t compact_keep = 5000;
+  storage::KvStateOptions kv;
+};
+
+// What a replica needs from its node.
+class ReplicaEnv {
+ public:
+  virtual ~ReplicaEnv() = default;
+  // Sends a Raft message (group_id already set).
+  virtual void SendRaft(raftpb::Message m) = 0;
+  // Streams this group's state to `msg.to()` as snapshot chunks, the last carrying `msg`.
+  virtual void SendSnapshot(GroupId group, raftpb::Message msg) = 0;
+  virtual raft::Logger* raft_logger() = 0;
+};
+
+class Replica {
+ public:
+  // Opens (or bootstraps with `bootstrap_conf` when the group has no membership yet) the
+  // group's replica. Corruption if the stored state is damaged: the group is not served.
+  static Result<std::unique_ptr<Replica>> Open(storage::Engine* engine, ReplicaOptions options,
+                                               ReplicaEnv* env,
+                                               const raftpb::ConfState* bootstrap_conf);
+  ~Replica();
+
+  GroupId group() const { return options_.group; }
+
+  // Client requests. `deadline` bounds how long the request may wait here.
+  void HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+
+  // Raft input.
+  void Step(raftpb::Message m);
+  void Tick();
+  void OnSnapshotChunk(NodeId from, const transportpb::SnapshotChunk& chunk);
+  void ReportSnapshot(NodeId to, bool failure) { raw_->ReportSnapshot(to, failure); }
+  void ReportUnreachable(NodeId to) { raw_->ReportUnreachable(to); }
+  void TransferLeader(NodeId to) { raw_->TransferLeader(to); }
+  // Compacts the log up to the applied index now (admin), forcing snapshots for laggards.
+  Status CompactNow();
+  // Answers requests whose deadline passed.
+  void ExpireRequests(Clock::time_point now);
+
+  // The Ready pipeline (see the file comment). CollectReady returns false when there was
+  // nothing to do. Errors are storage failures: the store stops the node (fail-stop).
+  bool HasReady() const;
+  Result<bool> CollectReady(storage::WriteBatch* batch, bool* sync);
+  Status FinishReady();
+
+  raft::RaftStatus GetStatus() const { return raw_->GetStatus(); }
+  NodeId lead() const { return raw_->lead(); }
+  Term term() const { return raw_->term(); }
+  bool is_leader() const { return raw_->role() == raft::StateRole::kLeader; }
+  kvpb::GroupStatus GroupStatusProto() const;
+  Result<storage::StateDigest> Digest() const { return kv_.Digest(); }
+
+ private:
+  Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* env);
+
+  struct PendingWrite {
+    Term term;
+    Reply reply;
+    Clock::time_point deadline;
+  };
+  struct PendingRead {
+    kvpb::Request req;
+    Reply reply;
+    Clock::time_point deadline;
+  };
+  struct ReadBatch {
+    std::vector<PendingRead> reads;
+    std::optional<Index> read_index;  // set once the ReadState arrives
+  };
+
+  void HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+  void ServeRead(const PendingRead& r);
+  void IssueReadIndex();
+  void ServeReadyReads();
+  void FailReadsNotLeader();
+  Status ApplyEntries(const std::vector<raftpb::Entry>& entries);
+  Status InstallSnapshot(const raftpb::Snapshot& snap);
+  Status MaybeCompact(storage::WriteBatch* batch);
+  kvpb::Response NotLeaderResponse() const;
+  std::optional<kvpb::Response> ValidateWrite(const kvpb::Request& req) const;
+
+  storage::Engine* const engine_;
+  const ReplicaOptions options_;
+  ReplicaEnv* const env_;
+  storage::RaftLogStore log_;
+  storage::KvState kv_;
+  LogAdapter adapter_;
+  std::unique_ptr<raft::RawNode> raw_;
+
+  // The Ready between CollectReady and FinishReady.
+  std::optional<raft::Ready> ready_;
+  // Writes proposed by this node, by log index, until applied or expired.
+  std::map<Index, PendingWrite> proposals_;
+  // Linearizable reads not yet sent for a read index (issued once per loop turn).
+  std::vector<PendingRead> queued_reads_;
+  // Read batches by request context, waiting for their ReadState or for apply to catch up.
+  std::map<std::string, ReadBatch> read_batches_;
+  uint64_t next_read_ctx_ = 1;
+  // Snapshot being received: one at a time per group.
+  std::unique_ptr<storage::SnapshotReceiver> snapshot_receiver_;
+  NodeId snapshot_from_;
+  // Whether this node led the group at the last Ready (to notice lost leadership).
+  bool was_leader_ = false;
+};
+
+}  // namespace ringkv::replica
+
+#endif  // RINGKV_REPLICA_REPLICA_H_

@@ -1,0 +1,125 @@
+// Store: every replica of one node and the node's event loop (one thread, one io_context).
+// It owns the replicas, so replica state has no mutex; everything else reaches it by posting to
+// the loop. Each loop turn runs the Ready pipeline of all replicas with group commit: the
+// Raft-log and hard-state writes of every group go into one WriteBatch, synced once on the
+// storage thread, while the loop keeps stepping messages and accepting proposals (which the
+// next turn batches). Messages that need no durability leave before the sync (the leader's
+// AppendEntries: thesis 10.2.1); after it, acknowledgements go out and entries are applied.
+//
+// Thread-safety: public methods are safe from any thread unless marked "loop thread".
+#ifndef RINGKV_STORE_STORE_H_
+#define RINGKV_STORE_STORE_H_
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/ids.h"
+#include "proto/kv.pb.h"
+#include "proto/raft.pb.h"
+#include "proto/transport.pb.h"
+#include "raft/logger.h"
+#include "replica/replica.h"
+#include "storage/engine.h"
+#include "store/background_worker.h"
+
+namespace ringkv::store {
+
+struct StoreOptions {
+  NodeId node_id;
+  // Tick length of every replica's Raft clock. Default: 10 ms.
+  std::chrono::milliseconds tick{10};
+  // Used when a request names no deadline. Default: 5 s.
+  std::chrono::milliseconds default_request_timeout{5000};
+  // Template for every replica's options (group and self are filled in).
+  replica::ReplicaOptions replica;
+};
+
+// Outgoing traffic, implemented by the server over net::Transport (tests may fake it).
+class StoreTransport {
+ public:
+  virtual ~StoreTransport() = default;
+  virtual bool Send(raftpb::Message m) = 0;
+  // May block briefly when the peer's queue is full; called on the snapshot thread.
+  virtual bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) = 0;
+};
+
+using ResponseCallback = std::function<void(kvpb::Response)>;
+
+class Store final : public replica::ReplicaEnv {
+ public:
+  // Neither is owned; both must outlive the store.
+  Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport);
+  ~Store() override;  // Stop()s
+
+  // Opens a replica of `group` (bootstrapping it with `bootstrap` if new). Before Start() only.
+  ringkv::Status AddReplica(GroupId group, const raftpb::ConfState* bootstrap);
+  // Client addresses of nodes, for leader hints in NOT_LEADER answers.
+  void SetClientAddress(NodeId node, std::string address);
+
+  // Starts the loop, storage and snapshot threads.
+  void Start();
+  // Stops ticking and joins every thread; pending requests get UNAVAILABLE. Idempotent.
+  void Stop();
+
+  // Inbound traffic (any thread).
+  void OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs);
+  void OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk);
+  void OnUnreachable(NodeId peer);
+  // A client request; `reply` runs on the loop thread exactly once.
+  void HandleRequest(kvpb::Request req, ResponseCallback reply);
+
+  // This node's view for status/admin (runs on the loop, waits for the answer).
+  kvpb::NodeStatus GetNodeStatus();
+  // Whether any group has a leader this node knows of (readiness).
+  bool AllGroupsHaveLeader();
+
+  // ReplicaEnv (loop thread).
+  void SendRaft(raftpb::Message m) override;
+  void SendSnapshot(GroupId group, raftpb::Message msg) override;
+  raft::Logger* raft_logger() override { return logger_.get(); }
+
+ private:
+  void OnTick();
+  void ScheduleCycle();
+  void RunCycle();
+  void OnBatchWritten(const ringkv::Status& s);
+  void Dispatch(const kvpb::Request& req, ResponseCallback reply);
+  replica::Replica* FindReplica(GroupId group);
+  void FailStop(const ringkv::Status& s, const char* what);
+  void HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseCallback reply);
+
+  const StoreOptions options_;
+  storage::Engine* const engine_;
+  StoreTransport* const transport_;
+  std::unique_ptr<raft::Logger> logger_;
+
+  boost::asio::io_context loop_;
+  std::unique_ptr<boost::asio::steady_timer> tick_timer_;
+  std::thread loop_thread_;
+  BackgroundWorker storage_worker_{"storage"};
+  BackgroundWorker snapshot_worker_{"snapshot"};
+  std::atomic<bool> running_{false};
+
+  // State below is owned by the loop thread.
+  std::map<GroupId, std::unique_ptr<replica::Replica>> replicas_;
+  // Replicas whose Ready is in the batch being synced.
+  std::vector<replica::Replica*> in_flight_;
+  bool write_in_flight_ = false;
+  bool cycle_scheduled_ = false;
+  std::map<NodeId, std::string> client_addresses_;
+  std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
+  std::chrono::steady_clock::time_point started_at_;
+};
+
+}  // namespace ringkv::store
+
+#endif  // RINGKV_STORE_STORE_H_
