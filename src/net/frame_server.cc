@@ -150,9 +150,10 @@ void FrameServer::OnHandshake(Session& s, const std::shared_ptr<Connection>& con
     reply.set_error(std::string(st.message()));
     // Best effort: the refusal is informative only; the close is what matters.
     conn->Send(reply.SerializeAsString()).IgnoreError();
-    conn->CloseAfterFlush(Status::FailedPrecondition(
-        "node " + std::to_string(options_.node_id.value()) + " refused client handshake: " +
-        std::string(st.message())));
+    // Logged here, not by the close: the client may hang up first, and the refusal must show.
+    LOG(WARNING) << "net: node " << options_.node_id << " refused client handshake from "
+                 << conn->remote_address() << ": " << st.message();
+    conn->CloseAfterFlush(Status::OK());
     return;
   }
   s.handshaken = true;

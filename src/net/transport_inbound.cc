@@ -124,10 +124,10 @@ void Transport::HandleInboundHandshake(Inbound& in, const std::string& payload) 
     reply.set_error(std::string(st.message()));
     // Best effort: the refusal is informative only; the close below is what matters.
     in.conn->Send(reply.SerializeAsString()).IgnoreError();
-    // Connection logs this at WARNING with the remote address.
-    in.conn->CloseAfterFlush(Status::FailedPrecondition(
-        "node " + std::to_string(options_.node_id.value()) + " refused peer handshake: " +
-        std::string(st.message())));
+    // Logged here, not by the close: the remote may hang up first, and the refusal must show.
+    LOG(WARNING) << "net: node " << options_.node_id << " refused peer handshake from "
+                 << in.conn->remote_address() << ": " << st.message();
+    in.conn->CloseAfterFlush(Status::OK());
     return;
   }
   in.from = NodeId(hs.node_id());
