@@ -1,0 +1,35 @@
+// Admin operations for kvctl (not public API): a node's status and per-group admin commands
+// (leadership transfer, log compaction), sent over a Client's connections.
+//
+// Thread-safety: thread-safe, blocking. REQUIRES: not called from a client callback.
+#ifndef RINGKV_CLIENT_ADMIN_H_
+#define RINGKV_CLIENT_ADMIN_H_
+
+#include <chrono>
+#include <string>
+
+#include "common/ids.h"
+#include "common/result.h"
+#include "proto/kv.pb.h"
+#include "ringkv/client.h"
+
+namespace ringkv::client {
+
+// The status of the node at `endpoint` (one attempt, no redirects). Unavailable when it cannot
+// be reached; DeadlineExceeded when it did not answer within `timeout`.
+// REQUIRES: `client` was made by Client::Connect.
+Result<kvpb::NodeStatus> NodeStatus(Client& client, const std::string& endpoint,
+                                    std::chrono::milliseconds timeout);
+
+// Asks `group`'s leader (found by following hints) to hand leadership to node `to`. Returns the
+// server's message.
+Result<std::string> TransferLeader(Client& client, GroupId group, NodeId to,
+                                   std::chrono::milliseconds timeout);
+
+// Asks the node at `endpoint` to compact `group`'s log now. Returns the server's message.
+Result<std::string> TriggerSnapshot(Client& client, const std::string& endpoint, GroupId group,
+                                    std::chrono::milliseconds timeout);
+
+}  // namespace ringkv::client
+
+#endif  // RINGKV_CLIENT_ADMIN_H_

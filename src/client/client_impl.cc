@@ -1,0 +1,210 @@
+#include "client/client_impl.h"
+
+#include <future>
+#include <random>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "client/convert.h"
+#include "net/address.h"
+
+namespace ringkv::client {
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+uint64_t SeedFrom(const ClientOptions& o) {
+  if (o.seed != 0) return o.seed;
+  std::random_device rd;
+  return (uint64_t{rd()} << 32) ^ rd();
+}
+
+// Blocks until `start` delivers a result through the callback it is given.
+template <typename T, typename F>
+Result<T> Wait(F&& start) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto future = promise->get_future();
+  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
+  return future.get();
+}
+
+// Adapts a Call::Done to an operation's callback through its converter.
+template <typename T>
+Call::Done Adapt(Result<T> (*convert)(const kvpb::Response&), Callback<T> done) {
+  return [convert, done = std::move(done)](Result<kvpb::Response> r) {
+    if (!r.ok()) return done(r.status());
+    done(convert(*r));
+  };
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
+  if (options.endpoints.empty()) {
+    return Status::InvalidArgument("no endpoints given (expected host:port,...)");
+  }
+  for (const auto& e : options.endpoints) {
+    auto hp = net::ParseHostPort(e);
+    if (!hp.ok()) {
+      return Status::InvalidArgument("bad endpoint \"" + e + "\": " +
+                                     std::string(hp.status().message()));
+    }
+  }
+  if (options.request_timeout.count() <= 0 || options.dial_timeout.count() <= 0 ||
+      options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
+    return Status::InvalidArgument(
+        "timeouts must be positive and max_backoff >= initial_backoff");
+  }
+  auto client = std::make_unique<ClientImpl>(options);
+  if (!options.lazy_connect) {
+    Status st = client->ProbeEndpoints();
+    if (!st.ok()) return st;
+  }
+  return std::unique_ptr<Client>(std::move(client));
+}
+
+ClientImpl::ClientImpl(ClientOptions options)
+    : options_(std::move(options)), io_thread_("ringkv-client") {
+  core_ = std::make_unique<ClientCore>(io_thread_.io(), options_, SeedFrom(options_));
+  io_thread_.Start();
+}
+
+ClientImpl::~ClientImpl() {
+  io_thread_.RunSync([this] {
+    core_->shutting_down = true;
+    auto active = core_->active;  // Abort erases
+    for (auto& [id, call] : active) {
+      call->Abort(Status::Unavailable("client closed"));
+    }
+    for (auto& [addr, ch] : core_->channels) ch->Shutdown();
+  });
+  io_thread_.Stop();
+  core_.reset();
+}
+
+Status ClientImpl::ProbeEndpoints() {
+  struct State {
+    size_t pending = 0;
+    bool done = false;
+    std::string errors;
+    std::promise<Status> promise;
+  };
+  auto state = std::make_shared<State>();
+  auto future = state->promise.get_future();
+  asio::post(io_thread_.io(), [this, state] {
+    state->pending = options_.endpoints.size();
+    for (const auto& e : options_.endpoints) {
+      core_->ChannelFor(e)->Probe([state, e](const Status& st) {
+        --state->pending;
+        if (state->done) return;
+        if (st.ok()) {
+          state->done = true;
+          state->promise.set_value(Status::OK());
+          return;
+        }
+        if (!state->errors.empty()) state->errors += "; ";
+        state->errors += std::string(st.message());
+        if (state->pending == 0) {
+          state->done = true;
+          state->promise.set_value(Status::Unavailable("no endpoint reachable: " + state->errors));
+        }
+      });
+    }
+  });
+  return future.get();
+}
+
+void ClientImpl::Execute(kvpb::Request req, CallKind kind, std::string what, milliseconds timeout,
+                         Call::Done done, std::string pinned_endpoint) {
+  if (timeout.count() <= 0) timeout = options_.request_timeout;
+  const auto deadline = Call::Clock::now() + timeout;
+  ClientCore* core = core_.get();
+  asio::post(io_thread_.io(), [core, req = std::move(req), kind, what = std::move(what), deadline,
+                               done = std::move(done),
+                               pinned = std::move(pinned_endpoint)]() mutable {
+    Call::Start(core, std::move(req), kind, std::move(what), deadline, std::move(done),
+                std::move(pinned));
+  });
+}
+
+Result<kvpb::Response> ClientImpl::ExecuteSync(kvpb::Request req, CallKind kind, std::string what,
+                                               milliseconds timeout, std::string pinned_endpoint) {
+  return Wait<kvpb::Response>([&](Call::Done done) {
+    Execute(std::move(req), kind, std::move(what), timeout, std::move(done),
+            std::move(pinned_endpoint));
+  });
+}
+
+void ClientImpl::GetAsync(std::string_view key, const CallOptions& opts,
+                          Callback<std::optional<KeyValue>> done) {
+  Execute(MakeGet(key, opts.consistency), CallKind::kRead, "get", opts.timeout,
+          Adapt(&ToGet, std::move(done)));
+}
+
+void ClientImpl::PutAsync(std::string_view key, std::string_view value, const CallOptions& opts,
+                          Callback<uint64_t> done) {
+  Execute(MakePut(key, value), CallKind::kWrite, "put", opts.timeout,
+          Adapt(&ToPut, std::move(done)));
+}
+
+void ClientImpl::DeleteAsync(std::string_view key, const CallOptions& opts, Callback<bool> done) {
+  Execute(MakeDelete(key), CallKind::kWrite, "delete", opts.timeout,
+          Adapt(&ToDelete, std::move(done)));
+}
+
+void ClientImpl::CompareAndSwapAsync(std::string_view key, const Expect& expect,
+                                     std::string_view new_value, const CallOptions& opts,
+                                     Callback<CasResult> done) {
+  Execute(MakeCas(key, expect, new_value), CallKind::kWrite, "compare-and-swap", opts.timeout,
+          Adapt(&ToCas, std::move(done)));
+}
+
+void ClientImpl::AppendAsync(std::string_view key, std::string_view suffix,
+                             const CallOptions& opts, Callback<AppendResult> done) {
+  Execute(MakeAppend(key, suffix), CallKind::kWrite, "append", opts.timeout,
+          Adapt(&ToAppend, std::move(done)));
+}
+
+void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const ScanOptions& scan,
+                           const CallOptions& opts, Callback<ScanResult> done) {
+  // TODO(#4): with ring routing, fan out to every group owning part of [start, end) and merge
+  // in key order honouring the limit.
+  Execute(MakeScan(start, end, scan, opts.consistency), CallKind::kRead, "scan", opts.timeout,
+          Adapt(&ToScan, std::move(done)));
+}
+
+Result<std::optional<KeyValue>> ClientImpl::Get(std::string_view key, const CallOptions& opts) {
+  return Wait<std::optional<KeyValue>>([&](auto done) { GetAsync(key, opts, std::move(done)); });
+}
+
+Result<uint64_t> ClientImpl::Put(std::string_view key, std::string_view value,
+                                 const CallOptions& opts) {
+  return Wait<uint64_t>([&](auto done) { PutAsync(key, value, opts, std::move(done)); });
+}
+
+Result<bool> ClientImpl::Delete(std::string_view key, const CallOptions& opts) {
+  return Wait<bool>([&](auto done) { DeleteAsync(key, opts, std::move(done)); });
+}
+
+Result<CasResult> ClientImpl::CompareAndSwap(std::string_view key, const Expect& expect,
+                                             std::string_view new_value,
+                                             const CallOptions& opts) {
+  return Wait<CasResult>(
+      [&](auto done) { CompareAndSwapAsync(key, expect, new_value, opts, std::move(done)); });
+}
+
+Result<AppendResult> ClientImpl::Append(std::string_view key, std::string_view suffix,
+                                        const CallOptions& opts) {
+  return Wait<AppendResult>([&](auto done) { AppendAsync(key, suffix, opts, std::move(done)); });
+}
+
+Result<ScanResult> ClientImpl::Scan(std::string_view start, std::string_view end,
+                                    const ScanOptions& scan, const CallOptions& opts) {
+  return Wait<ScanResult>([&](auto done) { ScanAsync(start, end, scan, opts, std::move(done)); });
+}
+
+std::vector<std::string> ClientImpl::Endpoints() const { return core_->router.Endpoints(); }
+
+}  // namespace ringkv::client

@@ -1,0 +1,73 @@
+// ClientImpl: the Client of ringkv/client.h. Owns the I/O thread and the ClientCore that lives
+// on it; every public method builds a Request and posts a Call (client/call.h) to that thread.
+// Synchronous methods wait on a future for the async result. Internal tools (admin.h) reach the
+// Execute entry points through this header.
+//
+// Thread-safety: as Client (thread-safe; callbacks on the I/O thread).
+#ifndef RINGKV_CLIENT_CLIENT_IMPL_H_
+#define RINGKV_CLIENT_CLIENT_IMPL_H_
+
+#include <memory>
+#include <string>
+
+#include "client/call.h"
+#include "net/io_thread.h"
+#include "ringkv/client.h"
+
+namespace ringkv::client {
+
+class ClientImpl final : public Client {
+ public:
+  // REQUIRES: options validated (non-empty, parseable endpoints).
+  explicit ClientImpl(ClientOptions options);
+  ~ClientImpl() override;
+
+  // Dials every endpoint; OK once one answers, else Unavailable listing each error.
+  Status ProbeEndpoints();
+
+  Result<std::optional<KeyValue>> Get(std::string_view key, const CallOptions& opts) override;
+  Result<uint64_t> Put(std::string_view key, std::string_view value,
+                       const CallOptions& opts) override;
+  Result<bool> Delete(std::string_view key, const CallOptions& opts) override;
+  Result<CasResult> CompareAndSwap(std::string_view key, const Expect& expect,
+                                   std::string_view new_value, const CallOptions& opts) override;
+  Result<AppendResult> Append(std::string_view key, std::string_view suffix,
+                              const CallOptions& opts) override;
+  Result<ScanResult> Scan(std::string_view start, std::string_view end, const ScanOptions& scan,
+                          const CallOptions& opts) override;
+
+  void GetAsync(std::string_view key, const CallOptions& opts,
+                Callback<std::optional<KeyValue>> done) override;
+  void PutAsync(std::string_view key, std::string_view value, const CallOptions& opts,
+                Callback<uint64_t> done) override;
+  void DeleteAsync(std::string_view key, const CallOptions& opts, Callback<bool> done) override;
+  void CompareAndSwapAsync(std::string_view key, const Expect& expect, std::string_view new_value,
+                           const CallOptions& opts, Callback<CasResult> done) override;
+  void AppendAsync(std::string_view key, std::string_view suffix, const CallOptions& opts,
+                   Callback<AppendResult> done) override;
+  void ScanAsync(std::string_view start, std::string_view end, const ScanOptions& scan,
+                 const CallOptions& opts, Callback<ScanResult> done) override;
+
+  std::vector<std::string> Endpoints() const override;
+
+  // Runs `req` as a call of `kind` with retries (or one attempt at `pinned_endpoint`); `done`
+  // gets the final response or Status on the I/O thread. Thread-safe.
+  void Execute(kvpb::Request req, CallKind kind, std::string what, std::chrono::milliseconds timeout,
+               Call::Done done, std::string pinned_endpoint = "");
+  // Blocking Execute. REQUIRES: not on the I/O thread.
+  Result<kvpb::Response> ExecuteSync(kvpb::Request req, CallKind kind, std::string what,
+                                     std::chrono::milliseconds timeout,
+                                     std::string pinned_endpoint = "");
+
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  const ClientOptions options_;
+  net::IoThread io_thread_;
+  // Lives on the I/O thread; destroyed after it stopped.
+  std::unique_ptr<ClientCore> core_;
+};
+
+}  // namespace ringkv::client
+
+#endif  // RINGKV_CLIENT_CLIENT_IMPL_H_

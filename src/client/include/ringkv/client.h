@@ -1,0 +1,178 @@
+// The RingKV client library: the public API an application (and kvctl, kvbench, the Jepsen
+// client) uses to talk to a RingKV cluster.
+//
+// A Client connects to any of the given endpoints, sends each request to the leader of the key's
+// group (following NOT_LEADER hints and caching the leader per group), and retries with
+// exponential backoff and jitter within a per-call deadline. Writes (Put, Delete,
+// CompareAndSwap, Append) carry a session (client id, sequence); a retry of a write reuses the
+// same pair, so the cluster applies it at most once (Raft thesis §6.3).
+//
+// Outcomes. Every call ends in exactly one of:
+//   - OK with a value;
+//   - a definite failure: the operation did not and will never take effect —
+//       kInvalidArgument   the cluster rejected the request (key or value over the limits, ...);
+//       kUnavailable       no endpoint reachable / no leader / cluster unavailable, until the
+//                          deadline (every attempt failed definitely);
+//       kResourceExhausted the cluster shed the request (overload) until the deadline;
+//   - kDeadlineExceeded: the outcome is UNKNOWN — a write may or may not have been applied (an
+//     attempt timed out or its connection dropped after sending). The message says so. For reads
+//     it means the last attempt timed out (a read has no effect either way).
+// A compare failure of CompareAndSwap is not an error: the call returns OK with
+// CasResult::succeeded == false and the current value.
+//
+// Thread-safety: a Client is thread-safe; any number of threads may call it concurrently. All
+// network work runs on one internal I/O thread; async callbacks run on that thread and must not
+// block (in particular they must not call the synchronous methods). Synchronous methods must not
+// be called from a callback.
+#ifndef RINGKV_CLIENT_H_
+#define RINGKV_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+
+namespace ringkv::client {
+
+struct ClientOptions {
+  // "host:port" client addresses of (some of) the cluster's nodes. REQUIRES: non-empty.
+  std::vector<std::string> endpoints;
+  // Dial + handshake timeout per connection attempt. Default: 2 s.
+  std::chrono::milliseconds dial_timeout{2000};
+  // Default per-call deadline, covering all retries. Default: 5 s.
+  std::chrono::milliseconds request_timeout{5000};
+  // Retry backoff: first delay and cap; each retry doubles it, jittered to [d/2, d]. A server's
+  // retry_after_ms is honoured as a lower bound. Defaults: 10 ms .. 1 s.
+  std::chrono::milliseconds initial_backoff{10};
+  std::chrono::milliseconds max_backoff{1000};
+  // Cluster id to expect in the handshake; 0 = any. Default: 0.
+  uint64_t cluster_id = 0;
+  // If true, Connect() returns at once without checking that an endpoint answers; otherwise it
+  // waits until one endpoint accepted a connection (or all failed). Default: false.
+  bool lazy_connect = false;
+  // Seed for backoff jitter and session ids; 0 = from std::random_device. Default: 0.
+  uint64_t seed = 0;
+};
+
+enum class Consistency {
+  kLinearizable,  // read served by the leader after a ReadIndex round (default)
+  kSerializable,  // read served by any replica's local state; may be stale
+};
+
+struct CallOptions {
+  // Deadline of the whole call including retries; 0 = ClientOptions::request_timeout.
+  std::chrono::milliseconds timeout{0};
+  // Reads only. Default: linearizable.
+  Consistency consistency = Consistency::kLinearizable;
+};
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  uint64_t version = 0;  // Raft index of the entry that last wrote the key
+};
+
+// The condition of a CompareAndSwap.
+struct Expect {
+  enum class Kind { kValue, kVersion, kAbsent };
+  Kind kind = Kind::kAbsent;
+  std::string value;     // kValue: the current value must equal this
+  uint64_t version = 0;  // kVersion: the current version must equal this (0 = absent)
+
+  static Expect Value(std::string v) { return {Kind::kValue, std::move(v), 0}; }
+  static Expect Version(uint64_t v) { return {Kind::kVersion, {}, v}; }
+  static Expect Absent() { return {Kind::kAbsent, {}, 0}; }
+};
+
+struct CasResult {
+  bool succeeded = false;
+  uint64_t version = 0;  // the new version when succeeded
+  // When !succeeded: the key's current value and version; nullopt when the key is absent.
+  std::optional<KeyValue> current;
+};
+
+struct AppendResult {
+  uint64_t version = 0;  // version of the append
+  std::string value;     // the whole value after the append
+};
+
+struct ScanOptions {
+  // Most keys returned; 0 = the server's default page size.
+  uint32_t limit = 0;
+  // Return keys and versions only (values empty).
+  bool keys_only = false;
+};
+
+struct ScanResult {
+  std::vector<KeyValue> kvs;  // in key order
+  bool more = false;          // limit reached; continue after kvs.back().key
+};
+
+template <typename T>
+using Callback = std::function<void(Result<T>)>;
+
+class Client {
+ public:
+  // Creates a client for `options.endpoints`. Returns InvalidArgument for no endpoints or a
+  // malformed address; Unavailable when no endpoint accepted a connection within dial_timeout
+  // (unless lazy_connect), with every endpoint's error in the message.
+  static Result<std::unique_ptr<Client>> Connect(ClientOptions options);
+
+  // Completes every call still in flight (writes with kDeadlineExceeded "outcome unknown" when
+  // an attempt was sent, others with kUnavailable) and closes the connections.
+  virtual ~Client() = default;
+
+  // The value of `key`, or nullopt when absent.
+  virtual Result<std::optional<KeyValue>> Get(std::string_view key,
+                                              const CallOptions& opts = {}) = 0;
+  // Sets `key` to `value`; returns the new version.
+  virtual Result<uint64_t> Put(std::string_view key, std::string_view value,
+                               const CallOptions& opts = {}) = 0;
+  // Deletes `key`; returns whether it existed.
+  virtual Result<bool> Delete(std::string_view key, const CallOptions& opts = {}) = 0;
+  // Sets `key` to `new_value` if `expect` holds. A failed compare returns OK with
+  // succeeded == false and the current value.
+  virtual Result<CasResult> CompareAndSwap(std::string_view key, const Expect& expect,
+                                           std::string_view new_value,
+                                           const CallOptions& opts = {}) = 0;
+  // Atomically appends `suffix` to the key's value (absent = empty).
+  virtual Result<AppendResult> Append(std::string_view key, std::string_view suffix,
+                                      const CallOptions& opts = {}) = 0;
+  // Keys in [start, end) in key order; empty `end` = no upper bound.
+  virtual Result<ScanResult> Scan(std::string_view start, std::string_view end,
+                                  const ScanOptions& scan = {}, const CallOptions& opts = {}) = 0;
+
+  // Asynchronous variants: return at once; `done` runs exactly once on the client's I/O thread
+  // with the same result the synchronous call would return. `done` must not block.
+  virtual void GetAsync(std::string_view key, const CallOptions& opts,
+                        Callback<std::optional<KeyValue>> done) = 0;
+  virtual void PutAsync(std::string_view key, std::string_view value, const CallOptions& opts,
+                        Callback<uint64_t> done) = 0;
+  virtual void DeleteAsync(std::string_view key, const CallOptions& opts,
+                           Callback<bool> done) = 0;
+  virtual void CompareAndSwapAsync(std::string_view key, const Expect& expect,
+                                   std::string_view new_value, const CallOptions& opts,
+                                   Callback<CasResult> done) = 0;
+  virtual void AppendAsync(std::string_view key, std::string_view suffix, const CallOptions& opts,
+                           Callback<AppendResult> done) = 0;
+  virtual void ScanAsync(std::string_view start, std::string_view end, const ScanOptions& scan,
+                         const CallOptions& opts, Callback<ScanResult> done) = 0;
+
+  // The endpoints this client knows: the configured ones plus leader addresses learned from
+  // hints. Thread-safe.
+  virtual std::vector<std::string> Endpoints() const = 0;
+
+ protected:
+  Client() = default;
+};
+
+}  // namespace ringkv::client
+
+#endif  // RINGKV_CLIENT_H_

@@ -1,0 +1,59 @@
+#include "client/router.h"
+
+#include <algorithm>
+
+namespace ringkv::client {
+
+Router::Router(std::vector<std::string> endpoints) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& e : endpoints) AddEndpointLocked(e);
+}
+
+GroupId Router::GroupFor(std::string_view /*key*/) const {
+  // TODO(#4): consistent-hash ring lookup once the client learns the ring.
+  return GroupId(0);
+}
+
+std::string Router::LeaderFor(GroupId group) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = leaders_.find(group);
+  return it == leaders_.end() ? std::string() : it->second;
+}
+
+void Router::SetLeader(GroupId group, const std::string& address) {
+  if (address.empty()) return;
+  std::lock_guard<std::mutex> l(mu_);
+  leaders_[group] = address;
+  AddEndpointLocked(address);
+}
+
+void Router::ForgetLeader(GroupId group, const std::string& address) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = leaders_.find(group);
+  if (it != leaders_.end() && it->second == address) leaders_.erase(it);
+}
+
+std::string Router::NextEndpoint(const std::string& current) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = std::find(endpoints_.begin(), endpoints_.end(), current);
+  if (it == endpoints_.end() || ++it == endpoints_.end()) return endpoints_.front();
+  return *it;
+}
+
+std::vector<std::string> Router::Endpoints() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return endpoints_;
+}
+
+size_t Router::endpoint_count() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return endpoints_.size();
+}
+
+void Router::AddEndpointLocked(const std::string& address) {
+  if (std::find(endpoints_.begin(), endpoints_.end(), address) == endpoints_.end()) {
+    endpoints_.push_back(address);
+  }
+}
+
+}  // namespace ringkv::client
