@@ -80,7 +80,8 @@ TEST(KeysTest, DataKeysSortByGroupThenUserKey) {
 
 TEST(KeysTest, DataKeyRoundTrips) {
   const std::string user("k\x00\xff", 3);
-  auto parts = DecodeDataKey(DataKey(GroupId(9), user));
+  const std::string key = DataKey(GroupId(9), user);  // user_key views into it
+  auto parts = DecodeDataKey(key);
   ASSERT_TRUE(parts.has_value());
   EXPECT_EQ(parts->group, GroupId(9));
   EXPECT_EQ(parts->user_key, user);
