@@ -1,0 +1,143 @@
+// kvd: the RingKV server. One process per node.
+//
+//   kvd --node_id=1 --data_dir=data/1 --listen_client=127.0.0.1:7001
+//       --listen_peer=127.0.0.1:7101
+//       --initial_cluster=1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103
+//       --initial_cluster_clients=1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
+//
+// SIGTERM/SIGINT: graceful stop (draining, leadership handed off, parts stopped, exit 0); a
+// second signal stops at once. Flags can also come from KVD_<FLAG> environment variables
+// (precedence: command line > environment) and --flagfile.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "server/cluster_config.h"
+#include "server/node.h"
+
+// Identity
+DEFINE_uint64(node_id, 0, "This node's id (required, > 0).");
+DEFINE_uint64(cluster_id, 1, "Cluster id; peers and data dirs of another cluster are refused.");
+DEFINE_string(data_dir, "", "Data directory (default: data/<node_id>).");
+// Addresses
+DEFINE_string(listen_client, "127.0.0.1:7001", "host:port for clients (kvctl, client library).");
+DEFINE_string(advertise_client, "", "Client address others should use (default: listen_client).");
+DEFINE_string(listen_peer, "127.0.0.1:7101", "host:port for Raft traffic between nodes.");
+DEFINE_string(advertise_peer, "",
+              "Peer address others should dial; outgoing peer connections bind to its host "
+              "(default: listen_peer).");
+DEFINE_string(initial_cluster, "",
+              "Initial members as id=peer_host:port,... (all nodes of a new cluster, "
+              "including this one).");
+DEFINE_string(initial_cluster_clients, "",
+              "Client addresses of the initial members as id=host:port,... (for leader hints).");
+// Raft timing
+DEFINE_int32(tick_ms, 10, "Raft tick length in ms.");
+DEFINE_int32(election_ticks, 15,
+             "Election timeout in ticks; randomized in [n, 2n) (default 150-300 ms).");
+DEFINE_int32(heartbeat_ticks, 5, "Heartbeat interval in ticks (default 50 ms).");
+// Limits
+DEFINE_uint64(max_key_bytes, 4096, "Largest key accepted, in bytes.");
+DEFINE_uint64(max_value_bytes, 1 << 20, "Largest value accepted, in bytes.");
+DEFINE_uint64(max_pending_proposals, 10000, "Writes waiting per group before BUSY.");
+DEFINE_int32(request_timeout_ms, 5000, "Server-side deadline of a request without its own.");
+DEFINE_bool(version, false, "Print the version and exit.");
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+// KVD_<FLAG> environment variables fill flags not given on the command line.
+void ApplyEnvironment() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  for (const auto& f : flags) {
+    if (!f.is_default) continue;
+    std::string env = "KVD_" + f.name;
+    for (auto& c : env) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (const char* v = std::getenv(env.c_str())) {
+      gflags::SetCommandLineOptionWithMode(f.name.c_str(), v, gflags::SET_FLAGS_DEFAULT);
+    }
+  }
+}
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::cerr << "kvd: " << msg << "\n";
+  LOG(ERROR) << msg;
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("RingKV server. See --help for flags.");
+  gflags::SetVersionString(kVersion);
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  ApplyEnvironment();
+  if (FLAGS_version) {
+    std::cout << "kvd " << kVersion << "\n";
+    return 0;
+  }
+  FLAGS_logtostderr = FLAGS_logtostderr || std::getenv("GLOG_log_dir") == nullptr;
+  google::InitGoogleLogging(argv[0]);
+
+  if (FLAGS_node_id == 0) Die("--node_id is required (a positive integer)");
+  ringkv::server::NodeOptions o;
+  o.node_id = ringkv::NodeId(FLAGS_node_id);
+  o.cluster_id = FLAGS_cluster_id;
+  o.data_dir = FLAGS_data_dir.empty() ? "data/" + std::to_string(FLAGS_node_id) : FLAGS_data_dir;
+  o.listen_client = FLAGS_listen_client;
+  o.advertise_client = FLAGS_advertise_client;
+  o.listen_peer = FLAGS_listen_peer;
+  o.advertise_peer = FLAGS_advertise_peer;
+  auto peers = ringkv::server::ParseMemberList(FLAGS_initial_cluster);
+  if (!peers.ok()) Die("--initial_cluster: " + peers.status().ToString());
+  auto clients = ringkv::server::ParseMemberList(FLAGS_initial_cluster_clients);
+  if (!clients.ok()) Die("--initial_cluster_clients: " + clients.status().ToString());
+  o.initial_peers = *peers;
+  o.initial_clients = *clients;
+  if (o.initial_peers.empty()) o.initial_peers[o.node_id] = o.listen_peer;
+  if (o.initial_peers.count(o.node_id) == 0) {
+    Die("--initial_cluster does not contain this node's id " + std::to_string(FLAGS_node_id));
+  }
+  if (FLAGS_heartbeat_ticks <= 0 || FLAGS_election_ticks <= FLAGS_heartbeat_ticks) {
+    Die("--election_ticks must be greater than --heartbeat_ticks > 0");
+  }
+  o.tick_ms = FLAGS_tick_ms;
+  o.replica.election_tick = FLAGS_election_ticks;
+  o.replica.heartbeat_tick = FLAGS_heartbeat_ticks;
+  o.replica.max_key_bytes = FLAGS_max_key_bytes;
+  o.replica.max_value_bytes = FLAGS_max_value_bytes;
+  o.replica.max_pending_proposals = FLAGS_max_pending_proposals;
+  o.request_timeout_ms = FLAGS_request_timeout_ms;
+
+  LOG(INFO) << "kvd " << kVersion << " starting: node_id=" << FLAGS_node_id
+            << " cluster_id=" << FLAGS_cluster_id << " data_dir=" << o.data_dir
+            << " listen_client=" << o.listen_client << " listen_peer=" << o.listen_peer
+            << " initial_cluster=" << FLAGS_initial_cluster << " tick_ms=" << FLAGS_tick_ms
+            << " election_ticks=" << FLAGS_election_ticks
+            << " heartbeat_ticks=" << FLAGS_heartbeat_ticks;
+
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  ringkv::server::Node node(o);
+  ringkv::Status s = node.Start();
+  if (!s.ok()) Die("cannot start: " + s.ToString());
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  LOG(INFO) << "received signal " << sig << "; shutting down gracefully (signal again to stop now)";
+  // A second signal stops at once.
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  node.Stop();
+  LOG(INFO) << "kvd stopped";
+  return 0;
+}
