@@ -31,8 +31,7 @@ bool IsProtocolError(const Status& s) {
 }  // namespace
 
 std::shared_ptr<Connection> Connection::Create(asio::ip::tcp::socket socket,
-                                               const ConnectionOptions& options,
-                                               std::string name) {
+                                               const ConnectionOptions& options, std::string name) {
   return std::shared_ptr<Connection>(new Connection(std::move(socket), options, std::move(name)));
 }
 
@@ -92,7 +91,8 @@ Status Connection::Send(std::string_view payload) {
       start_write = true;
     }
   }
-  if (start_write) asio::post(socket_.get_executor(), [self = shared_from_this()] { self->DoWrite(); });
+  if (start_write)
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->DoWrite(); });
   return Status::OK();
 }
 
@@ -125,19 +125,18 @@ void Connection::CloseAfterFlush(const Status& reason) {
 }
 
 void Connection::DoRead() {
-  socket_.async_read_some(asio::buffer(read_buf_),
-                          [self = shared_from_this()](const error_code& ec, size_t n) {
-                            self->OnRead(ec, n);
-                          });
+  socket_.async_read_some(
+      asio::buffer(read_buf_),
+      [self = shared_from_this()](const error_code& ec, size_t n) { self->OnRead(ec, n); });
 }
 
 void Connection::OnRead(const error_code& ec, size_t n) {
   if (closed()) return;
   if (ec) {
     if (ec == asio::error::eof && decoder_.buffered_bytes() > 0) {
-      CloseOnExecutor(Status::InvalidArgument(
-          "stream ended inside a frame (" + std::to_string(decoder_.buffered_bytes()) +
-          " bytes of a truncated frame)"));
+      CloseOnExecutor(Status::InvalidArgument("stream ended inside a frame (" +
+                                              std::to_string(decoder_.buffered_bytes()) +
+                                              " bytes of a truncated frame)"));
     } else {
       CloseOnExecutor(Status::Unavailable("read: " + ec.message()));
     }
@@ -189,9 +188,9 @@ void Connection::DoWrite() {
     write_timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
       // Cancelled, or this write already completed (a later write has another generation).
       if (ec || self->closed() || gen != self->write_gen_ || self->writing_.empty()) return;
-      self->CloseOnExecutor(Status::DeadlineExceeded("write stalled for " +
-                                                     std::to_string(self->options_.write_timeout.count()) +
-                                                     " ms (remote not reading)"));
+      self->CloseOnExecutor(Status::DeadlineExceeded(
+          "write stalled for " + std::to_string(self->options_.write_timeout.count()) +
+          " ms (remote not reading)"));
     });
   }
   asio::async_write(socket_, buffers, [self = shared_from_this()](const error_code& ec, size_t n) {

@@ -1,10 +1,9 @@
 #include "net/connector.h"
 
-#include <memory>
-
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <memory>
 
 #include "net/address.h"
 
@@ -47,8 +46,8 @@ struct Dial : std::enable_shared_from_this<Dial> {
     socket.async_connect(ep, [self = shared_from_this()](const error_code& ec) {
       if (self->finished) return;
       if (ec) {
-        return self->Finish(Status::Unavailable("connect to " + self->address + ": " +
-                                                ec.message()));
+        return self->Finish(
+            Status::Unavailable("connect to " + self->address + ": " + ec.message()));
       }
       self->Finish(Status::OK());
     });

@@ -6,12 +6,11 @@
 #ifndef RINGKV_NET_CONNECTOR_H_
 #define RINGKV_NET_CONNECTOR_H_
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <functional>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "common/status.h"
 

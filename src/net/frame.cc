@@ -48,9 +48,8 @@ Result<std::optional<std::string>> FrameDecoder::Next() {
   std::string payload(p + kFrameHeaderSize, length);
   const uint32_t actual_crc = crc32c::Value(payload);
   if (actual_crc != expected_crc) {
-    status_ = Status::Corruption("frame checksum mismatch (header " +
-                                 std::to_string(expected_crc) + ", payload " +
-                                 std::to_string(actual_crc) + ")");
+    status_ = Status::Corruption("frame checksum mismatch (header " + std::to_string(expected_crc) +
+                                 ", payload " + std::to_string(actual_crc) + ")");
     return status_;
   }
   pos_ += kFrameHeaderSize + length;

@@ -2,12 +2,11 @@
 
 #include <glog/logging.h>
 
-#include <future>
-#include <mutex>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <future>
+#include <mutex>
 
 #include "net/connector.h"
 #include "net/handshake.h"
@@ -43,8 +42,7 @@ struct FrameClient::Core : std::enable_shared_from_this<Core> {
 
   void OnDialed(Status st, tcp::socket socket) {
     if (!st.ok()) return FinishConnect(st);
-    auto c = Connection::Create(std::move(socket), options.connection,
-                                "server " + options.address);
+    auto c = Connection::Create(std::move(socket), options.connection, "server " + options.address);
     {
       std::lock_guard<std::mutex> l(mu);
       if (closed) return FinishConnect(Status::Unavailable("client closed"));
@@ -149,8 +147,8 @@ void FrameClient::AsyncConnect(ConnectCallback done) {
     core->timer.expires_after(core->options.connect_timeout);
     core->timer.async_wait([core](const error_code& ec) {
       if (ec || core->handshaken) return;
-      const Status st = Status::DeadlineExceeded("connect to " + core->options.address +
-                                                 " timed out");
+      const Status st =
+          Status::DeadlineExceeded("connect to " + core->options.address + " timed out");
       core->FinishConnect(st);
       std::shared_ptr<Connection> c;
       {
@@ -160,8 +158,9 @@ void FrameClient::AsyncConnect(ConnectCallback done) {
       if (c) c->Close(st);
     });
     net::AsyncConnect(core->strand, core->options.address, core->options.local_host,
-                 core->options.connect_timeout,
-                 [core](Status st, tcp::socket s) { core->OnDialed(std::move(st), std::move(s)); });
+                      core->options.connect_timeout, [core](Status st, tcp::socket s) {
+                        core->OnDialed(std::move(st), std::move(s));
+                      });
   });
 }
 

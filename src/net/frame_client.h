@@ -13,14 +13,13 @@
 #ifndef RINGKV_NET_FRAME_CLIENT_H_
 #define RINGKV_NET_FRAME_CLIENT_H_
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/io_context.hpp>
 
 #include "common/ids.h"
 #include "common/status.h"

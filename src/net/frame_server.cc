@@ -100,19 +100,17 @@ void FrameServer::OnAccepted(tcp::socket socket) {
   sessions_.emplace(conn->id(), session);
   connection_count_.store(sessions_.size());
   Session* raw = session.get();  // valid until the close handler erases it
-  conn->Start(
-      [this, raw](const std::shared_ptr<Connection>& c, std::string payload) {
-        OnFrame(*raw, c, std::move(payload));
-      },
-      [this](const std::shared_ptr<Connection>& c, const Status& why) {
-        auto it = sessions_.find(c->id());
-        if (it == sessions_.end()) return;
-        const bool handshaken = it->second->handshaken;
-        it->second->handshake_timer.cancel();
-        sessions_.erase(it);
-        connection_count_.store(sessions_.size());
-        if (handshaken && on_close_ && !stopping_) on_close_(c, why);
-      });
+  conn->Start([this, raw](const std::shared_ptr<Connection>& c,
+                          std::string payload) { OnFrame(*raw, c, std::move(payload)); },
+              [this](const std::shared_ptr<Connection>& c, const Status& why) {
+                auto it = sessions_.find(c->id());
+                if (it == sessions_.end()) return;
+                const bool handshaken = it->second->handshaken;
+                it->second->handshake_timer.cancel();
+                sessions_.erase(it);
+                connection_count_.store(sessions_.size());
+                if (handshaken && on_close_ && !stopping_) on_close_(c, why);
+              });
   session->handshake_timer.expires_after(options_.handshake_timeout);
   session->handshake_timer.async_wait([conn](const error_code& ec) {
     if (ec) return;

@@ -14,6 +14,8 @@
 #define RINGKV_NET_FRAME_SERVER_H_
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,9 +23,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/ids.h"
 #include "common/status.h"
@@ -93,9 +92,10 @@ class FrameServer {
   uint16_t port_ = 0;
   bool started_ = false;  // owner thread
 
-  IoThread io_thread_;  // outlives the sockets below
+  IoThread io_thread_;                                      // outlives the sockets below
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;  // server thread
-  std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions_;  // by connection id; server thread
+  std::unordered_map<uint64_t, std::shared_ptr<Session>>
+      sessions_;           // by connection id; server thread
   bool stopping_ = false;  // server thread
   std::atomic<size_t> connection_count_{0};
 };

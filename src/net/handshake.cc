@@ -15,10 +15,10 @@ transportpb::Handshake MakeHandshake(uint64_t cluster_id, NodeId node_id, uint64
 
 Status CheckHandshake(const transportpb::Handshake& hs, const HandshakePolicy& policy) {
   if (hs.protocol_version() != kProtocolVersion) {
-    return Status::FailedPrecondition(
-        "protocol version mismatch: local " + std::to_string(kProtocolVersion) + ", remote " +
-        std::to_string(hs.protocol_version()) + " (remote node " + std::to_string(hs.node_id()) +
-        ")");
+    return Status::FailedPrecondition("protocol version mismatch: local " +
+                                      std::to_string(kProtocolVersion) + ", remote " +
+                                      std::to_string(hs.protocol_version()) + " (remote node " +
+                                      std::to_string(hs.node_id()) + ")");
   }
   const bool any = policy.allow_any_cluster && hs.cluster_id() == 0;
   if (!any && hs.cluster_id() != policy.local_cluster_id) {

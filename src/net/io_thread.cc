@@ -2,9 +2,8 @@
 
 #include <pthread.h>
 
-#include <future>
-
 #include <boost/asio/post.hpp>
+#include <future>
 
 namespace ringkv::net {
 

@@ -6,13 +6,12 @@
 #ifndef RINGKV_NET_IO_THREAD_H_
 #define RINGKV_NET_IO_THREAD_H_
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
 namespace ringkv::net {
 

@@ -3,7 +3,6 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 
 #include "net/address.h"
@@ -16,15 +15,13 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-
-
 Transport::Transport(TransportOptions options, Handlers handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
       io_thread_("ringkv-transport"),
-      rng_(options_.seed != 0 ? options_.seed
-                              : (options_.node_id.value() * 0x9E3779B97F4A7C15ull) ^
-                                    options_.incarnation) {
+      rng_(options_.seed != 0
+               ? options_.seed
+               : (options_.node_id.value() * 0x9E3779B97F4A7C15ull) ^ options_.incarnation) {
   CHECK(options_.node_id != kNoNode) << "transport needs a node id";
   CHECK(handlers_.on_raft) << "transport needs a Raft handler";
 }
@@ -58,9 +55,8 @@ Status Transport::Start() {
     return Status::Unavailable("listen on " + options_.listen_address + ": " + ec.message());
   }
   port_ = acceptor_->local_endpoint().port();
-  advertised_address_ = options_.advertised_address.empty()
-                            ? FormatHostPort(hp->host, port_)
-                            : options_.advertised_address;
+  advertised_address_ = options_.advertised_address.empty() ? FormatHostPort(hp->host, port_)
+                                                            : options_.advertised_address;
   auto adv = ParseHostPort(advertised_address_);
   bind_host_ = adv.ok() ? adv->host : "";
   started_ = true;

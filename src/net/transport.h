@@ -27,6 +27,8 @@
 #ifndef RINGKV_NET_TRANSPORT_H_
 #define RINGKV_NET_TRANSPORT_H_
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -38,9 +40,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/ids.h"
 #include "common/random.h"
@@ -89,9 +88,9 @@ struct TransportOptions {
 
 // Counters of one peer, monotonically increasing except `connected`.
 struct PeerStats {
-  uint64_t sent_messages = 0;     // handed to the connection in a RaftBatch
-  uint64_t sent_bytes = 0;        // frame payload bytes handed to the connection
-  uint64_t dropped_messages = 0;  // refused by Send or discarded before reaching the connection
+  uint64_t sent_messages = 0;      // handed to the connection in a RaftBatch
+  uint64_t sent_bytes = 0;         // frame payload bytes handed to the connection
+  uint64_t dropped_messages = 0;   // refused by Send or discarded before reaching the connection
   uint64_t received_messages = 0;  // Raft messages received from this peer
   uint64_t received_bytes = 0;     // frame payload bytes received from this peer
   uint64_t connect_failures = 0;   // dial/handshake failures and lost outbound connections
@@ -106,8 +105,8 @@ class Transport {
   using UnreachableHandler = std::function<void(NodeId peer)>;
 
   struct Handlers {
-    RaftHandler on_raft;               // required
-    SnapshotHandler on_snapshot;       // optional; chunks are dropped when unset
+    RaftHandler on_raft;                // required
+    SnapshotHandler on_snapshot;        // optional; chunks are dropped when unset
     UnreachableHandler on_unreachable;  // optional
   };
 
@@ -184,7 +183,7 @@ class Transport {
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;  // transport thread
   // Accepted connections by id (handshaken or not); transport thread.
   std::unordered_map<uint64_t, std::shared_ptr<Inbound>> inbound_;
-  Random rng_;       // backoff jitter; transport thread
+  Random rng_;             // backoff jitter; transport thread
   bool stopping_ = false;  // transport thread
   bool started_ = false;   // owner thread
 

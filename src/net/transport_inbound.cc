@@ -13,7 +13,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-
 void Transport::DoAccept() {
   if (stopping_) return;
   acceptor_->async_accept(io_thread_.io(), [this](const error_code& ec, tcp::socket socket) {
@@ -33,16 +32,14 @@ void Transport::OnAccepted(tcp::socket socket) {
   auto in = std::make_shared<Inbound>(conn, io_thread_.io().get_executor());
   inbound_.emplace(conn->id(), in);
   Inbound* raw = in.get();  // valid while inbound_ holds it, i.e. until the close handler
-  conn->Start(
-      [this, raw](const std::shared_ptr<Connection>&, std::string payload) {
-        OnInboundFrame(*raw, std::move(payload));
-      },
-      [this](const std::shared_ptr<Connection>& c, const Status&) {
-        auto it = inbound_.find(c->id());
-        if (it == inbound_.end()) return;
-        it->second->handshake_timer.cancel();
-        inbound_.erase(it);
-      });
+  conn->Start([this, raw](const std::shared_ptr<Connection>&,
+                          std::string payload) { OnInboundFrame(*raw, std::move(payload)); },
+              [this](const std::shared_ptr<Connection>& c, const Status&) {
+                auto it = inbound_.find(c->id());
+                if (it == inbound_.end()) return;
+                it->second->handshake_timer.cancel();
+                inbound_.erase(it);
+              });
   in->handshake_timer.expires_after(options_.handshake_timeout);
   in->handshake_timer.async_wait([conn](const error_code& ec) {
     if (ec) return;
@@ -96,8 +93,8 @@ void Transport::OnInboundFrame(Inbound& in, std::string payload) {
     case transportpb::PeerMessage::BODY_NOT_SET:
       break;
   }
-  in.conn->Close(Status::InvalidArgument("unknown message type from node " +
-                                         std::to_string(in.from.value())));
+  in.conn->Close(
+      Status::InvalidArgument("unknown message type from node " + std::to_string(in.from.value())));
 }
 
 void Transport::HandleInboundHandshake(Inbound& in, const std::string& payload) {
@@ -111,8 +108,7 @@ void Transport::HandleInboundHandshake(Inbound& in, const std::string& payload) 
   policy.require_node_id = true;
   Status st = CheckHandshake(hs, policy);
   if (st.ok() && hs.node_id() == options_.node_id.value()) {
-    st = Status::FailedPrecondition("peer claims our own node id " +
-                                    std::to_string(hs.node_id()));
+    st = Status::FailedPrecondition("peer claims our own node id " + std::to_string(hs.node_id()));
   }
   transportpb::HandshakeReply reply;
   reply.set_node_id(options_.node_id.value());

@@ -3,12 +3,11 @@
 #ifndef RINGKV_NET_TRANSPORT_INTERNAL_H_
 #define RINGKV_NET_TRANSPORT_INTERNAL_H_
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "net/transport.h"
 

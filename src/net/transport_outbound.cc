@@ -79,9 +79,9 @@ void Transport::OnOutboundFrame(const std::shared_ptr<Peer>& peer, uint64_t atte
     return;
   }
   if (reply.node_id() != peer->id.value()) {
-    conn->Close(Status::FailedPrecondition(
-        "dialed node " + std::to_string(peer->id.value()) + " but node " +
-        std::to_string(reply.node_id()) + " answered"));
+    conn->Close(Status::FailedPrecondition("dialed node " + std::to_string(peer->id.value()) +
+                                           " but node " + std::to_string(reply.node_id()) +
+                                           " answered"));
     return;
   }
   peer->handshake_timer.cancel();
@@ -121,8 +121,8 @@ void Transport::OnOutboundFailed(const std::shared_ptr<Peer>& peer, uint64_t att
     peer->pending_bytes = 0;
   }
   if (was_connected) {
-    LOG(INFO) << "net: node " << options_.node_id << " lost connection to peer " << peer->id
-              << ": " << why;
+    LOG(INFO) << "net: node " << options_.node_id << " lost connection to peer " << peer->id << ": "
+              << why;
   } else if (!peer->reported_down) {
     LOG(INFO) << "net: node " << options_.node_id << " cannot reach peer " << peer->id << ": "
               << why << " (retrying with backoff)";

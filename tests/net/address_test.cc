@@ -24,8 +24,8 @@ TEST(AddressTest, ParsesV4NameAndV6) {
 }
 
 TEST(AddressTest, RejectsMalformed) {
-  for (const char* bad : {"", "host", ":80", "host:", "host:65536", "host:8x", "::1:80", "[::1]",
-                          "[::1]80"}) {
+  for (const char* bad :
+       {"", "host", ":80", "host:", "host:65536", "host:8x", "::1:80", "[::1]", "[::1]80"}) {
     auto r = ParseHostPort(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {

@@ -155,8 +155,9 @@ TEST(FrameServerTest, WrongClusterIdIsRefusedAndLogged) {
   EXPECT_NE(st.message().find("cluster id mismatch"), std::string_view::npos) << st;
   EXPECT_FALSE(client.connected());
   EXPECT_EQ(client.Send("x").code(), StatusCode::kUnavailable);
-  EXPECT_TRUE(WaitFor([&] { return log.Has({"refused client handshake", "local 7", "remote 8"}); }))
-      << log.Dump();
+  EXPECT_TRUE(WaitFor([&] {
+    return log.Has({"refused client handshake", "local 7", "remote 8"});
+  })) << log.Dump();
   EXPECT_TRUE(WaitFor([&] { return server.s().connection_count() == 0; }));
   // The server keeps serving others.
   FrameClient good(ClientOptions(server.address(), kCluster), inbox.frame_handler(),

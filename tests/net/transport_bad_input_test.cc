@@ -117,7 +117,9 @@ TEST_F(TransportBadInputTest, UnknownFutureMessageTypeIsUnknown) {
   RawSocket s = Dial(&remote);
   HandshakeOk(s, 5);
   // Field 15 (length-delimited) is not a PeerMessage body this version knows.
-  std::string payload = "\x7a\x03" "abc";
+  std::string payload =
+      "\x7a\x03"
+      "abc";
   ASSERT_TRUE(s.WriteFrame(payload));
   ExpectClosedLoggedAndStillServing(s, {remote, "unknown message type"});
 }
@@ -179,8 +181,9 @@ TEST_F(TransportBadInputTest, TransportOfOtherClusterIsRefusedAndReportedUnreach
   })) << log_.Dump();
   EXPECT_FALSE(stranger.t().GetPeerStats(NodeId(1)).connected);
   // The refusing side logs on its end, the refused side on its own.
-  EXPECT_TRUE(WaitFor([&] { return log_.Has({"refused our handshake", "local cluster 12345"}); }))
-      << log_.Dump();
+  EXPECT_TRUE(WaitFor([&] {
+    return log_.Has({"refused our handshake", "local cluster 12345"});
+  })) << log_.Dump();
   ASSERT_TRUE(good_.t().Send(MakeMsg(2, 1, 1, 77)));
   EXPECT_TRUE(WaitFor([&] { return a_.Got(1, 77); }));
 }

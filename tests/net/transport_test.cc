@@ -252,8 +252,7 @@ TEST(TransportTest, StalledPeerDoesNotDelayHealthyPeer) {
   }));
   // The healthy peer still gets everything.
   for (int k = 0; k < 200; ++k) ASSERT_TRUE(a.t().Send(MakeMsg(1, 3, 2, k)));
-  ASSERT_TRUE(WaitFor([&] { return healthy.received_count() == 200; }))
-      << healthy.received_count();
+  ASSERT_TRUE(WaitFor([&] { return healthy.received_count() == 200; })) << healthy.received_count();
   EXPECT_EQ(a.t().GetPeerStats(NodeId(3)).dropped_messages, 0u);
 }
 
@@ -268,7 +267,7 @@ TEST(TransportTest, BlockedForTestingDropsBothDirections) {
 
   a.t().SetBlockedForTesting(NodeId(2), true);
   EXPECT_FALSE(a.t().Send(MakeMsg(1, 2, 1, 2)));  // outgoing: refused at Send
-  ASSERT_TRUE(b.t().Send(MakeMsg(2, 1, 1, 3)));    // incoming: discarded on arrival at a
+  ASSERT_TRUE(b.t().Send(MakeMsg(2, 1, 1, 3)));   // incoming: discarded on arrival at a
   ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).blocked_received == 1; }));
   EXPECT_EQ(a.received_count(), 0u);
 
