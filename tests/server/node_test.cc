@@ -1,0 +1,161 @@
+// An in-process three-node cluster (server::Node objects on loopback ports from the OS) driven
+// through the client library: the whole write/read path without process management. The
+// real-process tests (kill -9, restarts) live in tests/integration/.
+#include "server/node.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "ringkv/client.h"
+#include "store/store.h"
+#include "testutil/ports.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::server {
+namespace {
+
+using client::Client;
+using client::ClientOptions;
+using client::Expect;
+
+class NodeClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ringkv_node_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::map<NodeId, std::string> peers, clients;
+    for (uint64_t i = 1; i <= 3; ++i) {
+      peers[NodeId(i)] = "127.0.0.1:" + std::to_string(ringkv::testing::PickFreePort());
+      clients[NodeId(i)] = "127.0.0.1:" + std::to_string(ringkv::testing::PickFreePort());
+    }
+    for (uint64_t i = 1; i <= 3; ++i) {
+      NodeOptions o;
+      o.node_id = NodeId(i);
+      o.data_dir = (dir_ / std::to_string(i)).string();
+      o.listen_peer = peers[NodeId(i)];
+      o.listen_client = clients[NodeId(i)];
+      o.initial_peers = peers;
+      o.initial_clients = clients;
+      o.replica.max_key_bytes = 64;
+      o.replica.max_value_bytes = 1024;
+      nodes_.push_back(std::make_unique<Node>(o));
+      ASSERT_OK(nodes_.back()->Start());
+      endpoints_.push_back(clients[NodeId(i)]);
+    }
+    ClientOptions co;
+    co.endpoints = endpoints_;
+    auto c = Client::Connect(co);
+    ASSERT_OK(c);
+    client_ = std::move(c).value();
+    WaitForLeader();
+  }
+
+  void TearDown() override {
+    client_.reset();
+    for (auto& n : nodes_) n->Stop();
+    nodes_.clear();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void WaitForLeader() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (auto& n : nodes_) {
+        if (n->store()->AllGroupsHaveLeader()) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+    }
+    FAIL() << "no leader within 10 s";
+  }
+
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::string> endpoints_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(NodeClusterTest, PutGetDeleteRoundTrip) {
+  Result<uint64_t> v = client_->Put("k1", "v1");
+  ASSERT_OK(v);
+  EXPECT_GT(*v, 0u);
+  auto got = client_->Get("k1");
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->value, "v1");
+  EXPECT_EQ((*got)->version, *v);
+  auto del = client_->Delete("k1");
+  ASSERT_OK(del);
+  EXPECT_TRUE(*del);
+  got = client_->Get("k1");
+  ASSERT_OK(got);
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(NodeClusterTest, CompareAndSwapAndAppend) {
+  ASSERT_OK(client_->Put("c", "a"));
+  auto cas = client_->CompareAndSwap("c", Expect::Value("a"), "b");
+  ASSERT_OK(cas);
+  EXPECT_TRUE(cas->succeeded);
+  auto bad = client_->CompareAndSwap("c", Expect::Value("a"), "z");
+  // A failed compare is a definite failure that reports the current value.
+  if (bad.ok()) {
+    EXPECT_FALSE(bad->succeeded);
+    ASSERT_TRUE(bad->current.has_value());
+    EXPECT_EQ(bad->current->value, "b");
+  } else {
+    EXPECT_EQ(bad.status().code(), StatusCode::kFailedPrecondition) << bad.status();
+  }
+  auto app = client_->Append("list", "1,");
+  ASSERT_OK(app);
+  app = client_->Append("list", "2,");
+  ASSERT_OK(app);
+  EXPECT_EQ(app->value, "1,2,");
+}
+
+TEST_F(NodeClusterTest, ScanInKeyOrder) {
+  for (const char* k : {"b", "a", "d", "c"}) ASSERT_OK(client_->Put(k, std::string("v") + k));
+  auto scan = client_->Scan("a", "d", client::ScanOptions{});
+  ASSERT_OK(scan);
+  ASSERT_EQ(scan->kvs.size(), 3u);
+  EXPECT_EQ(scan->kvs[0].key, "a");
+  EXPECT_EQ(scan->kvs[2].key, "c");
+}
+
+TEST_F(NodeClusterTest, OversizedKeyAndValueAreRejected) {
+  auto r = client_->Put(std::string(65, 'k'), "v");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+  r = client_->Put("k", std::string(2000, 'v'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+  auto got = client_->Get("k");
+  ASSERT_OK(got);
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(NodeClusterTest, ManyConcurrentWrites) {
+  constexpr int kThreads = 8, kPerThread = 50;
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (client_->Put("t" + std::to_string(t) + "-" + std::to_string(i), "x").ok()) ++ok;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  auto scan = client_->Scan("t", "u", client::ScanOptions{});
+  ASSERT_OK(scan);
+  EXPECT_EQ(scan->kvs.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+}  // namespace
+}  // namespace ringkv::server
