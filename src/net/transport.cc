@@ -222,9 +222,14 @@ void Transport::Flush(const std::shared_ptr<Peer>& peer) {
       emit(1);
       continue;
     }
-    batch_bytes += item.msg->ByteSizeLong();
+    // Close the batch before it would pass max_batch_bytes, so only a single message larger than
+    // that makes a larger frame.
+    const size_t msg_bytes = item.msg->ByteSizeLong();
+    if (batch_bytes > 0 && batch_bytes + msg_bytes > options_.max_batch_bytes) {
+      emit(envelope.raft_batch().messages_size());
+    }
+    batch_bytes += msg_bytes;
     *envelope.mutable_raft_batch()->add_messages() = std::move(*item.msg);
-    if (batch_bytes >= options_.max_batch_bytes) emit(envelope.raft_batch().messages_size());
   }
   emit(envelope.raft_batch().messages_size());
   std::lock_guard<std::mutex> l(mu_);
