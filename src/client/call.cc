@@ -91,11 +91,12 @@ void Call::Attempt() {
   ++attempts_;
   // Ask the server to give up a little before we do, so a slow proposal comes back as an
   // explicit TIMEOUT rather than a silent one.
-  const auto remaining = std::chrono::duration_cast<milliseconds>(deadline_ - now);
+  const auto attempt_deadline = std::min(deadline_, now + core_->options.attempt_timeout);
+  const auto remaining = std::chrono::duration_cast<milliseconds>(attempt_deadline - now);
   const auto margin = std::min(remaining / 10, milliseconds(100));
   req_.set_timeout_ms(static_cast<uint32_t>(std::max<int64_t>(1, (remaining - margin).count())));
   auto self = shared_from_this();
-  core_->ChannelFor(endpoint)->Call(req_, deadline_, [self, endpoint](RpcOutcome o) {
+  core_->ChannelFor(endpoint)->Call(req_, attempt_deadline, [self, endpoint](RpcOutcome o) {
     self->OnOutcome(endpoint, std::move(o));
   });
 }
@@ -233,6 +234,7 @@ Status Call::GiveUpStatus() const {
     return Status::DeadlineExceeded(what_ + ": outcome unknown, the write may or may not have "
                                     "been applied (" + Where() + last + ")");
   }
+  if (core_->shutting_down) return Status::Unavailable(what_ + ": client is shutting down");
   if (last_indefinite_) {
     return Status::DeadlineExceeded(what_ + " timed out (" + Where() + last + ")");
   }
@@ -240,7 +242,6 @@ Status Call::GiveUpStatus() const {
     return Status::ResourceExhausted(what_ + " rejected: cluster overloaded (" + Where() + last +
                                      ")");
   }
-  if (core_->shutting_down) return Status::Unavailable(what_ + ": client is shutting down");
   return Status::Unavailable(what_ + " failed: cluster unavailable (" + Where() + last + ")");
 }
 

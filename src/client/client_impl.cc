@@ -53,7 +53,7 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
     }
   }
   if (options.request_timeout.count() <= 0 || options.dial_timeout.count() <= 0 ||
-      options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
+      options.attempt_timeout.count() <= 0 || options.initial_backoff.count() <= 0 || options.max_backoff < options.initial_backoff) {
     return Status::InvalidArgument(
         "timeouts must be positive and max_backoff >= initial_backoff");
   }
@@ -74,11 +74,11 @@ ClientImpl::ClientImpl(ClientOptions options)
 ClientImpl::~ClientImpl() {
   io_thread_.RunSync([this] {
     core_->shutting_down = true;
-    auto active = core_->active;  // Abort erases
-    for (auto& [id, call] : active) {
-      call->Abort(Status::Unavailable("client closed"));
-    }
+    // Channels first: an attempt in flight completes as lost, so its call knows the outcome is
+    // unknown; then the calls waiting in backoff.
     for (auto& [addr, ch] : core_->channels) ch->Shutdown();
+    auto active = core_->active;  // Abort erases
+    for (auto& [id, call] : active) call->Abort(Status::Unavailable("client closed"));
   });
   io_thread_.Stop();
   core_.reset();

@@ -48,6 +48,9 @@ struct ClientOptions {
   std::chrono::milliseconds dial_timeout{2000};
   // Default per-call deadline, covering all retries. Default: 5 s.
   std::chrono::milliseconds request_timeout{5000};
+  // Longest wait for one attempt's answer before trying again (possibly elsewhere) within the
+  // call's deadline, so one hung node does not eat the whole deadline. Default: 2 s.
+  std::chrono::milliseconds attempt_timeout{2000};
   // Retry backoff: first delay and cap; each retry doubles it, jittered to [d/2, d]. A server's
   // retry_after_ms is honoured as a lower bound. Defaults: 10 ms .. 1 s.
   std::chrono::milliseconds initial_backoff{10};

@@ -1,0 +1,392 @@
+// The client library against a scripted fake server (tests/client/fake_server.h): leader hints,
+// retries with backoff, exactly-once sessions on write retries, dropped connections, and the
+// definite / unknown-outcome distinction of the final Status.
+#include "ringkv/client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "client/admin.h"
+#include "client/fake_server.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::client {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeServer;
+using testing::MemoryStore;
+
+ClientOptions Options(std::vector<std::string> endpoints) {
+  ClientOptions o;
+  o.endpoints = std::move(endpoints);
+  o.initial_backoff = milliseconds(1);
+  o.max_backoff = milliseconds(20);
+  o.seed = static_cast<uint64_t>(::testing::UnitTest::GetInstance()->random_seed()) + 1;
+  return o;
+}
+
+std::unique_ptr<Client> MustConnect(ClientOptions o) {
+  auto c = Client::Connect(std::move(o));
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
+// An address nothing listens on: bind a port from the OS, then close it.
+std::string DeadAddress() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = a.local_endpoint().port();
+  a.close();
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+TEST(ClientTest, PutGetDeleteCasAppendScanAgainstMemoryStore) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+
+  auto v1 = c->Put("a", std::string("x\0y", 3));
+  ASSERT_OK(v1);
+  auto got = c->Get("a");
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->value, std::string("x\0y", 3));
+  EXPECT_EQ((*got)->version, *v1);
+
+  auto missing = c->Get("nope");
+  ASSERT_OK(missing);
+  EXPECT_FALSE(missing->has_value());
+
+  auto cas_bad = c->CompareAndSwap("a", Expect::Value("other"), "z");
+  ASSERT_OK(cas_bad);
+  EXPECT_FALSE(cas_bad->succeeded);
+  ASSERT_TRUE(cas_bad->current.has_value());
+  EXPECT_EQ(cas_bad->current->version, *v1);
+  auto cas_ok = c->CompareAndSwap("a", Expect::Version(*v1), "z");
+  ASSERT_OK(cas_ok);
+  EXPECT_TRUE(cas_ok->succeeded);
+  EXPECT_GT(cas_ok->version, *v1);
+  auto cas_absent = c->CompareAndSwap("b", Expect::Absent(), "b0");
+  ASSERT_OK(cas_absent);
+  EXPECT_TRUE(cas_absent->succeeded);
+
+  auto app = c->Append("b", "1");
+  ASSERT_OK(app);
+  EXPECT_EQ(app->value, "b01");
+
+  auto scan = c->Scan("a", "", ScanOptions{1, false});
+  ASSERT_OK(scan);
+  ASSERT_EQ(scan->kvs.size(), 1u);
+  EXPECT_EQ(scan->kvs[0].key, "a");
+  EXPECT_TRUE(scan->more);
+
+  auto del = c->Delete("a");
+  ASSERT_OK(del);
+  EXPECT_TRUE(*del);
+  auto del2 = c->Delete("a");
+  ASSERT_OK(del2);
+  EXPECT_FALSE(*del2);
+}
+
+TEST(ClientTest, FollowsNotLeaderHintAndCachesLeader) {
+  FakeServer follower(1), leader(2);
+  follower.Start();
+  leader.Start();
+  const std::string leader_addr = leader.address();
+  follower.SetHandler([leader_addr](const kvpb::Request&, int) {
+    return FakeServer::Error(kvpb::NOT_LEADER, true, leader_addr, 0, 2);
+  });
+  auto store = std::make_shared<MemoryStore>();
+  leader.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+
+  auto c = MustConnect(Options({follower.address()}));
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(c->Put("k", "v1"));
+  EXPECT_EQ(follower.request_count(), 1);
+  EXPECT_EQ(leader.request_count(), 1);
+  // The leader is cached: later calls go straight there.
+  ASSERT_OK(c->Put("k", "v2"));
+  ASSERT_OK(c->Get("k"));
+  EXPECT_EQ(follower.request_count(), 1);
+  EXPECT_EQ(leader.request_count(), 3);
+  const auto eps = c->Endpoints();
+  EXPECT_EQ(eps.size(), 2u);
+  // The redirected write kept its session.
+  EXPECT_EQ(follower.requests()[0].client_id(), leader.requests()[0].client_id());
+  EXPECT_EQ(follower.requests()[0].sequence(), leader.requests()[0].sequence());
+}
+
+TEST(ClientTest, NoLeaderThenOkRetriesWithBackoff) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int n) {
+    if (n < 3) return FakeServer::Error(kvpb::NO_LEADER, true, "", 2);
+    return store->Handle(r);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(c->Put("k", "v"));
+  EXPECT_EQ(server.request_count(), 4);
+}
+
+TEST(ClientTest, BusyThenOkAndBusyForeverIsResourceExhausted) {
+  FakeServer server;
+  server.Start();
+  std::atomic<bool> always_busy{false};
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([&, store](const kvpb::Request& r, int n) {
+    if (always_busy || n < 2) return FakeServer::Error(kvpb::BUSY, true, "", 1);
+    return store->Handle(r);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(c->Put("k", "v"));
+  EXPECT_EQ(server.request_count(), 3);
+
+  always_busy = true;
+  CallOptions co;
+  co.timeout = milliseconds(200);
+  auto r = c->Put("k", "v", co);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status();
+}
+
+TEST(ClientTest, WriteRetriesAfterUnknownOutcomeReuseTheSession) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int n) {
+    if (n == 0) return FakeServer::Error(kvpb::TIMEOUT, false);
+    if (n == 1) return FakeServer::Error(kvpb::UNKNOWN_OUTCOME, false);
+    if (n == 2) return FakeServer::Error(kvpb::INTERNAL, false);
+    return store->Handle(r);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(c->Put("k", "v"));
+  ASSERT_OK(c->Put("k", "w"));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NE(reqs[i].client_id(), 0u);
+    EXPECT_EQ(reqs[i].client_id(), reqs[0].client_id()) << i;
+    EXPECT_EQ(reqs[i].sequence(), reqs[0].sequence()) << i;
+  }
+  // The next write on the (reused, idle) lane takes the next sequence.
+  EXPECT_EQ(reqs[4].client_id(), reqs[0].client_id());
+  EXPECT_EQ(reqs[4].sequence(), reqs[0].sequence() + 1);
+}
+
+TEST(ClientTest, DroppedConnectionReconnectsAndRetriesWithSameSession) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int n) {
+    if (n == 0) return FakeServer::Drop();
+    return store->Handle(r);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  auto v = c->Append("k", "x");
+  ASSERT_OK(v);
+  EXPECT_EQ(v->value, "x");
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].client_id(), reqs[1].client_id());
+  EXPECT_EQ(reqs[0].sequence(), reqs[1].sequence());
+}
+
+TEST(ClientTest, SilentServerAttemptTimesOutAndReadRetries) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int n) {
+    if (n == 0) return FakeServer::Silent();
+    return store->Handle(r);
+  });
+  auto o = Options({server.address()});
+  o.attempt_timeout = milliseconds(50);
+  auto c = MustConnect(o);
+  ASSERT_NE(c, nullptr);
+  auto g = c->Get("k");
+  ASSERT_OK(g);
+  EXPECT_FALSE(g->has_value());
+  EXPECT_EQ(server.request_count(), 2);
+}
+
+TEST(ClientTest, IndefiniteWriteEndsAsDeadlineExceededOutcomeUnknown) {
+  FakeServer server;
+  server.Start();
+  server.SetHandler(
+      [](const kvpb::Request&, int) { return FakeServer::Error(kvpb::TIMEOUT, false); });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  CallOptions co;
+  co.timeout = milliseconds(150);
+  auto r = c->Put("k", "v", co);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(r.status().message().find("outcome unknown"), std::string_view::npos) << r.status();
+}
+
+TEST(ClientTest, UnknownThenDefiniteFailuresStillEndUnknownForWrites) {
+  FakeServer server;
+  server.Start();
+  server.SetHandler([](const kvpb::Request&, int n) {
+    if (n == 0) return FakeServer::Drop();
+    return FakeServer::Error(kvpb::NO_LEADER, true, "", 5);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  CallOptions co;
+  co.timeout = milliseconds(150);
+  auto r = c->Put("k", "v", co);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status();
+}
+
+TEST(ClientTest, DefiniteFailuresEndUnavailableNamingAttempts) {
+  FakeServer server;
+  server.Start();
+  server.SetHandler(
+      [](const kvpb::Request&, int) { return FakeServer::Error(kvpb::NO_LEADER, true, "", 5); });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  CallOptions co;
+  co.timeout = milliseconds(150);
+  auto r = c->Put("k", "v", co);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status();
+  EXPECT_NE(r.status().message().find("attempts"), std::string_view::npos) << r.status();
+  EXPECT_NE(r.status().message().find(server.address()), std::string_view::npos) << r.status();
+  EXPECT_NE(r.status().message().find("NO_LEADER"), std::string_view::npos) << r.status();
+}
+
+TEST(ClientTest, InvalidArgumentIsFinalAfterOneAttempt) {
+  FakeServer server;
+  server.Start();
+  server.SetHandler([](const kvpb::Request&, int) {
+    return FakeServer::Error(kvpb::INVALID_ARGUMENT, true);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  auto r = c->Put("k", "v");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server.request_count(), 1);
+}
+
+TEST(ClientTest, ConnectSkipsDeadEndpointAndFailsWhenAllDead) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  const std::string dead = DeadAddress();
+  auto c = MustConnect(Options({dead, server.address()}));
+  ASSERT_NE(c, nullptr);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(c->Put("k" + std::to_string(i), "v"));
+  EXPECT_EQ(server.request_count(), 3);
+
+  auto none = Client::Connect(Options({dead}));
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(none.status().message().find(dead), std::string_view::npos) << none.status();
+
+  auto bad = Client::Connect(Options({"no-port"}));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ClientTest, ManyConcurrentAsyncWritesUseDistinctSessions) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  constexpr int kThreads = 4, kPerThread = 50;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, ok = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        c->PutAsync("k" + std::to_string(t * kPerThread + i), "v", {}, [&](Result<uint64_t> r) {
+          std::lock_guard<std::mutex> l(mu);
+          ++done;
+          if (r.ok()) ++ok;
+          cv.notify_all();
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return done == kThreads * kPerThread; }));
+  }
+  EXPECT_EQ(ok, kThreads * kPerThread);
+  std::set<std::pair<uint64_t, uint64_t>> sessions;
+  for (const auto& r : server.requests()) sessions.insert({r.client_id(), r.sequence()});
+  EXPECT_EQ(sessions.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST(ClientTest, DestroyingClientCompletesCallsInFlight) {
+  FakeServer server;
+  server.Start();
+  server.SetHandler([](const kvpb::Request&, int) { return FakeServer::Silent(); });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  std::optional<Status> write_status, read_status;
+  c->PutAsync("k", "v", {}, [&](Result<uint64_t> r) { write_status = r.status(); });
+  c->GetAsync("k", {}, [&](Result<std::optional<KeyValue>> r) { read_status = r.status(); });
+  ASSERT_TRUE(server.WaitForRequests(2, std::chrono::seconds(5)));
+  c.reset();  // joins the I/O thread: callbacks ran before this returns
+  ASSERT_TRUE(write_status.has_value());
+  EXPECT_EQ(write_status->code(), StatusCode::kDeadlineExceeded) << *write_status;
+  ASSERT_TRUE(read_status.has_value());
+  EXPECT_EQ(read_status->code(), StatusCode::kUnavailable) << *read_status;
+}
+
+TEST(ClientTest, NodeStatusAsksTheGivenEndpoint) {
+  FakeServer server(7);
+  server.Start();
+  server.SetHandler([](const kvpb::Request& r, int) {
+    if (!r.has_status()) return FakeServer::Error(kvpb::INVALID_ARGUMENT, true);
+    kvpb::Response resp;
+    auto* s = resp.mutable_status();
+    s->set_node_id(7);
+    auto* g = s->add_groups();
+    g->set_group_id(1);
+    g->set_role("leader");
+    g->set_leader(7);
+    return FakeServer::Ok(resp);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  auto st = NodeStatus(*c, server.address(), milliseconds(1000));
+  ASSERT_OK(st);
+  EXPECT_EQ(st->node_id(), 7u);
+  ASSERT_EQ(st->groups_size(), 1);
+  EXPECT_EQ(st->groups(0).role(), "leader");
+
+  auto dead = NodeStatus(*c, DeadAddress(), milliseconds(1000));
+  EXPECT_EQ(dead.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace ringkv::client
