@@ -20,7 +20,7 @@ inline History H(std::initializer_list<std::string> lines) {
     size_t a = line.find(' '), b = line.find(' ', a + 1), c = line.find(' ', b + 1);
     std::string rest = c == std::string::npos ? "nil" : line.substr(c + 1);
     std::string key;
-    size_t close = rest.find_last_of("])");
+    size_t close = rest.find_last_of("])}");
     size_t last_space = rest.find_last_of(' ');
     if (last_space != std::string::npos && (close == std::string::npos || last_space > close)) {
       key = rest.substr(last_space + 1);
