@@ -50,6 +50,7 @@ Cluster::Cluster(const ClusterOptions& options)
     hs.set_term(kBootstrapTerm);
     hs.set_commit(kBootstrapIndex);
     n->storage().SetHardState(hs);
+    if (options_.prepare_storage) options_.prepare_storage(id, n->storage());
     nodes_.emplace(id, std::move(n));
   }
   for (auto& [id, n] : nodes_) {
@@ -176,7 +177,7 @@ void Cluster::Deliver(const Event& e) {
   const NodeId from(m.from()), to(m.to());
   const bool blocked = network_.Blocked(from, to);
   ++steps_;
-  if (e.dropped || blocked || !has_node(to) || !node(to).up()) {
+  if (e.dropped || blocked || (drop_filter_ && drop_filter_(m)) || !has_node(to) || !node(to).up()) {
     TraceMsg(TraceKind::kDrop, m, blocked);
     if (m.type() == raftpb::MSG_SNAP) {
       ReportSnapshotStatus(m, /*failure=*/true);

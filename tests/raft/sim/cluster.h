@@ -48,7 +48,10 @@ struct ClusterOptions {
   int64_t persist_max_ms = 5;
   // When false, nodes only tick through Tick() (scenario tests drive time by hand).
   bool auto_tick = true;
-  size_t trace_capacity = 400;
+  size_t trace_capacity = 400;  // events kept for the report
+  // Called for each initial member after the bootstrap snapshot is in its storage and before
+  // it starts (scenario tests preload logs and hard states here).
+  std::function<void(NodeId, MemoryStorage&)> prepare_storage;
 };
 
 struct ClusterStats {
@@ -106,6 +109,10 @@ class Cluster : public NodeHost {
   // Delivers (now) the queued messages that match, in queue order; others stay queued.
   void DeliverPending(const std::function<bool(const raftpb::Message&)>& match);
   size_t pending_messages() const;
+  // Scenario control: messages matching `f` are dropped when they would be delivered.
+  void set_drop_filter(std::function<bool(const raftpb::Message&)> f) {
+    drop_filter_ = std::move(f);
+  }
   // Whether the crash-in-persistence-window fault is armed: when a node takes a Ready that must
   // sync, with this probability it crashes before the write completes (restarting after a
   // short downtime).
@@ -203,6 +210,7 @@ class Cluster : public NodeHost {
   uint64_t fault_epoch_ = 0;
   double window_crash_p_ = 0;
   std::function<void()> on_tick_;
+  std::function<bool(const raftpb::Message&)> drop_filter_;
 
   // Observed per-node volatile state, for the trace.
   struct Observed {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -234,7 +235,17 @@ bool CheckLiveness(Cluster& c) {
   std::ostringstream os;
   os << "liveness: all nodes up and the network reliable since t=" << healed_at
      << "ms, but no write was acknowledged within " << kLivenessBoundMs << "ms (leader: n"
-     << c.Leader().value() << ")";
+     << c.Leader().value() << "). Nodes:";
+  for (NodeId id : c.node_ids()) {
+    const SimNode& n = c.node(id);
+    const RaftStatus st = n.raw().GetStatus();
+    os << "\n    n" << id.value() << " " << StateRoleName(st.soft_state.role) << " term "
+       << st.hard_state.term() << " vote " << st.hard_state.vote() << " lead "
+       << st.soft_state.lead.value() << " last " << st.last_index << " commit "
+       << st.hard_state.commit() << " applied " << n.sm().applied() << " core conf {"
+       << st.conf_state.ShortDebugString() << "} applied conf {"
+       << n.conf_state().ShortDebugString() << "}";
+  }
   c.checker().Fail(os.str());
   return false;
 }
@@ -246,6 +257,7 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   ClusterOptions co;
   co.seed = seed;
   co.num_nodes = cfg.Bernoulli(0.5) ? 3 : 5;
+  co.trace_capacity = g_flags.trace_size;
   NodeParams& p = co.node_params;
   p.max_size_per_msg = Pick(cfg, std::vector<uint64_t>{1, 64, 1 << 20});
   p.max_inflight_msgs = Pick(cfg, std::vector<int>{1, 4, 256});
@@ -302,7 +314,10 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   if (r.violation || g_flags.print_trace) r.report = c.Report();
   const ClusterStats& s = c.stats();
   std::ostringstream os;
-  os << "seed " << seed << ": " << co.num_nodes << " voters, " << c.node_ids().size()
+  os << "seed " << seed << ": check_quorum=" << p.check_quorum << " pre_vote=" << p.pre_vote
+     << " lease_reads=" << (p.read_only_option == ReadOnlyOption::kLeaseBased)
+     << " max_size_per_msg=" << p.max_size_per_msg << " max_inflight=" << p.max_inflight_msgs
+     << "; " << co.num_nodes << " voters, " << c.node_ids().size()
      << " nodes, " << c.steps() << " steps, " << c.now_ms() << " ms, writes " << s.writes_acked
      << "/" << s.writes_proposed << " acked, reads " << s.reads_completed << ", crashes "
      << s.crashes << ", snapshots sent " << s.snapshots_sent << ", conf changes applied "
@@ -318,6 +333,7 @@ RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool st
     ++t.seeds;
     t.steps += r.steps;
     if (r.violation) {
+      std::cout << "raft-sim: violation " << r.report.substr(0, r.report.find('\n')) << "\n";
       ++t.violations;
       if (t.first_failing_seed == 0) {
         t.first_failing_seed = seed;
@@ -360,6 +376,8 @@ SimFlags ParseSimFlags(int* argc, char** argv) {
       f.first_seed = std::strtoull(v, nullptr, 10);
     } else if (const char* v = value("--steps=")) {
       f.steps = std::strtoull(v, nullptr, 10);
+    } else if (const char* v = value("--trace-size=")) {
+      f.trace_size = std::strtoull(v, nullptr, 10);
     } else if (a == "--trace") {
       f.print_trace = true;
     } else if (const char* v = value("--expect-bug=")) {

@@ -9,7 +9,8 @@
 //   --seed=N        run only seed N (prints its full trace on a violation)
 //   --seeds=K       number of seeds (default 2000)
 //   --first-seed=S  first seed of the range (default 1)
-//   --steps=N       step budget of each seed's fault phase (default 2500)
+//   --steps=N       step budget of each seed's fault phase (default 30000)
+//   --trace-size=N  how many recent events a report shows (default 400)
 //   --trace         with --seed: print the trace even when the seed passes
 //   --expect-bug=B  (bug_catch_test) the injected bug this binary was built with
 //
@@ -30,9 +31,10 @@ struct SimFlags {
   uint64_t first_seed = 1;
   uint64_t seeds = 2000;
   bool single_seed = false;
-  uint64_t steps = 2500;
+  uint64_t steps = 30000;
   std::string expect_bug;
-  bool print_trace = false;  // --trace: print the trace of a single seed even if it passes
+  bool print_trace = false;
+  uint64_t trace_size = 400;  // --trace-size=N: events kept for the report  // --trace: print the trace of a single seed even if it passes
 };
 
 // Parses and removes the simulation flags from argv (leaving gtest's).
