@@ -120,7 +120,7 @@ void Replica::HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_p
     return;
   }
   PendingRead r{req, std::move(reply), deadline};
-  if (req.consistency() == kvpb::SERIALIZABLE) {
+  if (req.consistency() == kvpb::SERIALIZABLE || options_.test_bug == TestBug::kStaleReads) {
     ServeRead(r);
     return;
   }
@@ -160,6 +160,16 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
     } else {
       reply(ErrorResponse(kvpb::UNAVAILABLE, true, s.ToString(), 50));
     }
+    return;
+  }
+  if (options_.test_bug == TestBug::kAckBeforeCommit) {
+    // Injected bug: claim success before the write is committed.
+    kvpb::Response ok;
+    if (req.has_put()) ok.mutable_put()->set_version(id->index.value());
+    if (req.has_delete_()) ok.mutable_delete_()->set_deleted(true);
+    if (req.has_cas()) ok.mutable_cas()->set_succeeded(true);
+    if (req.has_append()) ok.mutable_append()->set_version(id->index.value());
+    reply(std::move(ok));
     return;
   }
   auto [it, inserted] = proposals_.try_emplace(id->index, PendingWrite{id->term, reply, deadline});
@@ -351,6 +361,8 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
         return Status::Corruption("group " + std::to_string(options_.group.value()) +
                                   ": undecodable command at index " + std::to_string(e.index()));
       }
+      // Injected bug: no deduplication, so a retried write applies twice.
+      if (options_.test_bug == TestBug::kForgetSessions) cmd.set_client_id(0);
       ASSIGN_OR_RETURN(resp, applier.Apply(cmd, idx));
     }
     // Every proposal at or below this index is now decided: ours if the term matches, else

@@ -44,6 +44,16 @@ namespace ringkv::replica {
 using Clock = std::chrono::steady_clock;
 using Reply = std::function<void(kvpb::Response)>;
 
+// Known bugs that only the test build of kvd (kvd_buggy, --test_inject_bug) can switch on, so
+// the Jepsen suite can prove its checkers catch them. Never set in production.
+enum class TestBug {
+  kNone,
+  kStaleReads,       // serve linearizable reads from any replica without ReadIndex
+  kAckBeforeCommit,  // answer a write as soon as it is proposed
+  kForgetSessions,   // ignore the session table: a retried write applies twice
+  kAckBeforeSync,    // the store acknowledges before the Raft log is synced (store/)
+};
+
 struct ReplicaOptions {
   GroupId group;
   NodeId self;
@@ -65,6 +75,7 @@ struct ReplicaOptions {
   uint64_t compact_threshold = 20000;
   uint64_t compact_keep = 5000;
   storage::KvStateOptions kv;
+  TestBug test_bug = TestBug::kNone;
 };
 
 // What a replica needs from its node.

@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
 
 #include "server/cluster_config.h"
 #include "server/node.h"
@@ -44,7 +45,14 @@ DEFINE_uint64(max_key_bytes, 4096, "Largest key accepted, in bytes.");
 DEFINE_uint64(max_value_bytes, 1 << 20, "Largest value accepted, in bytes.");
 DEFINE_uint64(max_pending_proposals, 10000, "Writes waiting per group before BUSY.");
 DEFINE_int32(request_timeout_ms, 5000, "Server-side deadline of a request without its own.");
-DEFINE_bool(version, false, "Print the version and exit.");
+
+#ifdef RINGKV_TEST_BUGS
+// Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
+DEFINE_string(test_inject_bug, "",
+              "TEST ONLY: stale_reads | ack_before_commit | forget_sessions | ack_before_sync");
+DEFINE_bool(test_lose_unsynced_writes, false,
+            "TEST ONLY: keep unsynced writes in process memory so kill -9 loses them");
+#endif
 
 namespace {
 
@@ -77,10 +85,6 @@ int main(int argc, char** argv) {
   gflags::SetVersionString(kVersion);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   ApplyEnvironment();
-  if (FLAGS_version) {
-    std::cout << "kvd " << kVersion << "\n";
-    return 0;
-  }
   FLAGS_logtostderr = FLAGS_logtostderr || std::getenv("GLOG_log_dir") == nullptr;
   google::InitGoogleLogging(argv[0]);
 
@@ -113,6 +117,19 @@ int main(int argc, char** argv) {
   o.replica.max_value_bytes = FLAGS_max_value_bytes;
   o.replica.max_pending_proposals = FLAGS_max_pending_proposals;
   o.request_timeout_ms = FLAGS_request_timeout_ms;
+#ifdef RINGKV_TEST_BUGS
+  using ringkv::replica::TestBug;
+  const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},
+                                               {"stale_reads", TestBug::kStaleReads},
+                                               {"ack_before_commit", TestBug::kAckBeforeCommit},
+                                               {"forget_sessions", TestBug::kForgetSessions},
+                                               {"ack_before_sync", TestBug::kAckBeforeSync}};
+  auto bug = bugs.find(FLAGS_test_inject_bug);
+  if (bug == bugs.end()) Die("unknown --test_inject_bug=" + FLAGS_test_inject_bug);
+  o.replica.test_bug = bug->second;
+  o.test_buffer_unsynced_writes = FLAGS_test_lose_unsynced_writes;
+  if (bug->second != TestBug::kNone) LOG(WARNING) << "TEST BUILD: injected bug " << bug->first;
+#endif
 
   LOG(INFO) << "kvd " << kVersion << " starting: node_id=" << FLAGS_node_id
             << " cluster_id=" << FLAGS_cluster_id << " data_dir=" << o.data_dir

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "common/status_macros.h"
@@ -47,9 +48,15 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
 Node::~Node() { Stop(); }
 
 Status Node::OpenStorage() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) {
+    return Status::IOError("cannot create data dir " + options_.data_dir + ": " + ec.message());
+  }
   storage::EngineOptions eo;
-  eo.path = options_.data_dir + "/db";
+  eo.path = options_.data_dir;
   eo.create_if_missing = true;
+  eo.test_buffer_unsynced_writes = options_.test_buffer_unsynced_writes;
   ASSIGN_OR_RETURN(engine_, storage::Engine::Open(eo));
   RETURN_IF_ERROR(storage::RecoverSnapshotInstalls(engine_.get()));
   storage::MetaStore meta(engine_.get());

@@ -47,6 +47,8 @@ struct NodeOptions {
   int tick_ms = 10;
   replica::ReplicaOptions replica;
   int request_timeout_ms = 5000;
+  // Test-only storage mode: unsynced writes die with the process (see EngineOptions).
+  bool test_buffer_unsynced_writes = false;
 };
 
 class Node {

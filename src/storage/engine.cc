@@ -49,6 +49,7 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& o, rocksdb::Env* env) {
   db.env = env;
   db.max_background_jobs = 2;
   db.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  db.manual_wal_flush = o.test_buffer_unsynced_writes;
   db.max_total_wal_size = 256ull << 20;
   db.bytes_per_sync = 1 << 20;
   db.keep_log_file_num = 5;
@@ -154,6 +155,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   engine->env_ = options.env != nullptr ? options.env : rocksdb::Env::Default();
   const std::string db_dir = options.path + "/db";
   engine->staging_dir_ = options.path + "/snapshots";
+  engine->buffer_unsynced_writes_ = options.test_buffer_unsynced_writes;
   if (options.create_if_missing) {
     RETURN_IF_ERROR(FromRocks(engine->env_->CreateDirIfMissing(options.path)));
   }
@@ -210,6 +212,11 @@ Status Engine::Write(const WriteBatch& batch, bool sync) {
     RETURN_IF_ERROR(FromRocks(s));
   }
   rocksdb::WriteOptions wo;
+  if (buffer_unsynced_writes_) {
+    // The WAL buffer stays in the process until a synced write flushes and fsyncs it.
+    RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
+    return sync ? FromRocks(db_->FlushWAL(/*sync=*/true)) : Status::OK();
+  }
   wo.sync = sync;
   return FromRocks(db_->Write(wo, &wb));
 }

@@ -55,6 +55,10 @@ struct EngineOptions {
   size_t data_write_buffer_size = 64 << 20;
   // Shared block cache in bytes. Default: 64 MiB.
   size_t block_cache_size = 64 << 20;
+  // Test-only (Jepsen's "kill that loses unsynced writes"): keep unsynced writes in a buffer
+  // inside the process (RocksDB manual_wal_flush), so that kill -9 loses them as a power cut
+  // would. Synced writes flush and fsync the buffer. Default: off.
+  bool test_buffer_unsynced_writes = false;
 };
 
 // A consistent point-in-time view of the whole engine (all CFs). Released on destruction.
@@ -160,6 +164,7 @@ class Engine {
 
   rocksdb::Env* env_ = nullptr;
   std::string staging_dir_;
+  bool buffer_unsynced_writes_ = false;
   std::unique_ptr<rocksdb::DB> db_;
   // Indexed by Cf; owned (destroyed before db_ closes).
   std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};

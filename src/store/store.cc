@@ -133,6 +133,8 @@ void Store::RunCycle() {
     OnBatchWritten(ringkv::Status::OK());
     return;
   }
+  // Injected bug (kvd_buggy only): acknowledge before the log is durable.
+  if (options_.replica.test_bug == replica::TestBug::kAckBeforeSync) sync = false;
   storage_worker_.Post([this, batch, sync] {
     ringkv::Status s = engine_->Write(*batch, sync);
     boost::asio::post(loop_, [this, s] { OnBatchWritten(s); });
