@@ -235,6 +235,9 @@ Status Call::GiveUpStatus() const {
                                     "been applied (" + Where() + last + ")");
   }
   if (core_->shutting_down) return Status::Unavailable(what_ + ": client is shutting down");
+  if (!pinned_.empty() && !last_indefinite_) {
+    return Status::Unavailable(what_ + " failed: " + last_error_);
+  }
   if (last_indefinite_) {
     return Status::DeadlineExceeded(what_ + " timed out (" + Where() + last + ")");
   }

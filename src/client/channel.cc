@@ -122,7 +122,10 @@ void Channel::OnDialed(uint64_t generation, const Status& st) {
   } else {
     DropConnection();
     state_ = State::kIdle;
-    const Status why(st.code(), "cannot connect to " + address_ + ": " + std::string(st.message()));
+    const std::string msg(st.message());
+    const Status why(st.code(), msg.find(address_) != std::string::npos
+                                    ? msg
+                                    : "cannot connect to " + address_ + ": " + msg);
     std::vector<uint64_t> ids;
     for (const auto& [id, p] : calls_) ids.push_back(id);
     for (uint64_t id : ids) {

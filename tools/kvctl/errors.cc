@@ -1,0 +1,62 @@
+#include "errors.h"
+
+namespace ringkv::kvctl {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kNotFound:
+      return kExitNotFound;
+    case StatusCode::kFailedPrecondition:
+      return kExitPrecondition;
+    case StatusCode::kUnavailable:
+    case StatusCode::kNotLeader:
+      return kExitUnavailable;
+    case StatusCode::kDeadlineExceeded:
+      return kExitDeadline;
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kInvalidArgument:
+      return kExitRejected;
+    default:
+      return kExitError;
+  }
+}
+
+std::string ErrorLine(const Status& status, const ErrorContext& ctx) {
+  std::string line = "Error: " + std::string(status.message());
+  const std::string status_cmd = "kvctl cluster status --endpoints=" + ctx.endpoints;
+  std::string next;
+  switch (status.code()) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kNotLeader:
+      next = "check that the nodes run and have a leader (" + status_cmd +
+             "), or point --endpoints / KVCTL_ENDPOINTS at running nodes";
+      break;
+    case StatusCode::kDeadlineExceeded:
+      next = ctx.is_write
+                 ? "the write may or may not have been applied: read it back (kvctl get " +
+                       ctx.key + ") before retrying; raise --command-timeout if the cluster is "
+                       "slow (" + status_cmd + ")"
+                 : "raise --command-timeout, or check the cluster (" + status_cmd + ")";
+      break;
+    case StatusCode::kResourceExhausted:
+      next = "the cluster is shedding load: retry later or lower the request rate";
+      break;
+    case StatusCode::kInvalidArgument:
+      next = "check the key and value sizes against the server's limits (kvd --help)";
+      break;
+    case StatusCode::kNotFound:
+      next = "list keys with kvctl get --prefix <prefix> --keys-only";
+      break;
+    case StatusCode::kFailedPrecondition:
+      next = "read the current value and version with kvctl get " + ctx.key + " -w json";
+      break;
+    default:
+      next = "rerun with --debug and report the output";
+      break;
+  }
+  return line + ". Try: " + next;
+}
+
+}  // namespace ringkv::kvctl
