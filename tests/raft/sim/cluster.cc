@@ -233,6 +233,9 @@ void Cluster::AfterEvent(NodeId id, bool log_may_change) {
     o.lead = lead;
   }
   const Index commit = r.committed();
+  if (commit > o.commit && role == StateRole::kLeader) {
+    checker_.CheckDurableQuorum(n, commit, nodes_);
+  }
   if (commit != o.commit) {
     TraceEvent t;
     t.kind = TraceKind::kCommit;

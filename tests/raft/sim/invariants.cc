@@ -165,6 +165,38 @@ void InvariantChecker::CheckCommits(const SimNode& node, const std::vector<raftp
   }
 }
 
+void InvariantChecker::CheckDurableQuorum(
+    const SimNode& leader, Index commit, const std::map<NodeId, std::unique_ptr<SimNode>>& nodes) {
+  if (failed() || !leader.up()) return;
+  Result<std::vector<raftpb::Entry>> ent = leader.raw().LogEntriesForTesting(commit, commit + 1);
+  if (!ent.ok() || ent->empty()) return;  // compacted at the leader: nothing to compare
+  const uint64_t term = (*ent)[0].term();
+  auto durable_on = [&](uint64_t id) {
+    auto it = nodes.find(NodeId(id));
+    if (it == nodes.end()) return false;
+    const MemoryStorage& s = it->second->storage();
+    Result<Term> t = s.TermOf(commit);
+    if (t.ok()) return t->value() == term;
+    Result<raftpb::Snapshot> snap = s.GetSnapshot();
+    return snap.ok() && snap->metadata().index() >= commit.value();
+  };
+  const raftpb::ConfState cs = leader.raw().GetStatus().conf_state;
+  for (const auto* voters : {&cs.voters(), &cs.voters_outgoing()}) {
+    if (voters->empty()) continue;
+    int durable = 0;
+    for (uint64_t id : *voters) durable += durable_on(id) ? 1 : 0;
+    if (2 * durable <= voters->size()) {
+      std::ostringstream os;
+      os << "durability: leader " << N(leader.id()) << " committed (index " << commit
+         << ", term " << term << ") but it is durable on only " << durable << " of the "
+         << voters->size() << " voters {";
+      for (uint64_t id : *voters) os << " n" << id << (durable_on(id) ? "*" : "");
+      os << " } (* = durable)";
+      return Fail(os.str());
+    }
+  }
+}
+
 void InvariantChecker::CheckAll(const std::map<NodeId, std::unique_ptr<SimNode>>& nodes) {
   for (const auto& [id, n] : nodes) CheckNode(*n, true);
 }

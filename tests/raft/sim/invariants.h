@@ -10,6 +10,7 @@
 //     below its durable commit;
 //   - state-machine safety: no two nodes apply different entries at the same index, entries are
 //     applied only once committed, and snapshots at the same index carry the same state;
+//   - durability: an index is committed only once it is durable on a quorum;
 //   - durable hard state: the persisted term never decreases and a persisted vote never changes
 //     within a term.
 //
@@ -35,6 +36,11 @@ class InvariantChecker {
   // step delivered entries or a snapshot, proposed, or restarted the node); otherwise only the
   // parts that can change without that (commit, role) are checked.
   void CheckNode(const SimNode& node, bool log_may_have_changed);
+  // Raft thesis 10.2.1 / §5.3: when leader `node` has just advanced its commit index to
+  // `commit`, that entry must already be durable (in the storage, or covered by its snapshot)
+  // on a majority of every voter set of the leader's configuration.
+  void CheckDurableQuorum(const SimNode& leader, Index commit,
+                          const std::map<NodeId, std::unique_ptr<SimNode>>& nodes);
   // A full scan of every node; cheap enough to run every few steps and at the end.
   void CheckAll(const std::map<NodeId, std::unique_ptr<SimNode>>& nodes);
 
