@@ -1,0 +1,72 @@
+// kvbench's latency histogram (tools/kvbench/histogram.h) and a short load run against the fake
+// server. Lives with the kvctl tests because tests/kvbench/ is not a test folder the top-level
+// CMakeLists.txt adds.
+#include "histogram.h"
+
+#include <gtest/gtest.h>
+
+#include "client/fake_server.h"
+#include "load.h"
+
+namespace ringkv::kvbench {
+namespace {
+
+TEST(LatencyHistogramTest, BucketsAreContiguousAndTight) {
+  const uint64_t values[] = {0, 1, 127, 128, 129, 255, 256, 1000, 123456,
+                            (uint64_t{1} << 40) + 12345, UINT64_MAX};
+  for (uint64_t v : values) {
+    const size_t b = LatencyHistogram::BucketFor(v);
+    EXPECT_GE(LatencyHistogram::BucketHigh(b), v) << v;
+    if (b > 0) {
+      EXPECT_LT(LatencyHistogram::BucketHigh(b - 1), v) << v;
+    }
+    // Relative width under 1/64 of the value.
+    EXPECT_LE(LatencyHistogram::BucketHigh(b) - v, v / 64 + 1) << v;
+  }
+}
+
+TEST(LatencyHistogramTest, PercentilesOfUniformValues) {
+  LatencyHistogram h;
+  for (uint64_t v = 1; v <= 10000; ++v) h.Record(v);
+  EXPECT_EQ(h.count(), 10000u);
+  EXPECT_EQ(h.min(), 1u);
+  EXPECT_EQ(h.max(), 10000u);
+  EXPECT_DOUBLE_EQ(h.mean(), 5000.5);
+  EXPECT_NEAR(static_cast<double>(h.Percentile(0.5)), 5000, 5000 / 64.0 + 1);
+  EXPECT_NEAR(static_cast<double>(h.Percentile(0.99)), 9900, 9900 / 64.0 + 1);
+  EXPECT_NEAR(static_cast<double>(h.Percentile(0.999)), 9990, 9990 / 64.0 + 1);
+  EXPECT_EQ(h.Percentile(1.0), 10000u);
+  LatencyHistogram other;
+  other.Record(20000);
+  h.Merge(other);
+  EXPECT_EQ(h.max(), 20000u);
+  EXPECT_EQ(h.Percentile(1.0), 20000u);
+  EXPECT_EQ(LatencyHistogram().Percentile(0.5), 0u);
+}
+
+TEST(LoadTest, ShortRunCountsOpsAndErrorsByKind) {
+  client::testing::FakeServer server;
+  server.Start();
+  client::testing::MemoryStore store;
+  server.SetHandler([&](const kvpb::Request& r, int n) {
+    if (n % 10 == 9) return client::testing::FakeServer::Error(kvpb::INVALID_ARGUMENT, true);
+    return store.Handle(r);
+  });
+  LoadOptions o;
+  o.endpoints = {server.address()};
+  o.concurrency = 8;
+  o.keys = 100;
+  o.read_ratio = 0.5;
+  o.duration = std::chrono::milliseconds(300);
+  o.warmup = std::chrono::milliseconds(0);
+  auto r = RunLoad(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GT(r->ok_reads, 0u);
+  EXPECT_GT(r->ok_writes, 0u);
+  EXPECT_EQ(r->all.count(), r->ok_reads + r->ok_writes);
+  EXPECT_GT(r->errors["InvalidArgument"], 0u);
+  EXPECT_EQ(r->errors.size(), 1u);
+}
+
+}  // namespace
+}  // namespace ringkv::kvbench

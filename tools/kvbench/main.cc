@@ -1,0 +1,146 @@
+// kvbench: RingKV load generator. Keeps --concurrency operations in flight through the async
+// client API and prints throughput and p50/p99/p99.9 latency (JSON with -w json).
+//
+//   kvbench --endpoints=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --concurrency=64
+//           --value-size=128 --keys=100000 --read-ratio=0 --duration=10 --warmup=2
+#include <glog/logging.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "load.h"
+
+namespace {
+
+using ringkv::kvbench::LatencyHistogram;
+using ringkv::kvbench::LoadOptions;
+using ringkv::kvbench::LoadReport;
+
+double Ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
+nlohmann::json LatencyJson(const LatencyHistogram& h) {
+  return {{"count", h.count()},          {"mean_ms", h.mean() / 1000.0},
+          {"p50_ms", Ms(h.Percentile(0.5))}, {"p99_ms", Ms(h.Percentile(0.99))},
+          {"p999_ms", Ms(h.Percentile(0.999))}, {"max_ms", Ms(h.max())}};
+}
+
+void PrintSimple(const LoadOptions& o, const LoadReport& r) {
+  const double ok = static_cast<double>(r.ok_reads + r.ok_writes);
+  std::printf("kvbench: %d in flight over %d client(s), %zu-byte values, %llu keys, read ratio "
+              "%.2f, %.1fs measured after %.1fs warmup\n",
+              o.concurrency, o.clients, o.value_size, static_cast<unsigned long long>(o.keys),
+              o.read_ratio, r.seconds, o.warmup.count() / 1000.0);
+  std::printf("throughput: %.1f ops/s (writes %.1f/s, reads %.1f/s); %llu ok, %llu errors\n",
+              ok / r.seconds, r.ok_writes / r.seconds, r.ok_reads / r.seconds,
+              static_cast<unsigned long long>(ok), static_cast<unsigned long long>(r.total_errors()));
+  auto line = [](const char* name, const LatencyHistogram& h) {
+    if (h.count() == 0) return;
+    std::printf("%-7s latency ms: p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n", name,
+                Ms(h.Percentile(0.5)), Ms(h.Percentile(0.99)), Ms(h.Percentile(0.999)),
+                Ms(h.max()), h.mean() / 1000.0);
+  };
+  line("all", r.all);
+  line("writes", r.writes);
+  line("reads", r.reads);
+  if (!r.errors.empty()) {
+    std::printf("errors:");
+    for (const auto& [k, v] : r.errors) std::printf(" %s=%llu", k.c_str(), static_cast<unsigned long long>(v));
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = google::GLOG_WARNING;
+  google::InitGoogleLogging(argv[0]);
+
+  CLI::App app{"kvbench: RingKV load generator", "kvbench"};
+  LoadOptions o;
+  std::string endpoints = "127.0.0.1:7001", write_out = "simple", consistency = "l";
+  double duration_s = 10, warmup_s = 2, timeout_s = 5;
+  app.add_option("--endpoints", endpoints, "Client addresses host:port,...")
+      ->envname("KVCTL_ENDPOINTS")
+      ->capture_default_str();
+  app.add_option("--concurrency", o.concurrency, "Operations in flight")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--clients", o.clients, "Client instances (I/O threads)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--value-size", o.value_size, "Bytes per value")->capture_default_str();
+  app.add_option("--keys", o.keys, "Key space size")->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
+  app.add_option("--read-ratio", o.read_ratio, "Fraction of reads (0..1)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--duration", duration_s, "Measured seconds")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--warmup", warmup_s, "Unmeasured seconds first")->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--timeout", timeout_s, "Per-operation deadline, seconds")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--consistency", consistency, "Reads: l = linearizable, s = serializable")
+      ->check(CLI::IsMember({"l", "s"}))
+      ->capture_default_str();
+  app.add_option("-w,--write-out", write_out, "simple or json")
+      ->check(CLI::IsMember({"simple", "json"}))
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed for keys and values")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "Error: " << e.what() << ". Try: kvbench --help\n";
+    return 2;
+  }
+  for (size_t start = 0; start <= endpoints.size();) {
+    size_t comma = endpoints.find(',', start);
+    if (comma == std::string::npos) comma = endpoints.size();
+    if (comma > start) o.endpoints.push_back(endpoints.substr(start, comma - start));
+    start = comma + 1;
+  }
+  o.duration = std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
+  o.warmup = std::chrono::milliseconds(static_cast<int64_t>(warmup_s * 1000));
+  o.op_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  o.consistency = consistency == "s" ? ringkv::client::Consistency::kSerializable
+                                     : ringkv::client::Consistency::kLinearizable;
+
+  auto report = ringkv::kvbench::RunLoad(o);
+  if (!report.ok()) {
+    std::cerr << "Error: " << report.status().message()
+              << ". Try: start a cluster (tools/launch_cluster.sh start) or fix --endpoints\n";
+    return 5;
+  }
+  const LoadReport& r = *report;
+  if (write_out == "json") {
+    nlohmann::json errors = nlohmann::json::object();
+    for (const auto& [k, v] : r.errors) errors[k] = v;
+    const double ok = static_cast<double>(r.ok_reads + r.ok_writes);
+    nlohmann::json j = {
+        {"config",
+         {{"endpoints", o.endpoints}, {"concurrency", o.concurrency}, {"clients", o.clients},
+          {"value_size", o.value_size}, {"keys", o.keys}, {"read_ratio", o.read_ratio},
+          {"duration_s", duration_s}, {"warmup_s", warmup_s}}},
+        {"seconds", r.seconds},
+        {"ops_per_sec", ok / r.seconds},
+        {"writes_per_sec", r.ok_writes / r.seconds},
+        {"reads_per_sec", r.ok_reads / r.seconds},
+        {"ok_writes", r.ok_writes},
+        {"ok_reads", r.ok_reads},
+        {"errors", errors},
+        {"latency", LatencyJson(r.all)},
+        {"write_latency", LatencyJson(r.writes)},
+        {"read_latency", LatencyJson(r.reads)}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    PrintSimple(o, r);
+  }
+  return r.total_errors() > 0 && r.ok_reads + r.ok_writes == 0 ? 1 : 0;
+}
