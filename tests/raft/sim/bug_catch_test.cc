@@ -18,8 +18,8 @@ TEST(RaftSimTeeth, CatchesInjectedBugWithinDefaultSeeds) {
   std::cout << SummaryLine(t) << "\n";
   ASSERT_EQ(t.violations, 1u) << "injected bug " << f.expect_bug << " was NOT caught by seeds "
                               << f.first_seed << ".." << f.first_seed + f.seeds - 1;
-  std::cout << "raft-sim: injected bug " << f.expect_bug << " caught by --seed="
-            << t.first_failing_seed << " (after " << t.seeds << " seeds)\n"
+  std::cout << "raft-sim: injected bug " << f.expect_bug
+            << " caught by --seed=" << t.first_failing_seed << " (after " << t.seeds << " seeds)\n"
             << t.first_report << std::endl;
 }
 

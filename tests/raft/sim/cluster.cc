@@ -177,7 +177,8 @@ void Cluster::Deliver(const Event& e) {
   const NodeId from(m.from()), to(m.to());
   const bool blocked = network_.Blocked(from, to);
   ++steps_;
-  if (e.dropped || blocked || (drop_filter_ && drop_filter_(m)) || !has_node(to) || !node(to).up()) {
+  if (e.dropped || blocked || (drop_filter_ && drop_filter_(m)) || !has_node(to) ||
+      !node(to).up()) {
     TraceMsg(TraceKind::kDrop, m, blocked);
     if (m.type() == raftpb::MSG_SNAP) {
       ReportSnapshotStatus(m, /*failure=*/true);
@@ -427,8 +428,7 @@ std::optional<KvValue> Cluster::ReadResult(uint64_t read_id) const {
 
 void Cluster::ExpireReads(int64_t older_than_ms) {
   for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
-    it = it->second.invoked_ms + older_than_ms < now_ms_ ? pending_reads_.erase(it)
-                                                         : std::next(it);
+    it = it->second.invoked_ms + older_than_ms < now_ms_ ? pending_reads_.erase(it) : std::next(it);
   }
 }
 
@@ -454,8 +454,7 @@ void Cluster::TryCompleteReads(NodeId id) {
       std::ostringstream os;
       os << "stale read: read r" << it->first << " of key " << pr.key << " at " << N(id)
          << " (read index " << pr.read_index << ") returned the write at version " << v.version
-         << ", but a write at version " << pr.required
-         << " was acknowledged before the read began";
+         << ", but a write at version " << pr.required << " was acknowledged before the read began";
       checker_.Fail(os.str());
     }
     read_results_[it->first] = v;
@@ -485,13 +484,12 @@ void Cluster::Send(raftpb::Message m) {
 void Cluster::SchedulePersist(NodeId id, uint64_t incarnation, bool must_sync) {
   int64_t delay = 0;
   if (must_sync) {
-    delay = options_.persist_min_ms +
-            static_cast<int64_t>(rng_.Uniform(
-                static_cast<uint64_t>(options_.persist_max_ms - options_.persist_min_ms + 1)));
+    delay = options_.persist_min_ms + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(
+                                          options_.persist_max_ms - options_.persist_min_ms + 1)));
     if (window_crash_p_ > 0 && rng_.Bernoulli(window_crash_p_)) {
       // Crash inside the persistence window: after `messages` left, before the write.
-      const int64_t at = now_ms_ + static_cast<int64_t>(rng_.Uniform(
-                                       static_cast<uint64_t>(delay) + 1));
+      const int64_t at =
+          now_ms_ + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(delay) + 1));
       ScheduleCrash(id, at, static_cast<int64_t>(rng_.Uniform(40)));
     }
   }
@@ -654,9 +652,8 @@ std::string Cluster::Report() const {
   } else {
     os << "no violation, --seed=" << options_.seed << "\n";
   }
-  os
-     << "  at t=" << now_ms_ << "ms, step " << steps_ << "; rerun alone with --seed="
-     << options_.seed << "\n"
+  os << "  at t=" << now_ms_ << "ms, step " << steps_
+     << "; rerun alone with --seed=" << options_.seed << "\n"
      << "  last events (oldest first):\n"
      << trace_.Dump();
   return os.str();

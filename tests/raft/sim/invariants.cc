@@ -91,8 +91,8 @@ void InvariantChecker::CheckNode(const SimNode& node, bool log_may_have_changed)
       }
       const raftpb::Entry& e = log[i - first];
       if (e.term() != ce.term || Hash(e) != ce.hash) {
-        os << "leader completeness: " << N(id) << " leads term " << term << " with entry ("
-           << i << ", term " << e.term() << ") but (" << i << ", term " << ce.term
+        os << "leader completeness: " << N(id) << " leads term " << term << " with entry (" << i
+           << ", term " << e.term() << ") but (" << i << ", term " << ce.term
            << ") was committed in term " << ce.committed_in_term;
         return Fail(os.str());
       }
@@ -134,8 +134,7 @@ void InvariantChecker::CheckLog(const SimNode& node, const std::vector<raftpb::E
       if (fp->prev_known && fp->prev_term != prev) {
         std::ostringstream os;
         os << "log matching: entry (index " << i << ", term " << e.term() << ") follows term "
-           << prev << " in " << N(node.id()) << " but term " << fp->prev_term
-           << " in another log";
+           << prev << " in " << N(node.id()) << " but term " << fp->prev_term << " in another log";
         return Fail(os.str());
       }
       fp->prev_known = true;
@@ -165,8 +164,8 @@ void InvariantChecker::CheckCommits(const SimNode& node, const std::vector<raftp
   }
 }
 
-void InvariantChecker::CheckDurableQuorum(
-    const SimNode& leader, Index commit, const std::map<NodeId, std::unique_ptr<SimNode>>& nodes) {
+void InvariantChecker::CheckDurableQuorum(const SimNode& leader, Index commit,
+                                          const std::map<NodeId, std::unique_ptr<SimNode>>& nodes) {
   if (failed() || !leader.up()) return;
   Result<std::vector<raftpb::Entry>> ent = leader.raw().LogEntriesForTesting(commit, commit + 1);
   if (!ent.ok() || ent->empty()) return;  // compacted at the leader: nothing to compare
@@ -187,9 +186,9 @@ void InvariantChecker::CheckDurableQuorum(
     for (uint64_t id : *voters) durable += durable_on(id) ? 1 : 0;
     if (2 * durable <= voters->size()) {
       std::ostringstream os;
-      os << "durability: leader " << N(leader.id()) << " committed (index " << commit
-         << ", term " << term << ") but it is durable on only " << durable << " of the "
-         << voters->size() << " voters {";
+      os << "durability: leader " << N(leader.id()) << " committed (index " << commit << ", term "
+         << term << ") but it is durable on only " << durable << " of the " << voters->size()
+         << " voters {";
       for (uint64_t id : *voters) os << " n" << id << (durable_on(id) ? "*" : "");
       os << " } (* = durable)";
       return Fail(os.str());
@@ -226,8 +225,7 @@ void InvariantChecker::OnPersisted(NodeId id, const Ready& rd) {
          << t.durable.term();
       return Fail(os.str());
     }
-    if (hs.term() == t.durable.term() && t.durable.vote() != 0 &&
-        hs.vote() != t.durable.vote()) {
+    if (hs.term() == t.durable.term() && t.durable.vote() != 0 && hs.vote() != t.durable.vote()) {
       os << N(id) << " changed its durable vote in term " << hs.term() << " from n"
          << t.durable.vote() << " to n" << hs.vote();
       return Fail(os.str());

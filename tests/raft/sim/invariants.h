@@ -75,11 +75,11 @@ class InvariantChecker {
     NodeId first_by;
   };
   struct NodeTrack {
-    Index commit;                // last commit index seen (lower bound after a restart)
-    uint64_t lc_term = 0;        // leader completeness: term already verified ...
-    Index lc_verified;           // ... up to this committed index
+    Index commit;          // last commit index seen (lower bound after a restart)
+    uint64_t lc_term = 0;  // leader completeness: term already verified ...
+    Index lc_verified;     // ... up to this committed index
     bool has_durable = false;
-    raftpb::HardState durable;   // last persisted hard state
+    raftpb::HardState durable;  // last persisted hard state
     uint64_t last_term = 0;
     int role = -1;
   };

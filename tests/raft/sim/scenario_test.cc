@@ -44,7 +44,8 @@ void Settle(Cluster& c, int ticks) {
 }
 
 void Campaign(Cluster& c, uint64_t id) {
-  c.WithNode(NodeId(id), [](RawNode& r) { r.Campaign(); }, true);
+  c.WithNode(
+      NodeId(id), [](RawNode& r) { r.Campaign(); }, true);
   c.Stabilize();
 }
 

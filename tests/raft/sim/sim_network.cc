@@ -7,9 +7,8 @@ std::vector<int64_t> SimNetwork::Route() {
   if (params_.drop > 0 && rng_->Bernoulli(params_.drop)) return delays;
   const int copies = (params_.duplicate > 0 && rng_->Bernoulli(params_.duplicate)) ? 2 : 1;
   for (int i = 0; i < copies; ++i) {
-    int64_t d = params_.min_delay_ms +
-                static_cast<int64_t>(rng_->Uniform(
-                    static_cast<uint64_t>(params_.max_delay_ms - params_.min_delay_ms + 1)));
+    int64_t d = params_.min_delay_ms + static_cast<int64_t>(rng_->Uniform(static_cast<uint64_t>(
+                                           params_.max_delay_ms - params_.min_delay_ms + 1)));
     if (params_.long_delay > 0 && rng_->Bernoulli(params_.long_delay)) {
       d += static_cast<int64_t>(rng_->Uniform(static_cast<uint64_t>(params_.long_delay_ms) + 1));
     }

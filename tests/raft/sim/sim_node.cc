@@ -40,8 +40,7 @@ Status SimNode::Start() {
   if (!last.ok()) return last.status();
   const Index hi = std::min(durable_applied_, *last);
   if (hi > snap_index) {
-    Result<std::vector<raftpb::Entry>> ents =
-        storage_.Entries(snap_index + 1, hi + 1, UINT64_MAX);
+    Result<std::vector<raftpb::Entry>> ents = storage_.Entries(snap_index + 1, hi + 1, UINT64_MAX);
     if (!ents.ok()) return ents.status();
     for (const raftpb::Entry& e : *ents) {
       sm_.Apply(e);

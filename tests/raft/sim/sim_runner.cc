@@ -60,8 +60,8 @@ class ChaosController {
       for (NodeId id : up) {
         if (c_->node(id).raw().role() == StateRole::kLeader) leaders.push_back(id);
       }
-      const NodeId at = !leaders.empty() && rng_.Bernoulli(0.5) ? Pick(rng_, leaders)
-                                                                 : Pick(rng_, up);
+      const NodeId at =
+          !leaders.empty() && rng_.Bernoulli(0.5) ? Pick(rng_, leaders) : Pick(rng_, up);
       c_->Read(at, Pick(rng_, kKeys)).status().IgnoreError();  // may be refused
     }
     if (rng_.Bernoulli(mix_.compact)) {
@@ -103,7 +103,8 @@ class ChaosController {
     if (!up.empty() && rng_.Bernoulli(mix_.campaign)) {
       const NodeId id = Pick(rng_, up);
       c_->Note(id, "campaigns now");
-      c_->WithNode(id, [](RawNode& r) { r.Campaign(); }, true);
+      c_->WithNode(
+          id, [](RawNode& r) { r.Campaign(); }, true);
     }
     if (membership_ && rng_.Bernoulli(mix_.conf_change)) ConfChange();
   }
@@ -196,8 +197,7 @@ class ChaosController {
         add(raftpb::CONF_ADD_NODE, Pick(rng_, learners));
         add(raftpb::CONF_REMOVE_NODE, Pick(rng_, voters));
         cc.set_transition(Pick(rng_, std::vector<raftpb::ConfChangeTransition>{
-                                         raftpb::TRANSITION_AUTO,
-                                         raftpb::TRANSITION_JOINT_IMPLICIT,
+                                         raftpb::TRANSITION_AUTO, raftpb::TRANSITION_JOINT_IMPLICIT,
                                          raftpb::TRANSITION_JOINT_EXPLICIT}));
       } else {
         return;
@@ -263,8 +263,8 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   p.max_inflight_msgs = Pick(cfg, std::vector<int>{1, 4, 256});
   p.check_quorum = cfg.Bernoulli(0.85);
   p.pre_vote = cfg.Bernoulli(0.8);
-  p.read_only_option = p.check_quorum && cfg.Bernoulli(0.1) ? ReadOnlyOption::kLeaseBased
-                                                            : ReadOnlyOption::kSafe;
+  p.read_only_option =
+      p.check_quorum && cfg.Bernoulli(0.1) ? ReadOnlyOption::kLeaseBased : ReadOnlyOption::kSafe;
   co.persist_max_ms = Pick(cfg, std::vector<int64_t>{2, 10, 30});
   FaultMix mix;
   mix.crash = Pick(cfg, std::vector<double>{0.002, 0.01, 0.03});
@@ -317,11 +317,11 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   os << "seed " << seed << ": check_quorum=" << p.check_quorum << " pre_vote=" << p.pre_vote
      << " lease_reads=" << (p.read_only_option == ReadOnlyOption::kLeaseBased)
      << " max_size_per_msg=" << p.max_size_per_msg << " max_inflight=" << p.max_inflight_msgs
-     << "; " << co.num_nodes << " voters, " << c.node_ids().size()
-     << " nodes, " << c.steps() << " steps, " << c.now_ms() << " ms, writes " << s.writes_acked
-     << "/" << s.writes_proposed << " acked, reads " << s.reads_completed << ", crashes "
-     << s.crashes << ", snapshots sent " << s.snapshots_sent << ", conf changes applied "
-     << s.conf_changes_applied << ", terms " << c.checker().leaders().size();
+     << "; " << co.num_nodes << " voters, " << c.node_ids().size() << " nodes, " << c.steps()
+     << " steps, " << c.now_ms() << " ms, writes " << s.writes_acked << "/" << s.writes_proposed
+     << " acked, reads " << s.reads_completed << ", crashes " << s.crashes << ", snapshots sent "
+     << s.snapshots_sent << ", conf changes applied " << s.conf_changes_applied << ", terms "
+     << c.checker().leaders().size();
   r.summary = os.str();
   return r;
 }

@@ -34,7 +34,8 @@ struct SimFlags {
   uint64_t steps = 30000;
   std::string expect_bug;
   bool print_trace = false;
-  uint64_t trace_size = 400;  // --trace-size=N: events kept for the report  // --trace: print the trace of a single seed even if it passes
+  uint64_t trace_size = 400;  // --trace-size=N: events kept for the report  // --trace: print the
+                              // trace of a single seed even if it passes
 };
 
 // Parses and removes the simulation flags from argv (leaving gtest's).

@@ -129,7 +129,8 @@ TEST(SimSelfTest, StaleReadIsFlagged) {
   o.auto_tick = false;
   o.persist_max_ms = 0;
   Cluster c(o);
-  c.WithNode(NodeId(1), [](RawNode& r) { r.Campaign(); }, true);
+  c.WithNode(
+      NodeId(1), [](RawNode& r) { r.Campaign(); }, true);
   c.Stabilize();
   ASSERT_EQ(c.Leader(), NodeId(1));
   c.network().Split({NodeId(3)}, {NodeId(1), NodeId(2)});

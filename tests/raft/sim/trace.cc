@@ -9,26 +9,46 @@ namespace {
 
 const char* MsgName(raftpb::MessageType t) {
   switch (t) {
-    case raftpb::MSG_HUP: return "Hup";
-    case raftpb::MSG_BEAT: return "Beat";
-    case raftpb::MSG_PROP: return "Prop";
-    case raftpb::MSG_APP: return "App";
-    case raftpb::MSG_APP_RESP: return "AppResp";
-    case raftpb::MSG_VOTE: return "Vote";
-    case raftpb::MSG_VOTE_RESP: return "VoteResp";
-    case raftpb::MSG_SNAP: return "Snap";
-    case raftpb::MSG_HEARTBEAT: return "Heartbeat";
-    case raftpb::MSG_HEARTBEAT_RESP: return "HeartbeatResp";
-    case raftpb::MSG_UNREACHABLE: return "Unreachable";
-    case raftpb::MSG_SNAP_STATUS: return "SnapStatus";
-    case raftpb::MSG_CHECK_QUORUM: return "CheckQuorum";
-    case raftpb::MSG_TRANSFER_LEADER: return "TransferLeader";
-    case raftpb::MSG_TIMEOUT_NOW: return "TimeoutNow";
-    case raftpb::MSG_READ_INDEX: return "ReadIndex";
-    case raftpb::MSG_READ_INDEX_RESP: return "ReadIndexResp";
-    case raftpb::MSG_PRE_VOTE: return "PreVote";
-    case raftpb::MSG_PRE_VOTE_RESP: return "PreVoteResp";
-    default: return "?";
+    case raftpb::MSG_HUP:
+      return "Hup";
+    case raftpb::MSG_BEAT:
+      return "Beat";
+    case raftpb::MSG_PROP:
+      return "Prop";
+    case raftpb::MSG_APP:
+      return "App";
+    case raftpb::MSG_APP_RESP:
+      return "AppResp";
+    case raftpb::MSG_VOTE:
+      return "Vote";
+    case raftpb::MSG_VOTE_RESP:
+      return "VoteResp";
+    case raftpb::MSG_SNAP:
+      return "Snap";
+    case raftpb::MSG_HEARTBEAT:
+      return "Heartbeat";
+    case raftpb::MSG_HEARTBEAT_RESP:
+      return "HeartbeatResp";
+    case raftpb::MSG_UNREACHABLE:
+      return "Unreachable";
+    case raftpb::MSG_SNAP_STATUS:
+      return "SnapStatus";
+    case raftpb::MSG_CHECK_QUORUM:
+      return "CheckQuorum";
+    case raftpb::MSG_TRANSFER_LEADER:
+      return "TransferLeader";
+    case raftpb::MSG_TIMEOUT_NOW:
+      return "TimeoutNow";
+    case raftpb::MSG_READ_INDEX:
+      return "ReadIndex";
+    case raftpb::MSG_READ_INDEX_RESP:
+      return "ReadIndexResp";
+    case raftpb::MSG_PRE_VOTE:
+      return "PreVote";
+    case raftpb::MSG_PRE_VOTE_RESP:
+      return "PreVoteResp";
+    default:
+      return "?";
   }
 }
 
@@ -66,7 +86,9 @@ std::string Trace::Format(const TraceEvent& e) {
       os << "n" << e.node << " -> n" << e.peer << " DROP" << (e.b ? " (partition) " : " ");
       FormatMsg(os, e);
       break;
-    case TraceKind::kCrash: os << "n" << e.node << " CRASH"; break;
+    case TraceKind::kCrash:
+      os << "n" << e.node << " CRASH";
+      break;
     case TraceKind::kRestart:
       os << "n" << e.node << " restart (durable term=" << e.b << " vote=" << e.c
          << " commit=" << e.a << ")";
@@ -97,8 +119,12 @@ std::string Trace::Format(const TraceEvent& e) {
       os << "n" << e.node << " read r" << e.a << " " << e.text << " read_index=" << e.b
          << " version=" << e.c;
       break;
-    case TraceKind::kPartition: os << "PARTITION " << e.text; break;
-    case TraceKind::kHeal: os << "HEAL " << e.text; break;
+    case TraceKind::kPartition:
+      os << "PARTITION " << e.text;
+      break;
+    case TraceKind::kHeal:
+      os << "HEAL " << e.text;
+      break;
     case TraceKind::kTransfer:
       os << "n" << e.node << " transfer leadership to n" << e.peer;
       break;

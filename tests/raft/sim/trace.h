@@ -16,23 +16,23 @@
 namespace ringkv::raft::sim {
 
 enum class TraceKind : uint8_t {
-  kSend,         // a = message type, peer = to
-  kDeliver,      // node received a message from peer
-  kDrop,         // message from node to peer dropped (b = 1 when by partition)
+  kSend,     // a = message type, peer = to
+  kDeliver,  // node received a message from peer
+  kDrop,     // message from node to peer dropped (b = 1 when by partition)
   kCrash,
-  kRestart,      // a = durable commit
-  kRole,         // a = role (StateRole), b = term, peer = leader
-  kCommit,       // a = old commit, b = new commit
-  kPersist,      // a = entries persisted, b = last entry index, c = hard state commit
-  kPropose,      // a = index, b = term, c = write id (0 when rejected)
-  kConfChange,   // a = index; text = change
-  kRead,         // a = read id, b = read index, c = version read
-  kPartition,    // text = description
+  kRestart,     // a = durable commit
+  kRole,        // a = role (StateRole), b = term, peer = leader
+  kCommit,      // a = old commit, b = new commit
+  kPersist,     // a = entries persisted, b = last entry index, c = hard state commit
+  kPropose,     // a = index, b = term, c = write id (0 when rejected)
+  kConfChange,  // a = index; text = change
+  kRead,        // a = read id, b = read index, c = version read
+  kPartition,   // text = description
   kHeal,
-  kTransfer,     // peer = transferee
-  kCompact,      // a = snapshot index
+  kTransfer,         // peer = transferee
+  kCompact,          // a = snapshot index
   kSnapshotApplied,  // a = snapshot index
-  kNote,         // free text
+  kNote,             // free text
 };
 
 struct TraceEvent {
