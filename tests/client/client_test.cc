@@ -149,7 +149,10 @@ TEST(ClientTest, BusyThenOkAndBusyForeverIsResourceExhausted) {
   std::atomic<bool> always_busy{false};
   auto store = std::make_shared<MemoryStore>();
   server.SetHandler([&, store](const kvpb::Request& r, int n) {
-    if (always_busy || n < 2) return FakeServer::Error(kvpb::BUSY, true, "", 1);
+    // A retry_after beyond the deadline ends the call at once with the definite answer (a
+    // write still in flight at the deadline would rightly be "outcome unknown").
+    if (always_busy) return FakeServer::Error(kvpb::BUSY, true, "", 10000);
+    if (n < 2) return FakeServer::Error(kvpb::BUSY, true, "", 1);
     return store->Handle(r);
   });
   auto c = MustConnect(Options({server.address()}));
@@ -262,16 +265,18 @@ TEST(ClientTest, UnknownThenDefiniteFailuresStillEndUnknownForWrites) {
 TEST(ClientTest, DefiniteFailuresEndUnavailableNamingAttempts) {
   FakeServer server;
   server.Start();
-  server.SetHandler(
-      [](const kvpb::Request&, int) { return FakeServer::Error(kvpb::NO_LEADER, true, "", 5); });
+  // NO_LEADER with a retry_after past the deadline: the call ends after definite answers only.
+  server.SetHandler([](const kvpb::Request&, int) {
+    return FakeServer::Error(kvpb::NO_LEADER, true, "", 10000);
+  });
   auto c = MustConnect(Options({server.address()}));
   ASSERT_NE(c, nullptr);
   CallOptions co;
-  co.timeout = milliseconds(150);
+  co.timeout = milliseconds(1000);
   auto r = c->Put("k", "v", co);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status();
-  EXPECT_NE(r.status().message().find("attempts"), std::string_view::npos) << r.status();
+  EXPECT_NE(r.status().message().find("1 attempt over"), std::string_view::npos) << r.status();
   EXPECT_NE(r.status().message().find(server.address()), std::string_view::npos) << r.status();
   EXPECT_NE(r.status().message().find("NO_LEADER"), std::string_view::npos) << r.status();
 }
