@@ -221,6 +221,8 @@ void Connection::CloseOnExecutor(const Status& reason) {
     std::lock_guard<std::mutex> l(mu_);
     closing_ = true;
     queue_.clear();
+    queued_frames_ = 0;  // nothing will be written any more
+    queued_bytes_ = 0;
   }
   if (IsProtocolError(reason)) {
     LOG(WARNING) << "net: closing connection " << name_ << " (remote " << remote_address_

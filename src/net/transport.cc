@@ -121,6 +121,11 @@ void Transport::SetPeer(NodeId peer_id, const std::string& address) {
     peer->handshake_timer.cancel();
     auto old = std::move(peer->conn);
     peer->connected = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      peer->stats_conn.reset();
+      stats_[peer->id].connected = false;
+    }
     peer->failures = 0;
     Dial(peer);
     if (old) old->Close(Status::OK());
@@ -136,6 +141,7 @@ void Transport::RemovePeer(NodeId peer_id) {
     peer = it->second;
     peers_.erase(it);
     peer->removed = true;
+    peer->stats_conn.reset();
     stats_[peer_id].dropped_messages += peer->pending.size();
     stats_[peer_id].connected = false;
     peer->pending.clear();
@@ -242,7 +248,13 @@ void Transport::Flush(const std::shared_ptr<Peer>& peer) {
 PeerStats Transport::GetPeerStats(NodeId peer) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = stats_.find(peer);
-  return it == stats_.end() ? PeerStats{} : it->second;
+  PeerStats s = it == stats_.end() ? PeerStats{} : it->second;
+  auto p = peers_.find(peer);
+  if (p != peers_.end()) {
+    s.queued_bytes = p->second->pending_bytes;
+    if (p->second->stats_conn) s.queued_bytes += p->second->stats_conn->queued_bytes();
+  }
+  return s;
 }
 
 void Transport::SetBlockedForTesting(NodeId peer, bool blocked) {

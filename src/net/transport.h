@@ -95,7 +95,10 @@ struct PeerStats {
   uint64_t received_bytes = 0;     // frame payload bytes received from this peer
   uint64_t connect_failures = 0;   // dial/handshake failures and lost outbound connections
   uint64_t blocked_received = 0;   // frames discarded on receipt by SetBlockedForTesting
-  bool connected = false;          // outbound connection is up and handshaken
+  // Bytes accepted by Send but not yet written to the socket (transport queue + connection
+  // queue). A snapshot sender can pace itself on this. Not a counter: it goes down.
+  uint64_t queued_bytes = 0;
+  bool connected = false;  // outbound connection is up and handshaken
 };
 
 class Transport {

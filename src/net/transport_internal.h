@@ -26,6 +26,8 @@ struct Transport::Peer {
   size_t pending_bytes = 0;
   bool flush_scheduled = false;
   bool removed = false;
+  // mu_: the handshaken outbound connection, for GetPeerStats' queued_bytes; null otherwise.
+  std::shared_ptr<Connection> stats_conn;
 
   // Transport thread: the outbound connection (null while dialing or backing off), whether its
   // handshake completed, the current dial attempt (callbacks of older attempts are ignored),

@@ -98,6 +98,7 @@ void Transport::OnOutboundFrame(const std::shared_ptr<Peer>& peer, uint64_t atte
   {
     std::lock_guard<std::mutex> l(mu_);
     stats_[peer->id].connected = true;
+    peer->stats_conn = conn;
   }
   Flush(peer);
 }
@@ -115,6 +116,7 @@ void Transport::OnOutboundFailed(const std::shared_ptr<Peer>& peer, uint64_t att
     PeerStats& s = stats_[peer->id];
     s.connected = false;
     ++s.connect_failures;
+    peer->stats_conn.reset();
     // Raft traffic queued for an unreachable peer is stale by the time it would arrive.
     s.dropped_messages += peer->pending.size();
     peer->pending.clear();

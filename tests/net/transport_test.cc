@@ -255,6 +255,9 @@ TEST(TransportTest, StalledPeerDoesNotDelayHealthyPeer) {
   for (int k = 0; k < 200; ++k) ASSERT_TRUE(a.t().Send(MakeMsg(1, 3, 2, k)));
   ASSERT_TRUE(WaitFor([&] { return healthy.received_count() == 200; })) << healthy.received_count();
   EXPECT_EQ(a.t().GetPeerStats(NodeId(3)).dropped_messages, 0u);
+  // What the stalled peer has not taken is visible for pacing; the healthy one drains.
+  EXPECT_GT(a.t().GetPeerStats(NodeId(2)).queued_bytes, 1u << 20);
+  EXPECT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(3)).queued_bytes == 0; }));
 }
 
 TEST(TransportTest, BlockedForTestingDropsBothDirections) {
