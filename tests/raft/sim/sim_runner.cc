@@ -311,6 +311,7 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   r.seed = seed;
   r.steps = c.steps();
   r.violation = c.failed();
+  if (r.violation) r.violation_text = c.checker().violation();
   if (r.violation || g_flags.print_trace) r.report = c.Report();
   const ClusterStats& s = c.stats();
   std::ostringstream os;
@@ -326,21 +327,25 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   return r;
 }
 
-RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool stop_at_first) {
+RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool stop_at_first,
+                   const std::function<bool(const std::string&)>& counts) {
   RunTotals t;
   for (uint64_t seed = first; seed < first + count; ++seed) {
     SeedResult r = RunSeed(seed, step_budget);
     ++t.seeds;
     t.steps += r.steps;
-    if (r.violation) {
-      std::cout << "raft-sim: violation " << r.report.substr(0, r.report.find('\n')) << "\n";
-      ++t.violations;
-      if (t.first_failing_seed == 0) {
-        t.first_failing_seed = seed;
-        t.first_report = r.report;
-      }
-      if (stop_at_first) break;
+    if (!r.violation) continue;
+    const bool counted = !counts || counts(r.violation_text);
+    std::cout << "raft-sim: " << (counted ? "violation" : "(not counted) violation")
+              << " --seed=" << seed << ": "
+              << r.violation_text.substr(0, r.violation_text.find('\n')) << "\n";
+    if (!counted) continue;
+    ++t.violations;
+    if (t.first_failing_seed == 0) {
+      t.first_failing_seed = seed;
+      t.first_report = r.report;
     }
+    if (stop_at_first) break;
   }
   return t;
 }

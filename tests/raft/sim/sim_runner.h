@@ -19,6 +19,7 @@
 #define RINGKV_TESTS_RAFT_SIM_SIM_RUNNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ringkv::raft::sim {
@@ -47,8 +48,9 @@ struct SeedResult {
   uint64_t seed = 0;
   uint64_t steps = 0;
   bool violation = false;
-  std::string report;   // the seed, the violation and the trace
-  std::string summary;  // one line: cluster shape and counters
+  std::string violation_text;  // the checker's violation line
+  std::string report;          // the seed, the violation and the trace
+  std::string summary;         // one line: cluster shape and counters
 };
 
 SeedResult RunSeed(uint64_t seed, uint64_t step_budget);
@@ -61,8 +63,11 @@ struct RunTotals {
   std::string first_report;
 };
 
-// Runs seeds [first, first + count); stops at the first violation if stop_at_first.
-RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool stop_at_first);
+// Runs seeds [first, first + count); stops at the first violation if stop_at_first. With
+// `counts`, only violations for which it returns true are counted (and stop the run); the
+// others are printed and skipped.
+RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool stop_at_first,
+                   const std::function<bool(const std::string&)>& counts = nullptr);
 
 // "raft-sim: <seeds> seeds, <steps> steps, <violations> violations"
 std::string SummaryLine(const RunTotals& t);
