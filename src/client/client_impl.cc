@@ -1,12 +1,16 @@
 #include "client/client_impl.h"
 
+#include <algorithm>
 #include <future>
+#include <mutex>
 #include <random>
 #include <utility>
 
 #include <boost/asio/post.hpp>
 
+#include "client/admin.h"
 #include "client/convert.h"
+#include "ring/ring_config.h"
 #include "net/address.h"
 
 namespace ringkv::client {
@@ -61,6 +65,7 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (!options.lazy_connect) {
     Status st = client->ProbeEndpoints();
     if (!st.ok()) return st;
+    client->LearnRing();
   }
   return std::unique_ptr<Client>(std::move(client));
 }
@@ -116,9 +121,39 @@ Status ClientImpl::ProbeEndpoints() {
   return future.get();
 }
 
+void ClientImpl::LearnRing() {
+  for (const std::string& e : options_.endpoints) {
+    Result<kvpb::NodeStatus> st = NodeStatus(*this, e, options_.dial_timeout);
+    if (!st.ok() || st->ring_config().empty()) continue;
+    Result<ring::RingConfig> cfg = ring::RingConfig::Decode(st->ring_config());
+    if (!cfg.ok()) continue;
+    Result<ring::HashRing> r = ring::HashRing::Create(*cfg);
+    if (!r.ok()) continue;
+    core_->router.SetRing(std::move(r).value());
+    return;
+  }
+  // Without the ring the servers still route single-key requests; scans then ask one node.
+}
+
+namespace {
+const std::string* KeyOf(const kvpb::Request& req) {
+  switch (req.op_case()) {
+    case kvpb::Request::kGet: return &req.get().key();
+    case kvpb::Request::kPut: return &req.put().key();
+    case kvpb::Request::kDelete: return &req.delete_().key();
+    case kvpb::Request::kCas: return &req.cas().key();
+    case kvpb::Request::kAppend: return &req.append().key();
+    default: return nullptr;
+  }
+}
+}  // namespace
+
 void ClientImpl::Execute(kvpb::Request req, CallKind kind, std::string what, milliseconds timeout,
                          Call::Done done, std::string pinned_endpoint) {
   if (timeout.count() <= 0) timeout = options_.request_timeout;
+  if (req.group_id() == 0) {
+    if (const std::string* key = KeyOf(req)) req.set_group_id(core_->router.GroupFor(*key).value());
+  }
   const auto deadline = Call::Clock::now() + timeout;
   ClientCore* core = core_.get();
   asio::post(io_thread_.io(), [core, req = std::move(req), kind, what = std::move(what), deadline,
@@ -171,8 +206,59 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
                            const CallOptions& opts, Callback<ScanResult> done) {
   // TODO(#4): with ring routing, fan out to every group owning part of [start, end) and merge
   // in key order honouring the limit.
-  Execute(MakeScan(start, end, scan, opts.consistency), CallKind::kRead, "scan", opts.timeout,
-          Adapt(&ToScan, std::move(done)));
+  uint32_t groups = core_->router.num_groups();
+  if (groups <= 1) {
+    Execute(MakeScan(start, end, scan, opts.consistency), CallKind::kRead, "scan", opts.timeout,
+            Adapt(&ToScan, std::move(done)));
+    return;
+  }
+  // Keys are spread over the shards by hash: ask every shard for its first `limit` keys in the
+  // range and merge them in key order, keeping the first `limit`.
+  struct FanOut {
+    std::mutex mu;
+    uint32_t pending;
+    std::vector<KeyValue> kvs;
+    bool more = false;
+    Status error;
+    Callback<ScanResult> done;
+  };
+  auto state = std::make_shared<FanOut>();
+  state->pending = groups;
+  state->done = std::move(done);
+  uint32_t limit = scan.limit;
+  for (uint32_t g = 1; g <= groups; ++g) {
+    kvpb::Request req = MakeScan(start, end, scan, opts.consistency);
+    req.set_group_id(g);
+    Execute(std::move(req), CallKind::kRead, "scan", opts.timeout,
+            Adapt<ScanResult>(&ToScan, [state, limit](Result<ScanResult> r) {
+              std::unique_lock<std::mutex> lock(state->mu);
+              if (!r.ok()) {
+                if (state->error.ok()) state->error = r.status();
+              } else {
+                state->more = state->more || r->more;
+                for (auto& kv : r->kvs) state->kvs.push_back(std::move(kv));
+              }
+              if (--state->pending > 0) return;
+              Callback<ScanResult> cb = std::move(state->done);
+              if (!state->error.ok()) {
+                Status err = state->error;
+                lock.unlock();
+                cb(err);
+                return;
+              }
+              ScanResult out;
+              out.kvs = std::move(state->kvs);
+              std::sort(out.kvs.begin(), out.kvs.end(),
+                        [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
+              out.more = state->more;
+              if (limit != 0 && out.kvs.size() > limit) {
+                out.kvs.resize(limit);
+                out.more = true;
+              }
+              lock.unlock();
+              cb(std::move(out));
+            }));
+  }
 }
 
 Result<std::optional<KeyValue>> ClientImpl::Get(std::string_view key, const CallOptions& opts) {

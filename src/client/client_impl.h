@@ -24,6 +24,8 @@ class ClientImpl final : public Client {
 
   // Dials every endpoint; OK once one answers, else Unavailable listing each error.
   Status ProbeEndpoints();
+  // Fetches the ring from the first endpoint that answers (best effort).
+  void LearnRing();
 
   Result<std::optional<KeyValue>> Get(std::string_view key, const CallOptions& opts) override;
   Result<uint64_t> Put(std::string_view key, std::string_view value,

@@ -9,9 +9,19 @@ Router::Router(std::vector<std::string> endpoints) {
   for (const auto& e : endpoints) AddEndpointLocked(e);
 }
 
-GroupId Router::GroupFor(std::string_view /*key*/) const {
-  // TODO(#4): consistent-hash ring lookup once the client learns the ring.
-  return GroupId(0);
+GroupId Router::GroupFor(std::string_view key) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return ring_ ? ring_->ShardForKey(key) : GroupId(0);
+}
+
+void Router::SetRing(ring::HashRing ring) {
+  std::lock_guard<std::mutex> l(mu_);
+  ring_ = std::move(ring);
+}
+
+uint32_t Router::num_groups() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return ring_ ? ring_->num_shards() : 0;
 }
 
 std::string Router::LeaderFor(GroupId group) const {

@@ -20,8 +20,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <optional>
+
 #include "common/ids.h"
 #include "common/thread_annotations.h"
+#include "ring/hash_ring.h"
 
 namespace ringkv::client {
 
@@ -30,8 +33,13 @@ class Router {
   // REQUIRES: `endpoints` non-empty.
   explicit Router(std::vector<std::string> endpoints);
 
-  // The group owning `key`; GroupId(0) = unknown, the server routes by key.
+  // The group owning `key` by the cluster's ring; GroupId(0) while the ring is unknown (the
+  // server then routes by key).
   GroupId GroupFor(std::string_view key) const;
+  // Installs the cluster's ring (learned from a node's status at connect).
+  void SetRing(ring::HashRing ring);
+  // Number of shards, 0 while the ring is unknown.
+  uint32_t num_groups() const;
 
   // The cached leader endpoint of `group`, or "" when unknown.
   std::string LeaderFor(GroupId group) const;
@@ -54,6 +62,7 @@ class Router {
   mutable std::mutex mu_;
   std::vector<std::string> endpoints_ GUARDED_BY(mu_);  // never shrinks; no duplicates
   std::unordered_map<GroupId, std::string> leaders_ GUARDED_BY(mu_);
+  std::optional<ring::HashRing> ring_ GUARDED_BY(mu_);
 };
 
 }  // namespace ringkv::client

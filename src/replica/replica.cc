@@ -45,9 +45,23 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   const raftpb::ConfState& cs = r->log_.conf_state();
   bool has_members = cs.voters_size() > 0 || cs.learners_size() > 0;
   if (!has_members && bootstrap_conf != nullptr && r->log_.LastIndex().value() == 0) {
-    // A brand-new group: every initial member starts from the same membership at index 0.
+    // A brand-new group: every initial member starts from the same state at index 5, as if a
+    // snapshot of the empty state machine had been installed (TiKV's RAFT_INIT_LOG_INDEX).
+    // Because the log "starts" after index 5, a replica added later (empty log) can only be
+    // caught up by a snapshot, which carries the membership; it never replays the log from a
+    // membership it does not know.
+    constexpr uint64_t kInitIndex = 5;
+    raftpb::SnapshotMetadata meta;
+    meta.set_index(kInitIndex);
+    meta.set_term(kInitIndex);
+    *meta.mutable_conf_state() = *bootstrap_conf;
     storage::WriteBatch b;
-    r->log_.SetConfState(&b, *bootstrap_conf);
+    r->log_.ApplySnapshotMeta(&b, meta);
+    raftpb::HardState hs;
+    hs.set_term(kInitIndex);
+    hs.set_commit(kInitIndex);
+    r->log_.SetHardState(&b, hs);
+    r->kv_.SetApplyState(&b, storage::ApplyState{Index(kInitIndex), Term(kInitIndex)});
     RETURN_IF_ERROR(engine->Write(b, /*sync=*/true));
   }
   raft::Config c;
@@ -355,6 +369,11 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
       }
       raftpb::ConfState cs = raw_->ApplyConfChange(cc);
       log_.SetConfState(&batch, cs);
+      bool member = false;
+      for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
+        for (uint64_t id : *set) member = member || id == options_.self.value();
+      }
+      if (!member) removed_at_ = idx;
     } else if (!e.data().empty()) {
       kvpb::Command cmd;
       if (!cmd.ParseFromString(e.data())) {

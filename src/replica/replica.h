@@ -125,6 +125,15 @@ class Replica {
   NodeId lead() const { return raw_->lead(); }
   Term term() const { return raw_->term(); }
   bool is_leader() const { return raw_->role() == raft::StateRole::kLeader; }
+  Index applied() const { return raw_->applied(); }
+  const raftpb::ConfState& conf_state() const { return log_.conf_state(); }
+  // Set once this replica applied a conf change that removed it: the store then deletes it
+  // and leaves a tombstone at that index.
+  std::optional<Index> removed_at() const { return removed_at_; }
+  // Proposes a membership change; errors as RawNode::ProposeConfChange.
+  Status ProposeConfChange(const raftpb::ConfChange& cc) {
+    return raw_->ProposeConfChange(cc).status();
+  }
   kvpb::GroupStatus GroupStatusProto() const;
   Result<storage::StateDigest> Digest() const { return kv_.Digest(); }
 
@@ -179,6 +188,7 @@ class Replica {
   NodeId snapshot_from_;
   // Whether this node led the group at the last Ready (to notice lost leadership).
   bool was_leader_ = false;
+  std::optional<Index> removed_at_;
 };
 
 }  // namespace ringkv::replica

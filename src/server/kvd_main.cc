@@ -35,6 +35,18 @@ DEFINE_string(initial_cluster, "",
               "including this one).");
 DEFINE_string(initial_cluster_clients, "",
               "Client addresses of the initial members as id=host:port,... (for leader hints).");
+// Sharding and membership
+DEFINE_uint32(shards, 32, "Number of shards (Raft groups); fixed when the cluster is bootstrapped.");
+DEFINE_uint32(replication, 3, "Replicas per shard; fixed when the cluster is bootstrapped.");
+DEFINE_string(join, "",
+              "Gossip addresses (host:port,...) of members to join through; a joining node "
+              "needs no --initial_cluster.");
+DEFINE_string(listen_gossip, "", "UDP host:port for gossip (default: the --listen_peer address).");
+DEFINE_int32(gossip_probe_interval_ms, 1000, "SWIM probe interval in ms.");
+DEFINE_int32(placement_interval_ms, 1000,
+             "How often shard leaders move replicas toward the ring's target (0 = never).");
+DEFINE_int32(dead_node_timeout_ms, 10000, "A node dead this long has its replicas replaced.");
+DEFINE_int32(stability_delay_ms, 3000, "A node alive this long starts receiving replicas.");
 // Raft timing
 DEFINE_int32(tick_ms, 10, "Raft tick length in ms.");
 DEFINE_int32(election_ticks, 15,
@@ -103,10 +115,23 @@ int main(int argc, char** argv) {
   if (!clients.ok()) Die("--initial_cluster_clients: " + clients.status().ToString());
   o.initial_peers = *peers;
   o.initial_clients = *clients;
-  if (o.initial_peers.empty()) o.initial_peers[o.node_id] = o.listen_peer;
-  if (o.initial_peers.count(o.node_id) == 0) {
+  for (size_t pos = 0; !FLAGS_join.empty() && pos <= FLAGS_join.size();) {
+    size_t comma = FLAGS_join.find(',', pos);
+    o.join.push_back(FLAGS_join.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (o.initial_peers.empty() && o.join.empty()) o.initial_peers[o.node_id] = o.listen_peer;
+  if (!o.initial_peers.empty() && o.join.empty() && o.initial_peers.count(o.node_id) == 0) {
     Die("--initial_cluster does not contain this node's id " + std::to_string(FLAGS_node_id));
   }
+  o.shards = FLAGS_shards;
+  o.replication = FLAGS_replication;
+  o.listen_gossip = FLAGS_listen_gossip;
+  o.gossip_probe_interval_ms = FLAGS_gossip_probe_interval_ms;
+  o.placement_interval_ms = FLAGS_placement_interval_ms;
+  o.dead_node_timeout_ms = FLAGS_dead_node_timeout_ms;
+  o.stability_delay_ms = FLAGS_stability_delay_ms;
   if (FLAGS_heartbeat_ticks <= 0 || FLAGS_election_ticks <= FLAGS_heartbeat_ticks) {
     Die("--election_ticks must be greater than --heartbeat_ticks > 0");
   }

@@ -7,7 +7,10 @@
 #include <thread>
 
 #include "common/status_macros.h"
+#include "gossip/gossip_driver.h"
+#include "net/address.h"
 #include "net/transport.h"
+#include "ring/shard_map.h"
 #include "server/client_service.h"
 #include "storage/engine.h"
 #include "storage/meta_store.h"
@@ -74,10 +77,121 @@ Status Node::OpenStorage() {
   return Status::OK();
 }
 
+Status Node::LoadOrCreateRing(bool* created) {
+  storage::MetaStore meta(engine_.get());
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, meta.GetRingConfig());
+  *created = false;
+  if (stored) {
+    ASSIGN_OR_RETURN(ring_, ring::RingConfig::Decode(*stored));
+    return Status::OK();
+  }
+  if (!options_.initial_peers.empty() && options_.join.empty()) {
+    // Bootstrapping a new cluster: every initial member derives the same ring.
+    ring_.num_shards = options_.shards;
+    ring_.replication_factor = options_.replication;
+    ring_.hash_seed = options_.cluster_id;
+    RETURN_IF_ERROR(ring_.Validate());
+    RETURN_IF_ERROR(meta.SetRingConfig(ring_.Encode()));
+    *created = true;
+    return Status::OK();
+  }
+  // Joining an existing cluster: adopt the ring a member gossips.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (const gossip::Member& m : gossip_->Members()) {
+      if (m.id == options_.node_id || m.meta.empty()) continue;
+      Result<ring::RingConfig> r = ring::RingConfig::Decode(m.meta);
+      if (!r.ok()) continue;
+      ring_ = *r;
+      RETURN_IF_ERROR(meta.SetRingConfig(ring_.Encode()));
+      LOG(INFO) << "joined: adopted ring " << ring_.ToString() << " from node " << m.id;
+      return Status::OK();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling gossip's view
+  }
+  return Status::Unavailable("no cluster member reachable through --join within 30 s");
+}
+
+Status Node::StartGossip() {
+  std::string listen = options_.listen_gossip.empty() ? options_.listen_peer : options_.listen_gossip;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("bad gossip address " + listen);
+  gossip::GossipDriverOptions g;
+  g.bind_host = listen.substr(0, colon);
+  g.bind_port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
+  g.advertise_host = options_.advertise_peer.substr(0, options_.advertise_peer.rfind(':'));
+  g.swim.cluster_id = std::to_string(options_.cluster_id);
+  g.swim.self.id = options_.node_id;
+  g.swim.self.name = "node-" + std::to_string(options_.node_id.value());
+  g.swim.self.peer_addr = options_.advertise_peer;
+  g.swim.self.client_addr = options_.advertise_client;
+  g.swim.seed = data_incarnation_ ^ options_.node_id.value();
+  g.swim.probe_interval_ms = options_.gossip_probe_interval_ms;
+  g.swim.probe_timeout_ms = options_.gossip_probe_interval_ms / 2;
+  if (!options_.join.empty()) {
+    g.join = options_.join;
+  } else {
+    for (const auto& [id, addr] : options_.initial_peers) {
+      if (id != options_.node_id) g.join.push_back(addr);
+    }
+  }
+  ASSIGN_OR_RETURN(gossip_, gossip::GossipDriver::Start(std::move(g)));
+  return Status::OK();
+}
+
+void Node::MembershipLoop() {
+  std::map<NodeId, std::string> peers_set;
+  for (;;) {
+    bool leave = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_ || leave_requested_; });
+      if (stopping_) return;
+      leave = leave_requested_;
+      leave_requested_ = false;
+    }
+    if (leave) {
+      LOG(INFO) << "node " << options_.node_id << " leaves the cluster (decommissioned)";
+      gossip_->Leave(std::chrono::seconds(2)).IgnoreError();  // best effort; others time out
+    }
+    std::vector<store::MemberView> view;
+    for (const gossip::Member& m : gossip_->Members()) {
+      store::MemberView v;
+      v.id = m.id;
+      v.peer_addr = m.peer_addr;
+      v.client_addr = m.client_addr;
+      v.decommissioning = m.decommissioning;
+      switch (m.state) {
+        case gossip::MemberState::kAlive: v.state = store::MemberView::State::kAlive; break;
+        case gossip::MemberState::kSuspect: v.state = store::MemberView::State::kSuspect; break;
+        case gossip::MemberState::kDead: v.state = store::MemberView::State::kDead; break;
+        case gossip::MemberState::kLeft: v.state = store::MemberView::State::kLeft; break;
+      }
+      if (m.id != options_.node_id && !m.peer_addr.empty()) {
+        auto it = peers_set.find(m.id);
+        if (it == peers_set.end() || it->second != m.peer_addr) {
+          transport_->SetPeer(m.id, m.peer_addr);
+          peers_set[m.id] = m.peer_addr;
+        }
+      }
+      view.push_back(std::move(v));
+    }
+    store_->SetMembership(std::move(view));
+  }
+}
+
 Status Node::Start() {
   RETURN_IF_ERROR(OpenStorage());
+  RETURN_IF_ERROR(StartGossip());
+  bool ring_created = false;
+  RETURN_IF_ERROR(LoadOrCreateRing(&ring_created));
+  gossip_->SetMeta(ring_.Encode());
 
   store::StoreOptions so;
+  so.ring = ring_;
+  so.placement_interval = std::chrono::milliseconds(options_.placement_interval_ms);
+  so.dead_node_timeout = std::chrono::milliseconds(options_.dead_node_timeout_ms);
+  so.stability_delay = std::chrono::milliseconds(options_.stability_delay_ms);
   so.node_id = options_.node_id;
   so.tick = std::chrono::milliseconds(options_.tick_ms);
   so.default_request_timeout = std::chrono::milliseconds(options_.request_timeout_ms);
@@ -86,10 +200,29 @@ Status Node::Start() {
   transport_adapter_ = std::make_unique<PeerTransportAdapter>();
   store_ = std::make_unique<store::Store>(so, engine_.get(), transport_adapter_.get());
 
-  // One group over the whole key space, all initial members voters (sharding: issue #4).
-  raftpb::ConfState bootstrap;
-  for (const auto& [id, addr] : options_.initial_peers) bootstrap.add_voters(id.value());
-  RETURN_IF_ERROR(store_->AddReplica(GroupId(1), &bootstrap));
+  RETURN_IF_ERROR(store_->OpenExistingReplicas());
+  if (ring_created) {
+    // A new cluster: every initial member computes the same initial placement from the ring
+    // and creates its replicas with that membership. From here on only Raft changes it.
+    std::vector<NodeId> initial;
+    for (const auto& [id, addr] : options_.initial_peers) initial.push_back(id);
+    ASSIGN_OR_RETURN(ring::ShardMap map, ring::ShardMap::Compute(ring_, initial));
+    for (GroupId g : map.ShardsOf(options_.node_id)) {
+      raftpb::ConfState cs;
+      for (NodeId n : map.Replicas(g)) cs.add_voters(n.value());
+      RETURN_IF_ERROR(store_->AddReplica(g, &cs));
+    }
+    LOG(INFO) << "bootstrapped ring " << ring_.ToString() << ": this node hosts "
+              << map.ShardsOf(options_.node_id).size() << " shards";
+  }
+  store_->SetDecommissionHandler([this] {
+    gossip_->SetDecommissioning(true);
+    store_->SetDecommissioning([this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      leave_requested_ = true;
+      cv_.notify_all();
+    });
+  });
   for (const auto& [id, addr] : options_.initial_clients) store_->SetClientAddress(id, addr);
   store_->SetClientAddress(options_.node_id, options_.advertise_client);
 
@@ -115,6 +248,7 @@ Status Node::Start() {
   }
   transport_adapter_->set_transport(transport_.get());
   store_->Start();
+  membership_thread_ = std::thread([this] { MembershipLoop(); });
 
   client_service_ = std::make_unique<ClientService>(store_.get(), options_.listen_client,
                                                     options_.cluster_id, options_.node_id);
@@ -127,6 +261,12 @@ Status Node::Start() {
 }
 
 void Node::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (membership_thread_.joinable()) membership_thread_.join();
   if (client_service_) {
     client_service_->SetDraining();
     // Hand off leadership so clients find a new leader at once instead of after an election
@@ -166,6 +306,8 @@ void Node::Stop() {
   store_.reset();
   transport_.reset();
   transport_adapter_.reset();
+  if (gossip_) gossip_->Stop();
+  gossip_.reset();
   engine_.reset();
 }
 

@@ -9,13 +9,19 @@
 #ifndef RINGKV_SERVER_NODE_H_
 #define RINGKV_SERVER_NODE_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/status.h"
 #include "replica/replica.h"
+#include "ring/ring_config.h"
 
 namespace ringkv::net {
 class Transport;
@@ -26,6 +32,9 @@ class Engine;
 }
 namespace ringkv::store {
 class Store;
+}
+namespace ringkv::gossip {
+class GossipDriver;
 }
 
 namespace ringkv::server {
@@ -49,6 +58,18 @@ struct NodeOptions {
   int request_timeout_ms = 5000;
   // Test-only storage mode: unsynced writes die with the process (see EngineOptions).
   bool test_buffer_unsynced_writes = false;
+  // Sharding, fixed when the cluster is bootstrapped (ignored afterwards: the stored ring wins).
+  uint32_t shards = 32;
+  uint32_t replication = 3;
+  // Gossip: UDP "host:port" (default: the peer host and port) and seeds to join through
+  // (default: the initial members' gossip addresses, i.e. their peer addresses).
+  std::string listen_gossip;
+  std::vector<std::string> join;
+  int gossip_probe_interval_ms = 1000;
+  // Placement timing (see store::StoreOptions).
+  int placement_interval_ms = 1000;
+  int dead_node_timeout_ms = 10000;
+  int stability_delay_ms = 3000;
 };
 
 class Node {
@@ -68,6 +89,9 @@ class Node {
 
  private:
   Status OpenStorage();
+  Status LoadOrCreateRing(bool* created);
+  Status StartGossip();
+  void MembershipLoop();
 
   NodeOptions options_;
   uint64_t data_incarnation_ = 0;
@@ -76,6 +100,14 @@ class Node {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<ClientService> client_service_;
+  std::unique_ptr<gossip::GossipDriver> gossip_;
+  ring::RingConfig ring_;
+  // Syncs gossip's view into the store and transport; also performs the final Leave.
+  std::thread membership_thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;          // guarded by mu_
+  bool leave_requested_ = false;   // guarded by mu_
 };
 
 }  // namespace ringkv::server

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/coding.h"
 #include "common/status_macros.h"
 #include "proto/storage.pb.h"
 #include "storage/keys.h"
@@ -196,6 +197,24 @@ void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMe
   truncated_term_ = Term(meta.term());
   last_index_ = truncated_index_;
   conf_state_ = meta.conf_state();
+}
+
+Result<std::vector<GroupId>> ListGroups(const Engine& engine) {
+  std::vector<GroupId> groups;
+  std::unique_ptr<Iterator> it = engine.NewIterator(Cf::kRaft, KeyRange{"", ""});
+  it->SeekToFirst();
+  while (it->Valid()) {
+    std::string_view key = it->key();
+    if (key.size() < 8) return Status::Corruption("raft CF key shorter than a group id");
+    GroupId g(DecodeFixed64BE(key.data()));
+    Result<std::optional<std::string>> cs = engine.Get(Cf::kRaft, ConfStateKey(g));
+    if (!cs.ok()) return cs.status();
+    if (cs->has_value()) groups.push_back(g);
+    if (g.value() == UINT64_MAX) break;
+    it->Seek(GroupPrefix(GroupId(g.value() + 1)));
+  }
+  RETURN_IF_ERROR(it->status());
+  return groups;
 }
 
 }  // namespace ringkv::storage

@@ -99,6 +99,9 @@ class RaftLogStore {
   Index last_index_{0};       // >= truncated_index_
 };
 
+// Every group that has Raft state on this node (its conf state is stored), in id order.
+Result<std::vector<GroupId>> ListGroups(const Engine& engine);
+
 }  // namespace ringkv::storage
 
 #endif  // RINGKV_STORAGE_RAFT_LOG_STORE_H_

@@ -4,10 +4,15 @@
 
 #include <boost/asio/post.hpp>
 #include <future>
+#include <set>
 
 #include "common/crc32c.h"
 #include "proto/storage.pb.h"
+#include "ring/shard_map.h"
+#include "storage/meta_store.h"
+#include "storage/raft_log_store.h"
 #include "storage/snapshot.h"
+#include "store/placement.h"
 
 namespace ringkv::store {
 namespace {
@@ -33,14 +38,52 @@ kvpb::Response Error(kvpb::ErrorCode code, bool definite, const std::string& msg
   return r;
 }
 
+bool InConf(const raftpb::ConfState& cs, NodeId n) {
+  for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
+    for (uint64_t id : *set) {
+      if (id == n.value()) return true;
+    }
+  }
+  return false;
+}
+
+const std::string* RequestKey(const kvpb::Request& req) {
+  switch (req.op_case()) {
+    case kvpb::Request::kGet: return &req.get().key();
+    case kvpb::Request::kPut: return &req.put().key();
+    case kvpb::Request::kDelete: return &req.delete_().key();
+    case kvpb::Request::kCas: return &req.cas().key();
+    case kvpb::Request::kAppend: return &req.append().key();
+    default: return nullptr;
+  }
+}
+
 }  // namespace
+
+const char* MemberStateName(MemberView::State s) {
+  switch (s) {
+    case MemberView::State::kAlive: return "alive";
+    case MemberView::State::kSuspect: return "suspect";
+    case MemberView::State::kDead: return "dead";
+    case MemberView::State::kLeft: return "left";
+  }
+  return "unknown";
+}
 
 Store::Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport)
     : options_(std::move(options)),
       engine_(engine),
       transport_(transport),
       logger_(std::make_unique<GlogRaftLogger>()),
-      tick_timer_(std::make_unique<boost::asio::steady_timer>(loop_)) {}
+      tick_timer_(std::make_unique<boost::asio::steady_timer>(loop_)),
+      placement_timer_(std::make_unique<boost::asio::steady_timer>(loop_)) {
+  Result<ring::HashRing> r = ring::HashRing::Create(options_.ring);
+  if (r.ok()) {
+    ring_ = std::move(r).value();
+  } else {
+    LOG(ERROR) << "invalid ring config " << options_.ring.ToString() << ": " << r.status();
+  }
+}
 
 Store::~Store() { Stop(); }
 
@@ -52,6 +95,87 @@ ringkv::Status Store::AddReplica(GroupId group, const raftpb::ConfState* bootstr
   if (!r.ok()) return r.status();
   replicas_[group] = std::move(r).value();
   return ringkv::Status::OK();
+}
+
+ringkv::Status Store::OpenExistingReplicas() {
+  Result<std::vector<GroupId>> groups = storage::ListGroups(*engine_);
+  if (!groups.ok()) return groups.status();
+  for (GroupId g : *groups) {
+    if (replicas_.count(g) > 0) continue;
+    ringkv::Status s = AddReplica(g, nullptr);
+    if (!s.ok()) return s;
+  }
+  return ringkv::Status::OK();
+}
+
+replica::Replica* Store::CreateReplica(GroupId group, const raftpb::ConfState* bootstrap) {
+  ringkv::Status s = AddReplica(group, bootstrap);
+  if (!s.ok()) {
+    LOG(ERROR) << "group " << group << ": cannot create replica: " << s;
+    return nullptr;
+  }
+  LOG(INFO) << "group " << group << ": replica created on node " << options_.node_id;
+  return FindReplica(group);
+}
+
+void Store::MaybeCreateReplicaFor(NodeId from, const raftpb::Message& m) {
+  // Only the group's leader creates replicas elsewhere, by replicating to a member it added;
+  // votes and responses never create one (a stale message must not revive a removed replica).
+  if (m.to() != options_.node_id.value()) return;
+  if (m.type() != raftpb::MSG_APP && m.type() != raftpb::MSG_HEARTBEAT) return;
+  GroupId g(m.group_id());
+  if (ring_ && (g.value() == 0 || g.value() > ring_->num_shards())) return;
+  storage::MetaStore meta(engine_);
+  Result<std::optional<Index>> tomb = meta.GetTombstone(g);
+  if (!tomb.ok() || tomb->has_value()) {
+    // Removed here before: only a snapshot newer than the removal may bring it back
+    // (OnSnapshotChunk).
+    return;
+  }
+  CreateReplica(g, nullptr);
+}
+
+void Store::SendRemovalNotice(replica::Replica* r, NodeId to) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_REPLICA_REMOVED);
+  m.set_to(to.value());
+  m.set_from(options_.node_id.value());
+  m.set_term(r->term().value());
+  m.set_index(r->applied().value());
+  m.set_group_id(r->group().value());
+  transport_->Send(std::move(m));
+}
+
+void Store::HandleRemovalNotice(const raftpb::Message& m) {
+  replica::Replica* r = FindReplica(GroupId(m.group_id()));
+  if (r == nullptr || r->is_leader()) return;
+  // Safe only if we have not applied past the notice: a replica re-added later has applied
+  // the entry that re-added it, which is beyond any notice about its earlier removal.
+  if (r->applied() >= Index(m.index())) return;
+  LOG(INFO) << "group " << m.group_id() << ": node " << m.from()
+            << " reports this replica was removed; deleting it";
+  storage::WriteBatch b;
+  storage::MetaStore(engine_).RemoveReplica(&b, r->group(), Index(m.index()));
+  ringkv::Status s = engine_->Write(b, /*sync=*/true);
+  if (!s.ok()) FailStop(s, "deleting a removed replica");
+  replicas_.erase(r->group());
+}
+
+void Store::DestroyRemovedReplicas() {
+  for (auto it = replicas_.begin(); it != replicas_.end();) {
+    std::optional<Index> at = it->second->removed_at();
+    if (!at) {
+      ++it;
+      continue;
+    }
+    LOG(INFO) << "group " << it->first << ": this replica was removed at index " << *at
+              << "; deleting its data and leaving a tombstone";
+    storage::WriteBatch b;
+    storage::MetaStore(engine_).RemoveReplica(&b, it->first, *at);
+    ringkv::Status s = engine_->Write(b, /*sync=*/true);
+    if (!s.ok()) FailStop(s, "deleting a removed replica");
+    it = replicas_.erase(it);
+  }
 }
 
 void Store::SetClientAddress(NodeId node, std::string address) {
@@ -69,6 +193,12 @@ void Store::Start() {
   tick_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (!ec) OnTick();
   });
+  if (options_.placement_interval.count() > 0) {
+    placement_timer_->expires_after(options_.placement_interval);
+    placement_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) OnPlacementTick();
+    });
+  }
   loop_thread_ = std::thread([this] {
     auto guard = boost::asio::make_work_guard(loop_);
     loop_.run();
@@ -79,6 +209,7 @@ void Store::Stop() {
   if (!running_.exchange(false)) return;
   boost::asio::post(loop_, [this] {
     tick_timer_->cancel();
+    placement_timer_->cancel();
     loop_.stop();
   });
   if (loop_thread_.joinable()) loop_thread_.join();
@@ -152,6 +283,7 @@ void Store::OnBatchWritten(const ringkv::Status& s) {
     ringkv::Status st = r->FinishReady();
     if (!st.ok()) FailStop(st, "applying committed entries");
   }
+  DestroyRemovedReplicas();
   RunCycle();
 }
 
@@ -166,10 +298,25 @@ replica::Replica* Store::FindReplica(GroupId group) {
 }
 
 void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
-  boost::asio::post(loop_, [this, msgs = std::move(msgs)]() mutable {
+  boost::asio::post(loop_, [this, from, msgs = std::move(msgs)]() mutable {
     for (raftpb::Message& m : msgs) {
+      if (m.type() == raftpb::MSG_REPLICA_REMOVED) {
+        HandleRemovalNotice(m);
+        continue;
+      }
       replica::Replica* r = FindReplica(GroupId(m.group_id()));
-      if (r != nullptr) r->Step(std::move(m));
+      if (r == nullptr) {
+        MaybeCreateReplicaFor(from, m);
+        r = FindReplica(GroupId(m.group_id()));
+        if (r == nullptr) continue;
+      }
+      if (r->is_leader() && !InConf(r->conf_state(), from) &&
+          m.term() <= r->term().value()) {
+        // A replica we removed is still talking (it missed its removal): tell it.
+        SendRemovalNotice(r, from);
+        continue;
+      }
+      r->Step(std::move(m));
     }
     ScheduleCycle();
   });
@@ -177,7 +324,22 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
 
 void Store::OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk) {
   boost::asio::post(loop_, [this, from, chunk = std::move(chunk)] {
-    replica::Replica* r = FindReplica(GroupId(chunk.group_id()));
+    GroupId g(chunk.group_id());
+    replica::Replica* r = FindReplica(g);
+    if (r == nullptr && chunk.seq() == 0 && ring_ && g.value() >= 1 &&
+        g.value() <= ring_->num_shards()) {
+      storage::MetaStore meta(engine_);
+      Result<std::optional<Index>> tomb = meta.GetTombstone(g);
+      if (tomb.ok() && (!tomb->has_value() || Index(chunk.snapshot_index()) > **tomb)) {
+        if (tomb->has_value()) {
+          // Re-added after an earlier removal: the snapshot is newer than the tombstone.
+          storage::WriteBatch b;
+          meta.ClearTombstone(&b, g);
+          if (!engine_->Write(b, true).ok()) return;
+        }
+        r = CreateReplica(g, nullptr);
+      }
+    }
     if (r != nullptr) r->OnSnapshotChunk(from, chunk);
     ScheduleCycle();
   });
@@ -256,11 +418,31 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply) {
     reply(std::move(resp));
     return;
   }
-  GroupId group(req.group_id());
-  if (group.value() == 0) {
-    // One group spans the whole key space until sharding arrives (issue #4).
-    group = replicas_.empty() ? GroupId(0) : replicas_.begin()->first;
+  if (req.has_admin() && req.admin().op_case() == kvpb::AdminRequest::kDecommission) {
+    kvpb::Response resp;
+    resp.set_request_id(request_id);
+    resp.set_served_by(self.value());
+    if (on_decommission_request_) {
+      on_decommission_request_();
+      resp.mutable_admin()->set_message("node " + std::to_string(self.value()) +
+                                        " is decommissioning: its replicas move away, then it leaves");
+    } else {
+      resp.mutable_error()->set_code(kvpb::UNAVAILABLE);
+      resp.mutable_error()->set_definite(true);
+      resp.mutable_error()->set_message("decommissioning needs gossip membership (--join)");
+    }
+    reply(std::move(resp));
+    return;
   }
+  kvpb::Response route_error;
+  std::optional<GroupId> routed = RouteKey(req, &route_error);
+  if (!routed) {
+    route_error.set_request_id(request_id);
+    route_error.set_served_by(self.value());
+    reply(std::move(route_error));
+    return;
+  }
+  GroupId group = *routed;
   replica::Replica* r = FindReplica(group);
   auto wrapped = [this, request_id, self, group, reply = std::move(reply)](kvpb::Response resp) {
     resp.set_request_id(request_id);
@@ -285,6 +467,139 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply) {
   auto timeout = req.timeout_ms() != 0 ? std::chrono::milliseconds(req.timeout_ms())
                                        : options_.default_request_timeout;
   r->HandleRequest(req, std::move(wrapped), replica::Clock::now() + timeout);
+}
+
+std::optional<GroupId> Store::RouteKey(const kvpb::Request& req, kvpb::Response* error) {
+  auto fail = [&](kvpb::ErrorCode code, const std::string& msg) {
+    error->mutable_error()->set_code(code);
+    error->mutable_error()->set_definite(true);
+    error->mutable_error()->set_message(msg);
+    return std::nullopt;
+  };
+  GroupId group(req.group_id());
+  const std::string* key = RequestKey(req);
+  if (!ring_) return fail(kvpb::UNAVAILABLE, "this node has no ring configuration yet");
+  if (key != nullptr) {
+    GroupId owner = ring_->ShardForKey(*key);
+    if (group.value() != 0 && group != owner) {
+      // The client's ring disagrees with ours: it must refresh, never write to the wrong shard.
+      return fail(kvpb::WRONG_SHARD, "key belongs to shard " + std::to_string(owner.value()) +
+                                         ", not " + std::to_string(group.value()));
+    }
+    return owner;
+  }
+  if (group.value() == 0) {
+    if (ring_->num_shards() == 1) return GroupId(1);
+    return fail(kvpb::INVALID_ARGUMENT,
+                "this request needs a group_id (scans and admin requests are per shard)");
+  }
+  return group;
+}
+
+void Store::SetMembership(std::vector<MemberView> members) {
+  boost::asio::post(loop_, [this, members = std::move(members)]() mutable {
+    members_.clear();
+    for (MemberView& m : members) {
+      if (!m.client_addr.empty()) client_addresses_[m.id] = m.client_addr;
+      members_[m.id] = std::move(m);
+    }
+  });
+}
+
+void Store::SetDecommissioning(std::function<void()> on_drained) {
+  boost::asio::post(loop_, [this, on_drained = std::move(on_drained)]() mutable {
+    if (!decommissioning_) LOG(INFO) << "node " << options_.node_id << " is decommissioning";
+    decommissioning_ = true;
+    on_drained_ = std::move(on_drained);
+  });
+}
+
+std::vector<NodeId> Store::LiveNodes(std::chrono::steady_clock::time_point now) {
+  std::set<NodeId> live;
+  std::set<NodeId> local_members;
+  for (auto& [g, r] : replicas_) {
+    const raftpb::ConfState& cs = r->conf_state();
+    for (auto* set : {&cs.voters(), &cs.learners()}) {
+      for (uint64_t id : *set) local_members.insert(NodeId(id));
+    }
+  }
+  for (const auto& [id, m] : members_) {
+    if (m.state == MemberView::State::kLeft || m.decommissioning) {
+      alive_since_.erase(id);
+      continue;
+    }
+    if (m.state == MemberView::State::kAlive || m.state == MemberView::State::kSuspect) {
+      dead_since_.erase(id);
+      auto since = alive_since_.try_emplace(id, now).first->second;
+      // Current members count at once; newcomers only once stable (no churn from flapping).
+      if (local_members.count(id) > 0 || now - since >= options_.stability_delay) live.insert(id);
+    } else {
+      alive_since_.erase(id);
+      auto since = dead_since_.try_emplace(id, now).first->second;
+      if (now - since < options_.dead_node_timeout) live.insert(id);
+    }
+  }
+  // A member gossip has not told us about is not known to be dead.
+  for (NodeId id : local_members) {
+    if (members_.count(id) == 0) live.insert(id);
+  }
+  if (decommissioning_) {
+    live.erase(options_.node_id);
+  } else {
+    live.insert(options_.node_id);
+  }
+  return std::vector<NodeId>(live.begin(), live.end());
+}
+
+void Store::OnPlacementTick() {
+  if (!running_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (ring_ && !members_.empty() && now - started_at_ >= options_.stability_delay) {
+    std::vector<NodeId> live = LiveNodes(now);
+    Result<ring::ShardMap> map = ring::ShardMap::Compute(options_.ring, live);
+    if (map.ok()) {
+      for (auto& [g, r] : replicas_) {
+        if (!r->is_leader()) continue;
+        raft::RaftStatus st = r->GetStatus();
+        GroupView v;
+        v.self = options_.node_id;
+        v.conf = st.conf_state;
+        v.last_index = st.last_index;
+        for (const auto& [id, pr] : st.progress) v.match[id] = pr.match;
+        PlacementStep step = NextPlacementStep(v, map->Replicas(g), options_.ring.replication_factor,
+                                               options_.catch_up_lag, /*balance_leaders=*/true);
+        if (step.kind == PlacementStep::Kind::kNone) continue;
+        if (step.kind == PlacementStep::Kind::kTransferLeader) {
+          VLOG(1) << "group " << g << ": placement: " << step.ToString();
+          r->TransferLeader(step.node);
+          continue;
+        }
+        raftpb::ConfChange cc;
+        raftpb::ConfChangeSingle* c = cc.add_changes();
+        c->set_node_id(step.node.value());
+        c->set_type(step.kind == PlacementStep::Kind::kAddLearner ? raftpb::CONF_ADD_LEARNER_NODE
+                    : step.kind == PlacementStep::Kind::kPromote  ? raftpb::CONF_ADD_NODE
+                                                                  : raftpb::CONF_REMOVE_NODE);
+        ringkv::Status s = r->ProposeConfChange(cc);
+        if (s.ok()) {
+          LOG(INFO) << "group " << g << ": placement: " << step.ToString();
+        } else {
+          VLOG(1) << "group " << g << ": placement step " << step.ToString() << " deferred: " << s;
+        }
+      }
+    }
+  }
+  if (decommissioning_ && replicas_.empty() && on_drained_) {
+    LOG(INFO) << "node " << options_.node_id << " holds no replicas: decommission complete";
+    auto f = std::move(on_drained_);
+    on_drained_ = nullptr;
+    f();
+  }
+  ScheduleCycle();
+  placement_timer_->expires_after(options_.placement_interval);
+  placement_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) OnPlacementTick();
+  });
 }
 
 void Store::HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseCallback reply) {
@@ -319,10 +634,22 @@ kvpb::NodeStatus Store::GetNodeStatus() {
                          std::chrono::steady_clock::now() - started_at_)
                          .count());
     for (auto& [g, r] : replicas_) *st.add_groups() = r->GroupStatusProto();
-    for (auto& [id, addr] : client_addresses_) {
-      st.add_member_ids(id.value());
-      st.add_member_client_addresses(addr);
-      st.add_member_states("static");
+    if (ring_) st.set_ring_config(options_.ring.Encode());
+    st.set_decommissioning(decommissioning_);
+    if (members_.empty()) {
+      for (auto& [id, addr] : client_addresses_) {
+        st.add_member_ids(id.value());
+        st.add_member_client_addresses(addr);
+        st.add_member_states("static");
+        st.add_member_decommissioning(false);
+      }
+    } else {
+      for (auto& [id, m] : members_) {
+        st.add_member_ids(id.value());
+        st.add_member_client_addresses(m.client_addr);
+        st.add_member_states(MemberStateName(m.state));
+        st.add_member_decommissioning(m.decommissioning);
+      }
     }
     return st;
   };

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,8 @@
 #include "proto/transport.pb.h"
 #include "raft/logger.h"
 #include "replica/replica.h"
+#include "ring/hash_ring.h"
+#include "ring/ring_config.h"
 #include "storage/engine.h"
 #include "store/background_worker.h"
 
@@ -41,7 +44,31 @@ struct StoreOptions {
   std::chrono::milliseconds default_request_timeout{5000};
   // Template for every replica's options (group and self are filled in).
   replica::ReplicaOptions replica;
+  // Key -> shard mapping and replication factor (fixed at cluster bootstrap).
+  ring::RingConfig ring;
+  // Placement: how often each shard leader compares its replicas with the ring's target.
+  // Default: 1 s. 0 disables placement (replica sets never change).
+  std::chrono::milliseconds placement_interval{1000};
+  // A node gossip reports dead is replaced after this long. Default: 10 s.
+  std::chrono::milliseconds dead_node_timeout{10000};
+  // A node must be alive this long before replicas move to it (no churn from flapping), and no
+  // placement happens in the first interval after start. Default: 3 s.
+  std::chrono::milliseconds stability_delay{3000};
+  // A learner within this many entries of the leader is promoted. Default: 1000.
+  uint64_t catch_up_lag = 1000;
 };
+
+// One cluster member as gossip sees it.
+struct MemberView {
+  enum class State { kAlive, kSuspect, kDead, kLeft };
+  NodeId id;
+  std::string peer_addr;
+  std::string client_addr;
+  State state = State::kAlive;
+  bool decommissioning = false;
+};
+
+const char* MemberStateName(MemberView::State s);
 
 // Outgoing traffic, implemented by the server over net::Transport (tests may fake it).
 class StoreTransport {
@@ -62,8 +89,17 @@ class Store final : public replica::ReplicaEnv {
 
   // Opens a replica of `group` (bootstrapping it with `bootstrap` if new). Before Start() only.
   ringkv::Status AddReplica(GroupId group, const raftpb::ConfState* bootstrap);
+  // Reopens every replica whose state is on disk. Before Start() only.
+  ringkv::Status OpenExistingReplicas();
   // Client addresses of nodes, for leader hints in NOT_LEADER answers.
   void SetClientAddress(NodeId node, std::string address);
+  // The membership as gossip sees it (replaces the previous view).
+  void SetMembership(std::vector<MemberView> members);
+  // Marks this node as draining: placement moves its replicas away; `on_drained` runs (on the
+  // loop) once it holds none.
+  void SetDecommissioning(std::function<void()> on_drained);
+  // Called (on the loop) when a client asks this node to decommission (admin request).
+  void SetDecommissionHandler(std::function<void()> handler) { on_decommission_request_ = std::move(handler); }
 
   // Starts the loop, storage and snapshot threads.
   void Start();
@@ -96,6 +132,14 @@ class Store final : public replica::ReplicaEnv {
   replica::Replica* FindReplica(GroupId group);
   void FailStop(const ringkv::Status& s, const char* what);
   void HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseCallback reply);
+  replica::Replica* CreateReplica(GroupId group, const raftpb::ConfState* bootstrap);
+  void MaybeCreateReplicaFor(NodeId from, const raftpb::Message& m);
+  void DestroyRemovedReplicas();
+  void HandleRemovalNotice(const raftpb::Message& m);
+  void SendRemovalNotice(replica::Replica* r, NodeId to);
+  void OnPlacementTick();
+  std::vector<NodeId> LiveNodes(std::chrono::steady_clock::time_point now);
+  std::optional<GroupId> RouteKey(const kvpb::Request& req, kvpb::Response* error);
 
   const StoreOptions options_;
   storage::Engine* const engine_;
@@ -118,6 +162,13 @@ class Store final : public replica::ReplicaEnv {
   std::map<NodeId, std::string> client_addresses_;
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
   std::chrono::steady_clock::time_point started_at_;
+  std::optional<ring::HashRing> ring_;
+  std::unique_ptr<boost::asio::steady_timer> placement_timer_;
+  std::map<NodeId, MemberView> members_;
+  std::map<NodeId, std::chrono::steady_clock::time_point> alive_since_, dead_since_;
+  bool decommissioning_ = false;
+  std::function<void()> on_drained_;
+  std::function<void()> on_decommission_request_;
 };
 
 }  // namespace ringkv::store
