@@ -1,0 +1,191 @@
+// ringkv-jepsen: runs one Jepsen-style test against a kvd cluster it starts itself. Meant to
+// run inside a fresh network namespace (jepsen/run creates it, runs this binary with
+// `ip netns exec`, and removes the namespace afterwards). Its iptables rules go into the
+// namespace it runs in: never run it directly in the host namespace.
+//
+// Phases: start the nodes and wait for a leader; run the workload for --time seconds with the
+// nemesis; heal everything; keep the workload running --final-quiet seconds; wait until all
+// replicas report the same applied index; final reads; stop the nodes; check the history; scan
+// the logs; write history.edn, history.json, report.txt, report.json, the plot.
+// Exit code: 0 valid, 1 invalid, 2 unknown or harness error.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "jepsen/checker/check.h"
+#include "jepsen/checker/history_io.h"
+#include "jepsen/harness/cluster.h"
+#include "jepsen/harness/nemesis.h"
+#include "jepsen/harness/network.h"
+#include "jepsen/harness/options.h"
+#include "jepsen/harness/process.h"
+#include "jepsen/harness/recorder.h"
+#include "jepsen/harness/report.h"
+#include "jepsen/harness/workload.h"
+
+namespace ringkv::jepsen {
+namespace {
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+// True when this process runs in the namespace jepsen/run created for it: $RINGKV_JEPSEN_NETNS
+// names it and `ip netns identify` (which matches /proc/self/ns/net against /run/netns/*)
+// agrees.
+bool InOwnNetworkNamespace() {
+  const char* want = std::getenv("RINGKV_JEPSEN_NETNS");
+  if (want == nullptr || *want == 0) return false;
+  std::string out;
+  Result<int> rc = RunCommand({"ip", "netns", "identify"}, &out);
+  if (!rc.ok() || *rc != 0) return false;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out == want;
+}
+
+CheckModel ModelFor(WorkloadKind w) {
+  switch (w) {
+    case WorkloadKind::kRegister: return CheckModel::kRegister;
+    case WorkloadKind::kAppend: return CheckModel::kAppend;
+    case WorkloadKind::kSet: return CheckModel::kSet;
+  }
+  return CheckModel::kRegister;
+}
+
+int RunTest(const RunOptions& o, const std::string& command) {
+  ReportInput rep;
+  rep.command = command;
+  Verdict harness = Verdict::kValid;  // kUnknown when the harness itself failed
+  auto harness_error = [&](const std::string& msg) {
+    harness = Verdict::kUnknown;
+    rep.reasons.push_back("harness: " + msg);
+    std::cerr << "ringkv-jepsen: " << msg << "\n";
+  };
+
+  if (!InOwnNetworkNamespace()) {
+    std::cerr << "ringkv-jepsen: refusing to run in the host network namespace (iptables rules "
+                 "would touch the host); use jepsen/run\n";
+    return 2;
+  }
+  Network net;
+  if (Status s = net.Init(); !s.ok()) {
+    std::cerr << "ringkv-jepsen: iptables unavailable (run inside a network namespace as root, "
+                 "via jepsen/run): "
+              << s.ToString() << "\n";
+    return 2;
+  }
+  ClusterOptions co;
+  co.nodes = o.nodes;
+  co.binary = o.uses_buggy_binary() ? o.kvd_buggy : o.kvd;
+  co.bug = o.bug;
+  co.lose_unsynced = o.lose_unsynced();
+  co.dir = o.out_dir;
+  Cluster cluster(co);
+  rep.notes.push_back("server binary: " + co.binary + (o.bug.empty() ? "" : " --test_inject_bug=" + o.bug) +
+                      (co.lose_unsynced ? " --test_lose_unsynced_writes" : ""));
+  rep.notes.push_back("clients connect from " + o.client_source + "; node i is 127.0.0.(10+i)");
+
+  Recorder recorder;
+  History history;
+  std::vector<FaultWindow> windows;
+  if (Status s = cluster.StartAll(); !s.ok()) {
+    harness_error("cannot start the cluster: " + s.ToString());
+  } else if (Status r = cluster.WaitReady(std::chrono::seconds(30)); !r.ok()) {
+    harness_error(r.ToString());
+  } else {
+    Workload workload(o, &recorder, cluster.ClientEndpoints());
+    Nemesis nemesis(o, &cluster, &net, &recorder);
+    const double t0 = recorder.Elapsed();
+    nemesis.Start();
+    Status wl;
+    std::thread workers([&] { wl = workload.Run(t0 + o.time_s + o.final_quiet_s); });
+    while (recorder.Elapsed() < t0 + o.time_s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (Status h = nemesis.StopAndHeal(); !h.ok()) harness_error("healing: " + h.ToString());
+    workers.join();
+    if (!wl.ok()) harness_error(wl.ToString());
+    windows = nemesis.Windows();
+    for (const auto& e : nemesis.Errors()) harness_error("nemesis: " + e);
+
+    std::string converge;
+    Status c = cluster.WaitConverged(std::chrono::seconds(30), &converge);
+    if (!c.ok()) {
+      rep.reasons.push_back("convergence: " + c.ToString());
+    } else {
+      rep.notes.push_back("converged after healing: " + converge);
+    }
+    workload.FinalReads();
+    rep.notes.push_back("most frequent client errors:");
+    for (const auto& e : workload.TopErrors(8)) rep.notes.push_back("  " + e);
+    history = recorder.Snapshot();
+  }
+  std::vector<int> forced = cluster.StopAll(std::chrono::seconds(10));
+  for (int n : forced) {
+    rep.notes.push_back("node " + std::to_string(n) + " did not stop on SIGTERM within 10 s");
+  }
+  for (const auto& e : cluster.UnexpectedExits()) rep.reasons.push_back("process: " + e);
+  for (int i = 1; i <= o.nodes; ++i) {
+    for (const auto& line : ScanLogForCrashes(cluster.LogPath(i), 20)) {
+      rep.reasons.push_back("log: " + line);
+    }
+  }
+
+  WriteFile(o.out_dir + "/history.edn", WriteHistoryEdn(history));
+  WriteFile(o.out_dir + "/history.json", WriteHistoryJson(history));
+  Verdict verdict = harness;
+  if (!history.empty()) {
+    LinearizabilityOptions lo;
+    lo.time_limit_per_key_s = o.check_time_limit_s;
+    CheckOutcome out = RunCheckOnHistory(ModelFor(o.workload), history, lo);
+    rep.checker_text = out.text;
+    WriteFile(o.out_dir + "/check.json", out.json);
+    if (out.verdict != Verdict::kValid) {
+      rep.reasons.push_back("checker (" + std::string(WorkloadName(o.workload)) + "): " +
+                            std::string(VerdictName(out.verdict)) + " (details below)");
+    }
+    verdict = CombineVerdicts(verdict, out.verdict);
+  }
+  // Convergence failures, crashes and unexpected exits are anomalies of the system.
+  for (const auto& r : rep.reasons) {
+    if (r.rfind("convergence:", 0) == 0 || r.rfind("log:", 0) == 0 ||
+        r.rfind("process:", 0) == 0) {
+      verdict = CombineVerdicts(verdict, Verdict::kInvalid);
+    }
+  }
+  rep.verdict = verdict;
+  rep.windows = windows;
+  rep.counts = OpCounts(history);
+  rep.notes.push_back(WritePlot(o.out_dir, history, windows,
+                                std::string(WorkloadName(o.workload)) + " / " + o.nemesis_spec +
+                                    " / seed " + std::to_string(o.seed)));
+  const std::string text = RenderReport(rep);
+  WriteFile(o.out_dir + "/report.txt", text);
+  std::cout << "verdict: " << VerdictName(verdict) << "\n";
+  for (const auto& r : rep.reasons) std::cout << "  - " << r << "\n";
+  switch (verdict) {
+    case Verdict::kValid: return 0;
+    case Verdict::kInvalid: return 1;
+    case Verdict::kUnknown: return 2;
+  }
+  return 2;
+}
+
+}  // namespace
+}  // namespace ringkv::jepsen
+
+int main(int argc, char** argv) {
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  auto o = ringkv::jepsen::ParseRunOptions(argc, argv);
+  if (!o.ok()) {
+    std::cerr << o.status().message() << "\n";
+    return 2;
+  }
+  return ringkv::jepsen::RunTest(*o, command);
+}

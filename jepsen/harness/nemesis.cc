@@ -1,0 +1,283 @@
+#include "jepsen/harness/nemesis.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace ringkv::jepsen {
+namespace {
+
+constexpr double kPauseLengths[] = {0.2, 0.4, 0.8, 1.5, 3.0};
+
+double UniformIn(Random& rng, double lo, double hi) {
+  return lo + (hi - lo) * static_cast<double>(rng.Next() >> 11) * 0x1.0p-53;
+}
+
+// Nodes 1..n in a seeded order.
+std::vector<int> Shuffled(int n, uint64_t seed) {
+  std::vector<int> v;
+  for (int i = 1; i <= n; ++i) v.push_back(i);
+  Random rng(seed);
+  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.Uniform(i)]);
+  return v;
+}
+
+std::string NodeList(const std::vector<int>& nodes) {
+  std::string s;
+  for (int n : nodes) s += (s.empty() ? "n" : ",n") + std::to_string(n);
+  return "[" + s + "]";
+}
+
+// Cuts every link between the two groups, both ways.
+void CutBetween(const std::vector<int>& a, const std::vector<int>& b, Grudge* g) {
+  for (int x : a) {
+    for (int y : b) {
+      g->emplace_back(NodeIp(x), NodeIp(y));
+      g->emplace_back(NodeIp(y), NodeIp(x));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<FaultPlan> MakeSchedule(const RunOptions& options) {
+  std::vector<FaultPlan> out;
+  if (options.faults.empty()) return out;
+  Random rng(options.seed * 0x9E3779B97F4A7C15ull + 17);
+  double t = UniformIn(rng, options.quiet_min_s, options.quiet_max_s);
+  while (true) {
+    FaultPlan p;
+    p.kind = options.faults[rng.Uniform(options.faults.size())];
+    p.choice = rng.Next();
+    double len = UniformIn(rng, options.fault_min_s, options.fault_max_s);
+    if (p.kind == FaultKind::kPause) len = kPauseLengths[rng.Uniform(std::size(kPauseLengths))];
+    p.start_s = t;
+    p.end_s = t + len;
+    // Leave a healthy second before the workload ends (healing is also forced then).
+    if (p.end_s > options.time_s - 1) break;
+    out.push_back(p);
+    t = p.end_s + UniformIn(rng, options.quiet_min_s, options.quiet_max_s);
+  }
+  return out;
+}
+
+Nemesis::Nemesis(const RunOptions& options, Cluster* cluster, Network* network,
+                 Recorder* recorder)
+    : options_(options),
+      cluster_(cluster),
+      network_(network),
+      recorder_(recorder),
+      schedule_(MakeSchedule(options)) {}
+
+Nemesis::~Nemesis() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Nemesis::Start() { thread_ = std::thread([this] { Run(); }); }
+
+bool Nemesis::SleepUntil(double at_s) {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    double now = recorder_->Elapsed();
+    if (now >= at_s) return true;
+    cv_.wait_for(l, std::chrono::duration<double>(at_s - now));
+  }
+  return false;
+}
+
+void Nemesis::RecordEvent(const std::string& f, const std::string& value) {
+  Op op;
+  op.process = kNemesisProcess;
+  op.type = OpType::kInfo;
+  op.f = f;
+  op.value = edn::Value::String(value);
+  recorder_->Record(op);
+}
+
+void Nemesis::Run() {
+  for (const FaultPlan& plan : schedule_) {
+    if (!SleepUntil(plan.start_s)) return;
+    Active active = Begin(plan);
+    bool go_on = SleepUntil(plan.end_s);
+    End(active);
+    if (!go_on) return;
+  }
+}
+
+Grudge Nemesis::PartitionGrudge(const FaultPlan& plan, std::string* detail) {
+  const int n = cluster_->size();
+  std::vector<int> order = Shuffled(n, plan.choice);
+  Grudge g;
+  auto others = [&](int x) {
+    std::vector<int> v;
+    for (int i = 1; i <= n; ++i) {
+      if (i != x) v.push_back(i);
+    }
+    return v;
+  };
+  FaultKind kind = plan.kind;
+  if (kind == FaultKind::kPartitionRing && n < 5) kind = FaultKind::kPartitionHalves;
+  switch (kind) {
+    case FaultKind::kPartitionOne: {
+      int x = order[0];
+      CutBetween({x}, others(x), &g);
+      *detail = "isolated n" + std::to_string(x);
+      break;
+    }
+    case FaultKind::kPartitionLeader: {
+      int x = cluster_->FindLeader().value_or(order[0]);
+      CutBetween({x}, others(x), &g);
+      *detail = "isolated leader n" + std::to_string(x);
+      break;
+    }
+    case FaultKind::kPartitionHalves: {
+      size_t minority = static_cast<size_t>(n / 2);
+      if (minority == 0) minority = 1;
+      std::vector<int> a(order.begin(), order.begin() + static_cast<long>(minority));
+      std::vector<int> b(order.begin() + static_cast<long>(minority), order.end());
+      CutBetween(a, b, &g);
+      *detail = "halves " + NodeList(a) + " | " + NodeList(b);
+      break;
+    }
+    case FaultKind::kPartitionRing: {
+      // Each node keeps links to its ring neighbours within distance d: a majority each, no
+      // two nodes seeing the same majority.
+      const int d = (n / 2 + 1) / 2;
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) {
+          int dist = std::abs(i - j);
+          dist = std::min(dist, n - dist);
+          if (i != j && dist > d) g.emplace_back(NodeIp(order[i]), NodeIp(order[j]));
+        }
+      }
+      *detail = "majorities ring " + NodeList(order) + " (links to neighbours within " +
+                std::to_string(d) + ")";
+      break;
+    }
+    case FaultKind::kPartitionBridge: {
+      const size_t half = static_cast<size_t>(n / 2);
+      std::vector<int> a(order.begin(), order.begin() + static_cast<long>(half));
+      int bridge = order[half];
+      std::vector<int> b(order.begin() + static_cast<long>(half) + 1, order.end());
+      CutBetween(a, b, &g);
+      *detail = "bridge n" + std::to_string(bridge) + " between " + NodeList(a) + " and " +
+                NodeList(b);
+      break;
+    }
+    case FaultKind::kPartitionOneWay: {
+      int x = order[0];
+      bool outgoing = (plan.choice >> 40) & 1;
+      for (int y : others(x)) {
+        g.emplace_back(NodeIp(outgoing ? x : y), NodeIp(outgoing ? y : x));
+      }
+      *detail = outgoing ? "one-way: packets from n" + std::to_string(x) + " to the others dropped"
+                         : "one-way: packets to n" + std::to_string(x) + " from the others dropped";
+      break;
+    }
+    case FaultKind::kPartitionClients: {
+      int x = cluster_->FindLeader().value_or(order[0]);
+      g.emplace_back(NodeIp(x), options_.client_source);
+      *detail = "responses from leader n" + std::to_string(x) + " to clients dropped";
+      break;
+    }
+    default: break;
+  }
+  return g;
+}
+
+Nemesis::Active Nemesis::Begin(const FaultPlan& plan) {
+  Active a;
+  a.window.kind = FaultKindName(plan.kind);
+  a.window.start_s = recorder_->Elapsed();
+  const int n = cluster_->size();
+  std::vector<int> order = Shuffled(n, plan.choice);
+  const uint64_t mode = plan.choice >> 48;
+  Status st;
+  switch (plan.kind) {
+    case FaultKind::kKill:
+    case FaultKind::kKillUnsynced: {
+      // kill: one, the leader, a majority, or all; kill-unsynced: a majority or all (losing
+      // unsynced writes on a minority alone is always survivable).
+      const uint64_t m = plan.kind == FaultKind::kKill ? mode % 4 : 2 + mode % 2;
+      std::vector<int> victims;
+      if (m == 0) victims = {order[0]};
+      if (m == 1) victims = {cluster_->FindLeader().value_or(order[0])};
+      if (m == 2) victims.assign(order.begin(), order.begin() + n / 2 + 1);
+      if (m == 3) victims = order;
+      for (int v : victims) cluster_->Kill(v);
+      a.killed = victims;
+      static const char* kModes[] = {"one", "leader", "majority", "all"};
+      a.window.detail = std::string("kill -9 (") + kModes[m] + ") " + NodeList(victims);
+      break;
+    }
+    case FaultKind::kPause: {
+      int x = (mode & 1) ? cluster_->FindLeader().value_or(order[0]) : order[0];
+      cluster_->Pause(x);
+      a.paused = {x};
+      a.window.detail = std::string("SIGSTOP ") + ((mode & 1) ? "leader " : "") + "n" +
+                        std::to_string(x) + " for " +
+                        std::to_string(static_cast<int>((plan.end_s - plan.start_s) * 1000)) +
+                        " ms";
+      break;
+    }
+    default: {
+      Grudge g = PartitionGrudge(plan, &a.window.detail);
+      st = network_->Cut(g);
+      a.network = true;
+      break;
+    }
+  }
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    errors_.push_back(a.window.kind + ": " + st.ToString());
+  }
+  RecordEvent("start-" + a.window.kind, a.window.detail);
+  return a;
+}
+
+void Nemesis::End(Active& a) {
+  Status st;
+  if (a.network) st = network_->Heal();
+  for (int x : a.paused) cluster_->Resume(x);
+  for (int x : a.killed) {
+    Status s = cluster_->Start(x);
+    if (!s.ok() && st.ok()) st = s;
+  }
+  a.window.end_s = recorder_->Elapsed();
+  RecordEvent("stop-" + a.window.kind, a.window.detail);
+  std::lock_guard<std::mutex> l(mu_);
+  if (!st.ok()) errors_.push_back("healing " + a.window.kind + ": " + st.ToString());
+  windows_.push_back(a.window);
+}
+
+Status Nemesis::StopAndHeal() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  Status net = network_->Heal();
+  Status nodes = cluster_->HealAll();
+  if (!net.ok()) return net;
+  return nodes;
+}
+
+std::vector<FaultWindow> Nemesis::Windows() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return windows_;
+}
+
+std::vector<std::string> Nemesis::Errors() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return errors_;
+}
+
+}  // namespace ringkv::jepsen
