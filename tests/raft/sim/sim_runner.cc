@@ -33,6 +33,9 @@ struct FaultMix {
   double compact = 0.1;
   double conf_change = 0.01;
   double window_crash = 0.05;
+  // Probability that a newly elected leader crashes within 30 ms (figure 8 needs leaders that
+  // die before their own-term entry replicates).
+  double crash_new_leader = 0;
 };
 
 // Drives workload and faults, one decision round per tick.
@@ -75,6 +78,17 @@ class ChaosController {
     const int64_t now = c_->now_ms();
     if (!up.empty() && rng_.Bernoulli(mix_.crash)) {
       c_->ScheduleCrash(Pick(rng_, up), now, 10 + static_cast<int64_t>(rng_.Uniform(600)));
+    }
+    const NodeId l = c_->Leader();
+    if (l != kNoNode) {
+      const Term t = c_->node(l).raw().term();
+      if (t != last_leader_term_) {
+        last_leader_term_ = t;
+        if (rng_.Bernoulli(mix_.crash_new_leader)) {
+          c_->ScheduleCrash(l, now + static_cast<int64_t>(rng_.Uniform(30)),
+                            static_cast<int64_t>(rng_.Uniform(300)));
+        }
+      }
     }
     if (rng_.Bernoulli(mix_.crash_leader)) {
       const NodeId l = c_->Leader();
@@ -212,6 +226,7 @@ class ChaosController {
   FaultMix mix_;
   bool membership_;
   int64_t heal_at_ = 0;
+  Term last_leader_term_;
 };
 
 // After the heal: propose at the leader until a write is acknowledged.
@@ -272,6 +287,7 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   mix.window_crash = Pick(cfg, std::vector<double>{0.01, 0.05, 0.2});
   mix.conf_change = Pick(cfg, std::vector<double>{0, 0.01, 0.03});
   mix.campaign = Pick(cfg, std::vector<double>{0.002, 0.01, 0.03});
+  mix.crash_new_leader = Pick(cfg, std::vector<double>{0, 0.1, 0.3});
   const bool membership = mix.conf_change > 0;
 
   Cluster c(co);
