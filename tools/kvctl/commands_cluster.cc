@@ -38,6 +38,50 @@ std::map<uint64_t, std::pair<uint64_t, uint64_t>> Leaders(const std::vector<Node
   return best;
 }
 
+struct ShardRow {
+  uint64_t group = 0, leader = 0, term = 0, applied = 0, commit = 0;
+  std::vector<uint64_t> voters, learners;
+};
+
+// One row per shard, as reported by its leader (the member claiming leadership at the highest
+// term); shards without a reachable leader show the best knowledge of any member.
+std::map<uint64_t, ShardRow> Shards(const std::vector<NodeAnswer>& nodes) {
+  std::map<uint64_t, ShardRow> out;
+  for (const auto& n : nodes) {
+    if (!n.status.ok()) continue;
+    for (const auto& gs : n.status->groups()) {
+      ShardRow& r = out[gs.group_id()];
+      bool claims = gs.role() == "leader";
+      if (r.group != 0 && !(claims && gs.term() >= r.term)) continue;
+      r.group = gs.group_id();
+      r.leader = claims ? n.status->node_id() : gs.leader();
+      r.term = gs.term();
+      r.applied = gs.applied();
+      r.commit = gs.commit();
+      r.voters.assign(gs.voters().begin(), gs.voters().end());
+      r.learners.assign(gs.learners().begin(), gs.learners().end());
+    }
+  }
+  return out;
+}
+
+std::string JoinIds(const std::vector<uint64_t>& ids) {
+  std::string s;
+  for (uint64_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
+  return s.empty() ? "-" : s;
+}
+
+// The gossip membership as the first reachable node sees it (empty for a static cluster).
+const kvpb::NodeStatus* MembershipSource(const std::vector<NodeAnswer>& nodes) {
+  for (const auto& n : nodes) {
+    if (n.status.ok() && n.status->member_states_size() > 0 &&
+        n.status->member_states(0) != "static") {
+      return &*n.status;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
@@ -78,7 +122,59 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
     for (const auto& [group, tl] : leaders) {
       jgroups.push_back({{"group_id", group}, {"leader", tl.second}, {"term", tl.first}});
     }
-    s.out << json{{"nodes", jnodes}, {"groups", jgroups}}.dump(2) << "\n";
+    json out{{"nodes", jnodes}, {"groups", jgroups}};
+    const auto shards = Shards(nodes);
+    std::map<uint64_t, std::pair<int, int>> counts;  // node -> (replicas, leaders)
+    json jshards = json::array();
+    for (const auto& [id, r] : shards) {
+      jshards.push_back({{"group_id", id}, {"leader", r.leader}, {"term", r.term},
+                         {"applied", r.applied}, {"voters", r.voters}, {"learners", r.learners}});
+      for (uint64_t v : r.voters) counts[v].first++;
+      for (uint64_t l : r.learners) counts[l].first++;
+      if (r.leader != 0) counts[r.leader].second++;
+    }
+    out["shards"] = jshards;
+    json jcounts = json::array();
+    for (const auto& [id, c] : counts) {
+      jcounts.push_back({{"node_id", id}, {"replicas", c.first}, {"leaders", c.second}});
+    }
+    out["node_counts"] = jcounts;
+    json jmembers = json::array();
+    if (const kvpb::NodeStatus* m = MembershipSource(nodes)) {
+      for (int i = 0; i < m->member_ids_size(); ++i) {
+        jmembers.push_back({{"node_id", m->member_ids(i)},
+                            {"client_address", m->member_client_addresses(i)},
+                            {"state", m->member_states(i)},
+                            {"decommissioning", i < m->member_decommissioning_size() &&
+                                                    m->member_decommissioning(i)}});
+      }
+    }
+    out["members"] = jmembers;
+    s.out << out.dump(2) << "\n";
+  } else if (const kvpb::NodeStatus* m = MembershipSource(nodes)) {
+    // A sharded cluster: members (gossip), shards (replicas, leader), per-node counts.
+    const auto shards = Shards(nodes);
+    std::map<uint64_t, std::pair<int, int>> counts;
+    std::vector<std::vector<std::string>> shard_rows;
+    for (const auto& [id, r] : shards) {
+      shard_rows.push_back({std::to_string(id), std::to_string(r.leader), std::to_string(r.term),
+                            std::to_string(r.applied), JoinIds(r.voters), JoinIds(r.learners)});
+      for (uint64_t v : r.voters) counts[v].first++;
+      for (uint64_t l : r.learners) counts[l].first++;
+      if (r.leader != 0) counts[r.leader].second++;
+    }
+    std::vector<std::vector<std::string>> member_rows;
+    for (int i = 0; i < m->member_ids_size(); ++i) {
+      bool dec = i < m->member_decommissioning_size() && m->member_decommissioning(i);
+      auto c = counts[m->member_ids(i)];
+      member_rows.push_back({std::to_string(m->member_ids(i)), m->member_client_addresses(i),
+                             m->member_states(i) + (dec ? " (decommissioning)" : ""),
+                             std::to_string(c.first), std::to_string(c.second)});
+    }
+    s.out << "MEMBERS\n"
+          << RenderTable({"NODE", "CLIENT ADDRESS", "STATE", "REPLICAS", "LEADERS"}, member_rows)
+          << "SHARDS\n"
+          << RenderTable({"SHARD", "LEADER", "TERM", "APPLIED", "VOTERS", "LEARNERS"}, shard_rows);
   } else {
     const std::vector<std::string> header = {"ENDPOINT", "NODE", "GROUP", "ROLE",
                                              "TERM",     "LEADER", "COMMIT", "APPLIED"};
