@@ -1,10 +1,414 @@
 #!/usr/bin/env bash
-# Local cluster launcher. The server (kvd) arrives with issue #3 (a replicated cluster you can
-# run); until then this builds the project and says so.
+# Local RingKV cluster on 127.0.0.1 for trying things out (like etcd's Procfile or
+# `tiup playground`). Installs what is missing, builds kvd/kvctl if needed, starts N kvd
+# processes, waits until a leader serves writes and prints how to talk to it.
+#
+#   tools/launch_cluster.sh start [N]    start N nodes (default 3; idempotent)
+#   tools/launch_cluster.sh status       which nodes run, and kvctl cluster status
+#   tools/launch_cluster.sh kill K       SIGKILL node K (its id, as in `kvctl cluster status`)
+#   tools/launch_cluster.sh restart K    stop node K if running, start it again with its data
+#   tools/launch_cluster.sh stop         SIGTERM every node, wait until they exit
+#   tools/launch_cluster.sh logs [K] [-f]  last lines of node K's log (all nodes if no K)
+#   tools/launch_cluster.sh env          print `export KVCTL_ENDPOINTS=...`
+#   tools/launch_cluster.sh clean        stop, then delete the data dir
+#
+# Options (before or after the command) and their environment variables:
+#   --data-dir DIR          RINGKV_DATA_DIR          default ./data (in the repo)
+#   --client-port-base P    RINGKV_CLIENT_PORT_BASE  default 7001 (node K listens on P+K-1)
+#   --peer-port-base P      RINGKV_PEER_PORT_BASE    default 7101
+#   --cluster-id ID         RINGKV_CLUSTER_ID        default 1
+#   --build-dir DIR         BUILD_DIR                default ./build
+#   --no-build              RINGKV_NO_BUILD=1        use the binaries already built
+# The data dir remembers the cluster's size and ports (cluster.env), so later commands need no
+# options. Extra kvd flags: RINGKV_KVD_FLAGS="--tick_ms=20 ...".
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash tools/install_deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)"
-echo "launch_cluster: the kvd server is not built yet (issue #3); only the library and tests exist." >&2
-exit 1
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+PROG="tools/launch_cluster.sh"
+HOST=127.0.0.1
+DATA_DIR=${RINGKV_DATA_DIR:-data}
+CLIENT_BASE=${RINGKV_CLIENT_PORT_BASE:-7001}
+PEER_BASE=${RINGKV_PEER_PORT_BASE:-7101}
+CLUSTER_ID=${RINGKV_CLUSTER_ID:-1}
+BUILD_DIR=${BUILD_DIR:-build}
+NO_BUILD=${RINGKV_NO_BUILD:-0}
+START_TIMEOUT=${RINGKV_START_TIMEOUT:-30}
+STOP_TIMEOUT=${RINGKV_STOP_TIMEOUT:-15}
+
+die() {
+  echo "$PROG: $*" >&2
+  exit 1
+}
+note() { echo "$PROG: $*" >&2; }
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+
+CMD=""
+ARGS=()
+FOLLOW=0
+while (($# > 0)); do
+  case "$1" in
+    --data-dir) DATA_DIR=${2:?--data-dir needs a value}; shift 2 ;;
+    --data-dir=*) DATA_DIR=${1#*=}; shift ;;
+    --client-port-base) CLIENT_BASE=${2:?}; shift 2 ;;
+    --client-port-base=*) CLIENT_BASE=${1#*=}; shift ;;
+    --peer-port-base) PEER_BASE=${2:?}; shift 2 ;;
+    --peer-port-base=*) PEER_BASE=${1#*=}; shift ;;
+    --cluster-id) CLUSTER_ID=${2:?}; shift 2 ;;
+    --cluster-id=*) CLUSTER_ID=${1#*=}; shift ;;
+    --build-dir) BUILD_DIR=${2:?}; shift 2 ;;
+    --build-dir=*) BUILD_DIR=${1#*=}; shift ;;
+    --no-build) NO_BUILD=1; shift ;;
+    -f|--follow) FOLLOW=1; shift ;;
+    -h|--help|help) usage; exit 0 ;;
+    -*) die "unknown option '$1' (see $PROG --help)" ;;
+    *)
+      if [[ -z $CMD ]]; then CMD=$1; else ARGS+=("$1"); fi
+      shift ;;
+  esac
+done
+[[ -n $CMD ]] || { usage; exit 2; }
+
+DATA_DIR=$(realpath -m -- "$DATA_DIR")
+STATE="$DATA_DIR/cluster.env"
+KVD="$REPO/$BUILD_DIR/src/server/kvd"
+KVCTL="$REPO/$BUILD_DIR/tools/kvctl/kvctl"
+[[ $BUILD_DIR = /* ]] && KVD="$BUILD_DIR/src/server/kvd" && KVCTL="$BUILD_DIR/tools/kvctl/kvctl"
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+if ! is_uint "$CLIENT_BASE" || ! is_uint "$PEER_BASE" || ! is_uint "$CLUSTER_ID"; then
+  die "port bases and cluster id must be numbers"
+fi
+
+# A cluster recorded in the data dir wins over defaults (its ports and size are fixed).
+N=0
+if [[ -f $STATE ]]; then
+  # shellcheck disable=SC1090
+  source "$STATE"
+fi
+
+client_port() { echo $((CLIENT_BASE + $1 - 1)); }
+peer_port() { echo $((PEER_BASE + $1 - 1)); }
+endpoints() {
+  local out="" k
+  for ((k = 1; k <= N; k++)); do out+="${out:+,}$HOST:$(client_port "$k")"; done
+  echo "$out"
+}
+pid_file() { echo "$DATA_DIR/run/$1.pid"; }
+log_file() { echo "$DATA_DIR/logs/$1.log"; }
+
+# The pid of node K if it runs (the pid file's process is a kvd with our --node_id).
+node_pid() {
+  local f pid
+  f=$(pid_file "$1")
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *" --node_id=$1 "* && $cmdline == *" --data_dir=$DATA_DIR/$1 "* ]] || return 1
+  echo "$pid"
+}
+running() { node_pid "$1" >/dev/null; }
+
+check_node_id() {
+  [[ -f $STATE ]] || die "no cluster in $DATA_DIR (run: $PROG start)"
+  if ! is_uint "${1:-}" || (($1 < 1 || $1 > N)); then
+    die "node id must be 1..$N (as in 'kvctl cluster status'), got '${1:-}'"
+  fi
+}
+
+have_kvctl() { [[ -x $KVCTL ]]; }
+kvctl() { "$KVCTL" --endpoints="$(endpoints)" "$@"; }
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+build() {
+  bash tools/install_deps.sh
+  ((NO_BUILD)) && { [[ -x $KVD ]] || die "--no-build, but $KVD does not exist"; return 0; }
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    note "configuring $BUILD_DIR (RelWithDebInfo)"
+    cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  local targets=(kvd)
+  if ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q '^kvctl:'; then targets+=(kvctl); fi
+  # Ninja does nothing (quickly) when the binaries are up to date.
+  if ! ninja -C "$BUILD_DIR" -n "${targets[@]}" 2>/dev/null | grep -q 'ninja: no work to do'; then
+    note "building ${targets[*]} in $BUILD_DIR"
+    ninja -C "$BUILD_DIR" -j "${JOBS:-$(nproc)}" "${targets[@]}" >/dev/null ||
+      die "build failed; run: ninja -C $BUILD_DIR ${targets[*]}"
+  fi
+  [[ -x $KVD ]] || die "build produced no $KVD"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Ports
+
+# Who listens on TCP port $1 (empty when free).
+port_user() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | head -1 |
+    sed -n 's/.*users:((\("[^"]*",pid=[0-9]*\).*/\1/p; t; s/.*/a process/p'
+}
+
+check_ports_free() {
+  local k busy=()
+  for k in "$@"; do
+    for p in "$(client_port "$k")" "$(peer_port "$k")"; do
+      local who
+      who=$(port_user "$p")
+      [[ -n $who ]] && busy+=("$HOST:$p (node $k) is in use by $who")
+    done
+  done
+  if ((${#busy[@]} > 0)); then
+    printf '%s: port busy: %s\n' "$PROG" "${busy[@]}" >&2
+    die "free the ports, or choose others: $PROG start --client-port-base P --peer-port-base Q" \
+      "(or RINGKV_CLIENT_PORT_BASE / RINGKV_PEER_PORT_BASE)"
+  fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+start_node() {
+  local k=$1 peers="" clients="" j
+  for ((j = 1; j <= N; j++)); do
+    peers+="${peers:+,}$j=$HOST:$(peer_port "$j")"
+    clients+="${clients:+,}$j=$HOST:$(client_port "$j")"
+  done
+  mkdir -p "$DATA_DIR/run" "$DATA_DIR/logs"
+  # shellcheck disable=SC2086
+  setsid "$KVD" --node_id="$k" --data_dir="$DATA_DIR/$k" \
+    --listen_client="$HOST:$(client_port "$k")" --listen_peer="$HOST:$(peer_port "$k")" \
+    --initial_cluster="$peers" --initial_cluster_clients="$clients" --cluster_id="$CLUSTER_ID" \
+    ${RINGKV_KVD_FLAGS:-} </dev/null >>"$(log_file "$k")" 2>&1 &
+  echo $! >"$(pid_file "$k")"
+}
+
+# Waits (deadline $2 s) until node $1 accepts on its client port; fails if it exits.
+wait_node_up() {
+  local k=$1 deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    if ! running "$k"; then
+      note "node $k exited during startup; last lines of $(log_file "$k"):"
+      tail -n 15 "$(log_file "$k")" >&2 || true
+      return 1
+    fi
+    port_open "$(client_port "$k")" && return 0
+    sleep 0.1
+  done
+  note "node $k does not accept connections on $HOST:$(client_port "$k") after $2 s"
+  return 1
+}
+
+# Waits until a leader serves writes: a kvctl put succeeds (or, without kvctl, some node's log
+# names a leader).
+wait_leader() {
+  local deadline=$((SECONDS + START_TIMEOUT)) k
+  while ((SECONDS < deadline)); do
+    if have_kvctl; then
+      if timeout 5 "$KVCTL" --endpoints="$(endpoints)" put __launch_cluster_probe ok \
+        >/dev/null 2>&1; then
+        return 0
+      fi
+    else
+      for ((k = 1; k <= N; k++)); do
+        if [[ -f $(log_file "$k") ]] &&
+          grep -q 'leader is now node' "$(log_file "$k")" &&
+          port_open "$(client_port "$k")"; then
+          return 0
+        fi
+      done
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+# SIGTERM node $1 and wait for it (SIGKILL after STOP_TIMEOUT).
+stop_node() {
+  local k=$1 pid deadline
+  pid=$(node_pid "$k") || { rm -f "$(pid_file "$k")"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    note "node $k (pid $pid) did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  fi
+  rm -f "$(pid_file "$k")"
+  echo "node $k stopped (pid $pid)"
+}
+
+print_banner() {
+  local eps kvctl_cmd
+  eps=$(endpoints)
+  kvctl_cmd=$KVCTL
+  [[ $kvctl_cmd == "$REPO/"* ]] && kvctl_cmd=${kvctl_cmd#"$REPO/"}
+  cat <<EOF
+
+RingKV: $N-node cluster on $HOST (cluster id $CLUSTER_ID), data and logs in $DATA_DIR
+$(for ((k = 1; k <= N; k++)); do
+    printf '  node %d  pid %-7s client %s:%d  peer %s:%d  log %s\n' "$k" \
+      "$(node_pid "$k" || echo -)" "$HOST" "$(client_port "$k")" "$HOST" "$(peer_port "$k")" \
+      "$(log_file "$k")"
+  done)
+
+Talk to it (from $REPO):
+  export KVCTL_ENDPOINTS=$eps
+  $kvctl_cmd put greeting hello
+  $kvctl_cmd get greeting
+  $kvctl_cmd get --prefix gr
+  $kvctl_cmd cluster status -w table
+EOF
+  have_kvctl || echo "  (kvctl is not built yet in $BUILD_DIR; the commands above need it)"
+  cat <<EOF
+
+Break it:
+  $PROG kill 1       # SIGKILL node 1 (ids as in 'kvctl cluster status')
+  $PROG restart 1    # start it again with its data; it catches up
+  $PROG logs 1       # its log
+  $PROG stop         # SIGTERM all;  $PROG clean  also deletes $DATA_DIR
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+cmd_start() {
+  local want=${ARGS[0]:-}
+  if [[ -n $want ]]; then
+    if ! is_uint "$want" || ((want < 1 || want > 99)); then die "N must be 1..99, got '$want'"; fi
+  fi
+  if [[ -f $STATE ]]; then
+    if [[ -n $want && $want != "$N" ]]; then
+      die "$DATA_DIR holds a $N-node cluster; to start $want nodes run '$PROG clean' first" \
+        "(or use another --data-dir)"
+    fi
+  else
+    N=${want:-3}
+    printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nCLUSTER_ID=%d\n' \
+      "$N" "$CLIENT_BASE" "$PEER_BASE" "$CLUSTER_ID" >"$STATE"
+  fi
+
+  build
+
+  local k to_start=()
+  for ((k = 1; k <= N; k++)); do running "$k" || to_start+=("$k"); done
+  if ((${#to_start[@]} == 0)); then
+    note "all $N nodes already running"
+  else
+    check_ports_free "${to_start[@]}"
+    for k in "${to_start[@]}"; do start_node "$k"; done
+    note "started node(s) ${to_start[*]}; waiting for a leader (up to ${START_TIMEOUT}s)"
+    for k in "${to_start[@]}"; do wait_node_up "$k" "$START_TIMEOUT" || die "node $k failed to start"; done
+  fi
+  wait_leader || die "no leader serves writes after ${START_TIMEOUT}s; see '$PROG logs'"
+  print_banner
+}
+
+cmd_stop() {
+  [[ -f $STATE ]] || { note "no cluster in $DATA_DIR"; return 0; }
+  local k any=0
+  for ((k = 1; k <= N; k++)); do
+    if running "$k"; then any=1; kill -TERM "$(node_pid "$k")" 2>/dev/null || true; fi
+  done
+  for ((k = 1; k <= N; k++)); do stop_node "$k"; done
+  ((any)) || note "no node was running"
+}
+
+cmd_status() {
+  [[ -f $STATE ]] || die "no cluster in $DATA_DIR (run: $PROG start)"
+  local k up=0
+  for ((k = 1; k <= N; k++)); do
+    if running "$k"; then
+      up=$((up + 1))
+      printf 'node %d  running  pid %-7s client %s:%d  peer %s:%d\n' "$k" "$(node_pid "$k")" \
+        "$HOST" "$(client_port "$k")" "$HOST" "$(peer_port "$k")"
+    else
+      printf 'node %d  stopped                client %s:%d  peer %s:%d\n' "$k" \
+        "$HOST" "$(client_port "$k")" "$HOST" "$(peer_port "$k")"
+    fi
+  done
+  echo "$up of $N nodes running; export KVCTL_ENDPOINTS=$(endpoints)"
+  if ((up > 0)) && have_kvctl; then
+    echo
+    kvctl cluster status -w table || true
+  fi
+}
+
+cmd_kill() {
+  local k=${ARGS[0]:-} pid
+  check_node_id "$k"
+  pid=$(node_pid "$k") || { note "node $k is not running"; return 0; }
+  kill -KILL "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$(pid_file "$k")"
+  echo "node $k killed (SIGKILL, pid $pid); restart it with: $PROG restart $k"
+}
+
+cmd_restart() {
+  local k=${ARGS[0]:-}
+  check_node_id "$k"
+  build
+  stop_node "$k" >/dev/null
+  check_ports_free "$k"
+  start_node "$k"
+  wait_node_up "$k" "$START_TIMEOUT" || die "node $k failed to start"
+  echo "node $k restarted (pid $(node_pid "$k")) with its data in $DATA_DIR/$k"
+}
+
+cmd_logs() {
+  [[ -f $STATE ]] || die "no cluster in $DATA_DIR"
+  local k=${ARGS[0]:-}
+  if [[ -n $k ]]; then
+    check_node_id "$k"
+    if ((FOLLOW)); then exec tail -n 50 -f "$(log_file "$k")"; fi
+    tail -n 50 "$(log_file "$k")"
+  else
+    local files=()
+    for ((k = 1; k <= N; k++)); do [[ -f $(log_file "$k") ]] && files+=("$(log_file "$k")"); done
+    ((${#files[@]} > 0)) || die "no logs yet"
+    if ((FOLLOW)); then exec tail -n 20 -f "${files[@]}"; fi
+    tail -n 20 "${files[@]}"
+  fi
+}
+
+cmd_env() {
+  [[ -f $STATE ]] || die "no cluster in $DATA_DIR (run: $PROG start)"
+  echo "export KVCTL_ENDPOINTS=$(endpoints)"
+}
+
+cmd_clean() {
+  cmd_stop
+  if [[ -d $DATA_DIR ]]; then
+    if [[ -f $STATE || -z $(ls -A "$DATA_DIR") ]]; then
+      rm -rf "$DATA_DIR"
+      echo "removed $DATA_DIR"
+    else
+      die "$DATA_DIR has no cluster.env; not deleting a directory this script did not create"
+    fi
+  fi
+}
+
+case "$CMD" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  kill) cmd_kill ;;
+  restart) cmd_restart ;;
+  logs) cmd_logs ;;
+  env) cmd_env ;;
+  clean) cmd_clean ;;
+  *) die "unknown command '$CMD' (start|stop|status|kill K|restart K|logs [K]|env|clean)" ;;
+esac

@@ -1,0 +1,108 @@
+// kvctl against a real 3-node cluster: put/get work, a missing key exits 3, and
+// `kvctl cluster status -w json` names each group's leader by the node id kvd was started with
+// (the id tools/launch_cluster.sh kill/restart take). Skipped when kvctl was not built.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "integration/test_cluster.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::integration {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+};
+
+// Runs kvctl with `args` (already shell-quoted where needed); stderr goes to the test's stderr.
+CommandResult RunKvctl(const std::string& endpoints, const std::string& args) {
+  const std::string cmd = KvctlBinary() + " --endpoints=" + endpoints + " " + args;
+  CommandResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class KvctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (KvctlBinary().empty() || !std::filesystem::exists(KvctlBinary())) {
+      GTEST_SKIP() << "kvctl was not built";
+    }
+    ASSERT_OK(cluster_.StartAll());
+    auto leader = cluster_.WaitForLeader();
+    ASSERT_TRUE(leader.ok()) << leader.status().ToString();
+    leader_ = *leader;
+  }
+
+  TestCluster cluster_;
+  int leader_ = 0;
+};
+
+TEST_F(KvctlTest, PutGetAndMissingKey) {
+  auto put = RunKvctl(cluster_.endpoints(), "put greeting hello");
+  EXPECT_EQ(put.exit_code, 0) << put.out;
+  auto get = RunKvctl(cluster_.endpoints(), "get greeting");
+  EXPECT_EQ(get.exit_code, 0) << get.out;
+  EXPECT_NE(get.out.find("hello"), std::string::npos) << get.out;
+  // The write went through the cluster, not somewhere else.
+  auto kv = cluster_.client().Get("greeting");
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  ASSERT_TRUE(kv->has_value());
+  EXPECT_EQ((*kv)->value, "hello");
+
+  auto missing = RunKvctl(cluster_.endpoints(), "get no-such-key");
+  EXPECT_EQ(missing.exit_code, 3) << missing.out;
+}
+
+TEST_F(KvctlTest, ClusterStatusJsonNamesEachGroupsLeaderByNodeId) {
+  // Leaders stable first (every group led, and the same view twice), so kvctl's view cannot be
+  // mid-election.
+  std::map<uint64_t, int> leaders;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto a = cluster_.Leaders();
+        for (const auto& [g, l] : a) {
+          if (l == 0) return false;
+        }
+        leaders = cluster_.Leaders();
+        return !a.empty() && a == leaders;
+      },
+      10s));
+  auto st = RunKvctl(cluster_.endpoints(), "cluster status -w json");
+  ASSERT_EQ(st.exit_code, 0) << st.out;
+  nlohmann::json j = nlohmann::json::parse(st.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON:\n" << st.out;
+
+  // {"groups": [{"group_id": G, "leader": NODE_ID, ...}], "nodes": [{"node_id": ..., ...}]}
+  ASSERT_TRUE(j.contains("groups") && j["groups"].is_array()) << st.out;
+  std::map<uint64_t, int> reported;
+  for (const auto& g : j["groups"]) {
+    ASSERT_TRUE(g.contains("group_id") && g.contains("leader")) << g.dump();
+    reported[g["group_id"].get<uint64_t>()] = g["leader"].get<int>();
+  }
+  EXPECT_EQ(reported, leaders) << st.out.substr(0, 2000);
+
+  ASSERT_TRUE(j.contains("nodes") && j["nodes"].is_array()) << st.out;
+  std::set<int> ids;
+  for (const auto& n : j["nodes"]) {
+    if (n.contains("node_id")) ids.insert(n["node_id"].get<int>());
+  }
+  EXPECT_EQ(ids, (std::set<int>{1, 2, 3})) << st.out.substr(0, 2000);
+}
+
+}  // namespace
+}  // namespace ringkv::integration
