@@ -36,6 +36,8 @@ struct Progress {
   bool is_learner = false;
   // Highest commit index sent to the follower (in appends or heartbeats).
   Index sent_commit;
+  // Leader tick at which the follower last acknowledged us (append or heartbeat response).
+  uint64_t last_ack_tick = 0;
 
   void ResetState(ProgressState s);
   void BecomeProbe();

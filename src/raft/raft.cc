@@ -225,6 +225,7 @@ Status Raft::Step(raftpb::Message m) {
 }
 
 void Raft::Tick() {
+  ++ticks_;
   if (state_ == StateRole::kLeader) {
     TickHeartbeat();
   } else {
@@ -258,6 +259,7 @@ void Raft::TickHeartbeat() {
     if (state_ == StateRole::kLeader && lead_transferee_ != kNoNode) AbortLeaderTransfer();
   }
   if (state_ != StateRole::kLeader) return;
+  MaybeTransferAfterRemoval();
   if (heartbeat_elapsed_ >= heartbeat_timeout_) {
     heartbeat_elapsed_ = 0;
     BcastHeartbeat();
@@ -409,8 +411,9 @@ Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
     }
     return Status::Unavailable("no leader for this group (election in progress)");
   }
-  if (trk_.progress.find(id_) == trk_.progress.end()) {
-    return Status::Unavailable("this node was removed from the group");
+  auto self = trk_.progress.find(id_);
+  if (self == trk_.progress.end() || self->second.is_learner) {
+    return Status::Unavailable("this node was removed from the group's voters");
   }
   if (lead_transferee_ != kNoNode) {
     return Status::Unavailable("leadership transfer to node " + S(lead_transferee_.value()) +
@@ -485,13 +488,16 @@ raftpb::ConfState Raft::SwitchToConfig(TrackerConfig cfg, ProgressMap prs) {
   auto self = trk_.progress.find(id_);
   bool member = self != trk_.progress.end();
   is_learner_ = member && self->second.is_learner;
-  if ((!member || is_learner_) && state_ == StateRole::kLeader) {
-    // The leader was removed or demoted: step down so the rest elect a new leader.
-    Log(LogLevel::kInfo, "removed from the configuration; stepping down");
-    BecomeFollower(term_, kNoNode);
-    return cs;
-  }
   if (state_ != StateRole::kLeader || cs.voters_size() == 0) return cs;
+  if (!member || is_learner_) {
+    // The leader was removed or demoted. Stepping down at once can strand the group: the
+    // remaining voters may not know that the new configuration committed (and so still need
+    // our vote in a joint config), while our log may hold an entry they lack. Instead keep
+    // leading without counting ourselves, refuse proposals, and hand leadership to the most
+    // up-to-date voter (thesis 4.2.2), which then commits in the new configuration.
+    Log(LogLevel::kInfo, "removed from the configuration; transferring leadership");
+    MaybeTransferAfterRemoval();
+  }
   // The new config may commit entries (e.g. a quorum shrank) or need appends to new members.
   if (MaybeCommit()) {
     BcastAppend();
@@ -505,6 +511,27 @@ raftpb::ConfState Raft::SwitchToConfig(TrackerConfig cfg, ProgressMap prs) {
     AbortLeaderTransfer();
   }
   return cs;
+}
+
+void Raft::MaybeTransferAfterRemoval() {
+  if (state_ != StateRole::kLeader || lead_transferee_ != kNoNode) return;
+  auto self = trk_.progress.find(id_);
+  if (self != trk_.progress.end() && !self->second.is_learner) return;  // still a voter
+  NodeId best;
+  Index best_match;
+  for (NodeId v : trk_.config.voters.Ids()) {
+    auto it = trk_.progress.find(v);
+    if (it == trk_.progress.end() || v == id_) continue;
+    if (best == kNoNode || it->second.match > best_match) {
+      best = v;
+      best_match = it->second.match;
+    }
+  }
+  if (best == kNoNode) return;
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_TRANSFER_LEADER);
+  m.set_from(best.value());
+  StepLeaderResponse(m, trk_.progress.at(best));
 }
 
 void Raft::AppliedTo(Index index, uint64_t applied_payload_bytes) {

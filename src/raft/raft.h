@@ -108,6 +108,10 @@ class Raft {
   void SendTimeoutNow(NodeId to);
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
   bool CommittedEntryInCurrentTerm() const;
+  // A leader that is no longer a voter hands leadership to the most caught-up voter.
+  void MaybeTransferAfterRemoval();
+  // Lease reads (thesis 6.4.1): whether a quorum acknowledged us recently enough.
+  bool LeaseValid() const;
   void HandleReadIndexAsLeader(const raftpb::Message& m);
   void ReleasePendingReadIndexMessages();
   // Answers a confirmed read: locally (ReadState) or to the follower that forwarded it.
@@ -152,6 +156,8 @@ class Raft {
   ReadOnlyOption read_only_option_;
   // Ticks since the last election timeout reset (follower/candidate) or CheckQuorum (leader).
   int election_elapsed_ = 0;
+  // Ticks since this node started (monotone); timestamps the followers' acknowledgements.
+  uint64_t ticks_ = 0;
   int heartbeat_elapsed_ = 0;
   bool check_quorum_;
   bool pre_vote_;

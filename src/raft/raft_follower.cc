@@ -37,6 +37,11 @@ Status Raft::StepCandidate(raftpb::Message& m) {
   trk_.RecordVote(from, !m.reject());
   int granted = 0, rejected = 0;
   VoteResult res = trk_.TallyVotes(&granted, &rejected);
+  // A quorum of other voters may grant before our own (term, vote) is durable; winning then
+  // would let a crash-restart lead the same term twice with different logs. Our own vote is
+  // stepped only once durable (RawNode::Advance), so wait for it (thesis 10.2.1's rule applied
+  // to the term).
+  if (res == VoteResult::kWon && !trk_.HasVoted(id_)) return Status::OK();
   if (res == VoteResult::kWon) {
     if (state_ == StateRole::kPreCandidate) {
       Campaign(CampaignType::kElection);

@@ -172,10 +172,32 @@ void Raft::HandleReadIndexAsLeader(const raftpb::Message& m) {
       break;
     }
     case ReadOnlyOption::kLeaseBased:
-      // Thesis 6.4.1: CheckQuorum bounds how long a deposed leader believes it leads.
-      RespondToReadIndex(m, raft_log_.committed());
+      // Thesis 6.4.1: serve at once only while the lease holds; otherwise confirm leadership
+      // with a heartbeat round like kSafe.
+      if (LeaseValid()) {
+        RespondToReadIndex(m, raft_log_.committed());
+      } else {
+        read_only_.AddRequest(raft_log_.committed(), m);
+        read_only_.RecvAck(id_, m.context());
+        BcastHeartbeat();
+      }
       break;
   }
+}
+
+bool Raft::LeaseValid() const {
+  // The tick by which a quorum had acknowledged us (our own ack is "now"). Followers that
+  // acknowledged us ignore other candidates for an election timeout after hearing from us
+  // (the in_lease check in Step). The lease is half an election timeout from the
+  // acknowledgement, leaving the other half for message delay and clock drift: the documented
+  // assumption of lease reads.
+  Index quorum_tick = trk_.config.voters.CommittedIndex([this](NodeId id) -> std::optional<Index> {
+    if (id == id_) return Index(ticks_);
+    auto it = trk_.progress.find(id);
+    if (it == trk_.progress.end()) return std::nullopt;
+    return Index(it->second.last_ack_tick);
+  });
+  return ticks_ - quorum_tick.value() < static_cast<uint64_t>(election_timeout_) / 2;
 }
 
 void Raft::ReleasePendingReadIndexMessages() {
@@ -220,6 +242,7 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
   switch (m.type()) {
     case raftpb::MSG_APP_RESP: {
       pr.recent_active = true;
+      pr.last_ack_tick = ticks_;
       if (m.reject()) {
         // Fast backtracking: jump over the follower's conflicting tail using its hint.
         Index next_probe(m.reject_hint());
@@ -266,9 +289,10 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
     }
     case raftpb::MSG_HEARTBEAT_RESP: {
       pr.recent_active = true;
+      pr.last_ack_tick = ticks_;
       pr.msg_app_flow_paused = false;
       if (pr.match < raft_log_.LastIndex() || pr.state == ProgressState::kProbe) SendAppend(from);
-      if (read_only_option_ != ReadOnlyOption::kSafe || m.context().empty()) return;
+      if (m.context().empty()) return;
       const std::map<NodeId, bool>* acks = read_only_.RecvAck(from, m.context());
       if (acks == nullptr || trk_.config.voters.Vote(*acks) != VoteResult::kWon) return;
       for (ReadIndexStatus& rs : read_only_.Advance(m.context())) {

@@ -49,6 +49,7 @@ class ProgressTracker {
   void ResetVotes() { votes_.clear(); }
   // Records the first vote of `id` in this election.
   void RecordVote(NodeId id, bool granted) { votes_.emplace(id, granted); }
+  bool HasVoted(NodeId id) const { return votes_.count(id) > 0; }
   // Counts granted and rejected votes and the election's result.
   VoteResult TallyVotes(int* granted, int* rejected) const;
 

@@ -164,7 +164,8 @@ void Store::HandleRemovalNotice(const raftpb::Message& m) {
 void Store::DestroyRemovedReplicas() {
   for (auto it = replicas_.begin(); it != replicas_.end();) {
     std::optional<Index> at = it->second->removed_at();
-    if (!at) {
+    // A removed leader keeps leading until it has handed leadership over (raft core).
+    if (!at || it->second->is_leader()) {
       ++it;
       continue;
     }
