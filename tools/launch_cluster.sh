@@ -168,7 +168,8 @@ check_ports_free() {
     done
   done
   if ((${#busy[@]} > 0)); then
-    printf '%s: port busy: %s\n' "$PROG" "${busy[@]}" >&2
+    local b
+    for b in "${busy[@]}"; do echo "$PROG: port busy: $b" >&2; done
     die "free the ports, or choose others: $PROG start --client-port-base P --peer-port-base Q" \
       "(or RINGKV_CLIENT_PORT_BASE / RINGKV_PEER_PORT_BASE)"
   fi
@@ -297,8 +298,6 @@ cmd_start() {
     fi
   else
     N=${want:-3}
-    printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nCLUSTER_ID=%d\n' \
-      "$N" "$CLIENT_BASE" "$PEER_BASE" "$CLUSTER_ID" >"$STATE"
   fi
 
   build
@@ -309,6 +308,11 @@ cmd_start() {
     note "all $N nodes already running"
   else
     check_ports_free "${to_start[@]}"
+    if [[ ! -f $STATE ]]; then  # a new cluster: remember its shape for later commands
+      mkdir -p "$DATA_DIR" || die "cannot create $DATA_DIR"
+      printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nCLUSTER_ID=%d\n' \
+        "$N" "$CLIENT_BASE" "$PEER_BASE" "$CLUSTER_ID" >"$STATE"
+    fi
     for k in "${to_start[@]}"; do start_node "$k"; done
     note "started node(s) ${to_start[*]}; waiting for a leader (up to ${START_TIMEOUT}s)"
     for k in "${to_start[@]}"; do wait_node_up "$k" "$START_TIMEOUT" || die "node $k failed to start"; done
@@ -319,12 +323,25 @@ cmd_start() {
 
 cmd_stop() {
   [[ -f $STATE ]] || { note "no cluster in $DATA_DIR"; return 0; }
-  local k any=0
+  local k pids=() deadline
   for ((k = 1; k <= N; k++)); do
-    if running "$k"; then any=1; kill -TERM "$(node_pid "$k")" 2>/dev/null || true; fi
+    pids[k]=$(node_pid "$k") || pids[k]=""
+    [[ -n ${pids[k]} ]] && kill -TERM "${pids[k]}" 2>/dev/null
   done
-  for ((k = 1; k <= N; k++)); do stop_node "$k"; done
-  ((any)) || note "no node was running"
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  for ((k = 1; k <= N; k++)); do
+    local pid=${pids[k]}
+    rm -f "$(pid_file "$k")"
+    [[ -n $pid ]] || continue
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      note "node $k (pid $pid) did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    fi
+    echo "node $k stopped (pid $pid)"
+  done
+  [[ -n ${pids[*]// /} ]] || note "no node was running"
 }
 
 cmd_status() {
