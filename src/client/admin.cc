@@ -50,4 +50,15 @@ Result<std::string> TriggerSnapshot(Client& client, const std::string& endpoint,
   return r->admin().message();
 }
 
+Result<std::string> Decommission(Client& client, const std::string& endpoint,
+                                 std::chrono::milliseconds timeout) {
+  kvpb::Request req;
+  req.mutable_admin()->set_decommission(true);
+  auto r = Impl(client).ExecuteSync(std::move(req), CallKind::kAdmin, "decommission", timeout,
+                                    endpoint);
+  if (!r.ok()) return r.status();
+  if (Status st = ErrorOf(*r); !st.ok()) return st;
+  return r->admin().message();
+}
+
 }  // namespace ringkv::client

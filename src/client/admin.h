@@ -27,6 +27,10 @@ Result<std::string> TransferLeader(Client& client, GroupId group, NodeId to,
                                    std::chrono::milliseconds timeout);
 
 // Asks the node at `endpoint` to compact `group`'s log now. Returns the server's message.
+// Asks the node at `endpoint` to decommission itself: its replicas move away, then it leaves.
+Result<std::string> Decommission(Client& client, const std::string& endpoint,
+                                 std::chrono::milliseconds timeout);
+
 Result<std::string> TriggerSnapshot(Client& client, const std::string& endpoint, GroupId group,
                                     std::chrono::milliseconds timeout);
 

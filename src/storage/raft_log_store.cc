@@ -201,7 +201,8 @@ void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMe
 
 Result<std::vector<GroupId>> ListGroups(const Engine& engine) {
   std::vector<GroupId> groups;
-  std::unique_ptr<Iterator> it = engine.NewIterator(Cf::kRaft, KeyRange{"", ""});
+  // Group ids are 8-byte big-endian prefixes, so 9 bytes of 0xff bound every key.
+  std::unique_ptr<Iterator> it = engine.NewIterator(Cf::kRaft, KeyRange{"", std::string(9, '\xff')});
   it->SeekToFirst();
   while (it->Valid()) {
     std::string_view key = it->key();

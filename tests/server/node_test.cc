@@ -44,6 +44,7 @@ class NodeClusterTest : public ::testing::Test {
       o.initial_clients = clients;
       o.replica.max_key_bytes = 64;
       o.replica.max_value_bytes = 1024;
+      options_.push_back(o);
       nodes_.push_back(std::make_unique<Node>(o));
       ASSERT_OK(nodes_.back()->Start());
       endpoints_.push_back(clients[NodeId(i)]);
@@ -63,18 +64,20 @@ class NodeClusterTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // Every node knows a leader for each of its groups.
   void WaitForLeader() {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-      for (auto& n : nodes_) {
-        if (n->store()->AllGroupsHaveLeader()) return;
-      }
+      bool all = true;
+      for (auto& n : nodes_) all = all && n->store()->AllGroupsHaveLeader();
+      if (all) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
     }
     FAIL() << "no leader within 10 s";
   }
 
   std::filesystem::path dir_;
+  std::vector<NodeOptions> options_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::string> endpoints_;
   std::unique_ptr<Client> client_;
@@ -155,6 +158,36 @@ TEST_F(NodeClusterTest, ManyConcurrentWrites) {
   auto scan = client_->Scan("t", "u", client::ScanOptions{});
   ASSERT_OK(scan);
   EXPECT_EQ(scan->kvs.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+}  // namespace
+}  // namespace ringkv::server
+
+namespace ringkv::server {
+namespace {
+
+TEST_F(NodeClusterTest, RestartKeepsReplicasAndData) {
+  ASSERT_OK(client_->Put("durable", "yes"));
+  client_.reset();
+  for (auto& n : nodes_) n->Stop();
+  // Same data dirs: every node must reopen its replicas and find the data again.
+  std::vector<std::unique_ptr<Node>> restarted;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    restarted.push_back(std::make_unique<Node>(options_[i]));
+    ASSERT_OK(restarted.back()->Start());
+  }
+  nodes_.swap(restarted);
+  restarted.clear();
+  WaitForLeader();
+  ClientOptions co;
+  co.endpoints = endpoints_;
+  auto c = Client::Connect(co);
+  ASSERT_OK(c);
+  client_ = std::move(c).value();
+  auto got = client_->Get("durable");
+  ASSERT_OK(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->value, "yes");
 }
 
 }  // namespace

@@ -128,6 +128,13 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   auto* status_cmd = cluster_cmd->add_subcommand(
       "status", "Every endpoint's node id, role, term, commit/applied index and leader per group");
 
+  uint64_t decommission_id = 0;
+  auto* node_cmd = app.add_subcommand("node", "Node commands");
+  node_cmd->require_subcommand(1);
+  auto* decommission_cmd = node_cmd->add_subcommand(
+      "decommission", "Drain a node: its replicas move to other nodes, then it leaves");
+  decommission_cmd->add_option("id", decommission_id, "Node id")->required();
+
   auto* version_cmd = app.add_subcommand("version", "Client, API and server versions");
 
   try {
@@ -160,7 +167,7 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   co.request_timeout = g.command_timeout;
   co.attempt_timeout = std::min(co.attempt_timeout, g.command_timeout);
   // cluster status reports unreachable nodes itself; version reports what it can.
-  co.lazy_connect = status_cmd->parsed() || version_cmd->parsed();
+  co.lazy_connect = status_cmd->parsed() || version_cmd->parsed() || decommission_cmd->parsed();
   auto client = client::Client::Connect(co);
   if (!client.ok()) {
     s.err << "Error: " << client.status().message()
@@ -191,6 +198,7 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
     return RunAppend(c, g, app_args, s);
   }
   if (status_cmd->parsed()) return RunClusterStatus(c, g, s);
+  if (decommission_cmd->parsed()) return RunNodeDecommission(c, g, decommission_id, s);
   if (version_cmd->parsed()) {
     auto st = client::NodeStatus(c, g.endpoints.front(), g.command_timeout);
     const std::string server = st.ok() ? st->version() : "unknown (" +

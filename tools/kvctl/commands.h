@@ -74,6 +74,7 @@ int RunAppend(client::Client& c, const GlobalOptions& g, const AppendArgs& a, St
 // Queries every endpoint in g.endpoints; exit 0 when all answered, 5 when any did not (the
 // others are still printed).
 int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s);
+int RunNodeDecommission(client::Client& c, const GlobalOptions& g, uint64_t node_id, Streams& s);
 
 }  // namespace ringkv::kvctl
 

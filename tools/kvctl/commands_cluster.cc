@@ -213,4 +213,37 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
   return kExitUnavailable;
 }
 
+int RunNodeDecommission(client::Client& c, const GlobalOptions& g, uint64_t node_id, Streams& s) {
+  // Find the node's client address in any reachable member's view of the membership.
+  std::string address;
+  std::string last_error;
+  for (const auto& ep : g.endpoints) {
+    auto st = client::NodeStatus(c, ep, g.command_timeout);
+    if (!st.ok()) {
+      last_error = std::string(st.status().message());
+      continue;
+    }
+    if (st->node_id() == node_id) address = ep;
+    for (int i = 0; address.empty() && i < st->member_ids_size(); ++i) {
+      if (st->member_ids(i) == node_id) address = st->member_client_addresses(i);
+    }
+    if (!address.empty()) break;
+  }
+  if (address.empty()) {
+    s.err << "Error: node " << node_id << " is not a member known to the endpoints: "
+          << (last_error.empty() ? "no member list names it" : last_error)
+          << ". Try: kvctl cluster status to list members\n";
+    return kExitUnavailable;
+  }
+  auto r = client::Decommission(c, address, g.command_timeout);
+  if (!r.ok()) {
+    s.err << "Error: cannot decommission node " << node_id << " at " << address << ": "
+          << r.status().message() << ". Try: kvctl cluster status\n";
+    return ExitCodeFor(r.status());
+  }
+  s.out << *r << "\nWatch progress with: kvctl cluster status (its REPLICAS count drops to 0, "
+        << "then its STATE becomes left)\n";
+  return kExitOk;
+}
+
 }  // namespace ringkv::kvctl
