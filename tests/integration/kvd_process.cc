@@ -104,11 +104,20 @@ std::optional<int> KvdProcess::Stop(std::chrono::milliseconds timeout) {
 void KvdProcess::Kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
+  ::kill(pid_, SIGCONT);  // a paused process dies only once it runs again
   int wstatus = 0;
   while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
   }
   last_exit_ = ExitCodeOf(wstatus);
   pid_ = -1;
+}
+
+void KvdProcess::Pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void KvdProcess::Resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 std::string KvdProcess::ReadLog() const {

@@ -39,6 +39,11 @@ class KvdProcess {
   // SIGKILL and reap. No-op when not running.
   void Kill();
 
+  // SIGSTOP / SIGCONT: freezes the process (it neither sends nor answers anything, its sockets
+  // stay open) and lets it go on. No-op when not running.
+  void Pause();
+  void Resume();
+
   // True while the process has not exited (reaps it if it has).
   bool Running();
   pid_t pid() const { return pid_; }

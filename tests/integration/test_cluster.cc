@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -155,6 +156,45 @@ Status TestCluster::StartAll() {
   return Status::OK();
 }
 
+Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
+  Node n;
+  auto taken = [this](uint16_t p) {
+    for (const Node& o : nodes_) {
+      if (o.client_port == p || o.peer_port == p) return true;
+    }
+    return false;
+  };
+  for (int attempt = 0; attempt < 100 && (n.client_port == 0 || n.peer_port == 0); ++attempt) {
+    const uint16_t p = PickFreePort();
+    if (p == 0 || taken(p) || p == n.client_port) continue;
+    (n.client_port == 0 ? n.client_port : n.peer_port) = p;
+  }
+  if (n.client_port == 0 || n.peer_port == 0) return Status::Unavailable("no free port");
+  const int id = size() + 1;
+  std::string join;
+  for (int other = 1; other <= options_.nodes; ++other) {
+    join += (other > 1 ? "," : "") + std::string("127.0.0.1:") +
+            std::to_string(nodes_[other - 1].peer_port);
+  }
+  const std::string client_addr = "127.0.0.1:" + std::to_string(n.client_port);
+  std::vector<std::string> args = {
+      "--node_id=" + std::to_string(id),
+      "--cluster_id=" + std::to_string(options_.cluster_id),
+      "--data_dir=" + dir_ + "/node" + std::to_string(id),
+      "--listen_client=" + client_addr,
+      "--listen_peer=127.0.0.1:" + std::to_string(n.peer_port),
+      "--join=" + join,
+  };
+  args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  n.process = std::make_unique<KvdProcess>(KvdBinary(), std::move(args),
+                                           dir_ + "/node" + std::to_string(id) + ".log");
+  nodes_.push_back(std::move(n));
+  node_clients_.push_back(MakeClient({client_addr}, options_.cluster_id));
+  if (Status s = Start(id); !s.ok()) return s;
+  return id;
+}
+
 Status TestCluster::Start(int id) { return process(id).Start(); }
 void TestCluster::Kill(int id) { process(id).Kill(); }
 void TestCluster::KillAll() {
@@ -215,6 +255,21 @@ std::map<uint64_t, int> TestCluster::Leaders() {
   }
   std::map<uint64_t, int> out;
   for (const auto& [group, b] : best) out[group] = b.second;
+  return out;
+}
+
+std::map<uint64_t, kvpb::GroupStatus> TestCluster::LeaderViews(const std::vector<int>& skip) {
+  std::map<uint64_t, kvpb::GroupStatus> out;
+  for (int id = 1; id <= size(); ++id) {
+    if (std::find(skip.begin(), skip.end(), id) != skip.end() || !Running(id)) continue;
+    auto gs = Groups(id);
+    if (!gs.ok()) continue;
+    for (const auto& [group, g] : *gs) {
+      if (g.role() != "leader") continue;
+      auto it = out.find(group);
+      if (it == out.end() || g.term() > it->second.term()) out[group] = g;
+    }
+  }
   return out;
 }
 

@@ -63,6 +63,10 @@ class TestCluster {
   // Starts every node not running. Does not wait; see WaitForLeader.
   ringkv::Status StartAll();
   ringkv::Status Start(int id);
+  // Adds node size()+1, which starts with --join (the gossip addresses of the initial
+  // members, i.e. their peer ports) and no --initial_cluster, plus options' extra flags and
+  // `extra_flags`. Starts it; does not wait. Returns its id.
+  Result<int> AddJoiningNode(std::vector<std::string> extra_flags = {});
   // SIGKILL (no shutdown at all, like a power cut for the process).
   void Kill(int id);
   void KillAll();
@@ -89,6 +93,11 @@ class TestCluster {
                                                        std::chrono::milliseconds timeout = 1s);
   // Group `group`'s status on node `id`.
   Result<kvpb::GroupStatus> Group(int id, uint64_t group, std::chrono::milliseconds timeout = 1s);
+  // Each group's status as reported by its leader at the highest term among running nodes
+  // (voters and learners as the leader's configuration has them), by group id. Nodes in
+  // `skip` are not asked (e.g. paused ones, which would only time out).
+  std::map<uint64_t, kvpb::GroupStatus> LeaderViews(const std::vector<int>& skip = {});
+
   // The running node that reports itself leader of `group` (highest term wins); 0 if none.
   int LeaderOf(uint64_t group);
   // Group id -> leader node id, over every group some running node hosts (0 = no leader).
