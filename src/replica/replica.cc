@@ -277,7 +277,19 @@ void Replica::Step(raftpb::Message m) {
   if (!s.ok()) s.IgnoreError();
 }
 
-void Replica::Tick() { raw_->Tick(); }
+void Replica::Tick() {
+  MaybeStepPendingSnapshot();
+  raw_->Tick();
+}
+
+void Replica::MaybeStepPendingSnapshot() {
+  if (!pending_snapshot_msg_ || holds_install_slot_) return;
+  if (!env_->TryReserveSnapshotInstall()) return;
+  holds_install_slot_ = true;
+  raftpb::Message m = std::move(*pending_snapshot_msg_);
+  pending_snapshot_msg_.reset();
+  Step(std::move(m));
+}
 
 void Replica::ExpireRequests(Clock::time_point now) {
   for (auto it = proposals_.begin(); it != proposals_.end();) {
@@ -323,7 +335,14 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
     }
   }
   rd.messages.clear();
-  if (rd.snapshot) RETURN_IF_ERROR(InstallSnapshot(*rd.snapshot));
+  if (rd.snapshot) {
+    Status s = InstallSnapshot(*rd.snapshot);
+    if (holds_install_slot_) {
+      holds_install_slot_ = false;
+      env_->ReleaseSnapshotInstall();
+    }
+    RETURN_IF_ERROR(s);
+  }
   if (!rd.entries.empty()) {
     RETURN_IF_ERROR(log_.Append(batch, rd.entries));
     *sync = true;
@@ -339,6 +358,11 @@ Status Replica::FinishReady() {
   if (!ready_) return Status::OK();
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
+  if (holds_install_slot_) {
+    // Raft did not restore the snapshot we stepped (already caught up): free the slot.
+    holds_install_slot_ = false;
+    env_->ReleaseSnapshotInstall();
+  }
   for (raftpb::Message& m : rd.messages_after_persist) {
     m.set_group_id(options_.group.value());
     env_->SendRaft(std::move(m));
@@ -462,8 +486,8 @@ void Replica::OnSnapshotChunk(NodeId from, const transportpb::SnapshotChunk& chu
     return;
   }
   if (chunk.last() && snapshot_receiver_->complete() && chunk.has_message()) {
-    raftpb::Message m = chunk.message();
-    Step(std::move(m));
+    pending_snapshot_msg_ = chunk.message();
+    MaybeStepPendingSnapshot();
   }
 }
 

@@ -87,6 +87,11 @@ class ReplicaEnv {
   // Streams this group's state to `msg.to()` as snapshot chunks, the last carrying `msg`.
   virtual void SendSnapshot(GroupId group, raftpb::Message msg) = 0;
   virtual raft::Logger* raft_logger() = 0;
+  // Installing a snapshot blocks the node's loop (synced writes, SST ingestion); the node
+  // allows one at a time so heartbeats of its other groups keep flowing. True = go ahead;
+  // the replica must call ReleaseSnapshotInstall when done.
+  virtual bool TryReserveSnapshotInstall() = 0;
+  virtual void ReleaseSnapshotInstall() = 0;
 };
 
 class Replica {
@@ -156,6 +161,7 @@ class Replica {
   };
 
   void HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+  void MaybeStepPendingSnapshot();
   void ServeRead(const PendingRead& r);
   void IssueReadIndex();
   void ServeReadyReads();
@@ -186,6 +192,10 @@ class Replica {
   // Snapshot being received: one at a time per group.
   std::unique_ptr<storage::SnapshotReceiver> snapshot_receiver_;
   NodeId snapshot_from_;
+  // A complete snapshot's MsgSnap waiting for the node's install slot (stepped on Tick).
+  std::optional<raftpb::Message> pending_snapshot_msg_;
+  // This replica holds the node's install slot (released after the install or the next Ready).
+  bool holds_install_slot_ = false;
   // Whether this node led the group at the last Ready (to notice lost leadership).
   bool was_leader_ = false;
   std::optional<Index> removed_at_;

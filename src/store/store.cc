@@ -243,6 +243,7 @@ void Store::ScheduleCycle() {
 
 void Store::RunCycle() {
   if (write_in_flight_) return;  // the next cycle starts when the sync completes
+  const auto collect_start = std::chrono::steady_clock::now();
   auto batch = std::make_shared<storage::WriteBatch>();
   bool sync = false;
   for (auto& [g, r] : replicas_) {
@@ -259,6 +260,12 @@ void Store::RunCycle() {
       last = lead;
     }
   }
+  auto collect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - collect_start).count();
+  if (collect_ms > 100) {
+    LOG(WARNING) << "slow loop turn: collecting " << in_flight_.size() << " Readys took "
+                 << collect_ms << " ms (snapshot install or slow disk?)";
+  }
   if (in_flight_.empty()) return;
   write_in_flight_ = true;
   if (batch->Empty()) {
@@ -268,7 +275,11 @@ void Store::RunCycle() {
   // Injected bug (kvd_buggy only): acknowledge before the log is durable.
   if (options_.replica.test_bug == replica::TestBug::kAckBeforeSync) sync = false;
   storage_worker_.Post([this, batch, sync] {
+    const auto start = std::chrono::steady_clock::now();
     ringkv::Status s = engine_->Write(*batch, sync);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start).count();
+    if (ms > 1000) LOG(WARNING) << "slow fdatasync: a Raft log write took " << ms << " ms";
     boost::asio::post(loop_, [this, s] { OnBatchWritten(s); });
   });
 }
@@ -280,10 +291,14 @@ void Store::OnBatchWritten(const ringkv::Status& s) {
   write_in_flight_ = false;
   std::vector<replica::Replica*> done;
   done.swap(in_flight_);
+  const auto apply_start = std::chrono::steady_clock::now();
   for (replica::Replica* r : done) {
     ringkv::Status st = r->FinishReady();
     if (!st.ok()) FailStop(st, "applying committed entries");
   }
+  auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - apply_start).count();
+  if (apply_ms > 100) LOG(WARNING) << "slow apply: " << done.size() << " groups took " << apply_ms << " ms";
   DestroyRemovedReplicas();
   RunCycle();
 }

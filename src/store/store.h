@@ -122,6 +122,12 @@ class Store final : public replica::ReplicaEnv {
   void SendRaft(raftpb::Message m) override;
   void SendSnapshot(GroupId group, raftpb::Message msg) override;
   raft::Logger* raft_logger() override { return logger_.get(); }
+  bool TryReserveSnapshotInstall() override {
+    if (snapshot_installing_) return false;
+    snapshot_installing_ = true;
+    return true;
+  }
+  void ReleaseSnapshotInstall() override { snapshot_installing_ = false; }
 
  private:
   void OnTick();
@@ -158,6 +164,7 @@ class Store final : public replica::ReplicaEnv {
   // Replicas whose Ready is in the batch being synced.
   std::vector<replica::Replica*> in_flight_;
   bool write_in_flight_ = false;
+  bool snapshot_installing_ = false;
   bool cycle_scheduled_ = false;
   std::map<NodeId, std::string> client_addresses_;
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
