@@ -369,6 +369,7 @@ TEST(ClientTest, DestroyingClientCompletesCallsInFlight) {
 
 TEST(ClientTest, NodeStatusAsksTheGivenEndpoint) {
   FakeServer server(7);
+  server.AnswerStatusWithHandler();
   server.Start();
   server.SetHandler([](const kvpb::Request& r, int) {
     if (!r.has_status()) return FakeServer::Error(kvpb::INVALID_ARGUMENT, true);

@@ -43,6 +43,9 @@ class FakeServer {
   std::string address() const;
   std::vector<kvpb::Request> requests() const;
   int request_count() const;
+  // By default status requests (sent by the client at connect) are answered with an empty
+  // NodeStatus and not recorded; tests of admin calls route them to the handler instead.
+  void AnswerStatusWithHandler() { answer_status_with_handler_ = true; }
   // Waits until at least `n` requests arrived; false on timeout.
   bool WaitForRequests(int n, std::chrono::milliseconds timeout) const;
 
@@ -55,6 +58,7 @@ class FakeServer {
 
  private:
   void OnFrame(const std::shared_ptr<net::Connection>& conn, const std::string& payload);
+  bool answer_status_with_handler_ = false;
 
   const uint64_t node_id_;
   std::unique_ptr<net::FrameServer> server_;

@@ -28,6 +28,7 @@ class KvctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     unsetenv("KVCTL_ENDPOINTS");
+    server_.AnswerStatusWithHandler();
     server_.Start();
     server_.SetHandler([this](const kvpb::Request& r, int) {
       if (r.has_status()) {
