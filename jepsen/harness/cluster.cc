@@ -197,16 +197,22 @@ Result<kvpb::NodeStatus> Cluster::NodeStatus(int node, milliseconds timeout) {
 }
 
 std::optional<int> Cluster::FindLeader() {
+  // With several groups: the node leading the most of them (ties: the higher summed term).
   std::optional<int> best;
-  uint64_t best_term = 0;
+  std::pair<int, uint64_t> best_score{0, 0};
   for (int i = 1; i <= options_.nodes; ++i) {
     auto st = NodeStatus(i, milliseconds(300));
     if (!st.ok()) continue;
+    std::pair<int, uint64_t> score{0, 0};
     for (const auto& g : st->groups()) {
-      if (g.role() == "leader" && g.term() >= best_term) {
-        best = i;
-        best_term = g.term();
+      if (g.role() == "leader") {
+        ++score.first;
+        score.second += g.term();
       }
+    }
+    if (score.first > 0 && score > best_score) {
+      best = i;
+      best_score = score;
     }
   }
   return best;
@@ -248,15 +254,23 @@ Status Cluster::WaitConverged(std::chrono::seconds timeout, std::string* summary
       for (const auto& g : st->groups()) applied[g.group_id()][i] = g.applied();
     }
     bool equal = error.empty();
+    size_t shown = 0;
     for (const auto& [group, per_node] : applied) {
-      desc += "group " + std::to_string(group) + " applied:";
-      for (const auto& [node, idx] : per_node) {
-        desc += " n" + std::to_string(node) + "=" + std::to_string(idx);
-        if (idx != per_node.begin()->second) equal = false;
+      bool group_equal = per_node.size() == static_cast<size_t>(options_.nodes);
+      for (const auto& [node, idx] : per_node) group_equal = group_equal && idx == per_node.begin()->second;
+      equal = equal && group_equal;
+      // Show the groups that differ, and the first few.
+      if (!group_equal || shown < 3) {
+        ++shown;
+        desc += "group " + std::to_string(group) + " applied:";
+        for (const auto& [node, idx] : per_node) {
+          desc += " n" + std::to_string(node) + "=" + std::to_string(idx);
+        }
+        desc += "; ";
       }
-      if (per_node.size() != static_cast<size_t>(options_.nodes)) equal = false;
-      desc += "; ";
     }
+    if (applied.empty()) equal = false;  // no group at all: nothing to compare, not healthy
+    desc = std::to_string(applied.size()) + " groups; " + desc;
     if (!error.empty()) desc += error;
     if (summary) *summary = desc;
     if (equal && desc == prev) return Status::OK();

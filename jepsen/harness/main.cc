@@ -120,7 +120,12 @@ int RunTest(const RunOptions& o, const std::string& command) {
     } else {
       rep.notes.push_back("converged after healing: " + converge);
     }
-    workload.FinalReads();
+    std::vector<std::string> unavailable = workload.FinalReads();
+    if (!unavailable.empty()) {
+      rep.reasons.push_back("availability: after healing, the final linearizable read of " +
+                            std::to_string(unavailable.size()) + " key(s) (first: " +
+                            unavailable[0] + ") never succeeded within 10 s");
+    }
     rep.notes.push_back("most frequent client errors:");
     for (const auto& e : workload.TopErrors(8)) rep.notes.push_back("  " + e);
     history = recorder.Snapshot();
@@ -154,6 +159,7 @@ int RunTest(const RunOptions& o, const std::string& command) {
   // Convergence failures, crashes and unexpected exits are anomalies of the system.
   for (const auto& r : rep.reasons) {
     if (r.rfind("convergence:", 0) == 0 || r.rfind("log:", 0) == 0 ||
+        r.rfind("availability:", 0) == 0 ||
         r.rfind("process:", 0) == 0) {
       verdict = CombineVerdicts(verdict, Verdict::kInvalid);
     }

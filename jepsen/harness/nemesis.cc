@@ -203,9 +203,9 @@ Nemesis::Active Nemesis::Begin(const FaultPlan& plan) {
   switch (plan.kind) {
     case FaultKind::kKill:
     case FaultKind::kKillUnsynced: {
-      // kill: one, the leader, a majority, or all; kill-unsynced: a majority or all (losing
-      // unsynced writes on a minority alone is always survivable).
-      const uint64_t m = plan.kind == FaultKind::kKill ? mode % 4 : 2 + mode % 2;
+      // kill: one, the leader, a majority, or all; kill-unsynced: a majority (2/3) or all
+      // (losing unsynced writes on a minority alone is always survivable).
+      const uint64_t m = plan.kind == FaultKind::kKill ? mode % 4 : (mode % 3 == 0 ? 3 : 2);
       std::vector<int> victims;
       if (m == 0) victims = {order[0]};
       if (m == 1) victims = {cluster_->FindLeader().value_or(order[0])};

@@ -230,7 +230,7 @@ void Workload::DoAppend(Worker* w, const std::string& key, bool set_add) {
   Complete(&w->process, done, r.status(), false);
 }
 
-void Workload::Read(client::Client& c, int64_t* process, const std::string& key,
+bool Workload::Read(client::Client& c, int64_t* process, const std::string& key,
                     client::Consistency consistency, bool as_list, bool retry_until_done) {
   const double give_up = recorder_->Elapsed() + 10;
   while (true) {
@@ -252,11 +252,12 @@ void Workload::Read(client::Client& c, int64_t* process, const std::string& key,
       }
     }
     OpType t = Complete(process, done, r.status(), true);
-    if (t == OpType::kOk || !retry_until_done || recorder_->Elapsed() > give_up) return;
+    if (t == OpType::kOk) return true;
+    if (!retry_until_done || recorder_->Elapsed() > give_up) return false;
   }
 }
 
-void Workload::FinalReads() {
+std::vector<std::string> Workload::FinalReads() {
   std::vector<std::string> keys;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -273,12 +274,16 @@ void Workload::FinalReads() {
       process += 1000;
     }
   }
+  std::vector<std::string> unavailable;
   auto c = NewClient(endpoints_, options_.seed + 77);
-  if (!c) return;
+  if (!c) return keys;
   for (const auto& key : keys) {
-    Read(*c, &process, key, client::Consistency::kLinearizable,
-         options_.workload != WorkloadKind::kRegister, true);
+    if (!Read(*c, &process, key, client::Consistency::kLinearizable,
+              options_.workload != WorkloadKind::kRegister, true)) {
+      unavailable.push_back(key);
+    }
   }
+  return unavailable;
 }
 
 std::vector<std::string> Workload::TopErrors(size_t n) const {

@@ -44,8 +44,9 @@ class Workload {
   // Runs the workers until `until_s` seconds since the test start (operations in flight then
   // complete). Returns an error only when no client could be created.
   Status Run(double until_s);
-  // The final reads (see above).
-  void FinalReads();
+  // The final reads (see above). Returns the keys whose final linearizable read never
+  // succeeded (the cluster was not available after healing).
+  std::vector<std::string> FinalReads();
   // Most frequent error messages of :fail/:info completions, "count x message" lines.
   std::vector<std::string> TopErrors(size_t n) const;
 
@@ -60,7 +61,8 @@ class Workload {
   void DoOne(Worker* w);
   void DoRegister(Worker* w, const std::string& key);
   void DoAppend(Worker* w, const std::string& key, bool set_add);
-  void Read(client::Client& c, int64_t* process, const std::string& key,
+  // Returns whether a read completed :ok.
+  bool Read(client::Client& c, int64_t* process, const std::string& key,
             client::Consistency consistency, bool as_list, bool retry_until_done);
   std::string PickKey(Worker* w);
   // Records the completion for `status` (see the outcome rules); returns the type used.
