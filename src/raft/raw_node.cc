@@ -94,6 +94,13 @@ void RawNode::ReportSnapshot(NodeId id, bool failure) {
   raft_->Step(std::move(m)).IgnoreError();  // local events do not fail
 }
 
+std::vector<raftpb::Message> RawNode::TakeMessages() {
+  raft_->FlushProposals();
+  std::vector<raftpb::Message> out;
+  out.swap(raft_->msgs());
+  return out;
+}
+
 bool RawNode::HasReady() const {
   if (ready_outstanding_) return false;
   const Raft& r = *raft_;

@@ -83,6 +83,12 @@ class RawNode {
   void ReportUnreachable(NodeId id);
   void ReportSnapshot(NodeId id, bool failure);
 
+  // Drains the messages that need no persistence (ready.h step 1) outside the Ready cycle, so a
+  // driver whose last Ready is still being persisted can send heartbeats, their responses and
+  // the leader's appends without waiting for the disk (etcd's async storage writes idea).
+  // Messages that promise durability stay for messages_after_persist.
+  std::vector<raftpb::Message> TakeMessages();
+
   bool HasReady() const;
   // REQUIRES: the previous Ready was Advance()d.
   Ready GetReady();

@@ -73,9 +73,13 @@ Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
     }
   }
   const std::string& key = CommandKey(cmd);
-  Result<std::optional<storage::VersionedValue>> current = Get(key);
-  if (!current.ok()) return current.status();
-  kvpb::Response resp = Execute(cmd, index, *current);
+  std::optional<storage::VersionedValue> current;
+  if (cmd.op_case() != kvpb::Command::kPut) {  // a put's answer does not depend on the old value
+    Result<std::optional<storage::VersionedValue>> cur = Get(key);
+    if (!cur.ok()) return cur.status();
+    current = std::move(cur).value();
+  }
+  kvpb::Response resp = Execute(cmd, index, current);
   if (cmd.client_id() != 0) {
     storage::Session s;
     s.last_sequence = cmd.sequence();

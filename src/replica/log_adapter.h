@@ -10,6 +10,7 @@
 #ifndef RINGKV_REPLICA_LOG_ADAPTER_H_
 #define RINGKV_REPLICA_LOG_ADAPTER_H_
 
+#include <deque>
 #include <vector>
 
 #include "raft/log_storage.h"
@@ -32,9 +33,25 @@ class LogAdapter final : public raft::LogStorage {
   // separately). kUnavailable before anything was applied.
   Result<raftpb::Snapshot> GetSnapshot() const override;
 
+  // The entry cache: the newest entries appended, so the leader's appends to followers and the
+  // core's frequent term lookups do not read (and parse) RocksDB. It mirrors what the replica
+  // writes: call CacheAppend with every batch of entries given to RaftLogStore::Append, and
+  // CacheReset after a compaction or snapshot install. Bounded by count and bytes.
+  void CacheAppend(const std::vector<raftpb::Entry>& entries);
+  void CacheCompact(Index compacted_to);
+  void CacheReset() { cache_.clear(); cache_bytes_ = 0; }
+
  private:
+  // The cached entry at i, or null.
+  const raftpb::Entry* Cached(Index i) const;
+
   storage::RaftLogStore* log_;
   storage::KvState* kv_;
+  // Contiguous entries, cache_[k].index() == cache_.front().index() + k.
+  std::deque<raftpb::Entry> cache_;
+  size_t cache_bytes_ = 0;
+  static constexpr size_t kMaxCacheEntries = 16384;
+  static constexpr size_t kMaxCacheBytes = 32 << 20;
 };
 
 }  // namespace ringkv::replica

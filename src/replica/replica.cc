@@ -314,6 +314,17 @@ void Replica::ExpireRequests(Clock::time_point now) {
   }
 }
 
+void Replica::FlushMessages() {
+  for (raftpb::Message& m : raw_->TakeMessages()) {
+    m.set_group_id(options_.group.value());
+    if (m.type() == raftpb::MSG_SNAP) {
+      env_->SendSnapshot(options_.group, std::move(m));
+    } else {
+      env_->SendRaft(std::move(m));
+    }
+  }
+}
+
 bool Replica::HasReady() const { return !queued_reads_.empty() || raw_->HasReady(); }
 
 Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
@@ -345,6 +356,7 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
   }
   if (!rd.entries.empty()) {
     RETURN_IF_ERROR(log_.Append(batch, rd.entries));
+    adapter_.CacheAppend(rd.entries);
     *sync = true;
   }
   if (rd.hard_state) {
@@ -437,7 +449,9 @@ Status Replica::MaybeCompact(storage::WriteBatch* batch) {
   if (applied - truncated <= options_.compact_threshold) return Status::OK();
   Index to = applied - options_.compact_keep;
   ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
-  return log_.Compact(batch, to, term);
+  RETURN_IF_ERROR(log_.Compact(batch, to, term));
+  adapter_.CacheCompact(to);
+  return Status::OK();
 }
 
 Status Replica::CompactNow() {
@@ -446,6 +460,7 @@ Status Replica::CompactNow() {
   ASSIGN_OR_RETURN(Term term, log_.TermAt(applied));
   storage::WriteBatch batch;
   RETURN_IF_ERROR(log_.Compact(&batch, applied, term));
+  adapter_.CacheCompact(applied);
   return engine_->Write(batch, /*sync=*/true);
 }
 
@@ -456,6 +471,7 @@ Status Replica::InstallSnapshot(const raftpb::Snapshot& snap) {
   }
   RETURN_IF_ERROR(snapshot_receiver_->Install());
   snapshot_receiver_.reset();
+  adapter_.CacheReset();
   RETURN_IF_ERROR(log_.Load());
   RETURN_IF_ERROR(kv_.Load());
   Index idx(snap.metadata().index());

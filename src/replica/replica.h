@@ -123,6 +123,9 @@ class Replica {
   // The Ready pipeline (see the file comment). CollectReady returns false when there was
   // nothing to do. Errors are storage failures: the store stops the node (fail-stop).
   bool HasReady() const;
+  // Sends, at once, messages that need no persistence (heartbeats and their responses, the
+  // leader's appends) while the last Ready is still being persisted.
+  void FlushMessages();
   Result<bool> CollectReady(storage::WriteBatch* batch, bool* sync);
   Status FinishReady();
 
