@@ -57,9 +57,14 @@ void Applier::Delete(const std::string& key) {
 Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
   std::optional<storage::Session> session;
   if (cmd.client_id() != 0) {
-    Result<std::optional<storage::Session>> s = kv_->GetSession(cmd.client_id());
-    if (!s.ok()) return s.status();
-    session = *s;
+    auto in_batch = session_overlay_.find(cmd.client_id());
+    if (in_batch != session_overlay_.end()) {
+      session = in_batch->second;
+    } else {
+      Result<std::optional<storage::Session>> s = kv_->GetSession(cmd.client_id());
+      if (!s.ok()) return s.status();
+      session = *s;
+    }
     if (session && cmd.sequence() <= session->last_sequence) {
       kvpb::Response resp;
       if (cmd.sequence() == session->last_sequence && resp.ParseFromString(session->response)) {
@@ -86,6 +91,7 @@ Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
     s.response = resp.SerializeAsString();
     s.written_at = index;
     kv_->PutSession(batch_, cmd.client_id(), s);
+    session_overlay_[cmd.client_id()] = std::move(s);
   }
   return resp;
 }

@@ -42,6 +42,10 @@ class Applier {
   storage::WriteBatch* batch_;
   // Keys written earlier in this batch: nullopt = deleted.
   std::map<std::string, std::optional<storage::VersionedValue>> overlay_;
+  // Sessions written earlier in this batch. Without it a replica that applies a write and its
+  // retry in one batch (catching up) would apply both, while replicas that applied them in
+  // separate batches deduplicate: replicas would diverge (found by the Jepsen harness).
+  std::map<uint64_t, storage::Session> session_overlay_;
 };
 
 // The key a command touches.
