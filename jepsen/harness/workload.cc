@@ -232,7 +232,7 @@ void Workload::DoAppend(Worker* w, const std::string& key, bool set_add) {
 
 bool Workload::Read(client::Client& c, int64_t* process, const std::string& key,
                     client::Consistency consistency, bool as_list, bool retry_until_done) {
-  const double give_up = recorder_->Elapsed() + 10;
+  const double give_up = std::min(recorder_->Elapsed() + 10, final_deadline_s_);
   while (true) {
     Op inv;
     inv.process = *process;
@@ -264,6 +264,7 @@ std::vector<std::string> Workload::FinalReads() {
     keys.assign(keys_.begin(), keys_.end());
   }
   int64_t process = kFinalProcessBase;
+  final_deadline_s_ = recorder_->Elapsed() + 20;
   if (options_.workload != WorkloadKind::kRegister) {
     for (size_t n = 0; n < endpoints_.size(); ++n) {
       auto c = NewClient({endpoints_[n]}, options_.seed + 31 * n + 5);

@@ -15,8 +15,9 @@
 // Jepsen); kUnavailable, kResourceExhausted, kInvalidArgument -> :fail; a read that did not
 // complete is :fail (it had no effect either way) unless the client says unknown.
 // Final reads: every key the run touched is read linearizably (retried until one read
-// completes or 10 s pass); the set and append workloads first read every key from every node
-// separately with serializable consistency (a client whose only endpoint is that node).
+// completes, for at most 10 s per key and 20 s for the whole phase); the set and append
+// workloads first read every key from every node separately with serializable consistency (a
+// client whose only endpoint is that node).
 //
 // Thread-safety: Run and FinalReads from one controlling thread.
 #ifndef RINGKV_JEPSEN_HARNESS_WORKLOAD_H_
@@ -74,6 +75,7 @@ class Workload {
   const RunOptions options_;
   Recorder* const recorder_;
   const std::vector<std::string> endpoints_;
+  double final_deadline_s_ = 0;  // retries of final reads stop then (20 s for the whole phase)
   std::atomic<int64_t> next_value_{1};
   std::atomic<uint64_t> op_count_{0};
   mutable std::mutex mu_;
