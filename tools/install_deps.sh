@@ -14,6 +14,7 @@ PACKAGES=(
   libbenchmark-dev                        # benchmarks
   libxxhash-dev                           # ring hash (XXH3_64bits)
   libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
+  gnuplot-nox                             # Jepsen report plots
   iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
 )
 

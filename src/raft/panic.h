@@ -3,6 +3,7 @@
 #ifndef RINGKV_RAFT_PANIC_H_
 #define RINGKV_RAFT_PANIC_H_
 
+#include <cstdint>
 #include <string>
 
 #include "raft/logger.h"
@@ -10,6 +11,9 @@
 namespace ringkv::raft {
 
 [[noreturn]] void Panic(Logger* logger, const std::string& message);
+
+// Decimal text of a number, for log and panic messages.
+inline std::string Str(uint64_t v) { return std::to_string(v); }
 
 }  // namespace ringkv::raft
 

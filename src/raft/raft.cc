@@ -14,7 +14,6 @@ namespace {
 
 NullLogger g_null_logger;
 
-std::string S(uint64_t v) { return std::to_string(v); }
 
 
 raftpb::MessageType VoteRespType(raftpb::MessageType t) {
@@ -81,9 +80,9 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
   if (hs.term() != 0 || hs.vote() != 0 || hs.commit() != 0) {
     Index commit(hs.commit());
     if (commit < r->raft_log_.committed() || commit > r->raft_log_.LastIndex()) {
-      return Status::Corruption("raft: hard state commit " + S(hs.commit()) + " is out of range [" +
-                                S(r->raft_log_.committed().value()) + ", " +
-                                S(r->raft_log_.LastIndex().value()) + "]");
+      return Status::Corruption("raft: hard state commit " + Str(hs.commit()) + " is out of range [" +
+                                Str(r->raft_log_.committed().value()) + ", " +
+                                Str(r->raft_log_.LastIndex().value()) + "]");
     }
     r->raft_log_.CommitTo(commit);
     r->term_ = Term(hs.term());
@@ -96,10 +95,10 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
     r->raft_log_.AppliedTo(std::max(c.applied, r->raft_log_.applied()));
   }
   r->BecomeFollower(r->term_, kNoNode);
-  r->Log(LogLevel::kInfo, "newRaft term=" + S(r->term_.value()) + " commit=" +
-                              S(r->raft_log_.committed().value()) + " applied=" +
-                              S(r->raft_log_.applied().value()) + " last=" +
-                              S(r->raft_log_.LastIndex().value()));
+  r->Log(LogLevel::kInfo, "newRaft term=" + Str(r->term_.value()) + " commit=" +
+                              Str(r->raft_log_.committed().value()) + " applied=" +
+                              Str(r->raft_log_.applied().value()) + " last=" +
+                              Str(r->raft_log_.LastIndex().value()));
   return r;
 }
 
@@ -112,7 +111,7 @@ raftpb::HardState Raft::hard_state() const {
 }
 
 void Raft::Log(LogLevel level, const std::string& msg) const {
-  logger_->Log(level, "raft " + S(id_.value()) + " [term " + S(term_.value()) + "] " + msg);
+  logger_->Log(level, "raft " + Str(id_.value()) + " [term " + Str(term_.value()) + "] " + msg);
 }
 
 void Raft::Send(raftpb::Message m) {
@@ -338,7 +337,7 @@ void Raft::BecomeLeader() {
   if (!AppendEntry(empty)) Panic(logger_, "empty entry was dropped");
   // The no-op does not count against the uncommitted size.
   uncommitted_size_ = 0;
-  Log(LogLevel::kInfo, "became leader at last index " + S(raft_log_.LastIndex().value()));
+  Log(LogLevel::kInfo, "became leader at last index " + Str(raft_log_.LastIndex().value()));
 }
 
 bool Raft::Promotable() const {
@@ -407,7 +406,7 @@ void Raft::Campaign(CampaignType t) {
 Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
   if (state_ != StateRole::kLeader) {
     if (lead_ != kNoNode) {
-      return Status::NotLeader("node " + S(id_.value()) + " is not the leader", lead_.value());
+      return Status::NotLeader("node " + Str(id_.value()) + " is not the leader", lead_.value());
     }
     return Status::Unavailable("no leader for this group (election in progress)");
   }
@@ -416,7 +415,7 @@ Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
     return Status::Unavailable("this node was removed from the group's voters");
   }
   if (lead_transferee_ != kNoNode) {
-    return Status::Unavailable("leadership transfer to node " + S(lead_transferee_.value()) +
+    return Status::Unavailable("leadership transfer to node " + Str(lead_transferee_.value()) +
                                " in progress");
   }
   if (type == raftpb::ENTRY_CONF_CHANGE) {
@@ -427,7 +426,7 @@ Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
     bool wants_leave_joint = cc.changes_size() == 0;
     if (already_pending) {
       return Status::FailedPrecondition("a configuration change is already pending (index " +
-                                        S(pending_conf_index_.value()) + ")");
+                                        Str(pending_conf_index_.value()) + ")");
     }
     if (already_joint && !wants_leave_joint) {
       return Status::FailedPrecondition("must leave the joint configuration first");

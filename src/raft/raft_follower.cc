@@ -7,10 +7,6 @@
 #include "raft/raft.h"
 
 namespace ringkv::raft {
-namespace {
-std::string S(uint64_t v) { return std::to_string(v); }
-}  // namespace
-
 Status Raft::StepCandidate(raftpb::Message& m) {
   raftpb::MessageType my_vote_resp =
       state_ == StateRole::kPreCandidate ? raftpb::MSG_PRE_VOTE_RESP : raftpb::MSG_VOTE_RESP;
@@ -82,7 +78,7 @@ Status Raft::StepFollower(raftpb::Message& m) {
       break;
     case raftpb::MSG_TIMEOUT_NOW:
       // Leadership transfer: campaign at once, skipping pre-vote and the leader lease.
-      Log(LogLevel::kInfo, "received timeout-now from " + S(from.value()) + "; campaigning");
+      Log(LogLevel::kInfo, "received timeout-now from " + Str(from.value()) + "; campaigning");
       Hup(CampaignType::kTransfer);
       break;
     case raftpb::MSG_READ_INDEX:
@@ -143,7 +139,7 @@ void Raft::HandleSnapshot(const raftpb::Message& m) {
   resp.set_to(m.from());
   resp.set_type(raftpb::MSG_APP_RESP);
   if (Restore(m.snapshot())) {
-    Log(LogLevel::kInfo, "restored snapshot at index " + S(m.snapshot().metadata().index()));
+    Log(LogLevel::kInfo, "restored snapshot at index " + Str(m.snapshot().metadata().index()));
     resp.set_index(raft_log_.LastIndex().value());
   } else {
     resp.set_index(raft_log_.committed().value());
@@ -165,7 +161,7 @@ bool Raft::Restore(const raftpb::Snapshot& s) {
     for (uint64_t id : *set) found = found || id == id_.value();
   }
   if (!found) {
-    Log(LogLevel::kWarning, "ignoring snapshot at " + S(sindex.value()) +
+    Log(LogLevel::kWarning, "ignoring snapshot at " + Str(sindex.value()) +
                                 " whose configuration does not contain this node");
     return false;
   }

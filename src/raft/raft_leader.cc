@@ -7,7 +7,6 @@
 
 namespace ringkv::raft {
 namespace {
-std::string S(uint64_t v) { return std::to_string(v); }
 uint64_t PayloadBytes(const std::vector<raftpb::Entry>& es) {
   uint64_t s = 0;
   for (const auto& e : es) s += e.data().size();
@@ -82,8 +81,8 @@ bool Raft::MaybeSendSnapshot(NodeId to, Progress& pr) {
   }
   if (snap->metadata().index() == 0) Panic(logger_, "need a non-empty snapshot");
   pr.BecomeSnapshot(Index(snap->metadata().index()));
-  Log(LogLevel::kInfo, "sending snapshot at index " + S(snap->metadata().index()) + " to " +
-                           S(to.value()) + " [" + pr.DebugString() + "]");
+  Log(LogLevel::kInfo, "sending snapshot at index " + Str(snap->metadata().index()) + " to " +
+                           Str(to.value()) + " [" + pr.DebugString() + "]");
   raftpb::Message m;
   m.set_to(to.value());
   m.set_type(raftpb::MSG_SNAP);
@@ -281,7 +280,7 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
           }
         }
         if (from == lead_transferee_ && pr.match == raft_log_.LastIndex()) {
-          Log(LogLevel::kInfo, "sent timeout-now to " + S(from.value()) + " after catching it up");
+          Log(LogLevel::kInfo, "sent timeout-now to " + Str(from.value()) + " after catching it up");
           SendTimeoutNow(from);
         }
       }
@@ -324,7 +323,7 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
       // The transfer must finish within an election timeout (thesis 3.10).
       election_elapsed_ = 0;
       lead_transferee_ = transferee;
-      Log(LogLevel::kInfo, "starting leadership transfer to " + S(transferee.value()));
+      Log(LogLevel::kInfo, "starting leadership transfer to " + Str(transferee.value()));
       if (pr.match == raft_log_.LastIndex()) {
         SendTimeoutNow(transferee);
       } else {

@@ -5,10 +5,6 @@
 #include "raft/panic.h"
 
 namespace ringkv::raft {
-namespace {
-std::string S(uint64_t v) { return std::to_string(v); }
-}  // namespace
-
 RaftLog::RaftLog(LogStorage* storage, Logger* logger, uint64_t max_applying_bytes)
     : storage_(storage), logger_(logger), unstable_(logger), max_applying_bytes_(max_applying_bytes) {
   Result<Index> first = storage_->FirstIndex();
@@ -27,8 +23,8 @@ std::optional<Index> RaftLog::MaybeAppend(Index index, Term log_term, Index comm
   Index ci = FindConflict(ents);
   if (ci.value() != 0) {
     if (ci <= committed_) {
-      Panic(logger_, "raft log: entry " + S(ci.value()) + " conflicts with committed entry " +
-                         S(committed_.value()));
+      Panic(logger_, "raft log: entry " + Str(ci.value()) + " conflicts with committed entry " +
+                         Str(committed_.value()));
     }
     size_t offset = ci - (index + 1);
     std::vector<raftpb::Entry> rest(ents.begin() + static_cast<long>(offset), ents.end());
@@ -42,8 +38,8 @@ Index RaftLog::Append(const std::vector<raftpb::Entry>& ents) {
   if (ents.empty()) return LastIndex();
   Index after(ents[0].index() - 1);
   if (after < committed_) {
-    Panic(logger_, "raft log: append after " + S(after.value()) + " is below committed " +
-                       S(committed_.value()));
+    Panic(logger_, "raft log: append after " + Str(after.value()) + " is below committed " +
+                       Str(committed_.value()));
   }
   unstable_.TruncateAndAppend(ents);
   return LastIndex();
@@ -109,8 +105,8 @@ Term RaftLog::LastTerm() const {
 void RaftLog::CommitTo(Index to) {
   if (committed_ < to) {
     if (LastIndex() < to) {
-      Panic(logger_, "raft log: commit " + S(to.value()) + " beyond last index " +
-                         S(LastIndex().value()) + "; was the log corrupted, truncated or lost?");
+      Panic(logger_, "raft log: commit " + Str(to.value()) + " beyond last index " +
+                         Str(LastIndex().value()) + "; was the log corrupted, truncated or lost?");
     }
     committed_ = to;
   }
@@ -119,8 +115,8 @@ void RaftLog::CommitTo(Index to) {
 void RaftLog::AppliedTo(Index i) {
   if (i.value() == 0) return;
   if (committed_ < i || i < applied_) {
-    Panic(logger_, "raft log: applied " + S(i.value()) + " out of range [" +
-                       S(applied_.value()) + ", " + S(committed_.value()) + "]");
+    Panic(logger_, "raft log: applied " + Str(i.value()) + " out of range [" +
+                       Str(applied_.value()) + ", " + Str(committed_.value()) + "]");
   }
   applied_ = i;
 }
@@ -187,13 +183,13 @@ Result<std::vector<raftpb::Entry>> RaftLog::Entries(Index i, uint64_t max_bytes)
 }
 
 Status RaftLog::MustCheckOutOfBounds(Index lo, Index hi) const {
-  if (lo > hi) Panic(logger_, "raft log: invalid slice " + S(lo.value()) + " > " + S(hi.value()));
+  if (lo > hi) Panic(logger_, "raft log: invalid slice " + Str(lo.value()) + " > " + Str(hi.value()));
   Index fi = FirstIndex();
   if (lo < fi) return CompactedError();
   Index length = LastIndex() + 1;
   if (hi > length) {
-    Panic(logger_, "raft log: slice [" + S(lo.value()) + "," + S(hi.value()) +
-                       ") out of bound [" + S(fi.value()) + "," + S(LastIndex().value()) + "]");
+    Panic(logger_, "raft log: slice [" + Str(lo.value()) + "," + Str(hi.value()) +
+                       ") out of bound [" + Str(fi.value()) + "," + Str(LastIndex().value()) + "]");
   }
   return Status::OK();
 }
@@ -231,9 +227,9 @@ Result<std::vector<raftpb::Entry>> RaftLog::Slice(Index lo, Index hi, uint64_t m
 }
 
 std::string RaftLog::DebugString() const {
-  return "committed=" + S(committed_.value()) + " applied=" + S(applied_.value()) +
-         " unstable.offset=" + S(unstable_.offset().value()) +
-         " len(unstable)=" + S(unstable_.entries().size());
+  return "committed=" + Str(committed_.value()) + " applied=" + Str(applied_.value()) +
+         " unstable.offset=" + Str(unstable_.offset().value()) +
+         " len(unstable)=" + Str(unstable_.entries().size());
 }
 
 }  // namespace ringkv::raft
