@@ -111,6 +111,11 @@ class Transport {
     RaftHandler on_raft;                // required
     SnapshotHandler on_snapshot;        // optional; chunks are dropped when unset
     UnreachableHandler on_unreachable;  // optional
+    // Optional: vets a peer whose handshake passed the version and cluster checks, given its
+    // node id and incarnation; a non-OK status refuses the connection (logged, closed). The
+    // server uses it to refuse a node whose data directory was wiped. Transport thread.
+    std::function<Status(NodeId peer, uint64_t incarnation, const std::string& remote)>
+        on_peer_handshake;
   };
 
   Transport(TransportOptions options, Handlers handlers);

@@ -110,6 +110,10 @@ void Transport::HandleInboundHandshake(Inbound& in, const std::string& payload) 
   if (st.ok() && hs.node_id() == options_.node_id.value()) {
     st = Status::FailedPrecondition("peer claims our own node id " + std::to_string(hs.node_id()));
   }
+  if (st.ok() && handlers_.on_peer_handshake) {
+    st = handlers_.on_peer_handshake(NodeId(hs.node_id()), hs.incarnation(),
+                                     in.conn->remote_address());
+  }
   transportpb::HandshakeReply reply;
   reply.set_node_id(options_.node_id.value());
   reply.set_protocol_version(kProtocolVersion);

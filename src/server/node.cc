@@ -180,6 +180,25 @@ void Node::MembershipLoop() {
   }
 }
 
+Status Node::CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::string& remote) {
+  // Each data directory has a random incarnation id, sent in every peer handshake. The first
+  // one seen for a node id is remembered (synced); a different one later means that node's
+  // disk was wiped or replaced: its votes and log are gone, so trusting it could elect two
+  // leaders in one term or lose committed entries. It must rejoin under a new node id.
+  std::lock_guard<std::mutex> lock(incarnation_mu_);
+  storage::MetaStore meta(engine_.get());
+  Result<std::optional<uint64_t>> known = meta.GetPeerIncarnation(peer);
+  if (!known.ok()) return known.status();
+  if (!known->has_value()) return meta.SetPeerIncarnation(peer, incarnation);
+  if (**known == incarnation) return Status::OK();
+  LOG(ERROR) << "refusing node " << peer << " at " << remote << ": its data directory changed "
+             << "(incarnation " << std::hex << incarnation << ", expected " << **known << std::dec
+             << "); a node whose data was wiped must rejoin under a new --node_id";
+  return Status::FailedPrecondition("node " + std::to_string(peer.value()) +
+                                    "'s data directory was replaced (incarnation mismatch); "
+                                    "rejoin under a new node id");
+}
+
 Status Node::Start() {
   RETURN_IF_ERROR(OpenStorage());
   RETURN_IF_ERROR(StartGossip());
@@ -241,6 +260,9 @@ Status Node::Start() {
     store->OnSnapshotChunk(from, std::move(chunk));
   };
   h.on_unreachable = [store](NodeId peer) { store->OnUnreachable(peer); };
+  h.on_peer_handshake = [this](NodeId peer, uint64_t incarnation, const std::string& remote) {
+    return CheckPeerIncarnation(peer, incarnation, remote);
+  };
   transport_ = std::make_unique<net::Transport>(to, h);
   RETURN_IF_ERROR(transport_->Start());
   for (const auto& [id, addr] : options_.initial_peers) {

@@ -89,6 +89,7 @@ class Node {
 
  private:
   Status OpenStorage();
+  Status CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::string& remote);
   Status LoadOrCreateRing(bool* created);
   Status StartGossip();
   void MembershipLoop();
@@ -105,6 +106,7 @@ class Node {
   // Syncs gossip's view into the store and transport; also performs the final Leave.
   std::thread membership_thread_;
   std::mutex mu_;
+  std::mutex incarnation_mu_;  // serializes CheckPeerIncarnation's read-then-write
   std::condition_variable cv_;
   bool stopping_ = false;          // guarded by mu_
   bool leave_requested_ = false;   // guarded by mu_

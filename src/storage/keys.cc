@@ -120,6 +120,9 @@ std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key) {
 }
 
 std::string NodeIdKey() { return NamedMetaKey("node_id"); }
+std::string PeerIncarnationKey(NodeId peer) {
+  return NamedMetaKey("peer_incarnation/" + std::to_string(peer.value()));
+}
 std::string ClusterIdKey() { return NamedMetaKey("cluster_id"); }
 std::string IncarnationIdKey() { return NamedMetaKey("incarnation_id"); }
 std::string RingConfigKey() { return NamedMetaKey("ring_config"); }

@@ -78,6 +78,7 @@ std::string NodeIdKey();
 std::string ClusterIdKey();
 std::string IncarnationIdKey();
 std::string RingConfigKey();
+std::string PeerIncarnationKey(NodeId peer);
 std::string TombstoneKey(GroupId group);
 KeyRange TombstoneRange();
 std::string SnapshotInstallKey(GroupId group);

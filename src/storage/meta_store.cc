@@ -105,4 +105,12 @@ void MetaStore::ClearTombstone(WriteBatch* batch, GroupId group) {
   batch->Delete(Cf::kMeta, TombstoneKey(group));
 }
 
+Result<std::optional<uint64_t>> MetaStore::GetPeerIncarnation(NodeId peer) const {
+  return GetU64(PeerIncarnationKey(peer));
+}
+
+Status MetaStore::SetPeerIncarnation(NodeId peer, uint64_t incarnation) {
+  return SetOnceU64(PeerIncarnationKey(peer), incarnation, "peer incarnation");
+}
+
 }  // namespace ringkv::storage

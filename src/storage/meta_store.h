@@ -54,6 +54,11 @@ class MetaStore {
   // Deletes the tombstone (the node is added to the group again by a later conf change).
   void ClearTombstone(WriteBatch* batch, GroupId group);
 
+  // The data-dir incarnation id first seen for a peer node (see server/node.cc), nullopt if
+  // none yet. Setting is once-only (FailedPrecondition for a different value) and synced.
+  Result<std::optional<uint64_t>> GetPeerIncarnation(NodeId peer) const;
+  Status SetPeerIncarnation(NodeId peer, uint64_t incarnation);
+
  private:
   Result<std::optional<uint64_t>> GetU64(const std::string& key) const;
   Status SetOnceU64(const std::string& key, uint64_t value, const char* what);

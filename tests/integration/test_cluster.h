@@ -76,6 +76,8 @@ class TestCluster {
   KvdProcess& process(int id) { return *nodes_.at(id - 1).process; }
 
   std::string client_address(int id) const;
+  // Node `id`'s data directory.
+  std::string data_dir(int id) const { return dir_ + "/node" + std::to_string(id); }
   uint16_t client_port(int id) const { return nodes_.at(id - 1).client_port; }
   uint16_t peer_port(int id) const { return nodes_.at(id - 1).peer_port; }
   // "127.0.0.1:a,127.0.0.1:b,..." (for kvctl --endpoints).
