@@ -405,11 +405,7 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
       }
       raftpb::ConfState cs = raw_->ApplyConfChange(cc);
       log_.SetConfState(&batch, cs);
-      bool member = false;
-      for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
-        for (uint64_t id : *set) member = member || id == options_.self.value();
-      }
-      if (!member) removed_at_ = idx;
+      if (!ConfContains(cs, options_.self)) removed_at_ = idx;
     } else if (!e.data().empty()) {
       kvpb::Command cmd;
       if (!cmd.ParseFromString(e.data())) {

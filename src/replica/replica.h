@@ -42,6 +42,16 @@
 namespace ringkv::replica {
 
 using Clock = std::chrono::steady_clock;
+
+// Whether `id` is a member (voter of either half, or learner) of the configuration.
+inline bool ConfContains(const raftpb::ConfState& cs, NodeId id) {
+  for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
+    for (uint64_t m : *set) {
+      if (m == id.value()) return true;
+    }
+  }
+  return false;
+}
 using Reply = std::function<void(kvpb::Response)>;
 
 // Known bugs that only the test build of kvd (kvd_buggy, --test_inject_bug) can switch on, so

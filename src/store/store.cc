@@ -38,15 +38,6 @@ kvpb::Response Error(kvpb::ErrorCode code, bool definite, const std::string& msg
   return r;
 }
 
-bool InConf(const raftpb::ConfState& cs, NodeId n) {
-  for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
-    for (uint64_t id : *set) {
-      if (id == n.value()) return true;
-    }
-  }
-  return false;
-}
-
 const std::string* RequestKey(const kvpb::Request& req) {
   switch (req.op_case()) {
     case kvpb::Request::kGet: return &req.get().key();
@@ -331,7 +322,7 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
         r = FindReplica(GroupId(m.group_id()));
         if (r == nullptr) continue;
       }
-      if (r->is_leader() && !InConf(r->conf_state(), from) &&
+      if (r->is_leader() && !replica::ConfContains(r->conf_state(), from) &&
           m.term() <= r->term().value()) {
         // A replica we removed is still talking (it missed its removal): tell it.
         SendRemovalNotice(r, from);
