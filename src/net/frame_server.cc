@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "net/address.h"
+#include "net/listener.h"
 #include "net/handshake.h"
 
 namespace ringkv::net {
@@ -33,22 +34,9 @@ FrameServer::~FrameServer() { Stop(); }
 
 Status FrameServer::Start() {
   CHECK(!started_) << "FrameServer::Start called twice";
-  auto hp = ParseHostPort(options_.listen_address);
+  auto hp = OpenListener(io_thread_.io(), options_.listen_address, &acceptor_);
   if (!hp.ok()) return hp.status();
-  error_code ec;
-  auto ip = asio::ip::make_address(hp->host, ec);
-  if (ec) return Status::InvalidArgument("listen host must be a literal IP: " + hp->host);
-  tcp::endpoint ep(ip, hp->port);
-  acceptor_.emplace(io_thread_.io());
-  acceptor_->open(ep.protocol(), ec);
-  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(ep, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    acceptor_.reset();
-    return Status::Unavailable("listen on " + options_.listen_address + ": " + ec.message());
-  }
-  port_ = acceptor_->local_endpoint().port();
+  port_ = hp->port;
   started_ = true;
   io_thread_.Start();
   asio::post(io_thread_.io(), [this] { DoAccept(); });
