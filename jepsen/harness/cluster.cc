@@ -3,11 +3,14 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <thread>
 
 #include "client/admin.h"
+#include "ring/hash_ring.h"
 #include "jepsen/harness/process.h"
 
 namespace ringkv::jepsen {
@@ -31,12 +34,35 @@ Cluster::~Cluster() {
     std::lock_guard<std::mutex> l(admin_mu_);
     admin_.reset();
   }
-  for (int i = 1; i <= options_.nodes; ++i) Kill(i);
+  for (int i = 1; i <= size(); ++i) Kill(i);
+}
+
+int Cluster::size() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(procs_.size());
+}
+
+std::vector<int> Cluster::Members() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<int> out;
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    if (procs_[i].membership == Membership::kMember) out.push_back(static_cast<int>(i) + 1);
+  }
+  return out;
+}
+
+std::vector<int> Cluster::RunningNodes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<int> out;
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    if (procs_[i].pid > 0) out.push_back(static_cast<int>(i) + 1);
+  }
+  return out;
 }
 
 std::vector<std::string> Cluster::ClientEndpoints() const {
   std::vector<std::string> out;
-  for (int i = 1; i <= options_.nodes; ++i) out.push_back(NodeClientAddress(i));
+  for (int i : Members()) out.push_back(NodeClientAddress(i));
   return out;
 }
 
@@ -45,24 +71,36 @@ std::string Cluster::LogPath(int node) const {
 }
 
 std::vector<std::string> Cluster::Argv(int node) const {
-  std::string peers, clients;
-  for (int i = 1; i <= options_.nodes; ++i) {
-    if (i > 1) {
-      peers += ",";
-      clients += ",";
-    }
-    peers += std::to_string(i) + "=" + NodePeerAddress(i);
-    clients += std::to_string(i) + "=" + NodeClientAddress(i);
-  }
   std::vector<std::string> argv = {
       options_.binary,
       "--node_id=" + std::to_string(node),
       "--data_dir=" + options_.dir + "/data/n" + std::to_string(node),
       "--listen_client=" + NodeClientAddress(node),
       "--listen_peer=" + NodePeerAddress(node),
-      "--initial_cluster=" + peers,
-      "--initial_cluster_clients=" + clients,
   };
+  if (procs_[static_cast<size_t>(node - 1)].joined) {
+    // Gossip (UDP) listens on the peer address: join through every node not removed.
+    std::string join;
+    for (size_t i = 0; i < procs_.size(); ++i) {
+      const int other = static_cast<int>(i) + 1;
+      if (other == node || procs_[i].membership == Membership::kRemoved) continue;
+      join += (join.empty() ? "" : ",") + NodePeerAddress(other);
+    }
+    argv.push_back("--join=" + join);
+  } else {
+    std::string peers, clients;
+    for (int i = 1; i <= options_.nodes; ++i) {
+      if (i > 1) {
+        peers += ",";
+        clients += ",";
+      }
+      peers += std::to_string(i) + "=" + NodePeerAddress(i);
+      clients += std::to_string(i) + "=" + NodeClientAddress(i);
+    }
+    argv.push_back("--initial_cluster=" + peers);
+    argv.push_back("--initial_cluster_clients=" + clients);
+  }
+  argv.insert(argv.end(), options_.extra_flags.begin(), options_.extra_flags.end());
   if (!options_.bug.empty()) argv.push_back("--test_inject_bug=" + options_.bug);
   if (options_.lose_unsynced) argv.push_back("--test_lose_unsynced_writes");
   return argv;
@@ -76,17 +114,57 @@ Status Cluster::StartAll() {
 Status Cluster::Start(int node) {
   std::lock_guard<std::mutex> l(mu_);
   ReapDeadLocked();
-  Proc& p = procs_[static_cast<size_t>(node - 1)];
+  Proc& p = ProcLocked(node);
   if (p.pid > 0) return Status::FailedPrecondition("node " + std::to_string(node) + " runs");
+  if (p.membership == Membership::kRemoved) {
+    return Status::FailedPrecondition("node " + std::to_string(node) + " was removed");
+  }
   ASSIGN_OR_RETURN(p.pid, SpawnLogged(Argv(node), LogPath(node)));
   p.paused = false;
   return Status::OK();
 }
 
+Result<int> Cluster::AddNode() {
+  int node = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (procs_.size() >= 200) return Status::ResourceExhausted("no address left for a node");
+    procs_.emplace_back();
+    procs_.back().joined = true;
+    node = static_cast<int>(procs_.size());
+  }
+  RETURN_IF_ERROR(Start(node));
+  return node;
+}
+
+Status Cluster::Decommission(int node) {
+  Result<std::string> r = Status::Unavailable("no admin client");
+  {
+    std::lock_guard<std::mutex> l(admin_mu_);
+    if (ringkv::client::Client* c = AdminClient()) {
+      r = ringkv::client::Decommission(*c, NodeClientAddress(node), milliseconds(2000));
+    }
+  }
+  if (!r.ok()) return r.status();
+  std::lock_guard<std::mutex> l(mu_);
+  ProcLocked(node).membership = Membership::kDecommissioned;
+  return Status::OK();
+}
+
+void Cluster::Remove(int node) {
+  Kill(node);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ProcLocked(node).membership = Membership::kRemoved;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(options_.dir + "/data/n" + std::to_string(node), ec);
+}
+
 void Cluster::Kill(int node) {
   std::lock_guard<std::mutex> l(mu_);
   ReapDeadLocked();
-  Proc& p = procs_[static_cast<size_t>(node - 1)];
+  Proc& p = ProcLocked(node);
   if (p.pid <= 0) return;
   kill(p.pid, SIGKILL);
   Reap(p.pid);
@@ -96,7 +174,7 @@ void Cluster::Kill(int node) {
 
 void Cluster::Pause(int node) {
   std::lock_guard<std::mutex> l(mu_);
-  Proc& p = procs_[static_cast<size_t>(node - 1)];
+  Proc& p = ProcLocked(node);
   if (p.pid <= 0 || p.paused) return;
   kill(p.pid, SIGSTOP);
   p.paused = true;
@@ -104,7 +182,7 @@ void Cluster::Pause(int node) {
 
 void Cluster::Resume(int node) {
   std::lock_guard<std::mutex> l(mu_);
-  Proc& p = procs_[static_cast<size_t>(node - 1)];
+  Proc& p = ProcLocked(node);
   if (p.pid <= 0 || !p.paused) return;
   kill(p.pid, SIGCONT);
   p.paused = false;
@@ -116,9 +194,14 @@ bool Cluster::Running(int node) const {
 }
 
 Status Cluster::HealAll() {
-  for (int i = 1; i <= options_.nodes; ++i) {
+  for (int i = 1; i <= size(); ++i) {
     Resume(i);
-    if (!Running(i)) RETURN_IF_ERROR(Start(i));
+    bool removed;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      removed = ProcLocked(i).membership == Membership::kRemoved;
+    }
+    if (!removed && !Running(i)) RETURN_IF_ERROR(Start(i));
   }
   return Status::OK();
 }
@@ -177,7 +260,7 @@ std::vector<std::string> Cluster::UnexpectedExits() {
 ringkv::client::Client* Cluster::AdminClient() {
   if (!admin_) {
     ringkv::client::ClientOptions o;
-    o.endpoints = ClientEndpoints();
+    o.endpoints = {NodeClientAddress(1)};  // every admin call names its node's endpoint
     o.lazy_connect = true;
     o.dial_timeout = milliseconds(500);
     o.request_timeout = milliseconds(1000);
@@ -189,18 +272,20 @@ ringkv::client::Client* Cluster::AdminClient() {
   return admin_.get();
 }
 
-Result<kvpb::NodeStatus> Cluster::NodeStatus(int node, milliseconds timeout) {
+Result<kvpb::NodeStatus> Cluster::NodeStatus(int node, milliseconds timeout, bool with_digests) {
   std::lock_guard<std::mutex> l(admin_mu_);
   ringkv::client::Client* c = AdminClient();
   if (c == nullptr) return Status::Unavailable("no admin client");
-  return ringkv::client::NodeStatus(*c, NodeClientAddress(node), timeout);
+  return ringkv::client::NodeStatus(*c, NodeClientAddress(node), timeout, with_digests);
 }
 
 std::optional<int> Cluster::FindLeader() {
   // With several groups: the node leading the most of them (ties: the higher summed term).
   std::optional<int> best;
   std::pair<int, uint64_t> best_score{0, 0};
-  for (int i = 1; i <= options_.nodes; ++i) {
+  std::vector<int> members = Members();
+  for (int i : RunningNodes()) {
+    if (std::find(members.begin(), members.end(), i) == members.end()) continue;
     auto st = NodeStatus(i, milliseconds(300));
     if (!st.ok()) continue;
     std::pair<int, uint64_t> score{0, 0};
@@ -239,38 +324,160 @@ Status Cluster::WaitReady(std::chrono::seconds timeout) {
   return Status::DeadlineExceeded("cluster not ready: " + last);
 }
 
+// The statuses of every running node that answers, keyed by node; `error` names one that did
+// not.
+static std::map<int, kvpb::NodeStatus> StatusesOf(Cluster* c, const std::vector<int>& nodes,
+                                                  bool with_digests, std::string* error) {
+  std::map<int, kvpb::NodeStatus> out;
+  for (int i : nodes) {
+    auto st = c->NodeStatus(i, milliseconds(1000), with_digests);
+    if (!st.ok()) {
+      *error = "node " + std::to_string(i) + ": " + st.status().ToString();
+      continue;
+    }
+    out[i] = std::move(*st);
+  }
+  return out;
+}
+
+// group -> node -> that node's status of the group.
+using GroupView = std::map<uint64_t, std::map<int, const kvpb::GroupStatus*>>;
+
+static GroupView ByGroup(const std::map<int, kvpb::NodeStatus>& statuses) {
+  GroupView v;
+  for (const auto& [node, st] : statuses) {
+    for (const auto& g : st.groups()) v[g.group_id()][node] = &g;
+  }
+  return v;
+}
+
+// The replica of the group that leads it in the highest term, if any.
+static const kvpb::GroupStatus* LeaderOf(const std::map<int, const kvpb::GroupStatus*>& replicas,
+                                         int* leader_node) {
+  const kvpb::GroupStatus* best = nullptr;
+  for (const auto& [node, g] : replicas) {
+    if (g->role() == "leader" && (best == nullptr || g->term() > best->term())) {
+      best = g;
+      *leader_node = node;
+    }
+  }
+  return best;
+}
+
+Status Cluster::ReplicasHealthy(size_t replication) {
+  std::string error;
+  std::vector<int> running = RunningNodes();
+  std::map<int, kvpb::NodeStatus> statuses = StatusesOf(this, running, false, &error);
+  if (!error.empty()) return Status::FailedPrecondition(error);
+  std::vector<int> members = Members();
+  auto is_live_member = [&](uint64_t id) {
+    const int n = static_cast<int>(id);
+    return std::find(members.begin(), members.end(), n) != members.end() &&
+           std::find(running.begin(), running.end(), n) != running.end();
+  };
+  GroupView groups = ByGroup(statuses);
+  if (groups.empty()) return Status::FailedPrecondition("no groups");
+  for (const auto& [group, replicas] : groups) {
+    int leader_node = 0;
+    const kvpb::GroupStatus* leader = LeaderOf(replicas, &leader_node);
+    const std::string name = "group " + std::to_string(group);
+    if (leader == nullptr) return Status::FailedPrecondition(name + " has no leader");
+    if (static_cast<size_t>(leader->voters_size()) != replication || leader->learners_size() > 0) {
+      return Status::FailedPrecondition(name + " is changing its configuration");
+    }
+    for (uint64_t v : leader->voters()) {
+      if (!is_live_member(v)) {
+        return Status::FailedPrecondition(name + " has voter n" + std::to_string(v) +
+                                          " that is down or not a member");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+std::map<std::string, std::vector<std::string>> Cluster::ReplicaEndpoints(
+    const std::vector<std::string>& keys) {
+  std::string error;
+  std::map<int, kvpb::NodeStatus> statuses = StatusesOf(this, RunningNodes(), false, &error);
+  std::map<std::string, std::vector<std::string>> out;
+  std::optional<ring::HashRing> ring;
+  for (const auto& [node, st] : statuses) {
+    Result<ring::RingConfig> rc = ring::RingConfig::Decode(st.ring_config());
+    if (!rc.ok()) continue;
+    Result<ring::HashRing> r = ring::HashRing::Create(*rc);
+    if (r.ok()) ring.emplace(std::move(*r));
+    break;
+  }
+  if (!ring) return out;
+  GroupView groups = ByGroup(statuses);
+  for (const std::string& key : keys) {
+    auto it = groups.find(ring->ShardForKey(key).value());
+    if (it == groups.end()) continue;
+    int leader_node = 0;
+    const kvpb::GroupStatus* leader = LeaderOf(it->second, &leader_node);
+    if (leader == nullptr) continue;
+    std::vector<uint64_t> config(leader->voters().begin(), leader->voters().end());
+    config.insert(config.end(), leader->learners().begin(), leader->learners().end());
+    for (uint64_t id : config) {
+      if (it->second.count(static_cast<int>(id)) > 0) {
+        out[key].push_back(NodeClientAddress(static_cast<int>(id)));
+      }
+    }
+  }
+  return out;
+}
+
 Status Cluster::WaitConverged(std::chrono::seconds timeout, std::string* summary) {
   const auto deadline = Clock::now() + timeout;
   std::string prev;
   while (true) {
-    std::map<uint64_t, std::map<int, uint64_t>> applied;  // group -> node -> applied
-    std::string desc, error;
-    for (int i = 1; i <= options_.nodes; ++i) {
-      auto st = NodeStatus(i, milliseconds(500));
-      if (!st.ok()) {
-        error = "node " + std::to_string(i) + ": " + st.status().ToString();
-        continue;
-      }
-      for (const auto& g : st->groups()) applied[g.group_id()][i] = g.applied();
-    }
-    bool equal = error.empty();
+    std::string error;
+    std::map<int, kvpb::NodeStatus> statuses = StatusesOf(this, RunningNodes(), true, &error);
+    GroupView groups = ByGroup(statuses);
+    bool equal = error.empty() && !groups.empty();  // no group at all is not healthy
+    std::string desc;
     size_t shown = 0;
-    for (const auto& [group, per_node] : applied) {
-      bool group_equal = per_node.size() == static_cast<size_t>(options_.nodes);
-      for (const auto& [node, idx] : per_node) group_equal = group_equal && idx == per_node.begin()->second;
+    for (const auto& [group, replicas] : groups) {
+      // The configuration to converge is the leader's; replicas outside it (removed, awaiting
+      // their tombstone) are not compared.
+      int leader_node = 0;
+      const kvpb::GroupStatus* leader = LeaderOf(replicas, &leader_node);
+      bool group_equal = leader != nullptr;
+      std::string line = "group " + std::to_string(group);
+      if (leader == nullptr) {
+        line += " has no leader";
+      } else {
+        std::vector<uint64_t> config(leader->voters().begin(), leader->voters().end());
+        config.insert(config.end(), leader->learners().begin(), leader->learners().end());
+        line += " applied/digest:";
+        for (uint64_t id : config) {
+          const int n = static_cast<int>(id);
+          auto it = replicas.find(n);
+          if (it == replicas.end()) {
+            group_equal = false;
+            line += " n" + std::to_string(n) + "=missing";
+            continue;
+          }
+          const kvpb::GroupStatus* g = it->second;
+          group_equal = group_equal && g->applied() == leader->applied() && g->has_digest() &&
+                        leader->has_digest() && g->digest_applied() == g->applied() &&
+                        leader->digest_applied() == leader->applied() &&
+                        g->digest() == leader->digest();
+          char hex[17];
+          snprintf(hex, sizeof(hex), "%08llx",
+                   static_cast<unsigned long long>(g->digest() & 0xffffffffull));
+          line += " n" + std::to_string(n) + "=" + std::to_string(g->applied()) + "/" +
+                  (g->has_digest() ? std::to_string(g->digest_applied()) + ":" + hex : "none");
+        }
+      }
       equal = equal && group_equal;
       // Show the groups that differ, and the first few.
       if (!group_equal || shown < 3) {
         ++shown;
-        desc += "group " + std::to_string(group) + " applied:";
-        for (const auto& [node, idx] : per_node) {
-          desc += " n" + std::to_string(node) + "=" + std::to_string(idx);
-        }
-        desc += "; ";
+        desc += line + "; ";
       }
     }
-    if (applied.empty()) equal = false;  // no group at all: nothing to compare, not healthy
-    desc = std::to_string(applied.size()) + " groups; " + desc;
+    desc = std::to_string(groups.size()) + " groups; " + desc;
     if (!error.empty()) desc += error;
     if (summary) *summary = desc;
     if (equal && desc == prev) return Status::OK();

@@ -5,8 +5,8 @@
 //
 // Phases: start the nodes and wait for a leader; run the workload for --time seconds with the
 // nemesis; heal everything; keep the workload running --final-quiet seconds; wait until all
-// replicas report the same applied index; final reads; stop the nodes; check the history; scan
-// the logs; write history.edn, history.json, report.txt, report.json, the plot.
+// replicas report the same applied index and state digest; final reads; stop the nodes; check
+// the history; scan the logs; write history.edn, history.json, report.txt, report.json, the plot.
 // Exit code: 0 valid, 1 invalid, 2 unknown or harness error.
 #include <unistd.h>
 
@@ -85,6 +85,11 @@ int RunTest(const RunOptions& o, const std::string& command) {
   co.bug = o.bug;
   co.lose_unsynced = o.lose_unsynced();
   co.dir = o.out_dir;
+  if (o.changes_membership()) {
+    // Membership changes must finish within a run: replace dead nodes' replicas after 4 s
+    // and give joined nodes replicas after 1 s (defaults: 10 s and 3 s).
+    co.extra_flags = {"--dead_node_timeout_ms=4000", "--stability_delay_ms=1000"};
+  }
   Cluster cluster(co);
   rep.notes.push_back("server binary: " + co.binary + (o.bug.empty() ? "" : " --test_inject_bug=" + o.bug) +
                       (co.lose_unsynced ? " --test_lose_unsynced_writes" : ""));
@@ -98,7 +103,12 @@ int RunTest(const RunOptions& o, const std::string& command) {
   } else if (Status r = cluster.WaitReady(std::chrono::seconds(30)); !r.ok()) {
     harness_error(r.ToString());
   } else {
-    Workload workload(o, &recorder, cluster.ClientEndpoints());
+    Workload::ClusterView view;
+    view.endpoints = [&cluster] { return cluster.ClientEndpoints(); };
+    view.replicas = [&cluster](const std::vector<std::string>& keys) {
+      return cluster.ReplicaEndpoints(keys);
+    };
+    Workload workload(o, &recorder, std::move(view));
     Nemesis nemesis(o, &cluster, &net, &recorder);
     const double t0 = recorder.Elapsed();
     nemesis.Start();
@@ -114,7 +124,9 @@ int RunTest(const RunOptions& o, const std::string& command) {
     for (const auto& e : nemesis.Errors()) harness_error("nemesis: " + e);
 
     std::string converge;
-    Status c = cluster.WaitConverged(std::chrono::seconds(30), &converge);
+    // Membership changes may still be moving replicas when the faults stop.
+    Status c = cluster.WaitConverged(std::chrono::seconds(o.changes_membership() ? 90 : 30),
+                                     &converge);
     if (!c.ok()) {
       rep.reasons.push_back("convergence: " + c.ToString());
     } else {
@@ -135,7 +147,7 @@ int RunTest(const RunOptions& o, const std::string& command) {
     rep.notes.push_back("node " + std::to_string(n) + " did not stop on SIGTERM within 10 s");
   }
   for (const auto& e : cluster.UnexpectedExits()) rep.reasons.push_back("process: " + e);
-  for (int i = 1; i <= o.nodes; ++i) {
+  for (int i = 1; i <= cluster.size(); ++i) {
     for (const auto& line : ScanLogForCrashes(cluster.LogPath(i), 20)) {
       rep.reasons.push_back("log: " + line);
     }

@@ -10,15 +10,14 @@ namespace ringkv::jepsen {
 namespace {
 
 constexpr double kPauseLengths[] = {0.2, 0.4, 0.8, 1.5, 3.0};
+constexpr size_t kReplication = 3;  // kvd's default --replication, which the harness keeps
 
 double UniformIn(Random& rng, double lo, double hi) {
   return lo + (hi - lo) * static_cast<double>(rng.Next() >> 11) * 0x1.0p-53;
 }
 
-// Nodes 1..n in a seeded order.
-std::vector<int> Shuffled(int n, uint64_t seed) {
-  std::vector<int> v;
-  for (int i = 1; i <= n; ++i) v.push_back(i);
+// `v` in a seeded order.
+std::vector<int> Shuffled(std::vector<int> v, uint64_t seed) {
   Random rng(seed);
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.Uniform(i)]);
   return v;
@@ -112,12 +111,13 @@ void Nemesis::Run() {
 }
 
 Grudge Nemesis::PartitionGrudge(const FaultPlan& plan, std::string* detail) {
-  const int n = cluster_->size();
-  std::vector<int> order = Shuffled(n, plan.choice);
+  const std::vector<int> members = cluster_->Members();
+  const int n = static_cast<int>(members.size());
+  std::vector<int> order = Shuffled(members, plan.choice);
   Grudge g;
   auto others = [&](int x) {
     std::vector<int> v;
-    for (int i = 1; i <= n; ++i) {
+    for (int i : members) {
       if (i != x) v.push_back(i);
     }
     return v;
@@ -196,8 +196,9 @@ Nemesis::Active Nemesis::Begin(const FaultPlan& plan) {
   Active a;
   a.window.kind = FaultKindName(plan.kind);
   a.window.start_s = recorder_->Elapsed();
-  const int n = cluster_->size();
-  std::vector<int> order = Shuffled(n, plan.choice);
+  const std::vector<int> members = cluster_->Members();
+  const int n = static_cast<int>(members.size());
+  std::vector<int> order = Shuffled(members, plan.choice);
   const uint64_t mode = plan.choice >> 48;
   Status st;
   switch (plan.kind) {
@@ -227,6 +228,9 @@ Nemesis::Active Nemesis::Begin(const FaultPlan& plan) {
                         " ms";
       break;
     }
+    case FaultKind::kMember:
+      st = ChangeMembership(order, mode, &a.window.detail);
+      break;
     default: {
       Grudge g = PartitionGrudge(plan, &a.window.detail);
       st = network_->Cut(g);
@@ -240,6 +244,46 @@ Nemesis::Active Nemesis::Begin(const FaultPlan& plan) {
   }
   RecordEvent("start-" + a.window.kind, a.window.detail);
   return a;
+}
+
+Status Nemesis::ChangeMembership(const std::vector<int>& order, uint64_t mode,
+                                 std::string* detail) {
+  // The member count stays within [max(replication, nodes - 1), nodes + 1]: a shard always
+  // has enough nodes for its replicas, and clients always find some of the nodes they know.
+  const size_t members = order.size();
+  const size_t min_members = std::max<size_t>(kReplication, static_cast<size_t>(options_.nodes) - 1);
+  const size_t max_members = static_cast<size_t>(options_.nodes) + 1;
+  const bool can_add = members < max_members;
+  const bool can_shrink = members > min_members;
+  enum { kAdd, kDecommission, kRemove } action = kAdd;
+  if (mode % 3 == 1) action = kDecommission;
+  if (mode % 3 == 2) action = kRemove;
+  if (action != kAdd && !can_shrink) action = kAdd;
+  if (action == kAdd && !can_add) action = (mode / 3) % 2 ? kRemove : kDecommission;
+  std::string why;
+  if (action == kRemove) {
+    // Losing a node for good is survivable only if every group still has its full set of
+    // live voters; otherwise a group could drop below its quorum forever.
+    if (Status h = cluster_->ReplicasHealthy(kReplication); !h.ok()) {
+      why = " (not removing: " + std::string(h.message()) + ")";
+      action = can_add ? kAdd : kDecommission;
+    }
+  }
+  switch (action) {
+    case kAdd: {
+      ASSIGN_OR_RETURN(int id, cluster_->AddNode());
+      *detail = "added n" + std::to_string(id) + " (joins by gossip)" + why;
+      return Status::OK();
+    }
+    case kDecommission:
+      *detail = "decommission n" + std::to_string(order[0]) + why;
+      return cluster_->Decommission(order[0]);
+    case kRemove:
+      cluster_->Remove(order[0]);
+      *detail = "removed n" + std::to_string(order[0]) + " (kill -9, data dir wiped)";
+      return Status::OK();
+  }
+  return Status::OK();
 }
 
 void Nemesis::End(Active& a) {

@@ -66,6 +66,10 @@ class Nemesis {
   Active Begin(const FaultPlan& plan);
   void End(Active& active);
   Grudge PartitionGrudge(const FaultPlan& plan, std::string* detail);
+  // The member fault: adds, decommissions or removes a node (`order`: the members in a seeded
+  // order; `mode`: seeded choice). Membership changes are permanent: ending the window undoes
+  // nothing.
+  Status ChangeMembership(const std::vector<int>& order, uint64_t mode, std::string* detail);
   void RecordEvent(const std::string& f, const std::string& value);
   // Waits until `at_s` (since test start) or Stop; false when stopped.
   bool SleepUntil(double at_s);

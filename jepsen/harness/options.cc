@@ -17,6 +17,7 @@ const char* FaultKindName(FaultKind k) {
     case FaultKind::kKill: return "kill";
     case FaultKind::kKillUnsynced: return "kill-unsynced";
     case FaultKind::kPause: return "pause";
+    case FaultKind::kMember: return "member";
   }
   return "?";
 }
@@ -26,6 +27,13 @@ bool RunOptions::uses_buggy_binary() const { return !bug.empty() || lose_unsynce
 bool RunOptions::lose_unsynced() const {
   for (FaultKind f : faults) {
     if (f == FaultKind::kKillUnsynced) return true;
+  }
+  return false;
+}
+
+bool RunOptions::changes_membership() const {
+  for (FaultKind f : faults) {
+    if (f == FaultKind::kMember) return true;
   }
   return false;
 }
@@ -67,7 +75,7 @@ Result<std::vector<FaultKind>> ParseNemesis(const std::string& spec) {
       continue;
     }
     bool found = false;
-    for (int i = 0; i <= static_cast<int>(FaultKind::kPause); ++i) {
+    for (int i = 0; i <= static_cast<int>(FaultKind::kMember); ++i) {
       auto k = static_cast<FaultKind>(i);
       if (item == FaultKindName(k)) {
         add(k);
@@ -87,7 +95,7 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   app.add_option("--workload", workload, "register | append | set");
   app.add_option("--nemesis", o.nemesis_spec,
                  "none | partition | partition-{one,halves,ring,bridge,leader,oneway,clients} | "
-                 "kill | kill-unsynced | pause, comma-separated");
+                 "kill | kill-unsynced | pause | member, comma-separated");
   app.add_option("--nodes", o.nodes, "cluster size (3..9)");
   app.add_option("--time", o.time_s, "workload seconds");
   app.add_option("--concurrency", o.concurrency, "client workers");

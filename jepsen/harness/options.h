@@ -28,6 +28,8 @@ enum class FaultKind {
   kKill,               // kill -9 of one node / the leader / a majority / all, then restart
   kKillUnsynced,       // kill -9 of a majority or all nodes that lose unsynced writes
   kPause,              // SIGSTOP of a node or the leader around the election timeout, SIGCONT
+  kMember,             // a membership change: add a node, decommission one, or remove one
+                       // (kill -9 and wipe: gone for good, its replicas replaced)
 };
 
 const char* FaultKindName(FaultKind k);
@@ -53,6 +55,7 @@ struct RunOptions {
   double op_timeout_s = 3;                    // client request deadline
   bool uses_buggy_binary() const;             // --bug or kill-unsynced
   bool lose_unsynced() const;                 // nodes get --test_lose_unsynced_writes
+  bool changes_membership() const;            // the member nemesis is enabled
 };
 
 // Parses "register|append|set".
@@ -61,7 +64,7 @@ const char* WorkloadName(WorkloadKind w);
 
 // Expands a comma-separated nemesis spec: none, partition (all shapes), partition-one,
 // partition-halves, partition-ring, partition-bridge, partition-leader, partition-oneway,
-// partition-clients, kill, kill-unsynced, pause.
+// partition-clients, kill, kill-unsynced, pause, member.
 Result<std::vector<FaultKind>> ParseNemesis(const std::string& spec);
 
 // Parses argv (see ringkv-jepsen --help). Returns InvalidArgument with a message on bad usage.

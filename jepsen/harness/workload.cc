@@ -34,9 +34,8 @@ edn::Value ParseList(const std::string& s) {
   return edn::Value::Vector(std::move(items));
 }
 
-Workload::Workload(const RunOptions& options, Recorder* recorder,
-                   std::vector<std::string> endpoints)
-    : options_(options), recorder_(recorder), endpoints_(std::move(endpoints)) {}
+Workload::Workload(const RunOptions& options, Recorder* recorder, ClusterView cluster)
+    : options_(options), recorder_(recorder), cluster_(std::move(cluster)) {}
 
 std::unique_ptr<client::Client> Workload::NewClient(std::vector<std::string> endpoints,
                                                     uint64_t seed) {
@@ -67,7 +66,8 @@ Status Workload::Run(double until_s) {
     w.index = i;
     w.process = i;
     w.rng = Random(options_.seed * 1000003 + static_cast<uint64_t>(i) + 1);
-    w.client = NewClient(endpoints_, options_.seed * 7919 + static_cast<uint64_t>(i) + 1);
+    w.endpoints = cluster_.endpoints();
+    w.client = NewClient(w.endpoints, options_.seed * 7919 + static_cast<uint64_t>(i) + 1);
     if (!w.client) return Status::Unavailable("cannot create a client");
   }
   std::vector<std::thread> threads;
@@ -80,7 +80,18 @@ void Workload::WorkerLoop(Worker* w, double until_s) {
   // Jepsen's stagger: exponential gaps with mean concurrency/rate per worker.
   const double mean_gap = options_.rate > 0 ? options_.concurrency / options_.rate : 0;
   while (recorder_->Elapsed() < until_s) {
+    const int64_t process = w->process;
     DoOne(w);
+    if (w->process != process) {
+      // A new process: like a new Jepsen client, it connects to the members as they are now.
+      std::vector<std::string> now = cluster_.endpoints();
+      if (!now.empty() && now != w->endpoints) {
+        if (auto c = NewClient(now, options_.seed * 7919 + static_cast<uint64_t>(w->process) + 1)) {
+          w->client = std::move(c);
+          w->endpoints = std::move(now);
+        }
+      }
+    }
     if (mean_gap > 0) {
       double u = (static_cast<double>(w->rng.Next() >> 11) + 1) * 0x1.0p-53;
       double gap = std::min(-std::log(u) * mean_gap, until_s - recorder_->Elapsed());
@@ -265,18 +276,26 @@ std::vector<std::string> Workload::FinalReads() {
   }
   int64_t process = kFinalProcessBase;
   final_deadline_s_ = recorder_->Elapsed() + 20;
+  const std::vector<std::string> endpoints = cluster_.endpoints();
   if (options_.workload != WorkloadKind::kRegister) {
-    for (size_t n = 0; n < endpoints_.size(); ++n) {
-      auto c = NewClient({endpoints_[n]}, options_.seed + 31 * n + 5);
+    // Every replica of each key's shard, one node at a time (a node serves serializable reads
+    // of the shards it holds only).
+    std::map<std::string, std::vector<std::string>> per_node;  // endpoint -> keys
+    for (const auto& [key, replicas] : cluster_.replicas(keys)) {
+      for (const auto& e : replicas) per_node[e].push_back(key);
+    }
+    uint64_t n = 0;
+    for (const auto& [endpoint, node_keys] : per_node) {
+      auto c = NewClient({endpoint}, options_.seed + 31 * n++ + 5);
       if (!c) continue;
-      for (const auto& key : keys) {
+      for (const auto& key : node_keys) {
         Read(*c, &process, key, client::Consistency::kSerializable, true, true);
       }
       process += 1000;
     }
   }
   std::vector<std::string> unavailable;
-  auto c = NewClient(endpoints_, options_.seed + 77);
+  auto c = NewClient(endpoints, options_.seed + 77);
   if (!c) return keys;
   for (const auto& key : keys) {
     if (!Read(*c, &process, key, client::Consistency::kLinearizable,

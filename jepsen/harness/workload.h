@@ -16,14 +16,18 @@
 // complete is :fail (it had no effect either way) unless the client says unknown.
 // Final reads: every key the run touched is read linearizably (retried until one read
 // completes, for at most 10 s per key and 20 s for the whole phase); the set and append
-// workloads first read every key from every node separately with serializable consistency (a
-// client whose only endpoint is that node).
+// workloads first read every key from every replica of its shard separately with serializable
+// consistency (a client whose only endpoint is that node).
+//
+// Endpoints: the cluster's current members (asked again when a worker becomes a new process
+// and for the final reads), so workers keep finding nodes while membership changes.
 //
 // Thread-safety: Run and FinalReads from one controlling thread.
 #ifndef RINGKV_JEPSEN_HARNESS_WORKLOAD_H_
 #define RINGKV_JEPSEN_HARNESS_WORKLOAD_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,7 +44,15 @@ namespace ringkv::jepsen {
 
 class Workload {
  public:
-  Workload(const RunOptions& options, Recorder* recorder, std::vector<std::string> endpoints);
+  // What the workload needs to know of the cluster; both must be thread-safe.
+  struct ClusterView {
+    // Client addresses of the current members.
+    std::function<std::vector<std::string>()> endpoints;
+    // For each key, the client addresses of the nodes holding a replica of its shard.
+    std::function<std::map<std::string, std::vector<std::string>>(const std::vector<std::string>&)>
+        replicas;
+  };
+  Workload(const RunOptions& options, Recorder* recorder, ClusterView cluster);
 
   // Runs the workers until `until_s` seconds since the test start (operations in flight then
   // complete). Returns an error only when no client could be created.
@@ -56,6 +68,7 @@ class Workload {
     int index = 0;
     int64_t process = 0;
     Random rng{0};
+    std::vector<std::string> endpoints;  // the client's
     std::unique_ptr<client::Client> client;
   };
   void WorkerLoop(Worker* w, double until_s);
@@ -74,7 +87,7 @@ class Workload {
 
   const RunOptions options_;
   Recorder* const recorder_;
-  const std::vector<std::string> endpoints_;
+  const ClusterView cluster_;
   double final_deadline_s_ = 0;  // retries of final reads stop then (20 s for the whole phase)
   std::atomic<int64_t> next_value_{1};
   std::atomic<uint64_t> op_count_{0};

@@ -16,9 +16,9 @@ Status ErrorOf(const kvpb::Response& r) {
 }  // namespace
 
 Result<kvpb::NodeStatus> NodeStatus(Client& client, const std::string& endpoint,
-                                    std::chrono::milliseconds timeout) {
+                                    std::chrono::milliseconds timeout, bool with_digests) {
   kvpb::Request req;
-  req.mutable_status();
+  req.mutable_status()->set_with_digests(with_digests);
   auto r = Impl(client).ExecuteSync(std::move(req), CallKind::kAdmin, "status of " + endpoint,
                                     timeout, endpoint);
   if (!r.ok()) return r.status();

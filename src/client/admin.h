@@ -17,9 +17,10 @@ namespace ringkv::client {
 
 // The status of the node at `endpoint` (one attempt, no redirects). Unavailable when it cannot
 // be reached; DeadlineExceeded when it did not answer within `timeout`.
+// With `with_digests` every group carries its state digest (convergence checks).
 // REQUIRES: `client` was made by Client::Connect.
 Result<kvpb::NodeStatus> NodeStatus(Client& client, const std::string& endpoint,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout, bool with_digests = false);
 
 // Asks `group`'s leader (found by following hints) to hand leadership to node `to`. Returns the
 // server's message.

@@ -145,6 +145,11 @@ class Replica {
   bool is_leader() const { return raw_->role() == raft::StateRole::kLeader; }
   Index applied() const { return raw_->applied(); }
   const raftpb::ConfState& conf_state() const { return log_.conf_state(); }
+  // False for a replica created empty on a leader's message, until its first snapshot gives it
+  // a configuration.
+  bool initialized() const {
+    return conf_state().voters_size() > 0 || conf_state().learners_size() > 0;
+  }
   // Set once this replica applied a conf change that removed it: the store then deletes it
   // and leaves a tombstone at that index.
   std::optional<Index> removed_at() const { return removed_at_; }

@@ -6,9 +6,11 @@
 namespace ringkv::store {
 namespace {
 
+// A member that has acknowledged entries (a learner just added has match 0, which a short log
+// would otherwise count as "within lag") and is within `lag` of the leader's last index.
 bool CaughtUp(const GroupView& v, NodeId n, uint64_t lag) {
   auto it = v.match.find(n);
-  return it != v.match.end() && it->second + lag >= v.last_index;
+  return it != v.match.end() && it->second.value() > 0 && it->second + lag >= v.last_index;
 }
 
 }  // namespace

@@ -116,13 +116,11 @@ void Store::MaybeCreateReplicaFor(NodeId from, const raftpb::Message& m) {
   if (m.type() != raftpb::MSG_APP && m.type() != raftpb::MSG_HEARTBEAT) return;
   GroupId g(m.group_id());
   if (ring_ && (g.value() == 0 || g.value() > ring_->num_shards())) return;
-  storage::MetaStore meta(engine_);
-  Result<std::optional<Index>> tomb = meta.GetTombstone(g);
-  if (!tomb.ok() || tomb->has_value()) {
-    // Removed here before: only a snapshot newer than the removal may bring it back
-    // (OnSnapshotChunk).
-    return;
-  }
+  // Also when this node was removed from the group before (a tombstone): the leader may have
+  // added it again, and it can only send the snapshot that brings the replica back once an
+  // empty replica answers it. That empty replica holds no data and no configuration; only a
+  // snapshot newer than the removal may initialize it (OnSnapshotChunk), so a stale leader
+  // that still counts this node cannot revive the old replica.
   CreateReplica(g, nullptr);
 }
 
@@ -328,6 +326,16 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
         SendRemovalNotice(r, from);
         continue;
       }
+      if (!r->initialized()) {
+        // An empty replica, created on a leader's message and waiting for its first snapshot.
+        // It never votes: it may be a node removed from the group earlier (its tombstone
+        // dropped its term and vote), and its vote could elect a stale-config candidate.
+        // Placement promotes a learner only once it has acknowledged entries, so a real voter
+        // is never empty. A heartbeat's commit is the leader's view of the old replica's
+        // match; the empty log has none of it.
+        if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) continue;
+        if (m.type() == raftpb::MSG_HEARTBEAT) m.set_commit(0);
+      }
       r->Step(std::move(m));
     }
     ScheduleCycle();
@@ -338,19 +346,23 @@ void Store::OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk) {
   boost::asio::post(loop_, [this, from, chunk = std::move(chunk)] {
     GroupId g(chunk.group_id());
     replica::Replica* r = FindReplica(g);
-    if (r == nullptr && chunk.seq() == 0 && ring_ && g.value() >= 1 &&
-        g.value() <= ring_->num_shards()) {
+    if (!ring_ || g.value() == 0 || g.value() > ring_->num_shards()) return;
+    if (r == nullptr || !r->initialized()) {
+      // A snapshot that would (re)create this replica: if it was removed here before, only
+      // a snapshot taken after the removal may bring it back (it holds the configuration
+      // that added this node again).
       storage::MetaStore meta(engine_);
       Result<std::optional<Index>> tomb = meta.GetTombstone(g);
-      if (tomb.ok() && (!tomb->has_value() || Index(chunk.snapshot_index()) > **tomb)) {
-        if (tomb->has_value()) {
-          // Re-added after an earlier removal: the snapshot is newer than the tombstone.
+      if (!tomb.ok()) return;
+      if (tomb->has_value()) {
+        if (Index(chunk.snapshot_index()) <= **tomb) return;
+        if (chunk.seq() == 0) {
           storage::WriteBatch b;
           meta.ClearTombstone(&b, g);
           if (!engine_->Write(b, true).ok()) return;
         }
-        r = CreateReplica(g, nullptr);
       }
+      if (r == nullptr && chunk.seq() == 0) r = CreateReplica(g, nullptr);
     }
     if (r != nullptr) r->OnSnapshotChunk(from, chunk);
     ScheduleCycle();
@@ -426,7 +438,7 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply) {
     kvpb::Response resp;
     resp.set_request_id(request_id);
     resp.set_served_by(self.value());
-    *resp.mutable_status() = GetNodeStatus();
+    *resp.mutable_status() = GetNodeStatus(req.status().with_digests());
     reply(std::move(resp));
     return;
   }
@@ -636,8 +648,8 @@ void Store::HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseC
   reply(std::move(resp));
 }
 
-kvpb::NodeStatus Store::GetNodeStatus() {
-  auto fill = [this] {
+kvpb::NodeStatus Store::GetNodeStatus(bool with_digests) {
+  auto fill = [this, with_digests] {
     kvpb::NodeStatus st;
     st.set_node_id(options_.node_id.value());
     auto it = client_addresses_.find(options_.node_id);
@@ -645,7 +657,19 @@ kvpb::NodeStatus Store::GetNodeStatus() {
     st.set_uptime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now() - started_at_)
                          .count());
-    for (auto& [g, r] : replicas_) *st.add_groups() = r->GroupStatusProto();
+    for (auto& [g, r] : replicas_) {
+      kvpb::GroupStatus* gs = st.add_groups();
+      *gs = r->GroupStatusProto();
+      if (!with_digests) continue;
+      Result<storage::StateDigest> d = r->Digest();
+      if (!d.ok()) {
+        LOG(WARNING) << "group " << g << ": state digest failed: " << d.status();
+        continue;
+      }
+      gs->set_has_digest(true);
+      gs->set_digest(d->hash);
+      gs->set_digest_applied(d->applied.applied_index.value());
+    }
     if (ring_) st.set_ring_config(options_.ring.Encode());
     st.set_decommissioning(decommissioning_);
     if (members_.empty()) {

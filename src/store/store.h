@@ -113,8 +113,9 @@ class Store final : public replica::ReplicaEnv {
   // A client request; `reply` runs on the loop thread exactly once.
   void HandleRequest(kvpb::Request req, ResponseCallback reply);
 
-  // This node's view for status/admin (runs on the loop, waits for the answer).
-  kvpb::NodeStatus GetNodeStatus();
+  // This node's view for status/admin (runs on the loop, waits for the answer). With
+  // `with_digests`, every group also carries its state digest (a scan of its data).
+  kvpb::NodeStatus GetNodeStatus(bool with_digests = false);
   // Whether any group has a leader this node knows of (readiness).
   bool AllGroupsHaveLeader();
 

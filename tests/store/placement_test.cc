@@ -54,6 +54,15 @@ TEST(PlacementTest, LaggingLearnerIsNotPromoted) {
   EXPECT_EQ(NextPlacementStep(v, T({1, 2, 4}), 3, 100, false).kind, K::kNone);
 }
 
+TEST(PlacementTest, LearnerThatNeverAnsweredIsNotPromotedOnAShortLog) {
+  // The log is shorter than the catch-up lag, but learner 4 has acknowledged nothing (it may
+  // not even host a replica yet): promoting it would count a voter that holds no data.
+  auto v = View({1, 2, 3}, {4}, 1, {{1, 30}, {2, 30}, {3, 30}, {4, 0}}, 30);
+  EXPECT_EQ(NextPlacementStep(v, T({1, 2, 4}), 3, 100, false).kind, K::kNone);
+  v = View({1, 2, 3}, {4}, 1, {{1, 30}, {2, 30}, {3, 30}, {4, 12}}, 30);
+  EXPECT_EQ(NextPlacementStep(v, T({1, 2, 4}), 3, 100, false).kind, K::kPromote);
+}
+
 TEST(PlacementTest, NeverShrinksBelowReplicationFactor) {
   // Only two live nodes: the dead voter 3 stays until a replacement exists.
   auto v = View({1, 2, 3}, {}, 1, {{1, 10}, {2, 10}, {3, 5}}, 10);
