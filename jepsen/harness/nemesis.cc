@@ -7,10 +7,13 @@
 #include <set>
 
 namespace ringkv::jepsen {
+
+constexpr size_t kReplication = 3;  // kvd's default --replication, which the harness keeps
+
 namespace {
 
 constexpr double kPauseLengths[] = {0.2, 0.4, 0.8, 1.5, 3.0};
-constexpr size_t kReplication = 3;  // kvd's default --replication, which the harness keeps
+
 
 double UniformIn(Random& rng, double lo, double hi) {
   return lo + (hi - lo) * static_cast<double>(rng.Next() >> 11) * 0x1.0p-53;
@@ -246,39 +249,51 @@ Nemesis::Active Nemesis::Begin(const FaultPlan& plan) {
   return a;
 }
 
-Status Nemesis::ChangeMembership(const std::vector<int>& order, uint64_t mode,
-                                 std::string* detail) {
-  // The member count stays within [max(replication, nodes - 1), nodes + 1]: a shard always
-  // has enough nodes for its replicas, and clients always find some of the nodes they know.
-  const size_t members = order.size();
-  const size_t min_members = std::max<size_t>(kReplication, static_cast<size_t>(options_.nodes) - 1);
-  const size_t max_members = static_cast<size_t>(options_.nodes) + 1;
+MemberChoice ChooseMemberAction(size_t members, int nodes, uint64_t mode,
+                                const std::function<Status()>& replicas_healthy) {
+  const size_t min_members = std::max<size_t>(kReplication, static_cast<size_t>(nodes) - 1);
+  const size_t max_members = static_cast<size_t>(nodes) + 1;
   const bool can_add = members < max_members;
   const bool can_shrink = members > min_members;
-  enum { kAdd, kDecommission, kRemove } action = kAdd;
-  if (mode % 3 == 1) action = kDecommission;
-  if (mode % 3 == 2) action = kRemove;
-  if (action != kAdd && !can_shrink) action = kAdd;
-  if (action == kAdd && !can_add) action = (mode / 3) % 2 ? kRemove : kDecommission;
-  std::string why;
-  if (action == kRemove) {
+  MemberChoice c;
+  if (!can_add && !can_shrink) return c;
+  c.action = mode % 3 == 0 ? MemberAction::kAdd
+             : mode % 3 == 1 ? MemberAction::kDecommission
+                             : MemberAction::kRemove;
+  if (c.action != MemberAction::kAdd && !can_shrink) c.action = MemberAction::kAdd;
+  if (c.action == MemberAction::kAdd && !can_add) {
+    c.action = (mode / 3) % 2 ? MemberAction::kRemove : MemberAction::kDecommission;
+  }
+  if (c.action == MemberAction::kRemove) {
     // Losing a node for good is survivable only if every group still has its full set of
     // live voters; otherwise a group could drop below its quorum forever.
-    if (Status h = cluster_->ReplicasHealthy(kReplication); !h.ok()) {
-      why = " (not removing: " + std::string(h.message()) + ")";
-      action = can_add ? kAdd : kDecommission;
+    if (Status h = replicas_healthy(); !h.ok()) {
+      c.why = " (not removing: " + std::string(h.message()) + ")";
+      c.action = can_add ? MemberAction::kAdd : MemberAction::kDecommission;
     }
   }
-  switch (action) {
-    case kAdd: {
+  return c;
+}
+
+Status Nemesis::ChangeMembership(const std::vector<int>& order, uint64_t mode,
+                                 std::string* detail) {
+  const MemberChoice c = ChooseMemberAction(order.size(), options_.nodes, mode, [this] {
+    return cluster_->ReplicasHealthy(kReplication);
+  });
+  const std::string& why = c.why;
+  switch (c.action) {
+    case MemberAction::kNone:
+      *detail = "no change (membership at its bounds)";
+      return Status::OK();
+    case MemberAction::kAdd: {
       ASSIGN_OR_RETURN(int id, cluster_->AddNode());
       *detail = "added n" + std::to_string(id) + " (joins by gossip)" + why;
       return Status::OK();
     }
-    case kDecommission:
+    case MemberAction::kDecommission:
       *detail = "decommission n" + std::to_string(order[0]) + why;
       return cluster_->Decommission(order[0]);
-    case kRemove:
+    case MemberAction::kRemove:
       cluster_->Remove(order[0]);
       *detail = "removed n" + std::to_string(order[0]) + " (kill -9, data dir wiped)";
       return Status::OK();

@@ -11,6 +11,7 @@
 #define RINGKV_JEPSEN_HARNESS_NEMESIS_H_
 
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -34,6 +35,19 @@ struct FaultPlan {
 
 // The schedule for a workload of `time_s` seconds; every window ends before time_s.
 std::vector<FaultPlan> MakeSchedule(const RunOptions& options);
+
+// The member fault's decision. The member count stays within
+// [max(3, nodes - 1), nodes + 1] (a shard always has nodes for its 3 replicas, and clients
+// always find some node they know); `mode` (seeded) picks add, decommission or remove, turned
+// into what the bounds allow; a removal happens only if `replicas_healthy` says losing a node
+// now cannot cost a shard its quorum (else add, or decommission, with `why` saying so).
+enum class MemberAction { kNone, kAdd, kDecommission, kRemove };
+struct MemberChoice {
+  MemberAction action = MemberAction::kNone;
+  std::string why;  // " (not removing: ...)" when a removal was turned into something else
+};
+MemberChoice ChooseMemberAction(size_t members, int nodes, uint64_t mode,
+                                const std::function<Status()>& replicas_healthy);
 
 // What actually happened, for the report and the plot.
 struct FaultWindow {

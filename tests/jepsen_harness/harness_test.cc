@@ -27,6 +27,29 @@ TEST(HarnessOptions, NemesisSpecExpands) {
   EXPECT_FALSE(ParseNemesis("partition,teleport").ok());
 }
 
+TEST(MemberNemesis, StaysWithinBoundsAndRemovesOnlyWhenHealthy) {
+  auto healthy = [] { return Status::OK(); };
+  auto unhealthy = [] { return Status::FailedPrecondition("group 7 has no leader"); };
+  // 5 nodes: members stay in [4, 6]. mode % 3: 0 add, 1 decommission, 2 remove.
+  EXPECT_EQ(ChooseMemberAction(5, 5, 0, healthy).action, MemberAction::kAdd);
+  EXPECT_EQ(ChooseMemberAction(5, 5, 1, healthy).action, MemberAction::kDecommission);
+  EXPECT_EQ(ChooseMemberAction(5, 5, 2, healthy).action, MemberAction::kRemove);
+  EXPECT_EQ(ChooseMemberAction(4, 5, 1, healthy).action, MemberAction::kAdd);  // at the floor
+  EXPECT_EQ(ChooseMemberAction(4, 5, 2, healthy).action, MemberAction::kAdd);
+  EXPECT_NE(ChooseMemberAction(6, 5, 0, healthy).action, MemberAction::kAdd);  // at the ceiling
+  // A removal while some shard is not fully replicated becomes an add, saying why.
+  MemberChoice c = ChooseMemberAction(5, 5, 2, unhealthy);
+  EXPECT_EQ(c.action, MemberAction::kAdd);
+  EXPECT_NE(c.why.find("group 7 has no leader"), std::string::npos);
+  // ... or a decommission when no node may be added.
+  EXPECT_EQ(ChooseMemberAction(6, 5, 2, unhealthy).action, MemberAction::kDecommission);
+  // 3 nodes: never below 3 members (3 replicas per shard).
+  EXPECT_EQ(ChooseMemberAction(3, 3, 2, healthy).action, MemberAction::kAdd);
+  EXPECT_EQ(ChooseMemberAction(4, 3, 0, healthy).action, MemberAction::kDecommission);
+  // Floor and ceiling meet (2 nodes: [3, 3]): nothing to do.
+  EXPECT_EQ(ChooseMemberAction(3, 2, 0, healthy).action, MemberAction::kNone);
+}
+
 TEST(HarnessOptions, KillUnsyncedNeedsTheBuggyBinary) {
   const char* argv[] = {"x", "--out", "/tmp/o", "--kvd", "/bin/kvd", "--nemesis", "kill-unsynced"};
   auto o = ParseRunOptions(7, const_cast<char**>(argv));
