@@ -136,21 +136,42 @@ void Store::SendRemovalNotice(replica::Replica* r, NodeId to) {
 }
 
 void Store::HandleRemovalNotice(const raftpb::Message& m) {
-  replica::Replica* r = FindReplica(GroupId(m.group_id()));
+  const GroupId g(m.group_id());
+  replica::Replica* r = FindReplica(g);
   if (r == nullptr || r->is_leader()) return;
   // Safe only if we have not applied past the notice: a replica re-added later has applied
   // the entry that re-added it, which is beyond any notice about its earlier removal.
   if (r->applied() >= Index(m.index())) return;
   LOG(INFO) << "group " << m.group_id() << ": node " << m.from()
             << " reports this replica was removed; deleting it";
+  if (write_in_flight_) {
+    // Deleting now would race the in-flight write, which may hold this replica's log entries
+    // (they would land after the delete and corrupt a later replica of the group) and whose
+    // completion still uses the replica.
+    Index& at = pending_removal_notices_[g];
+    at = std::max(at, Index(m.index()));
+    return;
+  }
+  DeleteReplicaForNotice(r, Index(m.index()));
+}
+
+void Store::DeleteReplicaForNotice(replica::Replica* r, Index notice_index) {
+  const GroupId g = r->group();
   storage::WriteBatch b;
-  storage::MetaStore(engine_).RemoveReplica(&b, r->group(), Index(m.index()));
+  storage::MetaStore(engine_).RemoveReplica(&b, g, notice_index);
   ringkv::Status s = engine_->Write(b, /*sync=*/true);
   if (!s.ok()) FailStop(s, "deleting a removed replica");
-  replicas_.erase(r->group());
+  replicas_.erase(g);
 }
 
 void Store::DestroyRemovedReplicas() {
+  std::map<GroupId, Index> notices;
+  notices.swap(pending_removal_notices_);
+  for (const auto& [g, at] : notices) {
+    replica::Replica* r = FindReplica(g);
+    // Re-check: the replica may have applied past the notice (re-added) meanwhile.
+    if (r != nullptr && !r->is_leader() && r->applied() < at) DeleteReplicaForNotice(r, at);
+  }
   for (auto it = replicas_.begin(); it != replicas_.end();) {
     std::optional<Index> at = it->second->removed_at();
     // A removed leader keeps leading until it has handed leadership over (raft core).

@@ -143,6 +143,9 @@ class Store final : public replica::ReplicaEnv {
   void MaybeCreateReplicaFor(NodeId from, const raftpb::Message& m);
   void DestroyRemovedReplicas();
   void HandleRemovalNotice(const raftpb::Message& m);
+  // Deletes `r` (data, log) and leaves a tombstone at `notice_index`.
+  // REQUIRES: no group-commit write in flight.
+  void DeleteReplicaForNotice(replica::Replica* r, Index notice_index);
   void SendRemovalNotice(replica::Replica* r, NodeId to);
   void OnPlacementTick();
   std::vector<NodeId> LiveNodes(std::chrono::steady_clock::time_point now);
@@ -169,6 +172,10 @@ class Store final : public replica::ReplicaEnv {
   bool cycle_scheduled_ = false;
   std::map<NodeId, std::string> client_addresses_;
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
+  // Removal notices accepted while a group-commit write was in flight: the replica may be in
+  // that write (its entries and its pointer in in_flight_), so it is deleted only after the
+  // write lands (DestroyRemovedReplicas). Group -> the notice's index.
+  std::map<GroupId, Index> pending_removal_notices_;
   std::chrono::steady_clock::time_point started_at_;
   std::optional<ring::HashRing> ring_;
   std::unique_ptr<boost::asio::steady_timer> placement_timer_;
