@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <ostream>
+#include <string>
 
 namespace ringkv {
 
@@ -46,6 +47,32 @@ using NodeId = StrongId<NodeIdTag>;  // a node of the cluster; 0 = none
 using GroupId = StrongId<GroupIdTag>;  // a Raft group (shard); 0 = none
 
 inline constexpr NodeId kNoNode{0};
+
+// Raft ids of replicas. The Raft core calls its peers NodeId; in a multi-Raft node a peer is a
+// replica, and its Raft id names both the node it lives on (low 24 bits) and the epoch of the
+// conf change that added it there (the bits above). Replicas of the bootstrap configuration
+// have epoch 0, so their Raft id is their node id. A replica added later gets a fresh epoch
+// (the leader's next log index), so a node removed from a group and added back is a new Raft
+// peer: nothing its old replica acknowledged or voted counts for the new one. TiKV's peer ids
+// and CockroachDB's replica ids do the same.
+inline constexpr int kReplicaEpochShift = 24;
+inline constexpr uint64_t kMaxNodeId = (uint64_t{1} << kReplicaEpochShift) - 1;
+
+inline constexpr NodeId NodeOfReplica(NodeId raft_id) {
+  return NodeId(raft_id.value() & kMaxNodeId);
+}
+inline constexpr uint64_t ReplicaEpoch(NodeId raft_id) {
+  return raft_id.value() >> kReplicaEpochShift;
+}
+inline constexpr NodeId MakeReplicaId(NodeId node, uint64_t epoch) {
+  return NodeId((epoch << kReplicaEpochShift) | (node.value() & kMaxNodeId));
+}
+// For logs: "3" for a bootstrap replica on node 3, "3@12" for node 3's replica of epoch 12.
+inline std::string ReplicaIdString(NodeId raft_id) {
+  const uint64_t epoch = ReplicaEpoch(raft_id);
+  std::string s = std::to_string(NodeOfReplica(raft_id).value());
+  return epoch == 0 ? s : s + "@" + std::to_string(epoch);
+}
 
 }  // namespace ringkv
 

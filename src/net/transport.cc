@@ -145,7 +145,7 @@ void Transport::RemovePeer(NodeId peer_id) {
 }
 
 bool Transport::Send(raftpb::Message msg) {
-  const NodeId to(msg.to());
+  const NodeId to = NodeOfReplica(NodeId(msg.to()));
   const size_t bytes = msg.ByteSizeLong();
   Pending item;
   item.msg = std::move(msg);

@@ -140,7 +140,7 @@ class Transport {
   // Forgets a peer: closes the outbound connection, drops queued messages.
   void RemovePeer(NodeId peer);
 
-  // Queues `msg` for node msg.to(). Never blocks. Returns false (and counts a drop) when the
+  // Queues `msg` for the node of replica msg.to() (NodeOfReplica). Never blocks. Returns false (and counts a drop) when the
   // peer is unknown, blocked for testing, or its queue is full.
   bool Send(raftpb::Message msg);
   // Queues one snapshot chunk for `to`. Same contract as Send. Chunks share the peer's queue

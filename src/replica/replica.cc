@@ -1,6 +1,7 @@
 #include "replica/replica.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/coding.h"
 #include "common/status_macros.h"
@@ -35,6 +36,35 @@ Replica::Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* en
       adapter_(&log_, &kv_) {}
 
 Replica::~Replica() = default;
+
+std::optional<NodeId> ReplicaOnNode(const raftpb::ConfState& cs, NodeId node) {
+  for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing(), &cs.learners_next()}) {
+    for (uint64_t m : *set) {
+      if (NodeOfReplica(NodeId(m)) == node) return NodeId(m);
+    }
+  }
+  return std::nullopt;
+}
+
+raftpb::ConfState ConfByNode(const raftpb::ConfState& cs) {
+  raftpb::ConfState out = cs;
+  for (auto* set : {out.mutable_voters(), out.mutable_learners(), out.mutable_voters_outgoing(),
+                    out.mutable_learners_next()}) {
+    for (uint64_t& m : *set) m = NodeOfReplica(NodeId(m)).value();
+  }
+  return out;
+}
+
+void Replica::ReportUnreachableNode(NodeId node) {
+  const raftpb::ConfState& cs = conf_state();
+  std::set<uint64_t> ids;
+  for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing(), &cs.learners_next()}) {
+    for (uint64_t m : *set) {
+      if (NodeOfReplica(NodeId(m)) == node) ids.insert(m);
+    }
+  }
+  for (uint64_t id : ids) raw_->ReportUnreachable(NodeId(id));
+}
 
 Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaOptions options,
                                                ReplicaEnv* env,
@@ -82,10 +112,10 @@ kvpb::Response Replica::NotLeaderResponse() const {
   NodeId lead = raw_->lead();
   if (lead != kNoNode && lead != options_.self) {
     kvpb::Response r = ErrorResponse(kvpb::NOT_LEADER, true,
-                                     "node " + std::to_string(options_.self.value()) +
+                                     "node " + std::to_string(NodeOfReplica(options_.self).value()) +
                                          " is not the leader of group " +
                                          std::to_string(options_.group.value()));
-    r.mutable_error()->set_leader_hint(lead.value());
+    r.mutable_error()->set_leader_hint(NodeOfReplica(lead).value());
     return r;
   }
   return ErrorResponse(kvpb::NO_LEADER, true,
@@ -509,14 +539,14 @@ kvpb::GroupStatus Replica::GroupStatusProto() const {
   g.set_group_id(options_.group.value());
   g.set_role(raft::StateRoleName(st.soft_state.role));
   g.set_term(st.hard_state.term());
-  g.set_leader(st.soft_state.lead.value());
+  g.set_leader(NodeOfReplica(st.soft_state.lead).value());
   g.set_commit(st.hard_state.commit());
   g.set_applied(st.applied.value());
   g.set_last_index(st.last_index.value());
-  for (uint64_t v : st.conf_state.voters()) g.add_voters(v);
-  for (uint64_t l : st.conf_state.learners()) g.add_learners(l);
+  for (uint64_t v : st.conf_state.voters()) g.add_voters(NodeOfReplica(NodeId(v)).value());
+  for (uint64_t l : st.conf_state.learners()) g.add_learners(NodeOfReplica(NodeId(l)).value());
   for (const auto& [id, pr] : st.progress) {
-    g.add_members(id.value());
+    g.add_members(NodeOfReplica(id).value());
     g.add_match(pr.match.value());
   }
   return g;

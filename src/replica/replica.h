@@ -43,7 +43,7 @@ namespace ringkv::replica {
 
 using Clock = std::chrono::steady_clock;
 
-// Whether `id` is a member (voter of either half, or learner) of the configuration.
+// Whether Raft id `id` is a member (voter of either half, or learner) of the configuration.
 inline bool ConfContains(const raftpb::ConfState& cs, NodeId id) {
   for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing()}) {
     for (uint64_t m : *set) {
@@ -52,6 +52,13 @@ inline bool ConfContains(const raftpb::ConfState& cs, NodeId id) {
   }
   return false;
 }
+
+// The Raft id of `node`'s replica in the configuration (any role), nullopt if it has none.
+// Placement never gives one node two replicas of a group, so the answer is unique.
+std::optional<NodeId> ReplicaOnNode(const raftpb::ConfState& cs, NodeId node);
+// The configuration with every Raft id replaced by its node id (NodeOfReplica): what status
+// and placement, which speak of nodes, see.
+raftpb::ConfState ConfByNode(const raftpb::ConfState& cs);
 using Reply = std::function<void(kvpb::Response)>;
 
 // Known bugs that only the test build of kvd (kvd_buggy, --test_inject_bug) can switch on, so
@@ -66,6 +73,8 @@ enum class TestBug {
 
 struct ReplicaOptions {
   GroupId group;
+  // This replica's Raft id (common/ids.h: the node id, with an epoch for a replica added after
+  // bootstrap).
   NodeId self;
   // Raft timing in ticks of the store's tick (default 10 ms): election 150-300 ms, heartbeat 50 ms.
   int election_tick = 15;
@@ -114,6 +123,8 @@ class Replica {
   ~Replica();
 
   GroupId group() const { return options_.group; }
+  // This replica's Raft id.
+  NodeId id() const { return options_.self; }
 
   // Client requests. `deadline` bounds how long the request may wait here.
   void HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
@@ -123,7 +134,8 @@ class Replica {
   void Tick();
   void OnSnapshotChunk(NodeId from, const transportpb::SnapshotChunk& chunk);
   void ReportSnapshot(NodeId to, bool failure) { raw_->ReportSnapshot(to, failure); }
-  void ReportUnreachable(NodeId to) { raw_->ReportUnreachable(to); }
+  // `node` (a node, not a Raft id) cannot be reached: the leader stops streaming to its replica.
+  void ReportUnreachableNode(NodeId node);
   void TransferLeader(NodeId to) { raw_->TransferLeader(to); }
   // Compacts the log up to the applied index now (admin), forcing snapshots for laggards.
   Status CompactNow();
@@ -140,6 +152,7 @@ class Replica {
   Status FinishReady();
 
   raft::RaftStatus GetStatus() const { return raw_->GetStatus(); }
+  // The leader's Raft id (kNoNode when unknown).
   NodeId lead() const { return raw_->lead(); }
   Term term() const { return raw_->term(); }
   bool is_leader() const { return raw_->role() == raft::StateRole::kLeader; }
@@ -157,6 +170,7 @@ class Replica {
   Status ProposeConfChange(const raftpb::ConfChange& cc) {
     return raw_->ProposeConfChange(cc).status();
   }
+  // Status for clients and operators: members and leader as node ids.
   kvpb::GroupStatus GroupStatusProto() const;
   Result<storage::StateDigest> Digest() const { return kv_.Digest(); }
 

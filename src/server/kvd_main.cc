@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
 
   if (FLAGS_node_id == 0) Die("--node_id is required (a positive integer)");
+  if (FLAGS_node_id > ringkv::kMaxNodeId) {
+    Die("--node_id must be at most " + std::to_string(ringkv::kMaxNodeId) +
+        " (a replica's Raft id keeps the node id in 24 bits)");
+  }
   ringkv::server::NodeOptions o;
   o.node_id = ringkv::NodeId(FLAGS_node_id);
   o.cluster_id = FLAGS_cluster_id;

@@ -10,6 +10,7 @@ constexpr char kHardStateTag = 0x01;
 constexpr char kTruncatedStateTag = 0x02;
 constexpr char kConfStateTag = 0x03;
 constexpr char kRaftLogTag = 0x04;
+constexpr char kReplicaIdTag = 0x05;
 
 constexpr char kApplyStateTag = 0x00;
 constexpr char kSessionTag = 0x01;
@@ -53,6 +54,7 @@ std::string GroupPrefix(GroupId group) {
 std::string HardStateKey(GroupId group) { return GroupTagKey(group, kHardStateTag); }
 std::string TruncatedStateKey(GroupId group) { return GroupTagKey(group, kTruncatedStateTag); }
 std::string ConfStateKey(GroupId group) { return GroupTagKey(group, kConfStateTag); }
+std::string ReplicaIdKey(GroupId group) { return GroupTagKey(group, kReplicaIdTag); }
 
 std::string RaftLogKey(GroupId group, Index index) {
   std::string k = GroupTagKey(group, kRaftLogTag);

@@ -6,6 +6,7 @@
 //            [group u64][0x02]                 truncated state
 //            [group u64][0x03]                 conf state
 //            [group u64][0x04][index u64]      log entry
+//            [group u64][0x05]                 this node's replica's Raft id
 //   data CF  [group u64][0x00]                 apply state
 //            [group u64][0x01][client id u64]  client session
 //            [group u64][0x02][user key]       user data
@@ -39,6 +40,7 @@ struct KeyRange {
 std::string HardStateKey(GroupId group);
 std::string TruncatedStateKey(GroupId group);
 std::string ConfStateKey(GroupId group);
+std::string ReplicaIdKey(GroupId group);
 std::string RaftLogKey(GroupId group, Index index);
 // Every log key of `group`.
 KeyRange RaftLogRange(GroupId group);

@@ -72,19 +72,22 @@ Result<std::optional<std::string>> MetaStore::GetRingConfig() const {
   return engine_->Get(Cf::kMeta, RingConfigKey());
 }
 
-void MetaStore::RemoveReplica(WriteBatch* batch, GroupId group, Index conf_index) {
+void MetaStore::RemoveReplica(WriteBatch* batch, GroupId group, Index conf_index,
+                              NodeId raft_id) {
   batch->DeleteRange(Cf::kRaft, RaftGroupRange(group));
   batch->DeleteRange(Cf::kData, DataGroupRange(group));
   storagepb::Tombstone t;
   t.set_removed_at_conf_index(conf_index.value());
+  t.set_removed_replica_id(raft_id.value());
   PutProto(batch, Cf::kMeta, TombstoneKey(group), t);
 }
 
-Result<std::optional<Index>> MetaStore::GetTombstone(GroupId group) const {
+Result<std::optional<MetaStore::Tombstone>> MetaStore::GetTombstone(GroupId group) const {
   storagepb::Tombstone t;
   ASSIGN_OR_RETURN(bool found, ReadProto(*engine_, Cf::kMeta, TombstoneKey(group), &t));
-  if (!found) return std::optional<Index>();
-  return std::optional<Index>(Index(t.removed_at_conf_index()));
+  if (!found) return std::optional<Tombstone>();
+  return std::optional<Tombstone>(
+      Tombstone{Index(t.removed_at_conf_index()), NodeId(t.removed_replica_id())});
 }
 
 Result<std::map<GroupId, Index>> MetaStore::ListTombstones() const {

@@ -44,11 +44,16 @@ class MetaStore {
   Status SetRingConfig(std::string_view bytes);
   Result<std::optional<std::string>> GetRingConfig() const;
 
-  // Records that this node's replica of `group` was removed by the conf change at
-  // `conf_index`, and deletes all of the group's raft and data records, in `batch` (atomic).
-  void RemoveReplica(WriteBatch* batch, GroupId group, Index conf_index);
-  // The conf index the replica was removed at, nullopt if no tombstone.
-  Result<std::optional<Index>> GetTombstone(GroupId group) const;
+  // Records that this node's replica `raft_id` of `group` was removed by the conf change at
+  // `conf_index` (or found stale at that applied index), and deletes all of the group's raft
+  // and data records, in `batch` (atomic).
+  void RemoveReplica(WriteBatch* batch, GroupId group, Index conf_index, NodeId raft_id);
+  struct Tombstone {
+    Index removed_at;
+    NodeId replica;  // kNoNode in tombstones written before replica ids
+  };
+  // The group's tombstone, nullopt if none.
+  Result<std::optional<Tombstone>> GetTombstone(GroupId group) const;
   // Every tombstone, by group.
   Result<std::map<GroupId, Index>> ListTombstones() const;
   // Deletes the tombstone (the node is added to the group again by a later conf change).

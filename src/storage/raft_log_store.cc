@@ -199,6 +199,22 @@ void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMe
   conf_state_ = meta.conf_state();
 }
 
+Result<std::optional<NodeId>> GetReplicaId(const Engine& engine, GroupId group) {
+  storagepb::ReplicaIdRecord rec;
+  ASSIGN_OR_RETURN(bool found, ReadProto(engine, Cf::kRaft, ReplicaIdKey(group), &rec));
+  if (!found) return std::optional<NodeId>();
+  if (rec.raft_id() == 0) {
+    return Status::Corruption("group " + std::to_string(group.value()) + ": replica id 0");
+  }
+  return std::optional<NodeId>(NodeId(rec.raft_id()));
+}
+
+void PutReplicaId(WriteBatch* batch, GroupId group, NodeId raft_id) {
+  storagepb::ReplicaIdRecord rec;
+  rec.set_raft_id(raft_id.value());
+  PutProto(batch, Cf::kRaft, ReplicaIdKey(group), rec);
+}
+
 Result<std::vector<GroupId>> ListGroups(const Engine& engine) {
   std::vector<GroupId> groups;
   // Group ids are 8-byte big-endian prefixes, so 9 bytes of 0xff bound every key.

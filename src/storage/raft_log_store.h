@@ -21,6 +21,7 @@
 #define RINGKV_STORAGE_RAFT_LOG_STORE_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/ids.h"
@@ -101,6 +102,12 @@ class RaftLogStore {
 
 // Every group that has Raft state on this node (its conf state is stored), in id order.
 Result<std::vector<GroupId>> ListGroups(const Engine& engine);
+
+// The Raft id of this node's replica of `group` (common/ids.h), nullopt when none is stored: a
+// replica of the bootstrap configuration, whose Raft id is the node id. Deleted with the rest
+// of the group's raft records when the replica is removed.
+Result<std::optional<NodeId>> GetReplicaId(const Engine& engine, GroupId group);
+void PutReplicaId(WriteBatch* batch, GroupId group, NodeId raft_id);
 
 }  // namespace ringkv::storage
 

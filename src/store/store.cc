@@ -78,10 +78,23 @@ Store::Store(StoreOptions options, storage::Engine* engine, StoreTransport* tran
 
 Store::~Store() { Stop(); }
 
-ringkv::Status Store::AddReplica(GroupId group, const raftpb::ConfState* bootstrap) {
+ringkv::Status Store::AddReplica(GroupId group, const raftpb::ConfState* bootstrap,
+                                 std::optional<NodeId> new_raft_id) {
   replica::ReplicaOptions ro = options_.replica;
   ro.group = group;
   ro.self = options_.node_id;
+  if (new_raft_id) {
+    // Stored before the replica is used, so it keeps this id when its state lands on disk.
+    storage::WriteBatch b;
+    storage::PutReplicaId(&b, group, *new_raft_id);
+    ringkv::Status s = engine_->Write(b, /*sync=*/true);
+    if (!s.ok()) return s;
+    ro.self = *new_raft_id;
+  } else {
+    Result<std::optional<NodeId>> stored = storage::GetReplicaId(*engine_, group);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) ro.self = **stored;
+  }
   Result<std::unique_ptr<replica::Replica>> r = replica::Replica::Open(engine_, ro, this, bootstrap);
   if (!r.ok()) return r.status();
   replicas_[group] = std::move(r).value();
@@ -99,36 +112,67 @@ ringkv::Status Store::OpenExistingReplicas() {
   return ringkv::Status::OK();
 }
 
-replica::Replica* Store::CreateReplica(GroupId group, const raftpb::ConfState* bootstrap) {
-  ringkv::Status s = AddReplica(group, bootstrap);
+replica::Replica* Store::CreateReplica(GroupId group, const raftpb::ConfState* bootstrap,
+                                       std::optional<NodeId> new_raft_id) {
+  ringkv::Status s = AddReplica(group, bootstrap, new_raft_id);
   if (!s.ok()) {
     LOG(ERROR) << "group " << group << ": cannot create replica: " << s;
     return nullptr;
   }
-  LOG(INFO) << "group " << group << ": replica created on node " << options_.node_id;
-  return FindReplica(group);
+  replica::Replica* r = FindReplica(group);
+  LOG(INFO) << "group " << group << ": replica created on node " << options_.node_id
+            << " (replica " << ReplicaIdString(r->id()) << ")";
+  return r;
 }
 
-void Store::MaybeCreateReplicaFor(NodeId from, const raftpb::Message& m) {
+bool Store::TombstoneRefuses(GroupId g, NodeId raft_id, std::optional<Index> snapshot_index) {
+  Result<std::optional<storage::MetaStore::Tombstone>> tomb =
+      storage::MetaStore(engine_).GetTombstone(g);
+  if (!tomb.ok()) return true;
+  if (!tomb->has_value()) return false;
+  const storage::MetaStore::Tombstone& t = **tomb;
+  // The removed replica, or an older one: only a leader that still counts it sends this.
+  if (t.replica != kNoNode && raft_id <= t.replica) return true;
+  // A snapshot from before the removal cannot hold the configuration that added us back.
+  return snapshot_index.has_value() && *snapshot_index <= t.removed_at;
+}
+
+void Store::MaybeCreateReplicaFor(const raftpb::Message& m) {
   // Only the group's leader creates replicas elsewhere, by replicating to a member it added;
   // votes and responses never create one (a stale message must not revive a removed replica).
-  if (m.to() != options_.node_id.value()) return;
   if (m.type() != raftpb::MSG_APP && m.type() != raftpb::MSG_HEARTBEAT) return;
   GroupId g(m.group_id());
   if (ring_ && (g.value() == 0 || g.value() > ring_->num_shards())) return;
-  // Also when this node was removed from the group before (a tombstone): the leader may have
-  // added it again, and it can only send the snapshot that brings the replica back once an
-  // empty replica answers it. That empty replica holds no data and no configuration; only a
-  // snapshot newer than the removal may initialize it (OnSnapshotChunk), so a stale leader
-  // that still counts this node cannot revive the old replica.
-  CreateReplica(g, nullptr);
+  // After a removal (a tombstone) only a newer replica id, from a conf change that added this
+  // node back, creates one. It starts empty, with no data and no configuration, and answers
+  // the leader so that it sends the snapshot that initializes it (OnSnapshotChunk).
+  if (TombstoneRefuses(g, NodeId(m.to()), std::nullopt)) return;
+  CreateReplica(g, nullptr, NodeId(m.to()));
+}
+
+bool Store::ReplaceStaleReplica(replica::Replica* r, NodeId newer) {
+  // A removed leader keeps leading until it has handed leadership over (raft core); a write in
+  // flight may hold its log entries (see HandleRemovalNotice). Either way: later, on a
+  // retransmission.
+  if (r->is_leader() || write_in_flight_) return false;
+  const GroupId g = r->group();
+  LOG(INFO) << "group " << g << ": replica " << ReplicaIdString(r->id())
+            << " on this node is stale (the group's leader replicates to replica "
+            << ReplicaIdString(newer) << " here: this node was removed and added back); "
+            << "deleting it and leaving a tombstone";
+  storage::WriteBatch b;
+  storage::MetaStore(engine_).RemoveReplica(&b, g, r->applied(), r->id());
+  ringkv::Status s = engine_->Write(b, /*sync=*/true);
+  if (!s.ok()) FailStop(s, "deleting a stale replica");
+  replicas_.erase(g);
+  return true;
 }
 
 void Store::SendRemovalNotice(replica::Replica* r, NodeId to) {
   raftpb::Message m;
   m.set_type(raftpb::MSG_REPLICA_REMOVED);
   m.set_to(to.value());
-  m.set_from(options_.node_id.value());
+  m.set_from(r->id().value());
   m.set_term(r->term().value());
   m.set_index(r->applied().value());
   m.set_group_id(r->group().value());
@@ -138,7 +182,8 @@ void Store::SendRemovalNotice(replica::Replica* r, NodeId to) {
 void Store::HandleRemovalNotice(const raftpb::Message& m) {
   const GroupId g(m.group_id());
   replica::Replica* r = FindReplica(g);
-  if (r == nullptr || r->is_leader()) return;
+  // Addressed to the replica that was removed: a newer replica of this node is not concerned.
+  if (r == nullptr || r->is_leader() || r->id() != NodeId(m.to())) return;
   // Safe only if we have not applied past the notice: a replica re-added later has applied
   // the entry that re-added it, which is beyond any notice about its earlier removal.
   if (r->applied() >= Index(m.index())) return;
@@ -158,7 +203,7 @@ void Store::HandleRemovalNotice(const raftpb::Message& m) {
 void Store::DeleteReplicaForNotice(replica::Replica* r, Index notice_index) {
   const GroupId g = r->group();
   storage::WriteBatch b;
-  storage::MetaStore(engine_).RemoveReplica(&b, g, notice_index);
+  storage::MetaStore(engine_).RemoveReplica(&b, g, notice_index, r->id());
   ringkv::Status s = engine_->Write(b, /*sync=*/true);
   if (!s.ok()) FailStop(s, "deleting a removed replica");
   replicas_.erase(g);
@@ -182,7 +227,7 @@ void Store::DestroyRemovedReplicas() {
     LOG(INFO) << "group " << it->first << ": this replica was removed at index " << *at
               << "; deleting its data and leaving a tombstone";
     storage::WriteBatch b;
-    storage::MetaStore(engine_).RemoveReplica(&b, it->first, *at);
+    storage::MetaStore(engine_).RemoveReplica(&b, it->first, *at, it->second->id());
     ringkv::Status s = engine_->Write(b, /*sync=*/true);
     if (!s.ok()) FailStop(s, "deleting a removed replica");
     it = replicas_.erase(it);
@@ -270,7 +315,8 @@ void Store::RunCycle() {
     auto& last = last_leader_[g];
     if (lead != last) {
       LOG(INFO) << "group " << g << ": leader is now "
-                << (lead == kNoNode ? std::string("unknown") : "node " + std::to_string(lead.value()))
+                << (lead == kNoNode ? std::string("unknown")
+                                    : "node " + std::to_string(NodeOfReplica(lead).value()))
                 << " (term " << r->term() << ")";
       last = lead;
     }
@@ -335,22 +381,36 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
         HandleRemovalNotice(m);
         continue;
       }
+      const NodeId to(m.to());
+      if (NodeOfReplica(to) != options_.node_id || NodeOfReplica(NodeId(m.from())) != from) {
+        continue;  // misaddressed, or claiming a sender on another node
+      }
       replica::Replica* r = FindReplica(GroupId(m.group_id()));
+      if (r != nullptr && r->id() != to) {
+        // For an older replica of this group here: it was removed, the message is stale.
+        if (to < r->id()) continue;
+        // For a newer one: the group removed ours and added this node back, and a leader
+        // replicates to the new replica. Ours missed its removal; it goes.
+        if (m.type() != raftpb::MSG_APP && m.type() != raftpb::MSG_HEARTBEAT) continue;
+        if (!ReplaceStaleReplica(r, to)) continue;
+        r = nullptr;
+      }
       if (r == nullptr) {
-        MaybeCreateReplicaFor(from, m);
+        MaybeCreateReplicaFor(m);
         r = FindReplica(GroupId(m.group_id()));
         if (r == nullptr) continue;
       }
-      if (r->is_leader() && !replica::ConfContains(r->conf_state(), from) &&
+      if (r->is_leader() && !replica::ConfContains(r->conf_state(), NodeId(m.from())) &&
           m.term() <= r->term().value()) {
-        // A replica we removed is still talking (it missed its removal): tell it.
-        SendRemovalNotice(r, from);
+        // A replica we removed is still talking (it missed its removal): tell it. With replica
+        // ids this includes an old replica of a node that is a member again under a new id.
+        SendRemovalNotice(r, NodeId(m.from()));
         continue;
       }
       if (!r->initialized()) {
         // An empty replica, created on a leader's message and waiting for its first snapshot.
-        // It never votes: it may be a node removed from the group earlier (its tombstone
-        // dropped its term and vote), and its vote could elect a stale-config candidate.
+        // It never votes: it knows no configuration, and its vote could elect a candidate
+        // whose configuration is stale.
         // Placement promotes a learner only once it has acknowledged entries, so a real voter
         // is never empty. A heartbeat's commit is the leader's view of the old replica's
         // match; the empty log has none of it.
@@ -366,24 +426,28 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
 void Store::OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk) {
   boost::asio::post(loop_, [this, from, chunk = std::move(chunk)] {
     GroupId g(chunk.group_id());
-    replica::Replica* r = FindReplica(g);
     if (!ring_ || g.value() == 0 || g.value() > ring_->num_shards()) return;
+    // Chunks from before replica ids carry no target: the node id.
+    const NodeId to = chunk.to_replica() != 0 ? NodeId(chunk.to_replica()) : options_.node_id;
+    if (NodeOfReplica(to) != options_.node_id) return;
+    replica::Replica* r = FindReplica(g);
+    if (r != nullptr && r->id() != to) {
+      // As in OnRaftMessages: for an older replica, stale; for a newer one, ours goes.
+      if (to < r->id() || !ReplaceStaleReplica(r, to)) return;
+      r = nullptr;
+    }
     if (r == nullptr || !r->initialized()) {
-      // A snapshot that would (re)create this replica: if it was removed here before, only
-      // a snapshot taken after the removal may bring it back (it holds the configuration
-      // that added this node again).
+      // A snapshot that would (re)create this replica: if one was removed here before, only
+      // a newer replica id, and a snapshot taken after the removal, may bring it back (it
+      // holds the configuration that added this node again).
+      if (TombstoneRefuses(g, to, Index(chunk.snapshot_index()))) return;
       storage::MetaStore meta(engine_);
-      Result<std::optional<Index>> tomb = meta.GetTombstone(g);
-      if (!tomb.ok()) return;
-      if (tomb->has_value()) {
-        if (Index(chunk.snapshot_index()) <= **tomb) return;
-        if (chunk.seq() == 0) {
-          storage::WriteBatch b;
-          meta.ClearTombstone(&b, g);
-          if (!engine_->Write(b, true).ok()) return;
-        }
+      if (chunk.seq() == 0) {
+        storage::WriteBatch b;
+        meta.ClearTombstone(&b, g);
+        if (!engine_->Write(b, true).ok()) return;
       }
-      if (r == nullptr && chunk.seq() == 0) r = CreateReplica(g, nullptr);
+      if (r == nullptr && chunk.seq() == 0) r = CreateReplica(g, nullptr, to);
     }
     if (r != nullptr) r->OnSnapshotChunk(from, chunk);
     ScheduleCycle();
@@ -392,7 +456,7 @@ void Store::OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk) {
 
 void Store::OnUnreachable(NodeId peer) {
   boost::asio::post(loop_, [this, peer] {
-    for (auto& [g, r] : replicas_) r->ReportUnreachable(peer);
+    for (auto& [g, r] : replicas_) r->ReportUnreachableNode(peer);
   });
 }
 
@@ -402,11 +466,12 @@ void Store::SendRaft(raftpb::Message m) {
 }
 
 void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
-  NodeId to(msg.to());
+  const NodeId to(msg.to());  // the replica's Raft id
+  const NodeId to_node = NodeOfReplica(to);
   Result<std::unique_ptr<storage::SnapshotSender>> created =
       storage::SnapshotSender::Create(engine_, group);
   if (!created.ok()) {
-    LOG(WARNING) << "group " << group << ": cannot snapshot for node " << to << ": "
+    LOG(WARNING) << "group " << group << ": cannot snapshot for node " << to_node << ": "
                  << created.status();
     if (auto* r = FindReplica(group)) r->ReportSnapshot(to, /*failure=*/true);
     return;
@@ -414,8 +479,8 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
   std::shared_ptr<storage::SnapshotSender> sender = std::move(created).value();
   *msg.mutable_snapshot()->mutable_metadata() = sender->metadata();
   LOG(INFO) << "group " << group << ": streaming snapshot at index " << sender->metadata().index()
-            << " to node " << to;
-  snapshot_worker_.Post([this, group, to, sender, msg = std::move(msg)] {
+            << " to replica " << ReplicaIdString(to);
+  snapshot_worker_.Post([this, group, to, to_node, sender, msg = std::move(msg)] {
     bool failed = false;
     while (!sender->done() && running_) {
       Result<storagepb::SnapshotChunk> sc = sender->NextChunk();
@@ -432,8 +497,9 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
       chunk.set_last(sc->last());
       chunk.set_data(sc->SerializeAsString());
       chunk.set_crc(crc32c::Value(chunk.data()));
+      chunk.set_to_replica(to.value());
       if (sc->last()) *chunk.mutable_message() = msg;
-      if (!transport_->SendSnapshotChunk(to, std::move(chunk))) {
+      if (!transport_->SendSnapshotChunk(to_node, std::move(chunk))) {
         failed = true;
         break;
       }
@@ -565,7 +631,7 @@ std::vector<NodeId> Store::LiveNodes(std::chrono::steady_clock::time_point now) 
   for (auto& [g, r] : replicas_) {
     const raftpb::ConfState& cs = r->conf_state();
     for (auto* set : {&cs.voters(), &cs.learners()}) {
-      for (uint64_t id : *set) local_members.insert(NodeId(id));
+      for (uint64_t id : *set) local_members.insert(NodeOfReplica(NodeId(id)));
     }
   }
   for (const auto& [id, m] : members_) {
@@ -606,28 +672,38 @@ void Store::OnPlacementTick() {
       for (auto& [g, r] : replicas_) {
         if (!r->is_leader()) continue;
         raft::RaftStatus st = r->GetStatus();
+        // Placement speaks of nodes; the configuration holds replica ids.
         GroupView v;
         v.self = options_.node_id;
-        v.conf = st.conf_state;
+        v.conf = replica::ConfByNode(st.conf_state);
         v.last_index = st.last_index;
-        for (const auto& [id, pr] : st.progress) v.match[id] = pr.match;
+        for (const auto& [id, pr] : st.progress) v.match[NodeOfReplica(id)] = pr.match;
         PlacementStep step = NextPlacementStep(v, map->Replicas(g), options_.ring.replication_factor,
                                                options_.catch_up_lag, /*balance_leaders=*/true);
         if (step.kind == PlacementStep::Kind::kNone) continue;
+        // A node added gets a new replica id: its epoch is the leader's next log index, above
+        // any earlier replica of that node in this group (which was removed before, at a lower
+        // index). Other steps name the node's current replica.
+        std::optional<NodeId> raft_id =
+            step.kind == PlacementStep::Kind::kAddLearner
+                ? std::optional<NodeId>(MakeReplicaId(step.node, st.last_index.value() + 1))
+                : replica::ReplicaOnNode(st.conf_state, step.node);
+        if (!raft_id) continue;
         if (step.kind == PlacementStep::Kind::kTransferLeader) {
           VLOG(1) << "group " << g << ": placement: " << step.ToString();
-          r->TransferLeader(step.node);
+          r->TransferLeader(*raft_id);
           continue;
         }
         raftpb::ConfChange cc;
         raftpb::ConfChangeSingle* c = cc.add_changes();
-        c->set_node_id(step.node.value());
+        c->set_node_id(raft_id->value());
         c->set_type(step.kind == PlacementStep::Kind::kAddLearner ? raftpb::CONF_ADD_LEARNER_NODE
                     : step.kind == PlacementStep::Kind::kPromote  ? raftpb::CONF_ADD_NODE
                                                                   : raftpb::CONF_REMOVE_NODE);
         ringkv::Status s = r->ProposeConfChange(cc);
         if (s.ok()) {
-          LOG(INFO) << "group " << g << ": placement: " << step.ToString();
+          LOG(INFO) << "group " << g << ": placement: " << step.ToString() << " (replica "
+                    << ReplicaIdString(*raft_id) << ")";
         } else {
           VLOG(1) << "group " << g << ": placement step " << step.ToString() << " deferred: " << s;
         }
@@ -651,7 +727,15 @@ void Store::HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseC
   kvpb::Response resp;
   const kvpb::AdminRequest& a = req.admin();
   if (a.op_case() == kvpb::AdminRequest::kTransferLeaderTo) {
-    r->TransferLeader(NodeId(a.transfer_leader_to()));
+    std::optional<NodeId> to =
+        replica::ReplicaOnNode(r->conf_state(), NodeId(a.transfer_leader_to()));
+    if (!to) {
+      reply(Error(kvpb::INVALID_ARGUMENT, true,
+                  "node " + std::to_string(a.transfer_leader_to()) + " holds no replica of group " +
+                      std::to_string(r->group().value())));
+      return;
+    }
+    r->TransferLeader(*to);
     resp.mutable_admin()->set_message("leadership transfer of group " +
                                       std::to_string(r->group().value()) + " to node " +
                                       std::to_string(a.transfer_leader_to()) + " requested");

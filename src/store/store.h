@@ -87,8 +87,12 @@ class Store final : public replica::ReplicaEnv {
   Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport);
   ~Store() override;  // Stop()s
 
-  // Opens a replica of `group` (bootstrapping it with `bootstrap` if new). Before Start() only.
-  ringkv::Status AddReplica(GroupId group, const raftpb::ConfState* bootstrap);
+  // Opens this node's replica of `group`, bootstrapping it with `bootstrap` if new (before
+  // Start() only when called from outside). Its Raft id: `new_raft_id` for a replica created on
+  // a leader's message or snapshot (stored first), else the stored one, else the node id
+  // (bootstrap configuration).
+  ringkv::Status AddReplica(GroupId group, const raftpb::ConfState* bootstrap,
+                           std::optional<NodeId> new_raft_id = std::nullopt);
   // Reopens every replica whose state is on disk. Before Start() only.
   ringkv::Status OpenExistingReplicas();
   // Client addresses of nodes, for leader hints in NOT_LEADER answers.
@@ -139,8 +143,17 @@ class Store final : public replica::ReplicaEnv {
   replica::Replica* FindReplica(GroupId group);
   void FailStop(const ringkv::Status& s, const char* what);
   void HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseCallback reply);
-  replica::Replica* CreateReplica(GroupId group, const raftpb::ConfState* bootstrap);
-  void MaybeCreateReplicaFor(NodeId from, const raftpb::Message& m);
+  replica::Replica* CreateReplica(GroupId group, const raftpb::ConfState* bootstrap,
+                                  std::optional<NodeId> new_raft_id);
+  void MaybeCreateReplicaFor(const raftpb::Message& m);
+  // Whether this node's tombstone of `g` forbids creating replica `raft_id` (from a snapshot
+  // at `snapshot_index`): the id is not newer than the removed replica's, or the snapshot is
+  // not newer than the removal.
+  bool TombstoneRefuses(GroupId g, NodeId raft_id, std::optional<Index> snapshot_index);
+  // Deletes `r`, which a leader's message for the newer replica `newer` of this node showed
+  // to be removed from its group, leaving a tombstone. False when it cannot go now (it leads,
+  // or a write is in flight): the caller drops the message, and Raft retransmits.
+  bool ReplaceStaleReplica(replica::Replica* r, NodeId newer);
   void DestroyRemovedReplicas();
   void HandleRemovalNotice(const raftpb::Message& m);
   // Deletes `r` (data, log) and leaves a tombstone at `notice_index`.

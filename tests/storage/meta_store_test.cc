@@ -83,12 +83,20 @@ TEST(MetaStoreTest, RemoveReplicaLeavesTombstoneAndDeletesGroupData) {
     ASSERT_OK(log.Append(&b, {e}));
     kv.Put(&b, "key", "value", Index(1));
     kv.SetApplyState(&b, ApplyState{Index(1), Term(1)});
+    PutReplicaId(&b, g, MakeReplicaId(NodeId(3), g.value() == 1 ? 7 : 4));
     ASSERT_OK(engine->Write(b, true));
   }
   WriteBatch b;
-  meta.RemoveReplica(&b, GroupId(1), Index(9));
+  meta.RemoveReplica(&b, GroupId(1), Index(9), MakeReplicaId(NodeId(3), 7));
   ASSERT_OK(engine->Write(b, true));
-  EXPECT_EQ(**meta.GetTombstone(GroupId(1)), Index(9));
+  auto tomb = meta.GetTombstone(GroupId(1));
+  ASSERT_OK(tomb);
+  ASSERT_TRUE(tomb->has_value());
+  EXPECT_EQ((*tomb)->removed_at, Index(9));
+  EXPECT_EQ((*tomb)->replica, MakeReplicaId(NodeId(3), 7));
+  // The replica's own records went with it, its stored Raft id included.
+  EXPECT_FALSE((*GetReplicaId(*engine, GroupId(1))).has_value());
+  EXPECT_EQ(*GetReplicaId(*engine, GroupId(2)), std::optional<NodeId>(MakeReplicaId(NodeId(3), 4)));
   EXPECT_FALSE((*meta.GetTombstone(GroupId(2))).has_value());
   auto all = meta.ListTombstones();
   ASSERT_OK(all);
