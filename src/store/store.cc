@@ -193,8 +193,9 @@ void Store::HandleRemovalNotice(const raftpb::Message& m) {
     // Deleting now would race the in-flight write, which may hold this replica's log entries
     // (they would land after the delete and corrupt a later replica of the group) and whose
     // completion still uses the replica.
-    Index& at = pending_removal_notices_[g];
-    at = std::max(at, Index(m.index()));
+    PendingNotice& n = pending_removal_notices_[g];
+    n.replica = r->id();
+    n.at = std::max(n.at, Index(m.index()));
     return;
   }
   DeleteReplicaForNotice(r, Index(m.index()));
@@ -210,12 +211,14 @@ void Store::DeleteReplicaForNotice(replica::Replica* r, Index notice_index) {
 }
 
 void Store::DestroyRemovedReplicas() {
-  std::map<GroupId, Index> notices;
+  std::map<GroupId, PendingNotice> notices;
   notices.swap(pending_removal_notices_);
-  for (const auto& [g, at] : notices) {
+  for (const auto& [g, n] : notices) {
     replica::Replica* r = FindReplica(g);
-    // Re-check: the replica may have applied past the notice (re-added) meanwhile.
-    if (r != nullptr && !r->is_leader() && r->applied() < at) DeleteReplicaForNotice(r, at);
+    // Re-check: the replica may have been replaced, or applied past the notice, meanwhile.
+    if (r != nullptr && r->id() == n.replica && !r->is_leader() && r->applied() < n.at) {
+      DeleteReplicaForNotice(r, n.at);
+    }
   }
   for (auto it = replicas_.begin(); it != replicas_.end();) {
     std::optional<Index> at = it->second->removed_at();
@@ -479,7 +482,8 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
   std::shared_ptr<storage::SnapshotSender> sender = std::move(created).value();
   *msg.mutable_snapshot()->mutable_metadata() = sender->metadata();
   LOG(INFO) << "group " << group << ": streaming snapshot at index " << sender->metadata().index()
-            << " to replica " << ReplicaIdString(to);
+            << " to node " << to_node
+            << (ReplicaEpoch(to) != 0 ? " (replica " + ReplicaIdString(to) + ")" : "");
   snapshot_worker_.Post([this, group, to, to_node, sender, msg = std::move(msg)] {
     bool failed = false;
     while (!sender->done() && running_) {

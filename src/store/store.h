@@ -187,8 +187,12 @@ class Store final : public replica::ReplicaEnv {
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
   // Removal notices accepted while a group-commit write was in flight: the replica may be in
   // that write (its entries and its pointer in in_flight_), so it is deleted only after the
-  // write lands (DestroyRemovedReplicas). Group -> the notice's index.
-  std::map<GroupId, Index> pending_removal_notices_;
+  // write lands (DestroyRemovedReplicas).
+  struct PendingNotice {
+    NodeId replica;  // the replica id the notice named
+    Index at;
+  };
+  std::map<GroupId, PendingNotice> pending_removal_notices_;
   std::chrono::steady_clock::time_point started_at_;
   std::optional<ring::HashRing> ring_;
   std::unique_ptr<boost::asio::steady_timer> placement_timer_;
