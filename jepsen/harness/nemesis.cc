@@ -44,21 +44,87 @@ void CutBetween(const std::vector<int>& a, const std::vector<int>& b, Grudge* g)
 
 }  // namespace
 
+namespace {
+
+// The family a fault kind belongs to: every partition shape is one family (Jepsen's
+// "partition" nemesis), every other kind its own.
+int FamilyOf(FaultKind k) {
+  switch (k) {
+    case FaultKind::kPartitionOne:
+    case FaultKind::kPartitionHalves:
+    case FaultKind::kPartitionRing:
+    case FaultKind::kPartitionBridge:
+    case FaultKind::kPartitionLeader:
+    case FaultKind::kPartitionOneWay:
+    case FaultKind::kPartitionClients: return 0;
+    default: return 1 + static_cast<int>(k);
+  }
+}
+
+// Deals items in seeded rounds: each round is every item once, in a fresh shuffled order.
+// Used so that a combined nemesis gives every family (and every partition shape) its turn
+// before any gets a second, instead of letting chance skip one in a short run.
+template <typename T>
+class ShuffleBag {
+ public:
+  explicit ShuffleBag(std::vector<T> items) : items_(std::move(items)) {}
+  T Deal(Random& rng) {
+    if (next_ == 0) {
+      for (size_t i = items_.size(); i > 1; --i) std::swap(items_[i - 1], items_[rng.Uniform(i)]);
+    }
+    T v = items_[next_];
+    next_ = (next_ + 1) % items_.size();
+    return v;
+  }
+
+ private:
+  std::vector<T> items_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
 std::vector<FaultPlan> MakeSchedule(const RunOptions& options) {
   std::vector<FaultPlan> out;
   if (options.faults.empty()) return out;
   Random rng(options.seed * 0x9E3779B97F4A7C15ull + 17);
+  // Families in the order they first appear in the spec, each with its own bag of kinds.
+  std::vector<int> family_ids;
+  std::vector<ShuffleBag<FaultKind>> kinds;
+  {
+    std::vector<std::vector<FaultKind>> members;
+    for (FaultKind k : options.faults) {
+      auto it = std::find(family_ids.begin(), family_ids.end(), FamilyOf(k));
+      if (it == family_ids.end()) {
+        family_ids.push_back(FamilyOf(k));
+        members.emplace_back();
+        it = family_ids.end() - 1;
+      }
+      members[static_cast<size_t>(it - family_ids.begin())].push_back(k);
+    }
+    for (auto& m : members) kinds.emplace_back(std::move(m));
+  }
+  std::vector<size_t> family_index(family_ids.size());
+  for (size_t i = 0; i < family_index.size(); ++i) family_index[i] = i;
+  ShuffleBag<size_t> families(family_index);
+
+  // Every window ends a healthy second before the workload does (healing is forced then too);
+  // a window drawn longer than what is left is shortened, so faults fill the whole run.
+  const double last_end = options.time_s - 1;
   double t = UniformIn(rng, options.quiet_min_s, options.quiet_max_s);
   while (true) {
     FaultPlan p;
-    p.kind = options.faults[rng.Uniform(options.faults.size())];
+    p.kind = kinds[families.Deal(rng)].Deal(rng);
     p.choice = rng.Next();
     double len = UniformIn(rng, options.fault_min_s, options.fault_max_s);
-    if (p.kind == FaultKind::kPause) len = kPauseLengths[rng.Uniform(std::size(kPauseLengths))];
+    double min_len = options.fault_min_s;
+    if (p.kind == FaultKind::kPause) {
+      len = kPauseLengths[rng.Uniform(std::size(kPauseLengths))];
+      min_len = kPauseLengths[0];
+    }
+    if (t + min_len > last_end) break;
     p.start_s = t;
-    p.end_s = t + len;
-    // Leave a healthy second before the workload ends (healing is also forced then).
-    if (p.end_s > options.time_s - 1) break;
+    p.end_s = std::min(t + len, last_end);
     out.push_back(p);
     t = p.end_s + UniformIn(rng, options.quiet_min_s, options.quiet_max_s);
   }

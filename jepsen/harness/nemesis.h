@@ -1,5 +1,7 @@
 // The nemesis: a fault schedule derived from the seed (alternating healthy gaps and fault
-// windows, each window one fault kind drawn from the enabled ones) and the thread that carries
+// windows, each window one fault kind: the enabled families - partition, kill, kill-unsynced,
+// pause, member - take turns in seeded rounds, and so do the partition shapes within theirs)
+// and the thread that carries
 // it out against the cluster and the network, recording each start and stop in the history
 // (process :nemesis, type :info) and as a window for the plot.
 //
@@ -33,7 +35,9 @@ struct FaultPlan {
   uint64_t choice = 0;  // seeded randomness for the fault's shape and targets
 };
 
-// The schedule for a workload of `time_s` seconds; every window ends before time_s.
+// The schedule for a workload of `time_s` seconds: windows from the first healthy gap until a
+// second before time_s (the last one shortened to fit). With k enabled families, windows come
+// in rounds of k in which every family has one.
 std::vector<FaultPlan> MakeSchedule(const RunOptions& options);
 
 // The member fault's decision. The member count stays within

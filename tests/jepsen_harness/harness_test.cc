@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "jepsen/harness/nemesis.h"
 #include "jepsen/harness/options.h"
@@ -88,6 +89,40 @@ TEST(HarnessSchedule, DeterministicPerSeedAndInsideTheRun) {
   EXPECT_TRUE(differs);
   o.faults.clear();
   EXPECT_TRUE(MakeSchedule(o).empty());
+}
+
+TEST(HarnessSchedule, FamiliesTakeTurnsAndWindowsFillTheRun) {
+  RunOptions o;
+  o.time_s = 18;
+  o.faults = *ParseNemesis("partition,kill,pause");
+  auto family = [](FaultKind k) {
+    if (k == FaultKind::kKill) return 1;
+    if (k == FaultKind::kPause) return 2;
+    return 0;  // a partition shape
+  };
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    o.seed = seed;
+    std::vector<FaultPlan> s = MakeSchedule(o);
+    ASSERT_FALSE(s.empty()) << "seed " << seed;
+    // Rounds of three windows: one partition, one kill, one pause each.
+    for (size_t round = 0; round + 3 <= s.size(); round += 3) {
+      std::set<int> seen;
+      for (size_t i = round; i < round + 3; ++i) seen.insert(family(s[i].kind));
+      EXPECT_EQ(seen.size(), 3u) << "seed " << seed << " round at window " << round;
+    }
+    // No room was left for another window: the next would start after a healthy gap and need
+    // at least the shortest pause (0.2 s) before the last second.
+    EXPECT_GT(s.back().end_s + o.quiet_max_s + o.fault_min_s, o.time_s - 1) << "seed " << seed;
+    EXPECT_LE(s.back().end_s, o.time_s - 1);
+  }
+  // The short matrix's runs (seed 1, 18 s, windows of 1.5-4 s after gaps of 1-3 s: see
+  // jepsen/harness/CMakeLists.txt) see every family of a combined nemesis.
+  o.seed = 1;
+  o.fault_min_s = 1.5;
+  o.fault_max_s = 4;
+  o.quiet_min_s = 1;
+  o.quiet_max_s = 3;
+  EXPECT_GE(MakeSchedule(o).size(), 3u);
 }
 
 TEST(HarnessWorkload, ParseListKeepsOrderAndOddTokens) {
