@@ -12,6 +12,7 @@
 #include "client/convert.h"
 #include "ring/ring_config.h"
 #include "net/address.h"
+#include "proto/kv_request_key.h"
 
 namespace ringkv::client {
 namespace asio = boost::asio;
@@ -135,24 +136,11 @@ void ClientImpl::LearnRing() {
   // Without the ring the servers still route single-key requests; scans then ask one node.
 }
 
-namespace {
-const std::string* KeyOf(const kvpb::Request& req) {
-  switch (req.op_case()) {
-    case kvpb::Request::kGet: return &req.get().key();
-    case kvpb::Request::kPut: return &req.put().key();
-    case kvpb::Request::kDelete: return &req.delete_().key();
-    case kvpb::Request::kCas: return &req.cas().key();
-    case kvpb::Request::kAppend: return &req.append().key();
-    default: return nullptr;
-  }
-}
-}  // namespace
-
 void ClientImpl::Execute(kvpb::Request req, CallKind kind, std::string what, milliseconds timeout,
                          Call::Done done, std::string pinned_endpoint) {
   if (timeout.count() <= 0) timeout = options_.request_timeout;
   if (req.group_id() == 0) {
-    if (const std::string* key = KeyOf(req)) req.set_group_id(core_->router.GroupFor(*key).value());
+    if (const std::string* key = kvpb::RequestKey(req)) req.set_group_id(core_->router.GroupFor(*key).value());
   }
   const auto deadline = Call::Clock::now() + timeout;
   ClientCore* core = core_.get();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/crc32c.h"
+#include "proto/kv_request_key.h"
 #include "proto/storage.pb.h"
 #include "ring/shard_map.h"
 #include "storage/meta_store.h"
@@ -36,17 +37,6 @@ kvpb::Response Error(kvpb::ErrorCode code, bool definite, const std::string& msg
   r.mutable_error()->set_definite(definite);
   r.mutable_error()->set_message(msg);
   return r;
-}
-
-const std::string* RequestKey(const kvpb::Request& req) {
-  switch (req.op_case()) {
-    case kvpb::Request::kGet: return &req.get().key();
-    case kvpb::Request::kPut: return &req.put().key();
-    case kvpb::Request::kDelete: return &req.delete_().key();
-    case kvpb::Request::kCas: return &req.cas().key();
-    case kvpb::Request::kAppend: return &req.append().key();
-    default: return nullptr;
-  }
 }
 
 }  // namespace
@@ -592,7 +582,7 @@ std::optional<GroupId> Store::RouteKey(const kvpb::Request& req, kvpb::Response*
     return std::nullopt;
   };
   GroupId group(req.group_id());
-  const std::string* key = RequestKey(req);
+  const std::string* key = kvpb::RequestKey(req);
   if (!ring_) return fail(kvpb::UNAVAILABLE, "this node has no ring configuration yet");
   if (key != nullptr) {
     GroupId owner = ring_->ShardForKey(*key);
