@@ -60,11 +60,18 @@ CheckModel ModelFor(WorkloadKind w) {
 int RunTest(const RunOptions& o, const std::string& command) {
   ReportInput rep;
   rep.command = command;
-  Verdict harness = Verdict::kValid;  // kUnknown when the harness itself failed
+  // The verdict before the checker: kUnknown when the harness itself failed, kInvalid when the
+  // system showed an anomaly the checker cannot see (no convergence, a key unreadable after
+  // healing, a crash in a log, a node that exited on its own).
+  Verdict observed = Verdict::kValid;
   auto harness_error = [&](const std::string& msg) {
-    harness = Verdict::kUnknown;
+    observed = CombineVerdicts(observed, Verdict::kUnknown);
     rep.reasons.push_back("harness: " + msg);
     std::cerr << "ringkv-jepsen: " << msg << "\n";
+  };
+  auto anomaly = [&](const std::string& msg) {
+    observed = CombineVerdicts(observed, Verdict::kInvalid);
+    rep.reasons.push_back(msg);
   };
 
   if (!InOwnNetworkNamespace()) {
@@ -128,13 +135,13 @@ int RunTest(const RunOptions& o, const std::string& command) {
     Status c = cluster.WaitConverged(std::chrono::seconds(o.changes_membership() ? 90 : 30),
                                      &converge);
     if (!c.ok()) {
-      rep.reasons.push_back("convergence: " + c.ToString());
+      anomaly("convergence: " + c.ToString());
     } else {
       rep.notes.push_back("converged after healing: " + converge);
     }
     std::vector<std::string> unavailable = workload.FinalReads();
     if (!unavailable.empty()) {
-      rep.reasons.push_back("availability: after healing, the final linearizable read of " +
+      anomaly("availability: after healing, the final linearizable read of " +
                             std::to_string(unavailable.size()) + " key(s) (first: " +
                             unavailable[0] + ") never succeeded within 10 s");
     }
@@ -146,16 +153,16 @@ int RunTest(const RunOptions& o, const std::string& command) {
   for (int n : forced) {
     rep.notes.push_back("node " + std::to_string(n) + " did not stop on SIGTERM within 10 s");
   }
-  for (const auto& e : cluster.UnexpectedExits()) rep.reasons.push_back("process: " + e);
+  for (const auto& e : cluster.UnexpectedExits()) anomaly("process: " + e);
   for (int i = 1; i <= cluster.size(); ++i) {
     for (const auto& line : ScanLogForCrashes(cluster.LogPath(i), 20)) {
-      rep.reasons.push_back("log: " + line);
+      anomaly("log: " + line);
     }
   }
 
   WriteFile(o.out_dir + "/history.edn", WriteHistoryEdn(history));
   WriteFile(o.out_dir + "/history.json", WriteHistoryJson(history));
-  Verdict verdict = harness;
+  Verdict verdict = observed;
   if (!history.empty()) {
     LinearizabilityOptions lo;
     lo.time_limit_per_key_s = o.check_time_limit_s;
@@ -167,14 +174,6 @@ int RunTest(const RunOptions& o, const std::string& command) {
                             std::string(VerdictName(out.verdict)) + " (details below)");
     }
     verdict = CombineVerdicts(verdict, out.verdict);
-  }
-  // Convergence failures, crashes and unexpected exits are anomalies of the system.
-  for (const auto& r : rep.reasons) {
-    if (r.rfind("convergence:", 0) == 0 || r.rfind("log:", 0) == 0 ||
-        r.rfind("availability:", 0) == 0 ||
-        r.rfind("process:", 0) == 0) {
-      verdict = CombineVerdicts(verdict, Verdict::kInvalid);
-    }
   }
   rep.verdict = verdict;
   rep.windows = windows;
