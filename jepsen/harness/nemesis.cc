@@ -42,10 +42,6 @@ void CutBetween(const std::vector<int>& a, const std::vector<int>& b, Grudge* g)
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The family a fault kind belongs to: every partition shape is one family (Jepsen's
 // "partition" nemesis), every other kind its own.
 int FamilyOf(FaultKind k) {
@@ -88,25 +84,25 @@ std::vector<FaultPlan> MakeSchedule(const RunOptions& options) {
   std::vector<FaultPlan> out;
   if (options.faults.empty()) return out;
   Random rng(options.seed * 0x9E3779B97F4A7C15ull + 17);
-  // Families in the order they first appear in the spec, each with its own bag of kinds.
+  // The enabled kinds grouped by family (in the order the spec names them), a bag each, and a
+  // bag of the families.
   std::vector<int> family_ids;
-  std::vector<ShuffleBag<FaultKind>> kinds;
-  {
-    std::vector<std::vector<FaultKind>> members;
-    for (FaultKind k : options.faults) {
-      auto it = std::find(family_ids.begin(), family_ids.end(), FamilyOf(k));
-      if (it == family_ids.end()) {
-        family_ids.push_back(FamilyOf(k));
-        members.emplace_back();
-        it = family_ids.end() - 1;
-      }
-      members[static_cast<size_t>(it - family_ids.begin())].push_back(k);
+  std::vector<std::vector<FaultKind>> by_family;
+  for (FaultKind k : options.faults) {
+    size_t i = std::find(family_ids.begin(), family_ids.end(), FamilyOf(k)) - family_ids.begin();
+    if (i == family_ids.size()) {
+      family_ids.push_back(FamilyOf(k));
+      by_family.emplace_back();
     }
-    for (auto& m : members) kinds.emplace_back(std::move(m));
+    by_family[i].push_back(k);
   }
-  std::vector<size_t> family_index(family_ids.size());
-  for (size_t i = 0; i < family_index.size(); ++i) family_index[i] = i;
-  ShuffleBag<size_t> families(family_index);
+  std::vector<ShuffleBag<FaultKind>> kinds;
+  std::vector<size_t> family_index;
+  for (auto& members : by_family) {
+    family_index.push_back(kinds.size());
+    kinds.emplace_back(std::move(members));
+  }
+  ShuffleBag<size_t> families(std::move(family_index));
 
   // Every window ends a healthy second before the workload does (healing is forced then too);
   // a window drawn longer than what is left is shortened, so faults fill the whole run.

@@ -53,10 +53,16 @@ std::unique_ptr<client::Client> Workload::NewClient(std::vector<std::string> end
   return std::move(*c);
 }
 
-client::CallOptions Workload::Call(client::Consistency c) const {
+client::CallOptions Workload::Call(client::Consistency c, const std::string& via) const {
   client::CallOptions o;
   o.consistency = c;
+  o.via_endpoint = via;
   return o;
+}
+
+std::string Workload::Home(const Worker& w) {
+  if (w.endpoints.empty()) return "";
+  return w.endpoints[static_cast<size_t>(w.index) % w.endpoints.size()];
 }
 
 Status Workload::Run(double until_s) {
@@ -123,14 +129,16 @@ void Workload::DoOne(Worker* w) {
       if (w->rng.Bernoulli(0.5)) {
         DoAppend(w, key, false);
       } else {
-        Read(*w->client, &w->process, key, client::Consistency::kLinearizable, true, false);
+        Read(*w->client, &w->process, key, client::Consistency::kLinearizable, true, false,
+             Home(*w));
       }
       break;
     case WorkloadKind::kSet:
       if (w->rng.Bernoulli(0.9)) {
         DoAppend(w, key, true);
       } else {
-        Read(*w->client, &w->process, key, client::Consistency::kLinearizable, true, false);
+        Read(*w->client, &w->process, key, client::Consistency::kLinearizable, true, false,
+             Home(*w));
       }
       break;
   }
@@ -174,7 +182,8 @@ void Workload::DoRegister(Worker* w, const std::string& key) {
   inv.key = key;
   const uint64_t dice = w->rng.Uniform(10);
   if (dice < 4) {
-    Read(*w->client, &w->process, key, client::Consistency::kLinearizable, false, false);
+    Read(*w->client, &w->process, key, client::Consistency::kLinearizable, false, false,
+         Home(*w));
     return;
   }
   const int64_t v = next_value_.fetch_add(1);
@@ -242,7 +251,8 @@ void Workload::DoAppend(Worker* w, const std::string& key, bool set_add) {
 }
 
 bool Workload::Read(client::Client& c, int64_t* process, const std::string& key,
-                    client::Consistency consistency, bool as_list, bool retry_until_done) {
+                    client::Consistency consistency, bool as_list, bool retry_until_done,
+                    const std::string& via) {
   const double give_up = std::min(recorder_->Elapsed() + 10, final_deadline_s_);
   while (true) {
     Op inv;
@@ -251,7 +261,7 @@ bool Workload::Read(client::Client& c, int64_t* process, const std::string& key,
     inv.key = key;
     inv.f = "read";
     recorder_->Record(inv);
-    Result<std::optional<client::KeyValue>> r = c.Get(key, Call(consistency));
+    Result<std::optional<client::KeyValue>> r = c.Get(key, Call(consistency, via));
     Op done = inv;
     if (r.ok()) {
       if (r->has_value()) {

@@ -10,6 +10,8 @@
 //   append    keys a<k> in the same kind of window; 50% append of a unique element (server-side
 //             Append of "<e>," to the key's string), 50% read (Get, parsed back into a list).
 //   set       keys s0..s2 for the whole run; 90% add (Append "<e>,"), 10% read.
+// Reads during the run start at the worker's home node (worker i -> member i mod n) and follow
+// redirects from there, so every node's read path is exercised, not only the leaders'.
 // Outcomes: OK -> :ok (with :version); kDeadlineExceeded ("outcome unknown") and any code the
 // client does not call definite -> :info (the worker then continues as a new process, as in
 // Jepsen); kUnavailable, kResourceExhausted, kInvalidArgument -> :fail; a read that did not
@@ -75,14 +77,21 @@ class Workload {
   void DoOne(Worker* w);
   void DoRegister(Worker* w, const std::string& key);
   void DoAppend(Worker* w, const std::string& key, bool set_add);
-  // Returns whether a read completed :ok.
+  // Returns whether a read completed :ok. `via`: the node its first attempt goes to ("" = the
+  // cached leader).
   bool Read(client::Client& c, int64_t* process, const std::string& key,
-            client::Consistency consistency, bool as_list, bool retry_until_done);
+            client::Consistency consistency, bool as_list, bool retry_until_done,
+            const std::string& via = "");
+  // The worker's home node: worker i's reads start at member i mod n, as Jepsen binds each
+  // client to a node. A correct follower redirects a linearizable read to the leader; one that
+  // serves it from its own state is caught by the checkers.
+  static std::string Home(const Worker& w);
   std::string PickKey(Worker* w);
   // Records the completion for `status` (see the outcome rules); returns the type used.
   OpType Complete(int64_t* process, const Op& invoke, const Status& status, bool is_read);
   void NoteError(const Status& s);
-  client::CallOptions Call(client::Consistency c = client::Consistency::kLinearizable) const;
+  client::CallOptions Call(client::Consistency c = client::Consistency::kLinearizable,
+                           const std::string& via = "") const;
   std::unique_ptr<client::Client> NewClient(std::vector<std::string> endpoints, uint64_t seed);
 
   const RunOptions options_;

@@ -43,20 +43,23 @@ std::shared_ptr<Channel> ClientCore::ChannelFor(const std::string& address) {
 }
 
 void Call::Start(ClientCore* core, kvpb::Request req, CallKind kind, std::string what,
-                 Clock::time_point deadline, Done done, std::string pinned_endpoint) {
+                 Clock::time_point deadline, Done done, std::string pinned_endpoint,
+                 std::string via_endpoint) {
   if (core->shutting_down) {
     done(Status::Unavailable(what + ": client is shutting down"));
     return;
   }
   const uint64_t id = core->next_call_id++;
   std::shared_ptr<Call> call(new Call(core, id, std::move(req), kind, std::move(what), deadline,
-                                      std::move(done), std::move(pinned_endpoint)));
+                                      std::move(done), std::move(pinned_endpoint),
+                                      std::move(via_endpoint)));
   core->active.emplace(id, call);
   call->Attempt();
 }
 
 Call::Call(ClientCore* core, uint64_t id, kvpb::Request req, CallKind kind, std::string what,
-           Clock::time_point deadline, Done done, std::string pinned_endpoint)
+           Clock::time_point deadline, Done done, std::string pinned_endpoint,
+           std::string via_endpoint)
     : core_(core),
       id_(id),
       req_(std::move(req)),
@@ -74,7 +77,7 @@ Call::Call(ClientCore* core, uint64_t id, kvpb::Request req, CallKind kind, std:
     req_.set_client_id(session_->client_id);
     req_.set_sequence(session_->sequence);
   }
-  endpoint_ = pinned_;
+  endpoint_ = pinned_.empty() ? std::move(via_endpoint) : pinned_;
 }
 
 void Call::Attempt() {

@@ -74,17 +74,20 @@ class Call : public std::enable_shared_from_this<Call> {
 
   // Starts a call of `req` (op and consistency set; routing and session fields are filled here).
   // `what` names the operation in error messages ("put", "get"). A non-empty `pinned_endpoint`
-  // sends one attempt there and follows no hints (NodeStatus of a given node).
+  // sends one attempt there and follows no hints (NodeStatus of a given node); a non-empty
+  // `via_endpoint` only sends the first attempt there (CallOptions::via_endpoint).
   // REQUIRES: I/O thread.
   static void Start(ClientCore* core, kvpb::Request req, CallKind kind, std::string what,
-                    Clock::time_point deadline, Done done, std::string pinned_endpoint = "");
+                    Clock::time_point deadline, Done done, std::string pinned_endpoint = "",
+                    std::string via_endpoint = "");
 
   // Ends the call now with `why` (client shutdown). REQUIRES: I/O thread.
   void Abort(const Status& why);
 
  private:
   Call(ClientCore* core, uint64_t id, kvpb::Request req, CallKind kind, std::string what,
-       Clock::time_point deadline, Done done, std::string pinned_endpoint);
+       Clock::time_point deadline, Done done, std::string pinned_endpoint,
+       std::string via_endpoint);
 
   void Attempt();
   void OnOutcome(const std::string& endpoint, RpcOutcome outcome);

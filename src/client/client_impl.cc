@@ -137,7 +137,8 @@ void ClientImpl::LearnRing() {
 }
 
 void ClientImpl::Execute(kvpb::Request req, CallKind kind, std::string what, milliseconds timeout,
-                         Call::Done done, std::string pinned_endpoint) {
+                         Call::Done done, std::string pinned_endpoint,
+                         std::string via_endpoint) {
   if (timeout.count() <= 0) timeout = options_.request_timeout;
   if (req.group_id() == 0) {
     if (const std::string* key = kvpb::RequestKey(req)) req.set_group_id(core_->router.GroupFor(*key).value());
@@ -146,9 +147,10 @@ void ClientImpl::Execute(kvpb::Request req, CallKind kind, std::string what, mil
   ClientCore* core = core_.get();
   asio::post(io_thread_.io(), [core, req = std::move(req), kind, what = std::move(what), deadline,
                                done = std::move(done),
-                               pinned = std::move(pinned_endpoint)]() mutable {
+                               pinned = std::move(pinned_endpoint),
+                               via = std::move(via_endpoint)]() mutable {
     Call::Start(core, std::move(req), kind, std::move(what), deadline, std::move(done),
-                std::move(pinned));
+                std::move(pinned), std::move(via));
   });
 }
 
@@ -163,31 +165,31 @@ Result<kvpb::Response> ClientImpl::ExecuteSync(kvpb::Request req, CallKind kind,
 void ClientImpl::GetAsync(std::string_view key, const CallOptions& opts,
                           Callback<std::optional<KeyValue>> done) {
   Execute(MakeGet(key, opts.consistency), CallKind::kRead, "get", opts.timeout,
-          Adapt(&ToGet, std::move(done)));
+          Adapt(&ToGet, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
 void ClientImpl::PutAsync(std::string_view key, std::string_view value, const CallOptions& opts,
                           Callback<uint64_t> done) {
   Execute(MakePut(key, value), CallKind::kWrite, "put", opts.timeout,
-          Adapt(&ToPut, std::move(done)));
+          Adapt(&ToPut, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
 void ClientImpl::DeleteAsync(std::string_view key, const CallOptions& opts, Callback<bool> done) {
   Execute(MakeDelete(key), CallKind::kWrite, "delete", opts.timeout,
-          Adapt(&ToDelete, std::move(done)));
+          Adapt(&ToDelete, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
 void ClientImpl::CompareAndSwapAsync(std::string_view key, const Expect& expect,
                                      std::string_view new_value, const CallOptions& opts,
                                      Callback<CasResult> done) {
   Execute(MakeCas(key, expect, new_value), CallKind::kWrite, "compare-and-swap", opts.timeout,
-          Adapt(&ToCas, std::move(done)));
+          Adapt(&ToCas, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
 void ClientImpl::AppendAsync(std::string_view key, std::string_view suffix,
                              const CallOptions& opts, Callback<AppendResult> done) {
   Execute(MakeAppend(key, suffix), CallKind::kWrite, "append", opts.timeout,
-          Adapt(&ToAppend, std::move(done)));
+          Adapt(&ToAppend, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
 void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const ScanOptions& scan,

@@ -52,10 +52,11 @@ class ClientImpl final : public Client {
 
   std::vector<std::string> Endpoints() const override;
 
-  // Runs `req` as a call of `kind` with retries (or one attempt at `pinned_endpoint`); `done`
-  // gets the final response or Status on the I/O thread. Thread-safe.
+  // Runs `req` as a call of `kind` with retries (or one attempt at `pinned_endpoint`; the first
+  // attempt at `via_endpoint`); `done` gets the final response or Status on the I/O thread.
+  // Thread-safe.
   void Execute(kvpb::Request req, CallKind kind, std::string what, std::chrono::milliseconds timeout,
-               Call::Done done, std::string pinned_endpoint = "");
+               Call::Done done, std::string pinned_endpoint = "", std::string via_endpoint = "");
   // Blocking Execute. REQUIRES: not on the I/O thread.
   Result<kvpb::Response> ExecuteSync(kvpb::Request req, CallKind kind, std::string what,
                                      std::chrono::milliseconds timeout,

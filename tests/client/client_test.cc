@@ -129,6 +129,41 @@ TEST(ClientTest, FollowsNotLeaderHintAndCachesLeader) {
   EXPECT_EQ(follower.requests()[0].sequence(), leader.requests()[0].sequence());
 }
 
+TEST(ClientTest, ViaEndpointSendsTheFirstAttemptThereAndFollowsItsRedirect) {
+  FakeServer follower(1), leader(2);
+  follower.Start();
+  leader.Start();
+  const std::string leader_addr = leader.address();
+  follower.SetHandler([leader_addr](const kvpb::Request&, int) {
+    return FakeServer::Error(kvpb::NOT_LEADER, true, leader_addr, 0, 2);
+  });
+  auto store = std::make_shared<MemoryStore>();
+  leader.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+
+  auto c = MustConnect(Options({leader.address(), follower.address()}));
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(c->Put("k", "v1"));  // caches the leader
+  const int leader_before = leader.request_count();
+  ASSERT_EQ(follower.request_count(), 0);
+
+  // Each call with via_endpoint starts at the follower although the leader is cached, and
+  // ends at the leader through the follower's redirect.
+  CallOptions via;
+  via.via_endpoint = follower.address();
+  for (int i = 0; i < 3; ++i) {
+    auto r = c->Get("k", via);
+    ASSERT_OK(r);
+    ASSERT_TRUE(r->has_value());
+    EXPECT_EQ((*r)->value, "v1");
+  }
+  ASSERT_OK(c->Put("k", "v2", via));
+  EXPECT_EQ(follower.request_count(), 4);
+  EXPECT_EQ(leader.request_count(), leader_before + 4);
+  // Calls without it still go straight to the cached leader.
+  ASSERT_OK(c->Get("k"));
+  EXPECT_EQ(follower.request_count(), 4);
+}
+
 TEST(ClientTest, NoLeaderThenOkRetriesWithBackoff) {
   FakeServer server;
   server.Start();

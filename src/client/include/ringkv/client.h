@@ -74,6 +74,12 @@ struct CallOptions {
   std::chrono::milliseconds timeout{0};
   // Reads only. Default: linearizable.
   Consistency consistency = Consistency::kLinearizable;
+  // Single-key operations (scans ignore it): where the first attempt goes, as "host:port".
+  // Default: empty = the cached leader of the key's shard. Non-empty: that node, which answers or redirects like any node (a follower
+  // answers a linearizable read with NOT_LEADER and the leader's address); later attempts
+  // follow hints and the cache as usual. For tests and diagnostics that must exercise one
+  // node's request path, as Jepsen's node-bound clients do.
+  std::string via_endpoint;
 };
 
 struct KeyValue {
