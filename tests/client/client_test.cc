@@ -101,16 +101,25 @@ TEST(ClientTest, PutGetDeleteCasAppendScanAgainstMemoryStore) {
   EXPECT_FALSE(*del2);
 }
 
+// Two fake nodes: a leader serving a memory store, and a follower that redirects every request
+// to it with NOT_LEADER.
+struct LeaderAndFollower {
+  LeaderAndFollower() {
+    follower.Start();
+    leader.Start();
+    follower.SetHandler([addr = leader.address()](const kvpb::Request&, int) {
+      return FakeServer::Error(kvpb::NOT_LEADER, true, addr, 0, 2);
+    });
+    leader.SetHandler([store = store](const kvpb::Request& r, int) { return store->Handle(r); });
+  }
+  FakeServer follower{1}, leader{2};
+  std::shared_ptr<MemoryStore> store = std::make_shared<MemoryStore>();
+};
+
 TEST(ClientTest, FollowsNotLeaderHintAndCachesLeader) {
-  FakeServer follower(1), leader(2);
-  follower.Start();
-  leader.Start();
-  const std::string leader_addr = leader.address();
-  follower.SetHandler([leader_addr](const kvpb::Request&, int) {
-    return FakeServer::Error(kvpb::NOT_LEADER, true, leader_addr, 0, 2);
-  });
-  auto store = std::make_shared<MemoryStore>();
-  leader.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  LeaderAndFollower nodes;
+  FakeServer& follower = nodes.follower;
+  FakeServer& leader = nodes.leader;
 
   auto c = MustConnect(Options({follower.address()}));
   ASSERT_NE(c, nullptr);
@@ -130,15 +139,9 @@ TEST(ClientTest, FollowsNotLeaderHintAndCachesLeader) {
 }
 
 TEST(ClientTest, ViaEndpointSendsTheFirstAttemptThereAndFollowsItsRedirect) {
-  FakeServer follower(1), leader(2);
-  follower.Start();
-  leader.Start();
-  const std::string leader_addr = leader.address();
-  follower.SetHandler([leader_addr](const kvpb::Request&, int) {
-    return FakeServer::Error(kvpb::NOT_LEADER, true, leader_addr, 0, 2);
-  });
-  auto store = std::make_shared<MemoryStore>();
-  leader.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  LeaderAndFollower nodes;
+  FakeServer& follower = nodes.follower;
+  FakeServer& leader = nodes.leader;
 
   auto c = MustConnect(Options({leader.address(), follower.address()}));
   ASSERT_NE(c, nullptr);
