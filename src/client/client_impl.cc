@@ -141,7 +141,9 @@ void ClientImpl::Execute(kvpb::Request req, CallKind kind, std::string what, mil
                          std::string via_endpoint) {
   if (timeout.count() <= 0) timeout = options_.request_timeout;
   if (req.group_id() == 0) {
-    if (const std::string* key = kvpb::RequestKey(req)) req.set_group_id(core_->router.GroupFor(*key).value());
+    if (const std::string* key = kvpb::RequestKey(req)) {
+      req.set_group_id(core_->router.GroupFor(*key).value());
+    }
   }
   const auto deadline = Call::Clock::now() + timeout;
   ClientCore* core = core_.get();
