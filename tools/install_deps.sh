@@ -16,6 +16,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
   gnuplot-nox                             # Jepsen report plots
   iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
+  chromium fonts-dejavu-core              # status page browser test (headless) + its screenshot
 )
 
 missing=()

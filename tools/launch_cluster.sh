@@ -16,6 +16,7 @@
 #   --data-dir DIR          RINGKV_DATA_DIR          default ./data (in the repo)
 #   --client-port-base P    RINGKV_CLIENT_PORT_BASE  default 7001 (node K listens on P+K-1)
 #   --peer-port-base P      RINGKV_PEER_PORT_BASE    default 7101
+#   --admin-port-base P     RINGKV_ADMIN_PORT_BASE   default 8001 (status page, /metrics)
 #   --cluster-id ID         RINGKV_CLUSTER_ID        default 1
 #   --build-dir DIR         BUILD_DIR                default ./build
 #   --no-build              RINGKV_NO_BUILD=1        use the binaries already built
@@ -31,6 +32,7 @@ HOST=127.0.0.1
 DATA_DIR=${RINGKV_DATA_DIR:-data}
 CLIENT_BASE=${RINGKV_CLIENT_PORT_BASE:-7001}
 PEER_BASE=${RINGKV_PEER_PORT_BASE:-7101}
+ADMIN_BASE=${RINGKV_ADMIN_PORT_BASE:-8001}
 CLUSTER_ID=${RINGKV_CLUSTER_ID:-1}
 BUILD_DIR=${BUILD_DIR:-build}
 NO_BUILD=${RINGKV_NO_BUILD:-0}
@@ -61,6 +63,8 @@ while (($# > 0)); do
     --client-port-base=*) CLIENT_BASE=${1#*=}; shift ;;
     --peer-port-base) PEER_BASE=${2:?}; shift 2 ;;
     --peer-port-base=*) PEER_BASE=${1#*=}; shift ;;
+    --admin-port-base) ADMIN_BASE=${2:?}; shift 2 ;;
+    --admin-port-base=*) ADMIN_BASE=${1#*=}; shift ;;
     --cluster-id) CLUSTER_ID=${2:?}; shift 2 ;;
     --cluster-id=*) CLUSTER_ID=${1#*=}; shift ;;
     --build-dir) BUILD_DIR=${2:?}; shift 2 ;;
@@ -83,7 +87,8 @@ KVCTL="$REPO/$BUILD_DIR/tools/kvctl/kvctl"
 [[ $BUILD_DIR = /* ]] && KVD="$BUILD_DIR/src/server/kvd" && KVCTL="$BUILD_DIR/tools/kvctl/kvctl"
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-if ! is_uint "$CLIENT_BASE" || ! is_uint "$PEER_BASE" || ! is_uint "$CLUSTER_ID"; then
+if ! is_uint "$CLIENT_BASE" || ! is_uint "$PEER_BASE" || ! is_uint "$ADMIN_BASE" ||
+  ! is_uint "$CLUSTER_ID"; then
   die "port bases and cluster id must be numbers"
 fi
 
@@ -96,6 +101,7 @@ fi
 
 client_port() { echo $((CLIENT_BASE + $1 - 1)); }
 peer_port() { echo $((PEER_BASE + $1 - 1)); }
+admin_port() { echo $((ADMIN_BASE + $1 - 1)); }
 endpoints() {
   local out="" k
   for ((k = 1; k <= N; k++)); do out+="${out:+,}$HOST:$(client_port "$k")"; done
@@ -161,7 +167,7 @@ port_user() {
 check_ports_free() {
   local k busy=()
   for k in "$@"; do
-    for p in "$(client_port "$k")" "$(peer_port "$k")"; do
+    for p in "$(client_port "$k")" "$(peer_port "$k")" "$(admin_port "$k")"; do
       local who
       who=$(port_user "$p")
       [[ -n $who ]] && busy+=("$HOST:$p (node $k) is in use by $who")
@@ -190,16 +196,20 @@ start_node() {
   # shellcheck disable=SC2086
   setsid "$KVD" --node_id="$k" --data_dir="$DATA_DIR/$k" \
     --listen_client="$HOST:$(client_port "$k")" --listen_peer="$HOST:$(peer_port "$k")" \
+    --listen_admin="$HOST:$(admin_port "$k")" \
     --initial_cluster="$peers" --initial_cluster_clients="$clients" --cluster_id="$CLUSTER_ID" \
     ${RINGKV_KVD_FLAGS:-} </dev/null >>"$(log_file "$k")" 2>&1 &
   echo $! >"$(pid_file "$k")"
 }
 
-# Waits (deadline $2 s) until node $1 accepts on its client port; fails if it exits.
+# Waits (deadline $2 s) until node $1 accepts on its client port; fails if it exits. "Exited"
+# means the started pid is gone: right after the fork the pid runs this script's subshell, not
+# yet kvd, so matching its command line (running) would misreport a starting node as dead.
 wait_node_up() {
-  local k=$1 deadline=$((SECONDS + $2))
+  local k=$1 deadline=$((SECONDS + $2)) pid
+  pid=$(<"$(pid_file "$k")")
   while ((SECONDS < deadline)); do
-    if ! running "$k"; then
+    if ! kill -0 "$pid" 2>/dev/null; then
       note "node $k exited during startup; last lines of $(log_file "$k"):"
       tail -n 15 "$(log_file "$k")" >&2 || true
       return 1
@@ -211,20 +221,21 @@ wait_node_up() {
   return 1
 }
 
-# Waits until a leader serves writes: a kvctl put succeeds (or, without kvctl, some node's log
-# names a leader).
+# Waits until every shard has a leader: kvctl endpoint health (a linearizable read of every
+# shard, which writes nothing into the user's key space) passes; without kvctl, some node's log
+# names a leader.
 wait_leader() {
   local deadline=$((SECONDS + START_TIMEOUT)) k
   while ((SECONDS < deadline)); do
     if have_kvctl; then
-      if timeout 5 "$KVCTL" --endpoints="$(endpoints)" put __launch_cluster_probe ok \
+      if timeout 10 "$KVCTL" --endpoints="$(endpoints)" endpoint health \
         >/dev/null 2>&1; then
         return 0
       fi
     else
       for ((k = 1; k <= N; k++)); do
         if [[ -f $(log_file "$k") ]] &&
-          grep -q 'leader is now node' "$(log_file "$k")" &&
+          grep -qE 'leader is now node|shard replicas here have a leader' "$(log_file "$k")" &&
           port_open "$(client_port "$k")"; then
           return 0
         fi
@@ -265,12 +276,17 @@ $(for ((k = 1; k <= N; k++)); do
       "$(log_file "$k")"
   done)
 
+Status page (the ring, nodes, shards; any node's): http://$HOST:$(admin_port 1)/
+  health: http://$HOST:$(admin_port 1)/readyz?verbose   metrics: http://$HOST:$(admin_port 1)/metrics
+
 Talk to it (from $REPO):
   export KVCTL_ENDPOINTS=$eps
   $kvctl_cmd put greeting hello
   $kvctl_cmd get greeting
   $kvctl_cmd get --prefix gr
   $kvctl_cmd cluster status -w table
+  $kvctl_cmd shard list -w table
+  $kvctl_cmd endpoint health --cluster
 EOF
   have_kvctl || echo "  (kvctl is not built yet in $BUILD_DIR; the commands above need it)"
   cat <<EOF
@@ -310,8 +326,8 @@ cmd_start() {
     check_ports_free "${to_start[@]}"
     if [[ ! -f $STATE ]]; then  # a new cluster: remember its shape for later commands
       mkdir -p "$DATA_DIR" || die "cannot create $DATA_DIR"
-      printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nCLUSTER_ID=%d\n' \
-        "$N" "$CLIENT_BASE" "$PEER_BASE" "$CLUSTER_ID" >"$STATE"
+      printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nADMIN_BASE=%d\nCLUSTER_ID=%d\n' \
+        "$N" "$CLIENT_BASE" "$PEER_BASE" "$ADMIN_BASE" "$CLUSTER_ID" >"$STATE"
     fi
     for k in "${to_start[@]}"; do start_node "$k"; done
     note "started node(s) ${to_start[*]}; waiting for a leader (up to ${START_TIMEOUT}s)"

@@ -61,4 +61,15 @@ Result<std::string> Decommission(Client& client, const std::string& endpoint,
   return r->admin().message();
 }
 
+Result<std::string> DisarmAlarms(Client& client, const std::string& endpoint,
+                                 std::chrono::milliseconds timeout) {
+  kvpb::Request req;
+  req.mutable_admin()->set_disarm_alarms(true);
+  auto r = Impl(client).ExecuteSync(std::move(req), CallKind::kAdmin, "alarm disarm", timeout,
+                                    endpoint);
+  if (!r.ok()) return r.status();
+  if (Status st = ErrorOf(*r); !st.ok()) return st;
+  return r->admin().message();
+}
+
 }  // namespace ringkv::client

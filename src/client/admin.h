@@ -32,6 +32,10 @@ Result<std::string> TransferLeader(Client& client, GroupId group, NodeId to,
 Result<std::string> Decommission(Client& client, const std::string& endpoint,
                                  std::chrono::milliseconds timeout);
 
+// Asks the node at `endpoint` to clear its alarms (raised again at once if still due).
+Result<std::string> DisarmAlarms(Client& client, const std::string& endpoint,
+                                 std::chrono::milliseconds timeout);
+
 Result<std::string> TriggerSnapshot(Client& client, const std::string& endpoint, GroupId group,
                                     std::chrono::milliseconds timeout);
 

@@ -21,6 +21,10 @@ Action Classify(const kvpb::Response& response) {
       return e.definite() ? Action::kBackoffRotate : Action::kRetryUnknown;
     case kvpb::INVALID_ARGUMENT:
       return Action::kFail;
+    case kvpb::NO_SPACE:
+      // An alarm clears when an operator frees space, not within one call's deadline: answer
+      // at once (definite, retry later) instead of retrying until the deadline.
+      return Action::kFail;
     case kvpb::TIMEOUT:
     case kvpb::INTERNAL:
     case kvpb::UNKNOWN_OUTCOME:
@@ -42,6 +46,7 @@ Status FinalStatus(const kvpb::Error& error) {
     case kvpb::CAS_FAILED:
       return Status::FailedPrecondition(msg);
     case kvpb::BUSY:
+    case kvpb::NO_SPACE:
       return Status::ResourceExhausted(msg);
     default:
       return Status::Unavailable(msg);

@@ -39,6 +39,21 @@ Result<std::optional<std::string>> FrameDecoder::Next() {
   const uint32_t length = DecodeFixed32BE(p);
   const uint32_t expected_crc = DecodeFixed32BE(p + 4);
   if (length > max_frame_size_) {
+    // A huge "length" that is really text: someone speaks HTTP (curl, a browser, a
+    // Prometheus scrape) or TLS to a RingKV port. Say so instead of quoting 1,195,725,856 bytes.
+    const std::string_view head(p, 4);
+    for (const char* method : {"GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "CONN"}) {
+      if (head == method) {
+        status_ = Status::InvalidArgument(
+            "not a RingKV frame: the peer speaks HTTP (\"" + std::string(head) +
+            "...\"); the HTTP endpoints are on kvd's --listen_admin port");
+        return status_;
+      }
+    }
+    if (p[0] == 0x16 && p[1] == 0x03) {
+      status_ = Status::InvalidArgument("not a RingKV frame: the peer speaks TLS");
+      return status_;
+    }
     status_ = Status::ResourceExhausted("frame of " + std::to_string(length) +
                                         " bytes exceeds the maximum of " +
                                         std::to_string(max_frame_size_));

@@ -95,7 +95,7 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
     r->raft_log_.AppliedTo(std::max(c.applied, r->raft_log_.applied()));
   }
   r->BecomeFollower(r->term_, kNoNode);
-  r->Log(LogLevel::kInfo, "newRaft term=" + Str(r->term_.value()) + " commit=" +
+  r->Log(LogLevel::kDebug, "newRaft term=" + Str(r->term_.value()) + " commit=" +
                               Str(r->raft_log_.committed().value()) + " applied=" +
                               Str(r->raft_log_.applied().value()) + " last=" +
                               Str(r->raft_log_.LastIndex().value()));
@@ -298,7 +298,7 @@ void Raft::BecomeFollower(Term term, NodeId lead) {
   Reset(term);
   lead_ = lead;
   if (state_ != StateRole::kFollower) {
-    Log(LogLevel::kInfo, std::string("became follower (was ") + StateRoleName(state_) + ")");
+    Log(LogLevel::kDebug, std::string("became follower (was ") + StateRoleName(state_) + ")");
   }
   state_ = StateRole::kFollower;
 }
@@ -308,7 +308,7 @@ void Raft::BecomeCandidate() {
   Reset(term_ + 1);
   vote_ = id_;
   state_ = StateRole::kCandidate;
-  Log(LogLevel::kInfo, "became candidate");
+  Log(LogLevel::kDebug, "became candidate");
 }
 
 void Raft::BecomePreCandidate() {
@@ -337,7 +337,7 @@ void Raft::BecomeLeader() {
   if (!AppendEntry(empty)) Panic(logger_, "empty entry was dropped");
   // The no-op does not count against the uncommitted size.
   uncommitted_size_ = 0;
-  Log(LogLevel::kInfo, "became leader at last index " + Str(raft_log_.LastIndex().value()));
+  Log(LogLevel::kDebug, "became leader at last index " + Str(raft_log_.LastIndex().value()));
 }
 
 bool Raft::Promotable() const {

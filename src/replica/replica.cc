@@ -103,7 +103,9 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   c.pre_vote = r->options_.pre_vote;
   c.check_quorum = r->options_.check_quorum;
   c.seed = r->options_.seed ^ r->options_.group.value();
-  c.logger = env->raft_logger();
+  // Raft's own lines name the shard (many groups share one log).
+  r->group_logger_ = std::make_unique<GroupLogger>(env->raft_logger(), r->options_.group);
+  c.logger = r->group_logger_.get();
   ASSIGN_OR_RETURN(r->raw_, raft::RawNode::Create(c));
   return r;
 }

@@ -210,6 +210,20 @@ class Replica {
   storage::RaftLogStore log_;
   storage::KvState kv_;
   LogAdapter adapter_;
+  // Prefixes "group G: " to the Raft core's lines; must outlive raw_ (declared before it).
+  class GroupLogger final : public raft::Logger {
+   public:
+    GroupLogger(raft::Logger* inner, GroupId group)
+        : inner_(inner), prefix_("group " + std::to_string(group.value()) + ": ") {}
+    void Log(raft::LogLevel level, std::string_view msg) override {
+      if (inner_ != nullptr) inner_->Log(level, prefix_ + std::string(msg));
+    }
+
+   private:
+    raft::Logger* const inner_;
+    const std::string prefix_;
+  };
+  std::unique_ptr<GroupLogger> group_logger_;
   std::unique_ptr<raft::RawNode> raw_;
 
   // The Ready between CollectReady and FinishReady.

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "proto/kv.pb.h"
+#include "server/request_metrics.h"
 
 namespace ringkv::server {
 
@@ -22,6 +23,41 @@ ClientService::ClientService(store::Store* store, std::string listen_address, ui
 Status ClientService::Start() { return server_->Start(); }
 void ClientService::Stop() { server_->Stop(); }
 
+bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
+  if (serving_gate_ && !req.has_status() && !req.has_admin()) {
+    std::string why = serving_gate_();
+    if (!why.empty()) {
+      resp->set_request_id(req.request_id());
+      resp->set_served_by(self_.value());
+      resp->mutable_error()->set_code(kvpb::UNAVAILABLE);
+      resp->mutable_error()->set_definite(true);
+      resp->mutable_error()->set_message(why);
+      return true;
+    }
+  }
+  const bool is_write = req.has_put() || req.has_cas() || req.has_append();
+  if (is_write && write_gate_) {
+    std::string why = write_gate_();
+    if (!why.empty()) {
+      resp->set_request_id(req.request_id());
+      resp->set_served_by(self_.value());
+      resp->mutable_error()->set_code(kvpb::NO_SPACE);
+      resp->mutable_error()->set_definite(true);
+      resp->mutable_error()->set_retry_after_ms(5000);
+      resp->mutable_error()->set_message(why + "; writes other than deletes are rejected until "
+                                               "space is freed (kvctl alarm list)");
+      return true;
+    }
+  }
+  if (req.has_admin() && req.admin().op_case() == kvpb::AdminRequest::kDisarmAlarms) {
+    resp->set_request_id(req.request_id());
+    resp->set_served_by(self_.value());
+    resp->mutable_admin()->set_message(disarm_ ? disarm_() : "this node has no alarms");
+    return true;
+  }
+  return false;
+}
+
 void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
                             const std::string& payload) {
   kvpb::Request req;
@@ -32,8 +68,8 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
     resp.mutable_error()->set_definite(true);
     resp.mutable_error()->set_message("malformed request or unknown request type");
     conn->Send(resp.SerializeAsString()).IgnoreError();  // closing anyway
-    conn->CloseAfterFlush(Status::InvalidArgument("malformed client request from " +
-                                                  conn->remote_address()));
+    conn->CloseAfterFlush(Status::InvalidArgument(
+        "malformed client request " + RequestLogId(conn->remote_address(), req)));
     return;
   }
   if (draining_) {
@@ -48,8 +84,17 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
     conn->Send(resp.SerializeAsString()).IgnoreError();  // the client retries elsewhere
     return;
   }
+  if (kvpb::Response early; Intercept(req, &early)) {
+    RequestTimer(req, conn->remote_address()).Finish(early, slow_request_);
+    conn->Send(early.SerializeAsString()).IgnoreError();  // a lost answer: the client retries
+    return;
+  }
   std::weak_ptr<net::Connection> weak = conn;
-  store_->HandleRequest(std::move(req), [weak](kvpb::Response resp) {
+  auto timer = std::make_shared<RequestTimer>(req, conn->remote_address());
+  store_->HandleRequest(std::move(req), [decorate = decorate_, weak, timer,
+                                         slow = slow_request_](kvpb::Response resp) {
+    if (resp.has_status() && decorate) decorate(resp.mutable_status());
+    timer->Finish(resp, slow);
     if (auto c = weak.lock()) {
       // A closed or overloaded connection loses the answer; the client times out and retries.
       c->Send(resp.SerializeAsString()).IgnoreError();

@@ -8,6 +8,8 @@
 #define RINGKV_SERVER_CLIENT_SERVICE_H_
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,13 +28,35 @@ class ClientService {
   uint16_t port() const { return server_->port(); }
   // While draining, new requests get a retryable UNAVAILABLE.
   void SetDraining() { draining_ = true; }
+  bool draining() const { return draining_; }
+  // Fills node-level fields of status answers the store does not know (version, admin
+  // address, alarms, disk use). Runs on the store's loop; must be cheap. Set before Start.
+  void SetStatusDecorator(std::function<void(kvpb::NodeStatus*)> f) { decorate_ = std::move(f); }
+  // Returns why writes are refused now ("" = accepted): the NOSPACE alarm of some member.
+  // Consulted for put, cas and append (deletes free space and always pass). Set before Start.
+  void SetWriteGate(std::function<std::string()> f) { write_gate_ = std::move(f); }
+  // Returns why this node serves no data requests at all ("" = it does): it left the cluster.
+  // Status and admin requests still pass. Set before Start.
+  void SetServingGate(std::function<std::string()> f) { serving_gate_ = std::move(f); }
+  // Handles `kvctl alarm disarm` (AdminRequest.disarm_alarms); returns the answer's message.
+  void SetDisarmHandler(std::function<std::string()> f) { disarm_ = std::move(f); }
+  // Requests answered later than this are logged as slow. Default: 300 ms. Set before Start.
+  void SetSlowRequestThreshold(std::chrono::milliseconds t) { slow_request_ = t; }
 
  private:
   void OnFrame(const std::shared_ptr<net::Connection>& conn, const std::string& payload);
+  // Requests answered here without the store (NOSPACE rejections, alarm disarm): true and
+  // `resp` filled.
+  bool Intercept(const kvpb::Request& req, kvpb::Response* resp);
 
   store::Store* store_;
   NodeId self_;
   std::atomic<bool> draining_{false};
+  std::function<void(kvpb::NodeStatus*)> decorate_;
+  std::function<std::string()> write_gate_;
+  std::function<std::string()> serving_gate_;
+  std::function<std::string()> disarm_;
+  std::chrono::milliseconds slow_request_{300};
   std::unique_ptr<net::FrameServer> server_;
 };
 

@@ -6,8 +6,8 @@
 //       --initial_cluster_clients=1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003
 //
 // SIGTERM/SIGINT: graceful stop (draining, leadership handed off, parts stopped, exit 0); a
-// second signal stops at once. Flags can also come from KVD_<FLAG> environment variables
-// (precedence: command line > environment) and --flagfile.
+// second signal stops at once. Flags can also come from KVD_<FLAG> environment variables and
+// --flagfile (precedence: command line > environment > flagfile > default; kvd_config.h).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 #include <signal.h>
@@ -15,9 +15,14 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "server/cluster_config.h"
+#include "server/kvd_config.h"
 #include "server/node.h"
+#include "server/sd_notify.h"
 
 // Identity
 DEFINE_uint64(node_id, 0, "This node's id (required, > 0).");
@@ -30,6 +35,12 @@ DEFINE_string(listen_peer, "127.0.0.1:7101", "host:port for Raft traffic between
 DEFINE_string(advertise_peer, "",
               "Peer address others should dial; outgoing peer connections bind to its host "
               "(default: listen_peer).");
+DEFINE_string(listen_admin, "",
+              "ip:port of the admin HTTP port: /livez /readyz /metrics /version /status and the "
+              "status page at / (empty = off; port 0 = chosen by the OS).");
+DEFINE_string(advertise_admin, "", "Admin address others should use (default: listen_admin).");
+DEFINE_string(metrics, "basic",
+              "basic: per-node metric aggregates; extensive: also one series per shard.");
 DEFINE_string(initial_cluster, "",
               "Initial members as id=peer_host:port,... (all nodes of a new cluster, "
               "including this one).");
@@ -57,6 +68,19 @@ DEFINE_uint64(max_key_bytes, 4096, "Largest key accepted, in bytes.");
 DEFINE_uint64(max_value_bytes, 1 << 20, "Largest value accepted, in bytes.");
 DEFINE_uint64(max_pending_proposals, 10000, "Writes waiting per group before BUSY.");
 DEFINE_int32(request_timeout_ms, 5000, "Server-side deadline of a request without its own.");
+// Space
+DEFINE_uint64(storage_quota_bytes, 0,
+              "Raise the NOSPACE alarm (writes other than deletes rejected cluster-wide) when the "
+              "data dir holds this many bytes; 0 = no quota.");
+DEFINE_uint64(min_free_disk_bytes, 256 << 20,
+              "Raise the NOSPACE alarm when the data dir's filesystem has fewer free bytes; "
+              "0 = no floor.");
+DEFINE_int32(space_check_interval_ms, 1000, "How often disk use is measured for the alarm (ms).");
+
+// Logging
+DEFINE_int32(slow_sync_ms, 1000, "Warn when a Raft log write with fdatasync takes longer (ms).");
+DEFINE_int32(slow_apply_ms, 100, "Warn when applying one round of committed entries takes longer (ms).");
+DEFINE_int32(slow_request_ms, 300, "Warn when a client request takes longer to answer (ms).");
 
 #ifdef RINGKV_TEST_BUGS
 // Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
@@ -70,18 +94,28 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 
-// KVD_<FLAG> environment variables fill flags not given on the command line.
-void ApplyEnvironment() {
-  std::vector<gflags::CommandLineFlagInfo> flags;
-  gflags::GetAllFlags(&flags);
-  for (const auto& f : flags) {
-    if (!f.is_default) continue;
-    std::string env = "KVD_" + f.name;
-    for (auto& c : env) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (const char* v = std::getenv(env.c_str())) {
-      gflags::SetCommandLineOptionWithMode(f.name.c_str(), v, gflags::SET_FLAGS_DEFAULT);
-    }
+// --help, by topic (gflags' --helpfull lists every flag by source file).
+const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups = {
+    {"Identity", {"node_id", "cluster_id", "data_dir"}},
+    {"Addresses", {"listen_client", "advertise_client", "listen_peer", "advertise_peer",
+                   "listen_admin", "advertise_admin", "initial_cluster",
+                   "initial_cluster_clients"}},
+    {"Sharding and membership", {"shards", "replication", "join", "listen_gossip",
+                                 "gossip_probe_interval_ms", "placement_interval_ms",
+                                 "dead_node_timeout_ms", "stability_delay_ms"}},
+    {"Raft timing", {"tick_ms", "election_ticks", "heartbeat_ticks"}},
+    {"Limits", {"max_key_bytes", "max_value_bytes", "max_pending_proposals",
+                "request_timeout_ms"}},
+    {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms"}},
+    {"Observability", {"metrics", "slow_sync_ms", "slow_apply_ms", "slow_request_ms"}},
+};
+
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-help" || a == "-h" || a == "--helpshort") return true;
   }
+  return false;
 }
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -95,8 +129,18 @@ void ApplyEnvironment() {
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("RingKV server. See --help for flags.");
   gflags::SetVersionString(kVersion);
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
-  ApplyEnvironment();
+  if (WantsHelp(argc, argv)) {
+    std::cout << ringkv::server::GroupedHelp(
+        "kvd: the RingKV server, one process per node. Flags (--name=default):", kHelpGroups,
+        "kvd_main.cc");
+    return 0;
+  }
+  auto sources = ringkv::server::ResolveFlags(
+      &argc, &argv, [](const std::string& name) { return std::getenv(name.c_str()); });
+  if (!sources.ok()) {
+    std::cerr << "kvd: " << sources.status().message() << "\n";
+    return 2;
+  }
   FLAGS_logtostderr = FLAGS_logtostderr || std::getenv("GLOG_log_dir") == nullptr;
   google::InitGoogleLogging(argv[0]);
 
@@ -129,6 +173,13 @@ int main(int argc, char** argv) {
   if (!o.initial_peers.empty() && o.join.empty() && o.initial_peers.count(o.node_id) == 0) {
     Die("--initial_cluster does not contain this node's id " + std::to_string(FLAGS_node_id));
   }
+  o.listen_admin = FLAGS_listen_admin;
+  o.advertise_admin = FLAGS_advertise_admin;
+  if (FLAGS_metrics != "basic" && FLAGS_metrics != "extensive") {
+    Die("--metrics must be basic or extensive, not '" + FLAGS_metrics + "'");
+  }
+  o.extensive_metrics = FLAGS_metrics == "extensive";
+  o.version = kVersion;
   o.shards = FLAGS_shards;
   o.replication = FLAGS_replication;
   o.listen_gossip = FLAGS_listen_gossip;
@@ -146,6 +197,12 @@ int main(int argc, char** argv) {
   o.replica.max_value_bytes = FLAGS_max_value_bytes;
   o.replica.max_pending_proposals = FLAGS_max_pending_proposals;
   o.request_timeout_ms = FLAGS_request_timeout_ms;
+  o.storage_quota_bytes = FLAGS_storage_quota_bytes;
+  o.min_free_disk_bytes = FLAGS_min_free_disk_bytes;
+  o.space_check_interval_ms = FLAGS_space_check_interval_ms;
+  o.slow_sync_ms = FLAGS_slow_sync_ms;
+  o.slow_apply_ms = FLAGS_slow_apply_ms;
+  o.slow_request_ms = FLAGS_slow_request_ms;
 #ifdef RINGKV_TEST_BUGS
   using ringkv::replica::TestBug;
   const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},
@@ -160,12 +217,9 @@ int main(int argc, char** argv) {
   if (bug->second != TestBug::kNone) LOG(WARNING) << "TEST BUILD: injected bug " << bug->first;
 #endif
 
-  LOG(INFO) << "kvd " << kVersion << " starting: node_id=" << FLAGS_node_id
-            << " cluster_id=" << FLAGS_cluster_id << " data_dir=" << o.data_dir
-            << " listen_client=" << o.listen_client << " listen_peer=" << o.listen_peer
-            << " initial_cluster=" << FLAGS_initial_cluster << " tick_ms=" << FLAGS_tick_ms
-            << " election_ticks=" << FLAGS_election_ticks
-            << " heartbeat_ticks=" << FLAGS_heartbeat_ticks;
+  LOG(INFO) << "kvd " << kVersion << " starting as node " << FLAGS_node_id
+            << "; effective configuration: "
+            << ringkv::server::EffectiveConfig(*sources, "kvd_main.cc");
 
   // Block the stop signals in every thread; main waits for them below.
   sigset_t set;
@@ -177,12 +231,18 @@ int main(int argc, char** argv) {
   ringkv::server::Node node(o);
   ringkv::Status s = node.Start();
   if (!s.ok()) Die("cannot start: " + s.ToString());
+  // systemd Type=notify: started means ports bound and replicas open (readiness proper, a
+  // leader for every shard, is /readyz's business).
+  if (!ringkv::server::SdNotify("READY=1\nSTATUS=serving")) {
+    LOG(WARNING) << "could not notify systemd on $NOTIFY_SOCKET";
+  }
 
   int sig = 0;
   sigwait(&set, &sig);
   LOG(INFO) << "received signal " << sig << "; shutting down gracefully (signal again to stop now)";
   // A second signal stops at once.
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  (void)ringkv::server::SdNotify("STOPPING=1\nSTATUS=draining");  // best effort
   node.Stop();
   LOG(INFO) << "kvd stopped";
   return 0;

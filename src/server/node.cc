@@ -11,7 +11,10 @@
 #include "net/address.h"
 #include "net/transport.h"
 #include "ring/shard_map.h"
+#include "http/http_server.h"
+#include "server/admin_service.h"
 #include "server/client_service.h"
+#include "server/space_guard.h"
 #include "storage/engine.h"
 #include "storage/meta_store.h"
 #include "storage/snapshot.h"
@@ -46,6 +49,12 @@ class PeerTransportAdapter final : public store::StoreTransport {
 Node::Node(NodeOptions options) : options_(std::move(options)) {
   if (options_.advertise_peer.empty()) options_.advertise_peer = options_.listen_peer;
   if (options_.advertise_client.empty()) options_.advertise_client = options_.listen_client;
+  if (!options_.listen_admin.empty()) {
+    http::HttpServerOptions ho;
+    ho.listen_address = options_.listen_admin;
+    ho.name = "admin";
+    http_server_ = std::make_unique<http::HttpServer>(ho);
+  }
 }
 
 Node::~Node() { Stop(); }
@@ -100,7 +109,8 @@ Status Node::LoadOrCreateRing(bool* created) {
   while (std::chrono::steady_clock::now() < deadline) {
     for (const gossip::Member& m : gossip_->Members()) {
       if (m.id == options_.node_id || m.meta.empty()) continue;
-      Result<ring::RingConfig> r = ring::RingConfig::Decode(m.meta);
+      // The ring is the meta's first 24 bytes (a flags byte may follow: PublishMeta).
+      Result<ring::RingConfig> r = ring::RingConfig::Decode(std::string_view(m.meta).substr(0, 24));
       if (!r.ok()) continue;
       ring_ = *r;
       RETURN_IF_ERROR(meta.SetRingConfig(ring_.Encode()));
@@ -153,6 +163,7 @@ void Node::MembershipLoop() {
     if (leave) {
       LOG(INFO) << "node " << options_.node_id << " leaves the cluster (decommissioned)";
       gossip_->Leave(std::chrono::seconds(2)).IgnoreError();  // best effort; others time out
+      left_ = true;
     }
     std::vector<store::MemberView> view;
     for (const gossip::Member& m : gossip_->Members()) {
@@ -177,7 +188,39 @@ void Node::MembershipLoop() {
       view.push_back(std::move(v));
     }
     store_->SetMembership(std::move(view));
+    RefreshClusterAlarm(gossip_->Members());
   }
+}
+
+void Node::PublishMeta() {
+  std::string meta = ring_.Encode();
+  meta.push_back(static_cast<char>(space_guard_ && space_guard_->nospace() ? 1 : 0));
+  gossip_->SetMeta(std::move(meta));
+}
+
+void Node::RefreshClusterAlarm(const std::vector<gossip::Member>& members) {
+  std::string reason;
+  if (space_guard_ && space_guard_->nospace()) {
+    reason = "NOSPACE alarm on node " + std::to_string(options_.node_id.value()) + " (this node: " +
+             space_guard_->Reason() + ")";
+  } else {
+    for (const gossip::Member& m : members) {
+      if (m.id == options_.node_id || !m.IsLive() || m.meta.size() < 25) continue;
+      if ((static_cast<uint8_t>(m.meta[24]) & 1) != 0) {
+        reason = "NOSPACE alarm on node " + std::to_string(m.id.value());
+        break;
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(alarm_mu_);
+  cluster_nospace_reason_ = reason;
+  cluster_nospace_ = !reason.empty();
+}
+
+std::string Node::WriteGate() {
+  if (!cluster_nospace_.load(std::memory_order_relaxed)) return "";
+  std::lock_guard<std::mutex> lock(alarm_mu_);
+  return cluster_nospace_reason_;
 }
 
 Status Node::CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::string& remote) {
@@ -204,7 +247,18 @@ Status Node::Start() {
   RETURN_IF_ERROR(StartGossip());
   bool ring_created = false;
   RETURN_IF_ERROR(LoadOrCreateRing(&ring_created));
-  gossip_->SetMeta(ring_.Encode());
+  SpaceGuardOptions sg;
+  sg.data_dir = options_.data_dir;
+  sg.quota_bytes = options_.storage_quota_bytes;
+  sg.min_free_bytes = options_.min_free_disk_bytes;
+  sg.interval = std::chrono::milliseconds(options_.space_check_interval_ms);
+  sg.on_change = [this](bool, const std::string&) {
+    PublishMeta();
+    RefreshClusterAlarm(gossip_->Members());
+  };
+  space_guard_ = std::make_unique<SpaceGuard>(sg);
+  space_guard_->Start();
+  PublishMeta();
 
   store::StoreOptions so;
   so.ring = ring_;
@@ -215,6 +269,8 @@ Status Node::Start() {
   so.tick = std::chrono::milliseconds(options_.tick_ms);
   so.default_request_timeout = std::chrono::milliseconds(options_.request_timeout_ms);
   so.replica = options_.replica;
+  so.slow_sync = std::chrono::milliseconds(options_.slow_sync_ms);
+  so.slow_apply = std::chrono::milliseconds(options_.slow_apply_ms);
   so.replica.seed = data_incarnation_;
   transport_adapter_ = std::make_unique<PeerTransportAdapter>();
   store_ = std::make_unique<store::Store>(so, engine_.get(), transport_adapter_.get());
@@ -272,8 +328,29 @@ Status Node::Start() {
   store_->Start();
   membership_thread_ = std::thread([this] { MembershipLoop(); });
 
+  // Before the client port, so every status answer carries the admin address.
+  RETURN_IF_ERROR(StartAdmin());
   client_service_ = std::make_unique<ClientService>(store_.get(), options_.listen_client,
                                                     options_.cluster_id, options_.node_id);
+  client_service_->SetStatusDecorator([this](kvpb::NodeStatus* st) { DecorateStatus(st); });
+  client_service_->SetSlowRequestThreshold(std::chrono::milliseconds(options_.slow_request_ms));
+  client_service_->SetWriteGate([this] { return WriteGate(); });
+  client_service_->SetServingGate([this] {
+    if (!left_.load()) return std::string();
+    return "node " + std::to_string(options_.node_id.value()) +
+           " left the cluster (decommissioned) and serves no data; use the other members' "
+           "endpoints (kvctl member list), and stop this kvd";
+  });
+  client_service_->SetDisarmHandler([this] {
+    const bool had = space_guard_->nospace();
+    space_guard_->Disarm();
+    space_guard_->CheckNow();  // raised again at once when a limit is still exceeded
+    if (!had) return std::string("node ") + std::to_string(options_.node_id.value()) + " has no alarm";
+    return space_guard_->nospace()
+               ? "NOSPACE on node " + std::to_string(options_.node_id.value()) +
+                     " is still due and was raised again: " + space_guard_->Reason()
+               : "NOSPACE on node " + std::to_string(options_.node_id.value()) + " disarmed";
+  });
   RETURN_IF_ERROR(client_service_->Start());
   LOG(INFO) << "node " << options_.node_id << " serving: clients on " << options_.listen_client
             << " (port " << client_service_->port() << "), peers on " << options_.listen_peer
@@ -288,6 +365,8 @@ void Node::Stop() {
     stopping_ = true;
     cv_.notify_all();
   }
+  // /readyz fails from here on, while the admin port still answers during the hand-off.
+  draining_ = true;
   if (membership_thread_.joinable()) membership_thread_.join();
   if (client_service_) {
     client_service_->SetDraining();
@@ -321,6 +400,9 @@ void Node::Stop() {
     client_service_->Stop();
     client_service_.reset();
   }
+  // The admin port before the store and gossip, which its handlers reach into.
+  if (http_server_) http_server_->Stop();
+  admin_service_.reset();
   // Transport first: after it stops no callback can reach the store. The store's snapshot
   // thread may still call Send on the stopped transport, which refuses safely.
   if (transport_) transport_->Stop();
@@ -328,10 +410,78 @@ void Node::Stop() {
   store_.reset();
   transport_.reset();
   transport_adapter_.reset();
+  if (space_guard_) space_guard_->Stop();
   if (gossip_) gossip_->Stop();
   gossip_.reset();
   engine_.reset();
 }
+
+Status Node::StartAdmin() {
+  if (!http_server_) return Status::OK();
+  AdminServiceOptions ao;
+  ao.self = options_.node_id;
+  ao.cluster_id = options_.cluster_id;
+  ao.version = options_.version;
+  ao.store = store_.get();
+  ao.extensive_metrics = options_.extensive_metrics;
+  ao.decorate_status = [this](kvpb::NodeStatus* st) { DecorateStatus(st); };
+  ao.storage_probe = [this] { return ProbeStorage(); };
+  ao.members = [this] { return gossip_->Members(); };
+  ao.gossip_joined = [this]() -> std::pair<bool, std::string> {
+    size_t live_others = 0;
+    for (const gossip::Member& m : gossip_->Members()) {
+      if (m.id != options_.node_id && m.IsLive()) ++live_others;
+    }
+    bool alone = options_.join.empty() && options_.initial_peers.size() <= 1;
+    if (live_others > 0 || alone) {
+      return {true, std::to_string(live_others) + " other live members"};
+    }
+    return {false, "sees no other live member yet (joining through " +
+                       std::to_string(options_.join.empty() ? options_.initial_peers.size() - 1
+                                                            : options_.join.size()) +
+                       " seeds)"};
+  };
+  ao.draining = [this] { return draining_.load(); };
+  ao.alarms = [this] { return space_guard_->Alarms(); };
+  admin_service_ = std::make_unique<AdminService>(std::move(ao));
+  admin_service_->Register(http_server_->router());
+  RETURN_IF_ERROR(http_server_->Start());
+  if (options_.advertise_admin.empty()) options_.advertise_admin = http_server_->bound_address();
+  LOG(INFO) << "node " << options_.node_id << " admin port on " << http_server_->bound_address()
+            << " (status page http://" << options_.advertise_admin << "/)";
+  return Status::OK();
+}
+
+void Node::DecorateStatus(kvpb::NodeStatus* st) const {
+  st->set_version(options_.version);
+  if (http_server_) st->set_admin_address(options_.advertise_admin);
+  if (space_guard_) {
+    for (const std::string& a : space_guard_->Alarms()) st->add_alarms(a);
+    SpaceUsage u = space_guard_->usage();
+    st->set_storage_used_bytes(u.used_bytes);
+    st->set_storage_quota_bytes(u.quota_bytes);
+    st->set_storage_free_bytes(u.free_bytes);
+  }
+  for (auto& g : *st->mutable_groups()) {
+    GroupId id(g.group_id());
+    g.set_log_bytes(engine_->ApproximateBytes(storage::Cf::kRaft, storage::RaftGroupRange(id)));
+    g.set_data_bytes(engine_->ApproximateBytes(storage::Cf::kData, storage::DataGroupRange(id)));
+  }
+}
+
+std::string Node::ProbeStorage() const {
+  storage::WriteBatch b;
+  const std::string value = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  b.Put(storage::Cf::kMeta, storage::HealthProbeKey(), value);
+  Status s = engine_->Write(b, /*sync=*/false);
+  if (!s.ok()) return "probe write failed: " + s.ToString();
+  Result<std::optional<std::string>> got = engine_->Get(storage::Cf::kMeta, storage::HealthProbeKey());
+  if (!got.ok()) return "probe read failed: " + got.status().ToString();
+  if (!got->has_value() || **got != value) return "probe read back something else";
+  return "";
+}
+
+uint16_t Node::admin_port() const { return http_server_ ? http_server_->port() : 0; }
 
 uint16_t Node::client_port() const { return client_service_ ? client_service_->port() : 0; }
 uint16_t Node::peer_port() const { return transport_ ? transport_->port() : 0; }

@@ -21,6 +21,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "replica/replica.h"
+#include "gossip/member.h"
 #include "ring/ring_config.h"
 
 namespace ringkv::net {
@@ -36,11 +37,16 @@ class Store;
 namespace ringkv::gossip {
 class GossipDriver;
 }
+namespace ringkv::http {
+class HttpServer;
+}
 
 namespace ringkv::server {
 
 class PeerTransportAdapter;
 class ClientService;
+class AdminService;
+class SpaceGuard;
 
 struct NodeOptions {
   NodeId node_id;
@@ -70,6 +76,23 @@ struct NodeOptions {
   int placement_interval_ms = 1000;
   int dead_node_timeout_ms = 10000;
   int stability_delay_ms = 3000;
+  // Admin HTTP port (health, metrics, status page; the HTTP API shares it): "ip:port", empty =
+  // off, port 0 = chosen by the OS. advertise_admin: what others should use (default: listen).
+  std::string listen_admin;
+  std::string advertise_admin;
+  // Per-shard metric series (--metrics=extensive) instead of per-node aggregates only.
+  bool extensive_metrics = false;
+  // Space guard (server/space_guard.h): quota on the data dir's bytes (0 = none) and floor on
+  // the filesystem's free bytes (0 = none); measured every space_check_interval_ms.
+  uint64_t storage_quota_bytes = 0;
+  uint64_t min_free_disk_bytes = uint64_t{256} << 20;
+  int space_check_interval_ms = 1000;
+  // Slow-operation warnings (see store::StoreOptions and ClientService). Defaults as etcd's.
+  int slow_sync_ms = 1000;
+  int slow_apply_ms = 100;
+  int slow_request_ms = 300;
+  // Reported by status, /version and ringkv_build_info.
+  std::string version = "0.1.0";
 };
 
 class Node {
@@ -85,6 +108,11 @@ class Node {
 
   uint16_t client_port() const;
   uint16_t peer_port() const;
+  // 0 when the admin port is off.
+  uint16_t admin_port() const;
+  // The admin port's HTTP server (null when off), for other services to add routes to before
+  // Start() — the HTTP/JSON API registers here. Created by the constructor.
+  http::HttpServer* http_server() { return http_server_.get(); }
   store::Store* store() { return store_.get(); }
 
  private:
@@ -92,6 +120,16 @@ class Node {
   Status CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::string& remote);
   Status LoadOrCreateRing(bool* created);
   Status StartGossip();
+  Status StartAdmin();
+  // Node-level status fields the store does not know (version, admin address, ...).
+  void DecorateStatus(kvpb::NodeStatus* st) const;
+  // The admin port's storage check: "" when a probe record was written and read back.
+  std::string ProbeStorage() const;
+  // Gossip meta: the ring, then one flags byte (bit 0: NOSPACE on this node).
+  void PublishMeta();
+  // Recomputes cluster_nospace_ from this node's guard and gossip's view.
+  void RefreshClusterAlarm(const std::vector<gossip::Member>& members);
+  std::string WriteGate();
   void MembershipLoop();
 
   NodeOptions options_;
@@ -102,6 +140,14 @@ class Node {
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<ClientService> client_service_;
   std::unique_ptr<gossip::GossipDriver> gossip_;
+  std::unique_ptr<http::HttpServer> http_server_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<SpaceGuard> space_guard_;
+  // Why writes are refused cluster-wide ("" = accepted): this node's NOSPACE alarm or another
+  // member's, as gossip carries it. Refreshed by the membership loop and the space guard.
+  std::atomic<bool> cluster_nospace_{false};
+  std::mutex alarm_mu_;
+  std::string cluster_nospace_reason_;  // guarded by alarm_mu_
   ring::RingConfig ring_;
   // Syncs gossip's view into the store and transport; also performs the final Leave.
   std::thread membership_thread_;
@@ -109,6 +155,8 @@ class Node {
   std::mutex incarnation_mu_;  // serializes CheckPeerIncarnation's read-then-write
   std::condition_variable cv_;
   bool stopping_ = false;          // guarded by mu_
+  std::atomic<bool> draining_{false};  // set by Stop(); /readyz fails from then on
+  std::atomic<bool> left_{false};      // decommissioned and left gossip; serves no data
   bool leave_requested_ = false;   // guarded by mu_
 };
 

@@ -23,6 +23,8 @@ Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::OK();
   const std::string msg = s.ToString();
   if (s.IsNotFound()) return Status::NotFound(msg);
+  // A full disk is its own case: the store waits for space instead of stopping (Resume()).
+  if (s.IsNoSpace()) return Status::ResourceExhausted(msg);
   if (s.IsCorruption()) return Status::Corruption(msg);
   if (s.IsInvalidArgument() || s.IsNotSupported()) return Status::InvalidArgument(msg);
   if (s.IsBusy() || s.IsTryAgain() || s.IsIncomplete() || s.IsShutdownInProgress()) {
@@ -220,6 +222,18 @@ Status Engine::Write(const WriteBatch& batch, bool sync) {
   wo.sync = sync;
   return FromRocks(db_->Write(wo, &wb));
 }
+
+uint64_t Engine::ApproximateBytes(Cf cf, const KeyRange& range) const {
+  rocksdb::SizeApproximationOptions o;
+  o.include_memtables = true;
+  o.include_files = true;
+  rocksdb::Range r(ToSlice(range.begin), ToSlice(range.end));
+  uint64_t size = 0;
+  if (!db_->GetApproximateSizes(o, cf_handle(cf), &r, 1, &size).ok()) return 0;
+  return size;
+}
+
+Status Engine::Resume() { return FromRocks(db_->Resume()); }
 
 Result<std::optional<std::string>> Engine::Get(Cf cf, std::string_view key,
                                                const ReadSnapshot* snapshot) const {

@@ -6,7 +6,8 @@
 //
 // Directory layout under EngineOptions::path:  db/ (RocksDB)  snapshots/ (staged snapshot SSTs).
 //
-// Errors: Write/Get/iteration return IOError for I/O failures, Corruption for checksum mismatches
+// Errors: Write/Get/iteration return IOError for I/O failures, ResourceExhausted when the disk is
+// full (ENOSPC; see Resume), Corruption for checksum mismatches
 // (RocksDB's own or ours). Per the house rules a failed write on the Raft log path is fatal to the
 // caller (LOG(FATAL) in store/, then recover from disk on restart); the engine only reports it.
 //
@@ -155,6 +156,14 @@ class Engine {
   // RocksDB options the SST writer must use for `cf`.
   const rocksdb::Options& cf_options(Cf cf) const;
   rocksdb::ColumnFamilyHandle* cf_handle(Cf cf) const;
+
+  // RocksDB's estimate of the bytes `range` of `cf` takes, in files and memtables (for
+  // status and metrics; 0 when it cannot tell).
+  uint64_t ApproximateBytes(Cf cf, const KeyRange& range) const;
+
+  // After a write failed for lack of space (ResourceExhausted), RocksDB refuses further writes
+  // until this clears its background error. Returns the same kind of error while still full.
+  Status Resume();
 
   // Flushes every memtable to SST files, so tests exercise the on-disk read path.
   Status FlushForTesting();

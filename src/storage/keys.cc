@@ -122,6 +122,7 @@ std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key) {
 }
 
 std::string NodeIdKey() { return NamedMetaKey("node_id"); }
+std::string HealthProbeKey() { return NamedMetaKey("health_probe"); }
 std::string PeerIncarnationKey(NodeId peer) {
   return NamedMetaKey("peer_incarnation/" + std::to_string(peer.value()));
 }

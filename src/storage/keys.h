@@ -77,6 +77,8 @@ std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key);
 
 // ---- meta CF ----
 std::string NodeIdKey();
+// Written and read back by the admin port's storage readiness check (unsynced).
+std::string HealthProbeKey();
 std::string ClusterIdKey();
 std::string IncarnationIdKey();
 std::string RingConfigKey();

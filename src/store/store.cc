@@ -14,6 +14,7 @@
 #include "storage/raft_log_store.h"
 #include "storage/snapshot.h"
 #include "store/placement.h"
+#include "store/store_metrics.h"
 
 namespace ringkv::store {
 namespace {
@@ -307,11 +308,28 @@ void Store::RunCycle() {
     NodeId lead = r->lead();
     auto& last = last_leader_[g];
     if (lead != last) {
-      LOG(INFO) << "group " << g << ": leader is now "
-                << (lead == kNoNode ? std::string("unknown")
-                                    : "node " + std::to_string(NodeOfReplica(lead).value()))
-                << " (term " << r->term() << ")";
+      // The first elections after start are summed up in one line below (a node hosts tens
+      // of shards); every later change is a line of its own.
+      if (all_led_once_ || VLOG_IS_ON(1)) {
+        LOG(INFO) << "group " << g << ": leader is now "
+                  << (lead == kNoNode ? std::string("unknown")
+                                      : "node " + std::to_string(NodeOfReplica(lead).value()))
+                  << " (term " << r->term() << ")";
+      }
       last = lead;
+      CountLeaderChange();
+    }
+  }
+  if (!all_led_once_ && !replicas_.empty()) {
+    size_t led = 0, leads_here = 0;
+    for (auto& [g, r] : replicas_) {
+      led += r->lead() != kNoNode ? 1 : 0;
+      leads_here += r->lead() == r->id() ? 1 : 0;
+    }
+    if (led == replicas_.size()) {
+      all_led_once_ = true;
+      LOG(INFO) << "node " << options_.node_id << ": all " << led
+                << " shard replicas here have a leader (" << leads_here << " led here)";
     }
   }
   auto collect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -328,14 +346,40 @@ void Store::RunCycle() {
   }
   // Injected bug (kvd_buggy only): acknowledge before the log is durable.
   if (options_.replica.test_bug == replica::TestBug::kAckBeforeSync) sync = false;
-  storage_worker_.Post([this, batch, sync] {
+  const size_t groups = in_flight_.size();
+  storage_worker_.Post([this, batch, sync, groups] {
     const auto start = std::chrono::steady_clock::now();
-    ringkv::Status s = engine_->Write(*batch, sync);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - start).count();
-    if (ms > 1000) LOG(WARNING) << "slow fdatasync: a Raft log write took " << ms << " ms";
+    ringkv::Status s = WriteLogBatch(*batch, sync);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    ObserveLogWrite(took.count(), groups, batch->ByteSize(), sync);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+    if (ms > options_.slow_sync.count()) {
+      LOG(WARNING) << "slow fdatasync: a Raft log write of " << groups << " groups ("
+                   << batch->ByteSize() << " bytes) took " << ms << " ms (over "
+                   << options_.slow_sync.count() << " ms; a slow or overloaded disk)";
+    }
     boost::asio::post(loop_, [this, s] { OnBatchWritten(s); });
   });
+}
+
+ringkv::Status Store::WriteLogBatch(const storage::WriteBatch& batch, bool sync) {
+  ringkv::Status s = engine_->Write(batch, sync);
+  // A full disk: nothing of this write is durable (RocksDB failed the WAL append), so it is
+  // retried as it is once space is back, instead of stopping the node. Meanwhile the loop
+  // keeps serving reads and heartbeats; the NOSPACE alarm (server/space_guard.h) normally
+  // stops writes long before this point.
+  for (int attempt = 0; s.code() == StatusCode::kResourceExhausted && running_; ++attempt) {
+    if (attempt == 0) {
+      LOG(ERROR) << "disk full: a Raft log write failed (" << s.ToString()
+                 << "); retrying every 500 ms until space is freed (writes stall, reads go on)";
+    }
+    // Pacing of the retry, not synchronization: nothing signals that space was freed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!engine_->Resume().ok()) continue;
+    s = engine_->Write(batch, sync);
+    if (s.ok()) LOG(WARNING) << "disk space is back: the Raft log write went through";
+  }
+  return s;
 }
 
 void Store::OnBatchWritten(const ringkv::Status& s) {
@@ -350,9 +394,13 @@ void Store::OnBatchWritten(const ringkv::Status& s) {
     ringkv::Status st = r->FinishReady();
     if (!st.ok()) FailStop(st, "applying committed entries");
   }
-  auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - apply_start).count();
-  if (apply_ms > 100) LOG(WARNING) << "slow apply: " << done.size() << " groups took " << apply_ms << " ms";
+  const std::chrono::duration<double> apply_took = std::chrono::steady_clock::now() - apply_start;
+  ObserveApply(apply_took.count());
+  const auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(apply_took).count();
+  if (apply_ms > options_.slow_apply.count()) {
+    LOG(WARNING) << "slow apply: " << done.size() << " groups took " << apply_ms << " ms (over "
+                 << options_.slow_apply.count() << " ms)";
+  }
   DestroyRemovedReplicas();
   RunCycle();
 }

@@ -56,6 +56,10 @@ struct StoreOptions {
   std::chrono::milliseconds stability_delay{3000};
   // A learner within this many entries of the leader is promoted. Default: 1000.
   uint64_t catch_up_lag = 1000;
+  // Slow-operation warnings: a Raft log write (with fdatasync) or one round of applies that
+  // takes longer is logged as a WARNING. Defaults: 1 s and 100 ms (etcd's).
+  std::chrono::milliseconds slow_sync{1000};
+  std::chrono::milliseconds slow_apply{100};
 };
 
 // One cluster member as gossip sees it.
@@ -139,6 +143,8 @@ class Store final : public replica::ReplicaEnv {
   void ScheduleCycle();
   void RunCycle();
   void OnBatchWritten(const ringkv::Status& s);
+  // Storage thread: the group-commit write, waiting out a full disk (see the .cc).
+  ringkv::Status WriteLogBatch(const storage::WriteBatch& batch, bool sync);
   void Dispatch(const kvpb::Request& req, ResponseCallback reply);
   replica::Replica* FindReplica(GroupId group);
   void FailStop(const ringkv::Status& s, const char* what);
@@ -185,6 +191,7 @@ class Store final : public replica::ReplicaEnv {
   bool cycle_scheduled_ = false;
   std::map<NodeId, std::string> client_addresses_;
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
+  bool all_led_once_ = false;  // every hosted shard has had a leader since start (log summary)
   // Removal notices accepted while a group-commit write was in flight: the replica may be in
   // that write (its entries and its pointer in in_flight_), so it is deleted only after the
   // write lands (DestroyRemovedReplicas).

@@ -98,6 +98,7 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
   for (auto& n : nodes_) {
     n.client_port = fresh_port();
     n.peer_port = fresh_port();
+    n.admin_port = fresh_port();
   }
   std::string peers, clients;
   for (int id = 1; id <= size(); ++id) {
@@ -116,6 +117,7 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
         "--data_dir=" + dir_ + "/node" + std::to_string(id),
         "--listen_client=" + client_address(id),
         "--listen_peer=127.0.0.1:" + std::to_string(n.peer_port),
+        "--listen_admin=" + admin_address(id),
         "--initial_cluster=" + peers,
         "--initial_cluster_clients=" + clients,
     };
@@ -158,18 +160,18 @@ Status TestCluster::StartAll() {
 
 Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
   Node n;
-  auto taken = [this](uint16_t p) {
+  auto taken = [this, &n](uint16_t p) {
     for (const Node& o : nodes_) {
-      if (o.client_port == p || o.peer_port == p) return true;
+      if (o.client_port == p || o.peer_port == p || o.admin_port == p) return true;
     }
-    return false;
+    return p == n.client_port || p == n.peer_port;
   };
-  for (int attempt = 0; attempt < 100 && (n.client_port == 0 || n.peer_port == 0); ++attempt) {
+  for (int attempt = 0; attempt < 100 && n.admin_port == 0; ++attempt) {
     const uint16_t p = PickFreePort();
-    if (p == 0 || taken(p) || p == n.client_port) continue;
-    (n.client_port == 0 ? n.client_port : n.peer_port) = p;
+    if (p == 0 || taken(p)) continue;
+    (n.client_port == 0 ? n.client_port : n.peer_port == 0 ? n.peer_port : n.admin_port) = p;
   }
-  if (n.client_port == 0 || n.peer_port == 0) return Status::Unavailable("no free port");
+  if (n.admin_port == 0) return Status::Unavailable("no free port");
   const int id = size() + 1;
   std::string join;
   for (int other = 1; other <= options_.nodes; ++other) {
@@ -183,6 +185,7 @@ Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
       "--data_dir=" + dir_ + "/node" + std::to_string(id),
       "--listen_client=" + client_addr,
       "--listen_peer=127.0.0.1:" + std::to_string(n.peer_port),
+      "--listen_admin=127.0.0.1:" + std::to_string(n.admin_port),
       "--join=" + join,
   };
   args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
@@ -207,6 +210,10 @@ bool TestCluster::Running(int id) { return process(id).Running(); }
 
 std::string TestCluster::client_address(int id) const {
   return "127.0.0.1:" + std::to_string(client_port(id));
+}
+
+std::string TestCluster::admin_address(int id) const {
+  return "127.0.0.1:" + std::to_string(admin_port(id));
 }
 
 std::string TestCluster::endpoints() const {

@@ -80,6 +80,9 @@ class TestCluster {
   std::string data_dir(int id) const { return dir_ + "/node" + std::to_string(id); }
   uint16_t client_port(int id) const { return nodes_.at(id - 1).client_port; }
   uint16_t peer_port(int id) const { return nodes_.at(id - 1).peer_port; }
+  uint16_t admin_port(int id) const { return nodes_.at(id - 1).admin_port; }
+  // "127.0.0.1:<admin port>" (every node serves its admin HTTP port).
+  std::string admin_address(int id) const;
   // "127.0.0.1:a,127.0.0.1:b,..." (for kvctl --endpoints).
   std::string endpoints() const;
 
@@ -133,6 +136,7 @@ class TestCluster {
   struct Node {
     uint16_t client_port = 0;
     uint16_t peer_port = 0;
+    uint16_t admin_port = 0;
     std::unique_ptr<KvdProcess> process;
   };
 

@@ -173,5 +173,41 @@ TEST_F(KvctlTest, ClusterStatusNamesLeaderByNodeId) {
   EXPECT_NE(partial.out.find("unreachable"), std::string::npos);
 }
 
+TEST_F(KvctlTest, UnknownCommandIsNamedWithTheNearestOne) {
+  auto r = Kvctl({"shard", "lst"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'lst' for 'kvctl shard' (did you mean 'shard list'?)"),
+            std::string::npos)
+      << r.err;
+  r = Kvctl({"-w", "json", "membr", "list"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'membr' for 'kvctl' (did you mean 'member'?)"),
+            std::string::npos)
+      << r.err;
+  r = Kvctl({"zzzzzzzz"});
+  EXPECT_NE(r.err.find("(commands: put get"), std::string::npos) << r.err;
+}
+
+TEST_F(KvctlTest, VersionHonoursJson) {
+  auto r = Kvctl({"version", "-w", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["client_version"], "0.1.0");
+  EXPECT_TRUE(j.contains("server_version"));
+}
+
+TEST_F(KvctlTest, ShardStatusAndUnknownShard) {
+  auto list = Kvctl({"shard", "list", "-w", "json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  auto j = nlohmann::json::parse(list.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["leader"], 3);
+  EXPECT_EQ(j[0]["commit"], 10);
+  auto one = Kvctl({"shard", "status", "1"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.out.find("leader:     node 3"), std::string::npos) << one.out;
+  EXPECT_EQ(Kvctl({"shard", "status", "99"}).code, 5);  // no ring known: nobody to ask
+}
+
 }  // namespace
 }  // namespace ringkv::kvctl

@@ -145,9 +145,9 @@ TEST(FrameTest, ErrorsAreSticky) {
 }
 
 TEST(FrameTest, GarbageIsRejected) {
-  // ASCII text as a header announces ~1.2 GB: over any maximum.
+  // Text as a header announces ~2 GB: over any maximum. (HTTP is named as such, below.)
   FrameDecoder d;
-  d.Feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  d.Feed("xyzw: some text\r\n\r\n");
   auto next = d.Next();
   ASSERT_FALSE(next.ok());
   EXPECT_EQ(next.status().code(), StatusCode::kResourceExhausted);
@@ -162,6 +162,27 @@ TEST(FrameTest, GarbageIsRejected) {
   auto next2 = d2.Next();
   ASSERT_FALSE(next2.ok());
   EXPECT_TRUE(next2.status().IsCorruption());
+}
+
+}  // namespace
+}  // namespace ringkv::net
+
+namespace ringkv::net {
+namespace {
+
+// curl on a RingKV port (issue 14): named as HTTP, not as a frame of 1,195,725,856 bytes.
+TEST(FrameTest, HttpAndTlsOnARingkvPortAreNamed) {
+  FrameDecoder d;
+  d.Feed("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = d.Next();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("not a RingKV frame: the peer speaks HTTP (\"GET ...\")"),
+            std::string_view::npos)
+      << r.status().ToString();
+  FrameDecoder tls;
+  tls.Feed(std::string("\x16\x03\x01\x02\x00\x01\x00\x01", 8));
+  EXPECT_NE(tls.Next().status().message().find("TLS"), std::string_view::npos);
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "errors.h"
 #include "format.h"
@@ -44,6 +47,65 @@ void NoteOverrides(const CLI::App& app, Streams& s) {
       s.err << "note: flag " << opt->get_name() << " overrides " << env << "\n";
     }
   }
+}
+
+// Levenshtein distance, for "did you mean".
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    prev.swap(cur);
+  }
+  return prev[b.size()];
+}
+
+// When the command line names a command (or sub-command) that does not exist, a message naming
+// it and the nearest known one; "" otherwise. Skips global flags and their values.
+std::string UnknownCommand(const CLI::App& app, int argc, const char* const* argv) {
+  static const std::set<std::string> kWithValue = {"--endpoints", "--dial-timeout",
+                                                   "--command-timeout", "-w", "--write-out"};
+  const CLI::App* level = &app;
+  std::string path = "kvctl";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (!arg.empty() && arg[0] == '-') {
+      if (kWithValue.count(arg) > 0) ++i;
+      continue;
+    }
+    std::vector<const CLI::App*> subs = level->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return "";  // positional arguments of a leaf command
+    const CLI::App* match = nullptr;
+    std::string nearest;
+    size_t best = std::string::npos;
+    for (const CLI::App* sc : subs) {
+      if (sc->get_name() == arg) match = sc;
+      size_t d = EditDistance(arg, sc->get_name());
+      if (d < best) {
+        best = d;
+        nearest = sc->get_name();
+      }
+    }
+    if (match == nullptr) {
+      std::string msg = "unknown command '" + arg + "' for '" + path + "'";
+      if (best <= std::max<size_t>(2, arg.size() / 2)) {
+        const std::string prefix = path == "kvctl" ? "" : path.substr(6) + " ";
+        msg += " (did you mean '" + prefix + nearest + "'?)";
+      } else {
+        msg += " (commands:";
+        for (const CLI::App* sc : subs) msg += " " + sc->get_name();
+        msg += ")";
+      }
+      return msg;
+    }
+    level = match;
+    path += " " + arg;
+  }
+  return "";
 }
 
 }  // namespace
@@ -128,14 +190,65 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   auto* status_cmd = cluster_cmd->add_subcommand(
       "status", "Every endpoint's node id, role, term, commit/applied index and leader per group");
 
-  uint64_t decommission_id = 0;
+  DecommissionArgs decommission;
+  std::string stall_after = "60s";
   auto* node_cmd = app.add_subcommand("node", "Node commands");
   node_cmd->require_subcommand(1);
   auto* decommission_cmd = node_cmd->add_subcommand(
       "decommission", "Drain a node: its replicas move to other nodes, then it leaves");
-  decommission_cmd->add_option("id", decommission_id, "Node id")->required();
+  decommission_cmd->add_option("id", decommission.node_id, "Node id")->required();
+  decommission_cmd->add_flag("--force", decommission.force,
+                             "Even when fewer nodes than the replication factor would remain");
+  decommission_cmd->add_flag("--wait", decommission.wait,
+                             "Wait until drained and left, printing replicas left to move");
+  decommission_cmd->add_option("--stall-after", stall_after,
+                               "With --wait: no progress this long is reported as a stall")
+      ->capture_default_str();
 
   auto* version_cmd = app.add_subcommand("version", "Client, API and server versions");
+
+  auto* member_cmd = app.add_subcommand("member", "Cluster membership (gossip view)");
+  member_cmd->require_subcommand(1);
+  auto* member_list_cmd = member_cmd->add_subcommand(
+      "list", "Every member: id, name, client and admin address, state, version, uptime");
+
+  bool endpoint_cluster = false;
+  auto* endpoint_cmd = app.add_subcommand("endpoint", "Per-endpoint status and health");
+  endpoint_cmd->require_subcommand(1);
+  auto* ep_status_cmd = endpoint_cmd->add_subcommand(
+      "status", "Each endpoint's node, version, shards, leaders, disk use and alarms");
+  auto* ep_health_cmd = endpoint_cmd->add_subcommand(
+      "health", "Each endpoint answers a linearizable read of every shard (a quorum round)");
+  for (auto* sc : {ep_status_cmd, ep_health_cmd}) {
+    sc->add_flag("--cluster", endpoint_cluster, "Every member, not only --endpoints");
+  }
+
+  uint64_t shard_id = 0, shard_to = 0;
+  auto* shard_cmd = app.add_subcommand("shard", "Shards (Raft groups)");
+  shard_cmd->require_subcommand(1);
+  auto* shard_list_cmd = shard_cmd->add_subcommand(
+      "list", "Every shard: range, leader, term, commit, applied, replicas, lag, log/data bytes");
+  auto* shard_status_cmd = shard_cmd->add_subcommand("status", "One shard in detail");
+  shard_status_cmd->add_option("id", shard_id, "Shard id")->required();
+  auto* shard_transfer_cmd = shard_cmd->add_subcommand(
+      "transfer-leader", "Move a shard's leadership to another of its voters");
+  shard_transfer_cmd->add_option("id", shard_id, "Shard id")->required();
+  shard_transfer_cmd->add_option("node", shard_to, "Target node id")->required();
+
+  auto* alarm_cmd = app.add_subcommand("alarm", "Alarms (NOSPACE)");
+  alarm_cmd->require_subcommand(1);
+  auto* alarm_list_cmd = alarm_cmd->add_subcommand("list", "Raised alarms on every member");
+  auto* alarm_disarm_cmd = alarm_cmd->add_subcommand(
+      "disarm", "Clear alarms (raised again at once where the disk is still over its limit)");
+
+  bool compact_cluster = false;
+  auto* compact_cmd = app.add_subcommand("compact", "Compact the Raft logs of every shard now");
+  compact_cmd->add_flag("--cluster", compact_cluster, "Every member, not only --endpoints");
+
+  uint64_t node_status_id = 0;
+  auto* node_status_cmd = node_cmd->add_subcommand(
+      "status", "Members with their state, replicas, leaders and decommissioning progress");
+  auto* node_status_id_opt = node_status_cmd->add_option("id", node_status_id, "Node id");
 
   try {
     app.parse(argc, argv);
@@ -144,6 +257,9 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e, s.out, s.err);
   } catch (const CLI::ParseError& e) {
+    if (std::string unknown = UnknownCommand(app, argc, argv); !unknown.empty()) {
+      return Usage(s, unknown);
+    }
     return Usage(s, e.what());
   }
   if (g.debug) NoteOverrides(app, s);
@@ -167,7 +283,11 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   co.request_timeout = g.command_timeout;
   co.attempt_timeout = std::min(co.attempt_timeout, g.command_timeout);
   // cluster status reports unreachable nodes itself; version reports what it can.
-  co.lazy_connect = status_cmd->parsed() || version_cmd->parsed() || decommission_cmd->parsed();
+  // Commands that report unreachable nodes themselves connect lazily.
+  co.lazy_connect = status_cmd->parsed() || version_cmd->parsed() || decommission_cmd->parsed() ||
+                    member_cmd->parsed() || endpoint_cmd->parsed() || shard_list_cmd->parsed() ||
+                    shard_status_cmd->parsed() || alarm_cmd->parsed() || compact_cmd->parsed() ||
+                    node_status_cmd->parsed();
   auto client = client::Client::Connect(co);
   if (!client.ok()) {
     s.err << "Error: " << client.status().message()
@@ -198,14 +318,51 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
     return RunAppend(c, g, app_args, s);
   }
   if (status_cmd->parsed()) return RunClusterStatus(c, g, s);
-  if (decommission_cmd->parsed()) return RunNodeDecommission(c, g, decommission_id, s);
+  if (decommission_cmd->parsed()) {
+    auto st = ParseDuration(stall_after);
+    if (!st.ok()) return Usage(s, "--stall-after: " + std::string(st.status().message()));
+    decommission.stall_after = *st;
+    return RunNodeDecommission(c, g, decommission, s);
+  }
+  if (member_list_cmd->parsed()) return RunMemberList(c, g, s);
+  if (ep_status_cmd->parsed()) return RunEndpointStatus(c, g, endpoint_cluster, s);
+  if (ep_health_cmd->parsed()) return RunEndpointHealth(c, g, endpoint_cluster, s);
+  if (shard_list_cmd->parsed()) return RunShardList(c, g, std::nullopt, s);
+  if (shard_status_cmd->parsed()) return RunShardList(c, g, shard_id, s);
+  if (shard_transfer_cmd->parsed()) return RunShardTransferLeader(c, g, shard_id, shard_to, s);
+  if (alarm_list_cmd->parsed()) return RunAlarmList(c, g, s);
+  if (alarm_disarm_cmd->parsed()) return RunAlarmDisarm(c, g, s);
+  if (compact_cmd->parsed()) return RunCompact(c, g, compact_cluster, s);
+  if (node_status_cmd->parsed()) {
+    return RunNodeStatus(c, g,
+                         node_status_id_opt->count() > 0 ? std::optional<uint64_t>(node_status_id)
+                                                         : std::nullopt,
+                         s);
+  }
   if (version_cmd->parsed()) {
-    auto st = client::NodeStatus(c, g.endpoints.front(), g.command_timeout);
-    const std::string server = st.ok() ? st->version() : "unknown (" +
-                                                             std::string(st.status().message()) +
-                                                             ")";
-    s.out << "kvctl version: " << kVersion << "\nAPI version: " << net::kProtocolVersion
-          << "\nServer version: " << server << "\n";
+    // Try every endpoint until one answers: the server version of a down first endpoint is
+    // not "empty".
+    std::string server, error;
+    for (const auto& ep : g.endpoints) {
+      auto st = client::NodeStatus(c, ep, g.command_timeout);
+      if (st.ok()) {
+        server = st->version().empty() ? "unknown (the server did not say)" : st->version();
+        break;
+      }
+      error = std::string(st.status().message());
+    }
+    if (g.format == OutputFormat::kJson) {
+      nlohmann::json j = {{"client_version", kVersion},
+                          {"api_version", net::kProtocolVersion},
+                          {"server_version", server.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(server)}};
+      if (server.empty()) j["error"] = error;
+      s.out << j.dump(2) << "\n";
+    } else {
+      s.out << "kvctl version: " << kVersion << "\nAPI version: " << net::kProtocolVersion
+            << "\nServer version: " << (server.empty() ? "unknown (" + error + ")" : server)
+            << "\n";
+    }
     return kExitOk;
   }
   return Usage(s, "no command given");

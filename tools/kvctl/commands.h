@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ringkv/client.h"
+#include "server/cluster_view.h"
 
 namespace ringkv::kvctl {
 
@@ -74,7 +75,35 @@ int RunAppend(client::Client& c, const GlobalOptions& g, const AppendArgs& a, St
 // Queries every endpoint in g.endpoints; exit 0 when all answered, 5 when any did not (the
 // others are still printed).
 int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s);
-int RunNodeDecommission(client::Client& c, const GlobalOptions& g, uint64_t node_id, Streams& s);
+struct DecommissionArgs {
+  uint64_t node_id = 0;
+  bool force = false;  // skip the pre-flight check (too few nodes left for the replication)
+  bool wait = false;   // wait until drained and left, printing progress
+  std::chrono::milliseconds stall_after{60000};  // --wait: no progress this long = stalled
+};
+// Refuses (exit 4) when too few nodes would remain, unless forced; a second call reports the
+// drain in progress instead of starting it again.
+int RunNodeDecommission(client::Client& c, const GlobalOptions& g, const DecommissionArgs& a,
+                        Streams& s);
+
+// SHARD RANGE LEADER TERM COMMIT APPLIED REPLICAS LAG LOG DATA, one row per shard.
+std::string ShardTable(const server::ClusterView& v);
+
+// Operator commands (commands_ops.cc). `cluster`: also ask every member the endpoints know.
+int RunMemberList(client::Client& c, const GlobalOptions& g, Streams& s);
+int RunEndpointStatus(client::Client& c, const GlobalOptions& g, bool cluster, Streams& s);
+// Exit 5 when some endpoint fails a linearizable read of some shard.
+int RunEndpointHealth(client::Client& c, const GlobalOptions& g, bool cluster, Streams& s);
+// Every shard, or only `only` (exit 3 when no node knows it).
+int RunShardList(client::Client& c, const GlobalOptions& g, std::optional<uint64_t> only,
+                 Streams& s);
+int RunShardTransferLeader(client::Client& c, const GlobalOptions& g, uint64_t shard, uint64_t to,
+                           Streams& s);
+int RunAlarmList(client::Client& c, const GlobalOptions& g, Streams& s);
+int RunAlarmDisarm(client::Client& c, const GlobalOptions& g, Streams& s);
+int RunCompact(client::Client& c, const GlobalOptions& g, bool cluster, Streams& s);
+int RunNodeStatus(client::Client& c, const GlobalOptions& g, std::optional<uint64_t> only,
+                  Streams& s);
 
 }  // namespace ringkv::kvctl
 

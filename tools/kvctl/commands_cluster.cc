@@ -1,6 +1,8 @@
 // cluster status: every endpoint's NodeStatus, and each group's leader by node id.
 #include <iostream>
 #include <map>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "format.h"
+#include "server/cluster_view.h"
 
 namespace ringkv::kvctl {
 namespace {
@@ -63,12 +66,6 @@ std::map<uint64_t, ShardRow> Shards(const std::vector<NodeAnswer>& nodes) {
     }
   }
   return out;
-}
-
-std::string JoinIds(const std::vector<uint64_t>& ids) {
-  std::string s;
-  for (uint64_t id : ids) s += (s.empty() ? "" : ",") + std::to_string(id);
-  return s.empty() ? "-" : s;
 }
 
 // The gossip membership as the first reachable node sees it (empty for a static cluster).
@@ -155,10 +152,7 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
     // A sharded cluster: members (gossip), shards (replicas, leader), per-node counts.
     const auto shards = Shards(nodes);
     std::map<uint64_t, std::pair<int, int>> counts;
-    std::vector<std::vector<std::string>> shard_rows;
     for (const auto& [id, r] : shards) {
-      shard_rows.push_back({std::to_string(id), std::to_string(r.leader), std::to_string(r.term),
-                            std::to_string(r.applied), JoinIds(r.voters), JoinIds(r.learners)});
       for (uint64_t v : r.voters) counts[v].first++;
       for (uint64_t l : r.learners) counts[l].first++;
       if (r.leader != 0) counts[r.leader].second++;
@@ -173,8 +167,18 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
     }
     s.out << "MEMBERS\n"
           << RenderTable({"NODE", "CLIENT ADDRESS", "STATE", "REPLICAS", "LEADERS"}, member_rows)
-          << "SHARDS\n"
-          << RenderTable({"SHARD", "LEADER", "TERM", "APPLIED", "VOTERS", "LEARNERS"}, shard_rows);
+          << "SHARDS\n";
+    // The merged view: every shard of the ring (also those nobody leads, as when quorum is
+    // lost), with range, commit and applied, and each follower's lag.
+    std::vector<server::NodeAnswer> answers;
+    for (const auto& n : nodes) {
+      server::NodeAnswer a;
+      a.endpoint = n.endpoint;
+      if (n.status.ok()) a.status = *n.status;
+      else a.error = std::string(n.status.status().message());
+      answers.push_back(std::move(a));
+    }
+    s.out << ShardTable(server::BuildClusterView(answers));
   } else {
     const std::vector<std::string> header = {"ENDPOINT", "NODE", "GROUP", "ROLE",
                                              "TERM",     "LEADER", "COMMIT", "APPLIED"};
@@ -213,37 +217,124 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
   return kExitUnavailable;
 }
 
-int RunNodeDecommission(client::Client& c, const GlobalOptions& g, uint64_t node_id, Streams& s) {
-  // Find the node's client address in any reachable member's view of the membership.
-  std::string address;
-  std::string last_error;
-  for (const auto& ep : g.endpoints) {
+int RunNodeDecommission(client::Client& c, const GlobalOptions& g, const DecommissionArgs& a,
+                        Streams& s) {
+  const uint64_t node_id = a.node_id;
+  std::vector<server::NodeAnswer> answers;
+  std::set<std::string> asked;
+  auto ask = [&](const std::string& ep) {
+    if (ep.empty() || !asked.insert(ep).second) return;
+    server::NodeAnswer na;
+    na.endpoint = ep;
     auto st = client::NodeStatus(c, ep, g.command_timeout);
-    if (!st.ok()) {
-      last_error = std::string(st.status().message());
-      continue;
+    if (st.ok()) na.status = *st;
+    else na.error = std::string(st.status().message());
+    answers.push_back(std::move(na));
+  };
+  for (const auto& ep : g.endpoints) ask(ep);
+  // Every member's view, so the pre-flight counts replicas everywhere.
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (!answers[i].status) continue;
+    for (const auto& addr : answers[i].status->member_client_addresses()) ask(addr);
+    break;
+  }
+  server::ClusterView v = server::BuildClusterView(answers);
+  const server::MemberInfo* target = nullptr;
+  size_t remaining = 0;
+  for (const auto& m : v.members) {
+    if (m.node == node_id) {
+      target = &m;
+    } else if ((m.state == "alive" || m.state == "suspect" || m.state == "static") &&
+               !m.decommissioning) {
+      ++remaining;
     }
-    if (st->node_id() == node_id) address = ep;
-    for (int i = 0; address.empty() && i < st->member_ids_size(); ++i) {
-      if (st->member_ids(i) == node_id) address = st->member_client_addresses(i);
+  }
+  if (target == nullptr) {
+    s.err << "Error: node " << node_id << " is not a member known to the endpoints "
+          << g.EndpointsString() << ". Try: kvctl member list\n";
+    return kExitNotFound;
+  }
+  if (target->state == "left") {
+    s.err << "Error: node " << node_id << " has already left the cluster (decommissioned). "
+          << "Try: kvctl member list\n";
+    return kExitPrecondition;
+  }
+  nlohmann::json out = {{"node_id", node_id}};
+  if (target->decommissioning) {
+    out["message"] = "node " + std::to_string(node_id) + " is already decommissioning: " +
+                     std::to_string(target->replicas) + " replicas left to move";
+  } else {
+    // Pre-flight (cockroach node decommission --checks): the drain needs somewhere to go.
+    if (v.replication > 0 && remaining < v.replication && !a.force) {
+      s.err << "Error: decommissioning node " << node_id << " would leave " << remaining
+            << " nodes for replication factor " << v.replication << ": its " << target->replicas
+            << " replicas would have nowhere to move and the drain would stall. Try: add a node "
+            << "first (kvctl member list), or pass --force to drain as far as it can\n";
+      return kExitPrecondition;
     }
-    if (!address.empty()) break;
+    if (target->client_address.empty()) {
+      s.err << "Error: node " << node_id << " has no known client address. Try: kvctl member "
+            << "list\n";
+      return kExitUnavailable;
+    }
+    auto r = client::Decommission(c, target->client_address, g.command_timeout);
+    if (!r.ok()) {
+      s.err << "Error: cannot decommission node " << node_id << " at " << target->client_address
+            << ": " << r.status().message() << ". Try: kvctl node status " << node_id << "\n";
+      return ExitCodeFor(r.status());
+    }
+    out["message"] = *r;
   }
-  if (address.empty()) {
-    s.err << "Error: node " << node_id << " is not a member known to the endpoints: "
-          << (last_error.empty() ? "no member list names it" : last_error)
-          << ". Try: kvctl cluster status to list members\n";
-    return kExitUnavailable;
+  if (g.format != OutputFormat::kJson) s.out << out["message"].get<std::string>() << "\n";
+  if (!a.wait) {
+    if (g.format == OutputFormat::kJson) s.out << out.dump(2) << "\n";
+    else s.out << "Watch progress with: kvctl node status " << node_id << " (or --wait)\n";
+    return kExitOk;
   }
-  auto r = client::Decommission(c, address, g.command_timeout);
-  if (!r.ok()) {
-    s.err << "Error: cannot decommission node " << node_id << " at " << address << ": "
-          << r.status().message() << ". Try: kvctl cluster status\n";
-    return ExitCodeFor(r.status());
+  // --wait: poll until the node holds no replica and has left; a drain without progress for
+  // a.stall_after is named a stall.
+  int last = -1;
+  auto last_progress = std::chrono::steady_clock::now();
+  for (;;) {
+    std::vector<server::NodeAnswer> now;
+    asked.clear();
+    answers.swap(now);
+    for (const auto& ep : g.endpoints) ask(ep);
+    for (const auto& m : v.members) ask(m.client_address);
+    server::ClusterView cur = server::BuildClusterView(answers);
+    int left_to_move = -1;
+    std::string state;
+    for (const auto& m : cur.members) {
+      if (m.node == node_id) {
+        left_to_move = m.replicas;
+        state = m.state;
+      }
+    }
+    if (left_to_move != last) {
+      if (g.format != OutputFormat::kJson) {
+        s.out << "node " << node_id << ": " << (left_to_move < 0 ? 0 : left_to_move)
+              << " replicas left to move (state " << (state.empty() ? "unknown" : state) << ")\n";
+      }
+      last = left_to_move;
+      last_progress = std::chrono::steady_clock::now();
+    }
+    if (left_to_move <= 0 && (state == "left" || state.empty())) {
+      out["result"] = "drained and left";
+      if (g.format == OutputFormat::kJson) s.out << out.dump(2) << "\n";
+      else s.out << "node " << node_id << " is drained and has left the cluster\n";
+      return kExitOk;
+    }
+    if (std::chrono::steady_clock::now() - last_progress > a.stall_after) {
+      s.err << "Error: the drain of node " << node_id << " stalled: " << left_to_move
+            << " replicas left, no progress for "
+            << std::chrono::duration_cast<std::chrono::seconds>(a.stall_after).count()
+            << " s (are enough other nodes alive to take them? kvctl node status). Try: kvctl "
+            << "shard list -w table\n";
+      return kExitUnavailable;
+    }
+    // Polling the cluster's progress; nothing to wait on but time.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  s.out << *r << "\nWatch progress with: kvctl cluster status (its REPLICAS count drops to 0, "
-        << "then its STATE becomes left)\n";
-  return kExitOk;
 }
 
 }  // namespace ringkv::kvctl

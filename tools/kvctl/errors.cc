@@ -41,7 +41,10 @@ std::string ErrorLine(const Status& status, const ErrorContext& ctx) {
                  : "raise --command-timeout, or check the cluster (" + status_cmd + ")";
       break;
     case StatusCode::kResourceExhausted:
-      next = "the cluster is shedding load: retry later or lower the request rate";
+      next = status.message().find("NO_SPACE") != std::string_view::npos
+                 ? "free disk space or raise --storage_quota_bytes on the node named above, "
+                   "then check with kvctl alarm list (deletes still work)"
+                 : "the cluster is shedding load: retry later or lower the request rate";
       break;
     case StatusCode::kInvalidArgument:
       next = "check the key and value sizes against the server's limits (kvd --help)";

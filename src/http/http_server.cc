@@ -1,0 +1,255 @@
+#include "http/http_server.h"
+
+#include <glog/logging.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+#include <mutex>
+
+#include "net/address.h"
+#include "net/listener.h"
+
+namespace ringkv::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+void ParseTarget(HttpRequest* r) {
+  size_t q = r->target.find('?');
+  r->path = PercentDecode(std::string_view(r->target).substr(0, q));
+  if (q == std::string::npos) return;
+  std::string_view rest = std::string_view(r->target).substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      std::string key = PercentDecode(part.substr(0, eq));
+      std::string value = eq == std::string_view::npos ? "" : PercentDecode(part.substr(eq + 1));
+      r->query.emplace(std::move(key), std::move(value));
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+}
+
+}  // namespace
+
+// Where responders post their answers: the server's io_context until Stop(), then nothing —
+// a responder called late (a store callback after shutdown) must not touch a stopped server.
+struct HttpServer::PostTarget {
+  std::mutex mu;
+  asio::io_context* io = nullptr;  // guarded by mu; null once stopped
+};
+
+// One connection: read a request, dispatch, wait for the responder, write, repeat. Runs on the
+// server's io thread only; the responder may be called from any thread and posts back here.
+class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+ public:
+  Session(tcp::socket socket, const HttpServerOptions& options, const Router& router,
+          std::shared_ptr<std::atomic<size_t>> connections,
+          std::shared_ptr<std::atomic<bool>> stopping, std::shared_ptr<PostTarget> target)
+      : stream_(std::move(socket)),
+        options_(options),
+        router_(router),
+        connections_(std::move(connections)),
+        stopping_(std::move(stopping)),
+        target_(std::move(target)),
+        handler_timer_(stream_.get_executor()) {
+    error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = net::FormatHostPort(ep.address().to_string(), ep.port());
+  }
+  ~Session() { connections_->fetch_sub(1); }
+
+  void Start() { ReadNext(); }
+
+ private:
+  void ReadNext() {
+    if (stopping_->load()) return Close();
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(options_.max_body_bytes);
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::eof) {
+      return Close();
+    }
+    if (ec) {
+      // Malformed or over a limit: say so and close (the stream may be out of sync).
+      int status = ec == bhttp::error::body_limit ? 413
+                   : ec == bhttp::error::header_limit ? 431
+                                                       : 400;
+      keep_alive_ = false;
+      return Write(HttpResponse::Text(status, "bad request: " + ec.message() + "\n"), 11);
+    }
+    stream_.expires_never();
+    auto& msg = parser_->get();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers[name] = std::string(field.value());
+    }
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+    ParseTarget(&req);
+    keep_alive_ = msg.keep_alive();
+    const unsigned version = msg.version();
+    head_only_ = req.method == "HEAD";
+    Dispatch(req, version);
+  }
+
+  void Dispatch(const HttpRequest& req, unsigned version) {
+    Router::Match m = router_.Find(req.method, req.path);
+    if (m.handler == nullptr) {
+      if (m.path_known) {
+        HttpResponse r = HttpResponse::Text(405, "method " + req.method + " not allowed on " +
+                                                     req.path + "\n");
+        return Write(std::move(r), version);
+      }
+      std::string body = "no such path: " + req.path + "\nknown paths:\n";
+      for (const auto& p : router_.Paths()) body += "  " + p + "\n";
+      return Write(HttpResponse::Text(404, body), version);
+    }
+    // Exactly one answer wins: the handler's, or the timeout's.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    std::weak_ptr<Session> weak = weak_from_this();
+    Responder respond = [weak, answered, target = target_, version](HttpResponse r) {
+      if (answered->exchange(true)) return;
+      // Alive here: the pending handler timer holds the session until it fires or is
+      // cancelled. The posted write holds it from now on.
+      auto self = weak.lock();
+      if (!self) return;
+      std::lock_guard<std::mutex> lock(target->mu);
+      if (target->io == nullptr) return;  // the server stopped: nobody to answer
+      asio::post(*target->io, [self, version, r = std::move(r)]() mutable {
+        self->handler_timer_.cancel();
+        self->Write(std::move(r), version);
+      });
+    };
+    handler_timer_.expires_after(options_.handler_timeout);
+    // The pending timer keeps the session alive while the handler works (the responder holds
+    // only a weak reference, so a responder kept after shutdown pins nothing).
+    handler_timer_.async_wait([self = shared_from_this(), respond, path = req.path](error_code ec) {
+      if (ec) return;
+      LOG(WARNING) << "http: handler for " << path << " did not answer in time";
+      respond(HttpResponse::Text(503, "the handler for " + path + " did not answer in time\n"));
+    });
+    (*m.handler)(req, std::move(respond));
+  }
+
+  void Write(HttpResponse r, unsigned version) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(r.status), version);
+    res->set(bhttp::field::server, "ringkv");
+    res->set(bhttp::field::content_type, r.content_type);
+    res->set(bhttp::field::cache_control, "no-store");
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    res->keep_alive(keep_alive_);
+    const size_t body_size = r.body.size();
+    if (!head_only_) res->body() = std::move(r.body);
+    res->content_length(body_size);
+    stream_.expires_after(options_.idle_timeout);
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res](error_code ec, size_t) {
+                         if (ec || !self->keep_alive_) return self->Close();
+                         self->ReadNext();
+                       });
+  }
+
+  void Close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+    handler_timer_.cancel();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  const HttpServerOptions& options_;
+  const Router& router_;
+  std::shared_ptr<std::atomic<size_t>> connections_;
+  std::shared_ptr<std::atomic<bool>> stopping_;
+  std::shared_ptr<PostTarget> target_;
+  asio::steady_timer handler_timer_;
+  std::string remote_;
+  bool keep_alive_ = true;
+  bool head_only_ = false;
+};
+
+HttpServer::HttpServer(HttpServerOptions options)
+    : options_(std::move(options)),
+      io_thread_("ringkv-http-" + options_.name),
+      target_(std::make_shared<PostTarget>()) {
+  target_->io = &io_thread_.io();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  CHECK(!started_) << "HttpServer::Start called twice";
+  auto hp = net::OpenListener(io_thread_.io(), options_.listen_address, &acceptor_);
+  if (!hp.ok()) return hp.status();
+  port_ = hp->port;
+  bound_address_ = net::FormatHostPort(hp->host, hp->port);
+  started_ = true;
+  io_thread_.Start();
+  asio::post(io_thread_.io(), [this] { DoAccept(); });
+  return Status::OK();
+}
+
+void HttpServer::Stop() {
+  if (!started_) return;
+  started_ = false;
+  stopping_->store(true);
+  {
+    std::lock_guard<std::mutex> lock(target_->mu);
+    target_->io = nullptr;
+  }
+  io_thread_.RunSync([this] {
+    error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
+  });
+  // Stopping the io_context drops every pending handler, and with them the sessions.
+  io_thread_.Stop();
+}
+
+void HttpServer::DoAccept() {
+  if (stopping_->load()) return;
+  acceptor_->async_accept(io_thread_.io(), [this](const error_code& ec, tcp::socket socket) {
+    if (stopping_->load() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      LOG(WARNING) << "http: " << options_.name << " accept failed: " << ec.message();
+    } else if (connections_->load() >= options_.max_connections) {
+      LOG_EVERY_N(WARNING, 100) << "http: " << options_.name << " port has "
+                                << options_.max_connections
+                                << " connections (the limit); closing a new one";
+      error_code ignored;
+      socket.close(ignored);
+    } else {
+      connections_->fetch_add(1);
+      std::make_shared<Session>(std::move(socket), options_, router_, connections_, stopping_,
+                                target_)
+          ->Start();
+    }
+    DoAccept();
+  });
+}
+
+}  // namespace ringkv::http
