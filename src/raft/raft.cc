@@ -14,7 +14,10 @@ namespace {
 
 NullLogger g_null_logger;
 
-
+bool IsVoteMsg(raftpb::MessageType t) {
+  return t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
+         t == raftpb::MSG_PRE_VOTE_RESP;
+}
 
 raftpb::MessageType VoteRespType(raftpb::MessageType t) {
   return t == raftpb::MSG_VOTE ? raftpb::MSG_VOTE_RESP : raftpb::MSG_PRE_VOTE_RESP;
@@ -117,9 +120,10 @@ void Raft::Log(LogLevel level, const std::string& msg) const {
 void Raft::Send(raftpb::Message m) {
   if (m.from() == 0) m.set_from(id_.value());
   auto t = m.type();
-  if (t == raftpb::MSG_VOTE || t == raftpb::MSG_VOTE_RESP || t == raftpb::MSG_PRE_VOTE ||
-      t == raftpb::MSG_PRE_VOTE_RESP) {
+  if (IsVoteMsg(t)) {
     if (m.term() == 0) Panic(logger_, "vote message sent without a term");
+    m.set_commit(raft_log_.committed().value());
+    m.set_commit_term(raft_log_.ZeroTermOf(raft_log_.committed()).value());
   } else if (t != raftpb::MSG_READ_INDEX) {
     // Forwarded read requests carry no term; everything else carries ours.
     m.set_term(term_.value());
@@ -140,6 +144,7 @@ void Raft::Send(raftpb::Message m) {
 
 Status Raft::Step(raftpb::Message m) {
   Term mterm(m.term());
+  if (IsVoteMsg(m.type())) MaybeLearnCommit(m);
   if (mterm.value() == 0) {
     // Local message.
   } else if (mterm > term_) {
@@ -223,6 +228,22 @@ Status Raft::Step(raftpb::Message m) {
   return Status::OK();
 }
 
+void Raft::MaybeLearnCommit(const raftpb::Message& m) {
+  // Commitment is a fact about the log, not about terms or roles: if a peer reports index i
+  // (of term t) committed and our entry at i has term t, Log Matching (Raft §5.3) makes our log
+  // up to i equal to the peer's, so it is committed here too. Without a leader this is the only
+  // way a node that restarted with a stale durable commit index (and so a stale, possibly joint,
+  // configuration) learns that the configuration moved on: in seed 19470 such a node held the
+  // most up-to-date log but, still joint, needed the vote of a removed member whose log was
+  // longer still, and no node could ever win an election (#11). A leader commits only by
+  // counting its own term's replicas (§5.4.2) and ignores this.
+  if (state_ == StateRole::kLeader || m.commit_term() == 0) return;
+  Index commit(m.commit());
+  if (commit > raft_log_.committed() && raft_log_.MatchTerm(commit, Term(m.commit_term()))) {
+    raft_log_.CommitTo(commit);
+  }
+}
+
 void Raft::Tick() {
   ++ticks_;
   if (state_ == StateRole::kLeader) {
@@ -280,6 +301,7 @@ void Raft::Reset(Term term) {
   heartbeat_elapsed_ = 0;
   ResetRandomizedElectionTimeout();
   AbortLeaderTransfer();
+  lease_given_away_ = false;
   trk_.ResetVotes();
   Index next = raft_log_.LastIndex() + 1;
   for (auto& [id, pr] : trk_.progress) {

@@ -80,6 +80,8 @@ class Raft {
   void Campaign(CampaignType t);
   bool Promotable() const;
   bool HasUnappliedConfChanges() const;
+  // Raises the commit index to one a peer reported in vote traffic, when our log matches it.
+  void MaybeLearnCommit(const raftpb::Message& m);
 
   void TickElection();
   void TickHeartbeat();
@@ -147,6 +149,10 @@ class Raft {
   // Target of an ongoing leadership transfer (leader only); 0 if none. Proposals are refused
   // while it is set (thesis 3.10).
   NodeId lead_transferee_;
+  // Set once this leader sent TimeoutNow in its term: the transferee campaigns with votes that
+  // ignore the leader lease, so this leader's lease is void for the rest of its term and every
+  // read takes a heartbeat round (#11, seeds 19225 and 53607). Cleared by Reset.
+  bool lease_given_away_ = false;
   // Index of the latest conf change proposed by this leader; a new one is refused until the
   // log is applied past it (only one change in flight, thesis 4.1).
   Index pending_conf_index_;

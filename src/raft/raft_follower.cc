@@ -170,6 +170,16 @@ bool Raft::Restore(const raftpb::Snapshot& s) {
     raft_log_.CommitTo(sindex);
     return false;
   }
+  if (raft_log_.applying() > raft_log_.applied()) {
+    // The driver is still applying committed entries we handed out, and those may hold conf
+    // changes it will pass to ApplyConfChange. Restoring now would switch to the snapshot's
+    // configuration first, so those older changes would be applied on top of a newer
+    // configuration (seed 3878: a joint change applied twice, a core panic). Refuse; the
+    // leader sends the snapshot again (see #11).
+    Log(LogLevel::kInfo, "not restoring snapshot at " + Str(sindex.value()) + " while entries up to " +
+                             Str(raft_log_.applying().value()) + " are being applied");
+    return false;
+  }
   raft_log_.Restore(s);
   ProgressTracker fresh(trk_.max_inflight(), trk_.max_inflight_bytes());
   Result<ConfAndProgress> cfg = RestoreConfig(fresh, raft_log_.LastIndex(), cs);

@@ -125,6 +125,7 @@ void Raft::SendTimeoutNow(NodeId to) {
   m.set_to(to.value());
   m.set_type(raftpb::MSG_TIMEOUT_NOW);
   Send(std::move(m));
+  lease_given_away_ = true;
 }
 
 bool Raft::CommittedEntryInCurrentTerm() const {
@@ -189,7 +190,9 @@ bool Raft::LeaseValid() const {
   // acknowledged us ignore other candidates for an election timeout after hearing from us
   // (the in_lease check in Step). The lease is half an election timeout from the
   // acknowledgement, leaving the other half for message delay and clock drift: the documented
-  // assumption of lease reads.
+  // assumption of lease reads. A leader that sent TimeoutNow has no lease: the transferee's
+  // votes are forced past every follower's lease (Step's in_lease check).
+  if (lease_given_away_) return false;
   Index quorum_tick = trk_.config.voters.CommittedIndex([this](NodeId id) -> std::optional<Index> {
     if (id == id_) return Index(ticks_);
     auto it = trk_.progress.find(id);

@@ -7,6 +7,7 @@
 #ifndef RINGKV_RAFT_RAFT_LOG_H_
 #define RINGKV_RAFT_RAFT_LOG_H_
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,9 +53,13 @@ class RaftLog {
   Term LastTerm() const;
   Index committed() const { return committed_; }
   Index applied() const { return applied_; }
+  // Highest index handed to the driver to apply (in a Ready), applied or not.
+  Index applying() const { return std::max(applying_, applied_); }
 
   void CommitTo(Index to);
   void AppliedTo(Index i);
+  // Entries up to i were handed to the driver in a Ready (etcd raft's acceptApplying).
+  void AcceptApplying(Index i) { applying_ = std::max(applying_, i); }
   void StableTo(Index i, Term t) { unstable_.StableTo(i, t); }
   void StableSnapTo(Index i) { unstable_.StableSnapTo(i); }
 
@@ -85,8 +90,11 @@ class RaftLog {
   UnstableLog unstable_;
   // Highest index known committed on a quorum. Changed by CommitTo (monotone).
   Index committed_;
-  // Highest index handed to the state machine. Changed by AppliedTo (monotone).
+  // Highest index the driver reported applied. Changed by AppliedTo (monotone).
   Index applied_;
+  // Highest index handed to the driver in a Ready; >= applied_ while a Ready is outstanding.
+  // Changed by AcceptApplying (monotone).
+  Index applying_;
   uint64_t max_applying_bytes_;
 };
 

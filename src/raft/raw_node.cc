@@ -158,6 +158,7 @@ Ready RawNode::GetReady() {
   pending_applied_bytes_ = 0;
   if (!rd.committed_entries.empty()) {
     pending_applied_ = Index(rd.committed_entries.back().index());
+    log.AcceptApplying(pending_applied_);
     for (const auto& e : rd.committed_entries) pending_applied_bytes_ += e.data().size();
   }
   ready_outstanding_ = true;

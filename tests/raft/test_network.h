@@ -33,10 +33,20 @@ class TestNetwork {
     for (int i = 1; i <= n; ++i) AddNode(NodeId(i), cs, tweak);
   }
 
+  // An empty network; add nodes with AddNode / AddNodeWithStorage.
+  TestNetwork() = default;
+
   void AddNode(NodeId id, const raftpb::ConfState& cs, std::function<void(Config&)> tweak = nullptr) {
+    auto storage = std::make_unique<MemoryStorage>();
+    storage->SetConfState(cs);
+    AddNodeWithStorage(id, std::move(storage), std::move(tweak));
+  }
+
+  // A node that starts (or restarts) from `storage`: its log, hard state and membership.
+  void AddNodeWithStorage(NodeId id, std::unique_ptr<MemoryStorage> storage,
+                          std::function<void(Config&)> tweak = nullptr) {
     TestNode tn;
-    tn.storage = std::make_unique<MemoryStorage>();
-    tn.storage->SetConfState(cs);
+    tn.storage = std::move(storage);
     Config c;
     c.id = id;
     c.storage = tn.storage.get();

@@ -1,5 +1,7 @@
 #include "raft/sim/cluster.h"
 
+#include "raft/panic.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -20,11 +22,18 @@ bool MayChangeLog(raftpb::MessageType t) {
 
 }  // namespace
 
+namespace {
+
+[[noreturn]] void ThrowCorePanic(const std::string& message) { throw CorePanic(message); }
+
+}  // namespace
+
 Cluster::Cluster(const ClusterOptions& options)
     : options_(options),
       rng_(options.seed * 0x9E3779B97F4A7C15ull + 17),
       network_(&rng_),
       trace_(options.trace_capacity) {
+  SetPanicHandlerForTesting(&ThrowCorePanic);
   raftpb::ConfState cs;
   for (int i = 1; i <= options_.num_nodes; ++i) cs.add_voters(static_cast<uint64_t>(i));
   for (int i = 1; i <= options_.num_nodes; ++i) {
@@ -608,10 +617,8 @@ void Cluster::OnFatal(NodeId id, const std::string& what) { checker_.Fail(N(id) 
 
 void Cluster::OnRaftLog(NodeId id, LogLevel level, std::string_view message) {
   if (level != LogLevel::kError) return;
-  // A core panic aborts the process next: print the seed and the trace first.
+  // A core panic: Panic calls ThrowCorePanic next, which ends the seed.
   checker_.Fail(N(id) + " raft panic: " + std::string(message));
-  std::fprintf(stderr, "%s\n", Report().c_str());
-  std::fflush(stderr);
 }
 
 void Cluster::Note(NodeId node, std::string text) {

@@ -20,6 +20,7 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,14 @@
 #include "raft/sim/trace.h"
 
 namespace ringkv::raft::sim {
+
+// Thrown when a Raft core panics inside a Cluster (every Cluster installs the core's test-only
+// panic handler, raft/panic.h): the core is fail-stop, so the run of the seed ends there. The
+// checker has already recorded the panic as the seed's violation (OnRaftLog).
+class CorePanic : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Initial members start from a snapshot at this index and term (see the constructor).
 inline constexpr uint64_t kBootstrapIndex = 5;

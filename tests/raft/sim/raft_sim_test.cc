@@ -21,6 +21,7 @@ TEST(RaftSim, DefaultSeeds) {
     t.seeds = 1;
     t.steps = r.steps;
     t.violations = r.violation ? 1 : 0;
+    if (r.violation) t.first_failing_seed = r.seed;
   } else {
     t = RunSeeds(f.first_seed, f.seeds, f.steps, /*stop_at_first=*/false);
     if (t.violations > 0) std::cout << t.first_report;

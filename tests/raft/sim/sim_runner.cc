@@ -1,6 +1,7 @@
 #include "raft/sim/sim_runner.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -14,6 +15,7 @@ namespace ringkv::raft::sim {
 namespace {
 
 SimFlags g_flags;
+std::function<void(Cluster&, uint64_t)> g_seed_hook;
 
 template <typename T>
 const T& Pick(Random& rng, const std::vector<T>& v) {
@@ -36,6 +38,11 @@ struct FaultMix {
   // Probability that a newly elected leader crashes within 30 ms (figure 8 needs leaders that
   // die before their own-term entry replicates).
   double crash_new_leader = 0;
+  // Probability that a newly elected leader proposes a membership change at once, while an
+  // uncommitted change of the previous term may still sit in its log.
+  double conf_change_new_leader = 0;
+  // Probability that a proposed membership change is followed at once by a leadership transfer.
+  double transfer_after_conf_change = 0;
 };
 
 // Drives workload and faults, one decision round per tick.
@@ -84,6 +91,11 @@ class ChaosController {
       const Term t = c_->node(l).raw().term();
       if (t != last_leader_term_) {
         last_leader_term_ = t;
+        // (Zero probabilities draw nothing, so the standard profile's seeds keep their runs.)
+        if (membership_ && mix_.conf_change_new_leader > 0 &&
+            rng_.Bernoulli(mix_.conf_change_new_leader)) {
+          ConfChange();
+        }
         if (rng_.Bernoulli(mix_.crash_new_leader)) {
           c_->ScheduleCrash(l, now + static_cast<int64_t>(rng_.Uniform(30)),
                             static_cast<int64_t>(rng_.Uniform(300)));
@@ -219,6 +231,16 @@ class ChaosController {
     }
     Result<EntryId> r = c_->ProposeConfChange(l, cc);
     if (r.ok() && spawn != kNoNode) c_->AddNode();
+    if (r.ok() && mix_.transfer_after_conf_change > 0 &&
+        rng_.Bernoulli(mix_.transfer_after_conf_change)) {
+      const raftpb::ConfState& now = c_->node(l).conf_state();
+      if (now.voters_size() > 0) {
+        const NodeId to(now.voters(static_cast<int>(rng_.Uniform(now.voters_size()))));
+        c_->Note(l, "transfer leadership to n" + std::to_string(to.value()) +
+                        " right after a conf change");
+        c_->WithNode(l, [to](RawNode& raw) { raw.TransferLeader(to); });
+      }
+    }
   }
 
   Cluster* c_;
@@ -265,7 +287,34 @@ bool CheckLiveness(Cluster& c) {
   return false;
 }
 
+// Fault phase until the step budget (or 60 s of virtual time) is spent, then heal and check
+// liveness and every node's final state. Stops at the first violation.
+void RunPhases(Cluster& c, uint64_t step_budget) {
+  const int64_t max_ms = 60000;
+  while (!c.failed() && c.steps() < step_budget && c.now_ms() < max_ms) {
+    c.RunFor(c.options().tick_ms);
+  }
+  if (c.failed()) return;
+  // Heal: everything up, network reliable, no more faults.
+  c.set_on_tick(nullptr);
+  c.CancelScheduledFaults();
+  c.set_window_crash_probability(0);
+  c.network().HealAll();
+  c.network().set_params(NetworkParams{});
+  c.Note(kNoNode, "HEAL: all nodes up, network reliable; liveness bound starts");
+  for (NodeId id : c.node_ids()) {
+    if (!c.node(id).up()) c.Restart(id);
+  }
+  if (!c.failed()) CheckLiveness(c);
+  if (c.failed()) return;
+  for (NodeId id : c.node_ids()) c.checker().CheckNode(c.node(id), true);
+}
+
 }  // namespace
+
+void SetSeedHookForTesting(std::function<void(Cluster&, uint64_t seed)> hook) {
+  g_seed_hook = std::move(hook);
+}
 
 SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   Random cfg(seed * 0xD1B54A32D192ED03ull + 7);
@@ -288,6 +337,17 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   mix.conf_change = Pick(cfg, std::vector<double>{0, 0.01, 0.03});
   mix.campaign = Pick(cfg, std::vector<double>{0.002, 0.01, 0.03});
   mix.crash_new_leader = Pick(cfg, std::vector<double>{0, 0.1, 0.3});
+  if (g_flags.profile == SimProfile::kMembership) {
+    // Membership changes in every seed and in the hard moments: right after elections,
+    // followed by transfers, with more removals of leaders, crashes and partitions around them.
+    // Drawn from a separate stream so the standard profile's seeds keep their runs.
+    Random more(seed * 0x94D049BB133111EBull + 11);
+    mix.conf_change = Pick(more, std::vector<double>{0.02, 0.04, 0.08});
+    mix.conf_change_new_leader = Pick(more, std::vector<double>{0.3, 0.6, 1.0});
+    mix.transfer_after_conf_change = Pick(more, std::vector<double>{0, 0.1, 0.3});
+    mix.crash_leader = Pick(more, std::vector<double>{0.005, 0.01, 0.02});
+    mix.partition = Pick(more, std::vector<double>{0.01, 0.02, 0.05});
+  }
   const bool membership = mix.conf_change > 0;
 
   Cluster c(co);
@@ -300,27 +360,13 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
     c.network().set_params(np);
   }
 
-  // Fault phase: until the step budget (or 60 s of virtual time) is spent.
-  const int64_t max_ms = 60000;
-  while (!c.failed() && c.steps() < step_budget && c.now_ms() < max_ms) {
-    c.RunFor(co.tick_ms);
-  }
-
-  // Heal: everything up, network reliable, no more faults.
-  if (!c.failed()) {
-    c.set_on_tick(nullptr);
-    c.CancelScheduledFaults();
-    c.set_window_crash_probability(0);
-    c.network().HealAll();
-    c.network().set_params(NetworkParams{});
-    c.Note(kNoNode, "HEAL: all nodes up, network reliable; liveness bound starts");
-    for (NodeId id : c.node_ids()) {
-      if (!c.node(id).up()) c.Restart(id);
-    }
-    if (!c.failed()) CheckLiveness(c);
-  }
-  if (!c.failed()) {
-    for (NodeId id : c.node_ids()) c.checker().CheckNode(c.node(id), true);
+  if (g_seed_hook) g_seed_hook(c, seed);
+  try {
+    RunPhases(c, step_budget);
+  } catch (const CorePanic& e) {
+    // The core is fail-stop: this seed ends here, recorded as a violation (OnRaftLog already
+    // did unless the panic came without a logger), and the next seed runs.
+    if (!c.failed()) c.checker().Fail(std::string("raft panic: ") + e.what());
   }
 
   SeedResult r;
@@ -331,7 +377,8 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   if (r.violation || g_flags.print_trace) r.report = c.Report();
   const ClusterStats& s = c.stats();
   std::ostringstream os;
-  os << "seed " << seed << ": check_quorum=" << p.check_quorum << " pre_vote=" << p.pre_vote
+  os << "seed " << seed << (g_flags.profile == SimProfile::kMembership ? " (membership)" : "")
+     << ": check_quorum=" << p.check_quorum << " pre_vote=" << p.pre_vote
      << " lease_reads=" << (p.read_only_option == ReadOnlyOption::kLeaseBased)
      << " max_size_per_msg=" << p.max_size_per_msg << " max_inflight=" << p.max_inflight_msgs
      << "; " << co.num_nodes << " voters, " << c.node_ids().size() << " nodes, " << c.steps()
@@ -368,7 +415,9 @@ RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool st
 
 std::string SummaryLine(const RunTotals& t) {
   std::ostringstream os;
-  os << "raft-sim: " << t.seeds << " seeds, " << t.steps << " steps, " << t.violations
+  os << "raft-sim: ";
+  if (g_flags.profile == SimProfile::kMembership) os << "membership profile, ";
+  os << t.seeds << " seeds, " << t.steps << " steps, " << t.violations
      << " violations";
   return os.str();
 }
@@ -399,6 +448,13 @@ SimFlags ParseSimFlags(int* argc, char** argv) {
       f.steps = std::strtoull(v, nullptr, 10);
     } else if (const char* v = value("--trace-size=")) {
       f.trace_size = std::strtoull(v, nullptr, 10);
+    } else if (const char* v = value("--profile=")) {
+      const std::string p = v;
+      if (p != "standard" && p != "membership") {
+        std::fprintf(stderr, "unknown --profile=%s (standard|membership)\n", v);
+        std::exit(2);
+      }
+      f.profile = p == "membership" ? SimProfile::kMembership : SimProfile::kStandard;
     } else if (a == "--trace") {
       f.print_trace = true;
     } else if (const char* v = value("--expect-bug=")) {

@@ -12,6 +12,7 @@
 //   --steps=N       step budget of each seed's fault phase (default 30000)
 //   --trace-size=N  how many recent events a report shows (default 400)
 //   --trace         with --seed: print the trace even when the seed passes
+//   --profile=P     standard (default) or membership: the fault mix seeds draw from
 //   --expect-bug=B  (bug_catch_test) the injected bug this binary was built with
 //
 // Thread-safety: single-threaded.
@@ -28,6 +29,11 @@ namespace ringkv::raft::sim {
 // 10 s = 1000 ticks of 10 ms (the election timeout is 150-300 ms).
 inline constexpr int64_t kLivenessBoundMs = 10000;
 
+// Which fault and workload mix a seed draws from. kMembership weights every seed toward
+// membership changes during leader changes, removals and partitions (the default suite runs
+// both profiles).
+enum class SimProfile { kStandard, kMembership };
+
 struct SimFlags {
   uint64_t first_seed = 1;
   uint64_t seeds = 2000;
@@ -35,8 +41,8 @@ struct SimFlags {
   uint64_t steps = 30000;
   std::string expect_bug;
   bool print_trace = false;
-  uint64_t trace_size = 400;  // --trace-size=N: events kept for the report  // --trace: print the
-                              // trace of a single seed even if it passes
+  uint64_t trace_size = 400;
+  SimProfile profile = SimProfile::kStandard;
 };
 
 // Parses and removes the simulation flags from argv (leaving gtest's).
@@ -54,6 +60,11 @@ struct SeedResult {
 };
 
 SeedResult RunSeed(uint64_t seed, uint64_t step_budget);
+
+class Cluster;
+// Test-only: RunSeed calls `hook` with each seed's cluster just before the run starts (the
+// simulator's own tests use it to make chosen seeds fail). nullptr removes it.
+void SetSeedHookForTesting(std::function<void(Cluster&, uint64_t seed)> hook);
 
 struct RunTotals {
   uint64_t seeds = 0;

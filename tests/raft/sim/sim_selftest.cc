@@ -34,6 +34,35 @@ TEST(SimSelfTest, RunsDoRealWork) {
   EXPECT_EQ(r.summary.find("reads 0,"), std::string::npos) << r.summary;
 }
 
+// A core panic in one seed is that seed's violation, with its trace; the run goes on with the
+// next seed, and the summary names the failing seed (#11).
+TEST(SimSelfTest, CorePanicIsAViolationAndTheRunGoesOn) {
+  SetSeedHookForTesting([](Cluster& c, uint64_t seed) {
+    if (seed != 3) return;
+    c.set_on_tick([&c] {
+      const NodeId l = c.Leader();
+      if (c.now_ms() < 2000 || l == kNoNode) return;
+      // Leaving a joint configuration that is not joint: the core panics.
+      c.WithNode(l, [](RawNode& r) { r.ApplyConfChange(raftpb::ConfChange()); });
+    });
+  });
+  const RunTotals t = RunSeeds(2, 3, 5000, /*stop_at_first=*/false);
+  SetSeedHookForTesting(nullptr);
+  EXPECT_EQ(t.seeds, 3u);
+  EXPECT_EQ(t.violations, 1u);
+  EXPECT_EQ(t.first_failing_seed, 3u);
+  EXPECT_NE(t.first_report.find("VIOLATION --seed=3: "), std::string::npos) << t.first_report;
+  EXPECT_NE(t.first_report.find("raft panic: "), std::string::npos) << t.first_report;
+  EXPECT_NE(t.first_report.find("can't leave a non-joint config"), std::string::npos)
+      << t.first_report;
+  // The trace shows the events before the panic, newest last.
+  const size_t events = t.first_report.find("last events (oldest first):\n");
+  ASSERT_NE(events, std::string::npos) << t.first_report;
+  EXPECT_NE(t.first_report.find("[t=", events), std::string::npos) << t.first_report;
+  EXPECT_NE(t.first_report.find("becomes leader", events), std::string::npos) << t.first_report;
+  EXPECT_EQ(SummaryLine(t), "raft-sim: 3 seeds, " + std::to_string(t.steps) + " steps, 1 violations");
+}
+
 TEST(SimSelfTest, StateMachineSnapshotRoundTrips) {
   KvStateMachine sm;
   raftpb::Entry e;

@@ -1,0 +1,259 @@
+// The failures the 100,000-seed simulation found (issue #11), each replayed as a fixed
+// interleaving through RawNode's public API, with the seeds that found it. Before the fixes the
+// first test panics the core, the second never elects a leader and the third serves a stale
+// read.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "raft/memory_storage.h"
+#include "raft/panic.h"
+#include "raft/raw_node.h"
+#include "raft/test_network.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::raft {
+namespace {
+
+using testing::TestNetwork;
+
+[[noreturn]] void ThrowPanic(const std::string& message) { throw std::runtime_error(message); }
+
+// Makes a core panic a C++ exception for the duration of a test, so it fails cleanly.
+class PanicAsException {
+ public:
+  PanicAsException() { SetPanicHandlerForTesting(&ThrowPanic); }
+  ~PanicAsException() { SetPanicHandlerForTesting(nullptr); }
+};
+
+raftpb::ConfState Voters(std::vector<uint64_t> incoming, std::vector<uint64_t> outgoing = {}) {
+  raftpb::ConfState cs;
+  for (uint64_t id : incoming) cs.add_voters(id);
+  for (uint64_t id : outgoing) cs.add_voters_outgoing(id);
+  cs.set_auto_leave(!outgoing.empty());
+  return cs;
+}
+
+raftpb::Snapshot Snap(uint64_t index, uint64_t term, const raftpb::ConfState& cs) {
+  raftpb::Snapshot s;
+  s.mutable_metadata()->set_index(index);
+  s.mutable_metadata()->set_term(term);
+  *s.mutable_metadata()->mutable_conf_state() = cs;
+  return s;
+}
+
+raftpb::Entry Normal(uint64_t index, uint64_t term) {
+  raftpb::Entry e;
+  e.set_index(index);
+  e.set_term(term);
+  e.set_data("w" + std::to_string(index));
+  return e;
+}
+
+raftpb::Entry ConfEntry(uint64_t index, uint64_t term, const raftpb::ConfChange& cc) {
+  raftpb::Entry e;
+  e.set_index(index);
+  e.set_term(term);
+  e.set_type(raftpb::ENTRY_CONF_CHANGE);
+  e.set_data(cc.SerializeAsString());
+  return e;
+}
+
+// Joint change: node `add` becomes a voter, `remove` leaves; automatic leave.
+raftpb::ConfChange EnterJoint(uint64_t add, uint64_t remove) {
+  raftpb::ConfChange cc;
+  raftpb::ConfChangeSingle* a = cc.add_changes();
+  a->set_type(raftpb::CONF_ADD_NODE);
+  a->set_node_id(add);
+  raftpb::ConfChangeSingle* r = cc.add_changes();
+  r->set_type(raftpb::CONF_REMOVE_NODE);
+  r->set_node_id(remove);
+  cc.set_transition(raftpb::TRANSITION_AUTO);
+  return cc;
+}
+
+std::unique_ptr<MemoryStorage> Storage(const raftpb::Snapshot& snap,
+                                       const std::vector<raftpb::Entry>& ents, uint64_t term,
+                                       uint64_t commit) {
+  auto s = std::make_unique<MemoryStorage>();
+  EXPECT_OK(s->ApplySnapshot(snap));
+  if (!ents.empty()) {
+    EXPECT_OK(s->Append(ents));
+  }
+  raftpb::HardState hs;
+  hs.set_term(term);
+  hs.set_commit(commit);
+  s->SetHardState(hs);
+  return s;
+}
+
+std::unique_ptr<RawNode> Start(NodeId id, MemoryStorage* storage) {
+  Config c;
+  c.id = id;
+  c.storage = storage;
+  c.election_tick = 10;
+  c.heartbeat_tick = 1;
+  Result<std::unique_ptr<RawNode>> r = RawNode::Create(c);
+  EXPECT_OK(r);
+  return std::move(r).value();
+}
+
+// Seeds 3878, 18069, 46273, 84818 ("config is already joint"), 10866, 11261, 59218 ("can't
+// leave a non-joint config") and 49228 ("can't apply simple config change in joint config").
+// A follower took a Ready whose committed entries hold a conf change (here the joint change at
+// 7) and, before it finished applying them, received a snapshot from the leader (at 10, whose
+// configuration already includes that change). Restoring the snapshot switched the core to the
+// snapshot's configuration at once; the driver then applied the older conf change on top of it,
+// and the core panicked on what its own leader had committed. Every replica that restarts applies
+// the same entry again, so in kvd the whole group would crash forever. Now the core refuses to
+// restore a snapshot while entries it handed out are still being applied, and the leader sends
+// the snapshot again.
+TEST(SimFoundBugs, SnapshotIsNotRestoredWhileCommittedEntriesAreBeingApplied) {
+  PanicAsException panics;
+  const raftpb::ConfState before = Voters({1, 2, 3});
+  const raftpb::ConfState joint = Voters({1, 2, 4}, {1, 2, 3});
+  auto storage = Storage(Snap(5, 1, before),
+                         {Normal(6, 2), ConfEntry(7, 2, EnterJoint(4, 3)), Normal(8, 2)}, 2, 5);
+  std::unique_ptr<RawNode> follower = Start(NodeId(2), storage.get());
+
+  // The leader's heartbeat commits 6..8; the follower takes a Ready that hands them out.
+  raftpb::Message hb;
+  hb.set_type(raftpb::MSG_HEARTBEAT);
+  hb.set_from(1);
+  hb.set_to(2);
+  hb.set_term(2);
+  hb.set_commit(8);
+  ASSERT_OK(follower->Step(hb));
+  Ready rd = follower->GetReady();
+  ASSERT_EQ(rd.committed_entries.size(), 3u);
+
+  // The snapshot arrives while those entries are being applied.
+  raftpb::Message snap;
+  snap.set_type(raftpb::MSG_SNAP);
+  snap.set_from(1);
+  snap.set_to(2);
+  snap.set_term(2);
+  *snap.mutable_snapshot() = Snap(10, 2, joint);
+  ASSERT_OK(follower->Step(snap));
+
+  // The driver finishes the Ready: applying the joint change must not panic.
+  raftpb::ConfState cs;
+  EXPECT_NO_THROW({
+    for (const raftpb::Entry& e : rd.committed_entries) {
+      if (e.type() != raftpb::ENTRY_CONF_CHANGE) continue;
+      raftpb::ConfChange cc;
+      ASSERT_TRUE(cc.ParseFromString(e.data()));
+      cs = follower->ApplyConfChange(cc);
+    }
+  });
+  EXPECT_EQ(cs.ShortDebugString(), joint.ShortDebugString());
+  follower->Advance();
+
+  // The refused snapshot was answered with the commit index, so the leader will retry ...
+  Ready next = follower->GetReady();
+  EXPECT_FALSE(next.snapshot.has_value());
+  bool answered = false;
+  for (const raftpb::Message& m : next.messages_after_persist) {
+    if (m.type() == raftpb::MSG_APP_RESP && m.to() == 1 && !m.reject()) {
+      answered = true;
+      EXPECT_EQ(m.index(), 8u);
+    }
+  }
+  EXPECT_TRUE(answered);
+  follower->Advance();
+
+  // ... and the same snapshot, sent again now that nothing is being applied, is restored.
+  ASSERT_OK(follower->Step(snap));
+  Ready restored = follower->GetReady();
+  ASSERT_TRUE(restored.snapshot.has_value());
+  EXPECT_EQ(restored.snapshot->metadata().index(), 10u);
+  EXPECT_EQ(follower->GetStatus().conf_state.ShortDebugString(), joint.ShortDebugString());
+}
+
+// Seeds 19470, 20745, 20935, 23027, 24454, 49596, 53066, 85298 (about one seed in 3,000): no
+// leader ever again after a joint change. The group left the joint configuration {6,7} & {5,7}
+// (entry 6 commits the leave, so n5 is removed), but n6 restarted with its durable commit index
+// below 6 and so is still joint. n6 holds the most up-to-date log of the voters (n7 is behind
+// it), so only n6 can win; still joint, it needs n5's vote too, and n5 (removed, so it never
+// campaigns itself) has an entry n6 lost in the crash, so n5 refuses. n7 needs n6's vote and n6
+// refuses it. Nothing changes this without a leader. Now vote traffic carries the sender's
+// commit index and term: n6 learns from n7 (or n5) that 6 is committed, applies the leave, and
+// wins with n7's vote alone.
+TEST(SimFoundBugs, NodeWithStaleCommitLearnsItFromVotesAndLeavesTheJointConfig) {
+  const raftpb::ConfState joint = Voters({6, 7}, {5, 7});
+  const raftpb::ConfState left = Voters({6, 7});
+  raftpb::ConfChange leave;  // an empty change leaves the joint configuration
+  const raftpb::Entry leave_entry = ConfEntry(6, 2, leave);
+  TestNetwork net;
+  auto tweak = [](Config& c) {
+    c.pre_vote = true;
+    c.check_quorum = true;
+  };
+  // n5: applied the leave (its configuration excludes it) and holds 7 and 8 of term 3.
+  net.AddNodeWithStorage(NodeId(5), Storage(Snap(6, 2, left), {Normal(7, 3), Normal(8, 3)}, 3, 6),
+                         tweak);
+  // n6: restarted with commit 5, so joint; its log ends at 7 (term 3): it lost 8 in the crash.
+  net.AddNodeWithStorage(NodeId(6), Storage(Snap(5, 1, joint), {leave_entry, Normal(7, 3)}, 3, 5),
+                         tweak);
+  // n7: applied the leave; its log ends at 6 (term 2), behind n6's.
+  net.AddNodeWithStorage(NodeId(7), Storage(Snap(6, 2, left), {}, 3, 6), tweak);
+
+  NodeId leader;
+  for (int tick = 0; tick < 200 && leader == kNoNode; ++tick) {
+    net.TickAll(1);
+    for (uint64_t id : {6, 7}) {
+      if (net.node(id).role() == StateRole::kLeader) leader = NodeId(id);
+    }
+  }
+  ASSERT_EQ(leader, NodeId(6)) << "no leader within 200 ticks (20 election timeouts)";
+  EXPECT_EQ(net.node(6).GetStatus().conf_state.ShortDebugString(), left.ShortDebugString());
+  ASSERT_OK(net.node(6).Propose("after"));
+  net.Stabilize();
+  // n7 applies n6's entry 7 (committed with n6's no-op) and the new write.
+  EXPECT_EQ(net.test_node(7).applied, (std::vector<std::string>{"w7", "after"}));
+}
+
+// Seeds 19225 and 53607 (check_quorum, pre_vote and lease reads on): a leader transferred its
+// leadership (TimeoutNow), then heard from nobody. The transferee campaigned with votes that
+// skip every follower's leader lease (that is what a transfer is), won, and committed a write,
+// while the old leader's lease, counted from acknowledgements it had received before, still
+// looked valid, so it answered a lease read without that write. Now a leader that sent TimeoutNow
+// has no lease for the rest of its term: its reads take a heartbeat round, which an isolated or
+// deposed leader cannot complete.
+TEST(SimFoundBugs, LeaderThatSentTimeoutNowServesNoLeaseReads) {
+  TestNetwork net(3, [](Config& c) {
+    c.check_quorum = true;
+    c.read_only_option = ReadOnlyOption::kLeaseBased;
+  });
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  ASSERT_OK(net.node(1).Propose("x"));
+  net.Stabilize();
+
+  // The lease serves a read at once before the transfer.
+  ASSERT_OK(net.node(1).ReadIndex("before"));
+  net.Stabilize();
+  ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
+
+  // n1 hands leadership to the caught-up n2 and from then on hears nobody.
+  net.node(1).TransferLeader(NodeId(2));
+  net.SetDrop([](const raftpb::Message& m) { return m.to() == 1; });
+  net.Stabilize();
+  ASSERT_EQ(net.node(2).role(), StateRole::kLeader);
+  ASSERT_OK(net.node(2).Propose("y"));
+  net.Stabilize();
+  ASSERT_EQ(net.test_node(3).applied.back(), "y");
+
+  // n1 still believes it leads; its read must not be answered from the old state.
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  ASSERT_OK(net.node(1).ReadIndex("after"));
+  net.Stabilize();
+  EXPECT_EQ(net.test_node(1).read_states.size(), 1u) << "a deposed leader served a lease read";
+}
+
+}  // namespace
+}  // namespace ringkv::raft
