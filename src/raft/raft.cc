@@ -91,6 +91,8 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
     r->term_ = Term(hs.term());
     r->vote_ = NodeId(hs.vote());
   }
+  // A node that restarts may have acknowledged a leader just before (see Step's boot lease).
+  r->restarted_ = hs.term() != 0;
   if (c.applied.value() > 0) {
     if (c.applied > r->raft_log_.committed()) {
       return Status::InvalidArgument("raft: applied index is beyond the committed index");
@@ -151,9 +153,15 @@ Status Raft::Step(raftpb::Message m) {
     if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) {
       bool force = m.context() == kCampaignTransfer;
       bool in_lease = check_quorum_ && lead_ != kNoNode && election_elapsed_ < election_timeout_;
+      // With lease reads, a node that just started may have acknowledged a leader before it
+      // crashed, renewing that leader's lease: it honours the lease of that (now unknown)
+      // leader for an election timeout after it starts (#11).
+      bool boot_lease = restarted_ && check_quorum_ &&
+                        read_only_option_ == ReadOnlyOption::kLeaseBased &&
+                        ticks_ < static_cast<uint64_t>(election_timeout_);
       // Raft §6 (disruptive servers): within the minimum election timeout of hearing from a
       // leader, neither update the term nor grant the vote.
-      if (!force && in_lease) return Status::OK();
+      if (!force && (in_lease || boot_lease)) return Status::OK();
     }
     if (m.type() == raftpb::MSG_PRE_VOTE) {
       // Never change our term in response to a PreVote.
@@ -177,11 +185,16 @@ Status Raft::Step(raftpb::Message m) {
       resp.set_to(m.from());
       resp.set_type(raftpb::MSG_APP_RESP);
       Send(std::move(resp));
-    } else if (m.type() == raftpb::MSG_PRE_VOTE) {
+    } else if (m.type() == raftpb::MSG_PRE_VOTE || m.type() == raftpb::MSG_VOTE) {
+      // Raft §5.1: a request with a stale term is rejected with our term, so the candidate
+      // catches up. Ignoring it (as etcd does for votes) can livelock: a node in a stale
+      // configuration that can never win kept raising its term by campaigning among its own
+      // voters, while the one candidate that could win, behind in terms, never heard of them
+      // (membership seed 76 of #11).
       raftpb::Message resp;
       resp.set_to(m.from());
       resp.set_term(term_.value());
-      resp.set_type(raftpb::MSG_PRE_VOTE_RESP);
+      resp.set_type(VoteRespType(m.type()));
       resp.set_reject(true);
       Send(std::move(resp));
     }

@@ -164,6 +164,8 @@ class Raft {
   int election_elapsed_ = 0;
   // Ticks since this node started (monotone); timestamps the followers' acknowledgements.
   uint64_t ticks_ = 0;
+  // This node started from a durable term (a restart, not a fresh member). Set by Create.
+  bool restarted_ = false;
   int heartbeat_elapsed_ = 0;
   bool check_quorum_;
   bool pre_vote_;

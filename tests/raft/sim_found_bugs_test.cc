@@ -216,6 +216,36 @@ TEST(SimFoundBugs, NodeWithStaleCommitLearnsItFromVotesAndLeavesTheJointConfig) 
   EXPECT_EQ(net.test_node(7).applied, (std::vector<std::string>{"w7", "after"}));
 }
 
+// Membership-profile seed 76: n1 restarted with a stale commit in the old configuration {1,2}
+// and can never win there (n2, removed since, has a longer log and refuses). Campaigning among
+// its own voters, it raised its term again and again. n3, in the committed configuration {1,3},
+// could win with n1's vote but was far behind in terms, and n1 ignored its lower-term vote
+// requests, so n3 never learned the term it had to beat. Now a stale-term vote request is
+// rejected with the receiver's term (Raft §5.1), and n3 catches up and wins.
+TEST(SimFoundBugs, CandidateBehindInTermsLearnsTheTermFromARejection) {
+  TestNetwork net;
+  auto plain = [](Config& c) {
+    c.pre_vote = false;
+    c.check_quorum = false;
+  };
+  net.AddNodeWithStorage(NodeId(1), Storage(Snap(5, 1, Voters({1, 2})), {Normal(6, 2)}, 1000, 5),
+                         plain);
+  net.AddNodeWithStorage(NodeId(2), Storage(Snap(7, 3, Voters({1, 3})), {}, 3, 7), plain);
+  net.AddNodeWithStorage(NodeId(3), Storage(Snap(7, 3, Voters({1, 3})), {Normal(8, 3)}, 5, 7),
+                         plain);
+  NodeId leader;
+  for (int tick = 0; tick < 300 && leader == kNoNode; ++tick) {
+    net.TickAll(1);
+    for (uint64_t id : {1, 3}) {
+      if (net.node(id).role() == StateRole::kLeader) leader = NodeId(id);
+    }
+  }
+  ASSERT_EQ(leader, NodeId(3)) << "no leader within 300 ticks";
+  ASSERT_OK(net.node(3).Propose("after"));
+  net.Stabilize();
+  EXPECT_EQ(net.test_node(1).applied.back(), "after");
+}
+
 // Seeds 19225 and 53607 (check_quorum, pre_vote and lease reads on): a leader transferred its
 // leadership (TimeoutNow), then heard from nobody. The transferee campaigned with votes that
 // skip every follower's leader lease (that is what a transfer is), won, and committed a write,
@@ -253,6 +283,48 @@ TEST(SimFoundBugs, LeaderThatSentTimeoutNowServesNoLeaseReads) {
   ASSERT_OK(net.node(1).ReadIndex("after"));
   net.Stabilize();
   EXPECT_EQ(net.test_node(1).read_states.size(), 1u) << "a deposed leader served a lease read";
+}
+
+// Found by reading the lease argument while fixing the transfer case above: a follower that
+// restarts forgets the leader it heard from, so it would vote at once, inside the lease it had
+// just renewed for that leader. Here n2 acknowledged n1, restarted, and voted for n3 (which could
+// not hear n1); n3 won and committed while n1's lease, renewed by n2's acknowledgement, still
+// looked valid. A node configured for lease reads now honours the lease of an unknown leader for
+// an election timeout after it starts.
+TEST(SimFoundBugs, RestartedFollowerDoesNotVoteInsideTheLeaseItGranted) {
+  auto lease = [](Config& c) {
+    c.check_quorum = true;
+    c.pre_vote = true;
+    c.read_only_option = ReadOnlyOption::kLeaseBased;
+  };
+  TestNetwork net(3, lease);
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  ASSERT_OK(net.node(1).Propose("x"));
+  net.Stabilize();
+
+  // n1 and n3 cannot reach each other; n2 (which just acknowledged n1) restarts.
+  net.SetDrop([](const raftpb::Message& m) {
+    return (m.from() == 1 && m.to() == 3) || (m.from() == 3 && m.to() == 1);
+  });
+  net.RestartNode(2, lease);
+  // n3 times out (only n3 ticks: n1's lease is measured in n1's ticks) and campaigns.
+  for (int i = 0; i < 30; ++i) {
+    net.node(3).Tick();
+    net.Stabilize();
+  }
+  const bool n3_won = net.node(3).role() == StateRole::kLeader;
+  if (n3_won) {
+    ASSERT_OK(net.node(3).Propose("y"));
+    net.Stabilize();
+  }
+  // n1's lease read must not miss a write n3 committed.
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  ASSERT_OK(net.node(1).ReadIndex("r"));
+  net.Stabilize();
+  EXPECT_FALSE(n3_won && net.test_node(1).read_states.size() == 1)
+      << "n3 was elected with the vote of a follower inside n1's lease, and n1 served a lease read";
 }
 
 }  // namespace

@@ -60,6 +60,15 @@ class TestNetwork {
     nodes_[id] = std::move(tn);
   }
 
+  // Crash and restart: the node loses everything but its storage (what it persisted) and
+  // starts again from it. Messages queued for it stay queued.
+  void RestartNode(uint64_t id, std::function<void(Config&)> tweak = nullptr) {
+    TestNode& tn = nodes_.at(NodeId(id));
+    std::unique_ptr<MemoryStorage> storage = std::move(tn.storage);
+    nodes_.erase(NodeId(id));
+    AddNodeWithStorage(NodeId(id), std::move(storage), std::move(tweak));
+  }
+
   RawNode& node(uint64_t id) { return *nodes_.at(NodeId(id)).node; }
   TestNode& test_node(uint64_t id) { return nodes_.at(NodeId(id)); }
 

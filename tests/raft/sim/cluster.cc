@@ -160,6 +160,12 @@ void Cluster::Process(Event e) {
         AfterEvent(e.node, false);
       }
       break;
+    case EventKind::kApply:
+      if (has_node(e.node) && node(e.node).up()) {
+        node(e.node).CompleteApply(e.incarnation);
+        AfterEvent(e.node, false);
+      }
+      break;
     case EventKind::kCrash:
       if (e.incarnation == fault_epoch_ && has_node(e.node) && node(e.node).up()) {
         Crash(e.node);
@@ -508,6 +514,25 @@ void Cluster::SchedulePersist(NodeId id, uint64_t incarnation, bool must_sync) {
   e.node = id;
   e.incarnation = incarnation;
   Push(std::move(e));
+}
+
+bool Cluster::ScheduleSnapshotApply(NodeId id, uint64_t incarnation) {
+  if (!options_.split_snapshot_apply) return false;
+  const int64_t delay =
+      static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(options_.persist_max_ms) + 1));
+  if (window_crash_p_ > 0 && rng_.Bernoulli(window_crash_p_)) {
+    // Crash after the snapshot is durable, before the state machine took it.
+    ScheduleCrash(id, now_ms_ + static_cast<int64_t>(rng_.Uniform(static_cast<uint64_t>(delay) + 1)),
+                  static_cast<int64_t>(rng_.Uniform(40)));
+  }
+  Note(id, "snapshot durable; applying it in " + std::to_string(delay) + " ms");
+  Event e;
+  e.time = now_ms_ + delay;
+  e.kind = EventKind::kApply;
+  e.node = id;
+  e.incarnation = incarnation;
+  Push(std::move(e));
+  return true;
 }
 
 void Cluster::OnPersisted(NodeId id, const Ready& rd) {

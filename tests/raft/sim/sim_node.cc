@@ -72,6 +72,7 @@ Status SimNode::Start() {
 void SimNode::Crash() {
   raw_.reset();
   in_flight_.reset();
+  applying_.reset();
   sm_ = KvStateMachine();
   conf_state_.Clear();
   soft_ = SoftState{};
@@ -79,7 +80,7 @@ void SimNode::Crash() {
 }
 
 void SimNode::MaybeHandleReady() {
-  if (!up() || in_flight_.has_value() || !raw_->HasReady()) return;
+  if (!up() || in_flight_.has_value() || applying_.has_value() || !raw_->HasReady()) return;
   Ready rd = raw_->GetReady();
   if (rd.soft_state.has_value() && !(*rd.soft_state == soft_)) {
     soft_ = *rd.soft_state;
@@ -113,11 +114,26 @@ void SimNode::CompletePersist(uint64_t incarnation) {
 
   // Step 3: the messages that promise durability.
   for (raftpb::Message& m : rd.messages_after_persist) host_->Send(std::move(m));
+  rd.messages_after_persist.clear();
 
+  if (rd.snapshot.has_value() && host_->ScheduleSnapshotApply(id_, incarnation_)) {
+    // Steps 4 and 5 come later; a crash before them restarts from the durable snapshot.
+    applying_ = std::move(rd);
+    return;
+  }
   // Step 4: apply.
   Apply(rd);
 
   // Step 5.
+  raw_->Advance();
+  MaybeHandleReady();
+}
+
+void SimNode::CompleteApply(uint64_t incarnation) {
+  if (incarnation != incarnation_ || !up() || !applying_.has_value()) return;
+  Ready rd = std::move(*applying_);
+  applying_.reset();
+  Apply(rd);
   raw_->Advance();
   MaybeHandleReady();
 }

@@ -42,6 +42,10 @@ class NodeHost {
   virtual void Send(raftpb::Message m) = 0;
   // Arranges for CompletePersist(incarnation) to be called later.
   virtual void SchedulePersist(NodeId id, uint64_t incarnation, bool must_sync) = 0;
+  // Whether a durable snapshot is applied in a step of its own, after a delay in which the
+  // node may crash (kvd installs the state machine after the Raft write). If it returns true,
+  // the host arranges for CompleteApply(incarnation) to be called later.
+  virtual bool ScheduleSnapshotApply(NodeId id, uint64_t incarnation) = 0;
   // Observers for the invariant checker and the clients.
   virtual void OnPersisted(NodeId id, const Ready& rd) = 0;
   virtual void OnApplied(NodeId id, const raftpb::Entry& e) = 0;
@@ -81,6 +85,9 @@ class SimNode {
   void MaybeHandleReady();
   // The persistence of the Ready in flight completed. Ignored if `incarnation` is stale.
   void CompletePersist(uint64_t incarnation);
+  // The apply step of a durable Ready that holds a snapshot (ScheduleSnapshotApply): applies
+  // it and its committed entries, then Advance. Ignored if `incarnation` is stale.
+  void CompleteApply(uint64_t incarnation);
   // Takes a storage snapshot at the applied index and compacts the log up to
   // applied - keep. No-op if the snapshot would not be newer.
   void Compact(uint64_t keep);
@@ -95,7 +102,7 @@ class SimNode {
   const KvStateMachine& sm() const { return sm_; }
   const raftpb::ConfState& conf_state() const { return conf_state_; }
   uint64_t incarnation() const { return incarnation_; }
-  bool persist_in_flight() const { return in_flight_.has_value(); }
+  bool persist_in_flight() const { return in_flight_.has_value() || applying_.has_value(); }
   // Whether this node is a member (voter, outgoing voter or learner) of its applied config.
   bool IsMember() const;
   bool IsVoter() const;
@@ -120,6 +127,8 @@ class SimNode {
   // The membership as of sm_.applied().
   raftpb::ConfState conf_state_;
   std::optional<Ready> in_flight_;
+  // A durable Ready holding a snapshot, waiting for its apply step (CompleteApply).
+  std::optional<Ready> applying_;
   // Forwards the core's log lines to the host.
   class HostLogger final : public Logger {
    public:

@@ -347,6 +347,7 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
     mix.transfer_after_conf_change = Pick(more, std::vector<double>{0, 0.1, 0.3});
     mix.crash_leader = Pick(more, std::vector<double>{0.005, 0.01, 0.02});
     mix.partition = Pick(more, std::vector<double>{0.01, 0.02, 0.05});
+    co.split_snapshot_apply = true;
   }
   const bool membership = mix.conf_change > 0;
 
