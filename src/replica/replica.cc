@@ -428,6 +428,7 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   std::vector<std::pair<Reply, kvpb::Response>> replies;
   for (const raftpb::Entry& e : entries) {
     Index idx(e.index());
+    applied_log_bytes_ += e.ByteSizeLong();
     kvpb::Response resp;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
       raftpb::ConfChange cc;
@@ -474,11 +475,23 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
 Status Replica::MaybeCompact(storage::WriteBatch* batch) {
   Index applied = kv_.applied().applied_index;
   Index truncated = log_.truncated_index();
-  if (applied - truncated <= options_.compact_threshold) return Status::OK();
-  Index to = applied - options_.compact_keep;
+  const uint64_t kept = applied - truncated;
+  const bool by_count = kept > options_.compact_threshold;
+  const bool by_bytes =
+      options_.compact_log_bytes > 0 && applied_log_bytes_ > options_.compact_log_bytes;
+  if (!by_count && !by_bytes) return Status::OK();
+  uint64_t keep = options_.compact_keep;
+  if (by_bytes && kept > 0) {
+    // Keep what fits half the budget at the average entry size since the last compaction.
+    const uint64_t avg = std::max<uint64_t>(1, applied_log_bytes_ / kept);
+    keep = std::min(keep, options_.compact_log_bytes / 2 / avg);
+  }
+  if (keep >= kept) return Status::OK();
+  Index to = applied - keep;
   ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
   RETURN_IF_ERROR(log_.Compact(batch, to, term));
   adapter_.CacheCompact(to);
+  applied_log_bytes_ = applied_log_bytes_ / kept * keep;
   return Status::OK();
 }
 
@@ -489,6 +502,7 @@ Status Replica::CompactNow() {
   storage::WriteBatch batch;
   RETURN_IF_ERROR(log_.Compact(&batch, applied, term));
   adapter_.CacheCompact(applied);
+  applied_log_bytes_ = 0;
   return engine_->Write(batch, /*sync=*/true);
 }
 

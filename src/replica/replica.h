@@ -93,6 +93,12 @@ struct ReplicaOptions {
   // `compact_keep` for slow followers. Defaults: 20000 and 5000.
   uint64_t compact_threshold = 20000;
   uint64_t compact_keep = 5000;
+  // Also compact when the applied entries kept in the log exceed this many bytes (TiKV's
+  // raft-log-gc-size-limit), keeping at most half of it: with large values the entry count
+  // alone let one group hold over a gigabyte of log. Counted from the replica's start (a
+  // restarted node's older log is bounded by the entry count). 0 = no byte limit.
+  // Default: 32 MiB.
+  uint64_t compact_log_bytes = uint64_t{32} << 20;
   storage::KvStateOptions kv;
   TestBug test_bug = TestBug::kNone;
 };
@@ -245,6 +251,9 @@ class Replica {
   // Whether this node led the group at the last Ready (to notice lost leadership).
   bool was_leader_ = false;
   std::optional<Index> removed_at_;
+  // Bytes of the applied entries still in the log (estimate: summed as entries are applied,
+  // scaled down by compactions; see ReplicaOptions::compact_log_bytes). Loop thread.
+  uint64_t applied_log_bytes_ = 0;
 };
 
 }  // namespace ringkv::replica

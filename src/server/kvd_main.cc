@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "server/cluster_config.h"
+#include "server/json_log_sink.h"
 #include "server/kvd_config.h"
 #include "server/node.h"
 #include "server/sd_notify.h"
@@ -76,8 +77,14 @@ DEFINE_uint64(min_free_disk_bytes, 256 << 20,
               "Raise the NOSPACE alarm when the data dir's filesystem has fewer free bytes; "
               "0 = no floor.");
 DEFINE_int32(space_check_interval_ms, 1000, "How often disk use is measured for the alarm (ms).");
+DEFINE_uint64(raft_log_max_bytes, 32 << 20,
+              "Compact a shard's Raft log once its applied entries exceed this many bytes, "
+              "keeping half (besides the 20000-entry limit); 0 = entry count only.");
 
 // Logging
+DEFINE_string(log_format, "text",
+              "text: glog's lines; json: one JSON object per line on stderr (ts, level, node, "
+              "file, line, msg).");
 DEFINE_int32(slow_sync_ms, 1000, "Warn when a Raft log write with fdatasync takes longer (ms).");
 DEFINE_int32(slow_apply_ms, 100, "Warn when applying one round of committed entries takes longer (ms).");
 DEFINE_int32(slow_request_ms, 300, "Warn when a client request takes longer to answer (ms).");
@@ -106,8 +113,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups 
     {"Raft timing", {"tick_ms", "election_ticks", "heartbeat_ticks"}},
     {"Limits", {"max_key_bytes", "max_value_bytes", "max_pending_proposals",
                 "request_timeout_ms"}},
-    {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms"}},
-    {"Observability", {"metrics", "slow_sync_ms", "slow_apply_ms", "slow_request_ms"}},
+    {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms",
+               "raft_log_max_bytes"}},
+    {"Observability", {"metrics", "log_format", "slow_sync_ms", "slow_apply_ms", "slow_request_ms"}},
 };
 
 bool WantsHelp(int argc, char** argv) {
@@ -143,6 +151,11 @@ int main(int argc, char** argv) {
   }
   FLAGS_logtostderr = FLAGS_logtostderr || std::getenv("GLOG_log_dir") == nullptr;
   google::InitGoogleLogging(argv[0]);
+  if (FLAGS_log_format == "json") {
+    ringkv::server::JsonLogSink::Install(FLAGS_node_id);
+  } else if (FLAGS_log_format != "text") {
+    Die("--log_format must be text or json, not '" + FLAGS_log_format + "'");
+  }
 
   if (FLAGS_node_id == 0) Die("--node_id is required (a positive integer)");
   if (FLAGS_node_id > ringkv::kMaxNodeId) {
@@ -198,6 +211,7 @@ int main(int argc, char** argv) {
   o.replica.max_pending_proposals = FLAGS_max_pending_proposals;
   o.request_timeout_ms = FLAGS_request_timeout_ms;
   o.storage_quota_bytes = FLAGS_storage_quota_bytes;
+  o.replica.compact_log_bytes = FLAGS_raft_log_max_bytes;
   o.min_free_disk_bytes = FLAGS_min_free_disk_bytes;
   o.space_check_interval_ms = FLAGS_space_check_interval_ms;
   o.slow_sync_ms = FLAGS_slow_sync_ms;
