@@ -1,5 +1,7 @@
 #include "replica/replica.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <set>
 
@@ -86,11 +88,10 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
     meta.set_term(kInitIndex);
     *meta.mutable_conf_state() = *bootstrap_conf;
     storage::WriteBatch b;
-    r->log_.ApplySnapshotMeta(&b, meta);
     raftpb::HardState hs;
     hs.set_term(kInitIndex);
     hs.set_commit(kInitIndex);
-    r->log_.SetHardState(&b, hs);
+    r->log_.ApplySnapshotMeta(&b, meta, hs);
     r->kv_.SetApplyState(&b, storage::ApplyState{Index(kInitIndex), Term(kInitIndex)});
     RETURN_IF_ERROR(engine->Write(b, /*sync=*/true));
   }
@@ -304,6 +305,9 @@ void Replica::FailReadsNotLeader() {
 }
 
 void Replica::Step(raftpb::Message m) {
+  // A MsgSnap outside a chunk stream carries no data: Raft would restore a state this node
+  // does not have (issue 10). Snapshots are stepped only by MaybeStepPendingSnapshot.
+  if (m.type() == raftpb::MSG_SNAP) return;
   Status s = raw_->Step(std::move(m));
   // A peer sending a local-only message type is misbehaving; the message is dropped.
   if (!s.ok()) s.IgnoreError();
@@ -315,12 +319,28 @@ void Replica::Tick() {
 }
 
 void Replica::MaybeStepPendingSnapshot() {
-  if (!pending_snapshot_msg_ || holds_install_slot_) return;
+  // One snapshot in Raft's hands at a time, and never while a Ready is out: the next Ready
+  // then tells whether Raft restored it (ready.h), and the install happens before anything
+  // else of this group is written.
+  if (!received_ || stepped_ || ready_ || holds_install_slot_) return;
   if (!env_->TryReserveSnapshotInstall()) return;
   holds_install_slot_ = true;
-  raftpb::Message m = std::move(*pending_snapshot_msg_);
-  pending_snapshot_msg_.reset();
-  Step(std::move(m));
+  ReceivedSnapshot r = std::move(*received_);
+  received_.reset();
+  stepped_ = std::move(r.data);
+  Status s = raw_->Step(std::move(r.msg));
+  if (!s.ok() || !raw_->HasReady()) {
+    // Ignored outright (a stale term): there is nothing to install.
+    s.IgnoreError();  // a MsgSnap is never a local-only message
+    stepped_.reset();
+    ReleaseInstallSlot();
+  }
+}
+
+void Replica::ReleaseInstallSlot() {
+  if (!holds_install_slot_) return;
+  holds_install_slot_ = false;
+  env_->ReleaseSnapshotInstall();
 }
 
 void Replica::ExpireRequests(Clock::time_point now) {
@@ -379,12 +399,16 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
   }
   rd.messages.clear();
   if (rd.snapshot) {
-    Status s = InstallSnapshot(*rd.snapshot);
-    if (holds_install_slot_) {
-      holds_install_slot_ = false;
-      env_->ReleaseSnapshotInstall();
-    }
+    // The hard state goes into the install's atomic write (with commit = the snapshot index),
+    // so no crash can leave it behind the log it describes; the batch below writes it in
+    // full with the entries it covers.
+    Status s = InstallSnapshot(*rd.snapshot, rd.hard_state ? *rd.hard_state : log_.hard_state());
+    ReleaseInstallSlot();
     RETURN_IF_ERROR(s);
+  } else if (stepped_) {
+    // Raft did not restore the snapshot we stepped (it had caught up meanwhile).
+    stepped_.reset();
+    ReleaseInstallSlot();
   }
   if (!rd.entries.empty()) {
     RETURN_IF_ERROR(log_.Append(batch, rd.entries));
@@ -402,11 +426,6 @@ Status Replica::FinishReady() {
   if (!ready_) return Status::OK();
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
-  if (holds_install_slot_) {
-    // Raft did not restore the snapshot we stepped (already caught up): free the slot.
-    holds_install_slot_ = false;
-    env_->ReleaseSnapshotInstall();
-  }
   for (raftpb::Message& m : rd.messages_after_persist) {
     m.set_group_id(options_.group.value());
     env_->SendRaft(std::move(m));
@@ -418,6 +437,7 @@ Status Replica::FinishReady() {
   RETURN_IF_ERROR(ApplyEntries(rd.committed_entries));
   raw_->Advance();
   ServeReadyReads();
+  MaybeStepPendingSnapshot();  // one may have completed while this Ready was out
   return Status::OK();
 }
 
@@ -506,13 +526,30 @@ Status Replica::CompactNow() {
   return engine_->Write(batch, /*sync=*/true);
 }
 
-Status Replica::InstallSnapshot(const raftpb::Snapshot& snap) {
-  if (!snapshot_receiver_ || !snapshot_receiver_->complete()) {
-    return Status::FailedPrecondition("group " + std::to_string(options_.group.value()) +
-                                      ": Raft restored a snapshot whose data was not received");
+namespace {
+
+bool SameMetadata(const raftpb::SnapshotMetadata& a, const raftpb::SnapshotMetadata& b) {
+  return a.SerializeAsString() == b.SerializeAsString();
+}
+
+std::string DescribeSnapshot(const raftpb::SnapshotMetadata& m) {
+  return "snapshot at index " + std::to_string(m.index()) + " term " + std::to_string(m.term());
+}
+
+}  // namespace
+
+Status Replica::InstallSnapshot(const raftpb::Snapshot& snap, const raftpb::HardState& hs) {
+  // Raft restores only a MsgSnap stepped by MaybeStepPendingSnapshot, with stepped_ holding
+  // exactly its data; anything else is a bug here, and fail-stop is the answer.
+  if (!stepped_ || !SameMetadata(stepped_->metadata(), snap.metadata())) {
+    return Status::FailedPrecondition(
+        "group " + std::to_string(options_.group.value()) + ": Raft restored " +
+        DescribeSnapshot(snap.metadata()) + " but the data held is " +
+        (stepped_ ? DescribeSnapshot(stepped_->metadata()) : std::string("none")));
   }
-  RETURN_IF_ERROR(snapshot_receiver_->Install());
-  snapshot_receiver_.reset();
+  std::unique_ptr<storage::SnapshotReceiver> data = std::move(stepped_);
+  RETURN_IF_ERROR(data->Install(hs));
+  data.reset();
   adapter_.CacheReset();
   RETURN_IF_ERROR(log_.Load());
   RETURN_IF_ERROR(kv_.Load());
@@ -530,23 +567,32 @@ void Replica::OnSnapshotChunk(NodeId from, const transportpb::SnapshotChunk& chu
   storagepb::SnapshotChunk sc;
   if (!sc.ParseFromString(chunk.data())) return;  // corrupt chunk: the sender retries later
   if (sc.seq() == 0) {
-    snapshot_receiver_.reset();
+    receiving_.reset();
     Result<std::unique_ptr<storage::SnapshotReceiver>> r =
         storage::SnapshotReceiver::Create(engine_, options_.group, sc.metadata());
-    if (!r.ok()) return;  // stale or already installing
-    snapshot_receiver_ = std::move(r).value();
-    snapshot_from_ = from;
+    if (!r.ok()) return;  // stale: we are past it
+    receiving_ = std::move(r).value();
+    receiving_from_ = from;
   }
-  if (!snapshot_receiver_ || snapshot_from_ != from) return;
-  Status s = snapshot_receiver_->AddChunk(sc);
+  if (!receiving_ || receiving_from_ != from) return;
+  Status s = receiving_->AddChunk(sc);
   if (!s.ok()) {
-    snapshot_receiver_.reset();
+    // Damaged, out of order or of another snapshot: this stream is lost; the leader's next
+    // attempt starts over.
+    receiving_.reset();
     return;
   }
-  if (chunk.last() && snapshot_receiver_->complete() && chunk.has_message()) {
-    pending_snapshot_msg_ = chunk.message();
-    MaybeStepPendingSnapshot();
+  if (!receiving_->complete()) return;
+  std::unique_ptr<storage::SnapshotReceiver> done = std::move(receiving_);
+  if (!chunk.has_message() || chunk.message().type() != raftpb::MSG_SNAP ||
+      !SameMetadata(chunk.message().snapshot().metadata(), done->metadata())) {
+    LOG(WARNING) << "group " << options_.group << ": discarding received "
+                 << DescribeSnapshot(done->metadata()) << " from node " << NodeOfReplica(from)
+                 << ": its last chunk carries no MsgSnap describing it";
+    return;
   }
+  received_ = ReceivedSnapshot{std::move(done), chunk.message()};
+  MaybeStepPendingSnapshot();
 }
 
 kvpb::GroupStatus Replica::GroupStatusProto() const {

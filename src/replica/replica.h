@@ -136,8 +136,12 @@ class Replica {
   void HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
 
   // Raft input.
+  // A peer's Raft message. A MsgSnap is dropped: snapshots come only as chunk streams.
   void Step(raftpb::Message m);
   void Tick();
+  // A chunk of a snapshot stream. When the stream is complete and its MsgSnap describes the
+  // received data, the MsgSnap is stepped into Raft (once the node's install slot is free);
+  // a bad, stale or mismatched stream is discarded, never fatal: the leader sends again.
   void OnSnapshotChunk(NodeId from, const transportpb::SnapshotChunk& chunk);
   void ReportSnapshot(NodeId to, bool failure) { raw_->ReportSnapshot(to, failure); }
   // `node` (a node, not a Raft id) cannot be reached: the leader stops streaming to its replica.
@@ -205,7 +209,8 @@ class Replica {
   void ServeReadyReads();
   void FailReadsNotLeader();
   Status ApplyEntries(const std::vector<raftpb::Entry>& entries);
-  Status InstallSnapshot(const raftpb::Snapshot& snap);
+  Status InstallSnapshot(const raftpb::Snapshot& snap, const raftpb::HardState& hs);
+  void ReleaseInstallSlot();
   Status MaybeCompact(storage::WriteBatch* batch);
   kvpb::Response NotLeaderResponse() const;
   std::optional<kvpb::Response> ValidateWrite(const kvpb::Request& req) const;
@@ -241,11 +246,25 @@ class Replica {
   // Read batches by request context, waiting for their ReadState or for apply to catch up.
   std::map<std::string, ReadBatch> read_batches_;
   uint64_t next_read_ctx_ = 1;
-  // Snapshot being received: one at a time per group.
-  std::unique_ptr<storage::SnapshotReceiver> snapshot_receiver_;
-  NodeId snapshot_from_;
-  // A complete snapshot's MsgSnap waiting for the node's install slot (stepped on Tick).
-  std::optional<raftpb::Message> pending_snapshot_msg_;
+  // Snapshot receipt (issue 10). A snapshot moves receiving_ -> received_ -> stepped_ and each
+  // slot is owned by one step, so the data Raft restores is the data installed: a later
+  // stream (the leader re-sends while we wait for the install slot) fills receiving_ and
+  // received_, never stepped_. Only a complete snapshot whose MsgSnap describes exactly its
+  // data is ever stepped into Raft; anything else is discarded and Raft asks again.
+  //
+  // The stream being received (chunks from receiving_from_ only); replaced by a new seq 0.
+  std::unique_ptr<storage::SnapshotReceiver> receiving_;
+  NodeId receiving_from_;
+  // A complete snapshot and its MsgSnap, waiting for the node's install slot (stepped on Tick
+  // or after a Ready); a newer complete one replaces it.
+  struct ReceivedSnapshot {
+    std::unique_ptr<storage::SnapshotReceiver> data;
+    raftpb::Message msg;
+  };
+  std::optional<ReceivedSnapshot> received_;
+  // The data of the MsgSnap stepped into Raft, until the next Ready installs it (Raft
+  // restored it) or drops it (Raft did not). Set only while holds_install_slot_.
+  std::unique_ptr<storage::SnapshotReceiver> stepped_;
   // This replica holds the node's install slot (released after the install or the next Ready).
   bool holds_install_slot_ = false;
   // Whether this node led the group at the last Ready (to notice lost leadership).

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/failpoint.h"
 #include "server/cluster_config.h"
 #include "server/json_log_sink.h"
 #include "server/kvd_config.h"
@@ -69,6 +70,13 @@ DEFINE_uint64(max_key_bytes, 4096, "Largest key accepted, in bytes.");
 DEFINE_uint64(max_value_bytes, 1 << 20, "Largest value accepted, in bytes.");
 DEFINE_uint64(max_pending_proposals, 10000, "Writes waiting per group before BUSY.");
 DEFINE_int32(request_timeout_ms, 5000, "Server-side deadline of a request without its own.");
+// Log compaction and snapshots
+DEFINE_uint64(compact_threshold, 20000,
+              "Compact a group's Raft log once it keeps more than this many applied entries.");
+DEFINE_uint64(compact_keep, 5000,
+              "Applied entries a compaction keeps for slow followers (< --compact_threshold); "
+              "a follower further behind is caught up by a snapshot.");
+DEFINE_uint64(snapshot_chunk_bytes, 1 << 20, "Payload size of the snapshot chunks sent, in bytes.");
 // Space
 DEFINE_uint64(storage_quota_bytes, 0,
               "Raise the NOSPACE alarm (writes other than deletes rejected cluster-wide) when the "
@@ -95,6 +103,9 @@ DEFINE_string(test_inject_bug, "",
               "TEST ONLY: stale_reads | ack_before_commit | forget_sessions | ack_before_sync");
 DEFINE_bool(test_lose_unsynced_writes, false,
             "TEST ONLY: keep unsynced writes in process memory so kill -9 loses them");
+DEFINE_string(test_failpoints, "",
+              "TEST ONLY: arm failpoints (common/failpoint.h), "
+              "<name>=crash|error[@<nth hit>],... e.g. snapshot.install.after_marker=crash");
 #endif
 
 namespace {
@@ -113,6 +124,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups 
     {"Raft timing", {"tick_ms", "election_ticks", "heartbeat_ticks"}},
     {"Limits", {"max_key_bytes", "max_value_bytes", "max_pending_proposals",
                 "request_timeout_ms"}},
+    {"Log compaction and snapshots", {"compact_threshold", "compact_keep", "snapshot_chunk_bytes"}},
     {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms",
                "raft_log_max_bytes"}},
     {"Observability", {"metrics", "log_format", "slow_sync_ms", "slow_apply_ms", "slow_request_ms"}},
@@ -217,6 +229,13 @@ int main(int argc, char** argv) {
   o.slow_sync_ms = FLAGS_slow_sync_ms;
   o.slow_apply_ms = FLAGS_slow_apply_ms;
   o.slow_request_ms = FLAGS_slow_request_ms;
+  if (FLAGS_compact_keep >= FLAGS_compact_threshold) {
+    Die("--compact_keep must be less than --compact_threshold");
+  }
+  o.replica.compact_threshold = FLAGS_compact_threshold;
+  o.replica.compact_keep = FLAGS_compact_keep;
+  if (FLAGS_snapshot_chunk_bytes == 0) Die("--snapshot_chunk_bytes must be positive");
+  o.snapshot_chunk_bytes = FLAGS_snapshot_chunk_bytes;
 #ifdef RINGKV_TEST_BUGS
   using ringkv::replica::TestBug;
   const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},
@@ -229,6 +248,11 @@ int main(int argc, char** argv) {
   o.replica.test_bug = bug->second;
   o.test_buffer_unsynced_writes = FLAGS_test_lose_unsynced_writes;
   if (bug->second != TestBug::kNone) LOG(WARNING) << "TEST BUILD: injected bug " << bug->first;
+  if (!FLAGS_test_failpoints.empty()) {
+    ringkv::Status armed = ringkv::failpoint::ArmFromSpec(FLAGS_test_failpoints);
+    if (!armed.ok()) Die("--test_failpoints: " + armed.ToString());
+    LOG(WARNING) << "TEST BUILD: failpoints armed: " << FLAGS_test_failpoints;
+  }
 #endif
 
   LOG(INFO) << "kvd " << kVersion << " starting as node " << FLAGS_node_id

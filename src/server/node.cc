@@ -271,6 +271,7 @@ Status Node::Start() {
   so.replica = options_.replica;
   so.slow_sync = std::chrono::milliseconds(options_.slow_sync_ms);
   so.slow_apply = std::chrono::milliseconds(options_.slow_apply_ms);
+  so.snapshot.chunk_bytes = options_.snapshot_chunk_bytes;
   so.replica.seed = data_incarnation_;
   transport_adapter_ = std::make_unique<PeerTransportAdapter>();
   store_ = std::make_unique<store::Store>(so, engine_.get(), transport_adapter_.get());

@@ -62,6 +62,8 @@ struct NodeOptions {
   int tick_ms = 10;
   replica::ReplicaOptions replica;
   int request_timeout_ms = 5000;
+  // Payload size of the snapshot chunks this node sends. Default: 1 MiB.
+  size_t snapshot_chunk_bytes = 1 << 20;
   // Test-only storage mode: unsynced writes die with the process (see EngineOptions).
   bool test_buffer_unsynced_writes = false;
   // Sharding, fixed when the cluster is bootstrapped (ignored afterwards: the stored ring wins).

@@ -1,5 +1,7 @@
 #include "storage/raft_log_store.h"
 
+#include <glog/logging.h>
+
 #include <string>
 
 #include "common/coding.h"
@@ -31,6 +33,13 @@ Status RaftLogStore::Load() {
   (void)unused;
   truncated_index_ = Index(ts.index());
   truncated_term_ = Term(ts.term());
+  if (hard_state_.commit() < ts.index()) {
+    LOG(WARNING) << GroupName(group_) << ": stored hard state commit " << hard_state_.commit()
+                 << " is below the truncated index " << ts.index()
+                 << " (left by an interrupted snapshot install of an older version); "
+                    "raising it: everything up to the truncated index is committed";
+    hard_state_.set_commit(ts.index());
+  }
 
   std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kRaft, RaftLogRange(group_));
   it->SeekToLast();
@@ -181,22 +190,37 @@ Status RaftLogStore::Compact(WriteBatch* batch, Index index, Term term) {
   return Status::OK();
 }
 
+raftpb::HardState RaftLogStore::HardStateAtSnapshot(const raftpb::HardState& hs,
+                                                    const raftpb::SnapshotMetadata& meta) {
+  raftpb::HardState out = hs;
+  out.set_commit(meta.index());
+  if (out.term() < meta.term()) {
+    out.set_term(meta.term());
+    out.set_vote(0);
+  }
+  return out;
+}
+
 void RaftLogStore::WriteSnapshotMeta(WriteBatch* batch, GroupId group,
-                                     const raftpb::SnapshotMetadata& meta) {
+                                     const raftpb::SnapshotMetadata& meta,
+                                     const raftpb::HardState& hs) {
   batch->DeleteRange(Cf::kRaft, RaftLogRange(group));
   storagepb::TruncatedState ts;
   ts.set_index(meta.index());
   ts.set_term(meta.term());
   PutProto(batch, Cf::kRaft, TruncatedStateKey(group), ts);
   PutProto(batch, Cf::kRaft, ConfStateKey(group), meta.conf_state());
+  PutProto(batch, Cf::kRaft, HardStateKey(group), HardStateAtSnapshot(hs, meta));
 }
 
-void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMetadata& meta) {
-  WriteSnapshotMeta(batch, group_, meta);
+void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMetadata& meta,
+                                     const raftpb::HardState& hs) {
+  WriteSnapshotMeta(batch, group_, meta, hs);
   truncated_index_ = Index(meta.index());
   truncated_term_ = Term(meta.term());
   last_index_ = truncated_index_;
   conf_state_ = meta.conf_state();
+  hard_state_ = HardStateAtSnapshot(hs, meta);
 }
 
 Result<std::optional<NodeId>> GetReplicaId(const Engine& engine, GroupId group) {

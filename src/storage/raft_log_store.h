@@ -40,6 +40,10 @@ class RaftLogStore {
 
   // Reads the group's state from the engine (an absent group is empty: zero states, no
   // entries). Must be called before anything else and after a snapshot install.
+  // A stored hard-state commit below the truncated index (written by versions before issue 10
+  // fixed the snapshot install; such a group could never start) is raised to the truncated
+  // index with a warning: every entry up to it was applied or came in a snapshot of committed
+  // state, so it is committed.
   // Errors: Corruption (bad record, log not contiguous from the truncated index),
   // FailedPrecondition (unfinished snapshot install), IOError.
   Status Load();
@@ -78,13 +82,23 @@ class RaftLogStore {
   Status Compact(WriteBatch* batch, Index index, Term term);
 
   // Resets the log to a snapshot point: all entries deleted, truncated state = (meta.index,
-  // meta.term), conf state = meta.conf_state. Used when a snapshot is installed.
-  void ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMetadata& meta);
+  // meta.term), conf state = meta.conf_state, and the hard state HardStateAtSnapshot(hs, meta),
+  // in `batch`: the hard state always lands with the log it describes (a hard state whose
+  // commit is below the truncated index makes the group unstartable; see issue 10).
+  void ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMetadata& meta,
+                         const raftpb::HardState& hs);
 
   // The batch operations of ApplySnapshotMeta for a group without a loaded store (snapshot
   // install and its crash recovery).
   static void WriteSnapshotMeta(WriteBatch* batch, GroupId group,
-                                const raftpb::SnapshotMetadata& meta);
+                                const raftpb::SnapshotMetadata& meta, const raftpb::HardState& hs);
+
+  // The hard state that goes with a log reset to snapshot `meta`: `hs` with commit set to the
+  // snapshot index (the log's only index; the Ready's own write raises it later with the
+  // entries it appends), and, when hs.term is below the snapshot's term, that term with no
+  // vote (a node never holds an entry of a term newer than its own).
+  static raftpb::HardState HardStateAtSnapshot(const raftpb::HardState& hs,
+                                               const raftpb::SnapshotMetadata& meta);
 
  private:
   Result<raftpb::Entry> ReadEntry(Index index) const;

@@ -8,6 +8,7 @@
 
 #include "common/coding.h"
 #include "common/crc32c.h"
+#include "common/failpoint.h"
 #include "common/status_macros.h"
 #include "storage/keys.h"
 #include "storage/kv_state.h"
@@ -57,32 +58,50 @@ Result<ApplyState> ReadApplyState(const Engine& engine, GroupId group, const Rea
   return ApplyState{Index(as.applied_index()), Term(as.applied_term())};
 }
 
+// The hard state an install writes: the marker's, or for a marker written before markers
+// carried one, the stored hard state adjusted to the snapshot.
+Result<raftpb::HardState> InstallHardState(const Engine& engine, GroupId group,
+                                           const storagepb::SnapshotInstallMarker& marker) {
+  raftpb::HardState hs;
+  if (marker.has_hard_state()) {
+    hs = marker.hard_state();
+  } else {
+    ASSIGN_OR_RETURN(bool found, ReadProto(engine, Cf::kRaft, HardStateKey(group), &hs));
+    (void)found;  // none stored: a zero hard state
+  }
+  return RaftLogStore::HardStateAtSnapshot(hs, marker.metadata());
+}
+
 // Steps 2-5 of the install protocol (snapshot.h). Idempotent.
-Status FinishInstall(Engine* engine, GroupId group, const storagepb::SnapshotInstallMarker& marker,
-                     SnapshotReceiver::StopPoint stop) {
-  using StopPoint = SnapshotReceiver::StopPoint;
+Status FinishInstall(Engine* engine, GroupId group, const storagepb::SnapshotInstallMarker& marker) {
   const std::string path = engine->staging_dir() + "/" + marker.staged_file();
   ASSIGN_OR_RETURN(bool exists, FileExists(*engine, path));
   if (!exists) {
     return Status::Corruption("staged file " + path + " of unfinished " +
                               Describe(group, marker.metadata()) + " is missing");
   }
+  ASSIGN_OR_RETURN(raftpb::HardState hs, InstallHardState(*engine, group, marker));
   WriteBatch clear;
   clear.DeleteRange(Cf::kData, DataGroupRange(group));
   RETURN_IF_ERROR(engine->Write(clear, /*sync=*/true));
-  if (stop == StopPoint::kAfterDataDelete) return Status::OK();
+  RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterDataDelete));
   RETURN_IF_ERROR(engine->IngestFile(Cf::kData, path));
-  if (stop == StopPoint::kAfterIngest) return Status::OK();
+  RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterIngest));
+  // The raft state and the hard state in one atomic write: from here on the group is at the
+  // snapshot, with a commit index inside its (empty) log.
   WriteBatch done;
-  RaftLogStore::WriteSnapshotMeta(&done, group, marker.metadata());
+  RaftLogStore::WriteSnapshotMeta(&done, group, marker.metadata(), hs);
   done.Delete(Cf::kMeta, SnapshotInstallKey(group));
   RETURN_IF_ERROR(engine->Write(done, /*sync=*/true));
+  RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterRaftState));
   Status removed = RemoveFile(*engine, path);
   if (!removed.ok()) {
     // Harmless: the next RecoverSnapshotInstalls removes staged files no marker names.
     LOG(WARNING) << "could not remove staged snapshot file: " << removed;
   }
-  LOG(INFO) << "installed " << Describe(group, marker.metadata());
+  RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterCleanup));
+  LOG(INFO) << "installed " << Describe(group, marker.metadata()) << " (hard state term "
+            << hs.term() << " commit " << hs.commit() << ")";
   return Status::OK();
 }
 
@@ -193,6 +212,7 @@ Status SnapshotReceiver::AddChunk(const storagepb::SnapshotChunk& chunk) {
                                    std::to_string(chunk.seq()) + ", expected " +
                                    std::to_string(next_seq_));
   }
+  RETURN_IF_ERROR(failpoint::Hit(kFpReceiveChunk));
   if (crc32c::Value(chunk.payload()) != chunk.payload_crc32c()) {
     return Status::Corruption("checksum mismatch in chunk " + std::to_string(chunk.seq()) + " of " +
                               Describe(group_, metadata_));
@@ -238,24 +258,27 @@ Status SnapshotReceiver::AddChunk(const storagepb::SnapshotChunk& chunk) {
     RETURN_IF_ERROR(builder_->Finish());
     builder_.reset();
     RETURN_IF_ERROR(SyncDir(*engine_, engine_->staging_dir()));
+    RETURN_IF_ERROR(failpoint::Hit(kFpReceiveComplete));
     complete_ = true;
   }
   return Status::OK();
 }
 
-Status SnapshotReceiver::InstallForTesting(StopPoint stop) {
+Status SnapshotReceiver::Install(const raftpb::HardState& hs) {
   if (!complete_) return Status::FailedPrecondition("snapshot is not complete");
   storagepb::SnapshotInstallMarker marker;
   marker.set_staged_file(staged_name_);
   *marker.mutable_metadata() = metadata_;
+  *marker.mutable_hard_state() = RaftLogStore::HardStateAtSnapshot(hs, metadata_);
   if (!install_begun_) {
+    RETURN_IF_ERROR(failpoint::Hit(kFpInstallBeforeMarker));
     WriteBatch batch;
     PutProto(&batch, Cf::kMeta, SnapshotInstallKey(group_), marker);
     RETURN_IF_ERROR(engine_->Write(batch, /*sync=*/true));
     install_begun_ = true;
+    RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterMarker));
   }
-  if (stop == StopPoint::kAfterMarker) return Status::OK();
-  return FinishInstall(engine_, group_, marker, stop);
+  return FinishInstall(engine_, group_, marker);
 }
 
 Status RecoverSnapshotInstalls(Engine* engine) {
@@ -273,7 +296,7 @@ Status RecoverSnapshotInstalls(Engine* engine) {
   }
   for (const auto& [group, marker] : pending) {
     LOG(INFO) << "finishing interrupted install of " << Describe(group, marker.metadata());
-    RETURN_IF_ERROR(FinishInstall(engine, group, marker, SnapshotReceiver::StopPoint::kNone));
+    RETURN_IF_ERROR(FinishInstall(engine, group, marker));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> files, ListDir(*engine, engine->staging_dir()));
   for (const std::string& name : files) {

@@ -510,7 +510,7 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
   const NodeId to(msg.to());  // the replica's Raft id
   const NodeId to_node = NodeOfReplica(to);
   Result<std::unique_ptr<storage::SnapshotSender>> created =
-      storage::SnapshotSender::Create(engine_, group);
+      storage::SnapshotSender::Create(engine_, group, options_.snapshot);
   if (!created.ok()) {
     LOG(WARNING) << "group " << group << ": cannot snapshot for node " << to_node << ": "
                  << created.status();

@@ -32,6 +32,7 @@
 #include "ring/hash_ring.h"
 #include "ring/ring_config.h"
 #include "storage/engine.h"
+#include "storage/snapshot.h"
 #include "store/background_worker.h"
 
 namespace ringkv::store {
@@ -60,6 +61,8 @@ struct StoreOptions {
   // takes longer is logged as a WARNING. Defaults: 1 s and 100 ms (etcd's).
   std::chrono::milliseconds slow_sync{1000};
   std::chrono::milliseconds slow_apply{100};
+  // Snapshots this node sends (chunk size). Default: 1 MiB chunks.
+  storage::SnapshotOptions snapshot;
 };
 
 // One cluster member as gossip sees it.

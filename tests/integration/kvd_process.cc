@@ -29,7 +29,7 @@ KvdProcess::KvdProcess(std::string binary, std::vector<std::string> args, std::s
 
 KvdProcess::~KvdProcess() { Kill(); }
 
-Status KvdProcess::Start() {
+Status KvdProcess::Start(const std::vector<std::string>& extra_args) {
   if (Running()) return Status::FailedPrecondition("kvd already running as pid " +
                                                    std::to_string(pid_));
   const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -37,6 +37,7 @@ Status KvdProcess::Start() {
   std::vector<std::string> argv_s;
   argv_s.push_back(binary_);
   argv_s.insert(argv_s.end(), args_.begin(), args_.end());
+  argv_s.insert(argv_s.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);

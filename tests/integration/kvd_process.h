@@ -28,9 +28,10 @@ class KvdProcess {
   KvdProcess(const KvdProcess&) = delete;
   KvdProcess& operator=(const KvdProcess&) = delete;
 
-  // Starts the process. FailedPrecondition when it is already running; IOError when fork or
-  // the log file fails. Does not wait for the server to serve.
-  Status Start();
+  // Starts the process, with `extra_args` after its flags for this run only (e.g. a
+  // failpoint). FailedPrecondition when it is already running; IOError when fork or the log
+  // file fails. Does not wait for the server to serve.
+  Status Start(const std::vector<std::string>& extra_args = {});
 
   // Graceful stop: SIGTERM, wait up to `timeout` for exit, then SIGKILL. Returns the exit code
   // (128 + signal when killed by a signal), or nullopt when it was not running.
@@ -46,6 +47,12 @@ class KvdProcess {
 
   // True while the process has not exited (reaps it if it has).
   bool Running();
+  // Exit code of the last run once it ended (128 + signal when killed by one); nullopt while
+  // running or before the first start. Reaps an exited process.
+  std::optional<int> ExitCode() {
+    if (Running()) return std::nullopt;
+    return last_exit_;
+  }
   pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_path_; }
   // The log file's contents (empty when unreadable).

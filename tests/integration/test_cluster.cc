@@ -49,6 +49,7 @@ uint16_t PickFreePort() {
 
 std::string KvdBinary() { return RINGKV_KVD_PATH; }
 std::string KvctlBinary() { return RINGKV_KVCTL_PATH; }
+std::string KvdBuggyBinary() { return RINGKV_KVD_BUGGY_PATH; }
 
 namespace {
 
@@ -122,7 +123,7 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
         "--initial_cluster_clients=" + clients,
     };
     args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
-    n.process = std::make_unique<KvdProcess>(KvdBinary(), std::move(args),
+    n.process = std::make_unique<KvdProcess>(Binary(), std::move(args),
                                              dir_ + "/node" + std::to_string(id) + ".log");
     all_endpoints.push_back(client_address(id));
     node_clients_.push_back(MakeClient({client_address(id)}, options_.cluster_id));
@@ -190,7 +191,7 @@ Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
   };
   args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-  n.process = std::make_unique<KvdProcess>(KvdBinary(), std::move(args),
+  n.process = std::make_unique<KvdProcess>(Binary(), std::move(args),
                                            dir_ + "/node" + std::to_string(id) + ".log");
   nodes_.push_back(std::move(n));
   node_clients_.push_back(MakeClient({client_addr}, options_.cluster_id));
@@ -198,7 +199,12 @@ Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
   return id;
 }
 
-Status TestCluster::Start(int id) { return process(id).Start(); }
+Status TestCluster::Start(int id, const std::vector<std::string>& extra_flags) {
+  return process(id).Start(extra_flags);
+}
+std::string TestCluster::Binary() const {
+  return options_.binary.empty() ? KvdBinary() : options_.binary;
+}
 void TestCluster::Kill(int id) { process(id).Kill(); }
 void TestCluster::KillAll() {
   for (int id = 1; id <= size(); ++id) Kill(id);
@@ -225,8 +231,9 @@ std::string TestCluster::endpoints() const {
 client::Client& TestCluster::client() { return *client_; }
 client::Client& TestCluster::NodeClient(int id) { return *node_clients_.at(id - 1); }
 
-Result<kvpb::NodeStatus> TestCluster::NodeStatus(int id, milliseconds timeout) {
-  return client::NodeStatus(NodeClient(id), client_address(id), timeout);
+Result<kvpb::NodeStatus> TestCluster::NodeStatus(int id, milliseconds timeout,
+                                                 bool with_digests) {
+  return client::NodeStatus(NodeClient(id), client_address(id), timeout, with_digests);
 }
 
 Result<std::map<uint64_t, kvpb::GroupStatus>> TestCluster::Groups(int id,

@@ -41,12 +41,16 @@ uint16_t PickFreePort();
 // empty when the target did not exist.
 std::string KvdBinary();
 std::string KvctlBinary();
+// kvd_buggy, the test build of kvd (--test_failpoints, --test_inject_bug, ...).
+std::string KvdBuggyBinary();
 
 struct TestClusterOptions {
   int nodes = 3;
   uint64_t cluster_id = 42;
   // Extra flags for every node, e.g. "--max_value_bytes=1024".
   std::vector<std::string> extra_flags;
+  // The server binary. Default: kvd (KvdBinary()).
+  std::string binary;
 };
 
 class TestCluster {
@@ -62,7 +66,8 @@ class TestCluster {
 
   // Starts every node not running. Does not wait; see WaitForLeader.
   ringkv::Status StartAll();
-  ringkv::Status Start(int id);
+  // Starts node `id`, with `extra_flags` for this run only.
+  ringkv::Status Start(int id, const std::vector<std::string>& extra_flags = {});
   // Adds node size()+1, which starts with --join (the gossip addresses of the initial
   // members, i.e. their peer ports) and no --initial_cluster, plus options' extra flags and
   // `extra_flags`. Starts it; does not wait. Returns its id.
@@ -91,8 +96,10 @@ class TestCluster {
   // the ring, so take references to it only after WaitForLeader.
   client::Client& client();
 
-  // The node's status (one attempt, pinned to that node).
-  Result<kvpb::NodeStatus> NodeStatus(int id, std::chrono::milliseconds timeout = 1s);
+  // The node's status (one attempt, pinned to that node), with each group's state digest
+  // when `with_digests`.
+  Result<kvpb::NodeStatus> NodeStatus(int id, std::chrono::milliseconds timeout = 1s,
+                                      bool with_digests = false);
   // The status of every group hosted on node `id`, by group id.
   Result<std::map<uint64_t, kvpb::GroupStatus>> Groups(int id,
                                                        std::chrono::milliseconds timeout = 1s);
@@ -142,6 +149,7 @@ class TestCluster {
 
   // A lazily connected client pinned to node `id`'s address (for NodeStatus / LocalGet).
   client::Client& NodeClient(int id);
+  std::string Binary() const;
 
   const TestClusterOptions options_;
   std::string dir_;

@@ -182,8 +182,12 @@ TEST_F(RaftLogStoreTest, ApplySnapshotMetaResetsLog) {
   meta.set_index(10);
   meta.set_term(4);
   meta.mutable_conf_state()->add_voters(9);
+  raftpb::HardState hs;  // older than the snapshot: term 2, commit 2
+  hs.set_term(2);
+  hs.set_vote(7);
+  hs.set_commit(2);
   WriteBatch b;
-  store_->ApplySnapshotMeta(&b, meta);
+  store_->ApplySnapshotMeta(&b, meta, hs);
   ASSERT_OK(engine_->Write(b, true));
   auto reloaded = Reloaded();
   for (const RaftLogStore* s : {store_.get(), reloaded.get()}) {
@@ -193,6 +197,11 @@ TEST_F(RaftLogStoreTest, ApplySnapshotMetaResetsLog) {
     ASSERT_OK(t);
     EXPECT_EQ(*t, Term(4));
     EXPECT_EQ(s->conf_state().voters_size(), 1);
+    // The hard state is written with the log it describes: commit at the snapshot index, the
+    // term raised to the snapshot's with no vote.
+    EXPECT_EQ(s->hard_state().commit(), 10u);
+    EXPECT_EQ(s->hard_state().term(), 4u);
+    EXPECT_EQ(s->hard_state().vote(), 0u);
   }
   Append({E(11, 4)});
   EXPECT_EQ(Terms(*Reloaded(), 11, 12), (std::vector<uint64_t>{4}));
@@ -231,6 +240,28 @@ TEST_F(RaftLogStoreTest, LoadDetectsLogNotStartingAfterTruncatedIndex) {
   ASSERT_OK(engine_->Write(b, true));
   RaftLogStore s(engine_.get(), GroupId(1));
   EXPECT_TRUE(s.Load().IsCorruption());
+}
+
+// A hard state left behind the truncated index by an older version's interrupted snapshot
+// install (issue 10: "hard state commit 8 is out of range [96579, 96579]" at every start) is
+// repaired at load: everything up to the truncated index is committed.
+TEST_F(RaftLogStoreTest, LoadRaisesACommitBelowTheTruncatedIndex) {
+  raftpb::SnapshotMetadata meta;
+  meta.set_index(50);
+  meta.set_term(3);
+  meta.mutable_conf_state()->add_voters(1);
+  WriteBatch b;
+  store_->ApplySnapshotMeta(&b, meta, raftpb::HardState());
+  raftpb::HardState stale;
+  stale.set_term(3);
+  stale.set_vote(1);
+  stale.set_commit(8);
+  store_->SetHardState(&b, stale);  // the old install wrote no hard state
+  ASSERT_OK(engine_->Write(b, true));
+  auto s = Reloaded();
+  EXPECT_EQ(s->hard_state().commit(), 50u);
+  EXPECT_EQ(s->hard_state().term(), 3u);
+  EXPECT_EQ(s->hard_state().vote(), 1u);
 }
 
 }  // namespace
