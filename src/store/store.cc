@@ -15,6 +15,7 @@
 #include "storage/snapshot.h"
 #include "store/placement.h"
 #include "store/store_metrics.h"
+#include "store/tombstone_rule.h"
 
 namespace ringkv::store {
 namespace {
@@ -121,11 +122,7 @@ bool Store::TombstoneRefuses(GroupId g, NodeId raft_id, std::optional<Index> sna
       storage::MetaStore(engine_).GetTombstone(g);
   if (!tomb.ok()) return true;
   if (!tomb->has_value()) return false;
-  const storage::MetaStore::Tombstone& t = **tomb;
-  // The removed replica, or an older one: only a leader that still counts it sends this.
-  if (t.replica != kNoNode && raft_id <= t.replica) return true;
-  // A snapshot from before the removal cannot hold the configuration that added us back.
-  return snapshot_index.has_value() && *snapshot_index <= t.removed_at;
+  return TombstoneForbids(**tomb, raft_id, snapshot_index);
 }
 
 void Store::MaybeCreateReplicaFor(const raftpb::Message& m) {

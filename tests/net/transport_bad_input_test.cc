@@ -72,7 +72,7 @@ TEST_F(TransportBadInputTest, GarbageBytes) {
   std::string remote;
   RawSocket s = Dial(&remote);
   ASSERT_TRUE(s.WriteAll("GET / HTTP/1.1\r\nHost: example\r\n\r\n"));
-  ExpectClosedLoggedAndStillServing(s, {remote, "exceeds the maximum"});
+  ExpectClosedLoggedAndStillServing(s, {remote, "not a RingKV frame", "HTTP"});
 }
 
 TEST_F(TransportBadInputTest, FrameOverMaximum) {

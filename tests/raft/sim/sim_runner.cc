@@ -375,7 +375,13 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   r.steps = c.steps();
   r.violation = c.failed();
   if (r.violation) r.violation_text = c.checker().violation();
-  if (r.violation || g_flags.print_trace) r.report = c.Report();
+  if (r.violation || g_flags.print_trace) {
+    r.report = c.Report();
+    if (g_flags.profile == SimProfile::kMembership) {
+      r.report = "  (membership profile: rerun with --profile=membership --seed=" +
+                 std::to_string(seed) + ")\n" + r.report;
+    }
+  }
   const ClusterStats& s = c.stats();
   std::ostringstream os;
   os << "seed " << seed << (g_flags.profile == SimProfile::kMembership ? " (membership)" : "")
@@ -401,7 +407,8 @@ RunTotals RunSeeds(uint64_t first, uint64_t count, uint64_t step_budget, bool st
     if (!r.violation) continue;
     const bool counted = !counts || counts(r.violation_text);
     std::cout << "raft-sim: " << (counted ? "violation" : "(not counted) violation")
-              << " --seed=" << seed << ": "
+              << " --seed=" << seed
+              << (g_flags.profile == SimProfile::kMembership ? " --profile=membership" : "") << ": "
               << r.violation_text.substr(0, r.violation_text.find('\n')) << "\n";
     if (!counted) continue;
     ++t.violations;
