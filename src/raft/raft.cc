@@ -152,7 +152,14 @@ Status Raft::Step(raftpb::Message m) {
   } else if (mterm > term_) {
     if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) {
       bool force = m.context() == kCampaignTransfer;
-      bool in_lease = check_quorum_ && lead_ != kNoNode && election_elapsed_ < election_timeout_;
+      // A follower that heard from its leader within the election timeout is in that
+      // leader's lease (Raft thesis 4.2.3: this is what stops removed servers, which never
+      // learn of their removal, from disrupting the cluster by campaigning in their stale
+      // configuration; membership seed 27729 of #11 livelocked without it when CheckQuorum was
+      // off). A leader honours its own lease only with CheckQuorum: without it, a leader that
+      // lost its majority would never step down, and ignoring candidates would keep it so.
+      bool in_lease = lead_ != kNoNode && election_elapsed_ < election_timeout_ &&
+                      (check_quorum_ || state_ != StateRole::kLeader);
       // With lease reads, a node that just started may have acknowledged a leader before it
       // crashed, renewing that leader's lease: it honours the lease of that (now unknown)
       // leader for an election timeout after it starts (#11).

@@ -327,5 +327,41 @@ TEST(SimFoundBugs, RestartedFollowerDoesNotVoteInsideTheLeaseItGranted) {
       << "n3 was elected with the vote of a follower inside n1's lease, and n1 served a lease read";
 }
 
+// Membership-profile seed 27729 (CheckQuorum and PreVote off): n3 was removed while cut off, so
+// it never learned of it, and kept campaigning in its stale configuration {2,3} with ever
+// higher terms. Each vote request raised the term of n2, a follower of the live leader n1 in
+// the committed configuration {1,2}, which then refused n1's appends and deposed it: no write
+// committed for good. Now a follower that heard from its leader within the election timeout
+// ignores vote requests (Raft thesis 4.2.3) whether or not CheckQuorum is on. (A leader honours
+// that lease only with CheckQuorum, so without it a removed node whose stale configuration
+// names the leader can still depose it: docs/architecture.md, Membership.)
+TEST(SimFoundBugs, RemovedNodeCampaigningDoesNotDeposeTheLeader) {
+  TestNetwork net;
+  auto plain = [](Config& c) {
+    c.pre_vote = false;
+    c.check_quorum = false;
+  };
+  const raftpb::ConfState live = Voters({1, 2});
+  net.AddNodeWithStorage(NodeId(1), Storage(Snap(5, 1, live), {}, 1, 5), plain);
+  net.AddNodeWithStorage(NodeId(2), Storage(Snap(5, 1, live), {}, 1, 5), plain);
+  net.AddNodeWithStorage(NodeId(3), Storage(Snap(2, 1, Voters({2, 3})), {}, 1, 2), plain);
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  const Term term = net.node(1).term();
+
+  for (int round = 0; round < 5; ++round) {
+    net.node(3).Campaign();  // n3's election timeout: a vote request to n1 and n2
+    net.Stabilize();
+    ASSERT_OK(net.node(1).Propose("w" + std::to_string(round)));
+    net.TickAll(1);  // a heartbeat round: n2 hears from its leader
+    net.Stabilize();
+    EXPECT_EQ(net.node(1).role(), StateRole::kLeader) << "round " << round;
+  }
+  EXPECT_EQ(net.node(1).term(), term);
+  EXPECT_EQ(net.node(2).term(), term);
+  EXPECT_EQ(net.test_node(2).applied.back(), "w4");
+}
+
 }  // namespace
 }  // namespace ringkv::raft

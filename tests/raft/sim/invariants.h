@@ -38,7 +38,8 @@ class InvariantChecker {
   void CheckNode(const SimNode& node, bool log_may_have_changed);
   // Raft thesis 10.2.1 / §5.3: when leader `node` has just advanced its commit index to
   // `commit`, that entry must already be durable (in the storage, or covered by its snapshot)
-  // on a majority of every voter set of the leader's configuration.
+  // on a majority of every voter set of the leader's configuration. Checked at the first commit
+  // of an index only (see the .cc for why).
   void CheckDurableQuorum(const SimNode& leader, Index commit,
                           const std::map<NodeId, std::unique_ptr<SimNode>>& nodes);
   // A full scan of every node; cheap enough to run every few steps and at the end.
