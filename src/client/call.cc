@@ -28,7 +28,6 @@ ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts, uint64_
     : io(io_context),
       options(std::move(opts)),
       router(options.endpoints),
-      lanes(seed ^ 0x6c616e6573ull),
       rng(seed) {}
 
 std::shared_ptr<Channel> ClientCore::ChannelFor(const std::string& address) {
@@ -72,16 +71,23 @@ Call::Call(ClientCore* core, uint64_t id, kvpb::Request req, CallKind kind, std:
       group_(req_.group_id()),
       backoff_(core->options.initial_backoff, core->options.max_backoff, core->rng.Next()),
       timer_(core->io) {
-  if (kind_ == CallKind::kWrite) {
-    session_ = core_->lanes.Acquire();
-    req_.set_client_id(session_->client_id);
-    req_.set_sequence(session_->sequence);
-  }
+  if (kind_ == CallKind::kWrite) AcquireSession();
   endpoint_ = pinned_.empty() ? std::move(via_endpoint) : pinned_;
+}
+
+void Call::AcquireSession() {
+  session_ = core_->sessions.Acquire();
+  req_.set_client_id(session_->client_id);
+  req_.set_sequence(session_->sequence);
+  req_.set_session_started_ms(core_->sessions.StartedMs(session_->client_id));
 }
 
 void Call::Attempt() {
   if (finished_) return;
+  if (session_) {
+    // Raft thesis 6.3: tell the server which answers of this session it may forget.
+    req_.set_first_incomplete(core_->sessions.FirstIncomplete(session_->client_id));
+  }
   const auto now = Clock::now();
   if (now >= deadline_) return Finish(GiveUpStatus());
   if (endpoint_.empty()) {
@@ -153,6 +159,7 @@ void Call::OnResponse(const std::string& endpoint, kvpb::Response response) {
   last_indefinite_ = action == Action::kRetryUnknown;
   last_busy_ = action == Action::kBackoffSame;
   if (action == Action::kFail) return Finish(FinalStatus(err));
+  if (action == Action::kSessionExpired) return OnSessionExpired(err);
   if (last_indefinite_ && kind_ == CallKind::kWrite) uncertain_ = true;
   if (!pinned_.empty()) return Finish(GiveUpStatus());
   const milliseconds retry_after(err.retry_after_ms());
@@ -175,8 +182,27 @@ void Call::OnResponse(const std::string& endpoint, kvpb::Response response) {
       return RetryAfter(backoff_.Next(retry_after));
     case Action::kDone:
     case Action::kFail:
+    case Action::kSessionExpired:
       break;
   }
+}
+
+void Call::OnSessionExpired(const kvpb::Error& err) {
+  if (!session_ || uncertain_) {
+    // An earlier attempt may have applied, and the server no longer knows: say so now, retrying
+    // would only get the same answer.
+    return Finish(Status::DeadlineExceeded(what_ + ": outcome unknown, the write may or may not "
+                                           "have been applied (" + Where() + "; " +
+                                           DescribeError(err) + ")"));
+  }
+  // Every earlier attempt failed definitely and this sequence will never apply: the write has
+  // not happened, so it is retried as a new write of a live session.
+  if (err.expired_through_ms() != 0) {
+    core_->sessions.Expire(session_->client_id, err.expired_through_ms());
+  }
+  core_->sessions.Complete(*session_);
+  AcquireSession();
+  return RetryAfter(milliseconds(0));
 }
 
 void Call::MoveOn(const std::string& endpoint) {
@@ -214,7 +240,7 @@ void Call::Finish(Result<kvpb::Response> result) {
   if (finished_) return;
   finished_ = true;
   timer_.cancel();
-  if (session_) core_->lanes.Release(*session_);
+  if (session_) core_->sessions.Complete(*session_);
   auto self = shared_from_this();  // keep alive past the erase
   core_->active.erase(id_);
   Done done = std::move(done_);

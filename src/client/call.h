@@ -4,12 +4,17 @@
 // leader hint at once, back off with jitter (honouring retry_after_ms), rotate endpoints, and
 // stop at the call's deadline.
 //
-// Exactly-once writes: a write call holds one session (lane) for its whole life, so every attempt
-// carries the same (client_id, sequence). Once any attempt may have reached the server without a
-// definite answer (timeout, lost connection, UNKNOWN_OUTCOME), the call is "uncertain": if it
-// then runs out of time it ends with kDeadlineExceeded "outcome unknown" — and only then; calls
-// whose every attempt failed definitely end with a definite code (kUnavailable,
-// kResourceExhausted, kInvalidArgument).
+// Exactly-once writes (client/session_pool.h): a write call holds one (client_id, sequence) of a
+// session for its whole life, so every attempt carries the same pair, plus the session's first
+// incomplete sequence as of that attempt; the call completes its sequence when it finishes. Once
+// any attempt may have reached the server without a definite answer (timeout, lost connection,
+// UNKNOWN_OUTCOME), the call is "uncertain": if it then runs out of time it ends with
+// kDeadlineExceeded "outcome unknown" — and only then; calls whose every attempt failed
+// definitely end with a definite code (kUnavailable, kResourceExhausted, kInvalidArgument).
+// SESSION_EXPIRED (the servers no longer hold the session's answer for this sequence, and will
+// never apply it): an uncertain call ends at once as "outcome unknown" (an earlier attempt may
+// have applied); a call no attempt of which can have applied is retried as a new write, with a
+// new sequence (and a new session when the session was evicted whole).
 //
 // Thread-safety: not thread-safe; a Call lives on the client's I/O thread.
 #ifndef RINGKV_CLIENT_CALL_H_
@@ -29,8 +34,8 @@
 
 #include "client/backoff.h"
 #include "client/channel.h"
-#include "client/lane_pool.h"
 #include "client/router.h"
+#include "client/session_pool.h"
 #include "common/random.h"
 #include "common/result.h"
 #include "proto/kv.pb.h"
@@ -52,8 +57,8 @@ struct ClientCore {
   boost::asio::io_context& io;
   const ClientOptions options;
   Router router;
-  LanePool lanes;
-  Random rng;  // seeds of per-call backoff jitter
+  SessionPool sessions;  // exactly-once write sessions
+  Random rng;            // seeds of per-call backoff jitter
   std::unordered_map<std::string, std::shared_ptr<Channel>> channels;
   std::unordered_map<uint64_t, std::shared_ptr<Call>> active;  // by call id
   uint64_t next_call_id = 1;
@@ -92,6 +97,10 @@ class Call : public std::enable_shared_from_this<Call> {
   void Attempt();
   void OnOutcome(const std::string& endpoint, RpcOutcome outcome);
   void OnResponse(const std::string& endpoint, kvpb::Response response);
+  // SESSION_EXPIRED: see the file comment.
+  void OnSessionExpired(const kvpb::Error& err);
+  // Takes a session sequence for this write and puts it in the request.
+  void AcquireSession();
   // Retries after `delay`, or gives up when that would pass the deadline.
   void RetryAfter(std::chrono::milliseconds delay);
   // Forgets `endpoint` as leader and moves the rotation past it.
@@ -111,7 +120,7 @@ class Call : public std::enable_shared_from_this<Call> {
   Done done_;
   const std::string pinned_;
   const GroupId group_;        // routing group of the key (0 = server routes)
-  std::optional<Session> session_;  // writes only
+  std::optional<WriteSession> session_;  // writes only; completed in Finish
   Backoff backoff_;
   boost::asio::steady_timer timer_;  // backoff wait
 

@@ -25,6 +25,8 @@ Action Classify(const kvpb::Response& response) {
       // An alarm clears when an operator frees space, not within one call's deadline: answer
       // at once (definite, retry later) instead of retrying until the deadline.
       return Action::kFail;
+    case kvpb::SESSION_EXPIRED:
+      return Action::kSessionExpired;
     case kvpb::TIMEOUT:
     case kvpb::INTERNAL:
     case kvpb::UNKNOWN_OUTCOME:

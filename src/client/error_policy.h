@@ -8,6 +8,9 @@
 //                               -> the attempt's outcome is unknown; retry (a write only with
 //                                  its same session, which the caller guarantees);
 //   INVALID_ARGUMENT            -> final, definite;
+//   SESSION_EXPIRED             -> indefinite, the write will never apply: the call decides
+//                                  (final "outcome unknown", or a retry as a new write when no
+//                                  attempt can have applied; see call.h);
 //   OK, NOT_FOUND, CAS_FAILED   -> final answers the operation maps to a result.
 //
 // Thread-safety: pure functions.
@@ -28,6 +31,7 @@ enum class Action {
   kBackoffRotate,  // definite; forget the leader, back off, next endpoint
   kBackoffSame,    // definite; back off, same endpoint (server overloaded)
   kRetryUnknown,   // indefinite; back off, retry (same session for writes)
+  kSessionExpired, // indefinite, never applies from now on; the call decides (call.h)
 };
 
 // Classifies a response's error (absent or OK code = success).

@@ -1,5 +1,7 @@
 #include "replica/applier.h"
 
+#include "common/status_macros.h"
+
 namespace ringkv::replica {
 namespace {
 
@@ -55,45 +57,80 @@ void Applier::Delete(const std::string& key) {
 }
 
 Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
-  std::optional<storage::Session> session;
-  if (cmd.client_id() != 0) {
-    auto in_batch = session_overlay_.find(cmd.client_id());
-    if (in_batch != session_overlay_.end()) {
-      session = in_batch->second;
-    } else {
-      Result<std::optional<storage::Session>> s = kv_->GetSession(cmd.client_id());
-      if (!s.ok()) return s.status();
-      session = *s;
-    }
-    if (session && cmd.sequence() <= session->last_sequence) {
-      kvpb::Response resp;
-      if (cmd.sequence() == session->last_sequence && resp.ParseFromString(session->response)) {
-        return resp;  // a retry of the last write: same answer, no second effect
-      }
-      resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
-      resp.mutable_error()->set_definite(true);
-      resp.mutable_error()->set_message("stale session sequence " + std::to_string(cmd.sequence()) +
-                                        " (last applied " + std::to_string(session->last_sequence) + ")");
+  if (cmd.client_id() == 0) return ExecuteCommand(cmd, index);
+  const storage::SessionWrite w{cmd.client_id(), cmd.sequence(), cmd.first_incomplete(),
+                                cmd.session_started_ms()};
+  storage::SessionTable& sessions = kv_->sessions();
+  const storage::SessionVerdict verdict = sessions.Admit(batch_, w, index);
+  switch (verdict) {
+    case storage::SessionVerdict::kExecute: {
+      ASSIGN_OR_RETURN(kvpb::Response resp, ExecuteCommand(cmd, index));
+      std::string bytes = resp.SerializeAsString();
+      sessions.Record(batch_, w, index, bytes);
+      batch_responses_[{w.client_id, w.sequence}] = std::move(bytes);
       return resp;
     }
+    case storage::SessionVerdict::kCached:
+      return CachedResponse(cmd);  // a retry of an applied write: its answer, no second effect
+    case storage::SessionVerdict::kBelowFirstIncomplete:
+    case storage::SessionVerdict::kResponseEvicted:
+    case storage::SessionVerdict::kSessionExpired:
+      break;
   }
+  // Refused: it never applies from now on, but it may have applied before (its answer is gone),
+  // so the answer is indefinite — never a definite failure for a write that took effect.
+  const storage::SessionTable::SessionInfo info =
+      sessions.Find(w.client_id).value_or(storage::SessionTable::SessionInfo{});
+  kvpb::Response resp;
+  kvpb::Error* err = resp.mutable_error();
+  err->set_code(kvpb::SESSION_EXPIRED);
+  err->set_definite(false);
+  std::string why;
+  switch (verdict) {
+    case storage::SessionVerdict::kBelowFirstIncomplete:
+      why = "is below the session's first incomplete sequence " +
+            std::to_string(info.first_incomplete) + " (its answer was discarded)";
+      break;
+    case storage::SessionVerdict::kResponseEvicted:
+      why = "had its answer evicted (session over its response bound; evicted through " +
+            std::to_string(info.evicted_through) + ")";
+      break;
+    default:
+      why = "belongs to a session this shard no longer holds (sessions started at or before " +
+            std::to_string(sessions.expired_through_ms()) + " ms were evicted)";
+      err->set_expired_through_ms(sessions.expired_through_ms());
+      break;
+  }
+  err->set_message("session " + std::to_string(w.client_id) + " sequence " +
+                   std::to_string(w.sequence) + " " + why +
+                   ": outcome unknown, it will not apply from now on");
+  return resp;
+}
+
+Result<kvpb::Response> Applier::CachedResponse(const kvpb::Command& cmd) const {
+  kvpb::Response resp;
+  auto in_batch = batch_responses_.find({cmd.client_id(), cmd.sequence()});
+  if (in_batch != batch_responses_.end()) {
+    if (!resp.ParseFromString(in_batch->second)) return Status::Corruption("unparsable response");
+    return resp;
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   kv_->sessions().ReadResponse(cmd.client_id(), cmd.sequence()));
+  if (!bytes || !resp.ParseFromString(*bytes)) {
+    return Status::Corruption("session " + std::to_string(cmd.client_id()) + " sequence " +
+                              std::to_string(cmd.sequence()) +
+                              ": kept response missing or unparsable");
+  }
+  return resp;
+}
+
+Result<kvpb::Response> Applier::ExecuteCommand(const kvpb::Command& cmd, Index index) {
   const std::string& key = CommandKey(cmd);
   std::optional<storage::VersionedValue> current;
   if (cmd.op_case() != kvpb::Command::kPut) {  // a put's answer does not depend on the old value
-    Result<std::optional<storage::VersionedValue>> cur = Get(key);
-    if (!cur.ok()) return cur.status();
-    current = std::move(cur).value();
+    ASSIGN_OR_RETURN(current, Get(key));
   }
-  kvpb::Response resp = Execute(cmd, index, current);
-  if (cmd.client_id() != 0) {
-    storage::Session s;
-    s.last_sequence = cmd.sequence();
-    s.response = resp.SerializeAsString();
-    s.written_at = index;
-    kv_->PutSession(batch_, cmd.client_id(), s);
-    session_overlay_[cmd.client_id()] = std::move(s);
-  }
-  return resp;
+  return Execute(cmd, index, current);
 }
 
 kvpb::Response Applier::Execute(const kvpb::Command& cmd, Index index,

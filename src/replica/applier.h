@@ -3,9 +3,12 @@
 // the apply state and session updates (so a restart never applies an entry twice or skips one);
 // an in-memory overlay makes later commands in the batch see earlier ones' writes.
 //
-// Exactly-once (Raft thesis 6.3): a command with a session (client_id != 0) whose sequence is
-// the session's last one returns the cached response without re-executing; an older sequence
-// is refused (definite error: the client already moved on).
+// Exactly-once (Raft thesis 6.3): a command with a session (client_id != 0) goes through the
+// group's SessionTable (storage/session_table.h): a sequence whose response is kept gets that
+// response without executing again; a sequence the table cannot vouch for (below the session's
+// first incomplete, response evicted, session evicted) is refused with SESSION_EXPIRED, an
+// INDEFINITE error (it may have applied before; it never applies from now on); any other
+// sequence never applied and is executed.
 //
 // Thread-safety: not thread-safe; used on the store loop thread.
 #ifndef RINGKV_REPLICA_APPLIER_H_
@@ -14,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "proto/kv.pb.h"
 #include "storage/kv_state.h"
@@ -37,15 +41,21 @@ class Applier {
   void Delete(const std::string& key);
   kvpb::Response Execute(const kvpb::Command& cmd, Index index,
                          const std::optional<storage::VersionedValue>& current);
+  // Executes `cmd` (no session bookkeeping).
+  Result<kvpb::Response> ExecuteCommand(const kvpb::Command& cmd, Index index);
+  // The kept response of a write the session table answered kCached.
+  Result<kvpb::Response> CachedResponse(const kvpb::Command& cmd) const;
 
   storage::KvState* kv_;
   storage::WriteBatch* batch_;
   // Keys written earlier in this batch: nullopt = deleted.
   std::map<std::string, std::optional<storage::VersionedValue>> overlay_;
-  // Sessions written earlier in this batch. Without it a replica that applies a write and its
-  // retry in one batch (catching up) would apply both, while replicas that applied them in
-  // separate batches deduplicate: replicas would diverge (found by the Jepsen harness).
-  std::map<uint64_t, storage::Session> session_overlay_;
+  // Responses recorded earlier in this batch, by (client_id, sequence): the session table
+  // already counts them, the engine does not have them yet. A replica that applies a write and
+  // its retry in one batch (catching up) must answer the retry from here, exactly as replicas
+  // that applied them in separate batches answer from the engine (the divergence the Jepsen
+  // harness once found).
+  std::map<std::pair<uint64_t, uint64_t>, std::string> batch_responses_;
 };
 
 // The key a command touches.

@@ -193,6 +193,8 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
   kvpb::Command cmd;
   cmd.set_client_id(req.client_id());
   cmd.set_sequence(req.sequence());
+  cmd.set_first_incomplete(req.first_incomplete());
+  cmd.set_session_started_ms(req.session_started_ms());
   if (req.has_put()) *cmd.mutable_put() = req.put();
   if (req.has_delete_()) *cmd.mutable_delete_() = req.delete_();
   if (req.has_cas()) *cmd.mutable_cas() = req.cas();

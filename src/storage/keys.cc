@@ -80,9 +80,17 @@ std::optional<RaftLogKeyParts> DecodeRaftLogKey(std::string_view key) {
 
 std::string ApplyStateKey(GroupId group) { return GroupTagKey(group, kApplyStateTag); }
 
+std::string SessionTableKey(GroupId group) { return GroupTagKey(group, kSessionTag); }
+
 std::string SessionKey(GroupId group, uint64_t client_id) {
   std::string k = GroupTagKey(group, kSessionTag);
   PutFixed64BE(&k, client_id);
+  return k;
+}
+
+std::string SessionResponseKey(GroupId group, uint64_t client_id, uint64_t sequence) {
+  std::string k = SessionKey(group, client_id);
+  PutFixed64BE(&k, sequence);
   return k;
 }
 
@@ -113,12 +121,24 @@ std::optional<DataKeyParts> DecodeDataKey(std::string_view key) {
   return DataKeyParts{GroupId(DecodeFixed64BE(key.data())), key.substr(kGroupPrefixSize + 1)};
 }
 
-std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key) {
-  if (key.size() != kGroupPrefixSize + 1 + 8 || key[kGroupPrefixSize] != kSessionTag ||
+std::optional<SessionKeyParts> DecodeSessionKey(GroupId group, std::string_view key) {
+  constexpr size_t kTagEnd = kGroupPrefixSize + 1;
+  if (key.size() < kTagEnd || key[kGroupPrefixSize] != kSessionTag ||
       DecodeFixed64BE(key.data()) != group.value()) {
     return std::nullopt;
   }
-  return DecodeFixed64BE(key.data() + kGroupPrefixSize + 1);
+  using Kind = SessionKeyParts::Kind;
+  switch (key.size()) {
+    case kTagEnd:
+      return SessionKeyParts{Kind::kTable};
+    case kTagEnd + 8:
+      return SessionKeyParts{Kind::kSession, DecodeFixed64BE(key.data() + kTagEnd)};
+    case kTagEnd + 16:
+      return SessionKeyParts{Kind::kResponse, DecodeFixed64BE(key.data() + kTagEnd),
+                             DecodeFixed64BE(key.data() + kTagEnd + 8)};
+    default:
+      return std::nullopt;
+  }
 }
 
 std::string NodeIdKey() { return NamedMetaKey("node_id"); }

@@ -8,7 +8,9 @@
 //            [group u64][0x04][index u64]      log entry
 //            [group u64][0x05]                 this node's replica's Raft id
 //   data CF  [group u64][0x00]                 apply state
+//            [group u64][0x01]                 client-session table record
 //            [group u64][0x01][client id u64]  client session
+//            [group u64][0x01][client id u64][sequence u64]  a session's kept response
 //            [group u64][0x02][user key]       user data
 //   meta CF  [0x01][name]                      node id, cluster id, incarnation id, ring config
 //            [0x02][group u64]                 tombstone of a removed replica
@@ -55,7 +57,10 @@ std::optional<RaftLogKeyParts> DecodeRaftLogKey(std::string_view key);
 
 // ---- data CF ----
 std::string ApplyStateKey(GroupId group);
+std::string SessionTableKey(GroupId group);
 std::string SessionKey(GroupId group, uint64_t client_id);
+std::string SessionResponseKey(GroupId group, uint64_t client_id, uint64_t sequence);
+// Every session-table key of `group` (table record, sessions, responses).
 KeyRange SessionRange(GroupId group);
 std::string DataKey(GroupId group, std::string_view user_key);
 // Every user data key of `group`.
@@ -72,8 +77,15 @@ struct DataKeyParts {
 };
 // Inverse of DataKey; nullopt when `key` is not a user data key.
 std::optional<DataKeyParts> DecodeDataKey(std::string_view key);
-// Inverse of SessionKey; nullopt when `key` is not a session key of `group`.
-std::optional<uint64_t> DecodeSessionKey(GroupId group, std::string_view key);
+// Inverse of SessionTableKey / SessionKey / SessionResponseKey; nullopt when `key` is none of
+// them for `group`.
+struct SessionKeyParts {
+  enum class Kind { kTable, kSession, kResponse };
+  Kind kind;
+  uint64_t client_id = 0;  // kSession, kResponse
+  uint64_t sequence = 0;   // kResponse
+};
+std::optional<SessionKeyParts> DecodeSessionKey(GroupId group, std::string_view key);
 
 // ---- meta CF ----
 std::string NodeIdKey();

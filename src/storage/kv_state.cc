@@ -27,7 +27,9 @@ Result<VersionedValue> DecodeVersionedValue(std::string_view key, std::string_vi
 }
 
 KvState::KvState(Engine* engine, GroupId group, KvStateOptions options)
-    : engine_(engine), group_(group), options_(options) {}
+    : engine_(engine),
+      group_(group),
+      sessions_(engine, group, options.sessions) {}
 
 Status KvState::Load() {
   storagepb::ApplyState as;
@@ -35,18 +37,7 @@ Status KvState::Load() {
   (void)found;  // absent = nothing applied
   applied_ = ApplyState{Index(as.applied_index()), Term(as.applied_term())};
 
-  session_order_.clear();
-  session_written_at_.clear();
-  std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kData, SessionRange(group_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::optional<uint64_t> client = DecodeSessionKey(group_, it->key());
-    if (!client) return Status::Corruption("malformed session key " + EscapeKey(it->key()));
-    storagepb::SessionRecord rec;
-    RETURN_IF_ERROR(ParseRecordProto(it->key(), it->value(), &rec));
-    session_order_.emplace(rec.written_at(), *client);
-    session_written_at_[*client] = rec.written_at();
-  }
-  return it->status();
+  return sessions_.Load();
 }
 
 void KvState::SetApplyState(WriteBatch* batch, ApplyState state) {
@@ -89,36 +80,6 @@ void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view valu
 
 void KvState::Delete(WriteBatch* batch, std::string_view key) {
   batch->Delete(Cf::kData, DataKey(group_, key));
-}
-
-Result<std::optional<Session>> KvState::GetSession(uint64_t client_id) const {
-  storagepb::SessionRecord rec;
-  ASSIGN_OR_RETURN(bool found, ReadProto(*engine_, Cf::kData, SessionKey(group_, client_id), &rec));
-  if (!found) return std::optional<Session>();
-  return std::optional<Session>(
-      Session{rec.last_sequence(), rec.response(), Index(rec.written_at())});
-}
-
-void KvState::PutSession(WriteBatch* batch, uint64_t client_id, const Session& session) {
-  auto existing = session_written_at_.find(client_id);
-  if (existing != session_written_at_.end()) {
-    session_order_.erase({existing->second, client_id});
-    session_written_at_.erase(existing);
-  } else {
-    while (options_.max_sessions > 0 && session_order_.size() >= options_.max_sessions) {
-      auto victim = session_order_.begin();
-      batch->Delete(Cf::kData, SessionKey(group_, victim->second));
-      session_written_at_.erase(victim->second);
-      session_order_.erase(victim);
-    }
-  }
-  storagepb::SessionRecord rec;
-  rec.set_last_sequence(session.last_sequence);
-  rec.set_response(session.response);
-  rec.set_written_at(session.written_at.value());
-  PutProto(batch, Cf::kData, SessionKey(group_, client_id), rec);
-  session_order_.emplace(session.written_at.value(), client_id);
-  session_written_at_[client_id] = session.written_at.value();
 }
 
 Result<StateDigest> KvState::Digest() const {

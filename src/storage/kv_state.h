@@ -1,17 +1,12 @@
 // KvState: the state machine of one group as stored in the data CF — user data (each value with
-// the Raft index that last wrote it), the apply state, and a bounded client-session table for
-// exactly-once application — plus a digest of all of it for convergence checks.
+// the Raft index that last wrote it), the apply state, and the client-session table for
+// exactly-once application (session_table.h) — plus a digest of all of it for convergence checks.
 //
 // Atomicity: apply writes its data changes, session updates and SetApplyState into ONE
 // WriteBatch, so after a crash the applied index says exactly which entries' effects are stored
 // (never applied twice, never skipped).
 //
-// Sessions: at most KvStateOptions::max_sessions. PutSession of a new client when the table is
-// full evicts the least recently written session: smallest `written_at` (the Raft index of the
-// write), ties broken by smaller client id. This depends only on the applied sequence, so all
-// replicas evict the same sessions; max_sessions must be equal on every replica of a group.
-//
-// Like RaftLogStore, in-memory bookkeeping (apply state, session order) changes at call time:
+// Like RaftLogStore, in-memory bookkeeping (apply state, session table) changes at call time:
 // write each batch before reading back what it contains; reload with Load() after a snapshot
 // install or a failed write.
 //
@@ -21,25 +16,23 @@
 #define RINGKV_STORAGE_KV_STATE_H_
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/ids.h"
 #include "common/result.h"
 #include "common/status.h"
 #include "storage/engine.h"
+#include "storage/session_table.h"
 #include "storage/write_batch.h"
 
 namespace ringkv::storage {
 
 struct KvStateOptions {
-  // Upper bound of the client-session table. Default: 10000 sessions.
-  size_t max_sessions = 10000;
+  // Bounds of the client-session table; must be equal on every replica of a group.
+  SessionLimits sessions;
 };
 
 struct VersionedValue {
@@ -60,13 +53,6 @@ struct ApplyState {
   bool operator==(const ApplyState&) const = default;
 };
 
-struct Session {
-  uint64_t last_sequence = 0;
-  std::string response;  // cached response bytes of last_sequence
-  Index written_at{0};   // Raft index of the write that stored this
-  bool operator==(const Session&) const = default;
-};
-
 struct StateDigest {
   ApplyState applied;  // the apply state the digest was taken at
   uint64_t hash = 0;   // XXH3-64 over user data and sessions, in key order
@@ -78,7 +64,7 @@ class KvState {
   // `engine` is not owned and must outlive this.
   KvState(Engine* engine, GroupId group, KvStateOptions options = {});
 
-  // Reads the apply state and the session table order. Corruption on bad records.
+  // Reads the apply state and the session table. Corruption on bad records.
   Status Load();
 
   GroupId group() const { return group_; }
@@ -97,11 +83,9 @@ class KvState {
   void Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version);
   void Delete(WriteBatch* batch, std::string_view key);
 
-  Result<std::optional<Session>> GetSession(uint64_t client_id) const;
-  // Records `session` for `client_id` (session.written_at must be the applying entry's index),
-  // evicting the least recently written other session when a new client would exceed the bound.
-  void PutSession(WriteBatch* batch, uint64_t client_id, const Session& session);
-  size_t session_count() const { return session_order_.size(); }
+  // The group's client sessions (written in the same batches as the data).
+  SessionTable& sessions() { return sessions_; }
+  const SessionTable& sessions() const { return sessions_; }
 
   // Digest of user data and sessions at a consistent snapshot (apply state excluded from the
   // hash, reported alongside). Replicas at the same applied index must have equal digests.
@@ -110,12 +94,8 @@ class KvState {
  private:
   Engine* const engine_;
   const GroupId group_;
-  const KvStateOptions options_;
   ApplyState applied_;  // as last loaded or set; changed by Load and SetApplyState
-  // Eviction order of sessions: (written_at, client_id), smallest first; mirrors the stored
-  // session records as of the calls made so far.
-  std::set<std::pair<uint64_t, uint64_t>> session_order_;
-  std::map<uint64_t, uint64_t> session_written_at_;  // client_id -> written_at
+  SessionTable sessions_;
 };
 
 // Stored form of a user value: [u64 BE version][value bytes] (inside the crc envelope).

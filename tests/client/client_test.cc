@@ -227,9 +227,118 @@ TEST(ClientTest, WriteRetriesAfterUnknownOutcomeReuseTheSession) {
     EXPECT_EQ(reqs[i].client_id(), reqs[0].client_id()) << i;
     EXPECT_EQ(reqs[i].sequence(), reqs[0].sequence()) << i;
   }
-  // The next write on the (reused, idle) lane takes the next sequence.
+  // The next write on the session takes the next sequence, and says the first one is done.
   EXPECT_EQ(reqs[4].client_id(), reqs[0].client_id());
   EXPECT_EQ(reqs[4].sequence(), reqs[0].sequence() + 1);
+  EXPECT_EQ(reqs[0].first_incomplete(), reqs[0].sequence());
+  EXPECT_EQ(reqs[4].first_incomplete(), reqs[4].sequence());
+  EXPECT_GT(reqs[0].session_started_ms(), 0u);
+}
+
+TEST(ClientTest, WritesInFlightShareOneSessionAndSendTheLowestOneAwaited) {
+  // The server holds every answer until 20 writes are in flight, then answers them all: each
+  // attempt carries the lowest sequence its client still awaits (Raft thesis 6.3).
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int n) {
+    if (n < 20) return FakeServer::Error(kvpb::BUSY, true, "", 50);  // definite: try again
+    return store->Handle(r);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, ok = 0;
+  for (int i = 0; i < 20; ++i) {
+    c->PutAsync("k" + std::to_string(i), "v", {}, [&](Result<uint64_t> r) {
+      std::lock_guard<std::mutex> l(mu);
+      ++done;
+      ok += r.ok() ? 1 : 0;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return done == 20; }));
+  }
+  EXPECT_EQ(ok, 20);
+  const auto reqs = server.requests();
+  std::set<uint64_t> sequences;
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.client_id(), reqs[0].client_id());
+    EXPECT_GE(r.sequence(), r.first_incomplete());
+    sequences.insert(r.sequence());
+  }
+  EXPECT_EQ(sequences.size(), 20u);
+  // The first round went out before anything finished: all say 1.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(reqs[static_cast<size_t>(i)].first_incomplete(), 1u);
+}
+
+TEST(ClientTest, ClientsWithTheSameSeedNeverShareASession) {
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  ClientOptions o = Options({server.address()});
+  o.seed = 1;
+  auto a = MustConnect(o);
+  auto b = MustConnect(o);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(a->Put("k", "a"));
+  ASSERT_OK(b->Put("k", "b"));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[0].client_id(), reqs[1].client_id());
+}
+
+kvpb::Response SessionExpired(uint64_t expired_through_ms) {
+  kvpb::Response r = FakeServer::Error(kvpb::SESSION_EXPIRED, false).response;
+  r.mutable_error()->set_expired_through_ms(expired_through_ms);
+  return r;
+}
+
+TEST(ClientTest, SessionExpiredBeforeAnyUncertainAttemptRetriesAsANewWrite) {
+  // The session was evicted and no attempt of this write can have applied: it has not
+  // happened, so the client retries it under a new session that starts after the horizon.
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  const uint64_t horizon = 4102444800000;  // 2100-01-01: a server whose clock ran ahead
+  server.SetHandler([store, horizon](const kvpb::Request& r, int n) {
+    if (n == 0) return FakeServer::Reply{FakeServer::Act::kAnswer, SessionExpired(horizon)};
+    return store->Handle(r);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  ASSERT_OK(c->Put("k", "v"));
+  const auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_NE(reqs[1].client_id(), reqs[0].client_id());
+  EXPECT_GT(reqs[1].session_started_ms(), horizon);
+  // Later writes use the new session.
+  ASSERT_OK(c->Put("k", "w"));
+  EXPECT_EQ(server.requests()[2].client_id(), reqs[1].client_id());
+}
+
+TEST(ClientTest, SessionExpiredAfterAnUncertainAttemptIsAnUnknownOutcomeAtOnce) {
+  FakeServer server;
+  server.Start();
+  server.SetHandler([](const kvpb::Request&, int n) {
+    if (n == 0) return FakeServer::Error(kvpb::TIMEOUT, false);  // may have applied
+    return FakeServer::Reply{FakeServer::Act::kAnswer, SessionExpired(0)};
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  CallOptions co;
+  co.timeout = milliseconds(30000);  // not waited for: the answer cannot change
+  auto r = c->Put("k", "v", co);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_NE(r.status().message().find("outcome unknown"), std::string_view::npos) << r.status();
+  EXPECT_NE(r.status().message().find("SESSION_EXPIRED"), std::string_view::npos) << r.status();
+  EXPECT_EQ(server.request_count(), 2);  // no retry after SESSION_EXPIRED
 }
 
 TEST(ClientTest, DroppedConnectionReconnectsAndRetriesWithSameSession) {

@@ -1,6 +1,6 @@
 // Unit tests of the client's pure pieces: the retry policy table (error_policy.h), request /
-// response conversion (convert.h), the router's leader cache and rotation (router.h), session
-// lanes (lane_pool.h) and backoff (backoff.h). One binary to keep link time down.
+// response conversion (convert.h), the router's leader cache and rotation (router.h), write
+// sessions (session_pool.h) and backoff (backoff.h). One binary to keep link time down.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -8,8 +8,8 @@
 #include "client/backoff.h"
 #include "client/convert.h"
 #include "client/error_policy.h"
-#include "client/lane_pool.h"
 #include "client/router.h"
+#include "client/session_pool.h"
 #include "testutil/status_matchers.h"
 
 namespace ringkv::client {
@@ -41,6 +41,7 @@ TEST(ErrorPolicyTest, ClassifiesEveryCode) {
   EXPECT_EQ(Classify(WithError(kvpb::UNKNOWN_OUTCOME, false)), Action::kRetryUnknown);
   EXPECT_EQ(Classify(WithError(kvpb::INTERNAL, false)), Action::kRetryUnknown);
   EXPECT_EQ(Classify(WithError(kvpb::INVALID_ARGUMENT, true)), Action::kFail);
+  EXPECT_EQ(Classify(WithError(kvpb::SESSION_EXPIRED, false)), Action::kSessionExpired);
   EXPECT_EQ(Classify(WithError(static_cast<kvpb::ErrorCode>(99), false)), Action::kRetryUnknown);
 }
 
@@ -120,22 +121,80 @@ TEST(RouterTest, LeaderCacheAndRotation) {
   EXPECT_EQ(r.LeaderFor(GroupId(0)), "");
 }
 
-TEST(LanePoolTest, SequencesAdvancePerLaneAndLanesAreReused) {
-  LanePool pool(42);
-  Session a = pool.Acquire();
-  Session b = pool.Acquire();
-  EXPECT_NE(a.client_id, 0u);
-  EXPECT_NE(a.client_id, b.client_id);
+// Deterministic sources for SessionPool tests: ids 101, 102, ...; a settable clock.
+struct TestSources {
+  uint64_t next_id = 101;
+  uint64_t now = 5000;
+  SessionPool::Sources Get() {
+    return {[this] { return next_id++; }, [this] { return now; }};
+  }
+};
+
+TEST(SessionPoolTest, ManyWritesInFlightShareOneSessionAndTrackTheFirstIncomplete) {
+  TestSources src;
+  SessionPool pool(256, src.Get());
+  WriteSession a = pool.Acquire(), b = pool.Acquire(), c = pool.Acquire();
+  EXPECT_EQ(a.client_id, 101u);
+  EXPECT_EQ(b.client_id, a.client_id);
+  EXPECT_EQ(c.client_id, a.client_id);
   EXPECT_EQ(a.sequence, 1u);
-  EXPECT_EQ(pool.in_use(), 2u);
-  pool.Release(a);
-  Session a2 = pool.Acquire();
-  EXPECT_EQ(a2.client_id, a.client_id);
-  EXPECT_EQ(a2.sequence, 2u);
-  pool.Release(a2);
-  pool.Release(b);
-  EXPECT_EQ(pool.lane_count(), 2u);
-  EXPECT_EQ(pool.in_use(), 0u);
+  EXPECT_EQ(b.sequence, 2u);
+  EXPECT_EQ(c.sequence, 3u);
+  EXPECT_EQ(pool.StartedMs(a.client_id), 5000u);
+  EXPECT_EQ(pool.FirstIncomplete(a.client_id), 1u);
+  pool.Complete(b);  // out of order: 1 is still awaited
+  EXPECT_EQ(pool.FirstIncomplete(a.client_id), 1u);
+  pool.Complete(a);
+  EXPECT_EQ(pool.FirstIncomplete(a.client_id), 3u);
+  pool.Complete(c);
+  EXPECT_EQ(pool.FirstIncomplete(a.client_id), 4u);  // nothing awaited: the next sequence
+  EXPECT_EQ(pool.Acquire().sequence, 4u);
+  EXPECT_EQ(pool.session_count(), 1u);
+}
+
+TEST(SessionPoolTest, ASlowWriteHoldsBackOnlyItsOwnSession) {
+  // The span (next sequence - first incomplete) of a session stays below max_span, so the
+  // servers never keep more than max_span answers for it.
+  TestSources src;
+  SessionPool pool(4, src.Get());
+  std::vector<WriteSession> first;
+  for (int i = 0; i < 4; ++i) first.push_back(pool.Acquire());
+  const WriteSession other = pool.Acquire();
+  EXPECT_NE(other.client_id, first[0].client_id);
+  EXPECT_EQ(other.sequence, 1u);
+  // 2..4 finish, 1 is slow: the first session's span is still 4 (1..4 awaited or above 1).
+  for (int i = 1; i < 4; ++i) pool.Complete(first[static_cast<size_t>(i)]);
+  const WriteSession next = pool.Acquire();
+  EXPECT_EQ(next.client_id, other.client_id);
+  pool.Complete(first[0]);  // now the first session has room again
+  pool.Complete(other);
+  pool.Complete(next);
+  EXPECT_EQ(pool.in_flight(), 0u);
+  EXPECT_EQ(pool.session_count(), 2u);
+}
+
+TEST(SessionPoolTest, ExpiredSessionTakesNoNewWritesAndLaterSessionsStartAfterTheHorizon) {
+  TestSources src;
+  SessionPool pool(256, src.Get());
+  const WriteSession a = pool.Acquire();
+  pool.Expire(a.client_id, /*expired_through_ms=*/9000);  // a server's clock ran ahead
+  const WriteSession b = pool.Acquire();
+  EXPECT_NE(b.client_id, a.client_id);
+  EXPECT_EQ(pool.StartedMs(b.client_id), 9001u);  // not 5000: that would be refused again
+  EXPECT_EQ(pool.session_count(), 2u);
+  pool.Complete(a);  // the expired session goes once idle
+  EXPECT_EQ(pool.session_count(), 1u);
+  src.now = 20000;
+  pool.Expire(b.client_id, 100);  // an older horizon does not lower the floor
+  pool.Complete(b);
+  EXPECT_EQ(pool.StartedMs(pool.Acquire().client_id), 20000u);
+}
+
+TEST(SessionPoolTest, DefaultIdsAreRandomNotSeeded) {
+  // kvbench ran twice with the same --seed reused the first run's sessions: its writes were
+  // answered "stale session sequence" or, worse, with the first run's cached answers.
+  SessionPool a, b;
+  EXPECT_NE(a.Acquire().client_id, b.Acquire().client_id);
 }
 
 TEST(BackoffTest, DoublesWithinJitterUpToCapAndHonoursFloor) {

@@ -6,8 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "ringkv/client.h"
@@ -158,6 +162,76 @@ TEST_F(NodeClusterTest, ManyConcurrentWrites) {
   auto scan = client_->Scan("t", "u", client::ScanOptions{});
   ASSERT_OK(scan);
   EXPECT_EQ(scan->kvs.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+// Issue 10: one client, hundreds of appends in flight on its sessions, attempts cut short at
+// 15 ms so retries overtake later writes of the same session. Every append applies at most once;
+// one acknowledged appears exactly once, one that failed definitely never appears.
+TEST_F(NodeClusterTest, ManyWritesInFlightWithRetriesApplyExactlyOnce) {
+  ClientOptions co;
+  co.endpoints = endpoints_;
+  co.attempt_timeout = std::chrono::milliseconds(15);
+  co.request_timeout = std::chrono::milliseconds(20000);
+  co.initial_backoff = std::chrono::milliseconds(1);
+  co.max_backoff = std::chrono::milliseconds(20);
+  auto c = Client::Connect(co);
+  ASSERT_OK(c);
+  constexpr int kWrites = 300, kKeys = 3;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<int, StatusCode> outcome;
+  for (int i = 0; i < kWrites; ++i) {
+    (*c)->AppendAsync("m" + std::to_string(i % kKeys), std::to_string(i) + ",", {},
+                      [&, i](Result<client::AppendResult> r) {
+                        std::lock_guard<std::mutex> l(mu);
+                        outcome[i] = r.status().code();
+                        cv.notify_all();
+                      });
+  }
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(60),
+                            [&] { return outcome.size() == static_cast<size_t>(kWrites); }));
+  }
+  std::map<int, int> seen;
+  for (int k = 0; k < kKeys; ++k) {
+    auto got = client_->Get("m" + std::to_string(k));
+    ASSERT_OK(got);
+    ASSERT_TRUE(got->has_value());
+    std::stringstream ss((*got)->value);
+    for (std::string e; std::getline(ss, e, ',');) ++seen[std::stoi(e)];
+  }
+  int ok = 0;
+  for (const auto& [i, code] : outcome) {
+    if (code == StatusCode::kOk) ++ok;
+    if (code == StatusCode::kOk) {
+      EXPECT_EQ(seen[i], 1) << "acknowledged append " << i;
+    } else if (code == StatusCode::kDeadlineExceeded) {
+      EXPECT_LE(seen[i], 1) << "append " << i << " of unknown outcome";
+    } else {
+      EXPECT_EQ(seen[i], 0) << "append " << i << " failed definitely (" << StatusCodeName(code)
+                            << ") but took effect";
+    }
+  }
+  EXPECT_GT(ok, 0);
+}
+
+// Clients given the same seed (kvbench runs twice with --seed 1) must not share a session: the
+// second client's write was answered with the first one's cached result and never applied.
+TEST_F(NodeClusterTest, ClientsWithTheSameSeedBothWrite) {
+  ClientOptions co;
+  co.endpoints = endpoints_;
+  co.seed = 1;
+  for (const char* key : {"first", "second"}) {
+    auto c = Client::Connect(co);
+    ASSERT_OK(c);
+    ASSERT_OK((*c)->Put(key, "v"));
+  }
+  for (const char* key : {"first", "second"}) {
+    auto got = client_->Get(key);
+    ASSERT_OK(got);
+    EXPECT_TRUE(got->has_value()) << key;
+  }
 }
 
 }  // namespace

@@ -87,13 +87,46 @@ TEST(KeysTest, DataKeyRoundTrips) {
   EXPECT_EQ(parts->user_key, user);
   EXPECT_FALSE(DecodeDataKey(SessionKey(GroupId(9), 1)).has_value());
   EXPECT_FALSE(DecodeDataKey("short").has_value());
-  EXPECT_EQ(DecodeSessionKey(GroupId(9), SessionKey(GroupId(9), 77)), 77u);
   EXPECT_FALSE(DecodeSessionKey(GroupId(8), SessionKey(GroupId(9), 77)).has_value());
 }
 
-TEST(KeysTest, SessionKeysSortByClientId) {
-  EXPECT_LT(SessionKey(GroupId(1), 255), SessionKey(GroupId(1), 256));
-  EXPECT_LT(SessionKey(GroupId(1), ~0ull), SessionKey(GroupId(2), 0));
+TEST(KeysTest, SessionKeysRoundTrip) {
+  using Kind = SessionKeyParts::Kind;
+  const GroupId g(9);
+  auto table = DecodeSessionKey(g, SessionTableKey(g));
+  ASSERT_TRUE(table.has_value());
+  EXPECT_EQ(table->kind, Kind::kTable);
+  auto session = DecodeSessionKey(g, SessionKey(g, 77));
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ(session->kind, Kind::kSession);
+  EXPECT_EQ(session->client_id, 77u);
+  auto response = DecodeSessionKey(g, SessionResponseKey(g, 77, ~0ull - 1));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->kind, Kind::kResponse);
+  EXPECT_EQ(response->client_id, 77u);
+  EXPECT_EQ(response->sequence, ~0ull - 1);
+  EXPECT_FALSE(DecodeSessionKey(g, SessionKey(g, 77) + "x").has_value());
+  EXPECT_FALSE(DecodeSessionKey(g, DataKey(g, "12345678")).has_value());
+}
+
+TEST(KeysTest, SessionKeysSortByClientIdThenSequence) {
+  // The table record first, then each session followed by its responses in sequence order: Load
+  // meets a session before its responses.
+  const GroupId g(1);
+  std::vector<std::string> keys = {SessionTableKey(g),
+                                   SessionKey(g, 255),
+                                   SessionResponseKey(g, 255, 1),
+                                   SessionResponseKey(g, 255, 256),
+                                   SessionResponseKey(g, 255, ~0ull),
+                                   SessionKey(g, 256),
+                                   SessionResponseKey(g, 256, 0),
+                                   SessionKey(g, ~0ull)};
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  for (const auto& k : keys) {
+    EXPECT_GE(k, SessionRange(g).begin);
+    EXPECT_LT(k, SessionRange(g).end);
+  }
+  EXPECT_LT(SessionKey(g, ~0ull), SessionKey(GroupId(2), 0));
 }
 
 TEST(KeysTest, MetaKeysAreDistinctAndRangesHoldTheirKeys) {

@@ -62,7 +62,9 @@ TEST_F(KvStateTest, ScanIsOrderedBoundedAndGroupLocal) {
   for (const char* k : {"d", "a", "c", "b", "e"}) kv_->Put(&b, k, std::string("v") + k, Index(1));
   KvState other(engine_.get(), GroupId(2));
   other.Put(&b, "a0", "other", Index(1));
-  kv_->PutSession(&b, 7, Session{1, "resp", Index(1)});
+  const SessionWrite w{7, 1, 1, 100};
+  ASSERT_EQ(kv_->sessions().Admit(&b, w, Index(1)), SessionVerdict::kExecute);
+  kv_->sessions().Record(&b, w, Index(1), "resp");  // session records are not user data
   Write(b);
   auto keys = [](const std::vector<KvPair>& v) {
     std::string s;
@@ -113,60 +115,6 @@ TEST_F(KvStateTest, CorruptValueIsCorruptionNamingKey) {
   EXPECT_TRUE(kv_->Scan("", "", 0).status().IsCorruption());
 }
 
-TEST_F(KvStateTest, SessionsRoundTrip) {
-  WriteBatch b;
-  kv_->PutSession(&b, 42, Session{3, "ok:3", Index(10)});
-  Write(b);
-  auto s = kv_->GetSession(42);
-  ASSERT_OK(s);
-  ASSERT_TRUE(s->has_value());
-  EXPECT_EQ(**s, (Session{3, "ok:3", Index(10)}));
-  auto none = kv_->GetSession(43);
-  ASSERT_OK(none);
-  EXPECT_FALSE(none->has_value());
-}
-
-TEST_F(KvStateTest, SessionTableIsBoundedAndEvictsLeastRecentlyWritten) {
-  KvState kv(engine_.get(), GroupId(1), KvStateOptions{.max_sessions = 3});
-  ASSERT_OK(kv.Load());
-  auto put = [&](uint64_t client, uint64_t index) {
-    WriteBatch b;
-    kv.PutSession(&b, client, Session{index, "r", Index(index)});
-    Write(b);
-  };
-  auto present = [&](uint64_t client) { return (*kv.GetSession(client)).has_value(); };
-  put(1, 1);
-  put(2, 2);
-  put(3, 3);
-  put(1, 4);  // refreshes client 1: no eviction
-  EXPECT_EQ(kv.session_count(), 3u);
-  EXPECT_TRUE(present(1) && present(2) && present(3));
-  put(4, 5);  // evicts client 2 (written at 2, the oldest)
-  EXPECT_FALSE(present(2));
-  EXPECT_TRUE(present(1) && present(3) && present(4));
-  // After a reload the order is rebuilt from disk: client 3 (written at 3) goes next.
-  KvState reloaded(engine_.get(), GroupId(1), KvStateOptions{.max_sessions = 3});
-  ASSERT_OK(reloaded.Load());
-  EXPECT_EQ(reloaded.session_count(), 3u);
-  WriteBatch b;
-  reloaded.PutSession(&b, 5, Session{1, "r", Index(6)});
-  Write(b);
-  EXPECT_FALSE(present(3));
-  EXPECT_TRUE(present(1) && present(4) && present(5));
-}
-
-TEST_F(KvStateTest, SessionTiesEvictSmallerClientId) {
-  KvState kv(engine_.get(), GroupId(1), KvStateOptions{.max_sessions = 2});
-  WriteBatch b;
-  kv.PutSession(&b, 9, Session{1, "", Index(7)});
-  kv.PutSession(&b, 4, Session{1, "", Index(7)});
-  kv.PutSession(&b, 6, Session{1, "", Index(8)});
-  Write(b);
-  EXPECT_FALSE((*kv.GetSession(4)).has_value());
-  EXPECT_TRUE((*kv.GetSession(9)).has_value());
-  EXPECT_TRUE((*kv.GetSession(6)).has_value());
-}
-
 // Two replicas apply the same sequence (one of them restarting midway) and must agree on the
 // session table and the digest.
 TEST(KvStateDeterminismTest, ReplicasApplyingSameSequenceConverge) {
@@ -176,19 +124,28 @@ TEST(KvStateDeterminismTest, ReplicasApplyingSameSequenceConverge) {
   auto eb = OpenEngine(db.path());
   ASSERT_NE(ea, nullptr);
   ASSERT_NE(eb, nullptr);
-  const KvStateOptions opts{.max_sessions = 16};
+  KvStateOptions opts;
+  opts.sessions.max_sessions = 16;
+  opts.sessions.max_responses_per_session = 4;
   auto a = std::make_unique<KvState>(ea.get(), GroupId(3), opts);
   auto b = std::make_unique<KvState>(eb.get(), GroupId(3), opts);
   ASSERT_OK(a->Load());
   ASSERT_OK(b->Load());
   Random rnd(seed);
   for (uint64_t index = 1; index <= 400; ++index) {
-    const uint64_t client = rnd.Uniform(40);
+    const uint64_t client = 1 + rnd.Uniform(40);
     const std::string key = "k" + std::to_string(rnd.Uniform(50));
+    // Sequences out of order and retried, first incompletes trailing by a few: every path of
+    // the session table (execute, cached, discarded, evicted, expired) is taken.
+    const uint64_t seq = 1 + index / 40 + rnd.Uniform(8);
+    const SessionWrite w{client, seq, seq - rnd.Uniform(std::min<uint64_t>(seq, 6)),
+                         1000 + client * 10 + index / 100};
     for (auto [kv, engine] : {std::pair{a.get(), ea.get()}, std::pair{b.get(), eb.get()}}) {
       WriteBatch batch;
-      kv->Put(&batch, key, "v" + std::to_string(index), Index(index));
-      kv->PutSession(&batch, client, Session{index, "resp" + std::to_string(index), Index(index)});
+      if (kv->sessions().Admit(&batch, w, Index(index)) == SessionVerdict::kExecute) {
+        kv->Put(&batch, key, "v" + std::to_string(index), Index(index));
+        kv->sessions().Record(&batch, w, Index(index), "resp" + std::to_string(index));
+      }
       kv->SetApplyState(&batch, ApplyState{Index(index), Term(1)});
       ASSERT_OK(engine->Write(batch, false));
     }
@@ -197,16 +154,26 @@ TEST(KvStateDeterminismTest, ReplicasApplyingSameSequenceConverge) {
       ASSERT_OK(b->Load());
     }
   }
-  EXPECT_EQ(a->session_count(), 16u);
-  EXPECT_EQ(b->session_count(), 16u);
+  EXPECT_EQ(a->sessions().session_count(), 16u);
+  EXPECT_EQ(b->sessions().session_count(), 16u);
+  EXPECT_GT(a->sessions().expired_through_ms(), 0u);
+  EXPECT_EQ(a->sessions().expired_through_ms(), b->sessions().expired_through_ms());
+  EXPECT_EQ(a->sessions().response_count(), b->sessions().response_count());
   auto diga = a->Digest();
   auto digb = b->Digest();
   ASSERT_OK(diga);
   ASSERT_OK(digb);
   EXPECT_EQ(*diga, *digb) << "seed " << seed;
   EXPECT_EQ(diga->applied.applied_index, Index(400));
-  for (uint64_t client = 0; client < 40; ++client) {
-    EXPECT_EQ(*a->GetSession(client), *b->GetSession(client)) << "client " << client;
+  for (uint64_t client = 1; client <= 40; ++client) {
+    auto sa = a->sessions().Find(client);
+    auto sb = b->sessions().Find(client);
+    ASSERT_EQ(sa.has_value(), sb.has_value()) << "client " << client;
+    if (!sa) continue;
+    EXPECT_EQ(sa->first_incomplete, sb->first_incomplete) << "client " << client;
+    EXPECT_EQ(sa->evicted_through, sb->evicted_through) << "client " << client;
+    EXPECT_EQ(sa->written_at, sb->written_at) << "client " << client;
+    EXPECT_EQ(sa->sequences, sb->sequences) << "client " << client;
   }
   // Any difference in data changes the digest.
   WriteBatch change;

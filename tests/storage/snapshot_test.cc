@@ -53,7 +53,11 @@ class SnapshotTest : public ::testing::Test {
           (i % 50 == 0) ? std::string(10000, 'x') : "value" + std::to_string(i);
       kv.Put(&b, "key" + std::to_string(1000 + i), value, Index(i + 1));
     }
-    for (uint64_t c = 1; c <= 5; ++c) kv.PutSession(&b, c, Session{c, "resp", Index(90 + c)});
+    for (uint64_t c = 1; c <= 5; ++c) {
+      const SessionWrite w{c, c, c, 1000};
+      ASSERT_EQ(kv.sessions().Admit(&b, w, Index(90 + c)), SessionVerdict::kExecute);
+      kv.sessions().Record(&b, w, Index(90 + c), "resp");
+    }
     kv.SetApplyState(&b, ApplyState{Index(100), Term(3)});
     raftpb::ConfState cs;
     for (uint64_t v : {1, 2, 3}) cs.add_voters(v);
@@ -71,7 +75,9 @@ class SnapshotTest : public ::testing::Test {
     WriteBatch b;
     kv.Put(&b, "key1000", "old", Index(3));
     kv.Put(&b, "stale-only-here", "old", Index(4));
-    kv.PutSession(&b, 99, Session{1, "old", Index(5)});
+    const SessionWrite w{99, 1, 1, 1000};
+    ASSERT_EQ(kv.sessions().Admit(&b, w, Index(5)), SessionVerdict::kExecute);
+    kv.sessions().Record(&b, w, Index(5), "old");
     kv.SetApplyState(&b, ApplyState{Index(10), Term(1)});
     std::vector<raftpb::Entry> entries;
     for (uint64_t i = 1; i <= 12; ++i) {
@@ -155,11 +161,12 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_OK(src_kv.Load());
     ASSERT_OK(dst_kv.Load());
     EXPECT_EQ(dst_kv.applied(), (ApplyState{Index(100), Term(3)}));
-    EXPECT_EQ(dst_kv.session_count(), 5u);
+    EXPECT_EQ(dst_kv.sessions().session_count(), 5u);
+    EXPECT_EQ(dst_kv.sessions().response_count(), 5u);
     auto stale = dst_kv.Get("stale-only-here");
     ASSERT_OK(stale);
     EXPECT_FALSE(stale->has_value());
-    EXPECT_FALSE((*dst_kv.GetSession(99)).has_value());
+    EXPECT_FALSE(dst_kv.sessions().Find(99).has_value());
     EXPECT_EQ((*dst_kv.Get("key1000"))->value, std::string(10000, 'x'));
     auto scan = dst_kv.Scan("", "", 0);
     ASSERT_OK(scan);

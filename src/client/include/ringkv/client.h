@@ -5,7 +5,8 @@
 // group (following NOT_LEADER hints and caching the leader per group), and retries with
 // exponential backoff and jitter within a per-call deadline. Writes (Put, Delete,
 // CompareAndSwap, Append) carry a session (client id, sequence); a retry of a write reuses the
-// same pair, so the cluster applies it at most once (Raft thesis §6.3).
+// same pair, so the cluster applies it at most once and a retry of an applied write gets its
+// original answer, however many writes are in flight (Raft thesis §6.3).
 //
 // Outcomes. Every call ends in exactly one of:
 //   - OK with a value;
@@ -60,7 +61,8 @@ struct ClientOptions {
   // If true, Connect() returns at once without checking that an endpoint answers; otherwise it
   // waits until one endpoint accepted a connection (or all failed). Default: false.
   bool lazy_connect = false;
-  // Seed for backoff jitter and session ids; 0 = from std::random_device. Default: 0.
+  // Seed for backoff jitter; 0 = from std::random_device. Default: 0. Session ids always come
+  // from std::random_device: clients with equal seeds never share a session.
   uint64_t seed = 0;
 };
 
