@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "client/error_policy.h"
+#include "net/frame.h"
 
 namespace ringkv::client {
 namespace asio = boost::asio;
@@ -12,8 +13,18 @@ using std::chrono::milliseconds;
 
 namespace {
 
+static_assert(kMaxRequestBytes == net::kDefaultClientMaxFrameSize,
+              "ringkv/client.h promises the client port's frame maximum");
+
 // Immediate hint-following allowed before a backoff (stale hints may ping-pong).
 constexpr int kMaxRedirectsInRow = 3;
+
+std::string TooLargeDetail() {
+  return "bytes exceeds the client frame maximum of " + std::to_string(kMaxRequestBytes) +
+         " bytes (4 MiB + 64 KiB: ringkv::client::kMaxRequestBytes = "
+         "net::kDefaultClientMaxFrameSize, the largest request a kvd client port reads); nothing "
+         "was sent. Values are further limited by kvd --max_value_bytes";
+}
 
 std::string Seconds(std::chrono::steady_clock::duration d) {
   char buf[32];
@@ -46,6 +57,16 @@ void Call::Start(ClientCore* core, kvpb::Request req, CallKind kind, std::string
                  std::string via_endpoint) {
   if (core->shutting_down) {
     done(Status::Unavailable(what + ": client is shutting down"));
+    return;
+  }
+  // Bytes the attempt adds later (request id, timeout, session fields): well under this.
+  constexpr size_t kEnvelopeSlack = 128;
+  const size_t bytes = req.ByteSizeLong() + kEnvelopeSlack;
+  if (bytes > kMaxRequestBytes) {
+    // Definite and final: no node would read it. Before this check the send failed locally
+    // and was retried as if no endpoint were reachable ("cluster unavailable").
+    done(Status::InvalidArgument(what + ": request of about " + std::to_string(bytes) + " " +
+                                 TooLargeDetail()));
     return;
   }
   const uint64_t id = core->next_call_id++;
@@ -119,6 +140,11 @@ void Call::OnOutcome(const std::string& endpoint, RpcOutcome outcome) {
     case RpcOutcome::Kind::kNotSent:
       last_indefinite_ = false;
       last_error_ = std::string(outcome.transport.message());
+      if (outcome.transport.code() == StatusCode::kInvalidArgument) {
+        // The connection refused the request itself (over its frame maximum): no endpoint
+        // would take it.
+        return Finish(Status::InvalidArgument(what_ + " rejected before sending: " + last_error_));
+      }
       ++not_sent_in_row_;
       if (core_->shutting_down || !pinned_.empty()) return Finish(GiveUpStatus());
       MoveOn(endpoint);

@@ -51,13 +51,16 @@ Connection::Connection(asio::ip::tcp::socket socket, const ConnectionOptions& op
 
 Connection::~Connection() = default;
 
-void Connection::Start(FrameHandler on_frame, CloseHandler on_close) {
-  asio::dispatch(socket_.get_executor(), [self = shared_from_this(), on_frame = std::move(on_frame),
-                                          on_close = std::move(on_close)]() mutable {
-    self->on_frame_ = std::move(on_frame);
-    self->on_close_ = std::move(on_close);
-    if (!self->closed()) self->DoRead();
-  });
+void Connection::Start(FrameHandler on_frame, CloseHandler on_close,
+                       OversizedHandler on_oversized) {
+  asio::dispatch(socket_.get_executor(),
+                 [self = shared_from_this(), on_frame = std::move(on_frame),
+                  on_close = std::move(on_close), on_oversized = std::move(on_oversized)]() mutable {
+                   self->on_frame_ = std::move(on_frame);
+                   self->on_close_ = std::move(on_close);
+                   self->on_oversized_ = std::move(on_oversized);
+                   if (!self->closed()) self->DoRead();
+                 });
 }
 
 size_t Connection::queued_bytes() const {
@@ -155,7 +158,11 @@ void Connection::OnRead(const error_code& ec, size_t n) {
       return;
     }
     if (!next->has_value()) break;
-    if (on_frame_) on_frame_(self, std::move(**next));
+    if (decoder_.last_oversized_length() > 0) {
+      if (on_oversized_) on_oversized_(self, decoder_.last_oversized_length(), std::move(**next));
+    } else if (on_frame_) {
+      on_frame_(self, std::move(**next));
+    }
   }
   if (!closed()) DoRead();
 }
@@ -238,6 +245,7 @@ void Connection::CloseOnExecutor(const Status& reason) {
   auto on_close = std::move(on_close_);
   on_close_ = nullptr;
   on_frame_ = nullptr;
+  on_oversized_ = nullptr;
   if (on_close) on_close(shared_from_this(), reason);
 }
 

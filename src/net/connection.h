@@ -51,6 +51,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using FrameHandler = std::function<void(const std::shared_ptr<Connection>&, std::string)>;
   // Called once when the connection closes, with why (OK for a local Close(OK)).
   using CloseHandler = std::function<void(const std::shared_ptr<Connection>&, const Status&)>;
+  // Called, in order with the frames, for a frame larger than max_frame_size: its announced
+  // length and the first bytes of its payload (FrameDecoder::kOversizedPrefixBytes); the rest
+  // of it is discarded unread and the connection stays open.
+  using OversizedHandler = std::function<void(const std::shared_ptr<Connection>&,
+                                              uint64_t length, std::string prefix)>;
 
   // `socket` must be connected. `name` prefixes log lines, e.g. "peer 3".
   static std::shared_ptr<Connection> Create(boost::asio::ip::tcp::socket socket,
@@ -58,8 +63,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   // Starts reading. REQUIRES: called once. The handlers are dropped after the close handler ran,
-  // so they may capture the connection's owner.
-  void Start(FrameHandler on_frame, CloseHandler on_close);
+  // so they may capture the connection's owner. An oversized frame closes the connection
+  // (ResourceExhausted) until AcceptOversizedFrames().
+  void Start(FrameHandler on_frame, CloseHandler on_close,
+             OversizedHandler on_oversized = nullptr);
+  // From now on an oversized frame goes to the `on_oversized` given to Start (if any) and the
+  // connection stays open (e.g. once a client's handshake was accepted: before it, a stream of
+  // garbage is cut at once). REQUIRES: on the socket's executor.
+  void AcceptOversizedFrames() { decoder_.set_skip_oversized(on_oversized_ != nullptr); }
 
   // Queues `payload` as one frame. Thread-safe and never blocks. Returns
   //   InvalidArgument   — payload larger than max_frame_size;
@@ -111,6 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Executor-only state.
   FrameHandler on_frame_;
   CloseHandler on_close_;
+  OversizedHandler on_oversized_;
   FrameDecoder decoder_;
   std::array<char, 64 * 1024> read_buf_;
   std::vector<std::string> writing_;  // frames of the async_write in flight

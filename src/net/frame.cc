@@ -1,5 +1,6 @@
 #include "net/frame.h"
 
+#include <algorithm>
 #include <string>
 
 #include "common/coding.h"
@@ -31,8 +32,23 @@ void FrameDecoder::Feed(std::string_view bytes) {
   buf_.append(bytes);
 }
 
+void FrameDecoder::Consume(size_t n) {
+  pos_ += n;
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  }
+}
+
 Result<std::optional<std::string>> FrameDecoder::Next() {
   if (!status_.ok()) return status_;
+  last_oversized_length_ = 0;
+  if (skip_left_ > 0) {  // the rest of an oversized payload
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(skip_left_, buf_.size() - pos_));
+    Consume(n);
+    skip_left_ -= n;
+    if (skip_left_ > 0) return std::optional<std::string>();
+  }
   const size_t avail = buf_.size() - pos_;
   if (avail < kFrameHeaderSize) return std::optional<std::string>();
   const char* p = buf_.data() + pos_;
@@ -54,6 +70,15 @@ Result<std::optional<std::string>> FrameDecoder::Next() {
       status_ = Status::InvalidArgument("not a RingKV frame: the peer speaks TLS");
       return status_;
     }
+    if (skip_oversized_) {
+      const size_t prefix = std::min<size_t>(length, kOversizedPrefixBytes);
+      if (avail - kFrameHeaderSize < prefix) return std::optional<std::string>();
+      std::string first_bytes(p + kFrameHeaderSize, prefix);
+      Consume(kFrameHeaderSize + prefix);
+      skip_left_ = length - prefix;
+      last_oversized_length_ = length;
+      return std::optional<std::string>(std::move(first_bytes));
+    }
     status_ = Status::ResourceExhausted("frame of " + std::to_string(length) +
                                         " bytes exceeds the maximum of " +
                                         std::to_string(max_frame_size_));
@@ -67,11 +92,7 @@ Result<std::optional<std::string>> FrameDecoder::Next() {
                                  ", payload " + std::to_string(actual_crc) + ")");
     return status_;
   }
-  pos_ += kFrameHeaderSize + length;
-  if (pos_ == buf_.size()) {
-    buf_.clear();
-    pos_ = 0;
-  }
+  Consume(kFrameHeaderSize + length);
   return std::optional<std::string>(std::move(payload));
 }
 

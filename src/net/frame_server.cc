@@ -88,6 +88,11 @@ void FrameServer::OnAccepted(tcp::socket socket) {
   sessions_.emplace(conn->id(), session);
   connection_count_.store(sessions_.size());
   Session* raw = session.get();  // valid until the close handler erases it
+  Connection::OversizedHandler on_oversized;  // enabled by the handshake (OnHandshake)
+  if (on_oversized_) {
+    on_oversized = [this](const std::shared_ptr<Connection>& c, uint64_t length,
+                          std::string prefix) { on_oversized_(c, length, std::move(prefix)); };
+  }
   conn->Start([this, raw](const std::shared_ptr<Connection>& c,
                           std::string payload) { OnFrame(*raw, c, std::move(payload)); },
               [this](const std::shared_ptr<Connection>& c, const Status& why) {
@@ -98,7 +103,8 @@ void FrameServer::OnAccepted(tcp::socket socket) {
                 sessions_.erase(it);
                 connection_count_.store(sessions_.size());
                 if (handshaken && on_close_ && !stopping_) on_close_(c, why);
-              });
+              },
+              std::move(on_oversized));
   session->handshake_timer.expires_after(options_.handshake_timeout);
   session->handshake_timer.async_wait([conn](const error_code& ec) {
     if (ec) return;
@@ -143,6 +149,7 @@ void FrameServer::OnHandshake(Session& s, const std::shared_ptr<Connection>& con
     return;
   }
   s.handshaken = true;
+  conn->AcceptOversizedFrames();
   conn->set_peer_node_id(NodeId(hs.node_id()));
   conn->Send(reply.SerializeAsString()).IgnoreError();  // a failure closes the connection
 }

@@ -60,10 +60,20 @@ class FrameServer {
   // A handshaken connection closed (so the layer above can drop its state for it).
   using CloseHandler = std::function<void(const std::shared_ptr<Connection>& conn, const Status&)>;
 
+  // A frame from a handshaken connection that is larger than the maximum frame size: its
+  // announced length and the first bytes of its payload (Connection::OversizedHandler). The
+  // connection stays open, so the layer above can refuse that request by its id.
+  using OversizedHandler =
+      std::function<void(std::shared_ptr<Connection> conn, uint64_t length, std::string prefix)>;
+
   FrameServer(FrameServerOptions options, FrameHandler on_frame, CloseHandler on_close = nullptr);
   ~FrameServer();  // Stop()s
   FrameServer(const FrameServer&) = delete;
   FrameServer& operator=(const FrameServer&) = delete;
+
+  // Frames over the maximum on a handshaken connection go to `h` (before the handshake, and
+  // without a handler, an oversized frame closes its connection). REQUIRES: before Start().
+  void set_oversized_handler(OversizedHandler h) { on_oversized_ = std::move(h); }
 
   // Binds, listens and starts the io thread. InvalidArgument for a bad address, Unavailable when
   // the bind fails. REQUIRES: called once.
@@ -89,6 +99,7 @@ class FrameServer {
   const FrameServerOptions options_;
   const FrameHandler on_frame_;
   const CloseHandler on_close_;
+  OversizedHandler on_oversized_;  // set before Start, then read-only
   uint16_t port_ = 0;
   bool started_ = false;  // owner thread
 

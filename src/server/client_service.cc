@@ -2,6 +2,9 @@
 
 #include <glog/logging.h>
 
+#include <google/protobuf/io/coded_stream.h>
+
+#include "net/frame.h"
 #include "proto/kv.pb.h"
 #include "server/request_metrics.h"
 
@@ -18,7 +21,25 @@ ClientService::ClientService(store::Store* store, std::string listen_address, ui
       o, [this](std::shared_ptr<net::Connection> conn, std::string payload) {
         OnFrame(conn, payload);
       });
+  server_->set_oversized_handler(
+      [this](std::shared_ptr<net::Connection> conn, uint64_t length, std::string prefix) {
+        OnOversized(conn, length, prefix);
+      });
 }
+
+namespace {
+
+// The request id of a serialized kvpb::Request from its first bytes: field 1 (a varint), which
+// protobuf writes first. 0 when the prefix does not start with it.
+uint64_t RequestIdFromPrefix(const std::string& prefix) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(prefix.data()),
+                                            static_cast<int>(prefix.size()));
+  uint64_t id = 0;
+  if (in.ReadTag() != (1u << 3 | 0u) || !in.ReadVarint64(&id)) return 0;
+  return id;
+}
+
+}  // namespace
 
 Status ClientService::Start() { return server_->Start(); }
 void ClientService::Stop() { server_->Stop(); }
@@ -100,6 +121,20 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
       c->Send(resp.SerializeAsString()).IgnoreError();
     }
   });
+}
+
+void ClientService::OnOversized(const std::shared_ptr<net::Connection>& conn, uint64_t length,
+                                const std::string& prefix) {
+  kvpb::Response resp;
+  resp.set_request_id(RequestIdFromPrefix(prefix));
+  resp.set_served_by(self_.value());
+  resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
+  resp.mutable_error()->set_definite(true);
+  resp.mutable_error()->set_message(
+      "request of " + std::to_string(length) + " bytes exceeds the client port's frame maximum of " +
+      std::to_string(net::kDefaultClientMaxFrameSize) +
+      " bytes (net::kDefaultClientMaxFrameSize); it was not read or executed");
+  conn->Send(resp.SerializeAsString()).IgnoreError();  // a full queue: the client times out
 }
 
 }  // namespace ringkv::server

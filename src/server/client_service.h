@@ -48,6 +48,10 @@ class ClientService {
   // Requests answered here without the store (NOSPACE rejections, alarm disarm): true and
   // `resp` filled.
   bool Intercept(const kvpb::Request& req, kvpb::Response* resp);
+  // A request over the frame maximum: answered INVALID_ARGUMENT (definite) by its request id,
+  // read from the first bytes of the payload; the rest of it is never read.
+  void OnOversized(const std::shared_ptr<net::Connection>& conn, uint64_t length,
+                   const std::string& prefix);
 
   store::Store* store_;
   NodeId self_;

@@ -442,6 +442,32 @@ TEST(ClientTest, InvalidArgumentIsFinalAfterOneAttempt) {
   EXPECT_EQ(server.request_count(), 1);
 }
 
+TEST(ClientTest, RequestOverTheFrameMaximumFailsBeforeSending) {
+  // Issue 10: the local send failure was retried as an unreachable endpoint for the whole
+  // deadline and ended "cluster unavailable".
+  FakeServer server;
+  server.Start();
+  auto store = std::make_shared<MemoryStore>();
+  server.SetHandler([store](const kvpb::Request& r, int) { return store->Handle(r); });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  CallOptions co;
+  co.timeout = milliseconds(30000);  // not waited for
+  for (const size_t size : {kMaxRequestBytes + 1, size_t{100} << 20}) {
+    auto r = c->Put("k", std::string(size, 'v'), co);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+    EXPECT_NE(r.status().message().find("client frame maximum of " +
+                                        std::to_string(kMaxRequestBytes)),
+              std::string_view::npos)
+        << r.status();
+    EXPECT_NE(r.status().message().find("nothing was sent"), std::string_view::npos);
+  }
+  EXPECT_EQ(server.request_count(), 0);
+  // A value that fits, less the envelope, goes through.
+  EXPECT_OK(c->Put("k", std::string(kMaxRequestBytes - 1024, 'v'), co));
+}
+
 TEST(ClientTest, ConnectSkipsDeadEndpointAndFailsWhenAllDead) {
   FakeServer server;
   server.Start();

@@ -1,8 +1,10 @@
-// kvctl against a real 3-node cluster: put/get work, a missing key exits 3, and
+// kvctl against a real 3-node cluster: put/get work, a missing key exits 3, a value over the
+// frame maximum exits 7 before anything is sent, and
 // `kvctl cluster status -w json` names each group's leader by the node id kvd was started with
 // (the id tools/launch_cluster.sh kill/restart take). Skipped when kvctl was not built.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -66,6 +68,32 @@ TEST_F(KvctlTest, PutGetAndMissingKey) {
 
   auto missing = RunKvctl(cluster_.endpoints(), "get no-such-key");
   EXPECT_EQ(missing.exit_code, 3) << missing.out;
+}
+
+// Issue 10: a 100 MiB value from stdin was retried five times over 8 s and reported "cluster
+// unavailable" (exit 5). Now kvctl stops reading past the frame maximum and exits 7
+// ("rejected") at once, naming the limit; nothing is sent.
+TEST_F(KvctlTest, ValueOverTheFrameMaximumFromStdinIsRejectedAtOnce) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("ringkv_kvctl_big_" + std::to_string(::getpid()));
+  {
+    std::FILE* f = std::fopen(file.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::string mib(1 << 20, 'v');
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(std::fwrite(mib.data(), 1, mib.size(), f), mib.size());
+    std::fclose(f);
+  }
+  auto put = RunKvctl(cluster_.endpoints(), "put big < " + file.string() + " 2>&1");
+  std::filesystem::remove(file);
+  EXPECT_EQ(put.exit_code, 7) << put.out;
+  EXPECT_NE(put.out.find("client frame maximum of " + std::to_string(client::kMaxRequestBytes)),
+            std::string::npos)
+      << put.out;
+  EXPECT_NE(put.out.find("kDefaultClientMaxFrameSize"), std::string::npos) << put.out;
+  EXPECT_NE(put.out.find("nothing was sent"), std::string::npos) << put.out;
+  auto kv = cluster_.client().Get("big");
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  EXPECT_FALSE(kv->has_value());
 }
 
 TEST_F(KvctlTest, ClusterStatusJsonNamesEachGroupsLeaderByNodeId) {

@@ -194,6 +194,42 @@ TEST(FrameServerTest, OversizedClientFrameClosesConnection) {
   EXPECT_TRUE(WaitFor([&] { return server.closed() == 1; }));
 }
 
+TEST(FrameServerTest, OversizedClientFrameGoesToTheOversizedHandlerAndTheConnectionLives) {
+  FrameServerOptions o;
+  o.connection.max_frame_size = 1024;
+  EchoServer server(o);
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, std::string>> oversized;
+  server.s().set_oversized_handler(
+      [&](std::shared_ptr<Connection> c, uint64_t length, std::string prefix) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          oversized.emplace_back(length, prefix);
+        }
+        c->Send("too large:" + std::to_string(length)).IgnoreError();
+      });
+  ASSERT_OK(server.s().Start());
+  Inbox inbox;
+  FrameClientOptions co = ClientOptions(server.address());
+  co.connection.max_frame_size = 1 << 20;  // the client itself would allow it
+  FrameClient client(co, inbox.frame_handler(), inbox.disconnect_handler());
+  ASSERT_OK(client.Connect());
+  ASSERT_OK(client.Send("id7" + std::string(200000, 'z')));
+  ASSERT_OK(client.Send("small"));
+  ASSERT_TRUE(WaitFor([&] { return inbox.frame_count() == 2; }));
+  {
+    std::lock_guard<std::mutex> l(inbox.mu);
+    EXPECT_EQ(inbox.frames[0], "too large:200003");
+    EXPECT_EQ(inbox.frames[1], "echo:small");
+  }
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(oversized.size(), 1u);
+  EXPECT_EQ(oversized[0].second.substr(0, 3), "id7");
+  EXPECT_EQ(oversized[0].second.size(), FrameDecoder::kOversizedPrefixBytes);
+  EXPECT_TRUE(client.connected());
+  EXPECT_EQ(server.closed(), 0);
+}
+
 TEST(FrameServerTest, ClientRejectsOwnOversizedPayload) {
   EchoServer server;
   ASSERT_OK(server.s().Start());

@@ -113,6 +113,44 @@ TEST(FrameTest, OversizedFrameIsResourceExhaustedAssoonAsHeaderArrives) {
   EXPECT_NE(next.status().message().find("17"), std::string_view::npos);
 }
 
+TEST(FrameTest, SkippedOversizedFrameYieldsItsPrefixAndTheStreamGoesOn) {
+  FrameDecoder d(/*max_frame_size=*/16);
+  d.set_skip_oversized(true);
+  const std::string big(1000, 'b');
+  const std::string stream = EncodeFrame("before") + EncodeFrame(big) + EncodeFrame("after");
+  std::vector<std::string> frames;
+  std::vector<uint64_t> oversized;
+  // Fed 7 bytes at a time: the skip spans many feeds.
+  for (size_t at = 0; at < stream.size(); at += 7) {
+    d.Feed(stream.substr(at, 7));
+    while (true) {
+      auto next = d.Next();
+      ASSERT_OK(next);
+      if (!next->has_value()) break;
+      frames.push_back(**next);
+      oversized.push_back(d.last_oversized_length());
+    }
+  }
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0], "before");
+  EXPECT_EQ(frames[1], big.substr(0, FrameDecoder::kOversizedPrefixBytes));
+  EXPECT_EQ(frames[2], "after");
+  EXPECT_EQ(oversized, (std::vector<uint64_t>{0, 1000, 0}));
+  EXPECT_EQ(d.buffered_bytes(), 0u);
+}
+
+TEST(FrameTest, SkippedOversizedFrameShorterThanThePrefixIsWhole) {
+  FrameDecoder d(/*max_frame_size=*/4);
+  d.set_skip_oversized(true);
+  d.Feed(EncodeFrame("0123456789"));
+  auto next = d.Next();
+  ASSERT_OK(next);
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ(**next, "0123456789");
+  EXPECT_EQ(d.last_oversized_length(), 10u);
+  EXPECT_EQ(d.buffered_bytes(), 0u);
+}
+
 TEST(FrameTest, FrameOfExactlyMaxIsAccepted) {
   FrameDecoder d(16);
   d.Feed(EncodeFrame(std::string(16, 'y')));

@@ -33,8 +33,24 @@ int Fail(const Status& st, const GlobalOptions& g, const std::string& cmd, const
   return ExitCodeFor(st);
 }
 
-std::string ReadAll(std::istream& in) {
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+// A value from stdin, read in blocks. Past client::kMaxRequestBytes no request could carry it,
+// so reading stops there (a 100 MiB file fails after 4 MiB, not after reading it all).
+Result<std::string> ReadValue(std::istream& in, const std::string& what) {
+  std::string out;
+  std::string block(1 << 20, '\0');
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    out.append(block.data(), static_cast<size_t>(in.gcount()));
+    if (out.size() > client::kMaxRequestBytes) {
+      return Status::InvalidArgument(
+          what + ": the value on stdin is larger than the client frame maximum of " +
+          std::to_string(client::kMaxRequestBytes) +
+          " bytes (4 MiB + 64 KiB: ringkv::client::kMaxRequestBytes = "
+          "net::kDefaultClientMaxFrameSize, the largest request a kvd client port reads); "
+          "nothing was sent. Values are further limited by kvd --max_value_bytes");
+    }
+  }
+  return out;
 }
 
 json KvJson(const KeyValue& kv, bool keys_only) {
@@ -124,7 +140,9 @@ std::string GlobalOptions::EndpointsString() const {
 }
 
 int RunPut(client::Client& c, const GlobalOptions& g, const PutArgs& a, Streams& s) {
-  const std::string value = a.value ? *a.value : ReadAll(s.in);
+  Result<std::string> read = a.value ? Result<std::string>(*a.value) : ReadValue(s.in, "put");
+  if (!read.ok()) return Fail(read.status(), g, "put", a.key, true, s);
+  const std::string& value = *read;
   const bool cas = a.if_absent || a.if_version || a.if_value;
   if (!cas) {
     auto v = c.Put(a.key, value, Call(g));
@@ -218,7 +236,10 @@ int RunDel(client::Client& c, const GlobalOptions& g, const DelArgs& a, Streams&
 }
 
 int RunAppend(client::Client& c, const GlobalOptions& g, const AppendArgs& a, Streams& s) {
-  const std::string suffix = a.suffix ? *a.suffix : ReadAll(s.in);
+  Result<std::string> read =
+      a.suffix ? Result<std::string>(*a.suffix) : ReadValue(s.in, "append");
+  if (!read.ok()) return Fail(read.status(), g, "append", a.key, true, s);
+  const std::string& suffix = *read;
   auto r = c.Append(a.key, suffix, Call(g));
   if (!r.ok()) return Fail(r.status(), g, "append", a.key, true, s);
   if (g.format == OutputFormat::kJson) {

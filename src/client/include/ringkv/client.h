@@ -29,6 +29,7 @@
 #define RINGKV_CLIENT_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -125,6 +126,12 @@ struct ScanResult {
   std::vector<KeyValue> kvs;  // in key order
   bool more = false;          // limit reached; continue after kvs.back().key
 };
+
+// The largest request, in serialized bytes, a client sends (and a kvd client port reads): a
+// 4 MiB value plus key and envelope. A call whose request is larger fails at once with
+// kInvalidArgument naming this limit; nothing is sent. Values are further limited by the
+// server's --max_value_bytes (default 1 MiB). Same as net::kDefaultClientMaxFrameSize.
+inline constexpr size_t kMaxRequestBytes = (size_t{4} << 20) + (size_t{64} << 10);
 
 template <typename T>
 using Callback = std::function<void(Result<T>)>;
