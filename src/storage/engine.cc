@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status_macros.h"
+#include "storage/open_space.h"
 #include "storage/record.h"
 
 namespace ringkv::storage {
@@ -153,6 +154,8 @@ std::string_view Iterator::raw_value() const {
 
 Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("EngineOptions.path is empty");
+  // On a full disk RocksDB aborts inside Open (an assertion), so refuse first, with the reason.
+  RETURN_IF_ERROR(CheckSpaceToOpen(options));
   std::unique_ptr<Engine> engine(new Engine());
   engine->env_ = options.env != nullptr ? options.env : rocksdb::Env::Default();
   const std::string db_dir = options.path + "/db";

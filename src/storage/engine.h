@@ -123,7 +123,8 @@ class Iterator {
 class Engine {
  public:
   // Opens (creating when allowed) the engine at options.path. Errors: InvalidArgument for a
-  // missing database with !create_if_missing or bad options, IOError, Corruption.
+  // missing database with !create_if_missing or bad options, IOError, Corruption,
+  // ResourceExhausted when the file system lacks the free space opening needs (open_space.h).
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
   ~Engine();
   Engine(const Engine&) = delete;
