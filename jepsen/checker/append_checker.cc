@@ -55,8 +55,9 @@ class KeyChecker {
         if (it == append_of_.end()) {
           Add("phantom", "element " + e + " was never appended, read by " + FormatPair(pairs_[r]));
         } else if (pairs_[it->second].outcome == OpType::kFail) {
-          Add("phantom", "element " + e + " of failed " + FormatPair(pairs_[it->second]) +
-                             " read by " + FormatPair(pairs_[r]));
+          Add("failed-observed", "element " + e + " of failed " +
+                                     FormatPair(pairs_[it->second]) + " read by " +
+                                     FormatPair(pairs_[r]));
         }
       }
     }

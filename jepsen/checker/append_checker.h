@@ -4,7 +4,10 @@
 //
 // Anomalies (each makes the history invalid):
 // - duplicated: an element appears twice in one read;
-// - phantom: a read holds an element never appended, or whose append :fail-ed;
+// - phantom: a read holds an element never appended;
+// - failed-observed: a read holds an element whose append :fail-ed, i.e. a write the client
+//   was told definitely did not happen took effect (issue 10: a retry of an applied write
+//   answered with a definite error);
 // - incompatible-order: two reads of a key are not prefixes of one order;
 // - lost: an :ok append that completed before the key's final read (latest invocation) was
 //   invoked is missing from it;

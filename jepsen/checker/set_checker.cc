@@ -44,8 +44,8 @@ void CheckKey(const std::string& key, const KeyOps& ops, const std::vector<OpPai
         continue;
       }
       if (pairs[it->second].outcome == OpType::kFail) {
-        add("unexpected", "element " + e + " of failed " + FormatPair(pairs[it->second]) +
-                              " read by " + FormatPair(pairs[r]));
+        add("failed-observed", "element " + e + " of failed " + FormatPair(pairs[it->second]) +
+                                   " read by " + FormatPair(pairs[r]));
         continue;
       }
       learn(e, r);

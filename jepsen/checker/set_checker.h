@@ -3,7 +3,9 @@
 //
 // For an element e, "known" is the earliest of: its :ok add completed, a read containing it
 // completed. Anomalies (each makes the history invalid):
-// - unexpected: a read holds an element never added, or whose add :fail-ed;
+// - unexpected: a read holds an element never added;
+// - failed-observed: a read holds an element whose add :fail-ed (a definite failure that took
+//   effect);
 // - duplicated: a read returns an element twice;
 // - lost: e was known before the final read (latest invocation) was invoked, but is missing
 //   from it;

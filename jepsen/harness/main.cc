@@ -53,6 +53,7 @@ CheckModel ModelFor(WorkloadKind w) {
     case WorkloadKind::kRegister: return CheckModel::kRegister;
     case WorkloadKind::kAppend: return CheckModel::kAppend;
     case WorkloadKind::kSet: return CheckModel::kSet;
+    case WorkloadKind::kPipeline: return CheckModel::kAppend;
   }
   return CheckModel::kRegister;
 }

@@ -42,7 +42,8 @@ Result<WorkloadKind> ParseWorkload(const std::string& name) {
   if (name == "register") return WorkloadKind::kRegister;
   if (name == "append") return WorkloadKind::kAppend;
   if (name == "set") return WorkloadKind::kSet;
-  return Status::InvalidArgument("unknown workload '" + name + "' (register|append|set)");
+  if (name == "pipeline") return WorkloadKind::kPipeline;
+  return Status::InvalidArgument("unknown workload '" + name + "' (register|append|set|pipeline)");
 }
 
 const char* WorkloadName(WorkloadKind w) {
@@ -50,6 +51,7 @@ const char* WorkloadName(WorkloadKind w) {
     case WorkloadKind::kRegister: return "register";
     case WorkloadKind::kAppend: return "append";
     case WorkloadKind::kSet: return "set";
+    case WorkloadKind::kPipeline: return "pipeline";
   }
   return "?";
 }
@@ -92,13 +94,15 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   std::string workload = "register";
   CLI::App app{"ringkv-jepsen: one Jepsen-style test of a RingKV cluster (run inside a "
                "network namespace; see jepsen/run)"};
-  app.add_option("--workload", workload, "register | append | set");
+  app.add_option("--workload", workload, "register | append | set | pipeline");
   app.add_option("--nemesis", o.nemesis_spec,
                  "none | partition | partition-{one,halves,ring,bridge,leader,oneway,clients} | "
                  "kill | kill-unsynced | pause | member, comma-separated");
   app.add_option("--nodes", o.nodes, "cluster size (3..9)");
   app.add_option("--time", o.time_s, "workload seconds");
   app.add_option("--concurrency", o.concurrency, "client workers");
+  app.add_option("--in-flight", o.in_flight,
+                 "pipeline: operations each worker's client keeps in flight");
   app.add_option("--rate", o.rate, "target ops/s over all workers (0 = unlimited)");
   app.add_option("--seed", o.seed, "seed of the fault schedule and the workload");
   app.add_option("--bug", o.bug, "run kvd_buggy with --test_inject_bug=NAME");
@@ -124,6 +128,9 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   ASSIGN_OR_RETURN(o.faults, ParseNemesis(o.nemesis_spec));
   if (o.nodes < 1 || o.nodes > 9) return Status::InvalidArgument("--nodes must be in 1..9");
   if (o.concurrency < 1) return Status::InvalidArgument("--concurrency must be positive");
+  if (o.in_flight < 1 || o.in_flight > 64) {
+    return Status::InvalidArgument("--in-flight must be in 1..64");
+  }
   if (o.time_s <= 0) return Status::InvalidArgument("--time must be positive");
   if (o.fault_min_s <= 0 || o.fault_max_s < o.fault_min_s || o.quiet_min_s <= 0 ||
       o.quiet_max_s < o.quiet_min_s) {

@@ -13,7 +13,10 @@
 
 namespace ringkv::jepsen {
 
-enum class WorkloadKind { kRegister, kAppend, kSet };
+// kPipeline: appends and reads like kAppend, but each worker's client keeps `in_flight`
+// operations in flight at once (the async API), so one client session has many writes
+// outstanding and their retries interleave (issue 10).
+enum class WorkloadKind { kRegister, kAppend, kSet, kPipeline };
 
 // The fault kinds a nemesis schedule draws from. `--nemesis partition` expands to every
 // partition shape; the others name one shape each.
@@ -41,6 +44,7 @@ struct RunOptions {
   int nodes = 3;
   double time_s = 60;  // length of the workload phase (faults included), seconds
   int concurrency = 10;
+  int in_flight = 8;   // pipeline: operations each worker's client keeps in flight
   double rate = 200;   // target operations per second over all workers (0 = unlimited)
   uint64_t seed = 1;
   std::string bug;     // kvd_buggy --test_inject_bug value; "" = none
@@ -58,7 +62,7 @@ struct RunOptions {
   bool changes_membership() const;            // the member nemesis is enabled
 };
 
-// Parses "register|append|set".
+// Parses "register|append|set|pipeline".
 Result<WorkloadKind> ParseWorkload(const std::string& name);
 const char* WorkloadName(WorkloadKind w);
 

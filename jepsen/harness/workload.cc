@@ -77,7 +77,15 @@ Status Workload::Run(double until_s) {
     if (!w.client) return Status::Unavailable("cannot create a client");
   }
   std::vector<std::thread> threads;
-  for (Worker& w : workers) threads.emplace_back([this, &w, until_s] { WorkerLoop(&w, until_s); });
+  for (Worker& w : workers) {
+    threads.emplace_back([this, &w, until_s] {
+      if (options_.workload == WorkloadKind::kPipeline) {
+        PipelineLoop(&w, until_s);
+      } else {
+        WorkerLoop(&w, until_s);
+      }
+    });
+  }
   for (auto& t : threads) t.join();
   return Status::OK();
 }
@@ -112,8 +120,10 @@ std::string Workload::PickKey(Worker* w) {
     key = "s" + std::to_string(w->rng.Uniform(kSetKeys));
   } else {
     const uint64_t base = op_count_.load() / kOpsPerWindowStep;
-    key = (options_.workload == WorkloadKind::kRegister ? "r" : "a") +
-          std::to_string(base + w->rng.Uniform(kKeyWindow));
+    const char* prefix = options_.workload == WorkloadKind::kRegister   ? "r"
+                         : options_.workload == WorkloadKind::kPipeline ? "p"
+                                                                        : "a";
+    key = prefix + std::to_string(base + w->rng.Uniform(kKeyWindow));
   }
   std::lock_guard<std::mutex> l(mu_);
   keys_.insert(key);
@@ -132,6 +142,8 @@ void Workload::DoOne(Worker* w) {
         Read(*w->client, &w->process, key, client::Consistency::kLinearizable, true, false,
              Home(*w));
       }
+      break;
+    case WorkloadKind::kPipeline:  // PipelineLoop, never one at a time
       break;
     case WorkloadKind::kSet:
       if (w->rng.Bernoulli(0.9)) {

@@ -10,6 +10,13 @@
 //   append    keys a<k> in the same kind of window; 50% append of a unique element (server-side
 //             Append of "<e>," to the key's string), 50% read (Get, parsed back into a list).
 //   set       keys s0..s2 for the whole run; 90% add (Append "<e>,"), 10% read.
+//   pipeline  keys p<k> in the append workload's window; 60% append, 40% read, but each worker's
+//             client keeps --in-flight operations going at once through the async API: one
+//             client session has many writes in flight, and their retries (attempt timeout 1 s)
+//             overtake later writes of the same session. Slot s of worker i is its own Jepsen
+//             process (i * in_flight + s), since a process has one operation at a time.
+//             Checked by the append checker: a write answered with a definite failure whose
+//             element a read later sees is a "failed-observed" anomaly (issue 10).
 // Reads during the run start at the worker's home node (worker i -> member i mod n) and follow
 // redirects from there, so every node's read path is exercised, not only the leaders'.
 // Outcomes: OK -> :ok (with :version); kDeadlineExceeded ("outcome unknown") and any code the
@@ -74,6 +81,9 @@ class Workload {
     std::unique_ptr<client::Client> client;
   };
   void WorkerLoop(Worker* w, double until_s);
+  // The pipeline workload's worker (pipeline.cc): keeps options_.in_flight operations in
+  // flight on w->client until `until_s`, then waits for them.
+  void PipelineLoop(Worker* w, double until_s);
   void DoOne(Worker* w);
   void DoRegister(Worker* w, const std::string& key);
   void DoAppend(Worker* w, const std::string& key, bool set_add);

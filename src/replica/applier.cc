@@ -71,6 +71,9 @@ Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
       return resp;
     }
     case storage::SessionVerdict::kCached:
+      if (one_answer_sessions_ && sessions.Find(w.client_id)->sequences.back() > w.sequence) {
+        return StaleSequenceForTesting(w.sequence);
+      }
       return CachedResponse(cmd);  // a retry of an applied write: its answer, no second effect
     case storage::SessionVerdict::kBelowFirstIncomplete:
     case storage::SessionVerdict::kResponseEvicted:
@@ -104,6 +107,15 @@ Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
   err->set_message("session " + std::to_string(w.client_id) + " sequence " +
                    std::to_string(w.sequence) + " " + why +
                    ": outcome unknown, it will not apply from now on");
+  return resp;
+}
+
+kvpb::Response Applier::StaleSequenceForTesting(uint64_t sequence) {
+  kvpb::Response resp;
+  resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
+  resp.mutable_error()->set_definite(true);
+  resp.mutable_error()->set_message("stale session sequence " + std::to_string(sequence) +
+                                    " (injected bug one_answer_sessions)");
   return resp;
 }
 

@@ -27,7 +27,10 @@ namespace ringkv::replica {
 
 class Applier {
  public:
-  Applier(storage::KvState* kv, storage::WriteBatch* batch) : kv_(kv), batch_(batch) {}
+  // `one_answer_sessions_for_testing`: kvd_buggy's injected bug kOneAnswerSessions (replica.h).
+  Applier(storage::KvState* kv, storage::WriteBatch* batch,
+          bool one_answer_sessions_for_testing = false)
+      : kv_(kv), batch_(batch), one_answer_sessions_(one_answer_sessions_for_testing) {}
 
   // Applies the command of the entry at `index`, returning the response to give its proposer.
   // A corrupt stored record is returned as an error status (the replica stops).
@@ -45,9 +48,12 @@ class Applier {
   Result<kvpb::Response> ExecuteCommand(const kvpb::Command& cmd, Index index);
   // The kept response of a write the session table answered kCached.
   Result<kvpb::Response> CachedResponse(const kvpb::Command& cmd) const;
+  // The answer of the injected bug kOneAnswerSessions: the old rule's definite error.
+  static kvpb::Response StaleSequenceForTesting(uint64_t sequence);
 
   storage::KvState* kv_;
   storage::WriteBatch* batch_;
+  const bool one_answer_sessions_;
   // Keys written earlier in this batch: nullopt = deleted.
   std::map<std::string, std::optional<storage::VersionedValue>> overlay_;
   // Responses recorded earlier in this batch, by (client_id, sequence): the session table

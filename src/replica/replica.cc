@@ -446,7 +446,7 @@ Status Replica::FinishReady() {
 Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   if (entries.empty()) return Status::OK();
   storage::WriteBatch batch;
-  Applier applier(&kv_, &batch);
+  Applier applier(&kv_, &batch, options_.test_bug == TestBug::kOneAnswerSessions);
   std::vector<std::pair<Reply, kvpb::Response>> replies;
   for (const raftpb::Entry& e : entries) {
     Index idx(e.index());

@@ -69,6 +69,9 @@ enum class TestBug {
   kAckBeforeCommit,  // answer a write as soon as it is proposed
   kForgetSessions,   // ignore the session table: a retried write applies twice
   kAckBeforeSync,    // the store acknowledges before the Raft log is synced (store/)
+  // The session rule before issue 10 (one answer per session): a retry of a sequence below the
+  // session's highest applied one gets a definite "stale session sequence" although it applied.
+  kOneAnswerSessions,
 };
 
 struct ReplicaOptions {

@@ -100,7 +100,8 @@ DEFINE_int32(slow_request_ms, 300, "Warn when a client request takes longer to a
 #ifdef RINGKV_TEST_BUGS
 // Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
 DEFINE_string(test_inject_bug, "",
-              "TEST ONLY: stale_reads | ack_before_commit | forget_sessions | ack_before_sync");
+              "TEST ONLY: stale_reads | ack_before_commit | forget_sessions | ack_before_sync | "
+              "one_answer_sessions");
 DEFINE_bool(test_lose_unsynced_writes, false,
             "TEST ONLY: keep unsynced writes in process memory so kill -9 loses them");
 DEFINE_string(test_failpoints, "",
@@ -242,7 +243,8 @@ int main(int argc, char** argv) {
                                                {"stale_reads", TestBug::kStaleReads},
                                                {"ack_before_commit", TestBug::kAckBeforeCommit},
                                                {"forget_sessions", TestBug::kForgetSessions},
-                                               {"ack_before_sync", TestBug::kAckBeforeSync}};
+                                               {"ack_before_sync", TestBug::kAckBeforeSync},
+                                               {"one_answer_sessions", TestBug::kOneAnswerSessions}};
   auto bug = bugs.find(FLAGS_test_inject_bug);
   if (bug == bugs.end()) Die("unknown --test_inject_bug=" + FLAGS_test_inject_bug);
   o.replica.test_bug = bug->second;

@@ -41,7 +41,22 @@ TEST(Append, Duplicated) {
 TEST(Append, PhantomAndFailedAppendObserved) {
   EXPECT_EQ(AppendKinds(H({"0 invoke append 1 k", "0 fail append 1 k", "1 invoke read nil k",
                            "1 ok read [1 9] k"})),
-            (Kinds{"phantom", "phantom"}));
+            (Kinds{"failed-observed", "phantom"}));
+}
+
+TEST(Append, PipelinedWriteAnsweredDefinitelyFailedThatTookEffect) {
+  // Issue 10's shape (the pipeline workload): one client with appends 1..3 in flight as
+  // processes 0..2. Append 1's first attempt applied, its retry arrived after 2 and 3 applied
+  // and was answered with a definite error (:fail); a later read sees 1.
+  EXPECT_EQ(AppendKinds(H({"0 invoke append 1 k", "1 invoke append 2 k", "2 invoke append 3 k",
+                           "1 ok append 2 k", "2 ok append 3 k", "0 fail append 1 k",
+                           "3 invoke read nil k", "3 ok read [1 2 3] k"})),
+            Kinds{"failed-observed"});
+  // Answered "outcome unknown" (:info) instead, the same history is valid.
+  EXPECT_EQ(AppendKinds(H({"0 invoke append 1 k", "1 invoke append 2 k", "2 invoke append 3 k",
+                           "1 ok append 2 k", "2 ok append 3 k", "0 info append 1 k",
+                           "3 invoke read nil k", "3 ok read [1 2 3] k"})),
+            Kinds{});
 }
 
 TEST(Append, IncompatibleOrders) {
@@ -105,7 +120,7 @@ TEST(Set, LostUnexpectedStale) {
                         "1 invoke read nil", "1 ok read #{}"})),
             Kinds{"lost"});
   EXPECT_EQ(SetKinds(H({"0 invoke add 1", "0 fail add 1", "1 invoke read nil", "1 ok read #{1 5}"})),
-            (Kinds{"unexpected", "unexpected"}));
+            (Kinds{"failed-observed", "unexpected"}));
 }
 
 TEST(Set, ElementSeenByAReadIsKnownFromThen) {

@@ -64,6 +64,18 @@ TEST(HarnessOptions, KillUnsyncedNeedsTheBuggyBinary) {
   EXPECT_EQ(o2->workload, WorkloadKind::kAppend);
 }
 
+TEST(HarnessOptions, PipelineWorkloadAndItsInFlightBound) {
+  const char* argv[] = {"x", "--out", "/tmp/o", "--kvd", "/bin/kvd", "--workload", "pipeline",
+                        "--in-flight", "16"};
+  auto o = ParseRunOptions(9, const_cast<char**>(argv));
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->workload, WorkloadKind::kPipeline);
+  EXPECT_EQ(o->in_flight, 16);
+  EXPECT_STREQ(WorkloadName(o->workload), "pipeline");
+  const char* bad[] = {"x", "--out", "/tmp/o", "--kvd", "/bin/kvd", "--in-flight", "0"};
+  EXPECT_FALSE(ParseRunOptions(7, const_cast<char**>(bad)).ok());
+}
+
 TEST(HarnessSchedule, DeterministicPerSeedAndInsideTheRun) {
   RunOptions o;
   o.time_s = 60;
