@@ -14,6 +14,8 @@ PACKAGES=(
   libbenchmark-dev                        # benchmarks
   libxxhash-dev                           # ring hash (XXH3_64bits)
   libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
+  libssl-dev openssl                      # TLS (OpenSSL via Asio); tools/make_certs.sh
+  clang libclang-rt-dev                   # fuzz targets (libFuzzer) and the clang build
   gnuplot-nox                             # Jepsen report plots
   iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
   chromium fonts-dejavu-core              # status page browser test (headless) + its screenshot

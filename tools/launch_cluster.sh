@@ -20,8 +20,12 @@
 #   --cluster-id ID         RINGKV_CLUSTER_ID        default 1
 #   --build-dir DIR         BUILD_DIR                default ./build
 #   --no-build              RINGKV_NO_BUILD=1        use the binaries already built
-# The data dir remembers the cluster's size and ports (cluster.env), so later commands need no
-# options. Extra kvd flags: RINGKV_KVD_FLAGS="--tick_ms=20 ...".
+#   --tls                   RINGKV_TLS=1             TLS on every port with client certificates
+#                                                    required: certificates from
+#                                                    tools/make_certs.sh in DIR/certs, kvctl as
+#                                                    user root (docs/security.md)
+# The data dir remembers the cluster's size, ports and TLS (cluster.env), so later commands
+# need no options. Extra kvd flags: RINGKV_KVD_FLAGS="--tick_ms=20 ...".
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +40,7 @@ ADMIN_BASE=${RINGKV_ADMIN_PORT_BASE:-8001}
 CLUSTER_ID=${RINGKV_CLUSTER_ID:-1}
 BUILD_DIR=${BUILD_DIR:-build}
 NO_BUILD=${RINGKV_NO_BUILD:-0}
+WANT_TLS=${RINGKV_TLS:-0}
 START_TIMEOUT=${RINGKV_START_TIMEOUT:-30}
 STOP_TIMEOUT=${RINGKV_STOP_TIMEOUT:-15}
 
@@ -70,6 +75,7 @@ while (($# > 0)); do
     --build-dir) BUILD_DIR=${2:?}; shift 2 ;;
     --build-dir=*) BUILD_DIR=${1#*=}; shift ;;
     --no-build) NO_BUILD=1; shift ;;
+    --tls) WANT_TLS=1; shift ;;
     -f|--follow) FOLLOW=1; shift ;;
     -h|--help|help) usage; exit 0 ;;
     -*) die "unknown option '$1' (see $PROG --help)" ;;
@@ -94,10 +100,21 @@ fi
 
 # A cluster recorded in the data dir wins over defaults (its ports and size are fixed).
 N=0
+TLS=$WANT_TLS
 if [[ -f $STATE ]]; then
+  TLS=0
   # shellcheck disable=SC1090
   source "$STATE"
+  if ((WANT_TLS && !TLS)) && [[ $CMD == start ]]; then
+    die "the cluster in $DATA_DIR runs without TLS; '$PROG clean' it first to start one with --tls"
+  fi
 fi
+CERTS="$DATA_DIR/certs"
+# kvctl's TLS flags as user root (empty without TLS).
+tls_kvctl_flags() {
+  ((TLS)) || return 0
+  echo "--cacert=$CERTS/ca.crt --cert=$CERTS/client-root.crt --key=$CERTS/client-root.key"
+}
 
 client_port() { echo $((CLIENT_BASE + $1 - 1)); }
 peer_port() { echo $((PEER_BASE + $1 - 1)); }
@@ -132,7 +149,8 @@ check_node_id() {
 }
 
 have_kvctl() { [[ -x $KVCTL ]]; }
-kvctl() { "$KVCTL" --endpoints="$(endpoints)" "$@"; }
+# shellcheck disable=SC2046
+kvctl() { "$KVCTL" --endpoints="$(endpoints)" $(tls_kvctl_flags) "$@"; }
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -193,12 +211,17 @@ start_node() {
     clients+="${clients:+,}$j=$HOST:$(client_port "$j")"
   done
   mkdir -p "$DATA_DIR/run" "$DATA_DIR/logs"
+  local tls_flags=()
+  if ((TLS)); then
+    tls_flags=(--tls_cert="$CERTS/node-$k.crt" --tls_key="$CERTS/node-$k.key"
+      --tls_ca="$CERTS/ca.crt" --client_cert_auth=required)
+  fi
   # shellcheck disable=SC2086
   setsid "$KVD" --node_id="$k" --data_dir="$DATA_DIR/$k" \
     --listen_client="$HOST:$(client_port "$k")" --listen_peer="$HOST:$(peer_port "$k")" \
     --listen_admin="$HOST:$(admin_port "$k")" \
     --initial_cluster="$peers" --initial_cluster_clients="$clients" --cluster_id="$CLUSTER_ID" \
-    ${RINGKV_KVD_FLAGS:-} </dev/null >>"$(log_file "$k")" 2>&1 &
+    "${tls_flags[@]}" ${RINGKV_KVD_FLAGS:-} </dev/null >>"$(log_file "$k")" 2>&1 &
   echo $! >"$(pid_file "$k")"
 }
 
@@ -228,7 +251,8 @@ wait_leader() {
   local deadline=$((SECONDS + START_TIMEOUT)) k
   while ((SECONDS < deadline)); do
     if have_kvctl; then
-      if timeout 10 "$KVCTL" --endpoints="$(endpoints)" endpoint health \
+      # shellcheck disable=SC2046
+      if timeout 10 "$KVCTL" --endpoints="$(endpoints)" $(tls_kvctl_flags) endpoint health \
         >/dev/null 2>&1; then
         return 0
       fi
@@ -262,6 +286,13 @@ stop_node() {
   echo "node $k stopped (pid $pid)"
 }
 
+# The KVCTL_* exports of the TLS flags (nothing without TLS).
+tls_exports() {
+  ((TLS)) || return 0
+  echo "  export KVCTL_CACERT=$CERTS/ca.crt"
+  echo "  export KVCTL_CERT=$CERTS/client-root.crt KVCTL_KEY=$CERTS/client-root.key"
+}
+
 print_banner() {
   local eps kvctl_cmd
   eps=$(endpoints)
@@ -270,6 +301,8 @@ print_banner() {
   cat <<EOF
 
 RingKV: $N-node cluster on $HOST (cluster id $CLUSTER_ID), data and logs in $DATA_DIR
+$( ((TLS)) && echo "TLS on every port, client certificates required; certificates in $CERTS" ||
+  echo "No TLS: every port is unauthenticated (start with --tls for certificates)")
 $(for ((k = 1; k <= N; k++)); do
     printf '  node %d  pid %-7s client %s:%d  peer %s:%d  log %s\n' "$k" \
       "$(node_pid "$k" || echo -)" "$HOST" "$(client_port "$k")" "$HOST" "$(peer_port "$k")" \
@@ -281,6 +314,7 @@ Status page (the ring, nodes, shards; any node's): http://$HOST:$(admin_port 1)/
 
 Talk to it (from $REPO):
   export KVCTL_ENDPOINTS=$eps
+$(tls_exports)
   $kvctl_cmd put greeting hello
   $kvctl_cmd get greeting
   $kvctl_cmd get --prefix gr
@@ -326,8 +360,12 @@ cmd_start() {
     check_ports_free "${to_start[@]}"
     if [[ ! -f $STATE ]]; then  # a new cluster: remember its shape for later commands
       mkdir -p "$DATA_DIR" || die "cannot create $DATA_DIR"
-      printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nADMIN_BASE=%d\nCLUSTER_ID=%d\n' \
-        "$N" "$CLIENT_BASE" "$PEER_BASE" "$ADMIN_BASE" "$CLUSTER_ID" >"$STATE"
+      printf 'N=%d\nCLIENT_BASE=%d\nPEER_BASE=%d\nADMIN_BASE=%d\nCLUSTER_ID=%d\nTLS=%d\n' \
+        "$N" "$CLIENT_BASE" "$PEER_BASE" "$ADMIN_BASE" "$CLUSTER_ID" "$TLS" >"$STATE"
+    fi
+    if ((TLS)); then
+      bash tools/make_certs.sh --dir "$CERTS" --nodes "$N" >/dev/null ||
+        die "cannot make certificates in $CERTS (tools/make_certs.sh)"
     fi
     for k in "${to_start[@]}"; do start_node "$k"; done
     note "started node(s) ${to_start[*]}; waiting for a leader (up to ${START_TIMEOUT}s)"
@@ -420,6 +458,7 @@ cmd_logs() {
 cmd_env() {
   [[ -f $STATE ]] || die "no cluster in $DATA_DIR (run: $PROG start)"
   echo "export KVCTL_ENDPOINTS=$(endpoints)"
+  tls_exports | sed 's/^  //'
 }
 
 cmd_clean() {

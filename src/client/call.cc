@@ -35,9 +35,11 @@ std::string Seconds(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts, uint64_t seed)
+ClientCore::ClientCore(asio::io_context& io_context, ClientOptions opts, uint64_t seed,
+                       std::shared_ptr<net::TlsContext> tls_context)
     : io(io_context),
       options(std::move(opts)),
+      tls(std::move(tls_context)),
       router(options.endpoints),
       rng(seed) {}
 
@@ -47,6 +49,7 @@ std::shared_ptr<Channel> ClientCore::ChannelFor(const std::string& address) {
   ChannelOptions co;
   co.cluster_id = options.cluster_id;
   co.dial_timeout = options.dial_timeout;
+  co.tls = tls;
   auto ch = std::make_shared<Channel>(io, address, co);
   channels.emplace(address, ch);
   return ch;

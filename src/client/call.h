@@ -49,13 +49,15 @@ class Call;
 // calls in flight (so shutdown can complete them). Only the I/O thread touches it, except
 // `router` (itself thread-safe) and the immutable `options`.
 struct ClientCore {
-  ClientCore(boost::asio::io_context& io_context, ClientOptions opts, uint64_t seed);
+  ClientCore(boost::asio::io_context& io_context, ClientOptions opts, uint64_t seed,
+             std::shared_ptr<net::TlsContext> tls_context);
 
   // The channel to `address`, created on first use.
   std::shared_ptr<Channel> ChannelFor(const std::string& address);
 
   boost::asio::io_context& io;
   const ClientOptions options;
+  const std::shared_ptr<net::TlsContext> tls;  // null = plain TCP
   Router router;
   SessionPool sessions;  // exactly-once write sessions
   Random rng;            // seeds of per-call backoff jitter

@@ -94,6 +94,7 @@ void Channel::Dial() {
   fo.address = address_;
   fo.cluster_id = options_.cluster_id;
   fo.connect_timeout = options_.dial_timeout;
+  fo.tls = options_.tls;
   std::weak_ptr<Channel> weak = weak_from_this();
   // FrameClient callbacks run on a strand of io_, i.e. on the I/O thread; they may still run
   // after this channel moved on to a newer connection, hence the generation check.

@@ -46,6 +46,8 @@ struct RpcOutcome {
 struct ChannelOptions {
   uint64_t cluster_id = 0;
   std::chrono::milliseconds dial_timeout{2000};
+  // TLS client context; null = plain TCP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 class Channel : public std::enable_shared_from_this<Channel> {

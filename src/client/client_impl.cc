@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "client/convert.h"
 #include "ring/ring_config.h"
 #include "net/address.h"
+#include "net/tls.h"
 #include "proto/kv_request_key.h"
 
 namespace ringkv::client {
@@ -62,7 +64,18 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
     return Status::InvalidArgument(
         "timeouts must be positive and max_backoff >= initial_backoff");
   }
-  auto client = std::make_unique<ClientImpl>(options);
+  std::shared_ptr<net::TlsContext> tls;
+  if (options.tls.enabled()) {
+    net::TlsOptions to;
+    to.ca_file = options.tls.ca_file;
+    to.cert_file = options.tls.cert_file;
+    to.key_file = options.tls.key_file;
+    to.insecure_skip_verify = options.tls.insecure_skip_verify;
+    auto ctx = net::TlsContext::Load(net::TlsRole::kClient, to);
+    if (!ctx.ok()) return Status::InvalidArgument("TLS: " + std::string(ctx.status().message()));
+    tls = *ctx;
+  }
+  auto client = std::make_unique<ClientImpl>(options, std::move(tls));
   if (!options.lazy_connect) {
     Status st = client->ProbeEndpoints();
     if (!st.ok()) return st;
@@ -71,9 +84,10 @@ Result<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   return std::unique_ptr<Client>(std::move(client));
 }
 
-ClientImpl::ClientImpl(ClientOptions options)
+ClientImpl::ClientImpl(ClientOptions options, std::shared_ptr<net::TlsContext> tls)
     : options_(std::move(options)), io_thread_("ringkv-client") {
-  core_ = std::make_unique<ClientCore>(io_thread_.io(), options_, SeedFrom(options_));
+  core_ = std::make_unique<ClientCore>(io_thread_.io(), options_, SeedFrom(options_),
+                                       std::move(tls));
   io_thread_.Start();
 }
 
@@ -211,6 +225,9 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
     uint32_t pending;
     std::vector<KeyValue> kvs;
     bool more = false;
+    // The lowest continue_after of the shards that have more keys: merged keys above it are
+    // not complete (a shard may hold unscanned keys below them), so the page ends there.
+    std::optional<std::string> bound;
     Status error;
     Callback<ScanResult> done;
   };
@@ -227,7 +244,12 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
               if (!r.ok()) {
                 if (state->error.ok()) state->error = r.status();
               } else {
-                state->more = state->more || r->more;
+                if (r->more) {
+                  state->more = true;
+                  if (!state->bound || r->continue_after < *state->bound) {
+                    state->bound = r->continue_after;
+                  }
+                }
                 for (auto& kv : r->kvs) state->kvs.push_back(std::move(kv));
               }
               if (--state->pending > 0) return;
@@ -243,9 +265,14 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
               std::sort(out.kvs.begin(), out.kvs.end(),
                         [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
               out.more = state->more;
+              if (state->bound) {
+                while (!out.kvs.empty() && out.kvs.back().key > *state->bound) out.kvs.pop_back();
+                out.continue_after = *state->bound;
+              }
               if (limit != 0 && out.kvs.size() > limit) {
                 out.kvs.resize(limit);
                 out.more = true;
+                out.continue_after = out.kvs.back().key;  // cut short by the limit
               }
               lock.unlock();
               cb(std::move(out));

@@ -19,7 +19,8 @@ namespace ringkv::client {
 class ClientImpl final : public Client {
  public:
   // REQUIRES: options validated (non-empty, parseable endpoints).
-  explicit ClientImpl(ClientOptions options);
+  // `tls`: the loaded TLS client context, null for plain TCP.
+  ClientImpl(ClientOptions options, std::shared_ptr<net::TlsContext> tls);
   ~ClientImpl() override;
 
   // Dials every endpoint; OK once one answers, else Unavailable listing each error.

@@ -130,6 +130,13 @@ Result<ScanResult> ToScan(const kvpb::Response& r) {
   out.more = r.scan().more();
   out.kvs.reserve(r.scan().kvs_size());
   for (const auto& kv : r.scan().kvs()) out.kvs.push_back(FromProto(kv));
+  if (out.more) {
+    // A server that filtered keys the user may not read says how far it scanned; the next page
+    // starts after that, not after the last key returned.
+    out.continue_after = !r.scan().scanned_through().empty() ? r.scan().scanned_through()
+                         : out.kvs.empty()                   ? std::string()
+                                                             : out.kvs.back().key;
+  }
   return out;
 }
 

@@ -20,6 +20,7 @@ Action Classify(const kvpb::Response& response) {
     case kvpb::UNAVAILABLE:
       return e.definite() ? Action::kBackoffRotate : Action::kRetryUnknown;
     case kvpb::INVALID_ARGUMENT:
+    case kvpb::PERMISSION_DENIED:
       return Action::kFail;
     case kvpb::NO_SPACE:
       // An alarm clears when an operator frees space, not within one call's deadline: answer
@@ -50,6 +51,8 @@ Status FinalStatus(const kvpb::Error& error) {
     case kvpb::BUSY:
     case kvpb::NO_SPACE:
       return Status::ResourceExhausted(msg);
+    case kvpb::PERMISSION_DENIED:
+      return Status::PermissionDenied(msg);
     default:
       return Status::Unavailable(msg);
   }

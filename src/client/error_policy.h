@@ -7,7 +7,7 @@
 //   TIMEOUT, UNKNOWN_OUTCOME, INTERNAL, indefinite UNAVAILABLE
 //                               -> the attempt's outcome is unknown; retry (a write only with
 //                                  its same session, which the caller guarantees);
-//   INVALID_ARGUMENT            -> final, definite;
+//   INVALID_ARGUMENT, PERMISSION_DENIED -> final, definite;
 //   SESSION_EXPIRED             -> indefinite, the write will never apply: the call decides
 //                                  (final "outcome unknown", or a retry as a new write when no
 //                                  attempt can have applied; see call.h);

@@ -29,6 +29,7 @@ enum class StatusCode : int {
   kCorruption = 9,
   kIOError = 10,
   kNotLeader = 11,  // carries a leader hint (node id, 0 when unknown)
+  kPermissionDenied = 12,  // the caller's identity may not do this; do not retry
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -56,6 +57,9 @@ class [[nodiscard]] Status {
   }
   static Status Corruption(std::string_view msg) { return {StatusCode::kCorruption, msg}; }
   static Status IOError(std::string_view msg) { return {StatusCode::kIOError, msg}; }
+  static Status PermissionDenied(std::string_view msg) {
+    return {StatusCode::kPermissionDenied, msg};
+  }
   // `leader_hint` is the id of the node believed to lead, 0 when unknown.
   static Status NotLeader(std::string_view msg, uint64_t leader_hint);
 

@@ -19,6 +19,7 @@
 
 #include "common/thread_annotations.h"
 #include "gossip/codec.h"
+#include "gossip/replay_guard.h"
 
 namespace ringkv::gossip {
 
@@ -64,7 +65,14 @@ class GossipDriver::Impl : public std::enable_shared_from_this<Impl> {
         socket_(strand_),
         timer_(strand_),
         resolver_(strand_),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(std::chrono::steady_clock::now()),
+        keyring_(opt_.keyring),
+        // Sequences start at the wall clock in microseconds, so a restarted sender continues
+        // above the sequences its previous run used (replay_guard.h).
+        next_sequence_(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count())) {}
 
   ~Impl() {
     if (thread_.joinable()) thread_.join();
@@ -153,6 +161,11 @@ class GossipDriver::Impl : public std::enable_shared_from_this<Impl> {
     });
   }
 
+  void SetKeyring(std::shared_ptr<const Keyring> keyring) {
+    auto self = shared_from_this();
+    asio::post(strand_, [self, keyring = std::move(keyring)] { self->keyring_ = keyring; });
+  }
+
   // ---- Published state (any thread) ----
   std::vector<Member> Members() const {
     std::lock_guard<std::mutex> l(mu_);
@@ -213,13 +226,44 @@ class GossipDriver::Impl : public std::enable_shared_from_this<Impl> {
         });
   }
 
+  // Opens a sealed datagram and checks it is no replay; nullopt (counted, logged) otherwise.
+  std::optional<std::string> Unseal(std::string_view datagram) {
+    Result<Keyring::Opened> opened = keyring_->Open(datagram);
+    if (!opened.ok()) {
+      ++io_stats_.auth_failures;
+      LOG_EVERY_N(WARNING, 100) << "gossip: dropped a datagram from " << EndpointString(sender_)
+                                << " that fails authentication: " << opened.status().message()
+                                << " (" << io_stats_.auth_failures << " so far)";
+      return std::nullopt;
+    }
+    const ReplayGuard::Verdict v = replay_.Check(opened->sender, opened->sequence);
+    if (v != ReplayGuard::Verdict::kFresh) {
+      ++io_stats_.replays_dropped;
+      LOG_EVERY_N(WARNING, 100) << "gossip: dropped a "
+                                << (v == ReplayGuard::Verdict::kReplay ? "replayed"
+                                                                       : "too old (possibly replayed)")
+                                << " datagram from " << EndpointString(sender_) << " (sender node "
+                                << opened->sender << ", sequence " << opened->sequence << "; "
+                                << io_stats_.replays_dropped << " so far)";
+      return std::nullopt;
+    }
+    return std::move(opened->plaintext);
+  }
+
   void OnDatagram(size_t n) {
     ++io_stats_.datagrams_received;
     if (n >= buf_.size()) {  // may have been truncated
       ++io_stats_.decode_errors;
       return;
     }
-    Result<gossippb::Envelope> env = DecodeDatagram(std::string_view(buf_.data(), n));
+    std::string_view datagram(buf_.data(), n);
+    std::optional<std::string> plaintext;
+    if (keyring_ != nullptr) {
+      plaintext = Unseal(datagram);
+      if (!plaintext) return;
+      datagram = *plaintext;
+    }
+    Result<gossippb::Envelope> env = DecodeDatagram(datagram);
     if (!env.ok()) {
       ++io_stats_.decode_errors;
       VLOG(1) << "gossip: dropped datagram from " << EndpointString(sender_) << ": "
@@ -262,6 +306,9 @@ class GossipDriver::Impl : public std::enable_shared_from_this<Impl> {
       if (!bytes.ok()) {
         ++io_stats_.send_errors;
         continue;
+      }
+      if (keyring_ != nullptr) {
+        *bytes = keyring_->Seal(*bytes, opt_.swim.self.id.value(), next_sequence_++);
       }
       boost::system::error_code ec;
       // Non-blocking: a full socket buffer loses the datagram, as the network may anyway.
@@ -330,6 +377,9 @@ class GossipDriver::Impl : public std::enable_shared_from_this<Impl> {
   std::map<std::string, udp::endpoint> resolved_;
   GossipDriverStats io_stats_;  // the core's stats are copied in at Publish
   bool stopped_ = false;
+  std::shared_ptr<const Keyring> keyring_;  // null = plain datagrams
+  ReplayGuard replay_;                      // used with a key ring only
+  uint64_t next_sequence_;                  // of the next sealed datagram we send
 
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::thread thread_;
@@ -384,6 +434,10 @@ Status GossipDriver::Leave(std::chrono::milliseconds timeout) {
 
 void GossipDriver::SetMeta(std::string meta) {
   impl_->Run([meta = std::move(meta)](Swim& s) mutable { s.SetMeta(std::move(meta)); });
+}
+
+void GossipDriver::SetKeyring(std::shared_ptr<const Keyring> keyring) {
+  impl_->SetKeyring(std::move(keyring));
 }
 
 void GossipDriver::SetDecommissioning(bool decommissioning) {

@@ -22,6 +22,7 @@
 
 #include "common/result.h"
 #include "common/status.h"
+#include "gossip/keyring.h"
 #include "gossip/member.h"
 #include "gossip/swim.h"
 
@@ -46,6 +47,10 @@ struct GossipDriverOptions {
   // Events kept for TakeEvents(); older ones are dropped (and counted) beyond this.
   // Default: 4096.
   size_t max_buffered_events = 4096;
+  // Authenticated encryption of every datagram (gossip/keyring.h); null = plain datagrams that
+  // anyone can read, forge or replay. With a key ring, datagrams that no key authenticates
+  // and replayed ones are dropped, counted and logged (WARNING, the first and every 100th).
+  std::shared_ptr<const Keyring> keyring;
 };
 
 struct GossipDriverStats {
@@ -56,6 +61,8 @@ struct GossipDriverStats {
   uint64_t send_errors = 0;       // socket errors or a full send buffer: the datagram is lost
   uint64_t unresolved_addrs = 0;  // outbox destinations that do not resolve
   uint64_t events_dropped = 0;    // TakeEvents() buffer overflow
+  uint64_t auth_failures = 0;     // with a key ring: datagrams no key authenticates
+  uint64_t replays_dropped = 0;   // with a key ring: datagrams seen before (or too old to tell)
 };
 
 class GossipDriver {
@@ -92,6 +99,10 @@ class GossipDriver {
   // REQUIRES: meta.size() <= kMaxMetaBytes.
   void SetMeta(std::string meta);
   void SetDecommissioning(bool decommissioning);
+  // Replaces the key ring (key rotation: install, use, remove). Asynchronous; datagrams sent
+  // after it takes effect are sealed with the new primary key. REQUIRES: the driver was
+  // started with a key ring, and `keyring` is not null.
+  void SetKeyring(std::shared_ptr<const Keyring> keyring);
 
   // Snapshot of the view (self included), ordered by id.
   std::vector<Member> Members() const;

@@ -1,4 +1,5 @@
-// Connection: one TCP stream carrying frames (net/frame.h) in both directions. It reads frames
+// Connection: one TCP stream (plain or TLS, net/stream.h) carrying frames (net/frame.h) in both
+// directions. It reads frames
 // and hands each payload to a callback, and writes frames from a bounded outgoing queue: every
 // frame queued while a write is in flight goes out in the next single gathered async_write, so
 // a busy connection makes one syscall per burst, and a slow remote only fills its own queue
@@ -31,6 +32,7 @@
 #include "common/status.h"
 #include "common/thread_annotations.h"
 #include "net/frame.h"
+#include "net/stream.h"
 
 namespace ringkv::net {
 
@@ -60,6 +62,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `socket` must be connected. `name` prefixes log lines, e.g. "peer 3".
   static std::shared_ptr<Connection> Create(boost::asio::ip::tcp::socket socket,
                                             const ConnectionOptions& options, std::string name);
+  // As above over a stream whose TLS handshake (if any) completed.
+  static std::shared_ptr<Connection> Create(Stream stream, const ConnectionOptions& options,
+                                            std::string name);
   ~Connection();
 
   // Starts reading. REQUIRES: called once. The handlers are dropped after the close handler ran,
@@ -95,12 +100,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The node id the remote announced in its handshake (0 for clients / before the handshake).
   NodeId peer_node_id() const { return NodeId(peer_node_id_.load(std::memory_order_acquire)); }
   void set_peer_node_id(NodeId id) { peer_node_id_.store(id.value(), std::memory_order_release); }
+  // What the TLS handshake proved about the remote (empty for plain TCP). Immutable.
+  const PeerIdentity& peer_identity() const { return peer_identity_; }
+  bool is_tls() const { return is_tls_; }
   // Frames + bytes currently queued or in flight.
   size_t queued_bytes() const;
 
  private:
-  Connection(boost::asio::ip::tcp::socket socket, const ConnectionOptions& options,
-             std::string name);
+  Connection(Stream stream, const ConnectionOptions& options, std::string name);
 
   // All below run on the socket's executor.
   void DoRead();
@@ -112,7 +119,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionOptions options_;
   const std::string name_;
   const uint64_t id_;
-  boost::asio::ip::tcp::socket socket_;
+  Stream stream_;
+  const PeerIdentity peer_identity_;  // copied from the stream at creation
+  const bool is_tls_;
   std::string remote_address_;
   // Fires when a write takes longer than options_.write_timeout. Executor-only.
   boost::asio::steady_timer write_timer_;
@@ -125,7 +134,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   OversizedHandler on_oversized_;
   FrameDecoder decoder_;
   std::array<char, 64 * 1024> read_buf_;
-  std::vector<std::string> writing_;  // frames of the async_write in flight
+  std::vector<std::string> writing_;  // frames of the async_write in flight (joined under TLS)
+  size_t writing_frames_ = 0;         // frames in writing_ before any joining
   uint64_t write_gen_ = 0;            // bumped per write start/finish; stale timers compare it
   bool reading_stopped_ = false;      // set by CloseAfterFlush
 

@@ -9,7 +9,9 @@
 #include <mutex>
 
 #include "net/connector.h"
+#include "net/address.h"
 #include "net/handshake.h"
+#include "net/tls_handshake.h"
 #include "proto/transport.pb.h"
 
 namespace ringkv::net {
@@ -42,7 +44,23 @@ struct FrameClient::Core : std::enable_shared_from_this<Core> {
 
   void OnDialed(Status st, tcp::socket socket) {
     if (!st.ok()) return FinishConnect(st);
-    auto c = Connection::Create(std::move(socket), options.connection, "server " + options.address);
+    if (options.tls == nullptr) return OnStream(Stream(std::move(socket)));
+    auto hp = ParseHostPort(options.address);
+    const std::string host = hp.ok() ? hp->host : "";
+    auto self = shared_from_this();
+    AsyncTlsConnect(std::move(socket), options.tls, host, /*require_node_certificate=*/false,
+                    options.connect_timeout, [self](Status st, std::optional<Stream> stream) {
+                      if (!st.ok()) {
+                        return self->FinishConnect(Status(
+                            st.code(), "TLS to " + self->options.address + ": " +
+                                           std::string(st.message())));
+                      }
+                      self->OnStream(std::move(*stream));
+                    });
+  }
+
+  void OnStream(Stream stream) {
+    auto c = Connection::Create(std::move(stream), options.connection, "server " + options.address);
     {
       std::lock_guard<std::mutex> l(mu);
       if (closed) return FinishConnect(Status::Unavailable("client closed"));

@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "net/connection.h"
 #include "net/io_thread.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
 
@@ -39,6 +40,10 @@ struct FrameClientOptions {
   std::string local_host;
   // Deadline for dial + handshake together. Default: 2 s.
   std::chrono::milliseconds connect_timeout{2000};
+  // TLS: null = plain TCP. A client-role context: it verifies the server's certificate against
+  // its CA and the address's host (unless it skips verification) and presents its own
+  // certificate when it has one. Part of the connect deadline.
+  std::shared_ptr<TlsContext> tls;
   // Per-connection limits. Defaults: 4 MiB + 64 KiB frames, 16 MiB / 1024 frames queued,
   // 30 s write timeout.
   ConnectionOptions connection = [] {
@@ -70,7 +75,8 @@ class FrameClient {
 
   // Dials and handshakes; `done` gets OK once frames may be sent, or InvalidArgument (bad
   // address), DeadlineExceeded (timeout), Unavailable (dial failed / closed during handshake) or
-  // FailedPrecondition (the server refused the handshake: cluster id or version). REQUIRES:
+  // FailedPrecondition (the server refused the handshake: cluster id or version; or the TLS
+  // handshake failed: certificate not trusted, name mismatch, ...). REQUIRES:
   // called once.
   void AsyncConnect(ConnectCallback done);
   // Blocking AsyncConnect. REQUIRES: not on the io_context's thread.

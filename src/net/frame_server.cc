@@ -7,6 +7,7 @@
 #include "net/address.h"
 #include "net/listener.h"
 #include "net/handshake.h"
+#include "net/tls_handshake.h"
 
 namespace ringkv::net {
 namespace asio = boost::asio;
@@ -41,7 +42,12 @@ Status FrameServer::Start() {
   io_thread_.Start();
   asio::post(io_thread_.io(), [this] { DoAccept(); });
   LOG(INFO) << "net: frame server of node " << options_.node_id << " listening on "
-            << FormatHostPort(hp->host, port_);
+            << FormatHostPort(hp->host, port_)
+            << (options_.tls == nullptr
+                    ? " (plain TCP)"
+                    : " (TLS, client certificates " +
+                          std::string(ClientCertAuthName(options_.tls->options().client_auth)) +
+                          ")");
   return Status::OK();
 }
 
@@ -76,14 +82,45 @@ void FrameServer::DoAccept() {
 }
 
 void FrameServer::OnAccepted(tcp::socket socket) {
-  auto conn = Connection::Create(std::move(socket), options_.connection, "client");
-  if (sessions_.size() >= options_.max_connections) {
-    LOG(WARNING) << "net: frame server refusing connection from " << conn->remote_address()
-                 << ": already " << sessions_.size() << " connections (max "
+  if (sessions_.size() + tls_handshakes_ >= options_.max_connections) {
+    LOG(WARNING) << "net: frame server refusing connection from " << RemoteAddress(socket)
+                 << ": already " << sessions_.size() + tls_handshakes_ << " connections (max "
                  << options_.max_connections << ")";
-    conn->Close(Status::OK());
+    error_code ignored;
+    socket.close(ignored);
     return;
   }
+  if (options_.tls == nullptr) {
+    OnStream(Stream(std::move(socket)));
+    return;
+  }
+  ++tls_handshakes_;
+  const std::string remote = RemoteAddress(socket);
+  TlsAcceptPolicy policy;
+  policy.timeout = options_.handshake_timeout;
+  AsyncTlsAccept(std::move(socket), options_.tls->Current(), policy,
+                 [this, remote](Status st, std::optional<Stream> stream) {
+                   --tls_handshakes_;
+                   if (stopping_) return;
+                   if (!st.ok()) {
+                     // A remote that hangs up before the handshake (a port probe, a health
+                     // check) is not refused, just gone.
+                     if (st.IsUnavailable()) {
+                       VLOG(1) << "net: TLS client " << remote << " went away: " << st;
+                       return;
+                     }
+                     ++tls_refused_;
+                     LOG(WARNING) << "net: node " << options_.node_id
+                                  << " refused TLS client connection from " << remote << ": "
+                                  << st.message();
+                     return;
+                   }
+                   OnStream(std::move(*stream));
+                 });
+}
+
+void FrameServer::OnStream(Stream stream) {
+  auto conn = Connection::Create(std::move(stream), options_.connection, "client");
   auto session = std::make_shared<Session>(conn, io_thread_.io().get_executor());
   sessions_.emplace(conn->id(), session);
   connection_count_.store(sessions_.size());

@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "net/connection.h"
 #include "net/io_thread.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
 
@@ -49,8 +50,13 @@ struct FrameServerOptions {
   }();
   // Connections beyond this are closed right after accept. Default: 4096.
   size_t max_connections = 4096;
-  // A connection without a valid handshake after this long is closed. Default: 5 s.
+  // A connection without a valid handshake (TLS and protocol, each) after this long is closed.
+  // Default: 5 s.
   std::chrono::milliseconds handshake_timeout{5000};
+  // TLS: null = plain TCP. Server-role credentials; their client_auth decides whether clients
+  // must present certificates (Connection::peer_identity() then names them). A refused TLS
+  // handshake is logged at WARNING with the reason and the remote address.
+  std::shared_ptr<TlsCredentials> tls;
 };
 
 class FrameServer {
@@ -86,6 +92,8 @@ class FrameServer {
   uint16_t port() const { return port_; }
   // Open connections (handshaken or not).
   size_t connection_count() const { return connection_count_.load(); }
+  // Connections refused in the TLS handshake (plain TCP, bad or missing certificate, timeout).
+  uint64_t tls_refused() const { return tls_refused_.load(); }
 
  private:
   struct Session;
@@ -93,6 +101,7 @@ class FrameServer {
   // Server thread only.
   void DoAccept();
   void OnAccepted(boost::asio::ip::tcp::socket socket);
+  void OnStream(Stream stream);
   void OnFrame(Session& s, const std::shared_ptr<Connection>& conn, std::string payload);
   void OnHandshake(Session& s, const std::shared_ptr<Connection>& conn, const std::string& payload);
 
@@ -108,7 +117,9 @@ class FrameServer {
   std::unordered_map<uint64_t, std::shared_ptr<Session>>
       sessions_;           // by connection id; server thread
   bool stopping_ = false;  // server thread
+  size_t tls_handshakes_ = 0;  // TLS handshakes in progress; server thread
   std::atomic<size_t> connection_count_{0};
+  std::atomic<uint64_t> tls_refused_{0};
 };
 
 }  // namespace ringkv::net

@@ -25,6 +25,11 @@ Transport::Transport(TransportOptions options, Handlers handlers)
                : (options_.node_id.value() * 0x9E3779B97F4A7C15ull) ^ options_.incarnation) {
   CHECK(options_.node_id != kNoNode) << "transport needs a node id";
   CHECK(handlers_.on_raft) << "transport needs a Raft handler";
+  CHECK((options_.tls_server == nullptr) == (options_.tls_client == nullptr))
+      << "peer TLS needs both server and client credentials";
+  CHECK(options_.tls_server == nullptr ||
+        options_.tls_server->options().client_auth == ClientCertAuth::kRequired)
+      << "the peer port requires client certificates";
 }
 
 Transport::~Transport() { Stop(); }
@@ -51,7 +56,8 @@ Status Transport::Start() {
   io_thread_.Start();
   asio::post(io_thread_.io(), [this] { DoAccept(); });
   LOG(INFO) << "net: node " << options_.node_id << " transport listening on "
-            << FormatHostPort(hp->host, port_) << ", advertising " << advertised_address_;
+            << FormatHostPort(hp->host, port_) << ", advertising " << advertised_address_
+            << (options_.tls_server ? " (mutual TLS)" : " (plain TCP, unauthenticated)");
   return Status::OK();
 }
 

@@ -29,6 +29,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -47,6 +48,8 @@
 #include "common/thread_annotations.h"
 #include "net/connection.h"
 #include "net/io_thread.h"
+#include "net/stream.h"
+#include "net/tls.h"
 #include "proto/raft.pb.h"
 #include "proto/transport.pb.h"
 
@@ -84,6 +87,12 @@ struct TransportOptions {
   std::chrono::milliseconds write_timeout{10000};
   // Seed for backoff jitter. Default: 0 = derive from node id and incarnation.
   uint64_t seed = 0;
+  // Mutual TLS between nodes: both set, or both null (plain TCP). `tls_server` verifies
+  // accepted peers (REQUIRES: its client_auth is required) and `tls_client` verifies dialed
+  // ones; either side refuses a remote whose certificate is not a node certificate (see
+  // net/tls.h). Refusals are logged at WARNING with the reason and counted.
+  std::shared_ptr<TlsCredentials> tls_server;
+  std::shared_ptr<TlsCredentials> tls_client;
 };
 
 // Counters of one peer, monotonically increasing except `connected`.
@@ -149,6 +158,9 @@ class Transport {
 
   // Counters for `peer` (zeros for an unknown one).
   PeerStats GetPeerStats(NodeId peer) const;
+  // Accepted connections refused in the TLS handshake (plain TCP, untrusted, expired or client
+  // certificate, timeout).
+  uint64_t tls_refused() const { return tls_refused_.load(); }
 
   // Test hook: while blocked, everything to `peer` is dropped at Send and everything received
   // from it is discarded, as if the network between the two nodes were cut.
@@ -168,11 +180,13 @@ class Transport {
   // Transport thread only.
   void DoAccept();
   void OnAccepted(boost::asio::ip::tcp::socket socket);
+  void OnAcceptedStream(Stream stream);
   void OnInboundFrame(Inbound& in, std::string payload);
   void HandleInboundHandshake(Inbound& in, const std::string& payload);
   void Dial(const std::shared_ptr<Peer>& peer);
   void OnDialed(const std::shared_ptr<Peer>& peer, uint64_t attempt, Status status,
                 boost::asio::ip::tcp::socket socket);
+  void OnDialedStream(const std::shared_ptr<Peer>& peer, uint64_t attempt, Stream stream);
   void OnOutboundFrame(const std::shared_ptr<Peer>& peer, uint64_t attempt,
                        const std::shared_ptr<Connection>& conn, const std::string& payload);
   void OnOutboundFailed(const std::shared_ptr<Peer>& peer, uint64_t attempt, const Status& why);
@@ -194,6 +208,7 @@ class Transport {
   Random rng_;             // backoff jitter; transport thread
   bool stopping_ = false;  // transport thread
   bool started_ = false;   // owner thread
+  std::atomic<uint64_t> tls_refused_{0};
 
   // State below is protected by mu_.
   mutable std::mutex mu_;

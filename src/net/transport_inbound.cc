@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "net/handshake.h"
+#include "net/tls_handshake.h"
 #include "net/transport.h"
 #include "net/transport_internal.h"
 
@@ -28,7 +29,34 @@ void Transport::DoAccept() {
 }
 
 void Transport::OnAccepted(tcp::socket socket) {
-  auto conn = Connection::Create(std::move(socket), ConnOptions(), "peer-inbound");
+  if (options_.tls_server == nullptr) {
+    OnAcceptedStream(Stream(std::move(socket)));
+    return;
+  }
+  const std::string remote = RemoteAddress(socket);
+  TlsAcceptPolicy policy;
+  policy.require_node_certificate = true;
+  policy.timeout = options_.handshake_timeout;
+  AsyncTlsAccept(std::move(socket), options_.tls_server->Current(), policy,
+                 [this, remote](Status st, std::optional<Stream> stream) {
+                   if (stopping_) return;
+                   if (!st.ok()) {
+                     if (st.IsUnavailable()) {  // hung up before the handshake: not refused
+                       VLOG(1) << "net: TLS peer " << remote << " went away: " << st;
+                       return;
+                     }
+                     tls_refused_.fetch_add(1);
+                     LOG(WARNING) << "net: node " << options_.node_id
+                                  << " refused TLS peer connection from " << remote << ": "
+                                  << st.message();
+                     return;
+                   }
+                   OnAcceptedStream(std::move(*stream));
+                 });
+}
+
+void Transport::OnAcceptedStream(Stream stream) {
+  auto conn = Connection::Create(std::move(stream), ConnOptions(), "peer-inbound");
   auto in = std::make_shared<Inbound>(conn, io_thread_.io().get_executor());
   inbound_.emplace(conn->id(), in);
   Inbound* raw = in.get();  // valid while inbound_ holds it, i.e. until the close handler

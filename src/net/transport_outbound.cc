@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "net/connector.h"
+#include "net/address.h"
 #include "net/handshake.h"
+#include "net/tls_handshake.h"
 #include "net/transport.h"
 #include "net/transport_internal.h"
 
@@ -36,7 +38,32 @@ void Transport::OnDialed(const std::shared_ptr<Peer>& peer, uint64_t attempt, St
     OnOutboundFailed(peer, attempt, status);
     return;
   }
-  auto conn = Connection::Create(std::move(socket), ConnOptions(),
+  if (options_.tls_client == nullptr) {
+    OnDialedStream(peer, attempt, Stream(std::move(socket)));
+    return;
+  }
+  std::string host;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto hp = ParseHostPort(peer->address);
+    if (hp.ok()) host = hp->host;
+  }
+  AsyncTlsConnect(std::move(socket), options_.tls_client->Current(), host,
+                  /*require_node_certificate=*/true, options_.handshake_timeout,
+                  [this, peer, attempt](Status st, std::optional<Stream> stream) {
+                    if (stopping_ || attempt != peer->attempt) return;
+                    if (!st.ok()) {
+                      OnOutboundFailed(peer, attempt,
+                                       Status(st.code(), "TLS: " + std::string(st.message())));
+                      return;
+                    }
+                    OnDialedStream(peer, attempt, std::move(*stream));
+                  });
+}
+
+void Transport::OnDialedStream(const std::shared_ptr<Peer>& peer, uint64_t attempt,
+                               Stream stream) {
+  auto conn = Connection::Create(std::move(stream), ConnOptions(),
                                  "peer " + std::to_string(peer->id.value()) + " outbound");
   conn->set_peer_node_id(peer->id);
   peer->conn = conn;

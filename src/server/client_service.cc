@@ -11,9 +11,18 @@
 namespace ringkv::server {
 
 ClientService::ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id,
-                             NodeId self)
-    : store_(store), self_(self) {
+                             NodeId self, std::shared_ptr<net::TlsCredentials> tls,
+                             const Authorizer* authorizer)
+    : client_auth_(tls != nullptr ? tls->options().client_auth : net::ClientCertAuth::kOff),
+      self_(self),
+      sink_(store),
+      handler_(self, &sink_, authorizer) {
+  CHECK(client_auth_ == net::ClientCertAuth::kOff || authorizer != nullptr)
+      << "client certificate authentication needs permission rules";
+  handler_.SetInterceptor(
+      [this](const kvpb::Request& req, kvpb::Response* resp) { return Intercept(req, resp); });
   net::FrameServerOptions o;
+  o.tls = std::move(tls);
   o.listen_address = std::move(listen_address);
   o.cluster_id = cluster_id;
   o.node_id = self;
@@ -48,8 +57,6 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
   if (serving_gate_ && !req.has_status() && !req.has_admin()) {
     std::string why = serving_gate_();
     if (!why.empty()) {
-      resp->set_request_id(req.request_id());
-      resp->set_served_by(self_.value());
       resp->mutable_error()->set_code(kvpb::UNAVAILABLE);
       resp->mutable_error()->set_definite(true);
       resp->mutable_error()->set_message(why);
@@ -60,8 +67,6 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
   if (is_write && write_gate_) {
     std::string why = write_gate_();
     if (!why.empty()) {
-      resp->set_request_id(req.request_id());
-      resp->set_served_by(self_.value());
       resp->mutable_error()->set_code(kvpb::NO_SPACE);
       resp->mutable_error()->set_definite(true);
       resp->mutable_error()->set_retry_after_ms(5000);
@@ -71,8 +76,6 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
     }
   }
   if (req.has_admin() && req.admin().op_case() == kvpb::AdminRequest::kDisarmAlarms) {
-    resp->set_request_id(req.request_id());
-    resp->set_served_by(self_.value());
     resp->mutable_admin()->set_message(disarm_ ? disarm_() : "this node has no alarms");
     return true;
   }
@@ -81,46 +84,32 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
 
 void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
                             const std::string& payload) {
-  kvpb::Request req;
-  if (!req.ParseFromString(payload) || req.op_case() == kvpb::Request::OP_NOT_SET) {
-    kvpb::Response resp;
-    resp.set_request_id(req.request_id());
-    resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
-    resp.mutable_error()->set_definite(true);
-    resp.mutable_error()->set_message("malformed request or unknown request type");
-    conn->Send(resp.SerializeAsString()).IgnoreError();  // closing anyway
-    conn->CloseAfterFlush(Status::InvalidArgument(
-        "malformed client request " + RequestLogId(conn->remote_address(), req)));
-    return;
-  }
-  if (draining_) {
-    kvpb::Response resp;
-    resp.set_request_id(req.request_id());
-    resp.set_served_by(self_.value());
-    resp.mutable_error()->set_code(kvpb::UNAVAILABLE);
-    resp.mutable_error()->set_definite(true);
-    resp.mutable_error()->set_retry_after_ms(100);
-    resp.mutable_error()->set_message("node " + std::to_string(self_.value()) +
-                                      " is shutting down (draining); retry another endpoint");
-    conn->Send(resp.SerializeAsString()).IgnoreError();  // the client retries elsewhere
-    return;
-  }
-  if (kvpb::Response early; Intercept(req, &early)) {
-    RequestTimer(req, conn->remote_address()).Finish(early, slow_request_);
-    conn->Send(early.SerializeAsString()).IgnoreError();  // a lost answer: the client retries
-    return;
-  }
+  const Principal principal = Principal::From(conn->peer_identity(), client_auth_);
   std::weak_ptr<net::Connection> weak = conn;
-  auto timer = std::make_shared<RequestTimer>(req, conn->remote_address());
-  store_->HandleRequest(std::move(req), [decorate = decorate_, weak, timer,
-                                         slow = slow_request_](kvpb::Response resp) {
-    if (resp.has_status() && decorate) decorate(resp.mutable_status());
-    timer->Finish(resp, slow);
-    if (auto c = weak.lock()) {
-      // A closed or overloaded connection loses the answer; the client times out and retries.
-      c->Send(resp.SerializeAsString()).IgnoreError();
-    }
-  });
+  const std::string remote = conn->remote_address();
+  auto observe = [remote, slow = slow_request_](const kvpb::Request& req) {
+    auto timer = std::make_shared<RequestTimer>(req, remote);
+    return [timer, slow](const kvpb::Response& resp) { timer->Finish(resp, slow); };
+  };
+  handler_.Handle(
+      payload, principal,
+      [weak, remote, decorate = decorate_](const kvpb::Response& resp, bool close_after) {
+        auto c = weak.lock();
+        if (!c) return;
+        // A closed or overloaded connection loses the answer; the client times out and retries.
+        if (resp.has_status() && decorate) {
+          kvpb::Response decorated = resp;
+          decorate(decorated.mutable_status());
+          c->Send(decorated.SerializeAsString()).IgnoreError();
+        } else {
+          c->Send(resp.SerializeAsString()).IgnoreError();
+        }
+        if (close_after) {
+          c->CloseAfterFlush(Status::InvalidArgument("malformed client request " + remote + "#" +
+                                                     std::to_string(resp.request_id())));
+        }
+      },
+      observe);
 }
 
 void ClientService::OnOversized(const std::shared_ptr<net::Connection>& conn, uint64_t length,

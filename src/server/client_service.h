@@ -1,7 +1,10 @@
-// ClientService: the client port. Thin glue (LogCabin's RaftService style): each frame is a
-// kvpb::Request, handed to the store; the answer goes back on the same connection, tagged with
-// the request id, whenever it is ready. A frame that is not a Request is answered with
-// INVALID_ARGUMENT and the connection is closed with a log line; the server keeps serving.
+// ClientService: the client port. Thin glue (LogCabin's RaftService style) between the frame
+// server and the client request handler (server/request_handler.h): each frame is handed, with
+// the principal its connection's certificate names, to the handler (parse, draining, the
+// permission check, this node's own answers, the store), whose answers go back on the same
+// connection whenever they are ready, timed for the request metrics. A frame that is not a
+// Request is answered with INVALID_ARGUMENT and the connection is closed with a log line; the
+// server keeps serving.
 //
 // Thread-safety: Start/Stop from the owner thread; handlers run on the frame server's thread.
 #ifndef RINGKV_SERVER_CLIENT_SERVICE_H_
@@ -16,18 +19,28 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "net/frame_server.h"
+#include "net/tls.h"
+#include "server/authorizer.h"
+#include "server/request_handler.h"
 #include "store/store.h"
 
 namespace ringkv::server {
 
 class ClientService {
  public:
-  ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id, NodeId self);
+  // `tls`: the client port's TLS credentials; null = plain TCP. `authorizer`: the permission
+  // rules, required when `tls` asks for client certificates, else may be null.
+  ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id, NodeId self,
+                std::shared_ptr<net::TlsCredentials> tls = nullptr,
+                const Authorizer* authorizer = nullptr);
   Status Start();
   void Stop();
   uint16_t port() const { return server_->port(); }
   // While draining, new requests get a retryable UNAVAILABLE.
-  void SetDraining() { draining_ = true; }
+  void SetDraining() {
+    draining_ = true;
+    handler_.SetDraining();
+  }
   bool draining() const { return draining_; }
   // Fills node-level fields of status answers the store does not know (version, admin
   // address, alarms, disk use). Runs on the store's loop; must be cheap. Set before Start.
@@ -44,23 +57,37 @@ class ClientService {
   void SetSlowRequestThreshold(std::chrono::milliseconds t) { slow_request_ = t; }
 
  private:
+  // The store as the handler's sink.
+  class StoreSink final : public RequestSink {
+   public:
+    explicit StoreSink(store::Store* store) : store_(store) {}
+    void HandleRequest(kvpb::Request req, std::function<void(kvpb::Response)> reply) override {
+      store_->HandleRequest(std::move(req), std::move(reply));
+    }
+
+   private:
+    store::Store* store_;
+  };
+
   void OnFrame(const std::shared_ptr<net::Connection>& conn, const std::string& payload);
-  // Requests answered here without the store (NOSPACE rejections, alarm disarm): true and
-  // `resp` filled.
+  // Requests answered here without the store (NOSPACE rejections, a node that left, alarm
+  // disarm), after the permission check: true and `resp` filled.
   bool Intercept(const kvpb::Request& req, kvpb::Response* resp);
   // A request over the frame maximum: answered INVALID_ARGUMENT (definite) by its request id,
   // read from the first bytes of the payload; the rest of it is never read.
   void OnOversized(const std::shared_ptr<net::Connection>& conn, uint64_t length,
                    const std::string& prefix);
 
-  store::Store* store_;
+  const net::ClientCertAuth client_auth_;
   NodeId self_;
-  std::atomic<bool> draining_{false};
+  std::atomic<bool> draining_{false};  // for draining(); the handler has its own flag
   std::function<void(kvpb::NodeStatus*)> decorate_;
   std::function<std::string()> write_gate_;
   std::function<std::string()> serving_gate_;
   std::function<std::string()> disarm_;
   std::chrono::milliseconds slow_request_{300};
+  StoreSink sink_;
+  ClientRequestHandler handler_;
   std::unique_ptr<net::FrameServer> server_;
 };
 

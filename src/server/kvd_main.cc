@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/failpoint.h"
+#include "net/tls.h"
 #include "server/cluster_config.h"
 #include "server/json_log_sink.h"
 #include "server/kvd_config.h"
@@ -96,6 +97,31 @@ DEFINE_string(log_format, "text",
 DEFINE_int32(slow_sync_ms, 1000, "Warn when a Raft log write with fdatasync takes longer (ms).");
 DEFINE_int32(slow_apply_ms, 100, "Warn when applying one round of committed entries takes longer (ms).");
 DEFINE_int32(slow_request_ms, 300, "Warn when a client request takes longer to answer (ms).");
+// Security (docs/security.md)
+DEFINE_string(tls_cert, "", "PEM certificate of the client port; enables TLS there (default: "
+                            "plain TCP, unauthenticated).");
+DEFINE_string(tls_key, "", "PEM private key of --tls_cert.");
+DEFINE_string(tls_ca, "", "PEM CA bundle that verifies client certificates (and, by default, "
+                          "peers).");
+DEFINE_string(client_cert_auth, "off",
+              "Client certificates on the client port: off, optional or required.");
+DEFINE_string(peer_tls_cert, "", "PEM node certificate of the peer port (default: --tls_cert); "
+                                 "enables mutual TLS between nodes.");
+DEFINE_string(peer_tls_key, "", "PEM private key of --peer_tls_cert (default: --tls_key).");
+DEFINE_string(peer_tls_ca, "", "PEM CA bundle that verifies peers (default: --tls_ca).");
+DEFINE_string(tls_min_version, "1.2", "Lowest TLS version accepted: 1.2 or 1.3.");
+DEFINE_int32(tls_reload_interval_ms, 5000,
+             "How often certificate files are checked for changes (0 = only on SIGHUP).");
+DEFINE_int32(tls_expiry_warning_days, 30,
+             "Log a warning when a certificate expires within this many days.");
+DEFINE_int32(auth_refresh_ms, 1000,
+             "With client certificates: how often permission rules are read from the cluster.");
+DEFINE_int32(auth_stale_after_ms, 30000,
+             "With client certificates: rules not refreshed for this long stop serving users "
+             "other than root (retryable UNAVAILABLE).");
+DEFINE_string(gossip_key_file, "",
+              "Gossip key ring: one base64 AES key (16/24/32 bytes) per line, the first one "
+              "seals (default: plain, unauthenticated gossip). Reloaded when it changes.");
 
 #ifdef RINGKV_TEST_BUGS
 // Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
@@ -129,6 +155,10 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups 
     {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms",
                "raft_log_max_bytes"}},
     {"Observability", {"metrics", "log_format", "slow_sync_ms", "slow_apply_ms", "slow_request_ms"}},
+    {"Security (docs/security.md)",
+     {"tls_cert", "tls_key", "tls_ca", "client_cert_auth", "peer_tls_cert", "peer_tls_key",
+      "peer_tls_ca", "tls_min_version", "tls_reload_interval_ms", "tls_expiry_warning_days",
+      "auth_refresh_ms", "auth_stale_after_ms", "gossip_key_file"}},
 };
 
 bool WantsHelp(int argc, char** argv) {
@@ -237,6 +267,29 @@ int main(int argc, char** argv) {
   o.replica.compact_keep = FLAGS_compact_keep;
   if (FLAGS_snapshot_chunk_bytes == 0) Die("--snapshot_chunk_bytes must be positive");
   o.snapshot_chunk_bytes = FLAGS_snapshot_chunk_bytes;
+  auto client_auth = ringkv::net::ParseClientCertAuth(FLAGS_client_cert_auth);
+  if (!client_auth.ok()) Die("--client_cert_auth: " + client_auth.status().ToString());
+  if (FLAGS_tls_min_version != "1.2" && FLAGS_tls_min_version != "1.3") {
+    Die("--tls_min_version must be 1.2 or 1.3");
+  }
+  const int min_version = FLAGS_tls_min_version == "1.3" ? 13 : 12;
+  if (FLAGS_tls_cert.empty() && *client_auth != ringkv::net::ClientCertAuth::kOff) {
+    Die("--client_cert_auth needs TLS on the client port (--tls_cert, --tls_key, --tls_ca)");
+  }
+  o.client_tls.cert_file = FLAGS_tls_cert;
+  o.client_tls.key_file = FLAGS_tls_key;
+  o.client_tls.ca_file = FLAGS_tls_ca;
+  o.client_tls.client_auth = *client_auth;
+  o.client_tls.min_version = min_version;
+  o.peer_tls.cert_file = FLAGS_peer_tls_cert.empty() ? FLAGS_tls_cert : FLAGS_peer_tls_cert;
+  o.peer_tls.key_file = FLAGS_peer_tls_key.empty() ? FLAGS_tls_key : FLAGS_peer_tls_key;
+  o.peer_tls.ca_file = FLAGS_peer_tls_ca.empty() ? FLAGS_tls_ca : FLAGS_peer_tls_ca;
+  o.peer_tls.min_version = min_version;
+  o.tls_reload_interval_ms = FLAGS_tls_reload_interval_ms;
+  o.tls_expiry_warning_days = FLAGS_tls_expiry_warning_days;
+  o.gossip_key_file = FLAGS_gossip_key_file;
+  o.auth_refresh_ms = FLAGS_auth_refresh_ms;
+  o.auth_stale_after_ms = FLAGS_auth_stale_after_ms;
 #ifdef RINGKV_TEST_BUGS
   using ringkv::replica::TestBug;
   const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},
@@ -261,11 +314,12 @@ int main(int argc, char** argv) {
             << "; effective configuration: "
             << ringkv::server::EffectiveConfig(*sources, "kvd_main.cc");
 
-  // Block the stop signals in every thread; main waits for them below.
+  // Block the stop signals and SIGHUP in every thread; main waits for them below.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   ringkv::server::Node node(o);
@@ -278,7 +332,13 @@ int main(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&set, &sig);
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) break;
+    LOG(INFO) << "received SIGHUP: reloading certificates and keys";
+    node.ReloadCredentials().IgnoreError();  // each failure is logged; old material stays
+  }
+  sigdelset(&set, SIGHUP);
   LOG(INFO) << "received signal " << sig << "; shutting down gracefully (signal again to stop now)";
   // A second signal stops at once.
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);

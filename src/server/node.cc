@@ -1,6 +1,7 @@
 #include "server/node.h"
 
 #include <glog/logging.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -8,12 +9,16 @@
 
 #include "common/status_macros.h"
 #include "gossip/gossip_driver.h"
+#include "gossip/keyring.h"
 #include "net/address.h"
 #include "net/transport.h"
 #include "ring/shard_map.h"
 #include "http/http_server.h"
 #include "server/admin_service.h"
+#include "server/auth_refresher.h"
+#include "server/authorizer.h"
 #include "server/client_service.h"
+#include "server/credential_watcher.h"
 #include "server/space_guard.h"
 #include "storage/engine.h"
 #include "storage/meta_store.h"
@@ -21,6 +26,17 @@
 #include "store/store.h"
 
 namespace ringkv::server {
+namespace {
+
+// Changes when the file is rewritten or replaced: "mtime:size:inode", "-" when missing.
+std::string FileFingerprint(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return "-";
+  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_ino);
+}
+
+}  // namespace
 
 // Gives the store its outgoing path over the peer transport.
 class PeerTransportAdapter final : public store::StoreTransport {
@@ -138,6 +154,16 @@ Status Node::StartGossip() {
   g.swim.seed = data_incarnation_ ^ options_.node_id.value();
   g.swim.probe_interval_ms = options_.gossip_probe_interval_ms;
   g.swim.probe_timeout_ms = options_.gossip_probe_interval_ms / 2;
+  if (!options_.gossip_key_file.empty()) {
+    ASSIGN_OR_RETURN(gossip::Keyring ring, gossip::Keyring::LoadFile(options_.gossip_key_file));
+    LOG(INFO) << "security: gossip datagrams are sealed with AES-GCM; key ring of " << ring.size()
+              << " key(s), fingerprints " << ring.Fingerprints() << " (primary first)";
+    g.keyring = std::make_shared<const gossip::Keyring>(std::move(ring));
+  } else {
+    LOG(WARNING) << "security: gossip on " << listen
+                 << " is UNAUTHENTICATED and unencrypted (no --gossip_key_file): anyone who can "
+                    "send it UDP datagrams can forge membership";
+  }
   if (!options_.join.empty()) {
     g.join = options_.join;
   } else {
@@ -146,6 +172,22 @@ Status Node::StartGossip() {
     }
   }
   ASSIGN_OR_RETURN(gossip_, gossip::GossipDriver::Start(std::move(g)));
+  if (!options_.gossip_key_file.empty()) {
+    const std::string path = options_.gossip_key_file;
+    auto fingerprint = std::make_shared<std::string>(FileFingerprint(path));
+    gossip::GossipDriver* driver = gossip_.get();
+    credential_watcher_->AddOther(
+        "gossip key ring", [path, fingerprint, driver](bool force) -> Result<bool> {
+          const std::string now = FileFingerprint(path);
+          if (!force && now == *fingerprint) return false;
+          *fingerprint = now;  // a bad file is reported once per change
+          ASSIGN_OR_RETURN(gossip::Keyring ring, gossip::Keyring::LoadFile(path));
+          LOG(INFO) << "security: gossip key ring now has " << ring.size()
+                    << " key(s), fingerprints " << ring.Fingerprints() << " (primary first)";
+          driver->SetKeyring(std::make_shared<const gossip::Keyring>(std::move(ring)));
+          return true;
+        });
+  }
   return Status::OK();
 }
 
@@ -242,7 +284,58 @@ Status Node::CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::
                                     "rejoin under a new node id");
 }
 
+Status Node::LoadCredentials() {
+  CredentialWatcherOptions wo;
+  wo.interval = std::chrono::milliseconds(options_.tls_reload_interval_ms);
+  wo.expiry_warning = std::chrono::seconds(int64_t{options_.tls_expiry_warning_days} * 86400);
+  credential_watcher_ = std::make_unique<CredentialWatcher>(wo);
+  if (!options_.client_tls.cert_file.empty()) {
+    auto c = net::TlsCredentials::Create(net::TlsRole::kServer, options_.client_tls);
+    if (!c.ok()) return Status(c.status().code(), "client port TLS: " + c.status().ToString());
+    client_tls_ = *c;
+    credential_watcher_->AddTls("client port", client_tls_);
+  } else {
+    LOG(WARNING) << "security: the client port " << options_.listen_client
+                 << " is UNAUTHENTICATED and unencrypted (no --tls_cert): anyone who can reach "
+                    "it can read and write every key";
+  }
+  if (client_tls_ != nullptr && options_.client_tls.client_auth == net::ClientCertAuth::kOff) {
+    LOG(WARNING) << "security: the client port uses TLS without client certificates "
+                    "(--client_cert_auth=off): clients are not authenticated";
+  }
+  if (!options_.peer_tls.cert_file.empty()) {
+    if (options_.peer_tls.ca_file.empty()) {
+      return Status::InvalidArgument(
+          "peer port TLS needs a CA file (--peer_tls_ca or --tls_ca): peers authenticate each "
+          "other");
+    }
+    net::TlsOptions server = options_.peer_tls;
+    server.client_auth = net::ClientCertAuth::kRequired;
+    auto s = net::TlsCredentials::Create(net::TlsRole::kServer, server);
+    if (!s.ok()) return Status(s.status().code(), "peer port TLS: " + s.status().ToString());
+    net::TlsOptions client = options_.peer_tls;
+    client.insecure_skip_verify = false;
+    auto c = net::TlsCredentials::Create(net::TlsRole::kClient, client);
+    if (!c.ok()) return Status(c.status().code(), "peer port TLS: " + c.status().ToString());
+    peer_tls_server_ = *s;
+    peer_tls_client_ = *c;
+    credential_watcher_->AddTls("peer port", peer_tls_server_);
+    credential_watcher_->AddTls("peer port (dialing)", peer_tls_client_);
+  } else {
+    LOG(WARNING) << "security: the peer port " << options_.listen_peer
+                 << " is UNAUTHENTICATED and unencrypted (no --peer_tls_cert / --tls_cert): "
+                    "anyone who can reach it and knows the cluster id can join as a peer";
+  }
+  return Status::OK();
+}
+
+Status Node::ReloadCredentials() {
+  if (credential_watcher_ == nullptr) return Status::OK();
+  return credential_watcher_->ReloadAll();
+}
+
 Status Node::Start() {
+  RETURN_IF_ERROR(LoadCredentials());
   RETURN_IF_ERROR(OpenStorage());
   RETURN_IF_ERROR(StartGossip());
   bool ring_created = false;
@@ -308,6 +401,8 @@ Status Node::Start() {
   to.incarnation = data_incarnation_;
   to.listen_address = options_.listen_peer;
   to.advertised_address = options_.advertise_peer;
+  to.tls_server = peer_tls_server_;
+  to.tls_client = peer_tls_client_;
   store::Store* store = store_.get();
   net::Transport::Handlers h;
   h.on_raft = [store](NodeId from, std::vector<raftpb::Message> msgs) {
@@ -331,8 +426,15 @@ Status Node::Start() {
 
   // Before the client port, so every status answer carries the admin address.
   RETURN_IF_ERROR(StartAdmin());
+  const bool enforce = client_tls_ != nullptr &&
+                       options_.client_tls.client_auth != net::ClientCertAuth::kOff;
+  if (enforce) {
+    authorizer_ = std::make_unique<Authorizer>(
+        std::chrono::milliseconds(options_.auth_stale_after_ms));
+  }
   client_service_ = std::make_unique<ClientService>(store_.get(), options_.listen_client,
-                                                    options_.cluster_id, options_.node_id);
+                                                    options_.cluster_id, options_.node_id,
+                                                    client_tls_, authorizer_.get());
   client_service_->SetStatusDecorator([this](kvpb::NodeStatus* st) { DecorateStatus(st); });
   client_service_->SetSlowRequestThreshold(std::chrono::milliseconds(options_.slow_request_ms));
   client_service_->SetWriteGate([this] { return WriteGate(); });
@@ -353,6 +455,25 @@ Status Node::Start() {
                : "NOSPACE on node " + std::to_string(options_.node_id.value()) + " disarmed";
   });
   RETURN_IF_ERROR(client_service_->Start());
+  if (enforce) {
+    AuthRefresherOptions ro;
+    ro.endpoints.push_back(options_.advertise_client);
+    for (const auto& [id, addr] : options_.initial_clients) {
+      if (id != options_.node_id) ro.endpoints.push_back(addr);
+    }
+    ro.cluster_id = options_.cluster_id;
+    ro.tls.ca_file = options_.client_tls.ca_file;
+    ro.tls.cert_file = options_.client_tls.cert_file;
+    ro.tls.key_file = options_.client_tls.key_file;
+    ro.interval = std::chrono::milliseconds(options_.auth_refresh_ms);
+    auth_refresher_ = std::make_unique<AuthRefresher>(ro, authorizer_.get());
+    auth_refresher_->Start();
+    LOG(INFO) << "security: client certificates "
+              << net::ClientCertAuthName(options_.client_tls.client_auth)
+              << "; permissions enforced, rules read from the cluster every "
+              << options_.auth_refresh_ms << " ms";
+  }
+  credential_watcher_->Start();
   LOG(INFO) << "node " << options_.node_id << " serving: clients on " << options_.listen_client
             << " (port " << client_service_->port() << "), peers on " << options_.listen_peer
             << " (port " << transport_->port() << "), data dir " << options_.data_dir
@@ -369,6 +490,8 @@ void Node::Stop() {
   // /readyz fails from here on, while the admin port still answers during the hand-off.
   draining_ = true;
   if (membership_thread_.joinable()) membership_thread_.join();
+  if (credential_watcher_) credential_watcher_->Stop();
+  if (auth_refresher_) auth_refresher_->Stop();  // reads through the client port: stop first
   if (client_service_) {
     client_service_->SetDraining();
     // Hand off leadership so clients find a new leader at once instead of after an election

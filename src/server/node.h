@@ -20,6 +20,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "net/tls.h"
 #include "replica/replica.h"
 #include "gossip/member.h"
 #include "ring/ring_config.h"
@@ -47,6 +48,9 @@ class PeerTransportAdapter;
 class ClientService;
 class AdminService;
 class SpaceGuard;
+class CredentialWatcher;
+class Authorizer;
+class AuthRefresher;
 
 struct NodeOptions {
   NodeId node_id;
@@ -95,6 +99,24 @@ struct NodeOptions {
   int slow_request_ms = 300;
   // Reported by status, /version and ringkv_build_info.
   std::string version = "0.1.0";
+  // TLS (docs/security.md). An empty cert_file leaves that port on plain TCP. client_tls is the
+  // client port's server side (client_auth: whether clients present certificates); peer_tls
+  // holds the node's certificate, key and CA for both directions of the peer port, where
+  // certificates are always mutual.
+  net::TlsOptions client_tls;
+  net::TlsOptions peer_tls;
+  // Certificate files are checked for changes this often (0 = only on ReloadCredentials), and
+  // certificates expiring within the warning window are logged. Defaults: 5 s, 30 days.
+  int tls_reload_interval_ms = 5000;
+  int tls_expiry_warning_days = 30;
+  // Gossip key ring file (gossip/keyring.h); empty = plain, unauthenticated gossip. Reloaded
+  // like the certificates (key rotation: install, use, remove).
+  std::string gossip_key_file;
+  // With client certificates (client_tls.client_auth not off): how often the permission rules
+  // are read from the cluster, and how old they may get before non-superusers are refused
+  // (retryable). Defaults: 1 s, 30 s.
+  int auth_refresh_ms = 1000;
+  int auth_stale_after_ms = 30000;
 };
 
 class Node {
@@ -115,6 +137,9 @@ class Node {
   // The admin port's HTTP server (null when off), for other services to add routes to before
   // Start() — the HTTP/JSON API registers here. Created by the constructor.
   http::HttpServer* http_server() { return http_server_.get(); }
+  // Reloads certificates and keys from their files now (SIGHUP). Errors are logged; the
+  // previous material stays in use. Returns the first error.
+  Status ReloadCredentials();
   store::Store* store() { return store_.get(); }
 
  private:
@@ -132,6 +157,7 @@ class Node {
   // Recomputes cluster_nospace_ from this node's guard and gossip's view.
   void RefreshClusterAlarm(const std::vector<gossip::Member>& members);
   std::string WriteGate();
+  Status LoadCredentials();
   void MembershipLoop();
 
   NodeOptions options_;
@@ -150,6 +176,14 @@ class Node {
   std::atomic<bool> cluster_nospace_{false};
   std::mutex alarm_mu_;
   std::string cluster_nospace_reason_;  // guarded by alarm_mu_
+  // TLS material (null = plain TCP on that port) and the watcher that reloads it.
+  std::shared_ptr<net::TlsCredentials> client_tls_;
+  std::shared_ptr<net::TlsCredentials> peer_tls_server_;
+  std::shared_ptr<net::TlsCredentials> peer_tls_client_;
+  std::unique_ptr<CredentialWatcher> credential_watcher_;
+  // Permission rules (client certificate authentication on; null otherwise).
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<AuthRefresher> auth_refresher_;
   ring::RingConfig ring_;
   // Syncs gossip's view into the store and transport; also performs the final Leave.
   std::thread membership_thread_;

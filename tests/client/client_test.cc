@@ -1,6 +1,7 @@
 // The client library against a scripted fake server (tests/client/fake_server.h): leader hints,
 // retries with backoff, exactly-once sessions on write retries, dropped connections, and the
 // definite / unknown-outcome distinction of the final Status.
+#include "ring/ring_config.h"
 #include "ringkv/client.h"
 
 #include <gtest/gtest.h>
@@ -565,6 +566,56 @@ TEST(ClientTest, NodeStatusAsksTheGivenEndpoint) {
 
   auto dead = NodeStatus(*c, DeadAddress(), milliseconds(1000));
   EXPECT_EQ(dead.status().code(), StatusCode::kUnavailable);
+}
+
+// Two shards; shard 1 skipped keys the user may not read up to "m" (scanned_through) and has
+// more, shard 2 is done. The merged page must stop at "m": shard 1 may hold readable keys
+// between "m" and "x" that it has not scanned yet.
+TEST(ClientTest, ScanFanOutStopsWhereAFilteringShardStopped) {
+  FakeServer server;
+  server.AnswerStatusWithHandler();
+  server.Start();
+  ring::RingConfig ring;
+  ring.num_shards = 2;
+  ring.replication_factor = 1;
+  server.SetHandler([&](const kvpb::Request& r, int) {
+    kvpb::Response resp;
+    if (r.has_status()) {
+      resp.mutable_status()->set_node_id(1);
+      resp.mutable_status()->set_ring_config(ring.Encode());
+      return FakeServer::Ok(resp);
+    }
+    auto* scan = resp.mutable_scan();
+    auto add = [&](const char* k) {
+      auto* kv = scan->add_kvs();
+      kv->set_key(k);
+      kv->set_value("v");
+    };
+    if (r.group_id() == 1) {
+      add("a1");
+      scan->set_more(true);
+      scan->set_scanned_through("m");
+    } else {
+      add("b");
+      add("c");
+      add("x");
+    }
+    return FakeServer::Ok(resp);
+  });
+  auto c = MustConnect(Options({server.address()}));
+  ASSERT_NE(c, nullptr);
+  auto page = c->Scan("", "", ScanOptions{10, false});
+  ASSERT_OK(page.status());
+  ASSERT_EQ(page->kvs.size(), 3u);
+  EXPECT_EQ(page->kvs[0].key, "a1");
+  EXPECT_EQ(page->kvs[2].key, "c");
+  EXPECT_TRUE(page->more);
+  EXPECT_EQ(page->continue_after, "m");
+  // With a limit of 2 the limit cuts first.
+  page = c->Scan("", "", ScanOptions{2, false});
+  ASSERT_OK(page.status());
+  ASSERT_EQ(page->kvs.size(), 2u);
+  EXPECT_EQ(page->continue_after, "b");
 }
 
 }  // namespace

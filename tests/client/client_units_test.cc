@@ -42,6 +42,7 @@ TEST(ErrorPolicyTest, ClassifiesEveryCode) {
   EXPECT_EQ(Classify(WithError(kvpb::INTERNAL, false)), Action::kRetryUnknown);
   EXPECT_EQ(Classify(WithError(kvpb::INVALID_ARGUMENT, true)), Action::kFail);
   EXPECT_EQ(Classify(WithError(kvpb::SESSION_EXPIRED, false)), Action::kSessionExpired);
+  EXPECT_EQ(Classify(WithError(kvpb::PERMISSION_DENIED, true)), Action::kFail);
   EXPECT_EQ(Classify(WithError(static_cast<kvpb::ErrorCode>(99), false)), Action::kRetryUnknown);
 }
 
@@ -52,6 +53,8 @@ TEST(ErrorPolicyTest, FinalStatusAndDescription) {
   EXPECT_EQ(FinalStatus(e).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(FinalStatus(e).message(),
             "INVALID_ARGUMENT: value of 2000000 bytes over the 1048576 limit");
+  e.set_code(kvpb::PERMISSION_DENIED);
+  EXPECT_EQ(FinalStatus(e).code(), StatusCode::kPermissionDenied);
   e.set_code(kvpb::NOT_LEADER);
   e.set_message("");
   e.set_leader_hint(3);

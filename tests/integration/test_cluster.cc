@@ -61,8 +61,11 @@ std::string MakeTempDir() {
 }
 
 std::unique_ptr<client::Client> MakeClient(std::vector<std::string> endpoints,
-                                           uint64_t cluster_id, bool lazy = true) {
+                                           uint64_t cluster_id,
+                                           const client::ClientOptions::Tls& tls,
+                                           bool lazy = true) {
   client::ClientOptions o;
+  o.tls = tls;
   o.endpoints = std::move(endpoints);
   o.lazy_connect = lazy;
   o.cluster_id = cluster_id;
@@ -126,9 +129,9 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
     n.process = std::make_unique<KvdProcess>(Binary(), std::move(args),
                                              dir_ + "/node" + std::to_string(id) + ".log");
     all_endpoints.push_back(client_address(id));
-    node_clients_.push_back(MakeClient({client_address(id)}, options_.cluster_id));
+    node_clients_.push_back(MakeClient({client_address(id)}, options_.cluster_id, options_.client_tls));
   }
-  client_ = MakeClient(all_endpoints, options_.cluster_id);
+  client_ = MakeClient(all_endpoints, options_.cluster_id, options_.client_tls);
 }
 
 TestCluster::~TestCluster() {
@@ -194,7 +197,7 @@ Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
   n.process = std::make_unique<KvdProcess>(Binary(), std::move(args),
                                            dir_ + "/node" + std::to_string(id) + ".log");
   nodes_.push_back(std::move(n));
-  node_clients_.push_back(MakeClient({client_addr}, options_.cluster_id));
+  node_clients_.push_back(MakeClient({client_addr}, options_.cluster_id, options_.client_tls));
   if (Status s = Start(id); !s.ok()) return s;
   return id;
 }
@@ -328,7 +331,7 @@ Result<int> TestCluster::WaitForLeader(milliseconds timeout, int exclude) {
     for (int id = 1; id <= size(); ++id) {
       if (Running(id)) all.push_back(client_address(id));
     }
-    if (auto c = MakeClient(all, options_.cluster_id, /*lazy=*/false)) {
+    if (auto c = MakeClient(all, options_.cluster_id, options_.client_tls, /*lazy=*/false)) {
       client_ = std::move(c);
       client_knows_ring_ = true;
     }

@@ -51,6 +51,9 @@ struct TestClusterOptions {
   std::vector<std::string> extra_flags;
   // The server binary. Default: kvd (KvdBinary()).
   std::string binary;
+  // TLS of the clients the cluster makes (client(), NodeStatus, ...), for clusters started
+  // with TLS flags.
+  client::ClientOptions::Tls client_tls;
 };
 
 class TestCluster {

@@ -15,6 +15,7 @@ TEST(ExitCodeTest, FollowsUxTable) {
   EXPECT_EQ(ExitCodeFor(Status::DeadlineExceeded("x")), 6);
   EXPECT_EQ(ExitCodeFor(Status::ResourceExhausted("x")), 7);
   EXPECT_EQ(ExitCodeFor(Status::InvalidArgument("x")), 7);
+  EXPECT_EQ(ExitCodeFor(Status::PermissionDenied("x")), 8);
   EXPECT_EQ(ExitCodeFor(Status::Corruption("x")), 1);
   EXPECT_EQ(ExitCodeFor(Status::IOError("x")), 1);
 }

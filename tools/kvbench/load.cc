@@ -103,6 +103,7 @@ Result<LoadReport> RunLoad(const LoadOptions& options) {
     co.endpoints = options.endpoints;
     co.request_timeout = options.op_timeout;
     co.seed = options.seed * 1000 + static_cast<uint64_t>(i) + 1;
+    co.tls = options.tls;
     auto c = client::Client::Connect(co);
     if (!c.ok()) return c.status();
     shared.clients.push_back(std::move(c).value());

@@ -30,6 +30,7 @@ struct LoadOptions {
   std::chrono::milliseconds op_timeout{5000};
   client::Consistency consistency = client::Consistency::kLinearizable;
   uint64_t seed = 1;
+  client::ClientOptions::Tls tls;          // TLS to the client ports (off by default)
 };
 
 struct LoadReport {

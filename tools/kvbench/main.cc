@@ -3,6 +3,7 @@
 //
 //   kvbench --endpoints=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --concurrency=64
 //           --value-size=128 --keys=100000 --read-ratio=0 --duration=10 --warmup=2
+//           [--cacert=ca.crt --cert=client.crt --key=client.key]   (TLS)
 #include <glog/logging.h>
 
 #include <cstdio>
@@ -92,6 +93,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"simple", "json"}))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed for keys and values")->capture_default_str();
+  app.add_option("--cacert", o.tls.ca_file, "TLS: CA bundle of the servers")
+      ->envname("KVCTL_CACERT");
+  app.add_option("--cert", o.tls.cert_file, "TLS: client certificate")->envname("KVCTL_CERT");
+  app.add_option("--key", o.tls.key_file, "TLS: key of --cert")->envname("KVCTL_KEY");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -134,6 +134,15 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
       ->check(CLI::IsMember({"simple", "table", "json"}))
       ->capture_default_str();
   app.add_flag("--hex", g.hex, "Print keys and values as hex")->envname("KVCTL_HEX");
+  client::ClientOptions::Tls tls;
+  app.add_option("--cacert", tls.ca_file, "TLS: verify servers with this PEM CA bundle")
+      ->envname("KVCTL_CACERT");
+  app.add_option("--cert", tls.cert_file, "TLS: client certificate (PEM); its CN is the user")
+      ->envname("KVCTL_CERT");
+  app.add_option("--key", tls.key_file, "TLS: key of --cert (PEM)")->envname("KVCTL_KEY");
+  app.add_flag("--insecure-skip-tls-verify", tls.insecure_skip_verify,
+               "TLS without checking the server certificate (development only)")
+      ->envname("KVCTL_INSECURE_SKIP_TLS_VERIFY");
   app.add_flag("--debug", g.debug, "Verbose client logging and flag/env notes")
       ->envname("KVCTL_DEBUG");
 
@@ -249,6 +258,47 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   auto* node_status_cmd = node_cmd->add_subcommand(
       "status", "Members with their state, replicas, leaders and decommissioning progress");
   auto* node_status_id_opt = node_status_cmd->add_option("id", node_status_id, "Node id");
+  // user / role (docs/security.md); like etcdctl's.
+  AuthArgs auth;
+  std::string access;
+  auto* user_cmd = app.add_subcommand("user", "Users (client certificate names) and their roles");
+  user_cmd->require_subcommand(1);
+  for (const char* action : {"add", "delete", "get"}) {
+    user_cmd->add_subcommand(action, std::string(action) + " a user")
+        ->add_option("name", auth.name, "User name (the certificate's CN)")
+        ->required();
+  }
+  user_cmd->add_subcommand("list", "List users");
+  for (const char* action : {"grant-role", "revoke-role"}) {
+    auto* c = user_cmd->add_subcommand(action, std::string(action == std::string("grant-role")
+                                                                ? "Grant a role to"
+                                                                : "Revoke a role from") +
+                                                   " a user");
+    c->add_option("name", auth.name, "User name")->required();
+    c->add_option("role", auth.role, "Role name")->required();
+  }
+  auto* role_cmd = app.add_subcommand("role", "Roles: read or read-write on key prefixes");
+  role_cmd->require_subcommand(1);
+  for (const char* action : {"add", "delete", "get"}) {
+    role_cmd->add_subcommand(action, std::string(action) + " a role")
+        ->add_option("name", auth.name, "Role name")
+        ->required();
+  }
+  role_cmd->add_subcommand("list", "List roles");
+  auto* grant_perm = role_cmd->add_subcommand(
+      "grant-permission", "Grant read or readwrite on every key starting with PREFIX");
+  grant_perm->add_option("name", auth.name, "Role name")->required();
+  grant_perm->add_option("access", access, "read or readwrite")
+      ->required()
+      ->check(CLI::IsMember({"read", "readwrite"}));
+  grant_perm->add_option("prefix", auth.prefix, "Key prefix (\"\" = every key)")->required();
+  grant_perm->add_flag("--prefix")->description(
+      "Accepted for etcdctl compatibility: keys are always prefixes");
+  auto* revoke_perm =
+      role_cmd->add_subcommand("revoke-permission", "Revoke the permission on PREFIX");
+  revoke_perm->add_option("name", auth.name, "Role name")->required();
+  revoke_perm->add_option("prefix", auth.prefix, "Key prefix")->required();
+  revoke_perm->add_flag("--prefix")->description("Accepted for etcdctl compatibility");
 
   try {
     app.parse(argc, argv);
@@ -264,6 +314,9 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   }
   if (g.debug) NoteOverrides(app, s);
 
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return Usage(s, "--cert and --key go together");
+  }
   g.endpoints = SplitEndpoints(endpoints);
   if (g.endpoints.empty()) return Usage(s, "--endpoints is empty");
   auto dt = ParseDuration(dial_timeout);
@@ -282,13 +335,23 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   co.dial_timeout = g.dial_timeout;
   co.request_timeout = g.command_timeout;
   co.attempt_timeout = std::min(co.attempt_timeout, g.command_timeout);
-  // cluster status reports unreachable nodes itself; version reports what it can.
+  co.tls = tls;
   // Commands that report unreachable nodes themselves connect lazily.
   co.lazy_connect = status_cmd->parsed() || version_cmd->parsed() || decommission_cmd->parsed() ||
                     member_cmd->parsed() || endpoint_cmd->parsed() || shard_list_cmd->parsed() ||
                     shard_status_cmd->parsed() || alarm_cmd->parsed() || compact_cmd->parsed() ||
                     node_status_cmd->parsed();
   auto client = client::Client::Connect(co);
+  if (!client.ok() && client.status().IsInvalidArgument() && tls.enabled() &&
+      client.status().message().rfind("TLS", 0) == 0) {
+    return Usage(s, std::string(client.status().message()));
+  }
+  if (!client.ok() && client.status().message().find("TLS") != std::string_view::npos) {
+    s.err << "Error: " << client.status().message()
+          << ". Try: check --cacert (the cluster's CA), --cert/--key (a certificate of that CA) "
+             "and that the endpoints use TLS\n";
+    return ExitCodeFor(client.status());
+  }
   if (!client.ok()) {
     s.err << "Error: " << client.status().message()
           << ". Try: start a cluster (tools/launch_cluster.sh start) or point --endpoints / "
@@ -316,6 +379,12 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   if (append_cmd->parsed()) {
     if (suffix_opt->count() > 0) app_args.suffix = suffix;
     return RunAppend(c, g, app_args, s);
+  }
+  for (CLI::App* cmd : {user_cmd, role_cmd}) {
+    if (!cmd->parsed()) continue;
+    auth.action = cmd->get_subcommands().front()->get_name();
+    auth.readwrite = access == "readwrite";
+    return cmd == user_cmd ? RunUser(c, g, auth, s) : RunRole(c, g, auth, s);
   }
   if (status_cmd->parsed()) return RunClusterStatus(c, g, s);
   if (decommission_cmd->parsed()) {

@@ -68,6 +68,16 @@ struct AppendArgs {
   std::optional<std::string> suffix;  // nullopt: read all of stdin
 };
 
+// user and role commands: `action` is the subcommand ("add", "delete", "list", "get",
+// "grant-role", "revoke-role", "grant-permission", "revoke-permission").
+struct AuthArgs {
+  std::string action;
+  std::string name;    // user or role (not for list)
+  std::string role;    // grant-role / revoke-role
+  std::string prefix;  // grant-permission / revoke-permission ("" = every key)
+  bool readwrite = false;
+};
+
 int RunPut(client::Client& c, const GlobalOptions& g, const PutArgs& a, Streams& s);
 int RunGet(client::Client& c, const GlobalOptions& g, const GetArgs& a, Streams& s);
 int RunDel(client::Client& c, const GlobalOptions& g, const DelArgs& a, Streams& s);
@@ -104,6 +114,8 @@ int RunAlarmDisarm(client::Client& c, const GlobalOptions& g, Streams& s);
 int RunCompact(client::Client& c, const GlobalOptions& g, bool cluster, Streams& s);
 int RunNodeStatus(client::Client& c, const GlobalOptions& g, std::optional<uint64_t> only,
                   Streams& s);
+int RunUser(client::Client& c, const GlobalOptions& g, const AuthArgs& a, Streams& s);
+int RunRole(client::Client& c, const GlobalOptions& g, const AuthArgs& a, Streams& s);
 
 }  // namespace ringkv::kvctl
 

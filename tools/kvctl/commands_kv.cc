@@ -75,9 +75,10 @@ Result<client::ScanResult> ScanAll(client::Client& c, const GlobalOptions& g,
     if (!page.ok()) return page.status();
     for (auto& kv : page->kvs) all.kvs.push_back(std::move(kv));
     all.more = page->more;
-    if (!page->more || page->kvs.empty()) break;
+    if (!page->more) break;
     if (limit != 0 && all.kvs.size() >= limit) break;
-    from = all.kvs.back().key + std::string(1, '\0');
+    // After the page: past keys the user may not read too (continue_after).
+    from = page->continue_after + std::string(1, '\0');
   }
   return all;
 }

@@ -18,6 +18,8 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kResourceExhausted:
     case StatusCode::kInvalidArgument:
       return kExitRejected;
+    case StatusCode::kPermissionDenied:
+      return kExitPermissionDenied;
     default:
       return kExitError;
   }
@@ -54,6 +56,11 @@ std::string ErrorLine(const Status& status, const ErrorContext& ctx) {
       break;
     case StatusCode::kFailedPrecondition:
       next = "read the current value and version with kvctl get " + ctx.key + " -w json";
+      break;
+    case StatusCode::kPermissionDenied:
+      next = "use a certificate whose user may do this (--cert/--key), or ask an administrator "
+             "to grant it (kvctl role grant-permission ROLE read|readwrite PREFIX; kvctl user "
+             "grant-role USER ROLE)";
       break;
     default:
       next = "rerun with --debug and report the output";

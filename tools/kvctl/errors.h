@@ -22,6 +22,7 @@ enum ExitCode : int {
   kExitUnavailable = 5,    // no endpoint reachable, no leader, quorum lost (after retries)
   kExitDeadline = 6,       // deadline exceeded (for writes: outcome unknown)
   kExitRejected = 7,       // overload, request too large / invalid for the server
+  kExitPermissionDenied = 8,  // the user's roles do not allow it (docs/security.md)
   kExitInterrupted = 130,  // SIGINT
 };
 

@@ -65,6 +65,25 @@ struct ClientOptions {
   // Seed for backoff jitter; 0 = from std::random_device. Default: 0. Session ids always come
   // from std::random_device: clients with equal seeds never share a session.
   uint64_t seed = 0;
+  // TLS to the cluster's client ports (kvctl --cacert --cert --key --insecure-skip-tls-verify).
+  // Off unless `enable` or any other field is set. Connect() returns InvalidArgument naming
+  // the file when one cannot be loaded.
+  struct Tls {
+    bool enable = false;
+    // PEM CA bundle that verifies the servers; empty = the system's trust store.
+    std::string ca_file;
+    // Client certificate and key, for clusters that authenticate clients by certificate
+    // (the certificate's CN names the user). Both or neither.
+    std::string cert_file;
+    std::string key_file;
+    // Accept any server certificate (no chain or host name check). Development only.
+    bool insecure_skip_verify = false;
+
+    bool enabled() const {
+      return enable || !ca_file.empty() || !cert_file.empty() || !key_file.empty() ||
+             insecure_skip_verify;
+    }
+  } tls;
 };
 
 enum class Consistency {
@@ -124,7 +143,11 @@ struct ScanOptions {
 
 struct ScanResult {
   std::vector<KeyValue> kvs;  // in key order
-  bool more = false;          // limit reached; continue after kvs.back().key
+  // More keys may remain: continue with a scan that starts after `continue_after`. It is at
+  // least kvs.back().key, and may be past it when the cluster skipped keys the user may not
+  // read (then kvs may even be empty).
+  bool more = false;
+  std::string continue_after;
 };
 
 // The largest request, in serialized bytes, a client sends (and a kvd client port reads): a

@@ -1,0 +1,125 @@
+#include "server/authorizer.h"
+
+#include <cstdio>
+
+#include "proto/kv_request_key.h"
+
+namespace ringkv::server {
+namespace {
+
+// A key for an error message: printable bytes as they are, others as \xNN, at most 64 bytes.
+std::string Printable(std::string_view key) {
+  std::string out;
+  for (size_t i = 0; i < key.size() && i < 64; ++i) {
+    const unsigned char c = static_cast<unsigned char>(key[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (key.size() > 64) out += "...";
+  return out;
+}
+
+}  // namespace
+
+void Authorizer::SetRules(std::shared_ptr<const AuthRules> rules, uint64_t version,
+                          Clock::time_point now) {
+  std::lock_guard<std::mutex> l(mu_);
+  rules_ = std::move(rules);
+  version_ = version;
+  refreshed_ = now;
+}
+
+uint64_t Authorizer::version() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return version_;
+}
+
+std::shared_ptr<const AuthRules> Authorizer::Current(Clock::time_point now,
+                                                     Status* unavailable) const {
+  std::lock_guard<std::mutex> l(mu_);
+  if (rules_ == nullptr) {
+    *unavailable = Status::Unavailable(
+        "this node has not read the permission rules from the cluster yet; retry");
+    return nullptr;
+  }
+  if (now - refreshed_ > stale_after_) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - refreshed_);
+    *unavailable =
+        Status::Unavailable("this node's permission rules are stale (last read from the cluster " +
+                            std::to_string(age.count()) + " s ago); retry another endpoint");
+    return nullptr;
+  }
+  return rules_;
+}
+
+Status Authorizer::CheckKey(const Principal& p, const AuthRules& rules, std::string_view op,
+                            std::string_view key, bool read, bool write) const {
+  if ((read && !rules.CanRead(p, key)) || (write && !rules.CanWrite(p, key))) {
+    return Status::PermissionDenied(
+        p.Describe() + " may not " + std::string(op) + " key \"" + Printable(key) + "\" (needs " +
+        (write ? "read-write" : "read") +
+        " permission on a prefix of it; roles: " + rules.RolesOf(p) + ")");
+  }
+  return Status::OK();
+}
+
+Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
+                         Clock::time_point now) const {
+  const std::string* key = kvpb::RequestKey(req);
+  if (key != nullptr && IsReservedKey(*key)) {
+    // The rules themselves: read and compare-and-swap by administrators only (kvctl user|role).
+    if (req.op_case() != kvpb::Request::kGet && req.op_case() != kvpb::Request::kCas) {
+      return Status::InvalidArgument("keys starting with \\xff\\xff\\xffringkv/ are reserved");
+    }
+  }
+  if (p.superuser()) return Status::OK();
+  Status unavailable;
+  std::shared_ptr<const AuthRules> rules = Current(now, &unavailable);
+  if (rules == nullptr) return unavailable;
+  if (key != nullptr && IsReservedKey(*key) && !rules->IsAdmin(p)) {
+    return Status::PermissionDenied(p.Describe() +
+                                    " may not read or change the permission rules (needs role "
+                                    "admin; roles: " +
+                                    rules->RolesOf(p) + ")");
+  }
+  // No default: every request type must state what it needs (see the header).
+  switch (req.op_case()) {
+    case kvpb::Request::kGet:
+      return CheckKey(p, *rules, "read", req.get().key(), true, false);
+    case kvpb::Request::kPut:
+      return CheckKey(p, *rules, "write", req.put().key(), false, true);
+    case kvpb::Request::kDelete:
+      return CheckKey(p, *rules, "delete", req.delete_().key(), false, true);
+    case kvpb::Request::kCas:  // answers with the current value when the compare fails
+      return CheckKey(p, *rules, "compare-and-swap", req.cas().key(), true, true);
+    case kvpb::Request::kAppend:  // answers with the whole new value
+      return CheckKey(p, *rules, "append to", req.append().key(), true, true);
+    case kvpb::Request::kScan:  // results are filtered by MayRead
+      return Status::OK();
+    case kvpb::Request::kStatus:  // cluster shape, needed by every client to route
+      return Status::OK();
+    case kvpb::Request::kAdmin:
+      if (rules->IsAdmin(p)) return Status::OK();
+      return Status::PermissionDenied(
+          p.Describe() +
+          " may not run admin commands (needs role admin; roles: " + rules->RolesOf(p) + ")");
+    case kvpb::Request::OP_NOT_SET:
+      return Status::InvalidArgument("request without an operation");
+  }
+  return Status::InvalidArgument("unknown request type");
+}
+
+bool Authorizer::MayRead(const Principal& p, std::string_view key) const {
+  if (IsReservedKey(key)) return false;
+  if (p.superuser()) return true;
+  Status ignored;  // no rules: nothing readable (Check already refused the scan)
+  std::shared_ptr<const AuthRules> rules = Current(Authorizer::Clock::now(), &ignored);
+  return rules != nullptr && rules->CanRead(p, key);
+}
+
+}  // namespace ringkv::server

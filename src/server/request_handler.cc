@@ -1,0 +1,133 @@
+#include "server/request_handler.h"
+
+#include <utility>
+
+namespace ringkv::server {
+
+kvpb::ErrorCode ErrorCodeFor(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kOk:
+      return kvpb::OK;
+    case StatusCode::kPermissionDenied:
+      return kvpb::PERMISSION_DENIED;
+    case StatusCode::kUnavailable:
+      return kvpb::UNAVAILABLE;
+    case StatusCode::kNotFound:
+      return kvpb::NOT_FOUND;
+    case StatusCode::kResourceExhausted:
+      return kvpb::BUSY;
+    case StatusCode::kDeadlineExceeded:
+      return kvpb::TIMEOUT;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kAlreadyExists:
+      return kvpb::INVALID_ARGUMENT;
+    default:
+      return kvpb::INTERNAL;
+  }
+}
+
+ClientRequestHandler::ClientRequestHandler(NodeId self, RequestSink* sink,
+                                           const Authorizer* authorizer)
+    : self_(self), sink_(sink), authorizer_(authorizer) {}
+
+void ClientRequestHandler::Handle(std::string_view payload, const Principal& principal,
+                                  Reply reply, const Observer& observe) {
+  kvpb::Request req;
+  if (!req.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
+      req.op_case() == kvpb::Request::OP_NOT_SET) {
+    kvpb::Response resp;
+    resp.set_request_id(req.request_id());
+    resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
+    resp.mutable_error()->set_definite(true);
+    resp.mutable_error()->set_message("malformed request or unknown request type");
+    reply(resp, /*close_after=*/true);
+    return;
+  }
+  if (observe) {
+    // Every answer below goes through the observer first.
+    reply = [done = observe(req), reply = std::move(reply)](const kvpb::Response& resp,
+                                                            bool close_after) {
+      if (done) done(resp);
+      reply(resp, close_after);
+    };
+  }
+  kvpb::Response refusal;
+  refusal.set_request_id(req.request_id());
+  refusal.set_served_by(self_.value());
+  kvpb::Error* err = refusal.mutable_error();
+  err->set_definite(true);
+  if (draining_) {
+    err->set_code(kvpb::UNAVAILABLE);
+    err->set_retry_after_ms(100);
+    err->set_message("node " + std::to_string(self_.value()) +
+                     " is shutting down (draining); retry another endpoint");
+    reply(refusal, false);
+    return;
+  }
+  Status allowed = authorizer_ != nullptr
+                       ? authorizer_->Check(principal, req, Authorizer::Clock::now())
+                       : (principal.superuser() ? Status::OK()
+                                                : Status::PermissionDenied("no rules"));
+  if (!allowed.ok()) {
+    err->set_code(ErrorCodeFor(allowed));
+    if (allowed.IsUnavailable()) err->set_retry_after_ms(200);
+    err->set_message(std::string(allowed.message()));
+    reply(refusal, false);
+    return;
+  }
+  if (req.has_cas() && req.cas().key() == kAuthConfigKey) {
+    // New permission rules: refuse what every node would refuse to load.
+    authpb::AuthConfig config;
+    Status valid = config.ParseFromString(req.cas().new_value())
+                       ? ValidateAuthConfig(config)
+                       : Status::InvalidArgument("permission rules do not parse");
+    if (!valid.ok()) {
+      err->set_code(kvpb::INVALID_ARGUMENT);
+      err->set_message(std::string(valid.message()));
+      reply(refusal, false);
+      return;
+    }
+  }
+  if (kvpb::Response early; intercept_ && intercept_(req, &early)) {
+    early.set_request_id(req.request_id());
+    early.set_served_by(self_.value());
+    reply(early, false);
+    return;
+  }
+  const bool is_scan = req.has_scan();
+  // Captures no `this`: the store may answer after the handler is gone (at shutdown).
+  sink_->HandleRequest(std::move(req), [authorizer = authorizer_, principal, is_scan,
+                                        reply = std::move(reply)](kvpb::Response resp) {
+    if (is_scan) FilterScan(authorizer, principal, &resp);
+    reply(resp, false);
+  });
+}
+
+void ClientRequestHandler::FilterScan(const Authorizer* authorizer, const Principal& p,
+                                      kvpb::Response* resp) {
+  if (!resp->has_scan()) return;
+  kvpb::ScanResponse* scan = resp->mutable_scan();
+  if (scan->kvs().empty()) return;
+  const std::string last = scan->kvs(scan->kvs_size() - 1).key();
+  bool dropped_reserved = false;
+  int kept = 0;
+  for (int i = 0; i < scan->kvs_size(); ++i) {
+    const std::string& key = scan->kvs(i).key();
+    const bool reserved = IsReservedKey(key);
+    dropped_reserved = dropped_reserved || reserved;
+    const bool readable =
+        !reserved && (authorizer != nullptr ? authorizer->MayRead(p, key) : p.superuser());
+    if (!readable) continue;
+    if (kept != i) scan->mutable_kvs()->SwapElements(kept, i);
+    ++kept;
+  }
+  while (scan->kvs_size() > kept) scan->mutable_kvs()->RemoveLast();
+  if (dropped_reserved && IsReservedKey(last)) {
+    // Reserved keys sort after every user key: nothing readable follows them.
+    scan->set_more(false);
+  }
+  if (scan->more()) scan->set_scanned_through(last);
+}
+
+}  // namespace ringkv::server

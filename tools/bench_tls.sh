@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The cost of TLS (docs/benchmarks.md section 4): kvbench against a 3-node cluster without TLS
+# and one with TLS on the client and peer ports (client certificates required), alternated
+# round by round so that whatever else loads the machine weighs on both alike. One cluster runs
+# at a time, each started fresh (tools/launch_cluster.sh) in its own data dir.
+#
+#   tools/bench_tls.sh [ROUNDS] [SECONDS]      defaults: 3 rounds of 10 s (+2 s warmup)
+#
+# Extra kvd flags: RINGKV_KVD_FLAGS (default --shards=1); extra kvbench flags: KVBENCH_FLAGS.
+# Prints one line per run and the medians. Needs kvd, kvctl and kvbench built in build/.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+ROUNDS=${1:-3}
+SECS=${2:-10}
+BUILD_DIR=${BUILD_DIR:-build}
+KVBENCH="$BUILD_DIR/tools/kvbench/kvbench"
+export RINGKV_KVD_FLAGS=${RINGKV_KVD_FLAGS:---shards=1}
+# Ports away from the default 7001/7101, so a developer's own cluster is left alone.
+CPORT=${RINGKV_CLIENT_PORT_BASE:-17001}
+PPORT=${RINGKV_PEER_PORT_BASE:-17101}
+APORT=${RINGKV_ADMIN_PORT_BASE:-18001}
+WORK=$(mktemp -d /tmp/ringkv-bench-tls-XXXXXX)
+trap 'for m in plain tls; do tools/launch_cluster.sh --no-build --data-dir "$WORK/$m" clean >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+[[ -x $KVBENCH ]] || { echo "bench_tls: build kvbench first (ninja -C $BUILD_DIR kvbench)" >&2; exit 1; }
+
+run() {  # run MODE ROUND -> prints "MODE ROUND writes/s p50 p99"
+  local mode=$1 round=$2 tls_flag=() bench_tls=()
+  if [[ $mode == tls ]]; then
+    tls_flag=(--tls)
+    bench_tls=(--cacert="$WORK/$mode/certs/ca.crt" --cert="$WORK/$mode/certs/client-root.crt"
+      --key="$WORK/$mode/certs/client-root.key")
+  fi
+  tools/launch_cluster.sh --no-build --data-dir "$WORK/$mode" --client-port-base "$CPORT" \
+    --peer-port-base "$PPORT" --admin-port-base "$APORT" start "${tls_flag[@]}" >/dev/null
+  local out
+  # shellcheck disable=SC2086
+  out=$("$KVBENCH" --endpoints="127.0.0.1:$CPORT,127.0.0.1:$((CPORT + 1)),127.0.0.1:$((CPORT + 2))" \
+    --concurrency=64 \
+    --value-size=128 --duration="$SECS" --warmup=2 -w json "${bench_tls[@]}" ${KVBENCH_FLAGS:-})
+  tools/launch_cluster.sh --no-build --data-dir "$WORK/$mode" clean >/dev/null
+  python3 - "$mode" "$round" "$out" <<'EOF'
+import json, sys
+mode, rnd, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+lat = out["latency"]
+print(f"{mode:5s} round {rnd}: {out['writes_per_sec']:9.1f} writes/s  p50 {lat['p50_ms']:.2f} ms  "
+      f"p99 {lat['p99_ms']:.2f} ms  errors {sum(out['errors'].values())}")
+EOF
+}
+
+echo "bench_tls: $ROUNDS rounds x ${SECS}s, kvd flags '$RINGKV_KVD_FLAGS', commit $(git rev-parse --short HEAD)"
+for ((r = 1; r <= ROUNDS; r++)); do
+  # Alternate which one goes first, so neither always runs on a warmer machine.
+  if ((r % 2)); then order=(plain tls); else order=(tls plain); fi
+  for m in "${order[@]}"; do run "$m" "$r" | tee -a "$WORK/results"; done
+done
+python3 - "$WORK/results" <<'EOF'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\w+)\s+round \d+:\s+([\d.]+) writes/s\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", line)
+    if m:
+        rows.setdefault(m.group(1), []).append(tuple(float(x) for x in m.groups()[1:]))
+med = {k: [statistics.median(c) for c in zip(*v)] for k, v in rows.items()}
+for k in ("plain", "tls"):
+    if k in med:
+        print(f"median {k:5s}: {med[k][0]:9.1f} writes/s  p50 {med[k][1]:.2f} ms  p99 {med[k][2]:.2f} ms")
+if "plain" in med and "tls" in med:
+    print(f"TLS cost: {100 * (1 - med['tls'][0] / med['plain'][0]):.1f}% fewer writes/s, "
+          f"p50 {med['tls'][1] - med['plain'][1]:+.2f} ms, p99 {med['tls'][2] - med['plain'][2]:+.2f} ms")
+EOF
