@@ -294,7 +294,8 @@ tls_exports() {
 }
 
 print_banner() {
-  local eps kvctl_cmd
+  local eps kvctl_cmd SCHEME=http
+  ((TLS)) && SCHEME=https
   eps=$(endpoints)
   kvctl_cmd=$KVCTL
   [[ $kvctl_cmd == "$REPO/"* ]] && kvctl_cmd=${kvctl_cmd#"$REPO/"}
@@ -309,8 +310,9 @@ $(for ((k = 1; k <= N; k++)); do
       "$(log_file "$k")"
   done)
 
-Status page (the ring, nodes, shards; any node's): http://$HOST:$(admin_port 1)/
-  health: http://$HOST:$(admin_port 1)/readyz?verbose   metrics: http://$HOST:$(admin_port 1)/metrics
+Status page (the ring, nodes, shards; any node's): $SCHEME://$HOST:$(admin_port 1)/
+  health: $SCHEME://$HOST:$(admin_port 1)/readyz?verbose   metrics: $SCHEME://$HOST:$(admin_port 1)/metrics
+$( ((TLS)) && echo "  (TLS: curl --cacert $CERTS/ca.crt ...)")
 
 Talk to it (from $REPO):
   export KVCTL_ENDPOINTS=$eps

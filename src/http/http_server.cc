@@ -5,9 +5,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <mutex>
+#include <type_traits>
 
 #include "net/address.h"
 #include "net/listener.h"
@@ -49,14 +51,20 @@ struct HttpServer::PostTarget {
   asio::io_context* io = nullptr;  // guarded by mu; null once stopped
 };
 
-// One connection: read a request, dispatch, wait for the responder, write, repeat. Runs on the
-// server's io thread only; the responder may be called from any thread and posts back here.
-class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+// One connection: (TLS handshake,) read a request, dispatch, wait for the responder, write,
+// repeat. Runs on the server's io thread only; the responder may be called from any thread and
+// posts back here. `Stream` is beast::tcp_stream (plain) or beast::ssl_stream of one (TLS).
+template <class Stream>
+class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session<Stream>> {
  public:
-  Session(tcp::socket socket, const HttpServerOptions& options, const Router& router,
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Session(tcp::socket socket, std::shared_ptr<net::TlsContext> tls,
+          const HttpServerOptions& options, const Router& router,
           std::shared_ptr<std::atomic<size_t>> connections,
           std::shared_ptr<std::atomic<bool>> stopping, std::shared_ptr<PostTarget> target)
-      : stream_(std::move(socket)),
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
         options_(options),
         router_(router),
         connections_(std::move(connections)),
@@ -64,20 +72,63 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
         target_(std::move(target)),
         handler_timer_(stream_.get_executor()) {
     error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = net::FormatHostPort(ep.address().to_string(), ep.port());
   }
   ~Session() { connections_->fetch_sub(1); }
 
-  void Start() { ReadNext(); }
+  void Start() {
+    if constexpr (!kTls) {
+      ReadNext();
+    } else {
+      Lowest().expires_after(options_.idle_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                self->OnHandshake(ec);
+                              });
+    }
+  }
 
  private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+  using std::enable_shared_from_this<Session<Stream>>::weak_from_this;
+
+  static Stream MakeStream(tcp::socket socket, net::TlsContext* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), tls->ctx());
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(error_code ec) {
+    if constexpr (kTls) {
+      if (ec) {
+        // Named as OpenSSL reports it: "http request" for plain HTTP on this port, a
+        // certificate check's reason when a client certificate was refused.
+        std::string why = ec.message();
+        const long verify = SSL_get_verify_result(stream_.native_handle());
+        if (verify != X509_V_OK) why += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+        if (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated &&
+            ec != beast::error::timeout) {
+          LOG_EVERY_N(WARNING, 100) << "http: " << options_.name
+                                    << " port refused TLS connection from " << remote_ << ": "
+                                    << why;
+        }
+        return Close();
+      }
+      peer_ = net::IdentityOfPeer(stream_.native_handle());
+    }
+    ReadNext();
+  }
+
   void ReadNext() {
     if (stopping_->load()) return Close();
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(options_.max_body_bytes);
-    stream_.expires_after(options_.idle_timeout);
+    Lowest().expires_after(options_.idle_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -95,7 +146,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
       keep_alive_ = false;
       return Write(HttpResponse::Text(status, "bad request: " + ec.message() + "\n"), 11);
     }
-    stream_.expires_never();
+    Lowest().expires_never();
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -107,6 +158,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     }
     req.body = std::move(msg.body());
     req.remote = remote_;
+    req.peer = peer_;
     ParseTarget(&req);
     keep_alive_ = msg.keep_alive();
     const unsigned version = msg.version();
@@ -164,7 +216,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     const size_t body_size = r.body.size();
     if (!head_only_) res->body() = std::move(r.body);
     res->content_length(body_size);
-    stream_.expires_after(options_.idle_timeout);
+    Lowest().expires_after(options_.idle_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](error_code ec, size_t) {
                          if (ec || !self->keep_alive_) return self->Close();
@@ -174,12 +226,15 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
 
   void Close() {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    // No TLS close_notify: HTTP messages carry their length, and a close must not wait.
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().socket().close(ignored);
     handler_timer_.cancel();
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::TlsContext> tls_;  // TLS sessions: outlives stream_ (declared first)
+  Stream stream_;
+  net::PeerIdentity peer_;                // TLS: the client certificate's identity, if any
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const HttpServerOptions& options_;
@@ -209,6 +264,8 @@ Status HttpServer::Start() {
   port_ = hp->port;
   bound_address_ = net::FormatHostPort(hp->host, hp->port);
   started_ = true;
+  LOG(INFO) << "http: " << options_.name << " port listening on " << bound_address_
+            << (tls_ != nullptr ? " (TLS)" : " (plain HTTP)");
   io_thread_.Start();
   asio::post(io_thread_.io(), [this] { DoAccept(); });
   return Status::OK();
@@ -244,9 +301,16 @@ void HttpServer::DoAccept() {
       socket.close(ignored);
     } else {
       connections_->fetch_add(1);
-      std::make_shared<Session>(std::move(socket), options_, router_, connections_, stopping_,
-                                target_)
-          ->Start();
+      if (tls_ != nullptr) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            std::move(socket), tls_->Current(), options_, router_, connections_,
+            stopping_, target_)
+            ->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(std::move(socket), nullptr, options_,
+                                                     router_, connections_, stopping_, target_)
+            ->Start();
+      }
     }
     DoAccept();
   });

@@ -11,8 +11,8 @@
 // (extra ones are closed at accept), an idle or slow connection is closed after
 // `idle_timeout`. Keep-alive; one request at a time per connection.
 //
-// The one place a listener is created (net::OpenListener) is Start(); TLS, when added, wraps
-// the accepted socket there.
+// The one place a listener is created (net::OpenListener) is Start(); with `tls` every accepted
+// socket is wrapped in TLS there (handshake within idle_timeout; refusals logged at WARNING).
 //
 // Thread-safety: register routes on router() before Start(); Start/Stop from the owner thread;
 // port() from any thread. Handlers run on the server's io thread and must not block.
@@ -30,6 +30,7 @@
 #include "common/status.h"
 #include "http/router.h"
 #include "net/io_thread.h"
+#include "net/tls.h"
 
 namespace ringkv::http {
 
@@ -56,6 +57,10 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   Router& router() { return router_; }
+  // TLS (server-role credentials; null = plain HTTP, the default). With client certificates
+  // (optional or required), HttpRequest::peer names the client, for handlers that authorize
+  // requests. REQUIRES: before Start().
+  void SetTls(std::shared_ptr<net::TlsCredentials> tls) { tls_ = std::move(tls); }
 
   // Binds and starts serving. Unavailable when the address cannot be bound, InvalidArgument
   // when it is malformed. REQUIRES: called once.
@@ -68,12 +73,14 @@ class HttpServer {
   std::string bound_address() const { return bound_address_; }
 
  private:
+  template <class Stream>
   class Session;
   struct PostTarget;
   void DoAccept();
 
   const HttpServerOptions options_;
   Router router_;
+  std::shared_ptr<net::TlsCredentials> tls_;  // set before Start; null = plain HTTP
   net::IoThread io_thread_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   std::atomic<uint16_t> port_{0};

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/tls.h"
+
 namespace ringkv::http {
 
 struct HttpRequest {
@@ -31,6 +33,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;
   std::string body;
   std::string remote;  // "ip:port" of the peer
+  // TLS with client certificates: who the client is (server/auth_rules.h Principal::From makes
+  // the principal every handler that touches data must authorize). Empty otherwise.
+  net::PeerIdentity peer;
 
   bool HasParam(const std::string& key) const { return query.count(key) > 0; }
   // The first value of `key`, or `fallback` when absent.

@@ -80,6 +80,10 @@ struct PeerIdentity {
   std::string UserName() const;
 };
 
+// What the certificate the remote end of `ssl` presented proves (empty without one). For TLS
+// streams made outside net/ (the admin port's HTTP sessions).
+PeerIdentity IdentityOfPeer(SSL* ssl);
+
 // One loaded configuration. Create streams from ctx(); keep the TlsContext alive (shared_ptr)
 // as long as any stream made from it.
 class TlsContext {

@@ -26,34 +26,6 @@ std::string Subject(X509* cert) {
   return buf;
 }
 
-PeerIdentity IdentityOf(SSL* ssl) {
-  PeerIdentity id;
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return id;
-  id.has_certificate = true;
-  id.subject = Subject(cert);
-  X509_NAME* name = X509_get_subject_name(cert);
-  const int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (idx >= 0) {
-    ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-    id.common_name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
-                          static_cast<size_t>(ASN1_STRING_length(cn)));
-  }
-  auto* sans = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
-    if (gn->type != GEN_DNS) continue;
-    const ASN1_STRING* s = gn->d.dNSName;
-    id.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                              static_cast<size_t>(ASN1_STRING_length(s)));
-  }
-  if (sans != nullptr) GENERAL_NAMES_free(sans);
-  // Without the extension X509_get_extended_key_usage returns all bits (any use allowed).
-  id.node_certificate = (X509_get_extended_key_usage(cert) & XKU_SSL_SERVER) != 0;
-  X509_free(cert);
-  return id;
-}
 
 // The first certificate check that failed, recorded by the verify callback: OpenSSL's own
 // handshake error only says "certificate verify failed".
@@ -91,7 +63,7 @@ struct HandshakeOp : std::enable_shared_from_this<HandshakeOp> {
       done(std::move(st), std::nullopt);
       return;
     }
-    PeerIdentity peer = IdentityOf(stream->native_handle());
+    PeerIdentity peer = IdentityOfPeer(stream->native_handle());
     done(Status::OK(), Stream(std::move(context), std::move(stream), std::move(peer)));
   }
 
@@ -117,7 +89,7 @@ struct HandshakeOp : std::enable_shared_from_this<HandshakeOp> {
   // Checks after a successful handshake that the library does not do itself.
   Status CheckPeer(bool require_node_certificate) const {
     if (!require_node_certificate) return Status::OK();
-    PeerIdentity id = IdentityOf(stream->native_handle());
+    PeerIdentity id = IdentityOfPeer(stream->native_handle());
     if (!id.has_certificate) {
       return Status::FailedPrecondition("no certificate presented; peers must authenticate");
     }
@@ -173,6 +145,35 @@ void HandOverPlain(tcp::socket socket, StreamCallback done) {
 }
 
 }  // namespace
+
+PeerIdentity IdentityOfPeer(SSL* ssl) {
+  PeerIdentity id;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return id;
+  id.has_certificate = true;
+  id.subject = Subject(cert);
+  X509_NAME* name = X509_get_subject_name(cert);
+  const int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (idx >= 0) {
+    ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    id.common_name.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                          static_cast<size_t>(ASN1_STRING_length(cn)));
+  }
+  auto* sans = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
+    if (gn->type != GEN_DNS) continue;
+    const ASN1_STRING* s = gn->d.dNSName;
+    id.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                              static_cast<size_t>(ASN1_STRING_length(s)));
+  }
+  if (sans != nullptr) GENERAL_NAMES_free(sans);
+  // Without the extension X509_get_extended_key_usage returns all bits (any use allowed).
+  id.node_certificate = (X509_get_extended_key_usage(cert) & XKU_SSL_SERVER) != 0;
+  X509_free(cert);
+  return id;
+}
 
 void AsyncTlsAccept(tcp::socket socket, std::shared_ptr<TlsContext> context,
                     const TlsAcceptPolicy& policy, StreamCallback done) {

@@ -117,6 +117,7 @@ void AdminService::Core::ClusterStatus(
     if (others.empty()) return finish();
     for (const auto& addr : others) {
       FetchNodeStatus(self->io.io(), addr, self->options.cluster_id, self->options.remote_timeout,
+                      self->options.client_tls ? self->options.client_tls() : nullptr,
                       [g, addr, finish](Result<kvpb::NodeStatus> r) {
                         NodeAnswer a;
                         a.endpoint = addr;

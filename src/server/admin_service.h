@@ -24,6 +24,7 @@
 #include "common/ids.h"
 #include "gossip/member.h"
 #include "http/router.h"
+#include "net/tls.h"
 #include "proto/kv.pb.h"
 
 namespace ringkv::store {
@@ -55,6 +56,9 @@ struct AdminServiceOptions {
   std::chrono::milliseconds livez_timeout{2000};
   // How long /status waits for other nodes. Default: 1 s.
   std::chrono::milliseconds remote_timeout{1000};
+  // The TLS client context for asking other nodes' client ports (null: plain TCP). A function,
+  // so renewed certificates are used.
+  std::function<std::shared_ptr<net::TlsContext>()> client_tls;
 };
 
 class AdminService {

@@ -36,6 +36,8 @@ class ClientService {
   Status Start();
   void Stop();
   uint16_t port() const { return server_->port(); }
+  // Connections refused in the TLS handshake.
+  uint64_t tls_refused() const { return server_->tls_refused(); }
   // While draining, new requests get a retryable UNAVAILABLE.
   void SetDraining() {
     draining_ = true;

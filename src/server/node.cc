@@ -19,6 +19,7 @@
 #include "server/authorizer.h"
 #include "server/client_service.h"
 #include "server/credential_watcher.h"
+#include "server/security_metrics.h"
 #include "server/space_guard.h"
 #include "storage/engine.h"
 #include "storage/meta_store.h"
@@ -299,6 +300,25 @@ Status Node::LoadCredentials() {
                  << " is UNAUTHENTICATED and unencrypted (no --tls_cert): anyone who can reach "
                     "it can read and write every key";
   }
+  if (client_tls_ != nullptr) {
+    // The admin port serves health checks (no certificates there) and the HTTP API (which
+    // must know its clients): certificates are asked for, not required, when the client port
+    // asks for them.
+    net::TlsOptions admin = options_.client_tls;
+    if (admin.client_auth != net::ClientCertAuth::kOff) admin.client_auth = net::ClientCertAuth::kOptional;
+    auto a = net::TlsCredentials::Create(net::TlsRole::kServer, admin);
+    if (!a.ok()) return Status(a.status().code(), "admin port TLS: " + a.status().ToString());
+    admin_tls_ = *a;
+    credential_watcher_->AddTls("admin port", admin_tls_);
+    net::TlsOptions dial;
+    dial.cert_file = options_.client_tls.cert_file;
+    dial.key_file = options_.client_tls.key_file;
+    dial.ca_file = options_.client_tls.ca_file;
+    auto d = net::TlsCredentials::Create(net::TlsRole::kClient, dial);
+    if (!d.ok()) return Status(d.status().code(), "client port TLS: " + d.status().ToString());
+    client_dial_tls_ = *d;
+    credential_watcher_->AddTls("client port (dialing)", client_dial_tls_);
+  }
   if (client_tls_ != nullptr && options_.client_tls.client_auth == net::ClientCertAuth::kOff) {
     LOG(WARNING) << "security: the client port uses TLS without client certificates "
                     "(--client_cert_auth=off): clients are not authenticated";
@@ -474,6 +494,17 @@ Status Node::Start() {
               << options_.auth_refresh_ms << " ms";
   }
   credential_watcher_->Start();
+  security_metrics_ = metrics::Registry::Default().AddCollector([this](metrics::Sink& out) {
+    SecurityCounters c;
+    c.expiry_seconds = credential_watcher_->ExpirySeconds();
+    c.reload_failures = credential_watcher_->reload_failures();
+    c.client_tls_refused = client_service_->tls_refused();
+    c.peer_tls_refused = transport_->tls_refused();
+    const gossip::GossipDriverStats g = gossip_->stats();
+    c.gossip_auth_failures = g.auth_failures;
+    c.gossip_replays_dropped = g.replays_dropped;
+    CollectSecurityMetrics(c, out);
+  });
   LOG(INFO) << "node " << options_.node_id << " serving: clients on " << options_.listen_client
             << " (port " << client_service_->port() << "), peers on " << options_.listen_peer
             << " (port " << transport_->port() << "), data dir " << options_.data_dir
@@ -490,6 +521,7 @@ void Node::Stop() {
   // /readyz fails from here on, while the admin port still answers during the hand-off.
   draining_ = true;
   if (membership_thread_.joinable()) membership_thread_.join();
+  security_metrics_.Reset();  // reads the parts stopped below
   if (credential_watcher_) credential_watcher_->Stop();
   if (auth_refresher_) auth_refresher_->Stop();  // reads through the client port: stop first
   if (client_service_) {
@@ -567,12 +599,17 @@ Status Node::StartAdmin() {
   };
   ao.draining = [this] { return draining_.load(); };
   ao.alarms = [this] { return space_guard_->Alarms(); };
+  ao.client_tls = [creds = client_dial_tls_]() -> std::shared_ptr<net::TlsContext> {
+    return creds != nullptr ? creds->Current() : nullptr;
+  };
   admin_service_ = std::make_unique<AdminService>(std::move(ao));
   admin_service_->Register(http_server_->router());
+  http_server_->SetTls(admin_tls_);
   RETURN_IF_ERROR(http_server_->Start());
   if (options_.advertise_admin.empty()) options_.advertise_admin = http_server_->bound_address();
   LOG(INFO) << "node " << options_.node_id << " admin port on " << http_server_->bound_address()
-            << " (status page http://" << options_.advertise_admin << "/)";
+            << " (status page " << (admin_tls_ != nullptr ? "https://" : "http://")
+            << options_.advertise_admin << "/)";
   return Status::OK();
 }
 

@@ -20,6 +20,7 @@
 
 #include "common/ids.h"
 #include "common/status.h"
+#include "metrics/metrics.h"
 #include "net/tls.h"
 #include "replica/replica.h"
 #include "gossip/member.h"
@@ -180,10 +181,16 @@ class Node {
   std::shared_ptr<net::TlsCredentials> client_tls_;
   std::shared_ptr<net::TlsCredentials> peer_tls_server_;
   std::shared_ptr<net::TlsCredentials> peer_tls_client_;
+  // The admin port's (client port certificate; client certificates optional when the client
+  // port asks for them) and this node's dialing side of other client ports (/status).
+  std::shared_ptr<net::TlsCredentials> admin_tls_;
+  std::shared_ptr<net::TlsCredentials> client_dial_tls_;
   std::unique_ptr<CredentialWatcher> credential_watcher_;
   // Permission rules (client certificate authentication on; null otherwise).
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<AuthRefresher> auth_refresher_;
+  // ringkv_tls_* and ringkv_gossip_* security metrics (server/security_metrics.h).
+  metrics::CollectorHandle security_metrics_;
   ring::RingConfig ring_;
   // Syncs gossip's view into the store and transport; also performs the final Leave.
   std::thread membership_thread_;

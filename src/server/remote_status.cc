@@ -43,13 +43,14 @@ struct Fetch : std::enable_shared_from_this<Fetch> {
 }  // namespace
 
 void FetchNodeStatus(boost::asio::io_context& io, const std::string& address, uint64_t cluster_id,
-                     std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds timeout, std::shared_ptr<net::TlsContext> tls,
                      std::function<void(Result<kvpb::NodeStatus>)> done) {
   auto f = std::make_shared<Fetch>(io, std::move(done));
   net::FrameClientOptions o;
   o.address = address;
   o.cluster_id = cluster_id;
   o.connect_timeout = timeout;
+  o.tls = std::move(tls);
   std::weak_ptr<Fetch> weak = f;
   auto client = std::make_unique<net::FrameClient>(
       io, o,

@@ -12,13 +12,15 @@
 #include <string>
 
 #include "common/result.h"
+#include "net/tls.h"
 #include "proto/kv.pb.h"
 
 namespace ringkv::server {
 
 // `io` must be run by the caller and outlive the call's completion.
+// `tls`: the client-role TLS context for a cluster with TLS on its client ports, else null.
 void FetchNodeStatus(boost::asio::io_context& io, const std::string& address, uint64_t cluster_id,
-                     std::chrono::milliseconds timeout,
+                     std::chrono::milliseconds timeout, std::shared_ptr<net::TlsContext> tls,
                      std::function<void(Result<kvpb::NodeStatus>)> done);
 
 }  // namespace ringkv::server

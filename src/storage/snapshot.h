@@ -116,8 +116,6 @@ class SnapshotReceiver {
   //                       match the metadata
   Status AddChunk(const storagepb::SnapshotChunk& chunk);
   bool complete() const { return complete_; }
-  // The snapshot being received (from the first chunk); what Install writes.
-  const raftpb::SnapshotMetadata& metadata() const { return metadata_; }
 
   // Installs the complete snapshot (protocol above) with hard state
   // RaftLogStore::HardStateAtSnapshot(hs, metadata()); `hs` is the hard state Raft holds after
