@@ -3,13 +3,16 @@
 // into a real replica of a 3-voter group over a RocksDB engine, with the Ready pipeline (persist,
 // apply, advance) run after every message and ticks in between. Properties: no crash (a
 // message a correct peer would never send must be refused, not abort the node), and the
-// replica's commit never passes its last log index.
+// replica's commit never passes its last log index. Configuration-change entries are turned
+// into normal ones, and entry data that is no command into a put: a leader committing an
+// unappliable change or garbage is outside Raft's failure model (the node stops by design).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "fuzz_engine.h"
+#include "proto/kv.pb.h"
 #include "proto/transport.pb.h"
 #include "raft/logger.h"
 #include "replica/replica.h"
@@ -75,6 +78,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // elections and heartbeats happen between messages.
     m.set_group_id(group.value());
     m.set_to(1);
+    // Outside Raft's failure model, and stopping the node by design (as etcd's core does): a
+    // leader committing a configuration change that cannot be applied. Such entries become
+    // normal ones; everything else a peer may send goes in as it is.
+    for (auto& e : *m.mutable_entries()) {
+      if (e.type() == raftpb::ENTRY_CONF_CHANGE) e.set_type(raftpb::ENTRY_NORMAL);
+      // Likewise a committed entry that is no command: the applier takes it for corruption
+      // and stops the node (fail-stop, docs/architecture.md). Such bytes become a put's value.
+      kvpb::Command cmd;
+      if (!e.data().empty() && !cmd.ParseFromString(e.data())) {
+        cmd.Clear();
+        cmd.mutable_put()->set_key("fuzz");
+        cmd.mutable_put()->set_value(e.data());
+        e.set_data(cmd.SerializeAsString());
+      }
+    }
     for (size_t t = 0; t < m.context().size() % 4; ++t) r->Tick();
     r->Step(std::move(m));
     Drive(engine, r);

@@ -27,7 +27,8 @@ CheckOutcome Finish(CheckModel model, Verdict verdict, std::string text, nlohman
   out.text = std::move(text) + "verdict: " + std::string(VerdictName(verdict)) + "\n";
   json["verdict"] = std::string(VerdictName(verdict));
   json["model"] = ModelName(model);
-  out.json = json.dump(2) + "\n";
+  // Error texts may quote history bytes that are not UTF-8: replaced, never thrown.
+  out.json = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return out;
 }
 

@@ -24,7 +24,10 @@ std::optional<OpType> ParseOpType(std::string_view name) {
 }
 
 std::string FormatOp(const Op& op) {
-  std::string out = "{:type :" + std::string(OpTypeName(op.type)) + ", :f :" + op.f;
+  std::string out = "{:type :" + std::string(OpTypeName(op.type));
+  // An op without :f (it is optional) writes none: ":f :" would not read back (found by the
+  // edn_history fuzz target; regression input fuzz/corpus/edn_history/regress-op-without-f).
+  if (!op.f.empty()) out += ", :f :" + op.f;
   if (op.key) out += ", :key " + edn::Write(edn::Value::String(*op.key));
   out += ", :value " + edn::Write(op.value);
   out += ", :process " +

@@ -186,7 +186,10 @@ std::string WriteHistoryJson(const History& history) {
     if (op.version) j["version"] = *op.version;
     arr.push_back(std::move(j));
   }
-  return arr.dump() + "\n";
+  // Strings of a history need not be UTF-8 (EDN symbols and strings are bytes): invalid bytes
+  // become U+FFFD instead of an exception that ends the process (found by the edn_history
+  // fuzz target; regression input fuzz/corpus/edn_history/regress-invalid-utf8-symbol).
+  return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace ringkv::jepsen

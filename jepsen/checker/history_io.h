@@ -34,7 +34,8 @@ std::string WriteHistoryEdn(const History& history);
 
 // The same history as a JSON array of objects {"index", "type", "f", "value", "process", "time",
 // "key"?, "version"?}; keywords become strings, nil becomes null, the nemesis process is
-// "nemesis", maps with non-string keys become arrays of [key, value] pairs.
+// "nemesis", maps with non-string keys become arrays of [key, value] pairs. Bytes that are not
+// valid UTF-8 are written as U+FFFD.
 std::string WriteHistoryJson(const History& history);
 
 }  // namespace ringkv::jepsen

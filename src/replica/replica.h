@@ -206,6 +206,8 @@ class Replica {
   };
 
   void HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+  // OK, or why a peer's message breaks a guarantee of a correct leader (then it is dropped).
+  Status CheckPeerMessage(const raftpb::Message& m) const;
   void MaybeStepPendingSnapshot();
   void ServeRead(const PendingRead& r);
   void IssueReadIndex();
@@ -276,6 +278,8 @@ class Replica {
   // Bytes of the applied entries still in the log (estimate: summed as entries are applied,
   // scaled down by compactions; see ReplicaOptions::compact_log_bytes). Loop thread.
   uint64_t applied_log_bytes_ = 0;
+  // Peer messages dropped by CheckPeerMessage (logged at the first and every 100th).
+  uint64_t dropped_peer_messages_ = 0;
 };
 
 }  // namespace ringkv::replica

@@ -20,7 +20,13 @@
 #include <memory>
 #include <string>
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
 #include "client/admin.h"
+#include "integration/http_get.h"
 #include "gossip/codec.h"
 #include "gossip/keyring.h"
 #include "integration/test_cluster.h"
@@ -368,6 +374,55 @@ TEST_F(TlsClusterTest, ReplayedAndForgedGossipIsDropped) {
     for (const auto& s : st->member_states()) alive += s == "alive";
     EXPECT_EQ(alive, 3) << "node " << id;
   }
+}
+
+// GET https://127.0.0.1:<port><target>, verifying the server against `ca`: (status, body).
+Result<std::pair<int, std::string>> HttpsGet(uint16_t port, const std::string& target,
+                                             const std::string& ca) {
+  namespace beast = boost::beast;
+  namespace asio = boost::asio;
+  try {
+    asio::io_context io;
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    ctx.load_verify_file(ca);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> s(io, ctx);
+    beast::get_lowest_layer(s).expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(s).connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    s.handshake(asio::ssl::stream_base::client);
+    beast::http::request<beast::http::empty_body> req(beast::http::verb::get, target, 11);
+    req.set(beast::http::field::host, "127.0.0.1");
+    beast::http::write(s, req);
+    beast::flat_buffer buf;
+    beast::http::response<beast::http::string_body> res;
+    beast::http::read(s, buf, res);
+    return std::make_pair(static_cast<int>(res.result_int()), res.body());
+  } catch (const std::exception& e) {
+    return Status::Unavailable(e.what());
+  }
+}
+
+TEST_F(TlsClusterTest, AdminPortServesHttpsAndShowsEveryNode) {
+  auto metrics = HttpsGet(cluster_->admin_port(1), "/metrics", pki_->ca.ca_file());
+  ASSERT_OK(metrics.status());
+  EXPECT_EQ(metrics->first, 200);
+  EXPECT_NE(metrics->second.find("ringkv_tls_certificate_expiry_seconds{source=\"client port\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics->second.find("ringkv_tls_handshake_refused_total"), std::string::npos);
+  // /status asks the other nodes' client ports, over TLS with the node's certificate.
+  auto status = HttpsGet(cluster_->admin_port(1), "/status", pki_->ca.ca_file());
+  ASSERT_OK(status.status());
+  EXPECT_EQ(status->first, 200) << status->second;
+  for (int id = 2; id <= 3; ++id) {
+    EXPECT_NE(status->second.find(cluster_->client_address(id)), std::string::npos)
+        << status->second;
+  }
+  EXPECT_EQ(status->second.find("error"), std::string::npos) << status->second;
+  // Plain HTTP on the HTTPS port: refused, with the reason in the log.
+  EXPECT_FALSE(HttpGet(cluster_->admin_port(2), "/livez", 2s).ok() &&
+               HttpGet(cluster_->admin_port(2), "/livez", 2s)->status == 200);
+  EXPECT_TRUE(cluster_->WaitForLogLine(2, {"admin port refused TLS connection", "http request"}));
 }
 
 TEST(PlainClusterTest, LogSaysUnauthenticated) {

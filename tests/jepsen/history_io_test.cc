@@ -119,5 +119,24 @@ TEST(WellFormed, ReportsEachRule) {
   EXPECT_NE(problems[0].find("index"), std::string::npos);
 }
 
+// Found by the edn_history fuzz target: a symbol of non-UTF-8 bytes made the JSON writer throw
+// and end the process.
+TEST(HistoryIo, JsonOfNonUtf8BytesReplacesThem) {
+  auto h = HistoryFromEdn("{:type :invoke, :f :read, :value [:r 1 \xf7\xf7nil], :process 3}\n");
+  ASSERT_TRUE(h.ok()) << h.status();
+  const std::string json = WriteHistoryJson(*h);
+  EXPECT_NE(json.find("\xef\xbf\xbd"), std::string::npos) << json;  // U+FFFD
+}
+
+// Found by the edn_history fuzz target: an op without :f was written as ":f :", which does not
+// read back.
+TEST(HistoryIo, OpWithoutFRoundTrips) {
+  auto h = HistoryFromEdn("{:type :invoke, :value 1, :process 0}\n");
+  ASSERT_TRUE(h.ok()) << h.status();
+  auto again = HistoryFromEdn(WriteHistoryEdn(*h));
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << WriteHistoryEdn(*h);
+  EXPECT_EQ(WriteHistoryEdn(*again), WriteHistoryEdn(*h));
+}
+
 }  // namespace
 }  // namespace ringkv::jepsen
