@@ -20,11 +20,13 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
 
 CredentialWatcher::~CredentialWatcher() { Stop(); }
 
-void CredentialWatcher::AddTls(std::string name, std::shared_ptr<net::TlsCredentials> creds) {
+void CredentialWatcher::AddTls(std::string name, std::shared_ptr<net::TlsCredentials> creds,
+                               bool warn_expiry) {
   std::lock_guard<std::mutex> l(mu_);
   Source s;
   s.name = std::move(name);
   s.tls = creds;
+  s.warn_expiry = warn_expiry;
   s.reload = [creds](bool force) { return creds->Reload(force); };
   sources_.push_back(std::move(s));
 }
@@ -73,11 +75,11 @@ Status CredentialWatcher::ReloadOne(Source& s, bool force) {
     return r.status();
   }
   if (*r) {
-    if (s.tls != nullptr) {
+    if (s.tls != nullptr && s.warn_expiry) {
       auto ctx = s.tls->Current();
       LOG(INFO) << "security: loaded the " << s.name << " TLS certificate " << ctx->subject()
                 << (ctx->not_after() ? ", valid until " + FormatTime(*ctx->not_after()) : "");
-    } else {
+    } else if (s.tls == nullptr) {
       LOG(INFO) << "security: reloaded " << s.name;
     }
     s.warned = false;  // a new certificate: judge its expiry afresh
@@ -87,7 +89,7 @@ Status CredentialWatcher::ReloadOne(Source& s, bool force) {
 }
 
 void CredentialWatcher::CheckExpiry(Source& s) {
-  if (s.tls == nullptr) return;
+  if (s.tls == nullptr || !s.warn_expiry) return;
   auto ctx = s.tls->Current();
   auto left = net::SecondsUntilExpiry(*ctx, std::chrono::system_clock::now());
   if (!left || *left > options_.expiry_warning.count()) return;

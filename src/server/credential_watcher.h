@@ -39,8 +39,11 @@ class CredentialWatcher {
   explicit CredentialWatcher(CredentialWatcherOptions options) : options_(options) {}
   ~CredentialWatcher();  // Stop()s
 
-  // A TLS certificate source named e.g. "client port"; its expiry is tracked under that name.
-  void AddTls(std::string name, std::shared_ptr<net::TlsCredentials> creds);
+  // A TLS certificate source named e.g. "client port"; its expiry is tracked under that name
+  // and, with `warn_expiry`, logged (false for a second source of the same files, so one
+  // certificate is warned about once).
+  void AddTls(std::string name, std::shared_ptr<net::TlsCredentials> creds,
+              bool warn_expiry = true);
   // Any other reloadable material: `reload(force)` returns true when it loaded something new.
   void AddOther(std::string name, std::function<Result<bool>(bool force)> reload);
 
@@ -60,6 +63,7 @@ class CredentialWatcher {
   struct Source {
     std::string name;
     std::shared_ptr<net::TlsCredentials> tls;  // null for other sources
+    bool warn_expiry = true;
     std::function<Result<bool>(bool force)> reload;
     std::chrono::steady_clock::time_point last_expiry_warning{};
     bool warned = false;

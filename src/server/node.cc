@@ -305,11 +305,13 @@ Status Node::LoadCredentials() {
     // must know its clients): certificates are asked for, not required, when the client port
     // asks for them.
     net::TlsOptions admin = options_.client_tls;
-    if (admin.client_auth != net::ClientCertAuth::kOff) admin.client_auth = net::ClientCertAuth::kOptional;
+    if (admin.client_auth != net::ClientCertAuth::kOff) {
+      admin.client_auth = net::ClientCertAuth::kOptional;
+    }
     auto a = net::TlsCredentials::Create(net::TlsRole::kServer, admin);
     if (!a.ok()) return Status(a.status().code(), "admin port TLS: " + a.status().ToString());
     admin_tls_ = *a;
-    credential_watcher_->AddTls("admin port", admin_tls_);
+    credential_watcher_->AddTls("admin port", admin_tls_, /*warn_expiry=*/false);
     net::TlsOptions dial;
     dial.cert_file = options_.client_tls.cert_file;
     dial.key_file = options_.client_tls.key_file;
@@ -317,7 +319,7 @@ Status Node::LoadCredentials() {
     auto d = net::TlsCredentials::Create(net::TlsRole::kClient, dial);
     if (!d.ok()) return Status(d.status().code(), "client port TLS: " + d.status().ToString());
     client_dial_tls_ = *d;
-    credential_watcher_->AddTls("client port (dialing)", client_dial_tls_);
+    credential_watcher_->AddTls("client port (dialing)", client_dial_tls_, false);
   }
   if (client_tls_ != nullptr && options_.client_tls.client_auth == net::ClientCertAuth::kOff) {
     LOG(WARNING) << "security: the client port uses TLS without client certificates "
@@ -340,7 +342,7 @@ Status Node::LoadCredentials() {
     peer_tls_server_ = *s;
     peer_tls_client_ = *c;
     credential_watcher_->AddTls("peer port", peer_tls_server_);
-    credential_watcher_->AddTls("peer port (dialing)", peer_tls_client_);
+    credential_watcher_->AddTls("peer port (dialing)", peer_tls_client_, false);
   } else {
     LOG(WARNING) << "security: the peer port " << options_.listen_peer
                  << " is UNAUTHENTICATED and unencrypted (no --peer_tls_cert / --tls_cert): "

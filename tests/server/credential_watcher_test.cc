@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <glog/logging.h>
+
 #include <atomic>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "net/test_certs.h"
@@ -99,6 +102,54 @@ TEST_F(CredentialWatcherTest, ReloadAllForcesEverySource) {
   EXPECT_EQ(calls.load(), 1);
   EXPECT_TRUE(last_force.load());
   EXPECT_NE(creds->Current(), before);  // reloaded although unchanged
+}
+
+// Counts glog WARNING-and-above lines containing `needle` while alive.
+class WarningCounter : public google::LogSink {
+ public:
+  explicit WarningCounter(std::string needle) : needle_(std::move(needle)) {
+    google::AddLogSink(this);
+  }
+  ~WarningCounter() override { google::RemoveLogSink(this); }
+  void send(google::LogSeverity severity, const char*, const char*, int, const struct ::tm*,
+            const char* message, size_t len) override {
+    if (severity < google::GLOG_WARNING) return;
+    if (std::string_view(message, len).find(needle_) == std::string_view::npos) return;
+    std::lock_guard<std::mutex> l(mu_);
+    ++count_;
+  }
+  int count() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return count_;
+  }
+
+ private:
+  const std::string needle_;
+  mutable std::mutex mu_;
+  int count_ = 0;
+};
+
+// The node registers the same certificate files more than once (a port's server side and its
+// dialing side): the expiry is warned about once, and still reported for every source.
+TEST_F(CredentialWatcherTest, SecondSourceOfSameFilesIsNotWarnedAbout) {
+  auto server = Creds("twice", 5);
+  net::TlsOptions o;
+  o.cert_file = dir_ + "/node.crt";
+  o.key_file = dir_ + "/node.key";
+  auto dialing = *net::TlsCredentials::Create(net::TlsRole::kClient, o);
+  WarningCounter warnings("expires in");
+  CredentialWatcherOptions wo;
+  wo.interval = std::chrono::milliseconds(0);
+  CredentialWatcher w(wo);
+  w.AddTls("peer port", server);
+  w.AddTls("peer port (dialing)", dialing, /*warn_expiry=*/false);
+  w.Start();
+  EXPECT_EQ(warnings.count(), 1);
+  EXPECT_OK(w.ReloadAll());  // a reload judges the expiry afresh: again one warning
+  EXPECT_EQ(warnings.count(), 2);
+  auto left = w.ExpirySeconds();
+  EXPECT_EQ(left.count("peer port"), 1u);
+  EXPECT_EQ(left.count("peer port (dialing)"), 1u);
 }
 
 }  // namespace
