@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The cost of TLS (docs/benchmarks.md section 4): kvbench against a 3-node cluster without TLS
-# and one with TLS on the client and peer ports (client certificates required), alternated
-# round by round so that whatever else loads the machine weighs on both alike. One cluster runs
-# at a time, each started fresh (tools/launch_cluster.sh) in its own data dir.
+# The cost of TLS (docs/benchmarks.md, "TLS"): kvbench against a 3-node cluster in three modes,
+#   plain  no TLS anywhere;
+#   peer   TLS with mutual authentication on the peer port only (Raft traffic);
+#   tls    TLS on the client and peer ports, client certificates required (launch --tls),
+# alternated round by round so that whatever else loads the machine weighs on all alike. One
+# cluster runs at a time, each started fresh (tools/launch_cluster.sh) in its own data dir.
+# peer - plain is the peer port's cost, tls - peer the client port's.
 #
 #   tools/bench_tls.sh [ROUNDS] [SECONDS]      defaults: 3 rounds of 10 s (+2 s warmup)
 #
@@ -22,11 +25,21 @@ CPORT=${RINGKV_CLIENT_PORT_BASE:-17001}
 PPORT=${RINGKV_PEER_PORT_BASE:-17101}
 APORT=${RINGKV_ADMIN_PORT_BASE:-18001}
 WORK=$(mktemp -d /tmp/ringkv-bench-tls-XXXXXX)
-trap 'for m in plain tls; do tools/launch_cluster.sh --no-build --data-dir "$WORK/$m" clean >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+MODES=(plain peer tls)
+trap 'for m in "${MODES[@]}"; do tools/launch_cluster.sh --no-build --data-dir "$WORK/$m" clean >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
 [[ -x $KVBENCH ]] || { echo "bench_tls: build kvbench first (ninja -C $BUILD_DIR kvbench)" >&2; exit 1; }
+
+# Certificates for the peer-only mode (one node certificate serves every node: a peer is
+# admitted for its CA and its serverAuth usage, not its name).
+bash tools/make_certs.sh --dir "$WORK/pki" --nodes 1 >/dev/null
+PEER_TLS_FLAGS="--peer_tls_cert=$WORK/pki/node-1.crt --peer_tls_key=$WORK/pki/node-1.key"
+PEER_TLS_FLAGS+=" --peer_tls_ca=$WORK/pki/ca.crt"
+BASE_KVD_FLAGS=$RINGKV_KVD_FLAGS
 
 run() {  # run MODE ROUND -> prints "MODE ROUND writes/s p50 p99"
   local mode=$1 round=$2 tls_flag=() bench_tls=()
+  RINGKV_KVD_FLAGS=$BASE_KVD_FLAGS
+  [[ $mode == peer ]] && RINGKV_KVD_FLAGS+=" $PEER_TLS_FLAGS"
   if [[ $mode == tls ]]; then
     tls_flag=(--tls)
     bench_tls=(--cacert="$WORK/$mode/certs/ca.crt" --cert="$WORK/$mode/certs/client-root.crt"
@@ -51,8 +64,8 @@ EOF
 
 echo "bench_tls: $ROUNDS rounds x ${SECS}s, kvd flags '$RINGKV_KVD_FLAGS', commit $(git rev-parse --short HEAD)"
 for ((r = 1; r <= ROUNDS; r++)); do
-  # Alternate which one goes first, so neither always runs on a warmer machine.
-  if ((r % 2)); then order=(plain tls); else order=(tls plain); fi
+  # Rotate which one goes first, so none always runs on a warmer machine.
+  order=("${MODES[@]:$(((r - 1) % 3))}" "${MODES[@]:0:$(((r - 1) % 3))}")
   for m in "${order[@]}"; do run "$m" "$r" | tee -a "$WORK/results"; done
 done
 python3 - "$WORK/results" <<'EOF'
@@ -63,10 +76,14 @@ for line in open(sys.argv[1]):
     if m:
         rows.setdefault(m.group(1), []).append(tuple(float(x) for x in m.groups()[1:]))
 med = {k: [statistics.median(c) for c in zip(*v)] for k, v in rows.items()}
-for k in ("plain", "tls"):
+for k in ("plain", "peer", "tls"):
     if k in med:
         print(f"median {k:5s}: {med[k][0]:9.1f} writes/s  p50 {med[k][1]:.2f} ms  p99 {med[k][2]:.2f} ms")
-if "plain" in med and "tls" in med:
-    print(f"TLS cost: {100 * (1 - med['tls'][0] / med['plain'][0]):.1f}% fewer writes/s, "
-          f"p50 {med['tls'][1] - med['plain'][1]:+.2f} ms, p99 {med['tls'][2] - med['plain'][2]:+.2f} ms")
+def cost(what, a, b):
+    if a in med and b in med:
+        print(f"{what}: {100 * (1 - med[b][0] / med[a][0]):+.1f}% writes/s lost, "
+              f"p50 {med[b][1] - med[a][1]:+.2f} ms, p99 {med[b][2] - med[a][2]:+.2f} ms")
+cost("peer port TLS (peer vs plain)", "plain", "peer")
+cost("client port TLS (tls vs peer)", "peer", "tls")
+cost("both (tls vs plain)", "plain", "tls")
 EOF

@@ -12,6 +12,7 @@
 # accumulate across runs. A crash stops the run: the input is saved as DIR/artifacts/TARGET-*
 # and the script exits non-zero — add that input to fuzz/corpus/TARGET/ (named regress-*)
 # with the fix. The last lines print the executions done (stat::number_of_executed_units).
+# Exit codes: 0 no crash, 1 a crash, 2 usage or a failed build, 77 clang/libFuzzer missing.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,7 +50,14 @@ if ((!BUILD_ONLY)); then
   [[ " ${TARGETS[*]} " == *" $TARGET "* ]] || die "unknown target '$TARGET' (one of: ${TARGETS[*]})"
   [[ $SECONDS_TO_RUN =~ ^[0-9]+$ ]] || die "SECONDS must be a number"
 fi
-command -v clang++ >/dev/null || die "clang++ not found (tools/install_deps.sh installs clang)"
+# Without clang and libFuzzer (the optional install_deps group "fuzz") there is nothing to run:
+# exit 77, which ctest reports as skipped.
+skip() {
+  echo "fuzz.sh: SKIPPED: $* (install with: tools/install_deps.sh fuzz)" >&2
+  exit 77
+}
+command -v clang++ >/dev/null || skip "clang++ not found"
+[[ -f $(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a) ]] || skip "libFuzzer not found"
 
 # Configure and build (ninja does nothing when up to date). Only what the targets need is
 # built. A lock keeps concurrent invocations (ctest -j) from building at the same time.
@@ -62,7 +70,7 @@ build() {
     command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     CC=clang CXX=clang++ cmake -S "$REPO" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g" -DRINGKV_FUZZ=ON -DRINGKV_WERROR=OFF \
-      -DRINGKV_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
+      -DRINGKV_BUILD_BENCHMARKS=OFF -DRINGKV_UNITY_BUILD=ON "${launcher[@]}" >/dev/null
   fi
   local names=()
   for t in "${TARGETS[@]}"; do names+=("${t}_fuzz"); done

@@ -2,6 +2,11 @@
 # Installs the Debian packages RingKV needs to build, test and run. Idempotent: when every
 # package is already present it only checks and returns (well under a second).
 # Every other script (README commands, .ci/run, launch_cluster.sh) calls this one.
+#
+#   tools/install_deps.sh [GROUP...]     also installs the optional groups named:
+#     fuzz   clang and libFuzzer for the fuzz targets (tools/fuzz.sh, ctest label fuzz);
+#            tools/test.sh asks for it, since the default suite fuzzes. Without it the fuzz
+#            tests are reported as skipped.
 set -euo pipefail
 
 PACKAGES=(
@@ -15,11 +20,22 @@ PACKAGES=(
   libxxhash-dev                           # ring hash (XXH3_64bits)
   libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
   libssl-dev openssl                      # TLS (OpenSSL via Asio); tools/make_certs.sh
-  clang libclang-rt-dev                   # fuzz targets (libFuzzer) and the clang build
   gnuplot-nox                             # Jepsen report plots
   iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
   chromium fonts-dejavu-core              # status page browser test (headless) + its screenshot
 )
+
+declare -A OPTIONAL=(
+  [fuzz]="clang libclang-rt-dev"          # libFuzzer targets, built with clang + ASan/UBSan
+)
+for group in "$@"; do
+  [[ -n ${OPTIONAL[$group]:-} ]] || {
+    echo "install_deps: unknown group '$group' (known: ${!OPTIONAL[*]})" >&2
+    exit 2
+  }
+  read -r -a extra <<<"${OPTIONAL[$group]}"
+  PACKAGES+=("${extra[@]}")
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,7 +4,7 @@
 # calls it. Extra arguments go to ctest (e.g. -L sim-long, -R raft).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/install_deps.sh
+bash tools/install_deps.sh fuzz  # the default suite includes the fuzz label
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGKV_WERROR=ON >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
