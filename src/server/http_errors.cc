@@ -11,6 +11,7 @@ int HttpStatusFor(kvpb::ErrorCode code) {
     case kvpb::NOT_FOUND: return 404;
     case kvpb::INVALID_ARGUMENT: return 400;
     case kvpb::CAS_FAILED: return 412;
+    case kvpb::PERMISSION_DENIED: return 403;
     case kvpb::BUSY: return 429;
     case kvpb::NO_SPACE: return 507;
     case kvpb::NOT_LEADER:

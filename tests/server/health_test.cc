@@ -96,6 +96,7 @@ TEST(HttpErrorsTest, OverloadIs429WithRetryAfterAndFullDisk507) {
   EXPECT_EQ(HttpStatusFor(kvpb::NOT_FOUND), 404);
   EXPECT_EQ(HttpStatusFor(kvpb::UNKNOWN_OUTCOME), 504);
   EXPECT_EQ(HttpStatusFor(kvpb::CAS_FAILED), 412);
+  EXPECT_EQ(HttpStatusFor(kvpb::PERMISSION_DENIED), 403);
   kvpb::Error hint;
   hint.set_code(kvpb::NOT_LEADER);
   hint.set_leader_hint(2);
