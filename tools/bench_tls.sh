@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of TLS (docs/benchmarks.md, "TLS"): kvbench against a 3-node cluster in three modes,
+# The cost of TLS (docs/benchmarks.md section 4): kvbench against a 3-node cluster in three modes,
 #   plain  no TLS anywhere;
 #   peer   TLS with mutual authentication on the peer port only (Raft traffic);
 #   tls    TLS on the client and peer ports, client certificates required (launch --tls),
@@ -81,7 +81,7 @@ for k in ("plain", "peer", "tls"):
         print(f"median {k:5s}: {med[k][0]:9.1f} writes/s  p50 {med[k][1]:.2f} ms  p99 {med[k][2]:.2f} ms")
 def cost(what, a, b):
     if a in med and b in med:
-        print(f"{what}: {100 * (1 - med[b][0] / med[a][0]):+.1f}% writes/s lost, "
+        print(f"{what}: writes/s {100 * (med[b][0] / med[a][0] - 1):+.1f}%, "
               f"p50 {med[b][1] - med[a][1]:+.2f} ms, p99 {med[b][2] - med[a][2]:+.2f} ms")
 cost("peer port TLS (peer vs plain)", "plain", "peer")
 cost("client port TLS (tls vs peer)", "peer", "tls")
