@@ -44,7 +44,8 @@ class SnapshotCrashTest : public ::testing::Test {
                  "--placement_interval_ms=0",
                  // kill -9 also loses what the process had not synced.
                  "--test_lose_unsynced_writes"},
-            .binary = KvdBuggyBinary()}) {}
+            .binary = KvdBuggyBinary(),
+            .client_tls = {}}) {}
 
   void Write(const std::string& key, const std::string& value) {
     auto r = cluster_.client().Put(key, value);
