@@ -1,6 +1,8 @@
 // Backoff: exponential retry delays with jitter for the client's retry loop (as TiKV's client
 // backoffer / etcd clientv3's retry interceptor): the n-th delay is min(initial * 2^n, max),
-// jittered uniformly to [d/2, d] so that many clients retrying together spread out.
+// jittered uniformly to [d/2, d] so that many clients retrying together spread out. A server's
+// retry_after (an overloaded node's BUSY, issue #10) is a floor, itself jittered up to 1.5x: the
+// clients one node shed together must not all come back in the same millisecond.
 //
 // Thread-safety: a single-owner value (one per call).
 #ifndef RINGKV_CLIENT_BACKOFF_H_
@@ -20,7 +22,8 @@ class Backoff {
   Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, uint64_t seed)
       : initial_(initial), max_(max), rng_(seed) {}
 
-  // The next delay, at least `floor` (a server's retry_after). Advances the exponent.
+  // The next delay: the exponential one, or a server's retry_after `floor` jittered to
+  // [floor, 1.5 floor] if that is longer. Advances the exponent.
   std::chrono::milliseconds Next(std::chrono::milliseconds floor = std::chrono::milliseconds(0)) {
     const int64_t cap = max_.count();
     int64_t d = initial_.count();
@@ -29,7 +32,9 @@ class Backoff {
     ++attempts_;
     const int64_t half = d / 2;
     const int64_t jittered = half + static_cast<int64_t>(rng_.Uniform(uint64_t(d - half) + 1));
-    return std::max(std::chrono::milliseconds(jittered), floor);
+    const int64_t f = std::max<int64_t>(0, floor.count());
+    const int64_t floor_jittered = f + static_cast<int64_t>(rng_.Uniform(uint64_t(f / 2) + 1));
+    return std::chrono::milliseconds(std::max(jittered, floor_jittered));
   }
 
   // Number of delays handed out so far.

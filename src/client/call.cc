@@ -160,6 +160,16 @@ void Call::OnOutcome(const std::string& endpoint, RpcOutcome outcome) {
     case RpcOutcome::Kind::kLost:
     case RpcOutcome::Kind::kTimedOut:
       not_sent_in_row_ = 0;
+      if (outcome.waited_for_room) {
+        // Our own queue to this endpoint was full the whole time: nothing left this process,
+        // and the endpoint is fine. Back off and stay (it ends as "overloaded" at the deadline).
+        last_indefinite_ = false;
+        last_busy_ = true;
+        last_error_ = std::string(outcome.transport.message());
+        if (core_->shutting_down || !pinned_.empty()) return Finish(GiveUpStatus());
+        endpoint_ = endpoint;
+        return RetryAfter(backoff_.Next());
+      }
       last_indefinite_ = outcome.sent;
       if (outcome.sent && kind_ == CallKind::kWrite) uncertain_ = true;
       last_error_ = std::string(outcome.transport.message());

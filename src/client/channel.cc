@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -10,7 +11,7 @@ namespace ringkv::client {
 namespace asio = boost::asio;
 
 Channel::Channel(asio::io_context& io, std::string address, ChannelOptions options)
-    : io_(io), address_(std::move(address)), options_(options) {}
+    : io_(io), address_(std::move(address)), options_(options), drain_timer_(io) {}
 
 Channel::~Channel() {
   // The owner calls Shutdown() on the I/O thread first; this only releases the connection.
@@ -28,7 +29,9 @@ void Channel::Call(kvpb::Request req, Clock::time_point deadline, Done done) {
   const uint64_t id = next_request_id_++;
   req.set_request_id(id);
   Pending p;
-  p.payload = req.SerializeAsString();
+  p.created = Clock::now();
+  p.timeout_ms = req.timeout_ms();
+  p.req = std::move(req);
   p.done = std::move(done);
   p.timer = std::make_unique<asio::steady_timer>(io_);
   p.timer->expires_at(deadline);
@@ -141,21 +144,105 @@ void Channel::OnDialed(uint64_t generation, const Status& st) {
   for (auto& p : probes) p(Status::OK());
 }
 
+std::string Channel::Payload(Pending& p) {
+  if (p.timeout_ms != 0) {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - p.created).count();
+    p.req.set_timeout_ms(
+        static_cast<uint32_t>(std::max<int64_t>(1, int64_t{p.timeout_ms} - waited)));
+  }
+  return p.req.SerializeAsString();
+}
+
 void Channel::SendPending(uint64_t id) {
   auto it = calls_.find(id);
   if (it == calls_.end() || it->second.sent) return;
-  Status st = conn_->Send(it->second.payload);
+  it->second.control = it->second.req.has_status() || it->second.req.has_admin();
+  it->second.waiting = true;
+  if (it->second.control) {
+    waiting_.push_front(id);  // operators' requests go first and ignore the window
+  } else {
+    waiting_.push_back(id);  // keep the order: behind the calls already waiting
+  }
+  DrainWaiting();
+}
+
+Channel::SendResult Channel::TrySend(uint64_t id) {
+  auto it = calls_.find(id);
+  if (it == calls_.end() || it->second.sent) return SendResult::kGone;
+  if (!it->second.control && static_cast<double>(sent_count_) >= window_) {
+    return SendResult::kNoRoom;
+  }
+  if (it->second.timeout_ms != 0 &&
+      Clock::now() - it->second.created >= std::chrono::milliseconds(it->second.timeout_ms)) {
+    // Its server-side time ran out while it waited here: sent, it would only use the node's
+    // time. (Not "will run out within a recent round trip": that estimate is updated by
+    // answers only, and once it was high, nothing was sent that could lower it again.)
+    ExpireWaiting(id);
+    return SendResult::kGone;
+  }
+  Status st = conn_->Send(Payload(it->second));
+  if (st.code() == StatusCode::kResourceExhausted) return SendResult::kNoRoom;
+  it->second.waiting = false;
   if (!st.ok()) {
     // Not queued on the socket: the server cannot have seen it.
     RpcOutcome o;
     o.kind = RpcOutcome::Kind::kNotSent;
     o.transport = Status(st.code(), "send to " + address_ + ": " + std::string(st.message()));
     Complete(id, std::move(o));
-    return;
+    return SendResult::kGone;
   }
   it->second.sent = true;
-  it->second.payload.clear();
+  it->second.sent_at = Clock::now();
+  it->second.req.Clear();
   ++sent_count_;
+  return SendResult::kSent;
+}
+
+void Channel::DrainWaiting() {
+  while (!waiting_.empty() && state_ == State::kReady) {
+    // Off the line before trying: a call that completes here runs its done, which may queue
+    // or complete other calls (and change waiting_) before TrySend returns.
+    const uint64_t id = waiting_.front();
+    waiting_.pop_front();
+    if (TrySend(id) == SendResult::kNoRoom) {
+      waiting_.push_front(id);
+      break;
+    }
+  }
+  // Answers open the window again (OnFrame drains); only a full connection queue needs a poll.
+  const bool window_full = static_cast<double>(sent_count_) >= window_;
+  if (waiting_.empty() || state_ != State::kReady || drain_armed_ || window_full) return;
+  drain_armed_ = true;
+  // Polling, not synchronization: the socket drains at network speed.
+  drain_timer_.expires_after(std::chrono::milliseconds(2));
+  std::weak_ptr<Channel> weak = weak_from_this();
+  drain_timer_.async_wait([weak](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->drain_armed_ = false;
+    if (!ec) self->DrainWaiting();
+  });
+}
+
+void Channel::AdjustWindow(const Pending& p, const kvpb::Response& resp) {
+  if (p.control) return;
+  const auto now = Clock::now();
+  if (resp.has_error() && resp.error().code() == kvpb::BUSY) {
+    // Multiplicative decrease, once per round trip: the answers to requests sent before the
+    // last decrease say nothing about the smaller window.
+    if (p.sent_at >= last_decrease_) {
+      window_ = std::max(kMinWindow, window_ / 2);
+      last_decrease_ = now;
+    }
+    return;
+  }
+  // Grow only when the window is what holds requests back.
+  if (waiting_.empty() && static_cast<double>(sent_count_) + 1 < window_) return;
+  // A second after the last overload answer, grow by one per answer (doubling per round trip,
+  // TCP's slow start); before that by about one per window of answers (congestion avoidance).
+  const bool calm = now - last_decrease_ > std::chrono::seconds(1);
+  window_ = std::min(kMaxWindow, window_ + (calm ? 1 : 1 / window_));
 }
 
 void Channel::OnFrame(uint64_t generation, const std::string& payload) {
@@ -170,11 +257,13 @@ void Channel::OnFrame(uint64_t generation, const std::string& payload) {
   const uint64_t id = resp.request_id();
   auto it = calls_.find(id);
   if (it == calls_.end() || !it->second.sent) return;  // timed out already
+  AdjustWindow(it->second, resp);
   RpcOutcome o;
   o.kind = RpcOutcome::Kind::kResponse;
   o.sent = true;
   o.response = std::move(resp);
   Complete(id, std::move(o));
+  DrainWaiting();
 }
 
 void Channel::OnDisconnect(uint64_t generation, const Status& why) {
@@ -185,23 +274,37 @@ void Channel::OnDisconnect(uint64_t generation, const Status& why) {
       Status::Unavailable("connection to " + address_ + " lost: " + why.ToString());
   std::vector<uint64_t> ids;
   for (const auto& [id, p] : calls_) ids.push_back(id);
+  waiting_.clear();
   for (uint64_t id : ids) {
     RpcOutcome o;
-    o.kind = RpcOutcome::Kind::kLost;
-    o.sent = true;
+    const bool sent = calls_[id].sent;  // unsent ones were waiting for room: never left
+    o.kind = sent ? RpcOutcome::Kind::kLost : RpcOutcome::Kind::kNotSent;
+    o.sent = sent;
     o.transport = lost;
     Complete(id, std::move(o));
   }
 }
 
 void Channel::OnTimer(uint64_t request_id) {
+  ExpireWaiting(request_id);
+  DrainWaiting();  // a sent call that timed out leaves room in the window
+}
+
+void Channel::ExpireWaiting(uint64_t request_id) {
   auto it = calls_.find(request_id);
   if (it == calls_.end()) return;
   RpcOutcome o;
   o.kind = RpcOutcome::Kind::kTimedOut;
   o.sent = it->second.sent;
-  o.transport = Status::DeadlineExceeded(o.sent ? "no response from " + address_ + " in time"
-                                                : "could not reach " + address_ + " in time");
+  o.waited_for_room = it->second.waiting;
+  o.transport = Status::DeadlineExceeded(
+      o.sent              ? "no response from " + address_ + " in time"
+      : o.waited_for_room ? "not sent to " + address_ + " in time: " +
+                                std::to_string(waiting_.size()) + " requests wait behind " +
+                                std::to_string(sent_count_) + " in flight there (window " +
+                                std::to_string(static_cast<int>(window_)) +
+                                " after overload answers)"
+                          : "could not reach " + address_ + " in time");
   Complete(request_id, std::move(o));
 }
 
@@ -216,6 +319,8 @@ void Channel::Complete(uint64_t id, RpcOutcome outcome) {
 }
 
 void Channel::DropConnection() {
+  waiting_.clear();
+  drain_timer_.cancel();
   if (!conn_) return;
   ++generation_;
   // Close and destroy later: we may be inside one of this FrameClient's callbacks.

@@ -3,11 +3,23 @@
 // channel dials lazily on the first call, queues calls while dialing, and after a connection loss
 // goes back to idle so the next call redials (a new net::FrameClient).
 //
+// Flow control (issue #10). A channel sends at most `window` requests at a time, adjusted like
+// TCP's congestion window from the server's answers: halved (at most once per round trip) on
+// BUSY — the node shed a request — and grown by about one per window of other answers (one
+// per answer once no BUSY came for a second, so it recovers quickly after overload). So a
+// client learns what an overloaded node admits instead of sending every request's bytes only
+// to have most shed: with 64 KiB values and 2,000 requests in flight, the shed bodies were
+// most of the traffic. Calls beyond the window, or beyond the connection's bounded outgoing
+// queue (net::FrameClient), wait in the channel in arrival order until there is room or their
+// attempt deadline passes (kTimedOut, waited_for_room: back-pressure, not an endpoint failure),
+// or until its server-side timeout has run out while it waited (sent, it would only use the
+// node's time). Status and admin requests skip the window and the line.
+//
 // Every Call completes exactly once with an RpcOutcome that says whether the request may have
 // reached the server — what the retry logic needs to keep writes at-most-once and to tell a
 // definite failure from an unknown outcome:
 //   kResponse  the server answered (response set);
-//   kNotSent   the request never left this process (dial failed, queue full, closed) — definite;
+//   kNotSent   the request never left this process (dial failed, closed) — definite;
 //   kLost      the connection dropped after the request was handed to it — unknown outcome;
 //   kTimedOut  no answer before the attempt deadline — unknown outcome if it was sent.
 //
@@ -18,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,6 +54,10 @@ struct RpcOutcome {
   kvpb::Response response;  // kResponse only
   // kTimedOut: whether the request had been handed to the connection.
   bool sent = false;
+  // kTimedOut: the request was still waiting for room in the connection's outgoing queue (the
+  // client itself has more in flight than the connection takes): back-pressure, not a failure
+  // of the endpoint.
+  bool waited_for_room = false;
 };
 
 struct ChannelOptions {
@@ -75,8 +92,13 @@ class Channel : public std::enable_shared_from_this<Channel> {
   enum class State { kIdle, kDialing, kReady, kShutdown };
   // One call from Call() until its outcome. Its timer enforces the deadline in every state.
   struct Pending {
-    std::string payload;  // serialized request; cleared once sent
+    kvpb::Request req;  // cleared once sent
+    Clock::time_point created;
+    uint32_t timeout_ms = 0;  // the request's server-side timeout when the call was made
     bool sent = false;
+    bool waiting = false;  // in waiting_
+    bool control = false;  // status / admin: not subject to the window
+    Clock::time_point sent_at;
     Done done;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
@@ -86,8 +108,24 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void OnFrame(uint64_t generation, const std::string& payload);
   void OnDisconnect(uint64_t generation, const Status& why);
   void OnTimer(uint64_t request_id);
-  // Hands pending call `id` to the connection. REQUIRES: kReady.
+  // Completes call `request_id` with kTimedOut (its deadline passed, or its server-side time
+  // ran out while it waited to be sent).
+  void ExpireWaiting(uint64_t request_id);
+  // The call's request, serialized with its server-side timeout shortened by the time it
+  // waited here (so the server does not work on an attempt its client has given up on).
+  static std::string Payload(Pending& p);
+  // Hands pending call `id` to the connection, or queues it in waiting_ behind earlier calls
+  // while the connection's queue is full. REQUIRES: kReady.
   void SendPending(uint64_t id);
+  // Sends waiting calls in order while the window and the connection's queue have room;
+  // polls (timer) while only the connection's queue is full.
+  void DrainWaiting();
+  enum class SendResult { kSent, kNoRoom, kGone };
+  // Sends call `id` if the window (unless it is a control call) and the connection's queue
+  // have room; kGone when it completed (deadline) or failed to send (completed kNotSent).
+  SendResult TrySend(uint64_t id);
+  // The window after an answer to `p` (see the file comment).
+  void AdjustWindow(const Pending& p, const kvpb::Response& resp);
   // Removes call `id` and runs its done with `outcome`.
   void Complete(uint64_t id, RpcOutcome outcome);
   // Closes and forgets the connection (after a loss or at shutdown).
@@ -106,6 +144,19 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Calls by request id: unsent ones only while kDialing, sent ones only while kReady.
   std::unordered_map<uint64_t, Pending> calls_;
   size_t sent_count_ = 0;  // calls_ entries with sent == true
+  // Unsent calls (kReady) waiting for room in the connection's queue, oldest first. May hold
+  // ids of calls that completed meanwhile (deadline); they are skipped.
+  std::deque<uint64_t> waiting_;
+  // Polls for room while calls wait (the connection has no "drained" callback). Armed at most
+  // once at a time.
+  boost::asio::steady_timer drain_timer_;
+  bool drain_armed_ = false;
+  // Requests this channel lets be in flight at once (fractional for additive increase), and
+  // when it was last halved. Kept across reconnects: the node is the same.
+  static constexpr double kMinWindow = 1;
+  static constexpr double kMaxWindow = 4096;
+  double window_ = 256;
+  Clock::time_point last_decrease_;
 };
 
 }  // namespace ringkv::client

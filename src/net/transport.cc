@@ -153,9 +153,10 @@ void Transport::RemovePeer(NodeId peer_id) {
 bool Transport::Send(raftpb::Message msg) {
   const NodeId to = NodeOfReplica(NodeId(msg.to()));
   const size_t bytes = msg.ByteSizeLong();
+  const bool control = msg.entries_size() == 0 && msg.type() != raftpb::MSG_SNAP;
   Pending item;
   item.msg = std::move(msg);
-  return Enqueue(to, std::move(item), bytes);
+  return Enqueue(to, std::move(item), bytes, control);
 }
 
 bool Transport::SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) {
@@ -165,7 +166,7 @@ bool Transport::SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) {
   return Enqueue(to, std::move(item), bytes);
 }
 
-bool Transport::Enqueue(NodeId to, Pending item, size_t bytes) {
+bool Transport::Enqueue(NodeId to, Pending item, size_t bytes, bool control) {
   std::shared_ptr<Peer> peer;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -175,8 +176,9 @@ bool Transport::Enqueue(NodeId to, Pending item, size_t bytes) {
       return false;
     }
     Peer& p = *it->second;
-    if (blocked_.count(to) > 0 || p.pending.size() >= options_.max_pending_messages ||
-        (!p.pending.empty() && p.pending_bytes + bytes > options_.max_pending_bytes)) {
+    const bool full = p.pending.size() >= options_.max_pending_messages ||
+                      (!p.pending.empty() && p.pending_bytes + bytes > options_.max_pending_bytes);
+    if (blocked_.count(to) > 0 || (full && !control)) {
       ++stats_[to].dropped_messages;
       return false;
     }

@@ -8,7 +8,8 @@
 // and avoids the tie-breaking a single shared connection per pair would need.
 //
 // Sending: Send() never blocks. It appends the message to a bounded per-peer queue (drops and
-// counts when full, when the peer is unknown, or while it is blocked for testing) and schedules a
+// counts when full, when the peer is unknown, or while it is blocked for testing; messages
+// without entries — heartbeats, votes, responses — are taken even when full) and schedules a
 // flush; a flush packs everything queued for that peer — messages of all groups — into RaftBatch
 // frames (each at most max_batch_bytes) handed to the peer's Connection, which gathers all
 // queued frames into one write. If the connection's own queue is full (a slow or stalled peer)
@@ -174,7 +175,10 @@ class Transport {
     std::optional<transportpb::SnapshotChunk> chunk;
   };
 
-  bool Enqueue(NodeId to, Pending item, size_t bytes);
+  // `control`: a message without entries (heartbeat, vote, response, empty append). The
+  // queue's bounds do not apply to it: bulk appends may fill the queue, but never push out the
+  // small messages that keep leaders and elections alive (their rate is bounded by the ticks).
+  bool Enqueue(NodeId to, Pending item, size_t bytes, bool control = false);
   ConnectionOptions ConnOptions() const;
 
   // Transport thread only.

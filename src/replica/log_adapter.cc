@@ -53,7 +53,7 @@ void LogAdapter::CacheAppend(const std::vector<raftpb::Entry>& entries) {
     cache_bytes_ += e.ByteSizeLong();
     cache_.push_back(e);
   }
-  while (!cache_.empty() && (cache_.size() > kMaxCacheEntries || cache_bytes_ > kMaxCacheBytes)) {
+  while (!cache_.empty() && (cache_.size() > kMaxCacheEntries || cache_bytes_ > max_cache_bytes_)) {
     cache_bytes_ -= cache_.front().ByteSizeLong();
     cache_.pop_front();
   }

@@ -21,8 +21,9 @@ namespace ringkv::replica {
 
 class LogAdapter final : public raft::LogStorage {
  public:
-  // Neither is owned; both must outlive the adapter.
-  LogAdapter(storage::RaftLogStore* log, storage::KvState* kv) : log_(log), kv_(kv) {}
+  // Neither is owned; both must outlive the adapter. `max_cache_bytes` bounds the entry cache.
+  LogAdapter(storage::RaftLogStore* log, storage::KvState* kv, size_t max_cache_bytes)
+      : log_(log), kv_(kv), max_cache_bytes_(max_cache_bytes) {}
 
   Result<raft::InitialState> GetInitialState() const override;
   Result<std::vector<raftpb::Entry>> Entries(Index lo, Index hi, uint64_t max_bytes) const override;
@@ -36,7 +37,10 @@ class LogAdapter final : public raft::LogStorage {
   // The entry cache: the newest entries appended, so the leader's appends to followers and the
   // core's frequent term lookups do not read (and parse) RocksDB. It mirrors what the replica
   // writes: call CacheAppend with every batch of entries given to RaftLogStore::Append, and
-  // CacheReset after a compaction or snapshot install. Bounded by count and bytes.
+  // CacheReset after a compaction or snapshot install. Bounded by count and bytes: every
+  // replica of a node has one, so the node's total is what the store divides (see
+  // ReplicaOptions::entry_cache_bytes; with 64 KiB values and a fixed 32 MiB per replica,
+  // 32 replicas held 1 GiB — issue #10).
   void CacheAppend(const std::vector<raftpb::Entry>& entries);
   void CacheCompact(Index compacted_to);
   void CacheReset() { cache_.clear(); cache_bytes_ = 0; }
@@ -51,7 +55,7 @@ class LogAdapter final : public raft::LogStorage {
   std::deque<raftpb::Entry> cache_;
   size_t cache_bytes_ = 0;
   static constexpr size_t kMaxCacheEntries = 16384;
-  static constexpr size_t kMaxCacheBytes = 32 << 20;
+  const size_t max_cache_bytes_;
 };
 
 }  // namespace ringkv::replica

@@ -35,7 +35,7 @@ Replica::Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* en
       env_(env),
       log_(engine, options_.group),
       kv_(engine, options_.group, options_.kv),
-      adapter_(&log_, &kv_) {}
+      adapter_(&log_, &kv_, options_.entry_cache_bytes) {}
 
 Replica::~Replica() = default;
 
@@ -103,6 +103,9 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   c.heartbeat_tick = r->options_.heartbeat_tick;
   c.pre_vote = r->options_.pre_vote;
   c.check_quorum = r->options_.check_quorum;
+  c.max_size_per_msg = r->options_.max_size_per_msg;
+  c.max_inflight_bytes = r->options_.max_inflight_bytes;
+  c.max_committed_size_per_ready = r->options_.max_committed_size_per_ready;
   c.seed = r->options_.seed ^ r->options_.group.value();
   // Raft's own lines name the shard (many groups share one log).
   r->group_logger_ = std::make_unique<GroupLogger>(env->raft_logger(), r->options_.group);
@@ -205,7 +208,10 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
     if (s.IsNotLeader() || s.IsUnavailable()) {
       reply(NotLeaderResponse());
     } else if (s.code() == StatusCode::kResourceExhausted) {
-      reply(ErrorResponse(kvpb::BUSY, true, std::string(s.message()), 20));
+      reply(ErrorResponse(kvpb::BUSY, true,
+                          "too many requests: group " + std::to_string(options_.group.value()) +
+                              ": " + std::string(s.message()),
+                          20));
     } else {
       reply(ErrorResponse(kvpb::UNAVAILABLE, true, s.ToString(), 50));
     }

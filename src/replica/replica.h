@@ -92,6 +92,21 @@ struct ReplicaOptions {
   size_t max_pending_proposals = 10000;
   // Largest scan answer. Default: 10000 keys.
   size_t max_scan_limit = 10000;
+  // Memory per group. A node hosts one replica per shard it serves, so these add up: the store
+  // sizes them from node-wide budgets (issue #10).
+  // Newest log entries kept in memory for appends and term lookups, in bytes. Default: 32 MiB
+  // (kvd: --raft_entry_cache_bytes divided among the shards).
+  size_t entry_cache_bytes = size_t{32} << 20;
+  // Raft flow control (raft::Config). The store's loop persists and applies what every group's
+  // Ready holds in one turn, and a long turn delays every group's heartbeats (under 64 KiB
+  // writes, 0.6-s turns cost leaderships): these bound a turn's work.
+  // Largest AppendEntries (one entry may exceed it) and bytes of AppendEntries in flight to one
+  // follower. Defaults: 256 KiB, 1 MiB.
+  uint64_t max_size_per_msg = uint64_t{256} << 10;
+  uint64_t max_inflight_bytes = uint64_t{1} << 20;
+  // Committed entries handed to one Ready, i.e. applied in one loop turn (one entry may exceed
+  // it). Default: 4 MiB (kvd: --raft_max_apply_bytes divided among the shards).
+  uint64_t max_committed_size_per_ready = uint64_t{4} << 20;
   // Compact the log when more than this many applied entries are kept, keeping the newest
   // `compact_keep` for slow followers. Defaults: 20000 and 5000.
   uint64_t compact_threshold = 20000;

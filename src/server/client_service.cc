@@ -6,15 +6,19 @@
 
 #include "net/frame.h"
 #include "proto/kv.pb.h"
+#include "server/request_header.h"
 #include "server/request_metrics.h"
 
 namespace ringkv::server {
 
+using Clock = AdmissionController::Clock;
+
 ClientService::ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id,
                              NodeId self, std::shared_ptr<net::TlsCredentials> tls,
-                             const Authorizer* authorizer)
+                             const Authorizer* authorizer, AdmissionOptions admission)
     : client_auth_(tls != nullptr ? tls->options().client_auth : net::ClientCertAuth::kOff),
       self_(self),
+      admission_(AdmissionController::Create(std::move(admission))),
       sink_(store),
       handler_(self, &sink_, authorizer) {
   CHECK(client_auth_ == net::ClientCertAuth::kOff || authorizer != nullptr)
@@ -27,9 +31,11 @@ ClientService::ClientService(store::Store* store, std::string listen_address, ui
   o.cluster_id = cluster_id;
   o.node_id = self;
   server_ = std::make_unique<net::FrameServer>(
-      o, [this](std::shared_ptr<net::Connection> conn, std::string payload) {
+      o,
+      [this](std::shared_ptr<net::Connection> conn, std::string payload) {
         OnFrame(conn, payload);
-      });
+      },
+      [this](const std::shared_ptr<net::Connection>& conn, const Status&) { OnClose(conn); });
   server_->set_oversized_handler(
       [this](std::shared_ptr<net::Connection> conn, uint64_t length, std::string prefix) {
         OnOversized(conn, length, prefix);
@@ -52,6 +58,23 @@ uint64_t RequestIdFromPrefix(const std::string& prefix) {
 
 Status ClientService::Start() { return server_->Start(); }
 void ClientService::Stop() { server_->Stop(); }
+
+void FillAdmissionStatus(AdmissionController& admission, AdmissionController::Clock::time_point now,
+                         kvpb::AdmissionStatus* a) {
+  const AdmissionStats s = admission.Stats(now);
+  a->Clear();
+  a->set_in_flight_requests(s.in_flight_requests);
+  a->set_in_flight_bytes(s.in_flight_bytes);
+  a->set_limit(s.limit);
+  a->set_admitted_total(s.admitted_total);
+  a->set_shed_total(s.shed_total);
+  a->set_completions_per_s(s.completions_per_s);
+  a->set_sheds_per_s(s.sheds_per_s);
+  a->set_retry_after_ms(s.retry_after_ms);
+  a->set_latency_ms(s.latency_ms);
+  for (uint32_t b : kLatencyBucketsMs) a->add_latency_bucket_bounds_ms(b);
+  for (uint64_t n : s.latency_counts) a->add_latency_counts(n);
+}
 
 bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
   if (serving_gate_ && !req.has_status() && !req.has_admin()) {
@@ -82,8 +105,44 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
   return false;
 }
 
+void ClientService::OnClose(const std::shared_ptr<net::Connection>& conn) {
+  // Requests still in the store keep their tickets (and the account) until they are answered.
+  accounts_.erase(conn->id());
+}
+
+void ClientService::Shed(const std::shared_ptr<net::Connection>& conn, uint64_t request_id,
+                         const std::string& reason, uint32_t retry_after_ms) {
+  kvpb::Response resp;
+  resp.set_request_id(request_id);
+  resp.set_served_by(self_.value());
+  kvpb::Error* e = resp.mutable_error();
+  e->set_code(kvpb::BUSY);
+  e->set_definite(true);
+  e->set_retry_after_ms(retry_after_ms);
+  e->set_message("node " + std::to_string(self_.value()) + ": " + reason + "; retry after " +
+                 std::to_string(retry_after_ms) + " ms");
+  // A client that does not read its answers loses this one; it times out and retries.
+  conn->Send(resp.SerializeAsString()).IgnoreError();
+}
+
 void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
                             const std::string& payload) {
+  const Clock::time_point received = Clock::now();
+  // Admission first: a shed request costs a scan of a few field tags and a small answer.
+  std::shared_ptr<AdmissionController::Ticket> ticket;
+  Result<RequestHeader> header = PeekRequestHeader(payload);
+  if (header.ok() && !header->is_control() && !draining_) {
+    std::shared_ptr<AdmissionController::Account>& account = accounts_[conn->id()];
+    if (!account) account = admission_->NewAccount();
+    AdmissionController::Decision d =
+        admission_->TryAdmit(account, net::kFrameHeaderSize + payload.size(), received,
+                             std::chrono::milliseconds(header->timeout_ms));
+    if (!d.admitted()) {
+      Shed(conn, header->request_id, d.reason, d.retry_after_ms);
+      return;
+    }
+    ticket = std::move(d.ticket);
+  }
   const Principal principal = Principal::From(conn->peer_identity(), client_auth_);
   std::weak_ptr<net::Connection> weak = conn;
   const std::string remote = conn->remote_address();
@@ -93,21 +152,37 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
   };
   handler_.Handle(
       payload, principal,
-      [weak, remote, decorate = decorate_](const kvpb::Response& resp, bool close_after) {
+      [weak, remote, decorate = decorate_, ticket, admission = admission_](
+          const kvpb::Response& resp, bool close_after) {
+        const Clock::time_point now = Clock::now();
         auto c = weak.lock();
-        if (!c) return;
-        // A closed or overloaded connection loses the answer; the client times out and retries.
-        if (resp.has_status() && decorate) {
-          kvpb::Response decorated = resp;
-          decorate(decorated.mutable_status());
-          c->Send(decorated.SerializeAsString()).IgnoreError();
-        } else {
-          c->Send(resp.SerializeAsString()).IgnoreError();
+        if (c) {
+          // A closed or overloaded connection loses the answer; the client times out and
+          // retries.
+          const bool busy_without_hint = resp.has_error() && resp.error().code() == kvpb::BUSY &&
+                                         resp.error().retry_after_ms() == 0;
+          if (resp.has_status() || busy_without_hint) {
+            kvpb::Response amended = resp;
+            if (amended.has_status()) {
+              if (decorate) decorate(amended.mutable_status());
+              if (!amended.status().has_admission()) {
+                FillAdmissionStatus(*admission, now,
+                                    amended.mutable_status()->mutable_admission());
+              }
+            }
+            if (busy_without_hint) {
+              amended.mutable_error()->set_retry_after_ms(admission->RetryAfterMs(now));
+            }
+            c->Send(amended.SerializeAsString()).IgnoreError();
+          } else {
+            c->Send(resp.SerializeAsString()).IgnoreError();
+          }
+          if (close_after) {
+            c->CloseAfterFlush(Status::InvalidArgument("malformed client request " + remote +
+                                                       "#" + std::to_string(resp.request_id())));
+          }
         }
-        if (close_after) {
-          c->CloseAfterFlush(Status::InvalidArgument("malformed client request " + remote + "#" +
-                                                     std::to_string(resp.request_id())));
-        }
+        if (ticket) ticket->Release(now);
       },
       observe);
 }

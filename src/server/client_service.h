@@ -6,7 +6,16 @@
 // Request is answered with INVALID_ARGUMENT and the connection is closed with a log line; the
 // server keeps serving.
 //
-// Thread-safety: Start/Stop from the owner thread; handlers run on the frame server's thread.
+// Overload: before a frame is parsed, admission control (server/admission.h) reads only its
+// request id and operation (server/request_header.h) and either admits it — it then holds a
+// ticket until its answer is queued on the connection — or answers BUSY "too many requests"
+// with retry_after_ms at once, without parsing the value or touching the store. Status and
+// admin requests are never shed. An admitted request that waited in the store's queue past its
+// deadline is answered BUSY without being executed (store/). Every BUSY answer carries the
+// controller's retry_after_ms.
+//
+// Thread-safety: Start/Stop from the owner thread; handlers run on the frame server's thread;
+// admission() from any thread.
 #ifndef RINGKV_SERVER_CLIENT_SERVICE_H_
 #define RINGKV_SERVER_CLIENT_SERVICE_H_
 
@@ -15,16 +24,22 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "common/ids.h"
 #include "common/status.h"
 #include "net/frame_server.h"
 #include "net/tls.h"
+#include "server/admission.h"
 #include "server/authorizer.h"
 #include "server/request_handler.h"
 #include "store/store.h"
 
 namespace ringkv::server {
+
+// The controller's counters now, as the status answer carries them.
+void FillAdmissionStatus(AdmissionController& admission, AdmissionController::Clock::time_point now,
+                         kvpb::AdmissionStatus* out);
 
 class ClientService {
  public:
@@ -32,7 +47,7 @@ class ClientService {
   // rules, required when `tls` asks for client certificates, else may be null.
   ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id, NodeId self,
                 std::shared_ptr<net::TlsCredentials> tls = nullptr,
-                const Authorizer* authorizer = nullptr);
+                const Authorizer* authorizer = nullptr, AdmissionOptions admission = {});
   Status Start();
   void Stop();
   uint16_t port() const { return server_->port(); }
@@ -57,6 +72,9 @@ class ClientService {
   void SetDisarmHandler(std::function<std::string()> f) { disarm_ = std::move(f); }
   // Requests answered later than this are logged as slow. Default: 300 ms. Set before Start.
   void SetSlowRequestThreshold(std::chrono::milliseconds t) { slow_request_ = t; }
+  // The client port's admission control (its counters are in every status answer; the node's
+  // decorator also puts them in the admin port's status and metrics).
+  AdmissionController& admission() { return *admission_; }
 
  private:
   // The store as the handler's sink.
@@ -79,6 +97,10 @@ class ClientService {
   // read from the first bytes of the payload; the rest of it is never read.
   void OnOversized(const std::shared_ptr<net::Connection>& conn, uint64_t length,
                    const std::string& prefix);
+  void OnClose(const std::shared_ptr<net::Connection>& conn);
+  // Answers `request_id` on `conn` with BUSY: the request was not executed.
+  void Shed(const std::shared_ptr<net::Connection>& conn, uint64_t request_id,
+            const std::string& reason, uint32_t retry_after_ms);
 
   const net::ClientCertAuth client_auth_;
   NodeId self_;
@@ -88,6 +110,9 @@ class ClientService {
   std::function<std::string()> serving_gate_;
   std::function<std::string()> disarm_;
   std::chrono::milliseconds slow_request_{300};
+  // Each open connection's admission account, by connection id. Frame server thread only.
+  std::unordered_map<uint64_t, std::shared_ptr<AdmissionController::Account>> accounts_;
+  std::shared_ptr<AdmissionController> admission_;
   StoreSink sink_;
   ClientRequestHandler handler_;
   std::unique_ptr<net::FrameServer> server_;

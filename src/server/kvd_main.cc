@@ -123,6 +123,27 @@ DEFINE_string(gossip_key_file, "",
               "Gossip key ring: one base64 AES key (16/24/32 bytes) per line, the first one "
               "seals (default: plain, unauthenticated gossip). Reloaded when it changes.");
 
+// Overload protection (server/admission.h): requests over these limits are answered at once
+// with BUSY "too many requests" and a retry_after_ms, without being executed.
+DEFINE_uint64(admission_max_node_requests, 4096,
+              "Most client requests the node holds admitted and not yet answered.");
+DEFINE_uint64(admission_max_node_bytes, 64 << 20,
+              "Most bytes (request frames) the node holds admitted and not yet answered.");
+DEFINE_uint64(admission_max_connection_requests, 1024,
+              "Most requests one client connection has admitted and not yet answered.");
+DEFINE_uint64(admission_max_connection_bytes, 32 << 20,
+              "Most bytes one client connection has admitted and not yet answered.");
+DEFINE_int32(admission_target_latency_ms, 500,
+             "The adaptive request limit steers the latency of admitted requests toward this, "
+             "in ms (0 = only the fixed limits).");
+DEFINE_uint64(admission_min_node_requests, 8, "Floor of the adaptive request limit.");
+DEFINE_uint64(raft_entry_cache_bytes, 64 << 20,
+              "Node-wide memory for the newest Raft log entries, in bytes, shared evenly by the "
+              "shards.");
+DEFINE_uint64(raft_max_apply_bytes, 8 << 20,
+              "Node-wide bytes of committed entries applied in one loop turn, shared evenly by the "
+              "shards (bounds the turn, so heartbeats are not delayed).");
+
 #ifdef RINGKV_TEST_BUGS
 // Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
 DEFINE_string(test_inject_bug, "",
@@ -290,6 +311,15 @@ int main(int argc, char** argv) {
   o.gossip_key_file = FLAGS_gossip_key_file;
   o.auth_refresh_ms = FLAGS_auth_refresh_ms;
   o.auth_stale_after_ms = FLAGS_auth_stale_after_ms;
+  if (FLAGS_admission_target_latency_ms < 0) Die("--admission_target_latency_ms must be >= 0");
+  o.admission.max_node_requests = FLAGS_admission_max_node_requests;
+  o.admission.max_node_bytes = FLAGS_admission_max_node_bytes;
+  o.admission.max_connection_requests = FLAGS_admission_max_connection_requests;
+  o.admission.max_connection_bytes = FLAGS_admission_max_connection_bytes;
+  o.admission.target_latency = std::chrono::milliseconds(FLAGS_admission_target_latency_ms);
+  o.admission.min_node_requests = FLAGS_admission_min_node_requests;
+  o.raft_entry_cache_bytes = FLAGS_raft_entry_cache_bytes;
+  o.raft_max_apply_bytes = FLAGS_raft_max_apply_bytes;
 #ifdef RINGKV_TEST_BUGS
   using ringkv::replica::TestBug;
   const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},

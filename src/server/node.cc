@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -388,6 +389,12 @@ Status Node::Start() {
   so.slow_apply = std::chrono::milliseconds(options_.slow_apply_ms);
   so.snapshot.chunk_bytes = options_.snapshot_chunk_bytes;
   so.replica.seed = data_incarnation_;
+  // Node-wide memory and per-turn budgets, shared evenly: a node hosts at most one replica per
+  // shard.
+  const uint32_t shards = std::max<uint32_t>(1, ring_.num_shards);
+  so.replica.entry_cache_bytes = std::max<size_t>(1, options_.raft_entry_cache_bytes / shards);
+  so.replica.max_committed_size_per_ready =
+      std::max<size_t>(1, options_.raft_max_apply_bytes / shards);
   transport_adapter_ = std::make_unique<PeerTransportAdapter>();
   store_ = std::make_unique<store::Store>(so, engine_.get(), transport_adapter_.get());
 
@@ -456,7 +463,8 @@ Status Node::Start() {
   }
   client_service_ = std::make_unique<ClientService>(store_.get(), options_.listen_client,
                                                     options_.cluster_id, options_.node_id,
-                                                    client_tls_, authorizer_.get());
+                                                    client_tls_, authorizer_.get(),
+                                                    options_.admission);
   client_service_->SetStatusDecorator([this](kvpb::NodeStatus* st) { DecorateStatus(st); });
   client_service_->SetSlowRequestThreshold(std::chrono::milliseconds(options_.slow_request_ms));
   client_service_->SetWriteGate([this] { return WriteGate(); });
@@ -617,6 +625,10 @@ Status Node::StartAdmin() {
 
 void Node::DecorateStatus(kvpb::NodeStatus* st) const {
   st->set_version(options_.version);
+  if (client_service_) {
+    FillAdmissionStatus(client_service_->admission(), std::chrono::steady_clock::now(),
+                        st->mutable_admission());
+  }
   if (http_server_) st->set_admin_address(options_.advertise_admin);
   if (space_guard_) {
     for (const std::string& a : space_guard_->Alarms()) st->add_alarms(a);

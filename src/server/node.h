@@ -25,6 +25,7 @@
 #include "replica/replica.h"
 #include "gossip/member.h"
 #include "ring/ring_config.h"
+#include "server/admission.h"
 
 namespace ringkv::net {
 class Transport;
@@ -118,6 +119,14 @@ struct NodeOptions {
   // (retryable). Defaults: 1 s, 30 s.
   int auth_refresh_ms = 1000;
   int auth_stale_after_ms = 30000;
+  // Overload protection of the client port (server/admission.h).
+  AdmissionOptions admission;
+  // Node-wide budget of the Raft entry caches, divided evenly among the shards (a node hosts
+  // at most one replica per shard). Default: 64 MiB.
+  size_t raft_entry_cache_bytes = size_t{64} << 20;
+  // Node-wide bytes of committed entries applied in one loop turn, divided evenly among the
+  // shards (ReplicaOptions::max_committed_size_per_ready). Default: 8 MiB.
+  size_t raft_max_apply_bytes = size_t{8} << 20;
 };
 
 class Node {

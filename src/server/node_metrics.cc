@@ -71,6 +71,25 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
             static_cast<double>(st.storage_free_bytes()));
   out.Gauge("ringkv_node_decommissioning", "1 while this node drains before leaving.", {},
             st.decommissioning() ? 1 : 0);
+  if (st.has_admission()) {
+    const kvpb::AdmissionStatus& a = st.admission();
+    out.Gauge("ringkv_admission_in_flight_requests",
+              "Client requests admitted and not yet answered (admission control).", {},
+              static_cast<double>(a.in_flight_requests()));
+    out.Gauge("ringkv_admission_in_flight_bytes",
+              "Bytes of the client requests admitted and not yet answered.", {},
+              static_cast<double>(a.in_flight_bytes()));
+    out.Gauge("ringkv_admission_limit", "The adaptive limit on admitted requests now.", {},
+              static_cast<double>(a.limit()));
+    out.CounterValue("ringkv_admission_admitted_total", "Client requests admitted.", {},
+                     static_cast<double>(a.admitted_total()));
+    out.CounterValue("ringkv_admission_shed_total",
+                     "Client requests shed: answered BUSY \"too many requests\" without the work.",
+                     {}, static_cast<double>(a.shed_total()));
+    out.Gauge("ringkv_admission_retry_after_seconds",
+              "The retry_after a request shed now would be given.", {},
+              static_cast<double>(a.retry_after_ms()) / 1000);
+  }
 
   std::map<std::string, double> states = {{"alive", 0}, {"suspect", 0}, {"dead", 0}, {"left", 0}};
   for (const auto& m : members) states[std::string(gossip::MemberStateName(m.state))] += 1;

@@ -2,6 +2,10 @@
 
 #include <glog/logging.h>
 
+#include <atomic>
+#include <cstdint>
+#include <string>
+
 #include "metrics/metrics.h"
 
 namespace ringkv::server {
@@ -66,13 +70,30 @@ void RequestTimer::Finish(const kvpb::Response& resp, std::chrono::milliseconds 
                  metrics::ApplyBuckets(), {{"type", type_}})
       ->Observe(took.count());
   if (took > slow) {
+    // At most one line per second: under overload every request is slow, and a line per
+    // request would be thousands per second of the same news (the metrics count them all).
+    static std::atomic<int64_t> last_logged_ns{0};
+    static std::atomic<uint64_t> unlogged{0};
+    const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    int64_t last = last_logged_ns.load(std::memory_order_relaxed);
+    if (now_ns - last < 1'000'000'000 ||
+        !last_logged_ns.compare_exchange_strong(last, now_ns, std::memory_order_relaxed)) {
+      unlogged.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const uint64_t more = unlogged.exchange(0, std::memory_order_relaxed);
     LOG(WARNING) << "slow request " << log_id_ << ": " << type_ << " took "
                  << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                  << " ms (over " << slow.count() << " ms), answered "
                  << ResponseCodeName(resp)
                  << (resp.has_error() && !resp.error().message().empty()
                          ? ": " + resp.error().message()
-                         : "");
+                         : "")
+                 << (more > 0 ? " (and " + std::to_string(more) +
+                                    " more slow requests since the last such line)"
+                              : "");
   }
 }
 

@@ -1,7 +1,7 @@
 // Client-port request accounting: ringkv_requests_total{type,code}, the latency histogram
 // ringkv_request_duration_seconds{type}, ringkv_requests_in_flight, and the slow-request
 // warning (over --slow_request_ms, naming the request id so it can be found in every log line
-// about that request).
+// about that request; at most one line per second per process, with the count of the others).
 //
 // Thread-safety: all functions are safe from any thread.
 #ifndef RINGKV_SERVER_REQUEST_METRICS_H_
@@ -26,7 +26,7 @@ std::string RequestLogId(const std::string& remote, const kvpb::Request& req);
 class RequestTimer {
  public:
   RequestTimer(const kvpb::Request& req, std::string remote);
-  // Records the answer; logs a WARNING when it took longer than `slow`.
+  // Records the answer; logs a WARNING when it took longer than `slow` (rate-limited).
   void Finish(const kvpb::Response& resp, std::chrono::milliseconds slow);
 
  private:

@@ -550,14 +550,17 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
   });
 }
 
-void Store::HandleRequest(kvpb::Request req, ResponseCallback reply) {
-  boost::asio::post(loop_, [this, req = std::move(req), reply = std::move(reply)]() mutable {
-    Dispatch(req, std::move(reply));
+void Store::HandleRequest(kvpb::Request req, ResponseCallback reply,
+                          std::chrono::steady_clock::time_point received) {
+  boost::asio::post(loop_, [this, req = std::move(req), reply = std::move(reply),
+                            received]() mutable {
+    Dispatch(req, std::move(reply), received);
     ScheduleCycle();
   });
 }
 
-void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply) {
+void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply,
+                     std::chrono::steady_clock::time_point received) {
   uint64_t request_id = req.request_id();
   NodeId self = options_.node_id;
   if (req.has_status()) {
@@ -581,6 +584,26 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply) {
       resp.mutable_error()->set_definite(true);
       resp.mutable_error()->set_message("decommissioning needs gossip membership (--join)");
     }
+    reply(std::move(resp));
+    return;
+  }
+  const auto timeout = req.timeout_ms() != 0 ? std::chrono::milliseconds(req.timeout_ms())
+                                             : options_.default_request_timeout;
+  const auto deadline = received + timeout;
+  const auto now = replica::Clock::now();
+  if (now >= deadline && !req.has_admin()) {
+    // Its client has given up on this attempt: executing it now would be work for nobody
+    // (under overload, such work is what starves the requests that can still succeed).
+    kvpb::Response resp =
+        Error(kvpb::BUSY, true,
+              "too many requests: waited " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     now - received)
+                                     .count()) +
+                  " ms in node " + std::to_string(self.value()) +
+                  "'s queue, past its deadline; not executed");
+    resp.set_request_id(request_id);
+    resp.set_served_by(self.value());
     reply(std::move(resp));
     return;
   }
@@ -614,9 +637,7 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply) {
     HandleAdmin(req, r, std::move(wrapped));
     return;
   }
-  auto timeout = req.timeout_ms() != 0 ? std::chrono::milliseconds(req.timeout_ms())
-                                       : options_.default_request_timeout;
-  r->HandleRequest(req, std::move(wrapped), replica::Clock::now() + timeout);
+  r->HandleRequest(req, std::move(wrapped), deadline);
 }
 
 std::optional<GroupId> Store::RouteKey(const kvpb::Request& req, kvpb::Response* error) {

@@ -121,8 +121,13 @@ class Store final : public replica::ReplicaEnv {
   void OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs);
   void OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk);
   void OnUnreachable(NodeId peer);
-  // A client request; `reply` runs on the loop thread exactly once.
-  void HandleRequest(kvpb::Request req, ResponseCallback reply);
+  // A client request; `reply` runs on the loop thread exactly once. `received` is when it
+  // arrived: its deadline (timeout_ms, else the default) runs from then, and a data request
+  // still waiting in the loop's queue at its deadline is answered BUSY (definite, "too many
+  // requests") without being executed.
+  void HandleRequest(kvpb::Request req, ResponseCallback reply,
+                     std::chrono::steady_clock::time_point received =
+                         std::chrono::steady_clock::now());
 
   // This node's view for status/admin (runs on the loop, waits for the answer). With
   // `with_digests`, every group also carries its state digest (a scan of its data).
@@ -148,7 +153,8 @@ class Store final : public replica::ReplicaEnv {
   void OnBatchWritten(const ringkv::Status& s);
   // Storage thread: the group-commit write, waiting out a full disk (see the .cc).
   ringkv::Status WriteLogBatch(const storage::WriteBatch& batch, bool sync);
-  void Dispatch(const kvpb::Request& req, ResponseCallback reply);
+  void Dispatch(const kvpb::Request& req, ResponseCallback reply,
+                std::chrono::steady_clock::time_point received);
   replica::Replica* FindReplica(GroupId group);
   void FailStop(const ringkv::Status& s, const char* what);
   void HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseCallback reply);

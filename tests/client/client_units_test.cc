@@ -208,7 +208,15 @@ TEST(BackoffTest, DoublesWithinJitterUpToCapAndHonoursFloor) {
     EXPECT_GE(d, cap / 2);
     EXPECT_LE(d, cap);
   }
-  EXPECT_EQ(b.Next(milliseconds(500)).count(), 500);
+  // A server's retry_after is a floor, jittered up to 1.5x so shed clients spread out.
+  std::set<int64_t> seen;
+  for (int i = 0; i < 50; ++i) {
+    const auto d = b.Next(milliseconds(500)).count();
+    EXPECT_GE(d, 500);
+    EXPECT_LE(d, 750);
+    seen.insert(d);
+  }
+  EXPECT_GT(seen.size(), 10u) << "retry_after is not jittered";
 }
 
 }  // namespace

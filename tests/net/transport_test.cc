@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <thread>
 
 #include "net/handshake.h"
@@ -189,7 +191,7 @@ TEST(TransportTest, BoundedQueueDropsWhenPeerIsDownAndSendNeverBlocks) {
   a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(testing::UnusedPort()));
   int accepted = 0, refused = 0;
   for (int i = 0; i < 10000; ++i) {
-    (a.t().Send(MakeMsg(1, 2, 1, i)) ? accepted : refused)++;
+    (a.t().Send(MakeMsg(1, 2, 1, i, /*payload_bytes=*/16)) ? accepted : refused)++;
   }
   EXPECT_GT(refused, 0);
   EXPECT_LE(accepted, 10000 - refused);
@@ -202,6 +204,29 @@ TEST(TransportTest, BoundedQueueDropsWhenPeerIsDownAndSendNeverBlocks) {
   // Every message was either refused at Send or discarded when a dial failed.
   ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).dropped_messages == 10000; }))
       << a.t().GetPeerStats(NodeId(2)).dropped_messages;
+}
+
+TEST(TransportTest, FullQueueStillTakesMessagesWithoutEntries) {
+  // Appends fill the queue; heartbeats and votes still get in (issue #10: they are never shed).
+  TransportOptions o;
+  o.max_pending_messages = 10;
+  TestNode a(1, 0, testing::kClusterId, o);
+  ASSERT_OK(a.Start());
+  // A peer that accepts the connection (the kernel's backlog does) but never answers the
+  // handshake: messages wait in the queue, which fills.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(silent.local_endpoint().port()));
+  int refused_appends = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (!a.t().Send(MakeMsg(1, 2, 1, i, /*payload_bytes=*/16))) ++refused_appends;
+  }
+  EXPECT_GT(refused_appends, 0);
+  for (auto type : {raftpb::MSG_HEARTBEAT, raftpb::MSG_VOTE, raftpb::MSG_PRE_VOTE_RESP}) {
+    raftpb::Message m = MakeMsg(1, 2, 1, 1000);
+    m.set_type(type);
+    EXPECT_TRUE(a.t().Send(m)) << raftpb::MessageType_Name(type);
+  }
 }
 
 TEST(TransportTest, ReconnectsAfterPeerRestartsOnSamePort) {

@@ -12,6 +12,9 @@ TEST(NodeMetricsTest, AggregatesPerNodeAndPerShardWhenExtensive) {
   kvpb::NodeStatus st;
   st.set_node_id(1);
   st.set_storage_used_bytes(1234);
+  st.mutable_admission()->set_in_flight_requests(7);
+  st.mutable_admission()->set_shed_total(42);
+  st.mutable_admission()->set_retry_after_ms(250);
   for (uint64_t g = 1; g <= 3; ++g) {
     auto* gs = st.add_groups();
     gs->set_group_id(g);
@@ -45,6 +48,11 @@ TEST(NodeMetricsTest, AggregatesPerNodeAndPerShardWhenExtensive) {
     EXPECT_EQ(p.Value("ringkv_proposals_committed_total", "ringkv_proposals_committed_total"), 60);
     EXPECT_EQ(p.Value("ringkv_replica_lag_entries_max", "ringkv_replica_lag_entries_max"), 6);
     EXPECT_EQ(p.Value("ringkv_storage_used_bytes", "ringkv_storage_used_bytes"), 1234);
+    EXPECT_EQ(p.Value("ringkv_admission_in_flight_requests",
+                      "ringkv_admission_in_flight_requests"), 7);
+    EXPECT_EQ(p.Value("ringkv_admission_shed_total", "ringkv_admission_shed_total"), 42);
+    EXPECT_EQ(p.Value("ringkv_admission_retry_after_seconds",
+                      "ringkv_admission_retry_after_seconds"), 0.25);
     EXPECT_EQ(p.Value("ringkv_gossip_members", "ringkv_gossip_members", {{"state", "suspect"}}), 1);
     EXPECT_EQ(p.Value("ringkv_alarm_active", "ringkv_alarm_active", {{"alarm", "NOSPACE"}}), 1);
     EXPECT_EQ(p.Value("ringkv_build_info", "ringkv_build_info", {{"version", "0.1.0"}}), 1);

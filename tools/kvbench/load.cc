@@ -2,11 +2,15 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <utility>
 
+#include "client/admin.h"
 #include "common/random.h"
 
 namespace ringkv::kvbench {
@@ -84,7 +88,45 @@ class Slot : public std::enable_shared_from_this<Slot> {
   Random rng_;
 };
 
+// The servers' admission counters, summed over every endpoint.
+struct ServerCounts {
+  uint64_t admitted = 0, shed = 0;
+  std::vector<uint32_t> bounds_ms;
+  std::vector<uint64_t> latency_counts;
+};
+
+// nullopt if an endpoint does not answer or does not report them.
+std::optional<ServerCounts> AdmissionTotals(client::Client& c, const std::vector<std::string>& eps) {
+  ServerCounts out;
+  for (const std::string& ep : eps) {
+    Result<kvpb::NodeStatus> st = client::NodeStatus(c, ep, std::chrono::seconds(5));
+    if (!st.ok() || !st->has_admission()) return std::nullopt;
+    const kvpb::AdmissionStatus& a = st->admission();
+    out.admitted += a.admitted_total();
+    out.shed += a.shed_total();
+    out.bounds_ms.assign(a.latency_bucket_bounds_ms().begin(), a.latency_bucket_bounds_ms().end());
+    out.latency_counts.resize(a.latency_counts_size());
+    for (int i = 0; i < a.latency_counts_size(); ++i) out.latency_counts[i] += a.latency_counts(i);
+  }
+  return out;
+}
+
 }  // namespace
+
+uint32_t LoadReport::ServerLatencyQuantileMs(double q) const {
+  uint64_t total = 0;
+  for (uint64_t n : server_latency_counts) total += n;
+  if (total == 0) return 0;
+  const double want = q * static_cast<double>(total);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < server_latency_counts.size(); ++i) {
+    seen += server_latency_counts[i];
+    if (static_cast<double>(seen) >= want) {
+      return i < server_latency_bounds_ms.size() ? server_latency_bounds_ms[i] : UINT32_MAX;
+    }
+  }
+  return UINT32_MAX;
+}
 
 uint64_t LoadReport::total_errors() const {
   uint64_t n = 0;
@@ -108,6 +150,14 @@ Result<LoadReport> RunLoad(const LoadOptions& options) {
     if (!c.ok()) return c.status();
     shared.clients.push_back(std::move(c).value());
   }
+  // Status queries get their own connections: behind thousands of queued writes they would
+  // wait as long as those.
+  client::ClientOptions status_options;
+  status_options.endpoints = options.endpoints;
+  status_options.lazy_connect = true;
+  status_options.tls = options.tls;
+  auto status_client = client::Client::Connect(status_options);
+  if (!status_client.ok()) return status_client.status();
   const auto start = Clock::now();
   shared.measure_from = start + options.warmup;
   shared.measure_until = shared.measure_from + options.duration;
@@ -119,7 +169,11 @@ Result<LoadReport> RunLoad(const LoadOptions& options) {
     auto* client = shared.clients[static_cast<size_t>(i) % shared.clients.size()].get();
     std::make_shared<Slot>(&shared, client, options.seed * 7919 + static_cast<uint64_t>(i))->Next();
   }
-  std::this_thread::sleep_until(shared.measure_until);  // the benchmark's own clock, not a test
+  // The benchmark's own clock, not a test.
+  std::this_thread::sleep_until(shared.measure_from);
+  auto counts_before = AdmissionTotals(**status_client, options.endpoints);
+  std::this_thread::sleep_until(shared.measure_until);
+  auto counts_after = AdmissionTotals(**status_client, options.endpoints);
   shared.stop = true;
   {
     std::unique_lock<std::mutex> l(shared.mu);
@@ -128,6 +182,17 @@ Result<LoadReport> RunLoad(const LoadOptions& options) {
   shared.clients.clear();
   LoadReport report = std::move(shared.report);
   report.seconds = std::chrono::duration<double>(options.duration).count();
+  if (counts_before && counts_after &&
+      counts_before->latency_counts.size() == counts_after->latency_counts.size()) {
+    report.have_server_counts = true;
+    report.server_admitted = counts_after->admitted - counts_before->admitted;
+    report.server_shed = counts_after->shed - counts_before->shed;
+    report.server_latency_bounds_ms = counts_after->bounds_ms;
+    for (size_t i = 0; i < counts_after->latency_counts.size(); ++i) {
+      report.server_latency_counts.push_back(counts_after->latency_counts[i] -
+                                             counts_before->latency_counts[i]);
+    }
+  }
   return report;
 }
 

@@ -39,6 +39,20 @@ struct LoadReport {
   uint64_t ok_writes = 0;
   std::map<std::string, uint64_t> errors;  // by status code name
   LatencyHistogram all, reads, writes;     // microseconds, successful ops only
+  // The servers' admission counters over the measured window, summed over the endpoints (from
+  // their status; absent when a server does not report them): requests admitted, and requests
+  // shed with BUSY "too many requests" — including the client library's retries, which the
+  // counts above do not see.
+  bool have_server_counts = false;
+  uint64_t server_admitted = 0;
+  uint64_t server_shed = 0;
+  // Latency of the requests the servers answered in the window (admission to answer), by
+  // bucket: counts[i] up to bounds_ms[i], the last count above the last bound.
+  std::vector<uint32_t> server_latency_bounds_ms;
+  std::vector<uint64_t> server_latency_counts;
+  // The smallest bucket bound below which a fraction `q` of those answers fall (0 if none;
+  // UINT32_MAX if beyond the last bound).
+  uint32_t ServerLatencyQuantileMs(double q) const;
   uint64_t total_errors() const;
 };
 

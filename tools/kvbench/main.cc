@@ -6,8 +6,10 @@
 //           [--cacert=ca.crt --cert=client.crt --key=client.key]   (TLS)
 #include <glog/logging.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -46,6 +48,20 @@ void PrintSimple(const LoadOptions& o, const LoadReport& r) {
   line("all", r.all);
   line("writes", r.writes);
   line("reads", r.reads);
+  if (r.have_server_counts) {
+    const uint64_t offered = r.server_admitted + r.server_shed;
+    auto bound = [&](double q) {
+      const uint32_t ms = r.ServerLatencyQuantileMs(q);
+      return ms == UINT32_MAX ? std::string("> max") : "<= " + std::to_string(ms);
+    };
+    std::printf("server: %llu admitted, %llu shed (shed %.1f%% of attempts, %.1f/s); admitted "
+                "requests' latency ms: p50 %s  p99 %s\n",
+                static_cast<unsigned long long>(r.server_admitted),
+                static_cast<unsigned long long>(r.server_shed),
+                offered == 0 ? 0.0 : 100.0 * static_cast<double>(r.server_shed) / offered,
+                static_cast<double>(r.server_shed) / r.seconds, bound(0.5).c_str(),
+                bound(0.99).c_str());
+  }
   if (!r.errors.empty()) {
     std::printf("errors:");
     for (const auto& [k, v] : r.errors) std::printf(" %s=%llu", k.c_str(), static_cast<unsigned long long>(v));
@@ -140,6 +156,10 @@ int main(int argc, char** argv) {
         {"ok_writes", r.ok_writes},
         {"ok_reads", r.ok_reads},
         {"errors", errors},
+        {"server_admitted", r.server_admitted},
+        {"server_shed", r.server_shed},
+        {"server_latency_p50_ms_at_most", r.ServerLatencyQuantileMs(0.5)},
+        {"server_latency_p99_ms_at_most", r.ServerLatencyQuantileMs(0.99)},
         {"latency", LatencyJson(r.all)},
         {"write_latency", LatencyJson(r.writes)},
         {"read_latency", LatencyJson(r.reads)}};

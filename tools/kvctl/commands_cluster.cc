@@ -105,6 +105,15 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
       jn["peer_address"] = st.peer_address();
       jn["version"] = st.version();
       jn["uptime_ms"] = st.uptime_ms();
+      const kvpb::AdmissionStatus& a = st.admission();
+      jn["admission"] = {{"in_flight_requests", a.in_flight_requests()},
+                         {"in_flight_bytes", a.in_flight_bytes()},
+                         {"limit", a.limit()},
+                         {"admitted_total", a.admitted_total()},
+                         {"shed_total", a.shed_total()},
+                         {"completions_per_s", a.completions_per_s()},
+                         {"sheds_per_s", a.sheds_per_s()},
+                         {"retry_after_ms", a.retry_after_ms()}};
       json jg = json::array();
       for (const auto& gs : st.groups()) {
         jg.push_back({{"group_id", gs.group_id()}, {"role", gs.role()}, {"term", gs.term()},

@@ -14,7 +14,8 @@
 //       kInvalidArgument   the cluster rejected the request (key or value over the limits, ...);
 //       kUnavailable       no endpoint reachable / no leader / cluster unavailable, until the
 //                          deadline (every attempt failed definitely);
-//       kResourceExhausted the cluster shed the request (overload) until the deadline;
+//       kResourceExhausted the cluster shed the request (overload, "too many requests") until
+//                          the deadline, or asked to retry later than the deadline;
 //   - kDeadlineExceeded: the outcome is UNKNOWN — a write may or may not have been applied (an
 //     attempt timed out or its connection dropped after sending). The message says so. For reads
 //     it means the last attempt timed out (a read has no effect either way).
@@ -54,7 +55,9 @@ struct ClientOptions {
   // call's deadline, so one hung node does not eat the whole deadline. Default: 2 s.
   std::chrono::milliseconds attempt_timeout{2000};
   // Retry backoff: first delay and cap; each retry doubles it, jittered to [d/2, d]. A server's
-  // retry_after_ms is honoured as a lower bound. Defaults: 10 ms .. 1 s.
+  // retry_after_ms (an overloaded node sheds with BUSY) is honoured as a lower bound, jittered
+  // up to 1.5x; a call whose deadline comes before it ends at once with kResourceExhausted.
+  // Defaults: 10 ms .. 1 s.
   std::chrono::milliseconds initial_backoff{10};
   std::chrono::milliseconds max_backoff{1000};
   // Cluster id to expect in the handshake; 0 = any. Default: 0.
