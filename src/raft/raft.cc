@@ -184,10 +184,14 @@ Status Raft::Step(raftpb::Message m) {
       }
     }
   } else if (mterm < term_) {
-    if ((check_quorum_ || pre_vote_) &&
-        (m.type() == raftpb::MSG_HEARTBEAT || m.type() == raftpb::MSG_APP)) {
+    if (m.type() == raftpb::MSG_HEARTBEAT || m.type() == raftpb::MSG_APP) {
       // A stale leader (e.g. after a partition heals): tell it our term so it steps down;
-      // without this a node with a higher term from pre-vote could never rejoin.
+      // without this a node with a higher term from pre-vote could never rejoin. etcd does this
+      // only with CheckQuorum or PreVote, relying otherwise on followers taking the higher term
+      // from vote requests; but followers here honour their leader's lease also without
+      // CheckQuorum (Step above), so a stale leader that keeps heartbeating them (a removed
+      // leader no new leader sends to) would hold them in its lease forever (membership seed
+      // 47526 of #11).
       raftpb::Message resp;
       resp.set_to(m.from());
       resp.set_type(raftpb::MSG_APP_RESP);
