@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <vector>
 
 #include "raft/sim/sim_runner.h"
 
@@ -30,6 +31,22 @@ TEST(RaftSim, DefaultSeeds) {
   EXPECT_EQ(t.violations, 0u) << "first failing seed: --seed=" << t.first_failing_seed;
   if (!f.single_seed) {
     EXPECT_GE(t.seeds, f.seeds);
+  }
+}
+
+// Every seed that ever failed a long run (issue #11), rerun alone in the profile it failed in:
+// the standard ones under raft_sim_test, the membership ones under raft_sim_membership. Each fix
+// also has a scripted replay in tests/raft/sim_found_bugs_test.cc.
+TEST(RaftSim, SeedsThatOnceFailed) {
+  const SimFlags& f = GlobalSimFlags();
+  if (f.single_seed) GTEST_SKIP() << "a single --seed run";
+  const std::vector<uint64_t> standard = {3878,  18069, 46273, 84818, 10866, 11261,
+                                          59218, 49228, 19470, 20745, 20935, 23027,
+                                          24454, 49596, 53066, 85298, 19225, 53607};
+  const std::vector<uint64_t> membership = {76, 7118, 17884, 35240, 27729, 47526};
+  for (uint64_t seed : f.profile == SimProfile::kMembership ? membership : standard) {
+    SeedResult r = RunSeed(seed, f.steps);
+    EXPECT_FALSE(r.violation) << r.report;
   }
 }
 
