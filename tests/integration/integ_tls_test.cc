@@ -283,9 +283,11 @@ TEST_F(TlsClusterTest, RolesGrantReadAndReadWriteOnPrefixes) {
   CertFiles alice_cert = pki_->ca.IssueClient("alice", "alice");
   auto alice = ClientAs(alice_cert, pki_->ca.ca_file(), cluster_->endpoints());
   ASSERT_NE(alice, nullptr);
-  // The rules reach every node within a refresh; wait for them where alice's reads go.
+  // The rules reach every node within a refresh (--auth_refresh_ms), each node on its own
+  // schedule: wait until both of alice's roles are in force where her requests go (the read
+  // on app/config's leader, the write on app/logs/2's), not just the first one seen.
   ASSERT_TRUE(WaitUntil([&] { return alice->Get("app/config").ok(); }, 10s));
-  EXPECT_OK(alice->Put("app/logs/2", "x").status());
+  ASSERT_TRUE(WaitUntil([&] { return alice->Put("app/logs/2", "x").ok(); }, 10s));
   auto denied = alice->Put("app/config", "x");
   EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied) << denied.status();
   EXPECT_NE(denied.status().message().find(R"(user alice may not write key "app/config")"),
@@ -293,7 +295,16 @@ TEST_F(TlsClusterTest, RolesGrantReadAndReadWriteOnPrefixes) {
       << denied.status();
   EXPECT_EQ(alice->Get("secret/key").status().code(), StatusCode::kPermissionDenied);
   // A scan over everything returns only what alice may read.
+  // A scan reaches every node, so it also waits for the rules on each (a node without alice's
+  // roles yet filters her keys out).
   auto scan = alice->Scan("", "");
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        scan = alice->Scan("", "");
+        return scan.ok() && scan->kvs.size() >= 3;
+      },
+      10s))
+      << scan.status();
   ASSERT_OK(scan.status());
   for (const auto& kv : scan->kvs) EXPECT_EQ(kv.key.rfind("app/", 0), 0u) << kv.key;
   EXPECT_GE(scan->kvs.size(), 3u);
