@@ -142,6 +142,9 @@ stop_cluster() {
   PIDS=()
 }
 
+# Node data of a finished case (gigabytes with 64 KiB values); its logs and outputs stay.
+drop_data() { rm -rf "$1"/node[0-9]/; }
+
 hwm_mib() { awk '/^VmHWM:/ {printf "%d\n", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
 # Fields of kvbench's simple output.
@@ -186,6 +189,7 @@ if ((SAME)); then
       for inflight in "${INFLIGHT_LIST[@]}"; do run_case "$name" "$dir" "$run" "$value" "$inflight"; done
     done
     stop_cluster
+    drop_data "$run"
   done
 else
   for value in "${VALUE_LIST[@]}"; do
@@ -196,6 +200,7 @@ else
         start_cluster "$dir" "$run"
         run_case "$name" "$dir" "$run" "$value" "$inflight"
         stop_cluster
+        drop_data "$run"
       done
     done
   done

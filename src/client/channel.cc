@@ -199,14 +199,34 @@ Channel::SendResult Channel::TrySend(uint64_t id) {
   return SendResult::kSent;
 }
 
+bool Channel::Congested() {
+  // Ids of calls that completed while waiting (deadline) are skipped here, not at each send.
+  while (!waiting_.empty() && !calls_.contains(waiting_.front())) waiting_.pop_front();
+  while (!waiting_.empty() && !calls_.contains(waiting_.back())) waiting_.pop_back();
+  if (waiting_.empty()) return false;
+  const Pending& oldest = calls_.at(waiting_.front());
+  // Control calls sit at the front and go first.
+  return !oldest.control && Clock::now() - oldest.created > kLifoAfter;
+}
+
 void Channel::DrainWaiting() {
   while (!waiting_.empty() && state_ == State::kReady) {
     // Off the line before trying: a call that completes here runs its done, which may queue
     // or complete other calls (and change waiting_) before TrySend returns.
-    const uint64_t id = waiting_.front();
-    waiting_.pop_front();
+    const bool newest_first = Congested();
+    if (waiting_.empty()) break;
+    const uint64_t id = newest_first ? waiting_.back() : waiting_.front();
+    if (newest_first) {
+      waiting_.pop_back();
+    } else {
+      waiting_.pop_front();
+    }
     if (TrySend(id) == SendResult::kNoRoom) {
-      waiting_.push_front(id);
+      if (newest_first) {
+        waiting_.push_back(id);
+      } else {
+        waiting_.push_front(id);
+      }
       break;
     }
   }

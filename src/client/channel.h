@@ -10,10 +10,11 @@
 // client learns what an overloaded node admits instead of sending every request's bytes only
 // to have most shed: with 64 KiB values and 2,000 requests in flight, the shed bodies were
 // most of the traffic. Calls beyond the window, or beyond the connection's bounded outgoing
-// queue (net::FrameClient), wait in the channel in arrival order until there is room or their
-// attempt deadline passes (kTimedOut, waited_for_room: back-pressure, not an endpoint failure),
-// or until its server-side timeout has run out while it waited (sent, it would only use the
-// node's time). Status and admin requests skip the window and the line.
+// queue (net::FrameClient), wait in the channel until there is room — in arrival order, or
+// newest first once the line is congested (Congested()) — or until their attempt deadline
+// passes (kTimedOut, waited_for_room: back-pressure, not an endpoint failure), or until their
+// server-side timeout has run out while they waited (sent, they would only use the node's
+// time). Status and admin requests skip the window and the line.
 //
 // Every Call completes exactly once with an RpcOutcome that says whether the request may have
 // reached the server — what the retry logic needs to keep writes at-most-once and to tell a
@@ -120,6 +121,14 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Sends waiting calls in order while the window and the connection's queue have room;
   // polls (timer) while only the connection's queue is full.
   void DrainWaiting();
+  // Whether the line is congested: its oldest call has waited longer than kLifoAfter. Then
+  // the newest calls are sent first (adaptive LIFO, as in Facebook's "Fail at Scale"): in
+  // arrival order, every call of a line longer than the server drains within a timeout would
+  // reach the node with its server-side time nearly spent, be admitted, and time out after
+  // using the node's work (64 KiB writes at 2,000 in flight: a third of what the nodes did).
+  // Newest first, what is sent has most of its time left, and what starves expires here, at
+  // no cost to the node, and is retried as a new call. Also drops completed ids at both ends.
+  bool Congested();
   enum class SendResult { kSent, kNoRoom, kGone };
   // Sends call `id` if the window (unless it is a control call) and the connection's queue
   // have room; kGone when it completed (deadline) or failed to send (completed kNotSent).
@@ -156,6 +165,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   static constexpr double kMinWindow = 1;
   static constexpr double kMaxWindow = 4096;
   double window_ = 256;
+  // How long the oldest waiting call may wait before the line turns newest-first.
+  static constexpr std::chrono::milliseconds kLifoAfter{100};
   Clock::time_point last_decrease_;
 };
 
