@@ -44,6 +44,7 @@
 namespace ringkv::client {
 
 class Call;
+class Watcher;
 
 // The client's shared state on the I/O thread: options, routing, sessions, connections, and the
 // calls in flight (so shutdown can complete them). Only the I/O thread touches it, except
@@ -64,6 +65,8 @@ struct ClientCore {
   std::unordered_map<std::string, std::shared_ptr<Channel>> channels;
   std::unordered_map<uint64_t, std::shared_ptr<Call>> active;  // by call id
   uint64_t next_call_id = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Watcher>> watchers;  // by watch id
+  uint64_t next_watch_id = 1;
   bool shutting_down = false;
 };
 

@@ -54,6 +54,72 @@ void Channel::Call(kvpb::Request req, Clock::time_point deadline, Done done) {
   }
 }
 
+uint64_t Channel::OpenStream(kvpb::Request req, StreamMessage on_message, StreamEnd on_end) {
+  const uint64_t id = next_request_id_++;
+  if (state_ == State::kShutdown) {
+    // Never from inside OpenStream: the caller learns the stream's id first.
+    asio::post(io_, [on_end = std::move(on_end)] {
+      on_end(Status::Unavailable("client is shutting down"));
+    });
+    return id;
+  }
+  req.set_request_id(id);
+  Stream st;
+  st.payload = req.SerializeAsString();
+  st.on_message = std::move(on_message);
+  st.on_end = std::move(on_end);
+  streams_.emplace(id, std::move(st));
+  switch (state_) {
+    case State::kReady:
+      SendStream(id);
+      break;
+    case State::kIdle:
+      Dial();
+      break;
+    case State::kDialing:
+    case State::kShutdown:
+      break;
+  }
+  return id;
+}
+
+void Channel::CloseStream(uint64_t id, const kvpb::Request& cancel) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  const bool sent = it->second.sent;
+  streams_.erase(it);
+  if (sent && state_ == State::kReady && conn_) {
+    kvpb::Request c = cancel;
+    c.set_request_id(next_request_id_++);
+    // Best effort: if it is lost, the server ends the stream when this connection closes.
+    conn_->Send(c.SerializeAsString()).IgnoreError();
+  }
+}
+
+void Channel::SendStream(uint64_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second.sent) return;
+  Status st = conn_->Send(it->second.payload);
+  if (!st.ok()) {
+    StreamEnd end = std::move(it->second.on_end);
+    streams_.erase(it);
+    // Posted: this may run inside OpenStream, before the caller knows the stream's id.
+    asio::post(io_, [end = std::move(end), why = Status(st.code(), "send to " + address_ + ": " +
+                                                                     std::string(st.message()))] {
+      end(why);
+    });
+    return;
+  }
+  it->second.sent = true;
+  it->second.payload.clear();
+}
+
+void Channel::EndStreams(const Status& why) {
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, st] : streams) st.on_end(why);
+}
+
 void Channel::Probe(std::function<void(const Status&)> done) {
   switch (state_) {
     case State::kReady:
@@ -88,6 +154,7 @@ void Channel::Shutdown() {
   auto probes = std::move(probes_);
   probes_.clear();
   for (auto& p : probes) p(Status::Unavailable("client is shutting down"));
+  EndStreams(Status::Unavailable("client is shutting down"));
 }
 
 void Channel::Dial() {
@@ -123,6 +190,9 @@ void Channel::OnDialed(uint64_t generation, const Status& st) {
     std::vector<uint64_t> ids;
     for (const auto& [id, p] : calls_) ids.push_back(id);
     for (uint64_t id : ids) SendPending(id);
+    std::vector<uint64_t> stream_ids;
+    for (const auto& [id, st] : streams_) stream_ids.push_back(id);
+    for (uint64_t id : stream_ids) SendStream(id);
   } else {
     DropConnection();
     state_ = State::kIdle;
@@ -139,6 +209,7 @@ void Channel::OnDialed(uint64_t generation, const Status& st) {
       Complete(id, std::move(o));
     }
     for (auto& p : probes) p(why);
+    EndStreams(why);
     return;
   }
   for (auto& p : probes) p(Status::OK());
@@ -275,6 +346,12 @@ void Channel::OnFrame(uint64_t generation, const std::string& payload) {
     return;
   }
   const uint64_t id = resp.request_id();
+  if (auto st = streams_.find(id); st != streams_.end()) {
+    // Copied: the callback may close this stream (or others).
+    StreamMessage on_message = st->second.on_message;
+    on_message(std::move(resp));
+    return;
+  }
   auto it = calls_.find(id);
   if (it == calls_.end() || !it->second.sent) return;  // timed out already
   AdjustWindow(it->second, resp);
@@ -303,6 +380,7 @@ void Channel::OnDisconnect(uint64_t generation, const Status& why) {
     o.transport = lost;
     Complete(id, std::move(o));
   }
+  EndStreams(lost);
 }
 
 void Channel::OnTimer(uint64_t request_id) {

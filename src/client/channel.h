@@ -24,6 +24,9 @@
 //   kLost      the connection dropped after the request was handed to it — unknown outcome;
 //   kTimedOut  no answer before the attempt deadline — unknown outcome if it was sent.
 //
+// Streams (watches): OpenStream sends a request whose every response (many, matched by its id)
+// goes to a message callback until the stream is closed by the caller or the connection ends.
+//
 // Thread-safety: not thread-safe. Everything (constructor aside) runs on the client's I/O thread,
 // which is the only thread running `io`; FrameClient callbacks run there too.
 #ifndef RINGKV_CLIENT_CHANNEL_H_
@@ -79,6 +82,16 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Sends `req` (its request_id is overwritten) and runs `done` once with the outcome, at the
   // latest at `deadline`. REQUIRES: I/O thread.
   void Call(kvpb::Request req, Clock::time_point deadline, Done done);
+  using StreamMessage = std::function<void(kvpb::Response)>;
+  using StreamEnd = std::function<void(const Status&)>;
+  // Sends `req` (request_id overwritten) and hands every response with its id to `on_message`;
+  // `on_end` runs once if the channel ends the stream (dial failed, connection lost, shutdown),
+  // never after CloseStream. Returns the stream's id. REQUIRES: I/O thread.
+  uint64_t OpenStream(kvpb::Request req, StreamMessage on_message, StreamEnd on_end);
+  // Forgets stream `id` and, when connected, sends `cancel` (a request telling the server to
+  // stop it; no answer expected). REQUIRES: I/O thread.
+  void CloseStream(uint64_t id, const kvpb::Request& cancel);
+
   // Dials if idle and runs `done` with the dial result (OK when connected). REQUIRES: I/O thread.
   void Probe(std::function<void(const Status&)> done);
   // Fails every queued call (kNotSent) and in-flight call (kLost) and closes the connection;
@@ -103,6 +116,16 @@ class Channel : public std::enable_shared_from_this<Channel> {
     Done done;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
+
+  struct Stream {
+    std::string payload;  // serialized request; cleared once sent
+    bool sent = false;
+    StreamMessage on_message;
+    StreamEnd on_end;
+  };
+  void SendStream(uint64_t id);
+  // Ends every stream with `why` (their on_end callbacks run).
+  void EndStreams(const Status& why);
 
   void Dial();
   void OnDialed(uint64_t generation, const Status& st);
@@ -168,6 +191,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // How long the oldest waiting call may wait before the line turns newest-first.
   static constexpr std::chrono::milliseconds kLifoAfter{100};
   Clock::time_point last_decrease_;
+  // Open streams by request id (same id space as calls_).
+  std::unordered_map<uint64_t, Stream> streams_;
 };
 
 }  // namespace ringkv::client

@@ -1,6 +1,7 @@
 #include "client/client_impl.h"
 
 #include <algorithm>
+#include <map>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "net/address.h"
 #include "net/tls.h"
 #include "proto/kv_request_key.h"
+#include "client/watcher.h"
 
 namespace ringkv::client {
 namespace asio = boost::asio;
@@ -92,8 +94,21 @@ ClientImpl::ClientImpl(ClientOptions options, std::shared_ptr<net::TlsContext> t
 }
 
 ClientImpl::~ClientImpl() {
+  {
+    // Handles that outlive the client find no I/O thread and do nothing. Done here, not on the
+    // I/O thread: a Cancel holds its control's mutex while it waits for the I/O thread.
+    std::lock_guard<std::mutex> l(controls_mu_);
+    for (auto& weak : controls_) {
+      if (auto c = weak.lock()) {
+        std::lock_guard<std::mutex> cl(c->mu);
+        c->io = nullptr;
+      }
+    }
+  }
   io_thread_.RunSync([this] {
     core_->shutting_down = true;
+    auto watchers = core_->watchers;  // Abort erases
+    for (auto& [id, w] : watchers) w->Abort(Status::Unavailable("client closed"));
     // Channels first: an attempt in flight completes as lost, so its call knows the outcome is
     // unknown; then the calls waiting in backoff.
     for (auto& [addr, ch] : core_->channels) ch->Shutdown();
@@ -186,7 +201,7 @@ void ClientImpl::GetAsync(std::string_view key, const CallOptions& opts,
 
 void ClientImpl::PutAsync(std::string_view key, std::string_view value, const CallOptions& opts,
                           Callback<uint64_t> done) {
-  Execute(MakePut(key, value), CallKind::kWrite, "put", opts.timeout,
+  Execute(MakePut(key, value, opts.lease), CallKind::kWrite, "put", opts.timeout,
           Adapt(&ToPut, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
@@ -198,7 +213,7 @@ void ClientImpl::DeleteAsync(std::string_view key, const CallOptions& opts, Call
 void ClientImpl::CompareAndSwapAsync(std::string_view key, const Expect& expect,
                                      std::string_view new_value, const CallOptions& opts,
                                      Callback<CasResult> done) {
-  Execute(MakeCas(key, expect, new_value), CallKind::kWrite, "compare-and-swap", opts.timeout,
+  Execute(MakeCas(key, expect, new_value, opts.lease), CallKind::kWrite, "compare-and-swap", opts.timeout,
           Adapt(&ToCas, std::move(done)), /*pinned_endpoint=*/"", opts.via_endpoint);
 }
 
@@ -213,8 +228,12 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
   // TODO(#4): with ring routing, fan out to every group owning part of [start, end) and merge
   // in key order honouring the limit.
   uint32_t groups = core_->router.num_groups();
-  if (groups <= 1) {
-    Execute(MakeScan(start, end, scan, opts.consistency), CallKind::kRead, "scan", opts.timeout,
+  const GroupId one = core_->router.GroupForRange(start, end);
+  if (groups <= 1 || one.value() != 0) {
+    // One shard holds the whole range (one shard in all, or a hash-tagged range).
+    kvpb::Request req = MakeScan(start, end, scan, opts.consistency);
+    req.set_group_id(one.value());
+    Execute(std::move(req), CallKind::kRead, "scan", opts.timeout,
             Adapt(&ToScan, std::move(done)));
     return;
   }
@@ -311,5 +330,172 @@ Result<ScanResult> ClientImpl::Scan(std::string_view start, std::string_view end
 }
 
 std::vector<std::string> ClientImpl::Endpoints() const { return core_->router.Endpoints(); }
+
+Result<GroupId> ClientImpl::TxnShard(const Txn& txn) const {
+  if (core_->router.num_groups() == 0) return GroupId(0);
+  std::map<uint64_t, std::string> shards;  // shard -> first key seen there
+  auto add = [&](const std::string& key) { shards.try_emplace(core_->router.GroupFor(key).value(), key); };
+  for (const Compare& c : txn.compare) add(c.key);
+  for (const auto* ops : {&txn.success, &txn.failure}) {
+    for (const TxnOp& op : *ops) add(op.key);
+  }
+  if (shards.size() <= 1) return GroupId(shards.empty() ? 0 : shards.begin()->first);
+  std::string msg = "transaction spans shards";
+  bool first = true;
+  for (const auto& [shard, key] : shards) {
+    msg += std::string(first ? " " : ", ") + std::to_string(shard) + " (key \"" +
+           (key.size() > 40 ? key.substr(0, 40) + "..." : key) + "\")";
+    first = false;
+  }
+  return Status::InvalidArgument(msg +
+                                 ": a transaction's keys must live on one shard; give related "
+                                 "keys a common hash tag, e.g. {user42}/name and {user42}/email");
+}
+
+void ClientImpl::CommitAsync(const Txn& txn, const CallOptions& opts, Callback<TxnResult> done) {
+  Result<GroupId> shard = TxnShard(txn);
+  if (!shard.ok()) {
+    done(shard.status());
+    return;
+  }
+  kvpb::Request req = MakeTxn(txn);
+  req.set_group_id(shard->value());
+  Execute(std::move(req), CallKind::kWrite, "txn", opts.timeout, Adapt(&ToTxn, std::move(done)),
+          /*pinned_endpoint=*/"", opts.via_endpoint);
+}
+
+Result<TxnResult> ClientImpl::Commit(const Txn& txn, const CallOptions& opts) {
+  return Wait<TxnResult>([&](auto done) { CommitAsync(txn, opts, std::move(done)); });
+}
+
+Result<Lease> ClientImpl::LeaseGrant(std::chrono::milliseconds ttl, std::string_view shard_key,
+                                     const CallOptions& opts) {
+  return Wait<Lease>([&](auto done) {
+    Execute(MakeLeaseGrant(ttl, shard_key), CallKind::kWrite, "lease grant", opts.timeout,
+            Adapt<Lease>(&ToLeaseGrant, std::move(done)));
+  });
+}
+
+Result<uint32_t> ClientImpl::LeaseRevoke(uint64_t lease, const CallOptions& opts) {
+  kvpb::Request req = MakeLeaseRevoke(lease);
+  req.set_group_id(kvpb::LeaseShardOf(lease));
+  return Wait<uint32_t>([&](auto done) {
+    Execute(std::move(req), CallKind::kWrite, "lease revoke", opts.timeout,
+            Adapt<uint32_t>(&ToLeaseRevoke, std::move(done)));
+  });
+}
+
+Result<std::chrono::milliseconds> ClientImpl::LeaseKeepAlive(uint64_t lease,
+                                                             const CallOptions& opts) {
+  kvpb::Request req = MakeLeaseKeepAlive(lease);
+  req.set_group_id(kvpb::LeaseShardOf(lease));
+  // Like a read: the keep-alive has no effect in the log, so a retry is always safe.
+  return Wait<std::chrono::milliseconds>([&](auto done) {
+    Execute(std::move(req), CallKind::kRead, "lease keep-alive", opts.timeout,
+            Adapt<std::chrono::milliseconds>(&ToLeaseKeepAlive, std::move(done)));
+  });
+}
+
+Result<LeaseInfo> ClientImpl::LeaseTimeToLive(uint64_t lease, bool keys, const CallOptions& opts) {
+  kvpb::Request req = MakeLeaseTimeToLive(lease, keys);
+  req.set_group_id(kvpb::LeaseShardOf(lease));
+  Result<LeaseInfo> info = Wait<LeaseInfo>([&](auto done) {
+    Execute(std::move(req), CallKind::kRead, "lease time-to-live", opts.timeout,
+            Adapt<LeaseInfo>(&ToLeaseTimeToLive, std::move(done)));
+  });
+  if (info.ok()) info->id = lease;
+  return info;
+}
+
+namespace {
+
+class WatchHandleImpl final : public WatchHandle {
+ public:
+  explicit WatchHandleImpl(std::shared_ptr<ClientImpl::WatchControl> control)
+      : control_(std::move(control)) {}
+  ~WatchHandleImpl() override { Cancel(); }
+
+  void Cancel() override {
+    std::lock_guard<std::mutex> l(control_->mu);
+    if (control_->io == nullptr || !control_->watcher) return;
+    auto watcher = control_->watcher;
+    control_->io->RunSync([watcher] { watcher->Cancel(); });
+  }
+
+  std::map<uint32_t, uint64_t> Positions() const override {
+    return control_->watcher ? control_->watcher->Positions() : std::map<uint32_t, uint64_t>();
+  }
+
+ private:
+  std::shared_ptr<ClientImpl::WatchControl> control_;
+};
+
+// The smallest key greater than every key starting with `prefix`; "\0" (every key >= prefix)
+// when there is none (prefix empty or all 0xff bytes).
+std::string WatchPrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (end.empty()) return std::string(1, '\0');
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WatchHandle>> ClientImpl::Watch(
+    std::string_view key, const WatchOptions& options,
+    std::function<void(const WatchUpdate&)> on_update,
+    std::function<void(const WatchEnd&)> on_end) {
+  std::string range_end;
+  if (options.prefix + options.from_key + !options.range_end.empty() > 1) {
+    return Status::InvalidArgument("watch: choose one of prefix, from_key and range_end");
+  }
+  if (options.prefix) range_end = WatchPrefixEnd(key);
+  if (options.from_key) range_end = std::string(1, '\0');
+  if (!options.range_end.empty()) {
+    if (options.range_end <= key) {
+      return Status::InvalidArgument("watch: range_end must be greater than the key");
+    }
+    range_end = options.range_end;
+  }
+  if (key.empty() && range_end.empty()) return Status::InvalidArgument("watch: empty key");
+  std::vector<GroupId> shards;
+  if (range_end.empty()) {
+    shards.push_back(core_->router.GroupFor(key));
+  } else if (GroupId one = core_->router.GroupForRange(key, range_end); one.value() != 0) {
+    shards.push_back(one);  // a hash-tagged range lives on one shard
+  } else {
+    if (core_->router.num_groups() == 0) LearnRing();
+    const uint32_t n = core_->router.num_groups();
+    if (n == 0) {
+      return Status::Unavailable("watch of a key range: cannot learn the cluster's shards from " +
+                                 std::string(options_.endpoints.front()) + " and the others");
+    }
+    for (uint32_t g = 1; g <= n; ++g) shards.push_back(GroupId(g));
+  }
+  auto control = std::make_shared<WatchControl>();
+  control->io = &io_thread_;
+  ClientCore* core = core_.get();
+  io_thread_.RunSync([&] {
+    const uint64_t id = core->next_watch_id++;
+    control->watcher = std::make_shared<Watcher>(core, id, std::string(key), range_end, options,
+                                                 std::move(shards), std::move(on_update),
+                                                 std::move(on_end));
+    if (core->shutting_down) {
+      control->watcher->Abort(Status::Unavailable("client closed"));
+      return;
+    }
+    core->watchers.emplace(id, control->watcher);
+    control->watcher->Start();
+  });
+  {
+    std::lock_guard<std::mutex> l(controls_mu_);
+    controls_.erase(std::remove_if(controls_.begin(), controls_.end(),
+                                   [](const auto& w) { return w.expired(); }),
+                    controls_.end());
+    controls_.push_back(control);
+  }
+  return std::unique_ptr<WatchHandle>(std::make_unique<WatchHandleImpl>(std::move(control)));
+}
 
 }  // namespace ringkv::client

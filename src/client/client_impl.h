@@ -8,9 +8,12 @@
 #define RINGKV_CLIENT_CLIENT_IMPL_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "client/call.h"
+#include "client/watcher.h"
 #include "net/io_thread.h"
 #include "ringkv/client.h"
 
@@ -51,6 +54,18 @@ class ClientImpl final : public Client {
   void ScanAsync(std::string_view start, std::string_view end, const ScanOptions& scan,
                  const CallOptions& opts, Callback<ScanResult> done) override;
 
+  Result<TxnResult> Commit(const Txn& txn, const CallOptions& opts) override;
+  void CommitAsync(const Txn& txn, const CallOptions& opts, Callback<TxnResult> done) override;
+  Result<Lease> LeaseGrant(std::chrono::milliseconds ttl, std::string_view shard_key,
+                           const CallOptions& opts) override;
+  Result<uint32_t> LeaseRevoke(uint64_t lease, const CallOptions& opts) override;
+  Result<std::chrono::milliseconds> LeaseKeepAlive(uint64_t lease,
+                                                   const CallOptions& opts) override;
+  Result<LeaseInfo> LeaseTimeToLive(uint64_t lease, bool keys, const CallOptions& opts) override;
+  Result<std::unique_ptr<WatchHandle>> Watch(std::string_view key, const WatchOptions& options,
+                                             std::function<void(const WatchUpdate&)> on_update,
+                                             std::function<void(const WatchEnd&)> on_end) override;
+
   std::vector<std::string> Endpoints() const override;
 
   // Runs `req` as a call of `kind` with retries (or one attempt at `pinned_endpoint`; the first
@@ -65,9 +80,23 @@ class ClientImpl final : public Client {
 
   const ClientOptions& options() const { return options_; }
 
+  // What a WatchHandle reaches its watch through; `io` is cleared when the client goes away,
+  // after which Cancel does nothing.
+  struct WatchControl {
+    std::mutex mu;
+    net::IoThread* io = nullptr;  // guarded by mu
+    std::shared_ptr<Watcher> watcher;
+  };
+
  private:
+  // The transaction's shard by the ring; InvalidArgument naming the shards when it spans more
+  // than one; GroupId(0) when the ring is unknown (the server checks).
+  Result<GroupId> TxnShard(const Txn& txn) const;
+
   const ClientOptions options_;
   net::IoThread io_thread_;
+  std::mutex controls_mu_;
+  std::vector<std::weak_ptr<WatchControl>> controls_;  // guarded by controls_mu_
   // Lives on the I/O thread; destroyed after it stopped.
   std::unique_ptr<ClientCore> core_;
 };

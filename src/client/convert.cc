@@ -22,7 +22,9 @@ Status Unexpected(const kvpb::Response& r, const char* op) {
 
 }  // namespace
 
-KeyValue FromProto(const kvpb::KeyValue& kv) { return KeyValue{kv.key(), kv.value(), kv.version()}; }
+KeyValue FromProto(const kvpb::KeyValue& kv) {
+  return KeyValue{kv.key(), kv.value(), kv.version(), kv.lease()};
+}
 
 kvpb::Request MakeGet(std::string_view key, Consistency consistency) {
   kvpb::Request req;
@@ -31,11 +33,12 @@ kvpb::Request MakeGet(std::string_view key, Consistency consistency) {
   return req;
 }
 
-kvpb::Request MakePut(std::string_view key, std::string_view value) {
+kvpb::Request MakePut(std::string_view key, std::string_view value, uint64_t lease) {
   kvpb::Request req;
   auto* p = req.mutable_put();
   p->set_key(std::string(key));
   p->set_value(std::string(value));
+  p->set_lease(lease);
   return req;
 }
 
@@ -45,11 +48,13 @@ kvpb::Request MakeDelete(std::string_view key) {
   return req;
 }
 
-kvpb::Request MakeCas(std::string_view key, const Expect& expect, std::string_view new_value) {
+kvpb::Request MakeCas(std::string_view key, const Expect& expect, std::string_view new_value,
+                      uint64_t lease) {
   kvpb::Request req;
   auto* c = req.mutable_cas();
   c->set_key(std::string(key));
   c->set_new_value(std::string(new_value));
+  c->set_lease(lease);
   switch (expect.kind) {
     case Expect::Kind::kValue:
       c->set_expected_value(expect.value);
@@ -137,6 +142,147 @@ Result<ScanResult> ToScan(const kvpb::Response& r) {
                          : out.kvs.empty()                   ? std::string()
                                                              : out.kvs.back().key;
   }
+  return out;
+}
+
+namespace {
+
+kvpb::Compare ToProto(const Compare& c) {
+  kvpb::Compare out;
+  out.set_key(c.key);
+  switch (c.target) {
+    case Compare::Target::kVersion:
+      out.set_target(kvpb::Compare::VERSION);
+      out.set_version(c.version);
+      break;
+    case Compare::Target::kValue:
+      out.set_target(kvpb::Compare::VALUE);
+      out.set_value(c.value);
+      break;
+    case Compare::Target::kLease:
+      out.set_target(kvpb::Compare::LEASE);
+      out.set_lease(c.lease);
+      break;
+  }
+  switch (c.op) {
+    case Compare::Op::kEqual: out.set_op(kvpb::Compare::EQUAL); break;
+    case Compare::Op::kNotEqual: out.set_op(kvpb::Compare::NOT_EQUAL); break;
+    case Compare::Op::kGreater: out.set_op(kvpb::Compare::GREATER); break;
+    case Compare::Op::kLess: out.set_op(kvpb::Compare::LESS); break;
+  }
+  return out;
+}
+
+kvpb::TxnOp ToProto(const TxnOp& op) {
+  kvpb::TxnOp out;
+  switch (op.kind) {
+    case TxnOp::Kind::kGet:
+      out.mutable_get()->set_key(op.key);
+      break;
+    case TxnOp::Kind::kPut:
+      out.mutable_put()->set_key(op.key);
+      out.mutable_put()->set_value(op.value);
+      out.mutable_put()->set_lease(op.lease);
+      break;
+    case TxnOp::Kind::kDelete:
+      out.mutable_delete_()->set_key(op.key);
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+kvpb::Request MakeTxn(const Txn& txn) {
+  kvpb::Request req;
+  kvpb::TxnRequest* t = req.mutable_txn();
+  for (const Compare& c : txn.compare) *t->add_compare() = ToProto(c);
+  for (const TxnOp& op : txn.success) *t->add_success() = ToProto(op);
+  for (const TxnOp& op : txn.failure) *t->add_failure() = ToProto(op);
+  return req;
+}
+
+Result<TxnResult> ToTxn(const kvpb::Response& r) {
+  if (IsError(r) || !r.has_txn()) return Unexpected(r, "txn");
+  TxnResult out;
+  out.succeeded = r.txn().succeeded();
+  out.version = r.txn().version();
+  for (const kvpb::TxnOpResult& res : r.txn().results()) {
+    TxnOpResult o;
+    if (res.has_get()) {
+      o.kind = TxnOp::Kind::kGet;
+      if (res.get().found()) o.kv = FromProto(res.get().kv());
+    } else if (res.has_put()) {
+      o.kind = TxnOp::Kind::kPut;
+    } else {
+      o.kind = TxnOp::Kind::kDelete;
+      o.deleted = res.delete_().deleted();
+    }
+    out.results.push_back(std::move(o));
+  }
+  return out;
+}
+
+kvpb::Request MakeLeaseGrant(std::chrono::milliseconds ttl, std::string_view shard_key) {
+  kvpb::Request req;
+  req.mutable_lease_grant()->set_ttl_ms(ttl.count() < 0 ? 0 : ttl.count());
+  req.mutable_lease_grant()->set_shard_key(std::string(shard_key));
+  return req;
+}
+
+kvpb::Request MakeLeaseRevoke(uint64_t lease) {
+  kvpb::Request req;
+  req.mutable_lease_revoke()->set_lease_id(lease);
+  return req;
+}
+
+kvpb::Request MakeLeaseKeepAlive(uint64_t lease) {
+  kvpb::Request req;
+  req.mutable_lease_keep_alive()->set_lease_id(lease);
+  return req;
+}
+
+kvpb::Request MakeLeaseTimeToLive(uint64_t lease, bool keys) {
+  kvpb::Request req;
+  req.mutable_lease_ttl()->set_lease_id(lease);
+  req.mutable_lease_ttl()->set_keys(keys);
+  return req;
+}
+
+Result<Lease> ToLeaseGrant(const kvpb::Response& r) {
+  if (IsError(r) || !r.has_lease_grant()) return Unexpected(r, "lease grant");
+  return Lease{r.lease_grant().lease_id(), std::chrono::milliseconds(r.lease_grant().ttl_ms())};
+}
+
+Result<uint32_t> ToLeaseRevoke(const kvpb::Response& r) {
+  if (IsError(r) || !r.has_lease_revoke()) return Unexpected(r, "lease revoke");
+  return r.lease_revoke().deleted_keys();
+}
+
+Result<std::chrono::milliseconds> ToLeaseKeepAlive(const kvpb::Response& r) {
+  if (IsError(r) || !r.has_lease_keep_alive()) return Unexpected(r, "lease keep-alive");
+  return std::chrono::milliseconds(r.lease_keep_alive().ttl_ms());
+}
+
+Result<LeaseInfo> ToLeaseTimeToLive(const kvpb::Response& r) {
+  if (IsError(r) || !r.has_lease_ttl()) return Unexpected(r, "lease time-to-live");
+  LeaseInfo out;
+  out.granted_ttl = std::chrono::milliseconds(r.lease_ttl().granted_ttl_ms());
+  out.remaining_ttl = std::chrono::milliseconds(r.lease_ttl().remaining_ttl_ms());
+  for (const std::string& k : r.lease_ttl().keys()) out.keys.push_back(k);
+  return out;
+}
+
+WatchEvent FromProto(const kvpb::WatchEvent& e, uint32_t shard) {
+  WatchEvent out;
+  out.type = e.type() == kvpb::WatchEvent::DELETE ? WatchEvent::Type::kDelete
+                                                  : WatchEvent::Type::kPut;
+  out.key = e.key();
+  out.value = e.value();
+  out.version = e.version();
+  out.prev_version = e.prev_version();
+  out.lease = e.lease();
+  out.shard = shard;
   return out;
 }
 

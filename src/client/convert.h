@@ -16,9 +16,10 @@
 namespace ringkv::client {
 
 kvpb::Request MakeGet(std::string_view key, Consistency consistency);
-kvpb::Request MakePut(std::string_view key, std::string_view value);
+kvpb::Request MakePut(std::string_view key, std::string_view value, uint64_t lease = 0);
 kvpb::Request MakeDelete(std::string_view key);
-kvpb::Request MakeCas(std::string_view key, const Expect& expect, std::string_view new_value);
+kvpb::Request MakeCas(std::string_view key, const Expect& expect, std::string_view new_value,
+                      uint64_t lease = 0);
 kvpb::Request MakeAppend(std::string_view key, std::string_view suffix);
 kvpb::Request MakeScan(std::string_view start, std::string_view end, const ScanOptions& scan,
                        Consistency consistency);
@@ -33,6 +34,18 @@ Result<bool> ToDelete(const kvpb::Response& r);
 Result<CasResult> ToCas(const kvpb::Response& r);
 Result<AppendResult> ToAppend(const kvpb::Response& r);
 Result<ScanResult> ToScan(const kvpb::Response& r);
+
+kvpb::Request MakeTxn(const Txn& txn);
+Result<TxnResult> ToTxn(const kvpb::Response& r);
+kvpb::Request MakeLeaseGrant(std::chrono::milliseconds ttl, std::string_view shard_key);
+kvpb::Request MakeLeaseRevoke(uint64_t lease);
+kvpb::Request MakeLeaseKeepAlive(uint64_t lease);
+kvpb::Request MakeLeaseTimeToLive(uint64_t lease, bool keys);
+Result<Lease> ToLeaseGrant(const kvpb::Response& r);
+Result<uint32_t> ToLeaseRevoke(const kvpb::Response& r);
+Result<std::chrono::milliseconds> ToLeaseKeepAlive(const kvpb::Response& r);
+Result<LeaseInfo> ToLeaseTimeToLive(const kvpb::Response& r);
+WatchEvent FromProto(const kvpb::WatchEvent& e, uint32_t shard);
 
 KeyValue FromProto(const kvpb::KeyValue& kv);
 

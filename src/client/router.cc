@@ -14,6 +14,16 @@ GroupId Router::GroupFor(std::string_view key) const {
   return ring_ ? ring_->ShardForKey(key) : GroupId(0);
 }
 
+GroupId Router::GroupForRange(std::string_view start, std::string_view end) const {
+  if (end.empty() || end == std::string_view("\0", 1)) return GroupId(0);
+  // Every key k with start <= k < end starts with the common prefix of start and end.
+  size_t n = 0;
+  while (n < start.size() && n < end.size() && start[n] == end[n]) ++n;
+  std::lock_guard<std::mutex> l(mu_);
+  if (!ring_) return GroupId(0);
+  return ring_->ShardForPrefix(start.substr(0, n)).value_or(GroupId(0));
+}
+
 void Router::SetRing(ring::HashRing ring) {
   std::lock_guard<std::mutex> l(mu_);
   ring_ = std::move(ring);

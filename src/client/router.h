@@ -36,6 +36,10 @@ class Router {
   // The group owning `key` by the cluster's ring; GroupId(0) while the ring is unknown (the
   // server then routes by key).
   GroupId GroupFor(std::string_view key) const;
+  // The one group every key in [start, end) lives on, when their common prefix holds a complete
+  // hash tag (ring config version 2: "{user42}/" ranges); GroupId(0) when they may spread over
+  // the groups or the ring is unknown. `end` "" or "\0" means no upper bound.
+  GroupId GroupForRange(std::string_view start, std::string_view end) const;
   // Installs the cluster's ring (learned from a node's status at connect).
   void SetRing(ring::HashRing ring);
   // Number of shards, 0 while the ring is unknown.

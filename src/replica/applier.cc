@@ -1,6 +1,9 @@
 #include "replica/applier.h"
 
+#include <cstdio>
+
 #include "common/status_macros.h"
+#include "replica/txn.h"
 
 namespace ringkv::replica {
 namespace {
@@ -9,6 +12,7 @@ void FillKv(kvpb::KeyValue* kv, const std::string& key, const storage::Versioned
   kv->set_key(key);
   kv->set_value(v.value);
   kv->set_version(v.version.value());
+  kv->set_lease(v.lease);
 }
 
 bool CasMatches(const kvpb::CasRequest& cas, const std::optional<storage::VersionedValue>& cur) {
@@ -28,6 +32,21 @@ bool CasMatches(const kvpb::CasRequest& cas, const std::optional<storage::Versio
 
 }  // namespace
 
+kvpb::Response LeaseNotFound(uint64_t lease) {
+  kvpb::Response resp;
+  resp.mutable_error()->set_code(kvpb::NOT_FOUND);
+  resp.mutable_error()->set_definite(true);
+  resp.mutable_error()->set_message("lease " + LeaseIdString(lease) +
+                                    " not found (expired, revoked or never granted)");
+  return resp;
+}
+
+std::string LeaseIdString(uint64_t lease) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(lease));
+  return buf;
+}
+
 const std::string& CommandKey(const kvpb::Command& cmd) {
   static const std::string kEmpty;
   switch (cmd.op_case()) {
@@ -35,7 +54,7 @@ const std::string& CommandKey(const kvpb::Command& cmd) {
     case kvpb::Command::kDelete: return cmd.delete_().key();
     case kvpb::Command::kCas: return cmd.cas().key();
     case kvpb::Command::kAppend: return cmd.append().key();
-    case kvpb::Command::OP_NOT_SET: return kEmpty;
+    default: return kEmpty;  // transactions and lease commands name no single key
   }
   return kEmpty;
 }
@@ -46,14 +65,50 @@ Result<std::optional<storage::VersionedValue>> Applier::Get(const std::string& k
   return kv_->Get(key);
 }
 
-void Applier::Put(const std::string& key, const std::string& value, Index version) {
-  kv_->Put(batch_, key, value, version);
-  overlay_[key] = storage::VersionedValue{value, version};
+Status Applier::Put(const std::string& key, const std::string& value, Index version,
+                    uint64_t lease) {
+  Result<std::optional<storage::VersionedValue>> cur = Get(key);
+  if (!cur.ok()) return cur.status();
+  uint64_t old_lease = cur->has_value() ? (*cur)->lease : 0;
+  if (leases_ != nullptr && old_lease != 0 && old_lease != lease) {
+    leases_->Detach(batch_, old_lease, key);
+  }
+  if (leases_ != nullptr && lease != 0) leases_->Attach(batch_, lease, key);
+  kv_->Put(batch_, key, value, version, lease);
+  overlay_[key] = storage::VersionedValue{value, version, lease};
+  kvpb::WatchEvent e;
+  e.set_type(kvpb::WatchEvent::PUT);
+  e.set_key(key);
+  e.set_value(value);
+  e.set_version(version.value());
+  e.set_prev_version(cur->has_value() ? (*cur)->version.value() : 0);
+  e.set_lease(lease);
+  Record(std::move(e));
+  return Status::OK();
 }
 
-void Applier::Delete(const std::string& key) {
+Result<bool> Applier::Delete(const std::string& key, Index version) {
+  Result<std::optional<storage::VersionedValue>> cur = Get(key);
+  if (!cur.ok()) return cur.status();
+  if (!cur->has_value()) return false;
+  if (leases_ != nullptr && (*cur)->lease != 0) leases_->Detach(batch_, (*cur)->lease, key);
   kv_->Delete(batch_, key);
   overlay_[key] = std::nullopt;
+  kvpb::WatchEvent e;
+  e.set_type(kvpb::WatchEvent::DELETE);
+  e.set_key(key);
+  e.set_version(version.value());
+  e.set_prev_version((*cur)->version.value());
+  Record(std::move(e));
+  return true;
+}
+
+void Applier::Record(kvpb::WatchEvent event) {
+  Index index(event.version());
+  if (changes_.empty() || changes_.back().index != index) {
+    changes_.push_back(storage::IndexedChanges{index, {}});
+  }
+  changes_.back().events.push_back(std::move(event));
 }
 
 Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
@@ -139,30 +194,37 @@ Result<kvpb::Response> Applier::CachedResponse(const kvpb::Command& cmd) const {
 Result<kvpb::Response> Applier::ExecuteCommand(const kvpb::Command& cmd, Index index) {
   const std::string& key = CommandKey(cmd);
   std::optional<storage::VersionedValue> current;
-  if (cmd.op_case() != kvpb::Command::kPut) {  // a put's answer does not depend on the old value
+  // Only these answer with the old value; puts and deletes read it themselves (Put, Delete:
+  // the change history's prev_version and the lease index need it).
+  if (cmd.op_case() == kvpb::Command::kCas || cmd.op_case() == kvpb::Command::kAppend) {
     ASSIGN_OR_RETURN(current, Get(key));
   }
   return Execute(cmd, index, current);
 }
 
-kvpb::Response Applier::Execute(const kvpb::Command& cmd, Index index,
-                                const std::optional<storage::VersionedValue>& current) {
+Result<kvpb::Response> Applier::Execute(const kvpb::Command& cmd, Index index,
+                                        const std::optional<storage::VersionedValue>& current) {
   kvpb::Response resp;
   switch (cmd.op_case()) {
     case kvpb::Command::kPut:
-      Put(cmd.put().key(), cmd.put().value(), index);
+      if (cmd.put().lease() != 0 && !LeaseExists(cmd.put().lease())) {
+        return LeaseNotFound(cmd.put().lease());
+      }
+      RETURN_IF_ERROR(Put(cmd.put().key(), cmd.put().value(), index, cmd.put().lease()));
       resp.mutable_put()->set_version(index.value());
       break;
-    case kvpb::Command::kDelete:
-      resp.mutable_delete_()->set_deleted(current.has_value());
+    case kvpb::Command::kDelete: {
+      ASSIGN_OR_RETURN(bool deleted, Delete(cmd.delete_().key(), index));
+      resp.mutable_delete_()->set_deleted(deleted);
       resp.mutable_delete_()->set_version(index.value());
-      if (current) Delete(cmd.delete_().key());
       break;
+    }
     case kvpb::Command::kCas: {
       const kvpb::CasRequest& cas = cmd.cas();
       kvpb::CasResponse* out = resp.mutable_cas();
       if (CasMatches(cas, current)) {
-        Put(cas.key(), cas.new_value(), index);
+        if (cas.lease() != 0 && !LeaseExists(cas.lease())) return LeaseNotFound(cas.lease());
+        RETURN_IF_ERROR(Put(cas.key(), cas.new_value(), index, cas.lease()));
         out->set_succeeded(true);
         out->set_version(index.value());
       } else {
@@ -178,17 +240,49 @@ kvpb::Response Applier::Execute(const kvpb::Command& cmd, Index index,
     case kvpb::Command::kAppend: {
       std::string value = current ? current->value : std::string();
       value += cmd.append().suffix();
-      Put(cmd.append().key(), value, index);
+      // An append keeps the key's lease.
+      RETURN_IF_ERROR(Put(cmd.append().key(), value, index, current ? current->lease : 0));
       resp.mutable_append()->set_version(index.value());
       resp.mutable_append()->set_value(std::move(value));
       break;
     }
+    case kvpb::Command::kTxn:
+      return ApplyTxn(cmd.txn(), index, this);
+    case kvpb::Command::kLeaseGrant:
+    case kvpb::Command::kLeaseRevoke:
+      return ExecuteLease(cmd, index);
     case kvpb::Command::OP_NOT_SET:
       resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
       resp.mutable_error()->set_definite(true);
       resp.mutable_error()->set_message("empty command");
       break;
   }
+  return resp;
+}
+
+Result<kvpb::Response> Applier::ExecuteLease(const kvpb::Command& cmd, Index index) {
+  kvpb::Response resp;
+  if (leases_ == nullptr) {
+    resp.mutable_error()->set_code(kvpb::INVALID_ARGUMENT);
+    resp.mutable_error()->set_definite(true);
+    resp.mutable_error()->set_message("leases are not available here");
+    return resp;
+  }
+  if (cmd.has_lease_grant()) {
+    const uint64_t id = MakeLeaseId(kv_->group(), index);
+    leases_->Grant(batch_, id, cmd.lease_grant().ttl_ms(), index, now_);
+    resp.mutable_lease_grant()->set_lease_id(id);
+    resp.mutable_lease_grant()->set_ttl_ms(cmd.lease_grant().ttl_ms());
+    return resp;
+  }
+  const uint64_t id = cmd.lease_revoke().lease_id();
+  if (!leases_->Exists(id)) return LeaseNotFound(id);
+  uint32_t deleted = 0;
+  for (const std::string& key : leases_->Revoke(batch_, id)) {
+    ASSIGN_OR_RETURN(bool existed, Delete(key, index));
+    if (existed) ++deleted;
+  }
+  resp.mutable_lease_revoke()->set_deleted_keys(deleted);
   return resp;
 }
 

@@ -10,6 +10,10 @@
 // INDEFINITE error (it may have applied before; it never applies from now on); any other
 // sequence never applied and is executed.
 //
+// Changes: every put and delete (including those of transactions and lease revokes) is
+// recorded with the key's previous version, for the change history that watches are served
+// from (storage/change_history.h); TakeChanges hands them over by index.
+//
 // Thread-safety: not thread-safe; used on the store loop thread.
 #ifndef RINGKV_REPLICA_APPLIER_H_
 #define RINGKV_REPLICA_APPLIER_H_
@@ -20,6 +24,8 @@
 #include <utility>
 
 #include "proto/kv.pb.h"
+#include "replica/lease_table.h"
+#include "storage/change_history.h"
 #include "storage/kv_state.h"
 #include "storage/write_batch.h"
 
@@ -27,10 +33,17 @@ namespace ringkv::replica {
 
 class Applier {
  public:
-  // `one_answer_sessions_for_testing`: kvd_buggy's injected bug kOneAnswerSessions (replica.h).
-  Applier(storage::KvState* kv, storage::WriteBatch* batch,
-          bool one_answer_sessions_for_testing = false)
-      : kv_(kv), batch_(batch), one_answer_sessions_(one_answer_sessions_for_testing) {}
+  // `leases` (may be null: lease commands then fail, puts with a lease find none) and the
+  // others are not owned and must outlive the Applier. `now` stamps leases granted while
+  // leading (their expiry by the leader's clock). `one_answer_sessions_for_testing`: kvd_buggy's
+  // injected bug kOneAnswerSessions (replica.h).
+  Applier(storage::KvState* kv, storage::WriteBatch* batch, LeaseTable* leases = nullptr,
+          LeaseTable::Clock::time_point now = {}, bool one_answer_sessions_for_testing = false)
+      : kv_(kv),
+        batch_(batch),
+        leases_(leases),
+        now_(now),
+        one_answer_sessions_(one_answer_sessions_for_testing) {}
 
   // Applies the command of the entry at `index`, returning the response to give its proposer.
   // A corrupt stored record is returned as an error status (the replica stops).
@@ -39,11 +52,22 @@ class Applier {
   // Reads through the overlay (what this batch already wrote).
   Result<std::optional<storage::VersionedValue>> Get(const std::string& key) const;
 
+  // Writes through the overlay, keeping the lease index and recording the change (for
+  // transactions and lease revokes). Errors are storage read failures.
+  Status Put(const std::string& key, const std::string& value, Index version, uint64_t lease);
+  // Deletes `key` if present; returns whether it was.
+  Result<bool> Delete(const std::string& key, Index version);
+  bool LeaseExists(uint64_t lease) const { return leases_ != nullptr && leases_->Exists(lease); }
+
+  // The changes made by the commands applied so far, one element per index that changed
+  // something, in index order; the Applier forgets them.
+  std::vector<storage::IndexedChanges> TakeChanges() { return std::move(changes_); }
+
  private:
-  void Put(const std::string& key, const std::string& value, Index version);
-  void Delete(const std::string& key);
-  kvpb::Response Execute(const kvpb::Command& cmd, Index index,
-                         const std::optional<storage::VersionedValue>& current);
+  Result<kvpb::Response> Execute(const kvpb::Command& cmd, Index index,
+                                 const std::optional<storage::VersionedValue>& current);
+  Result<kvpb::Response> ExecuteLease(const kvpb::Command& cmd, Index index);
+  void Record(kvpb::WatchEvent event);
   // Executes `cmd` (no session bookkeeping).
   Result<kvpb::Response> ExecuteCommand(const kvpb::Command& cmd, Index index);
   // The kept response of a write the session table answered kCached.
@@ -53,7 +77,10 @@ class Applier {
 
   storage::KvState* kv_;
   storage::WriteBatch* batch_;
+  LeaseTable* leases_;
+  const LeaseTable::Clock::time_point now_;
   const bool one_answer_sessions_;
+  std::vector<storage::IndexedChanges> changes_;
   // Keys written earlier in this batch: nullopt = deleted.
   std::map<std::string, std::optional<storage::VersionedValue>> overlay_;
   // Responses recorded earlier in this batch, by (client_id, sequence): the session table
@@ -64,8 +91,13 @@ class Applier {
   std::map<std::pair<uint64_t, uint64_t>, std::string> batch_responses_;
 };
 
-// The key a command touches.
+// The key a single-key command touches (empty for transactions and lease commands).
 const std::string& CommandKey(const kvpb::Command& cmd);
+
+// The definite NOT_FOUND answer for an unknown lease.
+kvpb::Response LeaseNotFound(uint64_t lease);
+// A lease id as kvctl prints it: 16 hex digits.
+std::string LeaseIdString(uint64_t lease);
 
 }  // namespace ringkv::replica
 

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "proto/storage.pb.h"
 #include "replica/applier.h"
+#include "replica/txn.h"
 
 namespace ringkv::replica {
 namespace {
@@ -24,7 +25,14 @@ kvpb::Response ErrorResponse(kvpb::ErrorCode code, bool definite, const std::str
 }
 
 bool IsWrite(const kvpb::Request& req) {
-  return req.has_put() || req.has_delete_() || req.has_cas() || req.has_append();
+  return req.has_put() || req.has_delete_() || req.has_cas() || req.has_append() ||
+         req.has_txn() || req.has_lease_grant() || req.has_lease_revoke();
+}
+
+// Reads served once a ReadIndex confirmed leadership (lease keep-alive and time-to-live must
+// know they ask the current leader, whatever consistency the request names).
+bool IsLeaseRead(const kvpb::Request& req) {
+  return req.has_lease_keep_alive() || req.has_lease_ttl();
 }
 
 }  // namespace
@@ -35,9 +43,18 @@ Replica::Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* en
       env_(env),
       log_(engine, options_.group),
       kv_(engine, options_.group, options_.kv),
+      history_(engine, options_.group, options_.history),
+      leases_(engine, options_.group),
+      watch_hub_(options_.group, options_.watch, &history_, Index(0)),
       adapter_(&log_, &kv_, options_.entry_cache_bytes) {}
 
-Replica::~Replica() = default;
+Replica::~Replica() {
+  // Watch streams outlive the replica (they belong to client connections): tell them it ends.
+  watch_hub_.EndAll(ErrorResponse(kvpb::UNAVAILABLE, true,
+                                  "group " + std::to_string(options_.group.value()) +
+                                      ": replica closed on this node",
+                                  /*retry_after_ms=*/100));
+}
 
 std::optional<NodeId> ReplicaOnNode(const raftpb::ConfState& cs, NodeId node) {
   for (auto* set : {&cs.voters(), &cs.learners(), &cs.voters_outgoing(), &cs.learners_next()}) {
@@ -93,8 +110,11 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
     hs.set_commit(kInitIndex);
     r->log_.ApplySnapshotMeta(&b, meta, hs);
     r->kv_.SetApplyState(&b, storage::ApplyState{Index(kInitIndex), Term(kInitIndex)});
+    // Nothing changed before: a watch from any version finds the whole history.
+    r->history_.StartEmpty(&b);
     RETURN_IF_ERROR(engine->Write(b, /*sync=*/true));
   }
+  RETURN_IF_ERROR(r->LoadDerivedState());
   raft::Config c;
   c.id = r->options_.self;
   c.storage = &r->adapter_;
@@ -131,16 +151,44 @@ kvpb::Response Replica::NotLeaderResponse() const {
 }
 
 std::optional<kvpb::Response> Replica::ValidateWrite(const kvpb::Request& req) const {
+  if (req.has_txn()) {
+    TxnLimits limits{options_.max_key_bytes, options_.max_value_bytes, options_.max_txn_ops};
+    if (auto err = ValidateTxn(req.txn(), limits)) {
+      return ErrorResponse(kvpb::INVALID_ARGUMENT, true, *err);
+    }
+    for (const auto* branch : {&req.txn().success(), &req.txn().failure()}) {
+      for (const kvpb::TxnOp& op : *branch) {
+        if (op.has_put()) {
+          if (auto err = ValidateLeaseShard(op.put().lease())) return err;
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  if (req.has_lease_grant()) {
+    const uint64_t ttl = req.lease_grant().ttl_ms();
+    if (ttl < static_cast<uint64_t>(options_.min_lease_ttl.count()) ||
+        ttl > static_cast<uint64_t>(options_.max_lease_ttl.count())) {
+      return ErrorResponse(kvpb::INVALID_ARGUMENT, true,
+                           "lease TTL of " + std::to_string(ttl) + " ms is outside [" +
+                               std::to_string(options_.min_lease_ttl.count()) + ", " +
+                               std::to_string(options_.max_lease_ttl.count()) + "] ms");
+    }
+    return std::nullopt;
+  }
+  if (req.has_lease_revoke()) return ValidateLeaseShard(req.lease_revoke().lease_id());
   const std::string* key = nullptr;
   size_t value_bytes = 0;
   if (req.has_put()) {
     key = &req.put().key();
     value_bytes = req.put().value().size();
+    if (auto err = ValidateLeaseShard(req.put().lease())) return err;
   } else if (req.has_delete_()) {
     key = &req.delete_().key();
   } else if (req.has_cas()) {
     key = &req.cas().key();
     value_bytes = std::max(req.cas().new_value().size(), req.cas().expected_value().size());
+    if (auto err = ValidateLeaseShard(req.cas().lease())) return err;
   } else if (req.has_append()) {
     key = &req.append().key();
     value_bytes = req.append().suffix().size();
@@ -160,17 +208,28 @@ std::optional<kvpb::Response> Replica::ValidateWrite(const kvpb::Request& req) c
   return std::nullopt;
 }
 
+std::optional<kvpb::Response> Replica::ValidateLeaseShard(uint64_t lease) const {
+  if (lease == 0 || LeaseGroup(lease) == options_.group) return std::nullopt;
+  return ErrorResponse(kvpb::INVALID_ARGUMENT, true,
+                       "lease " + LeaseIdString(lease) + " lives on shard " +
+                           std::to_string(LeaseGroup(lease).value()) + ", this key on shard " +
+                           std::to_string(options_.group.value()) +
+                           ": attach a lease only to keys of its shard (grant it with one of "
+                           "them as its shard key, or give the keys a common hash tag {...})");
+}
+
 void Replica::HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline) {
   if (IsWrite(req)) {
     HandleWrite(req, std::move(reply), deadline);
     return;
   }
-  if (!req.has_get() && !req.has_scan()) {
+  if (!req.has_get() && !req.has_scan() && !IsLeaseRead(req)) {
     reply(ErrorResponse(kvpb::INVALID_ARGUMENT, true, "unknown request type"));
     return;
   }
   PendingRead r{req, std::move(reply), deadline};
-  if (req.consistency() == kvpb::SERIALIZABLE || options_.test_bug == TestBug::kStaleReads) {
+  if (!IsLeaseRead(req) &&
+      (req.consistency() == kvpb::SERIALIZABLE || options_.test_bug == TestBug::kStaleReads)) {
     ServeRead(r);
     return;
   }
@@ -202,6 +261,12 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
   if (req.has_delete_()) *cmd.mutable_delete_() = req.delete_();
   if (req.has_cas()) *cmd.mutable_cas() = req.cas();
   if (req.has_append()) *cmd.mutable_append() = req.append();
+  if (req.has_txn()) *cmd.mutable_txn() = req.txn();
+  if (req.has_lease_grant()) *cmd.mutable_lease_grant() = req.lease_grant();
+  if (req.has_lease_revoke()) {
+    *cmd.mutable_lease_revoke() = req.lease_revoke();
+    cmd.mutable_lease_revoke()->set_expired(false);
+  }
   Result<raft::EntryId> id = raw_->Propose(cmd.SerializeAsString());
   if (!id.ok()) {
     const Status& s = id.status();
@@ -238,6 +303,10 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
 
 void Replica::ServeRead(const PendingRead& r) {
   kvpb::Response resp;
+  if (IsLeaseRead(r.req)) {
+    r.reply(ServeLeaseRead(r.req));
+    return;
+  }
   if (r.req.has_get()) {
     Result<std::optional<storage::VersionedValue>> v = kv_.Get(r.req.get().key());
     if (!v.ok()) {
@@ -250,6 +319,7 @@ void Replica::ServeRead(const PendingRead& r) {
       g->mutable_kv()->set_key(r.req.get().key());
       g->mutable_kv()->set_value((*v)->value);
       g->mutable_kv()->set_version((*v)->version.value());
+      g->mutable_kv()->set_lease((*v)->lease);
     }
   } else {
     const kvpb::ScanRequest& s = r.req.scan();
@@ -266,6 +336,7 @@ void Replica::ServeRead(const PendingRead& r) {
       kv->set_key(p.key);
       if (!s.keys_only()) kv->set_value(p.value.value);
       kv->set_version(p.value.version.value());
+      kv->set_lease(p.value.lease);
     }
     out->set_more(kvs->size() == limit);
   }
@@ -368,6 +439,9 @@ Status Replica::CheckPeerMessage(const raftpb::Message& m) const {
 void Replica::Tick() {
   MaybeStepPendingSnapshot();
   raw_->Tick();
+  const Clock::time_point now = Clock::now();
+  if (leases_.leading()) ExpireLeases(now);
+  watch_hub_.Tick(now);
 }
 
 void Replica::MaybeStepPendingSnapshot() {
@@ -439,6 +513,7 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
   if (rd.soft_state) {
     bool leader = rd.soft_state->role == raft::StateRole::kLeader;
     if (was_leader_ && !leader) FailReadsNotLeader();
+    if (leader != was_leader_) OnLeadershipChange(leader);
     was_leader_ = leader;
   }
   for (raftpb::Message& m : rd.messages) {
@@ -496,7 +571,9 @@ Status Replica::FinishReady() {
 Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   if (entries.empty()) return Status::OK();
   storage::WriteBatch batch;
-  Applier applier(&kv_, &batch, options_.test_bug == TestBug::kOneAnswerSessions);
+  const Clock::time_point now = Clock::now();
+  Applier applier(&kv_, &batch, &leases_, now,
+                  options_.test_bug == TestBug::kOneAnswerSessions);
   std::vector<std::pair<Reply, kvpb::Response>> replies;
   for (const raftpb::Entry& e : entries) {
     Index idx(e.index());
@@ -536,10 +613,13 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
     }
   }
   const raftpb::Entry& last = entries.back();
+  std::vector<storage::IndexedChanges> changes = applier.TakeChanges();
+  for (const storage::IndexedChanges& c : changes) history_.Append(&batch, c);
   kv_.SetApplyState(&batch, storage::ApplyState{Index(last.index()), Term(last.term())});
   RETURN_IF_ERROR(MaybeCompact(&batch));
   // Unsynced: the log is durable, so a lost apply write is simply replayed after a crash.
   RETURN_IF_ERROR(engine_->Write(batch, /*sync=*/false));
+  watch_hub_.OnApplied(changes, Index(last.index()), now);
   for (auto& [reply, resp] : replies) reply(std::move(resp));
   return Status::OK();
 }
@@ -605,6 +685,10 @@ Status Replica::InstallSnapshot(const raftpb::Snapshot& snap, const raftpb::Hard
   adapter_.CacheReset();
   RETURN_IF_ERROR(log_.Load());
   RETURN_IF_ERROR(kv_.Load());
+  // Only a follower installs snapshots and only the leader serves watches; end any anyway.
+  EndWatches();
+  RETURN_IF_ERROR(LoadDerivedState());
+  if (was_leader_) leases_.Promote(Clock::now(), LeaseExtension());
   Index idx(snap.metadata().index());
   // Writes we proposed that the snapshot covers: we cannot tell whether they won their slot.
   while (!proposals_.empty() && proposals_.begin()->first <= idx) {

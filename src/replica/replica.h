@@ -9,9 +9,13 @@
 //   FinishReady()        -> after-persist messages out, committed entries applied in one
 //                           unsynced batch with the apply state, Advance, clients answered
 //
-// Requests: writes are proposed with the client's session and answered when applied here;
-// linearizable reads share one ReadIndex round per loop turn and are served once the applied
-// index reaches the read index; serializable reads are served from local state at once.
+// Requests: writes (including transactions and lease grants/revokes) are proposed with the
+// client's session and answered when applied here; linearizable reads (and lease keep-alives
+// and time-to-live queries, which must know they ask the current leader) share one ReadIndex
+// round per loop turn and are served once the applied index reaches the read index;
+// serializable reads are served from local state at once. Watches are served by the leader
+// (watch_hub.h) and end when it loses leadership; leases expire by the leader's clock
+// (lease_table.h).
 //
 // Thread-safety: not thread-safe; store loop thread only.
 #ifndef RINGKV_REPLICA_REPLICA_H_
@@ -33,7 +37,10 @@
 #include "proto/transport.pb.h"
 #include "raft/logger.h"
 #include "raft/raw_node.h"
+#include "replica/lease_table.h"
 #include "replica/log_adapter.h"
+#include "replica/watch_hub.h"
+#include "storage/change_history.h"
 #include "storage/engine.h"
 #include "storage/kv_state.h"
 #include "storage/raft_log_store.h"
@@ -107,6 +114,18 @@ struct ReplicaOptions {
   // Committed entries handed to one Ready, i.e. applied in one loop turn (one entry may exceed
   // it). Default: 4 MiB (kvd: --raft_max_apply_bytes divided among the shards).
   uint64_t max_committed_size_per_ready = uint64_t{4} << 20;
+  // Most compares, and most operations per branch, of a transaction. Default: 128.
+  size_t max_txn_ops = 128;
+  // Length of the store's tick (the Raft clock), to turn ticks into time. Default: 10 ms.
+  std::chrono::milliseconds tick{10};
+  // Leases: shortest and longest TTL granted. Defaults: 1 s and 1 day... the shortest must exceed
+  // an election timeout, or a lease could expire while its keep-alives wait for a new leader.
+  std::chrono::milliseconds min_lease_ttl{1000};
+  std::chrono::milliseconds max_lease_ttl{24 * 3600 * 1000};
+  // The change history watches are served from (storage/change_history.h).
+  storage::ChangeHistoryOptions history;
+  // Watches (replica/watch_hub.h).
+  WatchOptions watch;
   // Compact the log when more than this many applied entries are kept, keeping the newest
   // `compact_keep` for slow followers. Defaults: 20000 and 5000.
   uint64_t compact_threshold = 20000;
@@ -152,6 +171,17 @@ class Replica {
 
   // Client requests. `deadline` bounds how long the request may wait here.
   void HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+  // Opens the watch `req` (REQUIRES: req.has_watch()) on `stream`; only the leader serves
+  // watches (others answer NOT_LEADER / NO_LEADER on the stream and end it).
+  void HandleWatch(const kvpb::Request& req, std::shared_ptr<WatchStream> stream);
+  void CancelWatch(uint64_t connection_id, uint64_t request_id) {
+    watch_hub_.Cancel(connection_id, request_id);
+  }
+  void CancelConnectionWatches(uint64_t connection_id) {
+    watch_hub_.CancelConnection(connection_id);
+  }
+  // Ends every watch (the replica is going away).
+  void EndWatches();
 
   // Raft input.
   // A peer's Raft message. A MsgSnap is dropped: snapshots come only as chunk streams.
@@ -223,6 +253,12 @@ class Replica {
   void HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
   // OK, or why a peer's message breaks a guarantee of a correct leader (then it is dropped).
   Status CheckPeerMessage(const raftpb::Message& m) const;
+  // Lease keep-alive / time-to-live, once a ReadIndex confirmed leadership (replica_lease.cc).
+  kvpb::Response ServeLeaseRead(const kvpb::Request& req);
+  // Leader: proposes revokes of expired leases (replica_lease.cc).
+  void ExpireLeases(Clock::time_point now);
+  // Leadership changed (from CollectReady's soft state).
+  void OnLeadershipChange(bool leader);
   void MaybeStepPendingSnapshot();
   void ServeRead(const PendingRead& r);
   void IssueReadIndex();
@@ -234,12 +270,23 @@ class Replica {
   Status MaybeCompact(storage::WriteBatch* batch);
   kvpb::Response NotLeaderResponse() const;
   std::optional<kvpb::Response> ValidateWrite(const kvpb::Request& req) const;
+  // INVALID_ARGUMENT when `lease` (0 = none) lives on another shard.
+  std::optional<kvpb::Response> ValidateLeaseShard(uint64_t lease) const;
+  // Loads what is kept beside the key-value state: leases and the change history.
+  Status LoadDerivedState();
+  // How much a new leader extends every lease: one (maximum) election timeout.
+  std::chrono::milliseconds LeaseExtension() const {
+    return 2 * options_.election_tick * options_.tick;
+  }
 
   storage::Engine* const engine_;
   const ReplicaOptions options_;
   ReplicaEnv* const env_;
   storage::RaftLogStore log_;
   storage::KvState kv_;
+  storage::ChangeHistory history_;
+  LeaseTable leases_;
+  WatchHub watch_hub_;
   LogAdapter adapter_;
   // Prefixes "group G: " to the Raft core's lines; must outlive raw_ (declared before it).
   class GroupLogger final : public raft::Logger {

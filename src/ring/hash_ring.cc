@@ -21,7 +21,16 @@ Result<HashRing> HashRing::Create(const RingConfig& config) {
   return HashRing(config);
 }
 
-uint64_t HashRing::TokenOf(std::string_view key) const { return KeyToken(key, config_.hash_seed); }
+uint64_t HashRing::TokenOf(std::string_view key) const {
+  return KeyToken(config_.version >= 2 ? HashTag(key) : key, config_.hash_seed);
+}
+
+std::optional<GroupId> HashRing::ShardForPrefix(std::string_view prefix) const {
+  if (config_.version < 2) return std::nullopt;
+  std::optional<std::string_view> tag = PrefixHashTag(prefix);
+  if (!tag) return std::nullopt;
+  return ShardForToken(KeyToken(*tag, config_.hash_seed));
+}
 
 GroupId HashRing::ShardForToken(uint64_t token) const {
   // floor(token * n / 2^64) is in [0, n); token lies in range i iff

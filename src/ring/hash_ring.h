@@ -11,6 +11,7 @@
 #define RINGKV_RING_HASH_RING_H_
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "common/ids.h"
@@ -32,8 +33,13 @@ class HashRing {
   // Returns a ring for `config`, or kInvalidArgument if config.Validate() fails.
   static Result<HashRing> Create(const RingConfig& config);
 
-  // The token of `key` (any bytes, possibly empty) under this ring's seed.
+  // The token of `key` (any bytes, possibly empty) under this ring's seed: of its hash tag from
+  // config version 2 on (ring_config.h).
   uint64_t TokenOf(std::string_view key) const;
+
+  // The one shard every key starting with `prefix` lives on (the prefix holds a complete hash
+  // tag, config version 2), or nullopt when they spread over the shards.
+  std::optional<GroupId> ShardForPrefix(std::string_view prefix) const;
 
   // The shard owning `key`: a GroupId in [1, num_shards]. Never 0.
   GroupId ShardForKey(std::string_view key) const { return ShardForToken(TokenOf(key)); }

@@ -26,6 +26,18 @@ uint64_t KeyToken(std::string_view key, uint64_t seed) {
   return XXH3_64bits_withSeed(key.data(), key.size(), seed);
 }
 
+std::string_view HashTag(std::string_view key) {
+  return PrefixHashTag(key).value_or(key);
+}
+
+std::optional<std::string_view> PrefixHashTag(std::string_view prefix) {
+  const size_t open = prefix.find('{');
+  if (open == std::string_view::npos) return std::nullopt;
+  const size_t close = prefix.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return std::nullopt;
+  return prefix.substr(open + 1, close - open - 1);
+}
+
 uint64_t PlacementScore(GroupId shard, NodeId node, uint64_t seed) {
   return HashPair(shard.value(), node.value(), seed ^ kScoreDomain);
 }

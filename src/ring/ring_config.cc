@@ -12,7 +12,7 @@ constexpr size_t kEncodedSize = kPayloadSize + 4;
 }  // namespace
 
 Status RingConfig::Validate() const {
-  if (version != kRingConfigVersion) {
+  if (version < kMinRingConfigVersion || version > kRingConfigVersion) {
     return Status::InvalidArgument("ring config: unsupported version " + std::to_string(version));
   }
   if (num_shards == 0 || num_shards > kMaxNumShards) {

@@ -20,8 +20,14 @@ namespace ringkv::ring {
 
 // Version 1: key token = XXH3_64bits_withSeed(key, hash_seed); shard i (0-based) owns the i-th of
 // num_shards equal contiguous token ranges; replicas by rendezvous hashing with bounded loads
-// (see shard_map.h). A new placement algorithm must get a new version, never change this one.
-inline constexpr uint32_t kRingConfigVersion = 1;
+// (see shard_map.h).
+// Version 2: as version 1, except that a key with a hash tag is hashed by its tag alone
+// (ring/hashing.h HashTag: "{user42}/name" hashes as "user42"), so an application can keep
+// related keys on one shard (transactions are per shard). New clusters bootstrap with it;
+// clusters bootstrapped with version 1 keep it (their data lives where version 1 put it).
+// A new placement algorithm must get a new version, never change an existing one.
+inline constexpr uint32_t kRingConfigVersion = 2;
+inline constexpr uint32_t kMinRingConfigVersion = 1;
 
 inline constexpr uint32_t kDefaultNumShards = 32;
 inline constexpr uint32_t kDefaultReplicationFactor = 3;
@@ -30,7 +36,8 @@ inline constexpr uint32_t kMaxNumShards = 1u << 16;
 inline constexpr uint32_t kMaxReplicationFactor = 9;
 
 struct RingConfig {
-  // Placement algorithm version. Default: kRingConfigVersion. Only that value is accepted.
+  // Placement algorithm version. Default: kRingConfigVersion. Accepted: [kMinRingConfigVersion,
+  // kRingConfigVersion].
   uint32_t version = kRingConfigVersion;
   // Number of shards (Raft groups); shard ids are GroupId 1..num_shards. Fixed for the life of
   // the cluster. Default: 32. Range: [1, kMaxNumShards].

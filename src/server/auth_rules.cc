@@ -136,6 +136,25 @@ bool AuthRules::CanWrite(const Principal& p, std::string_view key) const {
   return false;
 }
 
+bool AuthRules::CanReadRange(const Principal& p, std::string_view start,
+                             std::string_view end) const {
+  if (IsAdmin(p)) return true;
+  const Grants* g = Find(p);
+  if (g == nullptr) return false;
+  const bool unbounded = end.empty() || end == std::string_view("\0", 1);
+  for (const auto& [prefix, rw] : g->prefixes) {
+    if (start.substr(0, prefix.size()) != prefix) continue;
+    // The first key after every key starting with `prefix`: drop trailing 0xff bytes, then
+    // increment the last byte; none left ("" or all 0xff) = no key is after them all.
+    std::string after = prefix;
+    while (!after.empty() && static_cast<unsigned char>(after.back()) == 0xff) after.pop_back();
+    if (after.empty()) return true;
+    after.back() = static_cast<char>(static_cast<unsigned char>(after.back()) + 1);
+    if (!unbounded && end <= std::string_view(after)) return true;
+  }
+  return false;
+}
+
 std::string AuthRules::RolesOf(const Principal& p) const {
   if (p.kind == Principal::Kind::kUser && p.name == kRootUser) return "admin (built in)";
   const Grants* g = Find(p);

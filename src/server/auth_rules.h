@@ -70,6 +70,10 @@ class AuthRules {
   bool IsAdmin(const Principal& p) const;
   bool CanRead(const Principal& p, std::string_view key) const;
   bool CanWrite(const Principal& p, std::string_view key) const;
+  // Whether one read permission covers every key in [start, end): a prefix of `start` whose
+  // keys extend at least to `end`. `end` "" or "\0" = every key from `start` on (only the
+  // empty prefix, or admin, covers that).
+  bool CanReadRange(const Principal& p, std::string_view start, std::string_view end) const;
   // The user's roles for error messages: "reader, writer", or "no roles".
   std::string RolesOf(const Principal& p) const;
 

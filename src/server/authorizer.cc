@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/status_macros.h"
 #include "proto/kv_request_key.h"
 
 namespace ringkv::server {
@@ -68,6 +69,35 @@ Status Authorizer::CheckKey(const Principal& p, const AuthRules& rules, std::str
   return Status::OK();
 }
 
+Status Authorizer::CheckTxn(const Principal& p, const AuthRules& rules,
+                            const kvpb::TxnRequest& txn) const {
+  // Compares read (a failed compare shows which branch ran), gets read, puts and deletes write.
+  // Both branches are checked: which one runs is not known before the compares are evaluated.
+  for (const kvpb::Compare& c : txn.compare()) {
+    RETURN_IF_ERROR(CheckKey(p, rules, "compare in a transaction", c.key(), true, false));
+  }
+  for (const auto* branch : {&txn.success(), &txn.failure()}) {
+    for (const kvpb::TxnOp& op : *branch) {
+      switch (op.op_case()) {
+        case kvpb::TxnOp::kGet:
+          RETURN_IF_ERROR(CheckKey(p, rules, "read in a transaction", op.get().key(), true, false));
+          break;
+        case kvpb::TxnOp::kPut:
+          RETURN_IF_ERROR(
+              CheckKey(p, rules, "write in a transaction", op.put().key(), true, true));
+          break;
+        case kvpb::TxnOp::kDelete:
+          RETURN_IF_ERROR(
+              CheckKey(p, rules, "delete in a transaction", op.delete_().key(), true, true));
+          break;
+        case kvpb::TxnOp::OP_NOT_SET:
+          break;  // the replica refuses it (INVALID_ARGUMENT)
+      }
+    }
+  }
+  return Status::OK();
+}
+
 Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
                          Clock::time_point now) const {
   const std::string* key = kvpb::RequestKey(req);
@@ -75,6 +105,16 @@ Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
     // The rules themselves: read and compare-and-swap by administrators only (kvctl user|role).
     if (req.op_case() != kvpb::Request::kGet && req.op_case() != kvpb::Request::kCas) {
       return Status::InvalidArgument("keys starting with \\xff\\xff\\xffringkv/ are reserved");
+    }
+  }
+  if (req.has_txn()) {
+    // Not through a transaction either: a put there would skip the rules' validation.
+    for (const std::string* k : kvpb::TxnRequestKeys(req.txn())) {
+      if (IsReservedKey(*k)) {
+        return Status::InvalidArgument(
+            "keys starting with \\xff\\xff\\xffringkv/ are reserved (not allowed in a "
+            "transaction)");
+      }
     }
   }
   if (p.superuser()) return Status::OK();
@@ -102,6 +142,31 @@ Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
     case kvpb::Request::kScan:  // results are filtered by MayRead
       return Status::OK();
     case kvpb::Request::kStatus:  // cluster shape, needed by every client to route
+      return Status::OK();
+    case kvpb::Request::kTxn:  // see CheckTxn
+      return CheckTxn(p, *rules, req.txn());
+    case kvpb::Request::kLeaseGrant:
+    case kvpb::Request::kLeaseRevoke:
+    case kvpb::Request::kLeaseKeepAlive:
+      // As in etcd, any authenticated user may grant, revoke and keep alive a lease: a lease by
+      // itself holds no data. Attaching a key (a put with a lease) needs read-write permission
+      // on the key, checked with the put. Unlike etcd, a revoke is not checked against the keys
+      // attached to the lease (the lease table lives in the replica, not at this edge): see
+      // docs/security.md "Leases".
+      return Status::OK();
+    case kvpb::Request::kLeaseTtl:  // the attached keys listed are filtered by MayRead
+      return Status::OK();
+    case kvpb::Request::kWatch: {
+      const kvpb::WatchRequest& w = req.watch();
+      if (w.range_end().empty()) return CheckKey(p, *rules, "watch", w.key(), true, false);
+      if (rules->CanReadRange(p, w.key(), w.range_end())) return Status::OK();
+      return Status::PermissionDenied(
+          p.Describe() + " may not watch the range from \"" + Printable(w.key()) + "\" to \"" +
+          Printable(w.range_end()) +
+          "\" (needs read permission on one prefix covering the whole range; roles: " +
+          rules->RolesOf(p) + ")");
+    }
+    case kvpb::Request::kWatchCancel:  // ends a watch of the same connection only
       return Status::OK();
     case kvpb::Request::kAdmin:
       if (rules->IsAdmin(p)) return Status::OK();

@@ -53,6 +53,7 @@ class Authorizer {
   std::shared_ptr<const AuthRules> Current(Clock::time_point now, Status* unavailable) const;
   Status CheckKey(const Principal& p, const AuthRules& rules, std::string_view op,
                   std::string_view key, bool read, bool write) const;
+  Status CheckTxn(const Principal& p, const AuthRules& rules, const kvpb::TxnRequest& txn) const;
 
   const std::chrono::milliseconds stale_after_;
   mutable std::mutex mu_;

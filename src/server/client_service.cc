@@ -13,11 +13,90 @@ namespace ringkv::server {
 
 using Clock = AdmissionController::Clock;
 
+namespace {
+
+// One watch's messages, queued on its client connection (replica::WatchStream).
+class ConnectionWatchStream final : public replica::WatchStream {
+ public:
+  // `authorizer` (may be null: authentication off) and `principal` decide which events the
+  // client may see.
+  ConnectionWatchStream(const std::shared_ptr<net::Connection>& conn, uint64_t request_id,
+                        size_t max_unread, const Authorizer* authorizer, Principal principal)
+      : conn_(conn),
+        connection_id_(conn->id()),
+        request_id_(request_id),
+        max_unread_(max_unread),
+        authorizer_(authorizer),
+        principal_(std::move(principal)) {}
+
+  SendResult Send(const kvpb::Response& resp) override {
+    std::shared_ptr<net::Connection> c = conn_.lock();
+    if (!c || c->closed()) return SendResult::kClosed;
+    if (c->queued_bytes() > max_unread_) return SendResult::kSlow;
+    kvpb::Response r = resp;
+    r.set_request_id(request_id_);
+    FilterEvents(&r);
+    Status st = c->Send(r.SerializeAsString());
+    if (st.ok()) return SendResult::kOk;
+    return st.code() == StatusCode::kResourceExhausted ? SendResult::kSlow : SendResult::kClosed;
+  }
+
+  bool SendFinal(const kvpb::Response& resp) override {
+    std::shared_ptr<net::Connection> c = conn_.lock();
+    if (!c || c->closed()) return false;
+    kvpb::Response r = resp;
+    r.set_request_id(request_id_);
+    FilterEvents(&r);
+    Status st = c->Send(r.SerializeAsString());
+    if (st.ok()) return true;
+    if (st.code() == StatusCode::kResourceExhausted) {
+      // The client would never learn that its watch ended: cut the connection, which it does
+      // notice (and resumes its watches from where they were).
+      c->Close(Status::ResourceExhausted("client " + c->remote_address() +
+                                         " does not read its watch events; closing"));
+    }
+    return false;
+  }
+
+  uint64_t connection_id() const override { return connection_id_; }
+  uint64_t request_id() const override { return request_id_; }
+
+ private:
+  // Drops events of keys the principal may not read and of reserved keys, as scans do (the
+  // watch itself passed Authorizer::Check, which needs read permission on its whole range; the
+  // rules may have changed since, and a range may cover reserved keys). A message left without
+  // events still goes out: its progress_version stays true.
+  void FilterEvents(kvpb::Response* r) const {
+    if (!r->has_watch() || r->watch().events().empty()) return;
+    auto* events = r->mutable_watch()->mutable_events();
+    int kept = 0;
+    for (int i = 0; i < events->size(); ++i) {
+      if (!ClientRequestHandler::MayRead(authorizer_, principal_, events->Get(i).key())) continue;
+      if (kept != i) events->SwapElements(kept, i);
+      ++kept;
+    }
+    while (events->size() > kept) events->RemoveLast();
+  }
+
+  const std::weak_ptr<net::Connection> conn_;
+  const uint64_t connection_id_;
+  const uint64_t request_id_;
+  const size_t max_unread_;
+  const Authorizer* const authorizer_;
+  const Principal principal_;
+};
+
+}  // namespace
+
 ClientService::ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id,
                              NodeId self, std::shared_ptr<net::TlsCredentials> tls,
-                             const Authorizer* authorizer, AdmissionOptions admission)
+                             const Authorizer* authorizer, AdmissionOptions admission,
+                             size_t watch_max_unread_bytes)
     : client_auth_(tls != nullptr ? tls->options().client_auth : net::ClientCertAuth::kOff),
       self_(self),
+      store_(store),
+      authorizer_(authorizer),
+      watch_max_unread_bytes_(watch_max_unread_bytes),
       admission_(AdmissionController::Create(std::move(admission))),
       sink_(store),
       handler_(self, &sink_, authorizer) {
@@ -86,7 +165,15 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
       return true;
     }
   }
-  const bool is_write = req.has_put() || req.has_cas() || req.has_append();
+  // A transaction that may put, and a lease grant, add data too; a revoke only deletes.
+  bool txn_puts = false;
+  if (req.has_txn()) {
+    for (const auto* branch : {&req.txn().success(), &req.txn().failure()}) {
+      for (const kvpb::TxnOp& op : *branch) txn_puts = txn_puts || op.has_put();
+    }
+  }
+  const bool is_write = req.has_put() || req.has_cas() || req.has_append() || txn_puts ||
+                        req.has_lease_grant();
   if (is_write && write_gate_) {
     std::string why = write_gate_();
     if (!why.empty()) {
@@ -108,6 +195,7 @@ bool ClientService::Intercept(const kvpb::Request& req, kvpb::Response* resp) {
 void ClientService::OnClose(const std::shared_ptr<net::Connection>& conn) {
   // Requests still in the store keep their tickets (and the account) until they are answered.
   accounts_.erase(conn->id());
+  store_->OnConnectionClosed(conn->id());
 }
 
 void ClientService::Shed(const std::shared_ptr<net::Connection>& conn, uint64_t request_id,
@@ -146,9 +234,16 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
   const Principal principal = Principal::From(conn->peer_identity(), client_auth_);
   std::weak_ptr<net::Connection> weak = conn;
   const std::string remote = conn->remote_address();
-  auto observe = [remote, slow = slow_request_](const kvpb::Request& req) {
+  auto observe = [remote, slow = slow_request_](const kvpb::Request& req)
+      -> std::function<void(const kvpb::Response&)> {
+    // A watch is a stream with no one answer to time (and it would stay in flight forever).
+    if (req.has_watch() || req.has_watch_cancel()) return nullptr;
     auto timer = std::make_shared<RequestTimer>(req, remote);
     return [timer, slow](const kvpb::Response& resp) { timer->Finish(resp, slow); };
+  };
+  // The stream's ticket goes when this frame is done: an open watch holds none.
+  auto stream = [this, &conn, &principal](kvpb::Request req) {
+    OnWatchRequest(conn, principal, std::move(req));
   };
   handler_.Handle(
       payload, principal,
@@ -184,7 +279,7 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
         }
         if (ticket) ticket->Release(now);
       },
-      observe);
+      observe, stream);
 }
 
 void ClientService::OnOversized(const std::shared_ptr<net::Connection>& conn, uint64_t length,
@@ -199,6 +294,18 @@ void ClientService::OnOversized(const std::shared_ptr<net::Connection>& conn, ui
       std::to_string(net::kDefaultClientMaxFrameSize) +
       " bytes (net::kDefaultClientMaxFrameSize); it was not read or executed");
   conn->Send(resp.SerializeAsString()).IgnoreError();  // a full queue: the client times out
+}
+
+void ClientService::OnWatchRequest(const std::shared_ptr<net::Connection>& conn,
+                                   const Principal& principal, kvpb::Request req) {
+  if (req.has_watch_cancel()) {
+    store_->CancelWatch(conn->id(), GroupId(req.group_id()), req.watch_cancel().watch_id());
+    return;
+  }
+  const uint64_t request_id = req.request_id();
+  store_->HandleWatch(std::move(req),
+                      std::make_shared<ConnectionWatchStream>(
+                          conn, request_id, watch_max_unread_bytes_, authorizer_, principal));
 }
 
 }  // namespace ringkv::server

@@ -14,6 +14,15 @@
 // deadline is answered BUSY without being executed (store/). Every BUSY answer carries the
 // controller's retry_after_ms.
 //
+//
+// Watches: a WatchRequest that passes the handler's checks (server/request_handler.h) opens a
+// stream on the store (its messages go out on the same connection, tagged with the request's id,
+// until one with an error ends it; events of keys the principal may not read are dropped, as
+// scans drop them); a WatchCancelRequest ends one; a closed connection ends all of its watches.
+// A watch whose connection holds more than `watch_max_unread_bytes` of unsent data is slow and
+// is ended by the store with CANCELED (replica/watch_hub.h). An open watch holds no admission
+// ticket: its ticket is returned once the stream is handed to the store.
+//
 // Thread-safety: Start/Stop from the owner thread; handlers run on the frame server's thread;
 // admission() from any thread.
 #ifndef RINGKV_SERVER_CLIENT_SERVICE_H_
@@ -33,6 +42,7 @@
 #include "server/admission.h"
 #include "server/authorizer.h"
 #include "server/request_handler.h"
+#include "proto/kv.pb.h"
 #include "store/store.h"
 
 namespace ringkv::server {
@@ -45,9 +55,12 @@ class ClientService {
  public:
   // `tls`: the client port's TLS credentials; null = plain TCP. `authorizer`: the permission
   // rules, required when `tls` asks for client certificates, else may be null.
+  // `watch_max_unread_bytes`: see above. Default: 8 MiB (half the connection's queue, so
+  // answers to other requests still fit).
   ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id, NodeId self,
                 std::shared_ptr<net::TlsCredentials> tls = nullptr,
-                const Authorizer* authorizer = nullptr, AdmissionOptions admission = {});
+                const Authorizer* authorizer = nullptr, AdmissionOptions admission = {},
+                size_t watch_max_unread_bytes = size_t{8} << 20);
   Status Start();
   void Stop();
   uint16_t port() const { return server_->port(); }
@@ -63,7 +76,8 @@ class ClientService {
   // address, alarms, disk use). Runs on the store's loop; must be cheap. Set before Start.
   void SetStatusDecorator(std::function<void(kvpb::NodeStatus*)> f) { decorate_ = std::move(f); }
   // Returns why writes are refused now ("" = accepted): the NOSPACE alarm of some member.
-  // Consulted for put, cas and append (deletes free space and always pass). Set before Start.
+  // Consulted for put, cas, append, transactions that put and lease grants (deletes and lease
+  // revokes free space and always pass). Set before Start.
   void SetWriteGate(std::function<std::string()> f) { write_gate_ = std::move(f); }
   // Returns why this node serves no data requests at all ("" = it does): it left the cluster.
   // Status and admin requests still pass. Set before Start.
@@ -101,9 +115,15 @@ class ClientService {
   // Answers `request_id` on `conn` with BUSY: the request was not executed.
   void Shed(const std::shared_ptr<net::Connection>& conn, uint64_t request_id,
             const std::string& reason, uint32_t retry_after_ms);
+  // Watch and watch-cancel requests, after the handler's checks.
+  void OnWatchRequest(const std::shared_ptr<net::Connection>& conn, const Principal& principal,
+                      kvpb::Request req);
 
   const net::ClientCertAuth client_auth_;
   NodeId self_;
+  store::Store* const store_;
+  const Authorizer* const authorizer_;
+  const size_t watch_max_unread_bytes_;
   std::atomic<bool> draining_{false};  // for draining(); the handler has its own flag
   std::function<void(kvpb::NodeStatus*)> decorate_;
   std::function<std::string()> write_gate_;

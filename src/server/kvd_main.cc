@@ -144,6 +144,18 @@ DEFINE_uint64(raft_max_apply_bytes, 8 << 20,
               "Node-wide bytes of committed entries applied in one loop turn, shared evenly by the "
               "shards (bounds the turn, so heartbeats are not delayed).");
 
+// Transactions, leases and watches
+DEFINE_uint64(max_txn_ops, 128, "Most compares, and most operations per branch, of a transaction.");
+DEFINE_uint64(min_lease_ttl_ms, 1000,
+              "Shortest lease TTL granted, in ms (must exceed the election timeout).");
+DEFINE_uint64(max_lease_ttl_ms, 24 * 3600 * 1000, "Longest lease TTL granted, in ms.");
+DEFINE_uint64(watch_history_entries, 10000,
+              "Change history kept per shard for watches, in log entries that changed keys.");
+DEFINE_uint64(watch_history_bytes, 64 << 20, "Change history kept per shard, in bytes.");
+DEFINE_int32(watch_progress_interval_ms, 1000, "How often an idle watch gets a progress report.");
+DEFINE_uint64(watch_max_unread_bytes, 8 << 20,
+              "A watch whose connection holds more unsent bytes is canceled as too slow.");
+
 #ifdef RINGKV_TEST_BUGS
 // Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
 DEFINE_string(test_inject_bug, "",
@@ -175,6 +187,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups 
     {"Log compaction and snapshots", {"compact_threshold", "compact_keep", "snapshot_chunk_bytes"}},
     {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms",
                "raft_log_max_bytes"}},
+    {"Transactions, leases and watches",
+     {"max_txn_ops", "min_lease_ttl_ms", "max_lease_ttl_ms", "watch_history_entries",
+      "watch_history_bytes", "watch_progress_interval_ms", "watch_max_unread_bytes"}},
     {"Observability", {"metrics", "log_format", "slow_sync_ms", "slow_apply_ms", "slow_request_ms"}},
     {"Security (docs/security.md)",
      {"tls_cert", "tls_key", "tls_ca", "client_cert_auth", "peer_tls_cert", "peer_tls_key",
@@ -320,6 +335,21 @@ int main(int argc, char** argv) {
   o.admission.min_node_requests = FLAGS_admission_min_node_requests;
   o.raft_entry_cache_bytes = FLAGS_raft_entry_cache_bytes;
   o.raft_max_apply_bytes = FLAGS_raft_max_apply_bytes;
+  o.replica.max_txn_ops = FLAGS_max_txn_ops;
+  if (FLAGS_min_lease_ttl_ms <= uint64_t(2 * FLAGS_election_ticks * FLAGS_tick_ms) ||
+      FLAGS_max_lease_ttl_ms < FLAGS_min_lease_ttl_ms) {
+    Die("--min_lease_ttl_ms must exceed the longest election timeout (2 * --election_ticks * "
+        "--tick_ms) and be at most --max_lease_ttl_ms");
+  }
+  o.replica.min_lease_ttl = std::chrono::milliseconds(FLAGS_min_lease_ttl_ms);
+  o.replica.max_lease_ttl = std::chrono::milliseconds(FLAGS_max_lease_ttl_ms);
+  if (FLAGS_watch_history_entries == 0 || FLAGS_watch_progress_interval_ms < 100) {
+    Die("--watch_history_entries must be > 0 and --watch_progress_interval_ms >= 100");
+  }
+  o.replica.history.max_entries = FLAGS_watch_history_entries;
+  o.replica.history.max_bytes = FLAGS_watch_history_bytes;
+  o.replica.watch.progress_interval = std::chrono::milliseconds(FLAGS_watch_progress_interval_ms);
+  o.watch_max_unread_bytes = FLAGS_watch_max_unread_bytes;
 #ifdef RINGKV_TEST_BUGS
   using ringkv::replica::TestBug;
   const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},

@@ -464,7 +464,8 @@ Status Node::Start() {
   client_service_ = std::make_unique<ClientService>(store_.get(), options_.listen_client,
                                                     options_.cluster_id, options_.node_id,
                                                     client_tls_, authorizer_.get(),
-                                                    options_.admission);
+                                                    options_.admission,
+                                                    options_.watch_max_unread_bytes);
   client_service_->SetStatusDecorator([this](kvpb::NodeStatus* st) { DecorateStatus(st); });
   client_service_->SetSlowRequestThreshold(std::chrono::milliseconds(options_.slow_request_ms));
   client_service_->SetWriteGate([this] { return WriteGate(); });

@@ -70,6 +70,8 @@ struct NodeOptions {
   int request_timeout_ms = 5000;
   // Payload size of the snapshot chunks this node sends. Default: 1 MiB.
   size_t snapshot_chunk_bytes = 1 << 20;
+  // A watch whose client connection holds more unsent bytes is canceled. Default: 8 MiB.
+  size_t watch_max_unread_bytes = size_t{8} << 20;
   // Test-only storage mode: unsynced writes die with the process (see EngineOptions).
   bool test_buffer_unsynced_writes = false;
   // Sharding, fixed when the cluster is bootstrapped (ignored afterwards: the stored ring wins).

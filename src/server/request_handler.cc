@@ -32,7 +32,7 @@ ClientRequestHandler::ClientRequestHandler(NodeId self, RequestSink* sink,
     : self_(self), sink_(sink), authorizer_(authorizer) {}
 
 void ClientRequestHandler::Handle(std::string_view payload, const Principal& principal,
-                                  Reply reply, const Observer& observe) {
+                                  Reply reply, const Observer& observe, const Streamer& stream) {
   kvpb::Request req;
   if (!req.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
       req.op_case() == kvpb::Request::OP_NOT_SET) {
@@ -95,13 +95,44 @@ void ClientRequestHandler::Handle(std::string_view payload, const Principal& pri
     reply(early, false);
     return;
   }
+  if (req.has_watch() || req.has_watch_cancel()) {
+    if (!stream) {
+      err->set_code(kvpb::INVALID_ARGUMENT);
+      err->set_message("watches need a client connection to stream on");
+      reply(refusal, false);
+      return;
+    }
+    stream(std::move(req));
+    return;
+  }
   const bool is_scan = req.has_scan();
+  const bool is_lease_ttl = req.has_lease_ttl();
   // Captures no `this`: the store may answer after the handler is gone (at shutdown).
-  sink_->HandleRequest(std::move(req), [authorizer = authorizer_, principal, is_scan,
+  sink_->HandleRequest(std::move(req), [authorizer = authorizer_, principal, is_scan, is_lease_ttl,
                                         reply = std::move(reply)](kvpb::Response resp) {
     if (is_scan) FilterScan(authorizer, principal, &resp);
+    if (is_lease_ttl) FilterLeaseKeys(authorizer, principal, &resp);
     reply(resp, false);
   });
+}
+
+bool ClientRequestHandler::MayRead(const Authorizer* authorizer, const Principal& p,
+                                   std::string_view key) {
+  if (IsReservedKey(key)) return false;
+  return authorizer != nullptr ? authorizer->MayRead(p, key) : p.superuser();
+}
+
+void ClientRequestHandler::FilterLeaseKeys(const Authorizer* authorizer, const Principal& p,
+                                           kvpb::Response* resp) {
+  if (!resp->has_lease_ttl()) return;
+  auto* keys = resp->mutable_lease_ttl()->mutable_keys();
+  int kept = 0;
+  for (int i = 0; i < keys->size(); ++i) {
+    if (!MayRead(authorizer, p, keys->Get(i))) continue;
+    if (kept != i) keys->SwapElements(kept, i);
+    ++kept;
+  }
+  while (keys->size() > kept) keys->RemoveLast();
 }
 
 void ClientRequestHandler::FilterScan(const Authorizer* authorizer, const Principal& p,
@@ -114,11 +145,8 @@ void ClientRequestHandler::FilterScan(const Authorizer* authorizer, const Princi
   int kept = 0;
   for (int i = 0; i < scan->kvs_size(); ++i) {
     const std::string& key = scan->kvs(i).key();
-    const bool reserved = IsReservedKey(key);
-    dropped_reserved = dropped_reserved || reserved;
-    const bool readable =
-        !reserved && (authorizer != nullptr ? authorizer->MayRead(p, key) : p.superuser());
-    if (!readable) continue;
+    dropped_reserved = dropped_reserved || IsReservedKey(key);
+    if (!MayRead(authorizer, p, key)) continue;
     if (kept != i) scan->mutable_kvs()->SwapElements(kept, i);
     ++kept;
   }

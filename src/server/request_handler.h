@@ -3,7 +3,9 @@
 // the connection is closed), draining (new requests get a retryable UNAVAILABLE during
 // shutdown), the permission check (Authorizer::Check, for every request type), the node's own
 // answers (the `intercept` hook: NOSPACE, a node that left, alarm disarm) and then the sink
-// (the store). Scan answers come back through a filter that drops keys the principal may
+// (the store). Watch and watch-cancel requests go, after the same checks, to the caller's
+// `stream` function instead of the sink (a watch answers many times, on its connection). Scan
+// answers, and the key list of a lease time-to-live, come back through a filter that drops keys the principal may
 // not read and reserved keys, and tells the client where the scan got to (scanned_through), so
 // a filtered page never ends a scan early.
 //
@@ -45,13 +47,17 @@ class ClientRequestHandler {
   // Answers a permitted request without the sink: true and `resp` filled (request id and
   // served_by are set by the handler). Runs on Handle's thread; must not block.
   using Interceptor = std::function<bool(const kvpb::Request&, kvpb::Response*)>;
+  // Takes a permitted watch or watch-cancel request (it answers on its own). Null: such
+  // requests are answered INVALID_ARGUMENT (this caller has no stream to send events on).
+  using Streamer = std::function<void(kvpb::Request)>;
 
   // `authorizer` may be null: every principal is then allowed (authentication off). Neither
   // pointer is owned; both must outlive the handler and every reply.
   ClientRequestHandler(NodeId self, RequestSink* sink, const Authorizer* authorizer);
 
+  // `reply` is not called for a request handed to `stream`.
   void Handle(std::string_view payload, const Principal& principal, Reply reply,
-              const Observer& observe = nullptr);
+              const Observer& observe = nullptr, const Streamer& stream = nullptr);
   // Set before the first Handle.
   void SetInterceptor(Interceptor f) { intercept_ = std::move(f); }
   // From now on new requests get a retryable UNAVAILABLE.
@@ -61,6 +67,11 @@ class ClientRequestHandler {
   // keys from a scan answer; records in scanned_through how far the scan got when more keys
   // remain. Static: it runs when the store answers, which may be after the handler is gone.
   static void FilterScan(const Authorizer* authorizer, const Principal& p, kvpb::Response* resp);
+  // Removes what `p` may not read and reserved keys from a lease time-to-live's key list.
+  static void FilterLeaseKeys(const Authorizer* authorizer, const Principal& p,
+                              kvpb::Response* resp);
+  // Whether `p` may see an event or a key named in an answer: not reserved, and readable.
+  static bool MayRead(const Authorizer* authorizer, const Principal& p, std::string_view key);
 
  private:
   const NodeId self_;

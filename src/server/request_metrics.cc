@@ -29,6 +29,13 @@ const char* RequestTypeName(const kvpb::Request& req) {
     case kvpb::Request::kScan: return "scan";
     case kvpb::Request::kStatus: return "status";
     case kvpb::Request::kAdmin: return "admin";
+    case kvpb::Request::kTxn: return "txn";
+    case kvpb::Request::kLeaseGrant: return "lease_grant";
+    case kvpb::Request::kLeaseRevoke: return "lease_revoke";
+    case kvpb::Request::kLeaseKeepAlive: return "lease_keep_alive";
+    case kvpb::Request::kLeaseTtl: return "lease_ttl";
+    case kvpb::Request::kWatch: return "watch";
+    case kvpb::Request::kWatchCancel: return "watch_cancel";
     default: return "unknown";
   }
 }

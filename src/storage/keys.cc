@@ -15,6 +15,10 @@ constexpr char kReplicaIdTag = 0x05;
 constexpr char kApplyStateTag = 0x00;
 constexpr char kSessionTag = 0x01;
 constexpr char kUserDataTag = 0x02;
+constexpr char kLeaseTag = 0x03;
+constexpr char kLeaseAttachTag = 0x04;
+constexpr char kHistoryTag = 0x05;
+constexpr char kHistoryStateTag = 0x06;
 
 constexpr char kGroupEndTag = static_cast<char>(0xff);
 
@@ -113,6 +117,79 @@ KeyRange DataRange(GroupId group) {
 KeyRange DataGroupRange(GroupId group) {
   return {GroupPrefix(group), GroupTagKey(group, kGroupEndTag)};
 }
+
+std::string LeaseKey(GroupId group, uint64_t lease) {
+  std::string k = GroupTagKey(group, kLeaseTag);
+  PutFixed64BE(&k, lease);
+  return k;
+}
+
+KeyRange LeaseRange(GroupId group) {
+  return {GroupTagKey(group, kLeaseTag), GroupTagKey(group, kLeaseTag + 1)};
+}
+
+std::optional<uint64_t> DecodeLeaseKey(GroupId group, std::string_view key) {
+  if (key.size() != kGroupPrefixSize + 1 + 8 || key[kGroupPrefixSize] != kLeaseTag ||
+      DecodeFixed64BE(key.data()) != group.value()) {
+    return std::nullopt;
+  }
+  return DecodeFixed64BE(key.data() + kGroupPrefixSize + 1);
+}
+
+std::string LeaseAttachKey(GroupId group, uint64_t lease, std::string_view user_key) {
+  std::string k = GroupTagKey(group, kLeaseAttachTag);
+  PutFixed64BE(&k, lease);
+  k.append(user_key);
+  return k;
+}
+
+KeyRange LeaseAttachRange(GroupId group, std::optional<uint64_t> lease) {
+  if (!lease) return {GroupTagKey(group, kLeaseAttachTag), GroupTagKey(group, kLeaseAttachTag + 1)};
+  std::string begin = GroupTagKey(group, kLeaseAttachTag);
+  PutFixed64BE(&begin, *lease);
+  std::string end = GroupTagKey(group, kLeaseAttachTag);
+  if (*lease == UINT64_MAX) {
+    end = GroupTagKey(group, kLeaseAttachTag + 1);
+  } else {
+    PutFixed64BE(&end, *lease + 1);
+  }
+  return {std::move(begin), std::move(end)};
+}
+
+std::optional<std::string_view> DecodeLeaseAttachKey(std::string_view key) {
+  if (key.size() < kGroupPrefixSize + 1 + 8 || key[kGroupPrefixSize] != kLeaseAttachTag) {
+    return std::nullopt;
+  }
+  return key.substr(kGroupPrefixSize + 1 + 8);
+}
+
+std::string HistoryKey(GroupId group, Index index, uint32_t seq) {
+  std::string k = GroupTagKey(group, kHistoryTag);
+  PutFixed64BE(&k, index.value());
+  PutFixed32BE(&k, seq);
+  return k;
+}
+
+KeyRange HistoryRange(GroupId group) {
+  return {GroupTagKey(group, kHistoryTag), GroupTagKey(group, kHistoryTag + 1)};
+}
+
+KeyRange HistoryRangeBelow(GroupId group, Index index) {
+  std::string end = GroupTagKey(group, kHistoryTag);
+  PutFixed64BE(&end, index.value());
+  return {GroupTagKey(group, kHistoryTag), std::move(end)};
+}
+
+std::optional<HistoryKeyParts> DecodeHistoryKey(GroupId group, std::string_view key) {
+  if (key.size() != kGroupPrefixSize + 1 + 8 + 4 || key[kGroupPrefixSize] != kHistoryTag ||
+      DecodeFixed64BE(key.data()) != group.value()) {
+    return std::nullopt;
+  }
+  return HistoryKeyParts{Index(DecodeFixed64BE(key.data() + kGroupPrefixSize + 1)),
+                         DecodeFixed32BE(key.data() + kGroupPrefixSize + 1 + 8)};
+}
+
+std::string HistoryStateKey(GroupId group) { return GroupTagKey(group, kHistoryStateTag); }
 
 std::optional<DataKeyParts> DecodeDataKey(std::string_view key) {
   if (key.size() < kGroupPrefixSize + 1 || key[kGroupPrefixSize] != kUserDataTag) {

@@ -12,6 +12,10 @@
 //            [group u64][0x01][client id u64]  client session
 //            [group u64][0x01][client id u64][sequence u64]  a session's kept response
 //            [group u64][0x02][user key]       user data
+//            [group u64][0x03][lease u64]      lease
+//            [group u64][0x04][lease u64][user key]  key attached to a lease (empty value)
+//            [group u64][0x05][index u64][seq u32]   change history event
+//            [group u64][0x06]                 change history state
 //   meta CF  [0x01][name]                      node id, cluster id, incarnation id, ring config
 //            [0x02][group u64]                 tombstone of a removed replica
 //            [0x03][group u64]                 snapshot install in progress
@@ -65,6 +69,27 @@ KeyRange SessionRange(GroupId group);
 std::string DataKey(GroupId group, std::string_view user_key);
 // Every user data key of `group`.
 KeyRange DataRange(GroupId group);
+// Leases of `group` (replica/lease_table.h).
+std::string LeaseKey(GroupId group, uint64_t lease);
+KeyRange LeaseRange(GroupId group);
+std::optional<uint64_t> DecodeLeaseKey(GroupId group, std::string_view key);
+// The index of keys attached to a lease: one empty record per (lease, user key).
+std::string LeaseAttachKey(GroupId group, uint64_t lease, std::string_view user_key);
+// Every attach key of `lease` (all leases of the group when nullopt).
+KeyRange LeaseAttachRange(GroupId group, std::optional<uint64_t> lease = std::nullopt);
+// The user key of a LeaseAttachKey; nullopt when malformed.
+std::optional<std::string_view> DecodeLeaseAttachKey(std::string_view key);
+// The change history (storage/change_history.h): events by (index, seq within the index).
+std::string HistoryKey(GroupId group, Index index, uint32_t seq);
+KeyRange HistoryRange(GroupId group);
+// History keys with index < `index`.
+KeyRange HistoryRangeBelow(GroupId group, Index index);
+struct HistoryKeyParts {
+  Index index;
+  uint32_t seq = 0;
+};
+std::optional<HistoryKeyParts> DecodeHistoryKey(GroupId group, std::string_view key);
+std::string HistoryStateKey(GroupId group);
 // Every data CF key of `group`: apply state, sessions, user data. This is what a snapshot holds.
 KeyRange DataGroupRange(GroupId group);
 // The 8-byte prefix every key of `group` starts with (raft and data CF).

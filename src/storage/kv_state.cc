@@ -10,10 +10,19 @@
 
 namespace ringkv::storage {
 
-std::string EncodeVersionedValue(std::string_view value, Index version) {
+namespace {
+constexpr uint64_t kLeaseFlag = uint64_t{1} << 63;
+}  // namespace
+
+std::string EncodeVersionedValue(std::string_view value, Index version, uint64_t lease) {
   std::string out;
-  out.reserve(8 + value.size());
-  PutFixed64BE(&out, version.value());
+  out.reserve(16 + value.size());
+  if (lease == 0) {
+    PutFixed64BE(&out, version.value());
+  } else {
+    PutFixed64BE(&out, version.value() | kLeaseFlag);
+    PutFixed64BE(&out, lease);
+  }
   out.append(value);
   return out;
 }
@@ -23,7 +32,14 @@ Result<VersionedValue> DecodeVersionedValue(std::string_view key, std::string_vi
   if (!GetFixed64BE(&payload, &version)) {
     return Status::Corruption("short user value at key " + EscapeKey(key));
   }
-  return VersionedValue{std::string(payload), Index(version)};
+  uint64_t lease = 0;
+  if ((version & kLeaseFlag) != 0) {
+    version &= ~kLeaseFlag;
+    if (!GetFixed64BE(&payload, &lease) || lease == 0) {
+      return Status::Corruption("bad lease in user value at key " + EscapeKey(key));
+    }
+  }
+  return VersionedValue{std::string(payload), Index(version), lease};
 }
 
 KvState::KvState(Engine* engine, GroupId group, KvStateOptions options)
@@ -74,8 +90,9 @@ Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_vi
   return out;
 }
 
-void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version) {
-  batch->Put(Cf::kData, DataKey(group_, key), EncodeVersionedValue(value, version));
+void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version,
+                  uint64_t lease) {
+  batch->Put(Cf::kData, DataKey(group_, key), EncodeVersionedValue(value, version, lease));
 }
 
 void KvState::Delete(WriteBatch* batch, std::string_view key) {
@@ -97,7 +114,8 @@ Result<StateDigest> KvState::Digest() const {
     XXH3_64bits_update(state, bytes.data(), bytes.size());
   };
   Status status;
-  for (const KeyRange& range : {SessionRange(group_), DataRange(group_)}) {
+  for (const KeyRange& range : {SessionRange(group_), DataRange(group_), LeaseRange(group_),
+                                LeaseAttachRange(group_), HistoryRange(group_)}) {
     std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kData, range, snap.get());
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       feed(it->key().substr(kGroupPrefixSize));  // group-relative, so equal content hashes equal

@@ -37,7 +37,8 @@ struct KvStateOptions {
 
 struct VersionedValue {
   std::string value;
-  Index version;  // Raft index of the entry that last wrote the key
+  Index version;       // Raft index of the entry that last wrote the key
+  uint64_t lease = 0;  // the lease the key is attached to, 0 = none
   bool operator==(const VersionedValue&) const = default;
 };
 
@@ -80,14 +81,15 @@ class KvState {
   // bound; limit 0 means no limit.
   Result<std::vector<KvPair>> Scan(std::string_view start, std::string_view end, size_t limit,
                                    const ReadSnapshot* snapshot = nullptr) const;
-  void Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version);
+  void Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version,
+           uint64_t lease = 0);
   void Delete(WriteBatch* batch, std::string_view key);
 
   // The group's client sessions (written in the same batches as the data).
   SessionTable& sessions() { return sessions_; }
   const SessionTable& sessions() const { return sessions_; }
 
-  // Digest of user data and sessions at a consistent snapshot (apply state excluded from the
+  // Digest of user data, sessions, leases and change history at a consistent snapshot (apply state excluded from the
   // hash, reported alongside). Replicas at the same applied index must have equal digests.
   Result<StateDigest> Digest() const;
 
@@ -98,8 +100,11 @@ class KvState {
   SessionTable sessions_;
 };
 
-// Stored form of a user value: [u64 BE version][value bytes] (inside the crc envelope).
-std::string EncodeVersionedValue(std::string_view value, Index version);
+// Stored form of a user value (inside the crc envelope): [u64 BE version][value bytes], or for a
+// key attached to a lease [u64 BE version | 1<<63][u64 BE lease][value bytes]. Versions are Raft
+// indexes, far below 2^63, so the flag bit never collides, and records written before leases
+// existed decode unchanged.
+std::string EncodeVersionedValue(std::string_view value, Index version, uint64_t lease = 0);
 // Corruption naming `key` if `payload` is shorter than the version.
 Result<VersionedValue> DecodeVersionedValue(std::string_view key, std::string_view payload);
 

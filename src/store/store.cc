@@ -75,6 +75,7 @@ ringkv::Status Store::AddReplica(GroupId group, const raftpb::ConfState* bootstr
   replica::ReplicaOptions ro = options_.replica;
   ro.group = group;
   ro.self = options_.node_id;
+  ro.tick = options_.tick;
   if (new_raft_id) {
     // Stored before the replica is used, so it keeps this id when its state lands on disk.
     storage::WriteBatch b;
@@ -650,6 +651,17 @@ std::optional<GroupId> Store::RouteKey(const kvpb::Request& req, kvpb::Response*
   GroupId group(req.group_id());
   const std::string* key = kvpb::RequestKey(req);
   if (!ring_) return fail(kvpb::UNAVAILABLE, "this node has no ring configuration yet");
+  if (req.has_txn()) return RouteTxn(req, error);
+  if (uint64_t lease = kvpb::RequestLease(req); lease != 0) {
+    GroupId owner(kvpb::LeaseShardOf(lease));
+    if (owner.value() == 0 || owner.value() > ring_->num_shards() ||
+        (group.value() != 0 && group != owner)) {
+      return fail(kvpb::NOT_FOUND, "lease " + std::to_string(lease) + " names no shard " +
+                                       "of this cluster (or not shard " +
+                                       std::to_string(group.value()) + ")");
+    }
+    return owner;
+  }
   if (key != nullptr) {
     GroupId owner = ring_->ShardForKey(*key);
     if (group.value() != 0 && group != owner) {

@@ -128,6 +128,11 @@ class Store final : public replica::ReplicaEnv {
   void HandleRequest(kvpb::Request req, ResponseCallback reply,
                      std::chrono::steady_clock::time_point received =
                          std::chrono::steady_clock::now());
+  // Watches (store_watch.cc): opens the watch `req` on `stream` (its messages are sent on the
+  // loop thread); ends one (no answer); ends every watch of a closed client connection.
+  void HandleWatch(kvpb::Request req, std::shared_ptr<replica::WatchStream> stream);
+  void CancelWatch(uint64_t connection_id, GroupId group, uint64_t watch_request_id);
+  void OnConnectionClosed(uint64_t connection_id);
 
   // This node's view for status/admin (runs on the loop, waits for the answer). With
   // `with_digests`, every group also carries its state digest (a scan of its data).
@@ -178,6 +183,10 @@ class Store final : public replica::ReplicaEnv {
   void OnPlacementTick();
   std::vector<NodeId> LiveNodes(std::chrono::steady_clock::time_point now);
   std::optional<GroupId> RouteKey(const kvpb::Request& req, kvpb::Response* error);
+  // Every key of a transaction must belong to one shard (store_watch.cc).
+  std::optional<GroupId> RouteTxn(const kvpb::Request& req, kvpb::Response* error);
+  // The client address of `node`'s leader hint, if known (loop thread).
+  std::string ClientAddressOf(NodeId node) const;
 
   const StoreOptions options_;
   storage::Engine* const engine_;

@@ -21,7 +21,7 @@ TEST(ExitCodeTest, FollowsUxTable) {
 }
 
 TEST(ErrorLineTest, SaysWhatWhereAndNext) {
-  ErrorContext put{"put", "k", "127.0.0.1:7001", true};
+  ErrorContext put{"put", "k", "127.0.0.1:7001", true, ""};
   EXPECT_EQ(ErrorLine(Status::DeadlineExceeded("put: outcome unknown (3 attempts over 5.0s via "
                                                "127.0.0.1:7001)"),
                       put),
@@ -30,7 +30,7 @@ TEST(ErrorLineTest, SaysWhatWhereAndNext) {
             "raise --command-timeout if the cluster is slow (kvctl cluster status "
             "--endpoints=127.0.0.1:7001)");
   const std::string unavailable = ErrorLine(Status::Unavailable("get failed: cluster unavailable"),
-                                            ErrorContext{"get", "k", "a:1,b:2", false});
+                                            ErrorContext{"get", "k", "a:1,b:2", false, ""});
   EXPECT_EQ(unavailable.rfind("Error: get failed: cluster unavailable. Try: ", 0), 0u);
   EXPECT_NE(unavailable.find("kvctl cluster status --endpoints=a:1,b:2"), std::string::npos);
   EXPECT_NE(ErrorLine(Status::FailedPrecondition("compare failed"), put).find("kvctl get k -w json"),

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ring/hashing.h"
 #include "testutil/status_matchers.h"
 
 namespace ringkv::ring {
@@ -35,6 +36,30 @@ TEST(HashRingTest, TokenIsXxh3) {
   EXPECT_EQ(MakeRing(32).TokenOf(""), 0x2D06800538D394C2ull);
   EXPECT_NE(MakeRing(32).TokenOf("a"), MakeRing(32).TokenOf("b"));
   EXPECT_NE(MakeRing(32, 0).TokenOf("a"), MakeRing(32, 1).TokenOf("a"));
+}
+
+TEST(HashRingTest, HashTagsKeepKeysTogetherFromVersion2) {
+  EXPECT_EQ(HashTag("{user42}/name"), "user42");
+  EXPECT_EQ(HashTag("a{b}{c}"), "b");
+  EXPECT_EQ(HashTag("{}x"), "{}x");
+  EXPECT_EQ(HashTag("x{y"), "x{y");
+  EXPECT_EQ(PrefixHashTag("{lock}/"), std::optional<std::string_view>("lock"));
+  EXPECT_EQ(PrefixHashTag("{lock"), std::nullopt);
+
+  HashRing v2 = MakeRing(64);
+  EXPECT_EQ(v2.TokenOf("{user42}/name"), v2.TokenOf("user42"));
+  EXPECT_EQ(v2.ShardForKey("{user42}/name"), v2.ShardForKey("{user42}/email"));
+  EXPECT_EQ(v2.ShardForPrefix("{user42}/"), v2.ShardForKey("{user42}/x"));
+  EXPECT_EQ(v2.ShardForPrefix("user42/"), std::nullopt);
+
+  // Version 1 (clusters bootstrapped before tags) hashes whole keys, as it always did.
+  RingConfig c1;
+  c1.version = 1;
+  c1.num_shards = 64;
+  Result<HashRing> v1 = HashRing::Create(c1);
+  ASSERT_OK(v1);
+  EXPECT_EQ(v1->TokenOf("{user42}/name"), KeyToken("{user42}/name", 0));
+  EXPECT_EQ(v1->ShardForPrefix("{user42}/"), std::nullopt);
 }
 
 TEST(HashRingTest, ShardForTokenAtTheEdges) {

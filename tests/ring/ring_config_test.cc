@@ -13,16 +13,17 @@ namespace {
 
 TEST(RingConfigTest, DefaultsAreValid) {
   RingConfig config;
-  EXPECT_EQ(config.version, 1u);
+  EXPECT_EQ(config.version, 2u);
   EXPECT_EQ(config.num_shards, 32u);
   EXPECT_EQ(config.replication_factor, 3u);
   EXPECT_EQ(config.hash_seed, 0u);
   EXPECT_OK(config.Validate());
-  EXPECT_EQ(config.ToString(), "RingConfig{v=1 shards=32 rf=3 seed=0}");
+  EXPECT_EQ(config.ToString(), "RingConfig{v=2 shards=32 rf=3 seed=0}");
 }
 
 TEST(RingConfigTest, EncodingIsBigEndianWithTrailingCrc) {
   RingConfig config;
+  config.version = 1;
   config.num_shards = 1000;
   config.replication_factor = 5;
   config.hash_seed = 0x0102030405060708ull;
@@ -79,7 +80,8 @@ TEST(RingConfigTest, ValidateRejectsOutOfRangeFields) {
     mutate(config);
     return config.Validate().IsInvalidArgument();
   };
-  EXPECT_TRUE(invalid([](RingConfig& c) { c.version = 2; }));
+  EXPECT_TRUE(invalid([](RingConfig& c) { c.version = 3; }));
+  EXPECT_FALSE(invalid([](RingConfig& c) { c.version = 1; }));
   EXPECT_TRUE(invalid([](RingConfig& c) { c.version = 0; }));
   EXPECT_TRUE(invalid([](RingConfig& c) { c.num_shards = 0; }));
   EXPECT_TRUE(invalid([](RingConfig& c) { c.num_shards = kMaxNumShards + 1; }));
@@ -92,7 +94,7 @@ TEST(RingConfigTest, ValidateRejectsOutOfRangeFields) {
 TEST(RingConfigTest, WellFramedButInvalidIsInvalidArgument) {
   // A newer version with a correct checksum must be refused as unsupported, not as damage.
   RingConfig future;
-  future.version = 2;
+  future.version = kRingConfigVersion + 1;
   Result<RingConfig> decoded = RingConfig::Decode(future.Encode());
   ASSERT_FALSE(decoded.ok());
   EXPECT_TRUE(decoded.status().IsInvalidArgument()) << decoded.status();

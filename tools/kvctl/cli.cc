@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "cli_coord.h"
 #include "errors.h"
+#include "txn_parse.h"
 #include "format.h"
 #include "net/handshake.h"
 #include "client/admin.h"
@@ -158,6 +160,9 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   auto* if_version_opt =
       put_cmd->add_option("--if-version", if_version, "Only if the key's version is N (0 = absent)");
   auto* if_value_opt = put_cmd->add_option("--if-value", if_value, "Only if the value is V");
+  std::string put_lease;
+  auto* put_lease_opt =
+      put_cmd->add_option("--lease", put_lease, "Attach the key to this lease (hex id)");
   if_absent_opt->excludes(if_version_opt)->excludes(if_value_opt);
   if_version_opt->excludes(if_value_opt);
 
@@ -215,6 +220,7 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
       ->capture_default_str();
 
   auto* version_cmd = app.add_subcommand("version", "Client, API and server versions");
+  auto coord = AddCoordCommands(app);
 
   auto* member_cmd = app.add_subcommand("member", "Cluster membership (gossip view)");
   member_cmd->require_subcommand(1);
@@ -364,6 +370,11 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
     if (put_value_opt->count() > 0) put.value = put_value;
     if (if_version_opt->count() > 0) put.if_version = if_version;
     if (if_value_opt->count() > 0) put.if_value = if_value;
+    if (put_lease_opt->count() > 0) {
+      Result<uint64_t> id = ParseLeaseId(put_lease);
+      if (!id.ok()) return Usage(s, "--lease: " + std::string(id.status().message()));
+      put.lease = *id;
+    }
     return RunPut(c, g, put, s);
   }
   if (get_cmd->parsed()) {
@@ -386,6 +397,7 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
     auth.readwrite = access == "readwrite";
     return cmd == user_cmd ? RunUser(c, g, auth, s) : RunRole(c, g, auth, s);
   }
+  if (std::optional<int> rc = RunCoordCommand(*coord, c, g, s)) return *rc;
   if (status_cmd->parsed()) return RunClusterStatus(c, g, s);
   if (decommission_cmd->parsed()) {
     auto st = ParseDuration(stall_after);

@@ -39,6 +39,7 @@ struct Streams {
 struct PutArgs {
   std::string key;
   std::optional<std::string> value;  // nullopt: read all of stdin
+  uint64_t lease = 0;                // attach to this lease (0 = none)
   bool if_absent = false;
   std::optional<uint64_t> if_version;
   std::optional<std::string> if_value;
@@ -76,6 +77,28 @@ struct AuthArgs {
   std::string role;    // grant-role / revoke-role
   std::string prefix;  // grant-permission / revoke-permission ("" = every key)
   bool readwrite = false;
+};
+
+struct WatchArgs {
+  std::string key;
+  std::optional<std::string> range_end;
+  bool prefix = false;
+  bool from_key = false;
+  uint64_t from_version = 0;
+  bool progress = false;  // also print progress notifications
+};
+
+struct LockArgs {
+  std::string name;
+  std::vector<std::string> command;  // run while holding the lock; empty = hold until Ctrl-C
+  std::chrono::milliseconds ttl{10000};
+};
+
+struct ElectArgs {
+  std::string name;
+  std::optional<std::string> proposal;  // nullopt: --listen
+  bool listen = false;
+  std::chrono::milliseconds ttl{10000};
 };
 
 int RunPut(client::Client& c, const GlobalOptions& g, const PutArgs& a, Streams& s);
@@ -116,6 +139,27 @@ int RunNodeStatus(client::Client& c, const GlobalOptions& g, std::optional<uint6
                   Streams& s);
 int RunUser(client::Client& c, const GlobalOptions& g, const AuthArgs& a, Streams& s);
 int RunRole(client::Client& c, const GlobalOptions& g, const AuthArgs& a, Streams& s);
+
+// txn: reads the transaction from s.in (etcdctl's grammar, txn_parse.h); `interactive` prompts.
+// Exit 0 whichever branch ran (prints SUCCESS or FAILURE, as etcdctl).
+int RunTxn(client::Client& c, const GlobalOptions& g, bool interactive, Streams& s);
+
+// lease grant|revoke|keep-alive|timetolive.
+int RunLeaseGrant(client::Client& c, const GlobalOptions& g, std::chrono::milliseconds ttl,
+                  const std::string& shard_key, Streams& s);
+int RunLeaseRevoke(client::Client& c, const GlobalOptions& g, uint64_t lease, Streams& s);
+// Refreshes the lease every third of its TTL until interrupted (or once with `once`).
+int RunLeaseKeepAlive(client::Client& c, const GlobalOptions& g, uint64_t lease, bool once,
+                      Streams& s);
+int RunLeaseTimeToLive(client::Client& c, const GlobalOptions& g, uint64_t lease, bool keys,
+                       Streams& s);
+
+// watch: one event per line until interrupted (exit 130) or the watch ends on its own.
+int RunWatch(client::Client& c, const GlobalOptions& g, const WatchArgs& a, Streams& s);
+// lock <name> [command...] and elect <name> [proposal] | elect --listen <name>: etcdctl's
+// recipes on leases (commands_recipes.cc).
+int RunLock(client::Client& c, const GlobalOptions& g, const LockArgs& a, Streams& s);
+int RunElect(client::Client& c, const GlobalOptions& g, const ElectArgs& a, Streams& s);
 
 }  // namespace ringkv::kvctl
 

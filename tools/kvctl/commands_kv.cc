@@ -28,7 +28,7 @@ client::CallOptions Call(const GlobalOptions& g,
 
 int Fail(const Status& st, const GlobalOptions& g, const std::string& cmd, const std::string& key,
          bool is_write, Streams& s) {
-  ErrorContext ctx{cmd, Escape(key), g.EndpointsString(), is_write};
+  ErrorContext ctx{cmd, Escape(key), g.EndpointsString(), is_write, ""};
   s.err << ErrorLine(st, ctx) << "\n";
   return ExitCodeFor(st);
 }
@@ -145,8 +145,10 @@ int RunPut(client::Client& c, const GlobalOptions& g, const PutArgs& a, Streams&
   if (!read.ok()) return Fail(read.status(), g, "put", a.key, true, s);
   const std::string& value = *read;
   const bool cas = a.if_absent || a.if_version || a.if_value;
+  client::CallOptions opts = Call(g);
+  opts.lease = a.lease;
   if (!cas) {
-    auto v = c.Put(a.key, value, Call(g));
+    auto v = c.Put(a.key, value, opts);
     if (!v.ok()) return Fail(v.status(), g, "put", a.key, true, s);
     if (g.format == OutputFormat::kJson) {
       s.out << json{{"version", *v}}.dump() << "\n";
@@ -160,7 +162,7 @@ int RunPut(client::Client& c, const GlobalOptions& g, const PutArgs& a, Streams&
   client::Expect expect = a.if_absent   ? client::Expect::Absent()
                           : a.if_version ? client::Expect::Version(*a.if_version)
                                          : client::Expect::Value(*a.if_value);
-  auto r = c.CompareAndSwap(a.key, expect, value, Call(g));
+  auto r = c.CompareAndSwap(a.key, expect, value, opts);
   if (!r.ok()) return Fail(r.status(), g, "put", a.key, true, s);
   if (g.format == OutputFormat::kJson) {
     json j{{"succeeded", r->succeeded}};

@@ -29,6 +29,7 @@ std::string ErrorLine(const Status& status, const ErrorContext& ctx) {
   std::string line = "Error: " + std::string(status.message());
   const std::string status_cmd = "kvctl cluster status --endpoints=" + ctx.endpoints;
   std::string next;
+  if (!ctx.hint.empty()) return line + ". Try: " + ctx.hint;
   switch (status.code()) {
     case StatusCode::kUnavailable:
     case StatusCode::kNotLeader:

@@ -36,6 +36,7 @@ struct ErrorContext {
   std::string key;        // escaped for display, may be empty
   std::string endpoints;  // the --endpoints value in effect
   bool is_write = false;
+  std::string hint;  // when set, the "Try:" part (the caller knows better)
 };
 
 // One line (no trailing newline): "Error: <status message>. Try: <next step>".

@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,12 +106,16 @@ struct CallOptions {
   // follow hints and the cache as usual. For tests and diagnostics that must exercise one
   // node's request path, as Jepsen's node-bound clients do.
   std::string via_endpoint;
+  // Put and CompareAndSwap only: attach the key to this lease (0 = none; a write without a
+  // lease detaches the key from its lease). The lease must live on the key's shard.
+  uint64_t lease = 0;
 };
 
 struct KeyValue {
   std::string key;
   std::string value;
   uint64_t version = 0;  // Raft index of the entry that last wrote the key
+  uint64_t lease = 0;    // the lease the key is attached to, 0 = none
 };
 
 // The condition of a CompareAndSwap.
@@ -158,6 +163,151 @@ struct ScanResult {
 // kInvalidArgument naming this limit; nothing is sent. Values are further limited by the
 // server's --max_value_bytes (default 1 MiB). Same as net::kDefaultClientMaxFrameSize.
 inline constexpr size_t kMaxRequestBytes = (size_t{4} << 20) + (size_t{64} << 10);
+
+// ---- Transactions (etcd's Txn within one shard; see docs/client.md) ----
+
+// A condition on a key's current state. An absent key has version 0 and lease 0; a value
+// comparison with an absent key is false whatever the operator (as etcd).
+struct Compare {
+  enum class Target { kVersion, kValue, kLease };
+  enum class Op { kEqual, kNotEqual, kGreater, kLess };
+  std::string key;
+  Target target = Target::kVersion;
+  Op op = Op::kEqual;
+  std::string value;     // kValue
+  uint64_t version = 0;  // kVersion
+  uint64_t lease = 0;    // kLease
+
+  static Compare Version(std::string key, Op op, uint64_t v) {
+    return {std::move(key), Target::kVersion, op, {}, v, 0};
+  }
+  static Compare Value(std::string key, Op op, std::string v) {
+    return {std::move(key), Target::kValue, op, std::move(v), 0, 0};
+  }
+  static Compare Lease(std::string key, Op op, uint64_t lease) {
+    return {std::move(key), Target::kLease, op, {}, 0, lease};
+  }
+  static Compare Exists(std::string key) { return Version(std::move(key), Op::kGreater, 0); }
+  static Compare Absent(std::string key) { return Version(std::move(key), Op::kEqual, 0); }
+};
+
+struct TxnOp {
+  enum class Kind { kGet, kPut, kDelete };
+  Kind kind = Kind::kGet;
+  std::string key;
+  std::string value;   // kPut
+  uint64_t lease = 0;  // kPut: attach to this lease (0 = none)
+
+  static TxnOp Get(std::string key) { return {Kind::kGet, std::move(key), {}, 0}; }
+  static TxnOp Put(std::string key, std::string value, uint64_t lease = 0) {
+    return {Kind::kPut, std::move(key), std::move(value), lease};
+  }
+  static TxnOp Delete(std::string key) { return {Kind::kDelete, std::move(key), {}, 0}; }
+};
+
+// If every compare holds, `success` runs, else `failure`; all keys must live on one shard (give
+// related keys a common hash tag: "{user42}/name" and "{user42}/email" share shard of
+// "user42"). Applied atomically at one version.
+struct Txn {
+  std::vector<Compare> compare;
+  std::vector<TxnOp> success;
+  std::vector<TxnOp> failure;
+};
+
+struct TxnOpResult {
+  TxnOp::Kind kind = TxnOp::Kind::kGet;
+  std::optional<KeyValue> kv;  // kGet: the value, nullopt when absent
+  bool deleted = false;        // kDelete: whether the key existed
+};
+
+struct TxnResult {
+  bool succeeded = false;            // the compares held and `success` ran
+  std::vector<TxnOpResult> results;  // one per operation of the branch that ran
+  uint64_t version = 0;              // the transaction's version (every write's)
+};
+
+// ---- Leases (see docs/client.md) ----
+
+struct Lease {
+  uint64_t id = 0;
+  std::chrono::milliseconds ttl{0};
+};
+
+struct LeaseInfo {
+  uint64_t id = 0;
+  std::chrono::milliseconds granted_ttl{0};
+  std::chrono::milliseconds remaining_ttl{0};  // by the shard leader's clock
+  std::vector<std::string> keys;               // when asked for
+};
+
+// ---- Watch (see docs/client.md) ----
+
+struct WatchEvent {
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  std::string key;
+  std::string value;          // kPut: the new value
+  uint64_t version = 0;       // the version of the change (its shard's log index)
+  uint64_t prev_version = 0;  // the key's version before it, 0 = it was absent
+  uint64_t lease = 0;         // kPut: the key's lease
+  uint32_t shard = 0;         // the shard the key lives on (versions are per shard)
+};
+
+struct WatchOptions {
+  // Which keys: `key` alone (default), every key starting with `key` (prefix), every key in
+  // [key, range_end) (non-empty range_end), or every key >= key (from_key).
+  bool prefix = false;
+  std::string range_end;
+  bool from_key = false;
+  // Deliver changes with version >= from_version on every watched shard; 0 = changes made
+  // after the watch is established. Versions are per shard: to resume a watch of several
+  // shards exactly, pass the positions WatchHandle::Positions() returned (they win over
+  // from_version for the shards they name).
+  uint64_t from_version = 0;
+  std::map<uint32_t, uint64_t> start_versions;
+  // How often an idle shard reports progress; 0 = server default (1 s).
+  std::chrono::milliseconds progress_interval{0};
+};
+
+// What one shard's stream delivered: events of whole versions in version order, a progress
+// report, or (created) the version the stream starts at.
+struct WatchUpdate {
+  uint32_t shard = 0;
+  bool created = false;          // the stream is established; changes from start_version follow
+  uint64_t start_version = 0;    // created
+  std::vector<WatchEvent> events;
+  // Every change of the watched keys on this shard with version <= progress_version has been
+  // delivered (with this update or before).
+  uint64_t progress_version = 0;
+};
+
+// Why a watch ended (other than WatchHandle::Cancel):
+//   kFailedPrecondition  the start version is compacted away on `shard`; resume_version is the
+//                        oldest version it still holds ("compacted, resume from N");
+//   kResourceExhausted   the server canceled it: the callback did not keep up; resume_version
+//                        is where to continue;
+//   kInvalidArgument     the request was refused (empty key, bad range);
+//   kUnavailable         the client was closed.
+struct WatchEnd {
+  Status status;
+  uint32_t shard = 0;
+  uint64_t resume_version = 0;
+};
+
+class WatchHandle {
+ public:
+  // Cancels the watch.
+  virtual ~WatchHandle() = default;
+  // Ends the watch: once Cancel returns, no callback of this watch runs (or is running, unless
+  // Cancel was called from inside one). Idempotent; safe after the Client is gone.
+  virtual void Cancel() = 0;
+  // Per shard, the next version the watch will deliver: resume a watch later from here
+  // (WatchOptions::start_versions) and nothing is missed or repeated.
+  virtual std::map<uint32_t, uint64_t> Positions() const = 0;
+
+ protected:
+  WatchHandle() = default;
+};
 
 template <typename T>
 using Callback = std::function<void(Result<T>)>;
@@ -208,6 +358,38 @@ class Client {
                            Callback<AppendResult> done) = 0;
   virtual void ScanAsync(std::string_view start, std::string_view end, const ScanOptions& scan,
                          const CallOptions& opts, Callback<ScanResult> done) = 0;
+
+  // Runs `txn` atomically on its shard. InvalidArgument when its keys span shards (the message
+  // names them) or it breaks a limit; NotFound when a put names an unknown lease (nothing
+  // applied). A transaction is a write: exactly-once with retries, kDeadlineExceeded = unknown.
+  virtual Result<TxnResult> Commit(const Txn& txn, const CallOptions& opts = {}) = 0;
+  virtual void CommitAsync(const Txn& txn, const CallOptions& opts, Callback<TxnResult> done) = 0;
+
+  // Grants a lease of `ttl` on the shard of `shard_key` (keys attached to it must live on that
+  // shard). InvalidArgument when the TTL is outside the server's bounds (default 1 s .. 1 day).
+  virtual Result<Lease> LeaseGrant(std::chrono::milliseconds ttl, std::string_view shard_key = "",
+                                   const CallOptions& opts = {}) = 0;
+  // Revokes the lease and deletes its keys; returns how many keys were deleted. NotFound when
+  // the lease does not exist (expired, revoked).
+  virtual Result<uint32_t> LeaseRevoke(uint64_t lease, const CallOptions& opts = {}) = 0;
+  // Restarts the lease's TTL now; returns the TTL. NotFound once it expired. Call it well within
+  // the TTL (a third of it, as etcd's client does).
+  virtual Result<std::chrono::milliseconds> LeaseKeepAlive(uint64_t lease,
+                                                           const CallOptions& opts = {}) = 0;
+  // The lease's TTL, its remaining time and (with `keys`) the attached keys.
+  virtual Result<LeaseInfo> LeaseTimeToLive(uint64_t lease, bool keys = false,
+                                            const CallOptions& opts = {}) = 0;
+
+  // Watches `key` (or a range, per `options`) and calls `on_update` with every change, in
+  // version order per shard, each exactly once, until Cancel. A broken stream (leader change,
+  // node restart, lost connection) resumes by itself from the version after the last one
+  // delivered. `on_end` runs once if the watch ends on its own (WatchEnd); never after Cancel.
+  // Both run on the client's I/O thread and must not block. InvalidArgument at once for an
+  // empty key or a bad range.
+  virtual Result<std::unique_ptr<WatchHandle>> Watch(
+      std::string_view key, const WatchOptions& options,
+      std::function<void(const WatchUpdate&)> on_update,
+      std::function<void(const WatchEnd&)> on_end = nullptr) = 0;
 
   // The endpoints this client knows: the configured ones plus leader addresses learned from
   // hints. Thread-safe.
