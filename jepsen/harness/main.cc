@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -24,10 +26,24 @@
 #include "jepsen/harness/process.h"
 #include "jepsen/harness/recorder.h"
 #include "jepsen/harness/report.h"
+#include "jepsen/checker/watch_checker.h"
+#include "jepsen/harness/watchers.h"
 #include "jepsen/harness/workload.h"
 
 namespace ringkv::jepsen {
 namespace {
+
+// Each key's version as the last completed read of the history saw it (the final reads come
+// last), for the watch checker.
+std::map<std::string, uint64_t> FinalVersions(const History& history) {
+  std::map<std::string, uint64_t> out;
+  for (const Op& op : history) {
+    if (op.type == OpType::kOk && op.f == "read" && op.key && op.version) {
+      out[*op.key] = static_cast<uint64_t>(*op.version);
+    }
+  }
+  return out;
+}
 
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path);
@@ -54,6 +70,7 @@ CheckModel ModelFor(WorkloadKind w) {
     case WorkloadKind::kAppend: return CheckModel::kAppend;
     case WorkloadKind::kSet: return CheckModel::kSet;
     case WorkloadKind::kPipeline: return CheckModel::kAppend;
+    case WorkloadKind::kWatch: return CheckModel::kRegister;
   }
   return CheckModel::kRegister;
 }
@@ -116,6 +133,12 @@ int RunTest(const RunOptions& o, const std::string& command) {
     view.replicas = [&cluster](const std::vector<std::string>& keys) {
       return cluster.ReplicaEndpoints(keys);
     };
+    std::unique_ptr<Watchers> watchers;
+    if (o.workload == WorkloadKind::kWatch) {
+      watchers = std::make_unique<Watchers>(2, "w", [&cluster] { return cluster.ClientEndpoints(); },
+                                            o.seed);
+      if (Status s = watchers->Start(); !s.ok()) harness_error("watchers: " + s.ToString());
+    }
     Workload workload(o, &recorder, std::move(view));
     Nemesis nemesis(o, &cluster, &net, &recorder);
     const double t0 = recorder.Elapsed();
@@ -149,6 +172,23 @@ int RunTest(const RunOptions& o, const std::string& command) {
     rep.notes.push_back("most frequent client errors:");
     for (const auto& e : workload.TopErrors(8)) rep.notes.push_back("  " + e);
     history = recorder.Snapshot();
+    if (watchers) {
+      const std::map<std::string, uint64_t> finals = FinalVersions(history);
+      std::vector<std::string> behind = watchers->WaitCaughtUp(finals, std::chrono::seconds(30));
+      for (const auto& e : watchers->Ends()) anomaly("watch ended on its own: " + e);
+      if (!behind.empty()) {
+        anomaly("watch: after healing, the watchers never delivered the final version of " +
+                std::to_string(behind.size()) + " key(s) (first: " + behind[0] + ") in 30 s");
+      }
+      WatchCheckResult wc = CheckWatches(history, watchers->Stop(), finals);
+      WriteFile(o.out_dir + "/watch.txt", wc.text);
+      rep.notes.push_back(wc.text.substr(0, wc.text.find('\n')));
+      if (wc.verdict != Verdict::kValid) {
+        anomaly("watch checker: " + std::to_string(wc.anomalies.size()) + " anomalies (" +
+                wc.anomalies[0].kind + " " + wc.anomalies[0].key + ": " +
+                wc.anomalies[0].detail + "; all in watch.txt)");
+      }
+    }
   }
   std::vector<int> forced = cluster.StopAll(std::chrono::seconds(10));
   for (int n : forced) {

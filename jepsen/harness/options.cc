@@ -43,7 +43,9 @@ Result<WorkloadKind> ParseWorkload(const std::string& name) {
   if (name == "append") return WorkloadKind::kAppend;
   if (name == "set") return WorkloadKind::kSet;
   if (name == "pipeline") return WorkloadKind::kPipeline;
-  return Status::InvalidArgument("unknown workload '" + name + "' (register|append|set|pipeline)");
+  if (name == "watch") return WorkloadKind::kWatch;
+  return Status::InvalidArgument("unknown workload '" + name +
+                                 "' (register|append|set|pipeline|watch)");
 }
 
 const char* WorkloadName(WorkloadKind w) {
@@ -52,6 +54,7 @@ const char* WorkloadName(WorkloadKind w) {
     case WorkloadKind::kAppend: return "append";
     case WorkloadKind::kSet: return "set";
     case WorkloadKind::kPipeline: return "pipeline";
+    case WorkloadKind::kWatch: return "watch";
   }
   return "?";
 }
@@ -94,7 +97,7 @@ Result<RunOptions> ParseRunOptions(int argc, char** argv) {
   std::string workload = "register";
   CLI::App app{"ringkv-jepsen: one Jepsen-style test of a RingKV cluster (run inside a "
                "network namespace; see jepsen/run)"};
-  app.add_option("--workload", workload, "register | append | set | pipeline");
+  app.add_option("--workload", workload, "register | append | set | pipeline | watch");
   app.add_option("--nemesis", o.nemesis_spec,
                  "none | partition | partition-{one,halves,ring,bridge,leader,oneway,clients} | "
                  "kill | kill-unsynced | pause | member, comma-separated");

@@ -16,7 +16,9 @@ namespace ringkv::jepsen {
 // kPipeline: appends and reads like kAppend, but each worker's client keeps `in_flight`
 // operations in flight at once (the async API), so one client session has many writes
 // outstanding and their retries interleave (issue 10).
-enum class WorkloadKind { kRegister, kAppend, kSet, kPipeline };
+// kWatch: the register workload on "w..." keys, plus watchers that must deliver every change
+// (jepsen/harness/watchers.h, jepsen/checker/watch_checker.h).
+enum class WorkloadKind { kRegister, kAppend, kSet, kPipeline, kWatch };
 
 // The fault kinds a nemesis schedule draws from. `--nemesis partition` expands to every
 // partition shape; the others name one shape each.
@@ -62,7 +64,7 @@ struct RunOptions {
   bool changes_membership() const;            // the member nemesis is enabled
 };
 
-// Parses "register|append|set|pipeline".
+// Parses "register|append|set|pipeline|watch".
 Result<WorkloadKind> ParseWorkload(const std::string& name);
 const char* WorkloadName(WorkloadKind w);
 

@@ -122,6 +122,7 @@ std::string Workload::PickKey(Worker* w) {
     const uint64_t base = op_count_.load() / kOpsPerWindowStep;
     const char* prefix = options_.workload == WorkloadKind::kRegister   ? "r"
                          : options_.workload == WorkloadKind::kPipeline ? "p"
+                         : options_.workload == WorkloadKind::kWatch    ? "w"
                                                                         : "a";
     key = prefix + std::to_string(base + w->rng.Uniform(kKeyWindow));
   }
@@ -134,7 +135,8 @@ void Workload::DoOne(Worker* w) {
   std::string key = PickKey(w);
   op_count_.fetch_add(1);
   switch (options_.workload) {
-    case WorkloadKind::kRegister: DoRegister(w, key); break;
+    case WorkloadKind::kRegister:
+    case WorkloadKind::kWatch: DoRegister(w, key); break;
     case WorkloadKind::kAppend:
       if (w->rng.Bernoulli(0.5)) {
         DoAppend(w, key, false);
@@ -299,7 +301,9 @@ std::vector<std::string> Workload::FinalReads() {
   int64_t process = kFinalProcessBase;
   final_deadline_s_ = recorder_->Elapsed() + 20;
   const std::vector<std::string> endpoints = cluster_.endpoints();
-  if (options_.workload != WorkloadKind::kRegister) {
+  const bool register_like =
+      options_.workload == WorkloadKind::kRegister || options_.workload == WorkloadKind::kWatch;
+  if (!register_like) {
     // Every replica of each key's shard, one node at a time (a node serves serializable reads
     // of the shards it holds only).
     std::map<std::string, std::vector<std::string>> per_node;  // endpoint -> keys
@@ -320,8 +324,7 @@ std::vector<std::string> Workload::FinalReads() {
   auto c = NewClient(endpoints, options_.seed + 77);
   if (!c) return keys;
   for (const auto& key : keys) {
-    if (!Read(*c, &process, key, client::Consistency::kLinearizable,
-              options_.workload != WorkloadKind::kRegister, true)) {
+    if (!Read(*c, &process, key, client::Consistency::kLinearizable, !register_like, true)) {
       unavailable.push_back(key);
     }
   }

@@ -8,7 +8,7 @@
 namespace ringkv::client {
 namespace {
 
-constexpr int kMaxRedirectsInRow = 3;
+constexpr int kMaxWatchRedirectsInRow = 3;
 
 }  // namespace
 
@@ -132,7 +132,7 @@ void Watcher::OnMessage(size_t i, uint64_t stream_id, kvpb::Response resp) {
         return;
       case kvpb::NOT_LEADER:
         core_->router.ForgetLeader(s.group, s.endpoint);
-        if (!e.leader_address().empty() && s.redirects_in_row < kMaxRedirectsInRow) {
+        if (!e.leader_address().empty() && s.redirects_in_row < kMaxWatchRedirectsInRow) {
           ++s.redirects_in_row;
           core_->router.SetLeader(s.group, e.leader_address());
           Reopen(i, std::chrono::milliseconds(0), e.leader_address());

@@ -8,7 +8,7 @@ namespace {
 constexpr std::chrono::milliseconds kMinProgressInterval{100};
 constexpr std::chrono::milliseconds kProgressScan{50};
 
-kvpb::Response ErrorResponse(kvpb::ErrorCode code, const std::string& msg) {
+kvpb::Response WatchError(kvpb::ErrorCode code, const std::string& msg) {
   kvpb::Response r;
   r.mutable_error()->set_code(code);
   r.mutable_error()->set_definite(true);
@@ -23,7 +23,7 @@ WatchHub::WatchHub(GroupId group, WatchOptions options, const storage::ChangeHis
     : group_(group), options_(options), history_(history), applied_(applied) {}
 
 kvpb::Response WatchHub::Compacted(Index wanted) const {
-  kvpb::Response r = ErrorResponse(
+  kvpb::Response r = WatchError(
       kvpb::COMPACTED, "shard " + std::to_string(group_.value()) + ": version " +
                            std::to_string(wanted.value()) +
                            " is compacted, resume from " +
@@ -42,21 +42,21 @@ void WatchHub::Add(const kvpb::WatchRequest& req, std::shared_ptr<WatchStream> s
                    Clock::time_point now) {
   const WatchId id{stream->connection_id(), stream->request_id()};
   if (req.key().empty() && req.range_end().empty()) {
-    stream->SendFinal(ErrorResponse(kvpb::INVALID_ARGUMENT, "watch of an empty key"));
+    stream->SendFinal(WatchError(kvpb::INVALID_ARGUMENT, "watch of an empty key"));
     return;
   }
   if (!req.range_end().empty() && !(req.range_end() == std::string(1, '\0')) &&
       req.range_end() <= req.key()) {
-    stream->SendFinal(ErrorResponse(kvpb::INVALID_ARGUMENT, "watch range end is not after its start"));
+    stream->SendFinal(WatchError(kvpb::INVALID_ARGUMENT, "watch range end is not after its start"));
     return;
   }
   if (watches_.count(id) > 0) {
-    stream->SendFinal(ErrorResponse(kvpb::INVALID_ARGUMENT,
+    stream->SendFinal(WatchError(kvpb::INVALID_ARGUMENT,
                                     "request id already names a watch on this connection"));
     return;
   }
   if (watches_.size() >= options_.max_watches) {
-    kvpb::Response busy = ErrorResponse(
+    kvpb::Response busy = WatchError(
         kvpb::BUSY, "too many watches on shard " + std::to_string(group_.value()) + " (limit " +
                         std::to_string(options_.max_watches) + ")");
     busy.mutable_error()->set_retry_after_ms(1000);
@@ -133,7 +133,7 @@ bool WatchHub::Deliver(Watch& w, const std::vector<storage::IndexedChanges>& cha
       w.last_sent = now;
       return true;
     case WatchStream::SendResult::kSlow: {
-      kvpb::Response cancel = ErrorResponse(
+      kvpb::Response cancel = WatchError(
           kvpb::CANCELED, "watch canceled: the client is not reading its events fast enough "
                           "(its connection holds too much unread data); resume from version " +
                               std::to_string(w.next.value()));
@@ -156,7 +156,7 @@ bool WatchHub::CatchUp(Watch& w, Clock::time_point now) {
   Result<std::vector<storage::IndexedChanges>> read =
       history_->Read(w.next, applied_, options_.catch_up_batch);
   if (!read.ok()) {
-    kvpb::Response r = ErrorResponse(kvpb::INTERNAL, "reading the change history of shard " +
+    kvpb::Response r = WatchError(kvpb::INTERNAL, "reading the change history of shard " +
                                                          std::to_string(group_.value()) + ": " +
                                                          read.status().ToString());
     r.mutable_error()->set_definite(false);

@@ -40,7 +40,7 @@ namespace {
 
 void Delete(CoordCommands* c) { delete c; }
 
-int Usage(Streams& s, const std::string& msg) {
+int CoordUsage(Streams& s, const std::string& msg) {
   s.err << "Error: " << msg << ". Try: kvctl --help\n";
   return kExitUsage;
 }
@@ -105,13 +105,13 @@ std::optional<int> RunCoordCommand(const CoordCommands& cmds, client::Client& c,
   auto lease_id = [&]() { return ParseLeaseId(cmds.lease_id); };
   if (cmds.lease_grant->parsed()) {
     Result<std::chrono::milliseconds> ttl = ParseDuration(cmds.ttl);
-    if (!ttl.ok()) return Usage(s, "lease grant: " + std::string(ttl.status().message()));
+    if (!ttl.ok()) return CoordUsage(s, "lease grant: " + std::string(ttl.status().message()));
     return RunLeaseGrant(c, g, *ttl, cmds.shard_key, s);
   }
   for (CLI::App* sub : {cmds.lease_revoke, cmds.lease_keep_alive, cmds.lease_ttl}) {
     if (!sub->parsed()) continue;
     Result<uint64_t> id = lease_id();
-    if (!id.ok()) return Usage(s, std::string(id.status().message()));
+    if (!id.ok()) return CoordUsage(s, std::string(id.status().message()));
     if (sub == cmds.lease_revoke) return RunLeaseRevoke(c, g, *id, s);
     if (sub == cmds.lease_keep_alive) return RunLeaseKeepAlive(c, g, *id, cmds.once, s);
     return RunLeaseTimeToLive(c, g, *id, cmds.keys, s);
@@ -124,7 +124,7 @@ std::optional<int> RunCoordCommand(const CoordCommands& cmds, client::Client& c,
   if (cmds.lock->parsed()) {
     LockArgs a = cmds.lock_args;
     Result<std::chrono::milliseconds> ttl = ParseDuration(cmds.lock_ttl);
-    if (!ttl.ok()) return Usage(s, "lock --ttl: " + std::string(ttl.status().message()));
+    if (!ttl.ok()) return CoordUsage(s, "lock --ttl: " + std::string(ttl.status().message()));
     a.ttl = *ttl;
     return RunLock(c, g, a, s);
   }
@@ -132,10 +132,10 @@ std::optional<int> RunCoordCommand(const CoordCommands& cmds, client::Client& c,
     ElectArgs a = cmds.elect_args;
     if (cmds.proposal_opt->count() > 0) a.proposal = cmds.proposal;
     if (a.listen == a.proposal.has_value()) {
-      return Usage(s, "elect: give a proposal to campaign, or --listen to observe (not both)");
+      return CoordUsage(s, "elect: give a proposal to campaign, or --listen to observe (not both)");
     }
     Result<std::chrono::milliseconds> ttl = ParseDuration(cmds.elect_ttl);
-    if (!ttl.ok()) return Usage(s, "elect --ttl: " + std::string(ttl.status().message()));
+    if (!ttl.ok()) return CoordUsage(s, "elect --ttl: " + std::string(ttl.status().message()));
     a.ttl = *ttl;
     return RunElect(c, g, a, s);
   }

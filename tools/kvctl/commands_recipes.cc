@@ -26,14 +26,14 @@ extern char** environ;
 namespace ringkv::kvctl {
 namespace {
 
-client::CallOptions Call(const GlobalOptions& g, uint64_t lease = 0) {
+client::CallOptions RecipeCall(const GlobalOptions& g, uint64_t lease = 0) {
   client::CallOptions o;
   o.timeout = g.command_timeout;
   o.lease = lease;
   return o;
 }
 
-int Fail(const Status& st, const GlobalOptions& g, const std::string& cmd, Streams& s) {
+int RecipeFail(const Status& st, const GlobalOptions& g, const std::string& cmd, Streams& s) {
   s.err << ErrorLine(st, ErrorContext{cmd, "", g.EndpointsString(), true, ""}) << "\n";
   return ExitCodeFor(st);
 }
@@ -58,7 +58,7 @@ class HeldLease {
     cv_.notify_all();
     thread_.join();
     // Best effort: if it fails the lease still expires after its TTL.
-    if (revoke) c_.LeaseRevoke(id_, Call(g_)).status().IgnoreError();
+    if (revoke) c_.LeaseRevoke(id_, RecipeCall(g_)).status().IgnoreError();
   }
 
  private:
@@ -68,7 +68,7 @@ class HeldLease {
       cv_.wait_for(l, ttl_ / 3, [this] { return stopped_; });
       if (stopped_) return;
       l.unlock();
-      Result<std::chrono::milliseconds> r = c_.LeaseKeepAlive(id_, Call(g_));
+      Result<std::chrono::milliseconds> r = c_.LeaseKeepAlive(id_, RecipeCall(g_));
       l.lock();
       if (!r.ok() && r.status().IsNotFound()) {
         alive_ = false;
@@ -100,12 +100,12 @@ Result<Contender> Enter(client::Client& c, const GlobalOptions& g, const std::st
                         std::unique_ptr<HeldLease>* held) {
   Contender me;
   me.prefix = "{" + name + "}/";
-  Result<client::Lease> lease = c.LeaseGrant(ttl, me.prefix, Call(g));
+  Result<client::Lease> lease = c.LeaseGrant(ttl, me.prefix, RecipeCall(g));
   if (!lease.ok()) return lease.status();
   *held = std::make_unique<HeldLease>(c, g, lease->id, lease->ttl);
   me.key = me.prefix + FormatLeaseId(lease->id);
   Result<client::CasResult> put =
-      c.CompareAndSwap(me.key, client::Expect::Absent(), value, Call(g, lease->id));
+      c.CompareAndSwap(me.key, client::Expect::Absent(), value, RecipeCall(g, lease->id));
   if (!put.ok()) return put.status();
   // A retried write that had applied finds its own key: its version is still ours.
   me.version = put->succeeded ? put->version : put->current->version;
@@ -118,7 +118,7 @@ Result<bool> WaitForTurn(client::Client& c, const GlobalOptions& g, const Conten
                          const HeldLease& lease) {
   while (true) {
     Result<client::ScanResult> keys =
-        c.Scan(me.prefix, PrefixEnd(me.prefix), client::ScanOptions{}, Call(g));
+        c.Scan(me.prefix, PrefixEnd(me.prefix), client::ScanOptions{}, RecipeCall(g));
     if (!keys.ok()) return keys.status();
     const client::KeyValue* pred = nullptr;
     for (const client::KeyValue& kv : keys->kvs) {
@@ -178,9 +178,9 @@ int RunLock(client::Client& c, const GlobalOptions& g, const LockArgs& a, Stream
   InstallInterruptHandler();
   std::unique_ptr<HeldLease> lease;
   Result<Contender> me = Enter(c, g, a.name, "", a.ttl, &lease);
-  if (!me.ok()) return Fail(me.status(), g, "lock", s);
+  if (!me.ok()) return RecipeFail(me.status(), g, "lock", s);
   Result<bool> turn = WaitForTurn(c, g, *me, *lease);
-  if (!turn.ok()) return Fail(turn.status(), g, "lock", s);
+  if (!turn.ok()) return RecipeFail(turn.status(), g, "lock", s);
   if (!*turn) {
     if (!lease->alive()) s.err << "Error: lost the lease while waiting for lock " << a.name << "\n";
     return lease->alive() ? kExitInterrupted : kExitError;
@@ -224,7 +224,7 @@ int ListenElection(client::Client& c, const GlobalOptions& g, const std::string&
         std::lock_guard<std::mutex> l(mu);
         ended = e;
       });
-  if (!w.ok()) return Fail(w.status(), g, "elect", s);
+  if (!w.ok()) return RecipeFail(w.status(), g, "elect", s);
   std::string leader_key;
   while (true) {
     const bool interrupted = WaitInterruptible(
@@ -236,11 +236,11 @@ int ListenElection(client::Client& c, const GlobalOptions& g, const std::string&
     if (interrupted) return kExitInterrupted;
     {
       std::lock_guard<std::mutex> l(mu);
-      if (ended) return Fail(ended->status, g, "elect", s);
+      if (ended) return RecipeFail(ended->status, g, "elect", s);
       changed = false;
     }
-    Result<client::ScanResult> keys = c.Scan(prefix, PrefixEnd(prefix), {}, Call(g));
-    if (!keys.ok()) return Fail(keys.status(), g, "elect", s);
+    Result<client::ScanResult> keys = c.Scan(prefix, PrefixEnd(prefix), {}, RecipeCall(g));
+    if (!keys.ok()) return RecipeFail(keys.status(), g, "elect", s);
     const client::KeyValue* leader = nullptr;
     for (const auto& kv : keys->kvs) {
       if (leader == nullptr || kv.version < leader->version) leader = &kv;
@@ -260,9 +260,9 @@ int RunElect(client::Client& c, const GlobalOptions& g, const ElectArgs& a, Stre
   if (a.listen) return ListenElection(c, g, a.name, s);
   std::unique_ptr<HeldLease> lease;
   Result<Contender> me = Enter(c, g, a.name, *a.proposal, a.ttl, &lease);
-  if (!me.ok()) return Fail(me.status(), g, "elect", s);
+  if (!me.ok()) return RecipeFail(me.status(), g, "elect", s);
   Result<bool> turn = WaitForTurn(c, g, *me, *lease);
-  if (!turn.ok()) return Fail(turn.status(), g, "elect", s);
+  if (!turn.ok()) return RecipeFail(turn.status(), g, "elect", s);
   if (!*turn) return lease->alive() ? kExitInterrupted : kExitError;
   s.out << Show(me->key, g.hex) << "\n" << Show(*a.proposal, g.hex) << "\n" << std::flush;
   WaitInterruptible([&] { return !lease->alive(); }, std::chrono::hours(24 * 365 * 100));

@@ -12,13 +12,13 @@ namespace {
 
 using nlohmann::json;
 
-client::CallOptions Call(const GlobalOptions& g) {
+client::CallOptions TxnCall(const GlobalOptions& g) {
   client::CallOptions o;
   o.timeout = g.command_timeout;
   return o;
 }
 
-int Fail(const Status& st, const GlobalOptions& g, const std::string& cmd, bool is_write,
+int TxnFail(const Status& st, const GlobalOptions& g, const std::string& cmd, bool is_write,
          Streams& s, std::string hint = "") {
   ErrorContext ctx{cmd, "", g.EndpointsString(), is_write, std::move(hint)};
   s.err << ErrorLine(st, ctx) << "\n";
@@ -43,9 +43,9 @@ int RunTxn(client::Client& c, const GlobalOptions& g, bool interactive, Streams&
     s.err << "Error: " << txn.status().message() << ". Try: kvctl txn --help\n";
     return kExitUsage;
   }
-  Result<client::TxnResult> r = c.Commit(*txn, Call(g));
+  Result<client::TxnResult> r = c.Commit(*txn, TxnCall(g));
   if (!r.ok()) {
-    return Fail(r.status(), g, "txn", true, s,
+    return TxnFail(r.status(), g, "txn", true, s,
                 r.status().IsInvalidArgument()
                     ? "keep a transaction's keys on one shard with a hash tag ({user42}/...) and "
                       "within the server's limits (kvd --help: --max_txn_ops, --max_key_bytes)"
@@ -95,9 +95,9 @@ int RunTxn(client::Client& c, const GlobalOptions& g, bool interactive, Streams&
 
 int RunLeaseGrant(client::Client& c, const GlobalOptions& g, std::chrono::milliseconds ttl,
                   const std::string& shard_key, Streams& s) {
-  Result<client::Lease> l = c.LeaseGrant(ttl, shard_key, Call(g));
+  Result<client::Lease> l = c.LeaseGrant(ttl, shard_key, TxnCall(g));
   if (!l.ok()) {
-    return Fail(l.status(), g, "lease grant", true, s,
+    return TxnFail(l.status(), g, "lease grant", true, s,
                 l.status().IsInvalidArgument() ? "choose a TTL within the server's bounds "
                                                  "(kvd --min_lease_ttl_ms, --max_lease_ttl_ms)"
                                                : "");
@@ -111,8 +111,8 @@ int RunLeaseGrant(client::Client& c, const GlobalOptions& g, std::chrono::millis
 }
 
 int RunLeaseRevoke(client::Client& c, const GlobalOptions& g, uint64_t lease, Streams& s) {
-  Result<uint32_t> n = c.LeaseRevoke(lease, Call(g));
-  if (!n.ok()) return Fail(n.status(), g, "lease revoke", true, s, kLeaseHint);
+  Result<uint32_t> n = c.LeaseRevoke(lease, TxnCall(g));
+  if (!n.ok()) return TxnFail(n.status(), g, "lease revoke", true, s, kLeaseHint);
   if (g.format == OutputFormat::kJson) {
     s.out << json{{"id", FormatLeaseId(lease)}, {"deleted", *n}}.dump() << "\n";
   } else {
@@ -125,8 +125,8 @@ int RunLeaseKeepAlive(client::Client& c, const GlobalOptions& g, uint64_t lease,
                       Streams& s) {
   InstallInterruptHandler();
   while (true) {
-    Result<std::chrono::milliseconds> ttl = c.LeaseKeepAlive(lease, Call(g));
-    if (!ttl.ok()) return Fail(ttl.status(), g, "lease keep-alive", false, s, kLeaseHint);
+    Result<std::chrono::milliseconds> ttl = c.LeaseKeepAlive(lease, TxnCall(g));
+    if (!ttl.ok()) return TxnFail(ttl.status(), g, "lease keep-alive", false, s, kLeaseHint);
     if (g.format == OutputFormat::kJson) {
       s.out << json{{"id", FormatLeaseId(lease)}, {"ttl_ms", ttl->count()}}.dump() << "\n";
     } else {
@@ -142,8 +142,8 @@ int RunLeaseKeepAlive(client::Client& c, const GlobalOptions& g, uint64_t lease,
 
 int RunLeaseTimeToLive(client::Client& c, const GlobalOptions& g, uint64_t lease, bool keys,
                        Streams& s) {
-  Result<client::LeaseInfo> info = c.LeaseTimeToLive(lease, keys, Call(g));
-  if (!info.ok()) return Fail(info.status(), g, "lease timetolive", false, s, kLeaseHint);
+  Result<client::LeaseInfo> info = c.LeaseTimeToLive(lease, keys, TxnCall(g));
+  if (!info.ok()) return TxnFail(info.status(), g, "lease timetolive", false, s, kLeaseHint);
   if (g.format == OutputFormat::kJson) {
     json j{{"id", FormatLeaseId(lease)},
            {"granted_ttl_ms", info->granted_ttl.count()},
