@@ -130,6 +130,10 @@ void Watcher::OnMessage(size_t i, uint64_t stream_id, kvpb::Response resp) {
         end.status = Status::InvalidArgument(DescribeError(e));
         Finish(end);
         return;
+      case kvpb::PERMISSION_DENIED:  // definite: every node applies the same rules
+        end.status = Status::PermissionDenied(DescribeError(e));
+        Finish(end);
+        return;
       case kvpb::NOT_LEADER:
         core_->router.ForgetLeader(s.group, s.endpoint);
         if (!e.leader_address().empty() && s.redirects_in_row < kMaxWatchRedirectsInRow) {

@@ -74,21 +74,19 @@ Status Authorizer::CheckTxn(const Principal& p, const AuthRules& rules,
   // Compares read (a failed compare shows which branch ran), gets read, puts and deletes write.
   // Both branches are checked: which one runs is not known before the compares are evaluated.
   for (const kvpb::Compare& c : txn.compare()) {
-    RETURN_IF_ERROR(CheckKey(p, rules, "compare in a transaction", c.key(), true, false));
+    RETURN_IF_ERROR(CheckKey(p, rules, "compare", c.key(), true, false));
   }
   for (const auto* branch : {&txn.success(), &txn.failure()}) {
     for (const kvpb::TxnOp& op : *branch) {
       switch (op.op_case()) {
         case kvpb::TxnOp::kGet:
-          RETURN_IF_ERROR(CheckKey(p, rules, "read in a transaction", op.get().key(), true, false));
+          RETURN_IF_ERROR(CheckKey(p, rules, "read", op.get().key(), true, false));
           break;
         case kvpb::TxnOp::kPut:
-          RETURN_IF_ERROR(
-              CheckKey(p, rules, "write in a transaction", op.put().key(), true, true));
+          RETURN_IF_ERROR(CheckKey(p, rules, "write", op.put().key(), true, true));
           break;
         case kvpb::TxnOp::kDelete:
-          RETURN_IF_ERROR(
-              CheckKey(p, rules, "delete in a transaction", op.delete_().key(), true, true));
+          RETURN_IF_ERROR(CheckKey(p, rules, "delete", op.delete_().key(), true, true));
           break;
         case kvpb::TxnOp::OP_NOT_SET:
           break;  // the replica refuses it (INVALID_ARGUMENT)
@@ -148,14 +146,15 @@ Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
     case kvpb::Request::kLeaseGrant:
     case kvpb::Request::kLeaseRevoke:
     case kvpb::Request::kLeaseKeepAlive:
-      // As in etcd, any authenticated user may grant, revoke and keep alive a lease: a lease by
-      // itself holds no data. Attaching a key (a put with a lease) needs read-write permission
-      // on the key, checked with the put. Unlike etcd, a revoke is not checked against the keys
-      // attached to the lease (the lease table lives in the replica, not at this edge): see
-      // docs/security.md "Leases".
-      return Status::OK();
-    case kvpb::Request::kLeaseTtl:  // the attached keys listed are filtered by MayRead
-      return Status::OK();
+    case kvpb::Request::kLeaseTtl:
+      // As in etcd, any authenticated user may grant, revoke, keep alive and look up a lease: a
+      // lease by itself holds no data. Attaching a key (a put with a lease) needs read-write
+      // permission on the key, checked with the put; the keys a time-to-live lists are filtered
+      // by MayRead. Unlike etcd, a revoke is not checked against the keys attached to the lease
+      // (the lease table lives in the replica, not at this edge): see docs/security.md.
+      if (p.kind == Principal::Kind::kUser) return Status::OK();
+      return Status::PermissionDenied(p.Describe() +
+                                      " may not use leases (needs a client certificate)");
     case kvpb::Request::kWatch: {
       const kvpb::WatchRequest& w = req.watch();
       if (w.range_end().empty()) return CheckKey(p, *rules, "watch", w.key(), true, false);

@@ -64,18 +64,9 @@ class ConnectionWatchStream final : public replica::WatchStream {
  private:
   // Drops events of keys the principal may not read and of reserved keys, as scans do (the
   // watch itself passed Authorizer::Check, which needs read permission on its whole range; the
-  // rules may have changed since, and a range may cover reserved keys). A message left without
-  // events still goes out: its progress_version stays true.
+  // rules may have changed since, and a range may cover reserved keys).
   void FilterEvents(kvpb::Response* r) const {
-    if (!r->has_watch() || r->watch().events().empty()) return;
-    auto* events = r->mutable_watch()->mutable_events();
-    int kept = 0;
-    for (int i = 0; i < events->size(); ++i) {
-      if (!ClientRequestHandler::MayRead(authorizer_, principal_, events->Get(i).key())) continue;
-      if (kept != i) events->SwapElements(kept, i);
-      ++kept;
-    }
-    while (events->size() > kept) events->RemoveLast();
+    ClientRequestHandler::FilterWatchEvents(authorizer_, principal_, r);
   }
 
   const std::weak_ptr<net::Connection> conn_;

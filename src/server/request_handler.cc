@@ -122,6 +122,19 @@ bool ClientRequestHandler::MayRead(const Authorizer* authorizer, const Principal
   return authorizer != nullptr ? authorizer->MayRead(p, key) : p.superuser();
 }
 
+void ClientRequestHandler::FilterWatchEvents(const Authorizer* authorizer, const Principal& p,
+                                             kvpb::Response* resp) {
+  if (!resp->has_watch() || resp->watch().events().empty()) return;
+  auto* events = resp->mutable_watch()->mutable_events();
+  int kept = 0;
+  for (int i = 0; i < events->size(); ++i) {
+    if (!MayRead(authorizer, p, events->Get(i).key())) continue;
+    if (kept != i) events->SwapElements(kept, i);
+    ++kept;
+  }
+  while (events->size() > kept) events->RemoveLast();
+}
+
 void ClientRequestHandler::FilterLeaseKeys(const Authorizer* authorizer, const Principal& p,
                                            kvpb::Response* resp) {
   if (!resp->has_lease_ttl()) return;

@@ -5,9 +5,10 @@
 // answers (the `intercept` hook: NOSPACE, a node that left, alarm disarm) and then the sink
 // (the store). Watch and watch-cancel requests go, after the same checks, to the caller's
 // `stream` function instead of the sink (a watch answers many times, on its connection). Scan
-// answers, and the key list of a lease time-to-live, come back through a filter that drops keys the principal may
-// not read and reserved keys, and tells the client where the scan got to (scanned_through), so
-// a filtered page never ends a scan early.
+// answers come back through a filter that drops keys the principal may not read and reserved
+// keys, and tells the client where the scan got to (scanned_through), so a filtered page never
+// ends a scan early; the keys of a lease time-to-live and the events of a watch are filtered
+// the same way.
 //
 // ClientService (server/client_service.h) feeds it frames from the network; the fuzz target of
 // the client request handler feeds it bytes, with a stub sink.
@@ -70,6 +71,10 @@ class ClientRequestHandler {
   // Removes what `p` may not read and reserved keys from a lease time-to-live's key list.
   static void FilterLeaseKeys(const Authorizer* authorizer, const Principal& p,
                               kvpb::Response* resp);
+  // Removes events of keys `p` may not read and of reserved keys from a watch message (the
+  // message itself stays: its progress_version still holds).
+  static void FilterWatchEvents(const Authorizer* authorizer, const Principal& p,
+                                kvpb::Response* resp);
   // Whether `p` may see an event or a key named in an answer: not reserved, and readable.
   static bool MayRead(const Authorizer* authorizer, const Principal& p, std::string_view key);
 

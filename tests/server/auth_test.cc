@@ -1,8 +1,10 @@
 // Permissions at the client port's edge: principals from certificates, validation and
 // compilation of the rules, the one Check every request type goes through (allowed and denied:
-// get, put, delete, cas, append, scan, status, admin), reserved keys, missing and stale rules,
-// and the request handler around it (malformed frames, draining, refusals, scan filtering and
-// scanned_through, validation of stored rules) with a stub store.
+// get, put, delete, cas, append, scan, status, admin, txn, the lease operations, watch and
+// watch cancel), ranges one permission covers, reserved keys, missing and stale rules, and the
+// request handler around it (malformed frames, draining, refusals, scan filtering and
+// scanned_through, watches handed to the stream after the checks, watch events and lease key
+// lists filtered, validation of stored rules) with a stub store.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -166,6 +168,161 @@ TEST(AuthorizerTest, EveryRequestTypeAllowedAndDenied) {
   EXPECT_EQ(a->Check(anon, Get("app/x"), now).code(), StatusCode::kPermissionDenied);
 }
 
+TEST(AuthRulesTest, RangesOnePermissionCovers) {
+  AuthRules r = AuthRules::Compile(SampleConfig());
+  const Principal alice = User("alice");
+  EXPECT_TRUE(r.CanReadRange(alice, "app/", "app0"));  // the whole prefix: "app0" follows it
+  EXPECT_TRUE(r.CanReadRange(alice, "app/a", "app/b"));
+  EXPECT_TRUE(r.CanReadRange(alice, "app/logs/", "app/logs0"));
+  EXPECT_FALSE(r.CanReadRange(alice, "app/", "app1"));  // "app0..." is not under "app/"
+  EXPECT_FALSE(r.CanReadRange(alice, "ap", "app/z"));   // starts before the prefix
+  EXPECT_FALSE(r.CanReadRange(alice, "app/", ""));      // every key from "app/" on
+  EXPECT_FALSE(r.CanReadRange(alice, "app/", std::string(1, '\0')));
+  EXPECT_TRUE(r.CanReadRange(User("bob"), "", std::string(1, '\0')));  // admin
+  EXPECT_FALSE(r.CanReadRange(User("carol"), "app/a", "app/b"));
+
+  // The empty prefix covers everything; a prefix ending in 0xff bytes ends where its last
+  // other byte does.
+  authpb::AuthConfig c;
+  auto* all = c.add_roles();
+  all->set_name("all");
+  auto* perm = all->add_permissions();
+  perm->set_prefix("");
+  perm->set_access(authpb::Permission::READ);
+  auto* ff = c.add_roles();
+  ff->set_name("ff");
+  perm = ff->add_permissions();
+  perm->set_prefix("a\xff");
+  perm->set_access(authpb::Permission::READ);
+  auto* dave = c.add_users();
+  dave->set_name("dave");
+  dave->add_roles("all");
+  auto* erin = c.add_users();
+  erin->set_name("erin");
+  erin->add_roles("ff");
+  ASSERT_OK(ValidateAuthConfig(c));
+  AuthRules r2 = AuthRules::Compile(c);
+  EXPECT_TRUE(r2.CanReadRange(User("dave"), "", std::string(1, '\0')));
+  EXPECT_TRUE(r2.CanReadRange(User("erin"), "a\xff", "b"));
+  EXPECT_FALSE(r2.CanReadRange(User("erin"), "a\xff", "b\x01"));
+}
+
+kvpb::Request Txn(const std::vector<std::string>& compared, const std::vector<std::string>& read,
+                  const std::vector<std::string>& put, const std::vector<std::string>& deleted,
+                  bool in_failure_branch = false) {
+  kvpb::Request r;
+  kvpb::TxnRequest* t = r.mutable_txn();
+  for (const auto& k : compared) t->add_compare()->set_key(k);
+  auto* branch = in_failure_branch ? t->mutable_failure() : t->mutable_success();
+  for (const auto& k : read) branch->Add()->mutable_get()->set_key(k);
+  for (const auto& k : put) {
+    auto* p = branch->Add()->mutable_put();
+    p->set_key(k);
+    p->set_value("v");
+  }
+  for (const auto& k : deleted) branch->Add()->mutable_delete_()->set_key(k);
+  return r;
+}
+
+TEST(AuthorizerTest, TransactionsNeedReadOnComparedAndReadKeysAndWriteOnWrittenKeys) {
+  const auto now = Clock::now();
+  auto a = LoadedAuthorizer(now);
+  const Principal alice = User("alice");  // reads app/, writes app/logs/
+  EXPECT_OK(a->Check(alice, Txn({"app/config"}, {"app/x"}, {"app/logs/1"}, {"app/logs/2"}), now));
+  Status denied = a->Check(alice, Txn({"secret"}, {}, {"app/logs/1"}, {}), now);
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("may not compare key \"secret\""),
+            std::string_view::npos)
+      << denied;
+  EXPECT_EQ(a->Check(alice, Txn({}, {"secret"}, {}, {}), now).code(),
+            StatusCode::kPermissionDenied);
+  denied = a->Check(alice, Txn({"app/config"}, {}, {"app/config"}, {}), now);
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("needs read-write"), std::string_view::npos) << denied;
+  EXPECT_EQ(a->Check(alice, Txn({}, {}, {}, {"app/config"}), now).code(),
+            StatusCode::kPermissionDenied);
+  // The failure branch counts as much as the success branch: either may run.
+  EXPECT_EQ(a->Check(alice, Txn({"app/config"}, {}, {"app/config"}, {}, true), now).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(a->Check(User("carol"), Txn({"app/x"}, {}, {}, {}), now).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_OK(a->Check(User("bob"), Txn({"x"}, {"y"}, {"z"}, {"w"}), now));
+  // Reserved keys are refused in a transaction, even to root: the rules change only by
+  // compare-and-swap, which validates them.
+  const std::string rules(authpb::kAuthConfigKey);
+  EXPECT_TRUE(a->Check(User("root"), Txn({}, {}, {rules}, {}), now).IsInvalidArgument());
+  EXPECT_TRUE(a->Check(User("root"), Txn({rules}, {}, {}, {}), now).IsInvalidArgument());
+  Principal off;  // authentication off
+  EXPECT_TRUE(a->Check(off, Txn({}, {}, {}, {rules}, true), now).IsInvalidArgument());
+}
+
+TEST(AuthorizerTest, LeasesAreForAnyAuthenticatedUser) {
+  const auto now = Clock::now();
+  auto a = LoadedAuthorizer(now);
+  kvpb::Request grant;
+  grant.mutable_lease_grant()->set_ttl_ms(5000);
+  grant.mutable_lease_grant()->set_shard_key("anything");
+  kvpb::Request revoke;
+  revoke.mutable_lease_revoke()->set_lease_id(1);
+  kvpb::Request keep;
+  keep.mutable_lease_keep_alive()->set_lease_id(1);
+  kvpb::Request ttl;
+  ttl.mutable_lease_ttl()->set_lease_id(1);
+  ttl.mutable_lease_ttl()->set_keys(true);
+  Principal anon;
+  anon.kind = Principal::Kind::kAnonymous;
+  for (const kvpb::Request* r : {&grant, &revoke, &keep, &ttl}) {
+    EXPECT_OK(a->Check(User("carol"), *r, now)) << r->ShortDebugString();  // no roles at all
+    EXPECT_OK(a->Check(User("root"), *r, now));
+    EXPECT_EQ(a->Check(anon, *r, now).code(), StatusCode::kPermissionDenied);
+    EXPECT_TRUE(a->Check(User("carol"), *r, now + std::chrono::seconds(31)).IsUnavailable());
+  }
+  // Attaching a key is a put: it needs read-write permission on the key.
+  kvpb::Request put = Put("app/config");
+  put.mutable_put()->set_lease(1);
+  EXPECT_EQ(a->Check(User("alice"), put, now).code(), StatusCode::kPermissionDenied);
+  put.mutable_put()->set_key("app/logs/lock");
+  EXPECT_OK(a->Check(User("alice"), put, now));
+  // A lease's shard key may not be reserved.
+  grant.mutable_lease_grant()->set_shard_key(std::string(authpb::kAuthConfigKey));
+  EXPECT_TRUE(a->Check(User("root"), grant, now).IsInvalidArgument());
+}
+
+kvpb::Request Watch(const std::string& key, const std::string& range_end) {
+  kvpb::Request r;
+  r.mutable_watch()->set_key(key);
+  r.mutable_watch()->set_range_end(range_end);
+  return r;
+}
+
+TEST(AuthorizerTest, WatchesNeedReadPermissionOnTheirKeyOrWholeRange) {
+  const auto now = Clock::now();
+  auto a = LoadedAuthorizer(now);
+  const Principal alice = User("alice");
+  EXPECT_OK(a->Check(alice, Watch("app/config", ""), now));
+  Status denied = a->Check(alice, Watch("other", ""), now);
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("may not watch key \"other\""), std::string_view::npos)
+      << denied;
+  EXPECT_OK(a->Check(alice, Watch("app/", "app0"), now));  // kvctl watch app/ --prefix
+  denied = a->Check(alice, Watch("app/", "b"), now);
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.message().find("may not watch the range from \"app/\" to \"b\""),
+            std::string_view::npos)
+      << denied;
+  EXPECT_EQ(a->Check(alice, Watch("app/", std::string(1, '\0')), now).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(a->Check(User("carol"), Watch("app/x", ""), now).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_OK(a->Check(User("bob"), Watch("", std::string(1, '\0')), now));
+  // A single reserved key is refused (ranges over it are filtered instead).
+  const std::string rules(authpb::kAuthConfigKey);
+  EXPECT_TRUE(a->Check(User("root"), Watch(rules, ""), now).IsInvalidArgument());
+  kvpb::Request cancel;
+  cancel.mutable_watch_cancel()->set_watch_id(3);
+  EXPECT_OK(a->Check(User("carol"), cancel, now));  // it ends a watch of its own connection
+}
+
 TEST(AuthorizerTest, ReservedKeysAreForAdministratorsOnly) {
   const auto now = Clock::now();
   auto a = LoadedAuthorizer(now);
@@ -269,6 +426,77 @@ TEST(RequestHandlerTest, ScansReturnOnlyReadableKeysAndSayHowFarTheyGot) {
   h.Handle(scan.SerializeAsString(), User("root"), Capture(&r));
   EXPECT_EQ(r.resp.scan().kvs_size(), 5);
   EXPECT_FALSE(r.resp.scan().more());
+}
+
+TEST(RequestHandlerTest, WatchesGoToTheStreamOnlyAfterTheChecks) {
+  auto a = LoadedAuthorizer(Clock::now());
+  StubSink sink;
+  ClientRequestHandler h(NodeId(1), &sink, a.get());
+  std::vector<kvpb::Request> streamed;
+  auto stream = [&streamed](kvpb::Request req) { streamed.push_back(std::move(req)); };
+  Replied r;
+  h.Handle(Watch("other", "").SerializeAsString(), User("alice"), Capture(&r), nullptr, stream);
+  EXPECT_EQ(r.count, 1);
+  EXPECT_EQ(r.resp.error().code(), kvpb::PERMISSION_DENIED);
+  EXPECT_TRUE(streamed.empty());
+  h.Handle(Watch("app/", "app0").SerializeAsString(), User("alice"), Capture(&r), nullptr,
+           stream);
+  EXPECT_EQ(r.count, 1);  // no answer: the stream answers
+  ASSERT_EQ(streamed.size(), 1u);
+  EXPECT_EQ(streamed[0].watch().key(), "app/");
+  EXPECT_TRUE(sink.requests.empty());
+  // Without a stream to send events on, a watch is refused.
+  h.Handle(Watch("app/", "app0").SerializeAsString(), User("alice"), Capture(&r));
+  EXPECT_EQ(r.count, 2);
+  EXPECT_EQ(r.resp.error().code(), kvpb::INVALID_ARGUMENT);
+  EXPECT_TRUE(sink.requests.empty());
+}
+
+TEST(RequestHandlerTest, WatchEventsAndLeaseKeysOnlyReadableOnes) {
+  auto a = LoadedAuthorizer(Clock::now());
+  kvpb::Response events;
+  events.mutable_watch()->set_progress_version(42);
+  for (const std::string& k : std::vector<std::string>{"app/a", "secret",
+                                                       std::string(authpb::kAuthConfigKey), "app/b"}) {
+    events.mutable_watch()->add_events()->set_key(k);
+  }
+  kvpb::Response r = events;
+  ClientRequestHandler::FilterWatchEvents(a.get(), User("alice"), &r);
+  ASSERT_EQ(r.watch().events_size(), 2);
+  EXPECT_EQ(r.watch().events(0).key(), "app/a");
+  EXPECT_EQ(r.watch().events(1).key(), "app/b");
+  EXPECT_EQ(r.watch().progress_version(), 42u);
+  r = events;
+  ClientRequestHandler::FilterWatchEvents(a.get(), User("carol"), &r);
+  EXPECT_EQ(r.watch().events_size(), 0);
+  EXPECT_EQ(r.watch().progress_version(), 42u);  // the message stays
+  r = events;
+  ClientRequestHandler::FilterWatchEvents(nullptr, Principal{}, &r);  // authentication off
+  EXPECT_EQ(r.watch().events_size(), 3);  // reserved keys never show
+
+  // The keys a lease time-to-live lists, through the handler.
+  class LeaseSink : public RequestSink {
+   public:
+    void HandleRequest(kvpb::Request req, std::function<void(kvpb::Response)> reply) override {
+      kvpb::Response resp;
+      resp.set_request_id(req.request_id());
+      for (const char* k : {"app/lock", "secret", "app/logs/x"}) {
+        resp.mutable_lease_ttl()->add_keys(k);
+      }
+      reply(resp);
+    }
+  } sink;
+  ClientRequestHandler h(NodeId(1), &sink, a.get());
+  kvpb::Request ttl;
+  ttl.mutable_lease_ttl()->set_lease_id(1);
+  ttl.mutable_lease_ttl()->set_keys(true);
+  Replied out;
+  h.Handle(ttl.SerializeAsString(), User("alice"), Capture(&out));
+  ASSERT_EQ(out.resp.lease_ttl().keys_size(), 2);
+  EXPECT_EQ(out.resp.lease_ttl().keys(0), "app/lock");
+  EXPECT_EQ(out.resp.lease_ttl().keys(1), "app/logs/x");
+  h.Handle(ttl.SerializeAsString(), User("carol"), Capture(&out));
+  EXPECT_EQ(out.resp.lease_ttl().keys_size(), 0);
 }
 
 TEST(RequestHandlerTest, StoredRulesAreValidated) {

@@ -23,7 +23,7 @@ int Fail(const Status& st, const GlobalOptions& g, Streams& s) {
              "--cert/--key)\n";
     return ExitCodeFor(st);
   }
-  ErrorContext ctx{"auth", "", g.EndpointsString(), true};
+  ErrorContext ctx{"auth", "", g.EndpointsString(), true, ""};
   s.err << ErrorLine(st, ctx) << "\n";
   return ExitCodeFor(st);
 }

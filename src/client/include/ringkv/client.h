@@ -287,6 +287,7 @@ struct WatchUpdate {
 //   kResourceExhausted   the server canceled it: the callback did not keep up; resume_version
 //                        is where to continue;
 //   kInvalidArgument     the request was refused (empty key, bad range);
+//   kPermissionDenied    the client certificate's user may not read the key or range;
 //   kUnavailable         the client was closed.
 struct WatchEnd {
   Status status;
