@@ -7,18 +7,22 @@
 // ring, and a replayed or forged gossip packet is dropped with a log line. Without TLS the log
 // says the ports are unauthenticated. With client certificates required, roles stored in the
 // cluster grant read or read-write per key prefix and admin commands, managed by kvctl as
-// root; scans return only readable keys.
+// root; scans return only readable keys; transactions, leases and watches follow the same roles.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -341,6 +345,121 @@ TEST_F(TlsClusterTest, RolesGrantReadAndReadWriteOnPrefixes) {
         return alice->Put("app/logs/3", "x").status().code() == StatusCode::kPermissionDenied;
       },
       10s));
+}
+
+// Transactions, leases and watches go through the same check as the other requests: a user
+// with read on "{w}/" and read-write on "{w}/logs/" (hash tags keep every key on one shard).
+TEST_F(TlsClusterTest, TransactionsLeasesAndWatchesFollowTheRoles) {
+  if (KvctlBinary().empty()) GTEST_SKIP() << "kvctl not built";
+  const std::string root = "--endpoints=" + cluster_->endpoints() +
+                           " --cacert=" + pki_->ca.ca_file() + " --cert=" + pki_->root.cert +
+                           " --key=" + pki_->root.key;
+  for (const std::string cmd :
+       {"role add w-reader", "role grant-permission w-reader read {w}/", "role add w-writer",
+        "role grant-permission w-writer readwrite {w}/logs/", "user add wendy",
+        "user grant-role wendy w-reader", "user grant-role wendy w-writer"}) {
+    auto [rc, out] = Kvctl(root + " " + cmd);
+    ASSERT_EQ(rc, 0) << cmd << ": " << out;
+  }
+  client::Client& admin = cluster_->client();
+  ASSERT_OK(admin.Put("{w}/config", "v").status());
+  ASSERT_OK(admin.Put("{w}-secret", "s").status());
+  auto wendy =
+      ClientAs(pki_->ca.IssueClient("wendy", "wendy"), pki_->ca.ca_file(), cluster_->endpoints());
+  ASSERT_NE(wendy, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return wendy->Get("{w}/config").ok(); }, 10s));
+
+  // Transactions: read on what they compare or read, read-write on what they write.
+  client::Txn ok_txn;
+  ok_txn.compare.push_back(client::Compare::Exists("{w}/config"));
+  ok_txn.success.push_back(client::TxnOp::Put("{w}/logs/1", "x"));
+  ok_txn.success.push_back(client::TxnOp::Get("{w}/config"));
+  auto committed = wendy->Commit(ok_txn);
+  ASSERT_OK(committed.status());
+  EXPECT_TRUE(committed->succeeded);
+  client::Txn peek;  // compares a key wendy may not read: the outcome would tell her about it
+  peek.compare.push_back(client::Compare::Value("{w}-secret", client::Compare::Op::kEqual, "s"));
+  peek.success.push_back(client::TxnOp::Put("{w}/logs/2", "x"));
+  auto denied = wendy->Commit(peek);
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied) << denied.status();
+  client::Txn overwrite;  // writes a key wendy may only read, in the branch that would not run
+  overwrite.compare.push_back(client::Compare::Absent("{w}/config"));
+  overwrite.failure.push_back(client::TxnOp::Put("{w}/config", "y"));
+  EXPECT_EQ(wendy->Commit(overwrite).status().code(), StatusCode::kPermissionDenied);
+  auto config = admin.Get("{w}/config");
+  ASSERT_OK(config.status());
+  ASSERT_TRUE(config->has_value());
+  EXPECT_EQ((*config)->value, "v");
+
+  // Leases: any user may grant one; attaching a key needs write permission on the key; the
+  // keys listed are the ones she may read.
+  auto lease = wendy->LeaseGrant(10s, "{w}");
+  ASSERT_OK(lease.status());
+  client::CallOptions with_lease;
+  with_lease.lease = lease->id;
+  EXPECT_OK(wendy->Put("{w}/logs/lock", "me", with_lease).status());
+  EXPECT_EQ(wendy->Put("{w}/config", "me", with_lease).status().code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_OK(admin.Put("{w}-secret", "s", with_lease).status());  // root attaches a hidden key
+  auto info = wendy->LeaseTimeToLive(lease->id, /*keys=*/true);
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->keys, std::vector<std::string>{"{w}/logs/lock"});
+  auto all = admin.LeaseTimeToLive(lease->id, /*keys=*/true);
+  ASSERT_OK(all.status());
+  EXPECT_EQ(all->keys.size(), 2u);
+  EXPECT_OK(wendy->LeaseKeepAlive(lease->id).status());
+
+  // Watches: read permission on the key, or on one prefix covering the whole range.
+  std::mutex mu;
+  std::vector<std::string> seen;
+  std::optional<Status> secret_end, from_key_end;
+  auto on_update = [&](const client::WatchUpdate& u) {
+    std::lock_guard<std::mutex> l(mu);
+    for (const auto& e : u.events) seen.push_back(e.key);
+  };
+  auto secret = wendy->Watch("{w}-secret", client::WatchOptions{}, on_update,
+                             [&](const client::WatchEnd& e) {
+                               std::lock_guard<std::mutex> l(mu);
+                               secret_end = e.status;
+                             });
+  ASSERT_OK(secret.status());
+  client::WatchOptions from_key;
+  from_key.from_key = true;
+  auto everything = wendy->Watch("{w}", from_key, on_update, [&](const client::WatchEnd& e) {
+    std::lock_guard<std::mutex> l(mu);
+    from_key_end = e.status;
+  });
+  ASSERT_OK(everything.status());
+  client::WatchOptions prefix;
+  prefix.prefix = true;
+  auto mine = wendy->Watch("{w}/", prefix, on_update);
+  ASSERT_OK(mine.status());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> l(mu);
+        return secret_end.has_value() && from_key_end.has_value();
+      },
+      10s));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(secret_end->code(), StatusCode::kPermissionDenied) << *secret_end;
+    EXPECT_EQ(from_key_end->code(), StatusCode::kPermissionDenied) << *from_key_end;
+  }
+  // The prefix watch is established by now or soon: write until its event arrives.
+  int n = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        EXPECT_OK(admin.Put("{w}/news", std::to_string(++n)).status());
+        std::lock_guard<std::mutex> l(mu);
+        return std::find(seen.begin(), seen.end(), "{w}/news") != seen.end();
+      },
+      10s));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    for (const std::string& k : seen) EXPECT_EQ(k.rfind("{w}/", 0), 0u) << k;
+  }
+  (*mine)->Cancel();
+  EXPECT_OK(wendy->LeaseRevoke(lease->id).status());
 }
 
 // Sends `datagram` to node `id`'s gossip port (UDP, the peer port's number).
