@@ -11,7 +11,8 @@ using google::protobuf::internal::WireFormatLite;
 
 bool RequestHeader::is_control() const {
   return op_field == kvpb::Request::kStatusFieldNumber ||
-         op_field == kvpb::Request::kAdminFieldNumber;
+         op_field == kvpb::Request::kAdminFieldNumber ||
+         op_field == kvpb::Request::kWatchCancelFieldNumber;
 }
 
 Result<RequestHeader> PeekRequestHeader(std::string_view payload) {

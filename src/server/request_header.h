@@ -19,9 +19,11 @@ struct RequestHeader {
   // The attempt's server-side timeout in ms (0 = the server's default).
   uint32_t timeout_ms = 0;
   // The field number of the request's operation (kvpb::Request's `op` oneof: 10 get .. 17
-  // admin, 18 txn .. 24 watch cancel), 0 when none is set. With several, the last one wins, as in a protobuf parse.
+  // admin, 18 txn .. 24 watch cancel), 0 when none is set. With several, the last one wins, as
+  // in a protobuf parse.
   int op_field = 0;
-  // Status and admin requests are for operators: admission never sheds them.
+  // Status and admin requests are for operators, and a watch cancel only frees a stream (a
+  // shed one would keep it sending until the connection closes): admission never sheds them.
   bool is_control() const;
 };
 

@@ -10,7 +10,7 @@ namespace ringkv::server {
 namespace {
 
 TEST(RequestHeaderTest, ReadsIdAndOpOfEveryType) {
-  std::vector<kvpb::Request> reqs(8);
+  std::vector<kvpb::Request> reqs(15);
   reqs[0].mutable_get()->set_key("k");
   reqs[1].mutable_put()->set_key("k");
   reqs[1].mutable_put()->set_value(std::string(100000, 'v'));
@@ -20,6 +20,13 @@ TEST(RequestHeaderTest, ReadsIdAndOpOfEveryType) {
   reqs[5].mutable_scan()->set_limit(3);
   reqs[6].mutable_status()->set_with_digests(true);
   reqs[7].mutable_admin()->set_snapshot(true);
+  reqs[8].mutable_txn()->add_success()->mutable_put()->set_value(std::string(100000, 'v'));
+  reqs[9].mutable_lease_grant()->set_ttl_ms(5000);
+  reqs[10].mutable_lease_revoke()->set_lease_id(1);
+  reqs[11].mutable_lease_keep_alive()->set_lease_id(1);
+  reqs[12].mutable_lease_ttl()->set_keys(true);
+  reqs[13].mutable_watch()->set_key("k");
+  reqs[14].mutable_watch_cancel()->set_watch_id(9);
   for (size_t i = 0; i < reqs.size(); ++i) {
     kvpb::Request& r = reqs[i];
     r.set_request_id(1000 + i);
@@ -32,7 +39,7 @@ TEST(RequestHeaderTest, ReadsIdAndOpOfEveryType) {
     EXPECT_EQ(h->request_id, 1000 + i);
     EXPECT_EQ(h->timeout_ms, 250u);
     EXPECT_EQ(h->op_field, static_cast<int>(r.op_case())) << r.ShortDebugString().substr(0, 80);
-    EXPECT_EQ(h->is_control(), r.has_status() || r.has_admin());
+    EXPECT_EQ(h->is_control(), r.has_status() || r.has_admin() || r.has_watch_cancel());
   }
 }
 
