@@ -1,5 +1,6 @@
 #include "server/request_header.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
@@ -14,6 +15,20 @@ bool RequestHeader::is_control() const {
          op_field == kvpb::Request::kAdminFieldNumber ||
          op_field == kvpb::Request::kWatchCancelFieldNumber;
 }
+
+namespace {
+
+// Whether `field` is one of kvpb::Request's `op` oneof (from the descriptor, so a new request
+// type is recognized without a change here).
+bool IsOpField(int field) {
+  static const google::protobuf::OneofDescriptor* const op =
+      kvpb::Request::descriptor()->FindOneofByName("op");
+  const google::protobuf::FieldDescriptor* f =
+      kvpb::Request::descriptor()->FindFieldByNumber(field);
+  return f != nullptr && f->containing_oneof() == op;
+}
+
+}  // namespace
 
 Result<RequestHeader> PeekRequestHeader(std::string_view payload) {
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(payload.data()),
@@ -44,8 +59,7 @@ Result<RequestHeader> PeekRequestHeader(std::string_view payload) {
       h.timeout_ms = t;
       continue;
     }
-    if (field >= kvpb::Request::kGetFieldNumber && field <= kvpb::Request::kAdminFieldNumber &&
-        type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+    if (type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED && IsOpField(field)) {
       h.op_field = field;
     }
     // Skips without copying (a length-delimited field is a seek).
