@@ -367,7 +367,19 @@ TEST_F(TlsClusterTest, TransactionsLeasesAndWatchesFollowTheRoles) {
   auto wendy =
       ClientAs(pki_->ca.IssueClient("wendy", "wendy"), pki_->ca.ca_file(), cluster_->endpoints());
   ASSERT_NE(wendy, nullptr);
-  ASSERT_TRUE(WaitUntil([&] { return wendy->Get("{w}/config").ok(); }, 10s));
+  // The rules reach every node within a refresh, each node on its own schedule, and the check
+  // is made by the node a request (or a watch) reaches first: wait until both of wendy's roles
+  // are in force on every node (a node with the older rules would refuse her definitively).
+  for (int i = 1; i <= cluster_->size(); ++i) {
+    client::CallOptions via;
+    via.via_endpoint = cluster_->client_address(i);
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return wendy->Get("{w}/config", via).ok() && wendy->Put("{w}/logs/0", "x", via).ok();
+        },
+        10s))
+        << "node " << i;
+  }
 
   // Transactions: read on what they compare or read, read-write on what they write.
   client::Txn ok_txn;
