@@ -289,6 +289,29 @@ rocksdb::ColumnFamilyHandle* Engine::cf_handle(Cf cf) const {
   return handles_[static_cast<int>(cf)];
 }
 
+uint64_t Engine::SstBytes() const {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &v)) total += v;
+  }
+  return total;
+}
+
+Status Engine::CompactAll(std::atomic<bool>* canceled) {
+  rocksdb::CompactRangeOptions o;
+  o.canceled = canceled;
+  // Not exclusive: background compactions and flushes go on (writes never stall on this).
+  o.exclusive_manual_compaction = false;
+  // Rewrite the bottommost level too, or tombstones that reached it would stay; "optimized"
+  // skips bottommost files written by this very compaction.
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(o, h, nullptr, nullptr)));
+  }
+  return Status::OK();
+}
+
 Status Engine::FlushForTesting() {
   rocksdb::FlushOptions fo;
   fo.wait = true;

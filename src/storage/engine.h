@@ -18,6 +18,7 @@
 #define RINGKV_STORAGE_ENGINE_H_
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -165,6 +166,19 @@ class Engine {
   // After a write failed for lack of space (ResourceExhausted), RocksDB refuses further writes
   // until this clears its background error. Returns the same kind of error while still full.
   Status Resume();
+
+  // Bytes of the SST files of every column family (RocksDB's "total-sst-files-size"): what
+  // the engine holds on disk, WAL and memtables aside. 0 when RocksDB cannot tell.
+  uint64_t SstBytes() const;
+
+  // Compacts every column family over its whole key range, down to the bottommost level
+  // (RocksDB CompactRange): drops the deleted Raft log entries, overwritten values and range
+  // tombstones that background compaction has not reached yet, so their disk space is freed.
+  // Blocks until done (seconds to minutes on a large engine); background compactions and
+  // writes go on meanwhile. Thread-safe; call it off the store loop. Setting `*canceled`
+  // (when given) stops it soon, with an Aborted-like IOError ("manual compaction paused").
+  // Errors: IOError, ResourceExhausted (the disk is too full for the rewritten files).
+  Status CompactAll(std::atomic<bool>* canceled = nullptr);
 
   // Flushes every memtable to SST files, so tests exercise the on-disk read path.
   Status FlushForTesting();

@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 
 #include "common/coding.h"
@@ -40,6 +42,8 @@ Status RaftLogStore::Load() {
                     "raising it: everything up to the truncated index is committed";
     hard_state_.set_commit(ts.index());
   }
+  cum_bytes_.clear();
+  bytes_base_ = 0;
 
   std::unique_ptr<Iterator> it = engine_->NewIterator(Cf::kRaft, RaftLogRange(group_));
   it->SeekToLast();
@@ -61,7 +65,48 @@ Status RaftLogStore::Load() {
                               std::to_string(truncated_index_.value()));
   }
   last_index_ = last->index;
+  // Every entry's size, for the log budgets: one pass over the log (bounded by them).
+  Index want = first->index;
+  for (; it->Valid(); it->Next(), ++want) {
+    std::optional<RaftLogKeyParts> k = DecodeRaftLogKey(it->key());
+    if (!k || k->index != want) {
+      return Status::Corruption("raft log of " + GroupName(group_) + " has a hole at index " +
+                                std::to_string(want.value()));
+    }
+    cum_bytes_.push_back((cum_bytes_.empty() ? 0 : cum_bytes_.back()) + it->value().size());
+  }
+  RETURN_IF_ERROR(it->status());
+  if (want != last_index_ + 1) {
+    return Status::Corruption("raft log of " + GroupName(group_) + " ends early at index " +
+                              std::to_string(want.value()));
+  }
   return Status::OK();
+}
+
+uint64_t RaftLogStore::LogBytes() const {
+  return cum_bytes_.empty() ? 0 : cum_bytes_.back() - bytes_base_;
+}
+
+uint64_t RaftLogStore::BytesThrough(Index index) const {
+  if (index <= truncated_index_) return 0;
+  if (index >= last_index_) return LogBytes();
+  return cum_bytes_[index.value() - FirstIndex().value()] - bytes_base_;
+}
+
+Index RaftLogStore::CompactionPointKeeping(Index upto, uint64_t max_bytes) const {
+  const uint64_t through_upto = BytesThrough(upto);
+  // Smallest `to` with BytesThrough(upto) - BytesThrough(to) <= max_bytes; BytesThrough is
+  // nondecreasing in `to`, so binary search over (truncated, upto].
+  uint64_t lo = truncated_index_.value(), hi = upto.value();
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    if (through_upto - BytesThrough(Index(mid)) <= max_bytes) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return Index(lo);
 }
 
 Status RaftLogStore::Append(WriteBatch* batch, const std::vector<raftpb::Entry>& entries) {
@@ -80,9 +125,16 @@ Status RaftLogStore::Append(WriteBatch* batch, const std::vector<raftpb::Entry>&
   }
   const Index new_last(entries.back().index());
   if (new_last <= truncated_index_) return Status::OK();  // all compacted already
+  // Sizes: drop those of the entries this append overwrites (a conflicting suffix), then add
+  // the new ones.
+  const Index first_written = std::max(first_new, truncated_index_ + 1);
+  while (!cum_bytes_.empty() && Index(truncated_index_.value() + cum_bytes_.size()) >= first_written) {
+    cum_bytes_.pop_back();
+  }
   for (const raftpb::Entry& e : entries) {
     if (Index(e.index()) <= truncated_index_) continue;
     PutProto(batch, Cf::kRaft, RaftLogKey(group_, Index(e.index())), e);
+    cum_bytes_.push_back((cum_bytes_.empty() ? bytes_base_ : cum_bytes_.back()) + e.ByteSizeLong());
   }
   if (new_last < last_index_) {
     batch->DeleteRange(Cf::kRaft,
@@ -185,6 +237,9 @@ Status RaftLogStore::Compact(WriteBatch* batch, Index index, Term term) {
   ts.set_index(index.value());
   ts.set_term(term.value());
   PutProto(batch, Cf::kRaft, TruncatedStateKey(group_), ts);
+  const uint64_t removed = index.value() - truncated_index_.value();
+  bytes_base_ = cum_bytes_[removed - 1];
+  cum_bytes_.erase(cum_bytes_.begin(), cum_bytes_.begin() + static_cast<std::ptrdiff_t>(removed));
   truncated_index_ = index;
   truncated_term_ = term;
   return Status::OK();
@@ -221,6 +276,8 @@ void RaftLogStore::ApplySnapshotMeta(WriteBatch* batch, const raftpb::SnapshotMe
   last_index_ = truncated_index_;
   conf_state_ = meta.conf_state();
   hard_state_ = HardStateAtSnapshot(hs, meta);
+  cum_bytes_.clear();
+  bytes_base_ = 0;
 }
 
 Result<std::optional<NodeId>> GetReplicaId(const Engine& engine, GroupId group) {

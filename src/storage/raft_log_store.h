@@ -21,6 +21,7 @@
 #define RINGKV_STORAGE_RAFT_LOG_STORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <vector>
 
@@ -57,6 +58,16 @@ class RaftLogStore {
   Index FirstIndex() const { return truncated_index_ + 1; }
   // Index of the last entry; truncated_index when the log is empty.
   Index LastIndex() const { return last_index_; }
+
+  // Serialized bytes of the entries in the log (what the log budgets count), exact: Load sums
+  // them (one pass over the group's log at start), the mutating methods keep the sum.
+  uint64_t LogBytes() const;
+  // Serialized bytes of the entries (truncated index, `index`] (all of them past LastIndex).
+  uint64_t BytesThrough(Index index) const;
+  // The lowest index `to` in [truncated index, `upto`] such that the entries (to, upto] take at
+  // most `max_bytes`: compacting to `to` keeps the newest entries up to `upto` that fit.
+  // REQUIRES: truncated index <= upto <= LastIndex().
+  Index CompactionPointKeeping(Index upto, uint64_t max_bytes) const;
 
   // Writes `entries` and deletes every stored entry after the last of them (a conflicting
   // suffix). Entries at or below the truncated index are skipped (already compacted, hence
@@ -112,6 +123,11 @@ class RaftLogStore {
   Index truncated_index_{0};  // last compacted index; entries (truncated_index_, last_index_]
   Term truncated_term_{0};    // term of truncated_index_
   Index last_index_{0};       // >= truncated_index_
+  // Entry sizes as running sums: cum_bytes_[k] - bytes_base_ = bytes of the entries
+  // (truncated_index_, FirstIndex() + k]; one element per entry, so cum_bytes_.size() ==
+  // LastIndex() - truncated_index_. Kept by Load and the mutating methods.
+  std::deque<uint64_t> cum_bytes_;
+  uint64_t bytes_base_ = 0;
 };
 
 // Every group that has Raft state on this node (its conf state is stored), in id order.

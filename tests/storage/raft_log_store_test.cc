@@ -264,5 +264,70 @@ TEST_F(RaftLogStoreTest, LoadRaisesACommitBelowTheTruncatedIndex) {
   EXPECT_EQ(s->hard_state().vote(), 1u);
 }
 
+// Sum of the serialized sizes of entries [lo, hi] as given.
+uint64_t SizeOf(const std::vector<raftpb::Entry>& es, uint64_t lo, uint64_t hi) {
+  uint64_t n = 0;
+  for (const auto& e : es) {
+    if (e.index() >= lo && e.index() <= hi) n += e.ByteSizeLong();
+  }
+  return n;
+}
+
+TEST_F(RaftLogStoreTest, LogBytesFollowAppendsOverwritesAndCompaction) {
+  std::vector<raftpb::Entry> es;
+  for (uint64_t i = 1; i <= 6; ++i) es.push_back(E(i, 1, std::string(i * 10, 'x')));
+  Append(es);
+  EXPECT_EQ(store_->LogBytes(), SizeOf(es, 1, 6));
+  EXPECT_EQ(store_->BytesThrough(Index(3)), SizeOf(es, 1, 3));
+  EXPECT_EQ(store_->BytesThrough(Index(0)), 0u);
+  EXPECT_EQ(store_->BytesThrough(Index(99)), store_->LogBytes());
+
+  // A conflicting suffix from index 5 replaces 5 and 6 by one larger entry.
+  std::vector<raftpb::Entry> tail = {E(5, 2, std::string(500, 'y'))};
+  Append(tail);
+  EXPECT_EQ(store_->LastIndex(), Index(5));
+  EXPECT_EQ(store_->LogBytes(), SizeOf(es, 1, 4) + tail[0].ByteSizeLong());
+
+  WriteBatch b;
+  ASSERT_OK(store_->Compact(&b, Index(2), Term(1)));
+  ASSERT_OK(engine_->Write(b, true));
+  EXPECT_EQ(store_->LogBytes(), SizeOf(es, 3, 4) + tail[0].ByteSizeLong());
+  EXPECT_EQ(store_->BytesThrough(Index(4)), SizeOf(es, 3, 4));
+  EXPECT_EQ(store_->BytesThrough(Index(2)), 0u);
+  // A reload counts the same from disk.
+  auto reloaded = Reloaded();
+  EXPECT_EQ(reloaded->LogBytes(), store_->LogBytes());
+  EXPECT_EQ(reloaded->BytesThrough(Index(4)), store_->BytesThrough(Index(4)));
+  // Appending after a reload continues the sums.
+  std::vector<raftpb::Entry> more = {E(6, 2, "z")};
+  WriteBatch b2;
+  ASSERT_OK(reloaded->Append(&b2, more));
+  ASSERT_OK(engine_->Write(b2, true));
+  EXPECT_EQ(reloaded->LogBytes(), store_->LogBytes() + more[0].ByteSizeLong());
+
+  raftpb::SnapshotMetadata meta;
+  meta.set_index(10);
+  meta.set_term(3);
+  WriteBatch b3;
+  reloaded->ApplySnapshotMeta(&b3, meta, raftpb::HardState());
+  EXPECT_EQ(reloaded->LogBytes(), 0u);
+}
+
+TEST_F(RaftLogStoreTest, CompactionPointKeepsTheNewestEntriesThatFit) {
+  std::vector<raftpb::Entry> es;
+  for (uint64_t i = 1; i <= 10; ++i) es.push_back(E(i, 1, std::string(100, 'v')));
+  Append(es);
+  const uint64_t one = es[0].ByteSizeLong();
+  // Keep what fits 3.5 entries of the applied prefix up to 8: entries 6, 7, 8.
+  EXPECT_EQ(store_->CompactionPointKeeping(Index(8), one * 7 / 2), Index(5));
+  EXPECT_EQ(store_->CompactionPointKeeping(Index(8), 0), Index(8));
+  EXPECT_EQ(store_->CompactionPointKeeping(Index(8), one * 100), Index(0));
+  WriteBatch b;
+  ASSERT_OK(store_->Compact(&b, Index(4), Term(1)));
+  ASSERT_OK(engine_->Write(b, true));
+  EXPECT_EQ(store_->CompactionPointKeeping(Index(8), one * 100), Index(4));
+  EXPECT_EQ(store_->CompactionPointKeeping(Index(8), one * 2), Index(6));
+}
+
 }  // namespace
 }  // namespace ringkv::storage
