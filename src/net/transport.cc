@@ -54,7 +54,10 @@ Status Transport::Start() {
   bind_host_ = adv.ok() ? adv->host : "";
   started_ = true;
   io_thread_.Start();
-  asio::post(io_thread_.io(), [this] { DoAccept(); });
+  asio::post(io_thread_.io(), [this] {
+    DoAccept();
+    ScheduleProbes();
+  });
   LOG(INFO) << "net: node " << options_.node_id << " transport listening on "
             << FormatHostPort(hp->host, port_) << ", advertising " << advertised_address_
             << (options_.tls_server ? " (mutual TLS)" : " (plain TCP, unauthenticated)");
@@ -72,6 +75,7 @@ void Transport::ShutdownOnIo() {
   stopping_ = true;
   error_code ignored;
   if (acceptor_) acceptor_->close(ignored);
+  if (probe_timer_) probe_timer_->cancel();
   auto inbound = inbound_;  // closing runs close handlers that erase from inbound_
   for (auto& [id, in] : inbound) {
     in->handshake_timer.cancel();
@@ -251,6 +255,18 @@ PeerStats Transport::GetPeerStats(NodeId peer) const {
     if (p->second->stats_conn) s.queued_bytes += p->second->stats_conn->queued_bytes();
   }
   return s;
+}
+
+std::vector<std::pair<NodeId, PeerStats>> Transport::AllPeerStats() const {
+  std::vector<std::pair<NodeId, PeerStats>> out;
+  std::vector<NodeId> ids;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, s] : stats_) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (NodeId id : ids) out.emplace_back(id, GetPeerStats(id));
+  return out;
 }
 
 void Transport::SetBlockedForTesting(NodeId peer, bool blocked) {

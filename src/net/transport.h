@@ -17,6 +17,12 @@
 // messages are dropped at each failed attempt (stale Raft traffic is worthless) and
 // on_unreachable fires; the dialer retries with exponential backoff and jitter.
 //
+// Round trips: every probe_interval the transport sends a small Probe on each handshaken
+// outbound connection whose peer said it accepts them; the peer echoes it on its own outbound
+// connection, and the time until the echo arrives is reported to on_round_trip (etcd's peer
+// round-trip metric). It measures what Raft traffic sees: both nodes' connection queues and the
+// network, twice.
+//
 // Receiving: the first frame of an accepted connection must be a Handshake with the same
 // protocol version and cluster id and a node id; a mismatch is refused (HandshakeReply ok=false),
 // logged at WARNING with both ids and the remote address, and closed. Then each frame is a
@@ -94,6 +100,8 @@ struct TransportOptions {
   // net/tls.h). Refusals are logged at WARNING with the reason and counted.
   std::shared_ptr<TlsCredentials> tls_server;
   std::shared_ptr<TlsCredentials> tls_client;
+  // Round-trip probes to each connected peer this often; 0 = none. Default: 1 s.
+  std::chrono::milliseconds probe_interval{1000};
 };
 
 // Counters of one peer, monotonically increasing except `connected`.
@@ -105,6 +113,9 @@ struct PeerStats {
   uint64_t received_bytes = 0;     // frame payload bytes received from this peer
   uint64_t connect_failures = 0;   // dial/handshake failures and lost outbound connections
   uint64_t blocked_received = 0;   // frames discarded on receipt by SetBlockedForTesting
+  uint64_t probes_sent = 0;        // round-trip probes sent to this peer
+  uint64_t probes_answered = 0;    // their echoes received
+  uint64_t last_round_trip_us = 0; // the latest probe's round trip (0 = none yet)
   // Bytes accepted by Send but not yet written to the socket (transport queue + connection
   // queue). A snapshot sender can pace itself on this. Not a counter: it goes down.
   uint64_t queued_bytes = 0;
@@ -126,6 +137,8 @@ class Transport {
     // server uses it to refuse a node whose data directory was wiped. Transport thread.
     std::function<Status(NodeId peer, uint64_t incarnation, const std::string& remote)>
         on_peer_handshake;
+    // Optional: a round-trip probe to `peer` came back after `rtt`. Transport thread.
+    std::function<void(NodeId peer, std::chrono::microseconds rtt)> on_round_trip;
   };
 
   Transport(TransportOptions options, Handlers handlers);
@@ -162,6 +175,8 @@ class Transport {
   // Accepted connections refused in the TLS handshake (plain TCP, untrusted, expired or client
   // certificate, timeout).
   uint64_t tls_refused() const { return tls_refused_.load(); }
+  // Counters of every peer this transport has known (removed ones too), by node id.
+  std::vector<std::pair<NodeId, PeerStats>> AllPeerStats() const;
 
   // Test hook: while blocked, everything to `peer` is dropped at Send and everything received
   // from it is discarded, as if the network between the two nodes were cut.
@@ -195,6 +210,10 @@ class Transport {
                        const std::shared_ptr<Connection>& conn, const std::string& payload);
   void OnOutboundFailed(const std::shared_ptr<Peer>& peer, uint64_t attempt, const Status& why);
   void ScheduleRedial(const std::shared_ptr<Peer>& peer);
+  // Round-trip probes (transport_probe.cc).
+  void ScheduleProbes();
+  void SendProbes();
+  void OnProbe(NodeId from, const transportpb::Probe& probe);
   void Flush(const std::shared_ptr<Peer>& peer);
   void ShutdownOnIo();
 
@@ -210,6 +229,8 @@ class Transport {
   // Accepted connections by id (handshaken or not); transport thread.
   std::unordered_map<uint64_t, std::shared_ptr<Inbound>> inbound_;
   Random rng_;             // backoff jitter; transport thread
+  std::optional<boost::asio::steady_timer> probe_timer_;  // transport thread
+  uint64_t next_probe_id_ = 1;                            // transport thread
   bool stopping_ = false;  // transport thread
   bool started_ = false;   // owner thread
   std::atomic<uint64_t> tls_refused_{0};

@@ -118,6 +118,9 @@ void Transport::OnInboundFrame(Inbound& in, std::string payload) {
       }
       return;
     }
+    case transportpb::PeerMessage::kProbe:
+      OnProbe(in.from, msg.probe());
+      return;
     case transportpb::PeerMessage::BODY_NOT_SET:
       break;
   }
@@ -161,6 +164,7 @@ void Transport::HandleInboundHandshake(Inbound& in, const std::string& payload) 
   in.from = NodeId(hs.node_id());
   in.conn->set_peer_node_id(in.from);
   reply.set_ok(true);
+  reply.set_accepts_probes(true);
   in.conn->Send(reply.SerializeAsString()).IgnoreError();  // a failure closes the connection
   VLOG(1) << "net: node " << options_.node_id << " accepted peer " << in.from << " from "
           << in.conn->remote_address() << " (advertised " << hs.advertised_address()

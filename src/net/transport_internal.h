@@ -38,6 +38,8 @@ struct Transport::Peer {
   uint64_t failed_attempt = 0;
   int failures = 0;
   bool reported_down = false;
+  // The peer's handshake reply said it answers round-trip probes (newer than the probes).
+  bool accepts_probes = false;
   boost::asio::steady_timer redial_timer;
   boost::asio::steady_timer handshake_timer;
 };

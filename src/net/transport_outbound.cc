@@ -113,6 +113,7 @@ void Transport::OnOutboundFrame(const std::shared_ptr<Peer>& peer, uint64_t atte
   }
   peer->handshake_timer.cancel();
   peer->connected = true;
+  peer->accepts_probes = reply.accepts_probes();
   peer->failures = 0;
   if (peer->reported_down) {
     LOG(INFO) << "net: node " << options_.node_id << " reconnected to peer " << peer->id << " at "

@@ -350,5 +350,57 @@ TEST(TransportTest, OutgoingConnectionsBindToAdvertisedHost) {
   EXPECT_EQ(hs.advertised_address(), "127.0.0.2:1");
 }
 
+TEST(TransportTest, RoundTripProbesMeasureEachPeer) {
+  TransportOptions probing;
+  probing.probe_interval = std::chrono::milliseconds(20);
+  TestNode a(1, 0, testing::kClusterId, probing), b(2, 0, testing::kClusterId, probing);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(b.Start());
+  a.t().SetPeer(NodeId(2), b.address());
+  b.t().SetPeer(NodeId(1), a.address());
+  ASSERT_TRUE(WaitFor([&] { return a.round_trips().size() >= 3 && b.round_trips().size() >= 3; }));
+  for (const auto& [peer, rtt] : a.round_trips()) {
+    EXPECT_EQ(peer, NodeId(2));
+    EXPECT_LT(rtt, std::chrono::seconds(5));  // a sanity bound, not a timing assertion
+  }
+  PeerStats s = a.t().GetPeerStats(NodeId(2));
+  EXPECT_GE(s.probes_sent, s.probes_answered);
+  EXPECT_GE(s.probes_answered, 3u);
+  EXPECT_GT(s.last_round_trip_us, 0u);
+  // Probes are not Raft traffic.
+  EXPECT_EQ(s.received_messages, 0u);
+  EXPECT_EQ(b.received_count(), 0u);
+  auto all = a.t().AllPeerStats();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].first, NodeId(2));
+}
+
+TEST(TransportTest, NoProbesToAPeerThatDoesNotAcceptThem) {
+  // Peer 2 is of an older version: its handshake reply does not say it accepts probes, and an
+  // unknown PeerMessage body would make it close the connection. Peer 3 is current.
+  TransportOptions probing;
+  probing.probe_interval = std::chrono::milliseconds(10);
+  TestNode a(1, 0, testing::kClusterId, probing), c(3, 0, testing::kClusterId, probing);
+  ASSERT_OK(a.Start());
+  ASSERT_OK(c.Start());
+  RawListener old_peer;
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(old_peer.port()));
+  RawSocket s = AcceptPeerHandshake(old_peer, 1);
+  ASSERT_TRUE(s.WriteFrame(OkReply(2)));
+  ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).connected; }));
+  a.t().SetPeer(NodeId(3), c.address());
+  c.t().SetPeer(NodeId(1), a.address());
+  // Probe rounds go on (peer 3 answers them) while peer 2 is connected...
+  ASSERT_TRUE(WaitFor([&] { return a.round_trips().size() >= 3; }));
+  EXPECT_EQ(a.t().GetPeerStats(NodeId(2)).probes_sent, 0u);
+  // ...and the first frame peer 2 gets is Raft traffic.
+  ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, 1, 1)));
+  auto frame = s.ReadFrame();
+  ASSERT_TRUE(frame.has_value());
+  transportpb::PeerMessage m;
+  ASSERT_TRUE(m.ParseFromString(*frame));
+  EXPECT_TRUE(m.has_raft_batch());
+}
+
 }  // namespace
 }  // namespace ringkv::net

@@ -35,6 +35,10 @@ class TestNode {
     if (overrides.backoff_max == TransportOptions{}.backoff_max) {
       o.backoff_max = std::chrono::milliseconds(200);  // quick redials in tests
     }
+    // Round-trip probes are frames too: off unless a test asks, so counts stay exact.
+    if (overrides.probe_interval == TransportOptions{}.probe_interval) {
+      o.probe_interval = std::chrono::milliseconds(0);
+    }
     Transport::Handlers h;
     h.on_raft = [this](NodeId from, std::vector<raftpb::Message> msgs) {
       std::lock_guard<std::mutex> l(mu_);
@@ -48,6 +52,10 @@ class TestNode {
     h.on_unreachable = [this](NodeId peer) {
       std::lock_guard<std::mutex> l(mu_);
       unreachable_.push_back(peer);
+    };
+    h.on_round_trip = [this](NodeId peer, std::chrono::microseconds rtt) {
+      std::lock_guard<std::mutex> l(mu_);
+      round_trips_.push_back({peer, rtt});
     };
     transport_ = std::make_unique<Transport>(o, h);
   }
@@ -83,6 +91,10 @@ class TestNode {
     for (NodeId p : unreachable_) n += p == peer;
     return n;
   }
+  std::vector<std::pair<NodeId, std::chrono::microseconds>> round_trips() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return round_trips_;
+  }
   // Whether a message with this (group, index) arrived.
   bool Got(uint64_t group, uint64_t index) const {
     std::lock_guard<std::mutex> l(mu_);
@@ -99,6 +111,7 @@ class TestNode {
   std::vector<Received> received_;
   std::vector<transportpb::SnapshotChunk> chunks_;
   std::vector<NodeId> unreachable_;
+  std::vector<std::pair<NodeId, std::chrono::microseconds>> round_trips_;
   size_t batches_ = 0;
 };
 
