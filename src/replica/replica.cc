@@ -10,6 +10,7 @@
 #include "proto/storage.pb.h"
 #include "replica/applier.h"
 #include "replica/txn.h"
+#include "replica/replica_metrics.h"
 
 namespace ringkv::replica {
 namespace {
@@ -88,6 +89,7 @@ void Replica::ReportUnreachableNode(NodeId node) {
 Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaOptions options,
                                                ReplicaEnv* env,
                                                const raftpb::ConfState* bootstrap_conf) {
+  RegisterReplicaMetrics();
   std::unique_ptr<Replica> r(new Replica(engine, std::move(options), env));
   RETURN_IF_ERROR(r->log_.Load());
   RETURN_IF_ERROR(r->kv_.Load());
@@ -223,13 +225,15 @@ void Replica::HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_p
     HandleWrite(req, std::move(reply), deadline);
     return;
   }
-  if (!req.has_get() && !req.has_scan() && !IsLeaseRead(req)) {
+  if (!req.has_get() && !req.has_scan() && !IsLeaseRead(req) && !req.has_backup_read()) {
     reply(ErrorResponse(kvpb::INVALID_ARGUMENT, true, "unknown request type"));
     return;
   }
   PendingRead r{req, std::move(reply), deadline};
+  // A backup read is only a linearizable barrier here (store/backup_cursors.h reads the data).
   if (!IsLeaseRead(req) &&
-      (req.consistency() == kvpb::SERIALIZABLE || options_.test_bug == TestBug::kStaleReads)) {
+      ((req.consistency() == kvpb::SERIALIZABLE && !req.has_backup_read()) ||
+       options_.test_bug == TestBug::kStaleReads)) {
     ServeRead(r);
     return;
   }
@@ -270,6 +274,7 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
   Result<raft::EntryId> id = raw_->Propose(cmd.SerializeAsString());
   if (!id.ok()) {
     const Status& s = id.status();
+    if (raw_->role() == raft::StateRole::kLeader) CountProposalFailed(ProposalFailure::kDropped);
     if (s.IsNotLeader() || s.IsUnavailable()) {
       reply(NotLeaderResponse());
     } else if (s.code() == StatusCode::kResourceExhausted) {
@@ -296,6 +301,7 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
   if (!inserted) {
     // An older proposal of ours at this index was overwritten by a newer leader: it can never
     // commit.
+    CountProposalFailed(ProposalFailure::kSuperseded);
     it->second.reply(ErrorResponse(kvpb::NOT_LEADER, true, "proposal superseded by a new leader"));
     it->second = PendingWrite{id->term, std::move(reply), deadline};
   }
@@ -305,6 +311,12 @@ void Replica::ServeRead(const PendingRead& r) {
   kvpb::Response resp;
   if (IsLeaseRead(r.req)) {
     r.reply(ServeLeaseRead(r.req));
+    return;
+  }
+  if (r.req.has_backup_read()) {
+    // The barrier passed: the state applied now includes every write acknowledged before the
+    // read began. The caller reads it (BackupCursors).
+    r.reply(std::move(resp));
     return;
   }
   if (r.req.has_get()) {
@@ -437,6 +449,13 @@ Status Replica::CheckPeerMessage(const raftpb::Message& m) const {
 }
 
 void Replica::Tick() {
+  if (stalled_apply_) {
+    // The store collects no Ready from us meanwhile: heartbeats (and their responses) leave
+    // here, or followers would elect another leader and a follower would look dead.
+    raw_->Tick();
+    FlushMessages();
+    return;
+  }
   MaybeStepPendingSnapshot();
   raw_->Tick();
   const Clock::time_point now = Clock::now();
@@ -444,11 +463,33 @@ void Replica::Tick() {
   watch_hub_.Tick(now);
 }
 
+Status Replica::RetryStalledApply(Clock::time_point now) {
+  if (!stalled_apply_ || now < stalled_apply_->next_try) return Status::OK();
+  stalled_apply_->next_try = now + options_.apply_retry_interval;
+  // RocksDB refuses every write after one failed for space until its background error is
+  // cleared; Resume fails the same way while the disk is still full.
+  if (!engine_->Resume().ok()) return Status::OK();
+  Status s = engine_->Write(stalled_apply_->batch, /*sync=*/false);
+  if (s.code() == StatusCode::kResourceExhausted) return Status::OK();
+  RETURN_IF_ERROR(s);
+  group_logger_->Log(raft::LogLevel::kWarning,
+                     "disk space is back: the stalled apply write went through");
+  StalledApply done = std::move(*stalled_apply_);
+  stalled_apply_.reset();
+  watch_hub_.OnApplied(done.changes, done.last, now);
+  for (auto& [reply, resp] : done.replies) reply(std::move(resp));
+  raw_->Advance();
+  ServeReadyReads();
+  MaybeStepPendingSnapshot();  // one may have completed while the apply waited
+  return Status::OK();
+}
+
 void Replica::MaybeStepPendingSnapshot() {
   // One snapshot in Raft's hands at a time, and never while a Ready is out: the next Ready
   // then tells whether Raft restored it (ready.h), and the install happens before anything
   // else of this group is written.
-  if (!received_ || stepped_ || ready_ || holds_install_slot_) return;
+  // Nor while an apply write waits for disk space: its Ready is not Advance()d yet.
+  if (!received_ || stepped_ || ready_ || stalled_apply_ || holds_install_slot_) return;
   if (!env_->TryReserveSnapshotInstall()) return;
   holds_install_slot_ = true;
   ReceivedSnapshot r = std::move(*received_);
@@ -472,6 +513,7 @@ void Replica::ReleaseInstallSlot() {
 void Replica::ExpireRequests(Clock::time_point now) {
   for (auto it = proposals_.begin(); it != proposals_.end();) {
     if (it->second.deadline <= now) {
+      CountProposalFailed(ProposalFailure::kTimeout);
       it->second.reply(ErrorResponse(kvpb::TIMEOUT, false,
                                      "write not applied before its deadline; it may still be"));
       it = proposals_.erase(it);
@@ -503,7 +545,10 @@ void Replica::FlushMessages() {
   }
 }
 
-bool Replica::HasReady() const { return !queued_reads_.empty() || raw_->HasReady(); }
+bool Replica::HasReady() const {
+  if (stalled_apply_) return false;  // the last Ready is not Advance()d yet
+  return !queued_reads_.empty() || raw_->HasReady();
+}
 
 Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
   IssueReadIndex();
@@ -562,6 +607,7 @@ Status Replica::FinishReady() {
     if (it != read_batches_.end()) it->second.read_index = rs.index;
   }
   RETURN_IF_ERROR(ApplyEntries(rd.committed_entries));
+  if (stalled_apply_) return Status::OK();  // RetryStalledApply Advance()s once it is written
   raw_->Advance();
   ServeReadyReads();
   MaybeStepPendingSnapshot();  // one may have completed while this Ready was out
@@ -577,7 +623,6 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   std::vector<std::pair<Reply, kvpb::Response>> replies;
   for (const raftpb::Entry& e : entries) {
     Index idx(e.index());
-    applied_log_bytes_ += e.ByteSizeLong();
     kvpb::Response resp;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
       raftpb::ConfChange cc;
@@ -606,6 +651,7 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
       if (node.key() == idx && p.term == Term(e.term())) {
         replies.emplace_back(std::move(p.reply), resp);
       } else {
+        CountProposalFailed(ProposalFailure::kSuperseded);
         replies.emplace_back(std::move(p.reply),
                              ErrorResponse(kvpb::NOT_LEADER, true,
                                            "proposal superseded by a new leader's entry"));
@@ -618,43 +664,69 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   kv_.SetApplyState(&batch, storage::ApplyState{Index(last.index()), Term(last.term())});
   RETURN_IF_ERROR(MaybeCompact(&batch));
   // Unsynced: the log is durable, so a lost apply write is simply replayed after a crash.
-  RETURN_IF_ERROR(engine_->Write(batch, /*sync=*/false));
+  Status written = engine_->Write(batch, /*sync=*/false);
+  if (written.code() == StatusCode::kResourceExhausted) {
+    // The disk is full. Nothing of the batch is stored (RocksDB failed its WAL append) while
+    // our in-memory state already includes it, so the same batch is written again later
+    // rather than stopping the node (RetryStalledApply). Watchers hear of the changes only
+    // once they are written: a reader told of a change must find it.
+    group_logger_->Log(raft::LogLevel::kError,
+                       "disk full: an apply write failed (" + written.ToString() +
+                           "); retrying until space is freed (this shard's writes stall)");
+    stalled_apply_ = StalledApply{std::move(batch), std::move(replies), std::move(changes),
+                                  Index(last.index()), Clock::now() + options_.apply_retry_interval};
+    return Status::OK();
+  }
+  RETURN_IF_ERROR(written);
   watch_hub_.OnApplied(changes, Index(last.index()), now);
   for (auto& [reply, resp] : replies) reply(std::move(resp));
   return Status::OK();
 }
 
 Status Replica::MaybeCompact(storage::WriteBatch* batch) {
-  Index applied = kv_.applied().applied_index;
-  Index truncated = log_.truncated_index();
+  const Index applied = kv_.applied().applied_index;
+  const Index truncated = log_.truncated_index();
   const uint64_t kept = applied - truncated;
   const bool by_count = kept > options_.compact_threshold;
-  const bool by_bytes =
-      options_.compact_log_bytes > 0 && applied_log_bytes_ > options_.compact_log_bytes;
+  const bool by_bytes = options_.compact_log_bytes > 0 &&
+                        log_.BytesThrough(applied) > options_.compact_log_bytes;
   if (!by_count && !by_bytes) return Status::OK();
-  uint64_t keep = options_.compact_keep;
-  if (by_bytes && kept > 0) {
-    // Keep what fits half the budget at the average entry size since the last compaction.
-    const uint64_t avg = std::max<uint64_t>(1, applied_log_bytes_ / kept);
-    keep = std::min(keep, options_.compact_log_bytes / 2 / avg);
-  }
-  if (keep >= kept) return Status::OK();
-  Index to = applied - keep;
+  // Keep the newest compact_keep applied entries for slow followers, and when over the byte
+  // budget at most what fits half of it.
+  Index to = applied - std::min(kept, options_.compact_keep);
+  if (by_bytes) to = std::max(to, log_.CompactionPointKeeping(applied, options_.compact_log_bytes / 2));
+  if (to <= truncated) return Status::OK();
   ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
   RETURN_IF_ERROR(log_.Compact(batch, to, term));
   adapter_.CacheCompact(to);
-  applied_log_bytes_ = applied_log_bytes_ / kept * keep;
   return Status::OK();
 }
 
+Result<bool> Replica::CompactLogKeeping(storage::WriteBatch* batch, uint64_t keep_bytes) {
+  if (stalled_apply_) return false;  // its applied index is not on disk yet
+  const Index applied = kv_.applied().applied_index;
+  const Index truncated = log_.truncated_index();
+  if (applied <= truncated) return false;
+  Index to = std::max(log_.CompactionPointKeeping(applied, keep_bytes),
+                      applied - std::min(applied - truncated, options_.compact_keep));
+  if (to <= truncated) return false;
+  ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
+  RETURN_IF_ERROR(log_.Compact(batch, to, term));
+  adapter_.CacheCompact(to);
+  return true;
+}
+
 Status Replica::CompactNow() {
+  if (stalled_apply_) {
+    return Status::Unavailable("group " + std::to_string(options_.group.value()) +
+                               ": an apply write waits for disk space; nothing is compacted");
+  }
   Index applied = kv_.applied().applied_index;
   if (applied <= log_.truncated_index()) return Status::OK();
   ASSIGN_OR_RETURN(Term term, log_.TermAt(applied));
   storage::WriteBatch batch;
   RETURN_IF_ERROR(log_.Compact(&batch, applied, term));
   adapter_.CacheCompact(applied);
-  applied_log_bytes_ = 0;
   return engine_->Write(batch, /*sync=*/true);
 }
 
@@ -693,6 +765,7 @@ Status Replica::InstallSnapshot(const raftpb::Snapshot& snap, const raftpb::Hard
   // Writes we proposed that the snapshot covers: we cannot tell whether they won their slot.
   while (!proposals_.empty() && proposals_.begin()->first <= idx) {
     auto node = proposals_.extract(proposals_.begin());
+    CountProposalFailed(ProposalFailure::kUnknownOutcome);
     node.mapped().reply(ErrorResponse(kvpb::UNKNOWN_OUTCOME, false,
                                       "replica caught up by snapshot; write outcome unknown"));
   }
@@ -741,6 +814,8 @@ kvpb::GroupStatus Replica::GroupStatusProto() const {
   g.set_commit(st.hard_state.commit());
   g.set_applied(st.applied.value());
   g.set_last_index(st.last_index.value());
+  g.set_pending_proposals(proposals_.size());
+  g.set_log_entry_bytes(log_.LogBytes());
   for (uint64_t v : st.conf_state.voters()) g.add_voters(NodeOfReplica(NodeId(v)).value());
   for (uint64_t l : st.conf_state.learners()) g.add_learners(NodeOfReplica(NodeId(l)).value());
   for (const auto& [id, pr] : st.progress) {

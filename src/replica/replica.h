@@ -13,9 +13,11 @@
 // client's session and answered when applied here; linearizable reads (and lease keep-alives
 // and time-to-live queries, which must know they ask the current leader) share one ReadIndex
 // round per loop turn and are served once the applied index reaches the read index;
-// serializable reads are served from local state at once. Watches are served by the leader
-// (watch_hub.h) and end when it loses leadership; leases expire by the leader's clock
-// (lease_table.h).
+// serializable reads are served from local state at once. A backup read
+// (kvpb.BackupReadRequest) is such a linearizable read that returns nothing: an empty OK answer
+// is the barrier after which the caller reads the group's state itself. Watches are served by
+// the leader (watch_hub.h) and end when it loses leadership; leases expire by the leader's
+// clock (lease_table.h).
 //
 // Thread-safety: not thread-safe; store loop thread only.
 #ifndef RINGKV_REPLICA_REPLICA_H_
@@ -132,11 +134,13 @@ struct ReplicaOptions {
   uint64_t compact_keep = 5000;
   // Also compact when the applied entries kept in the log exceed this many bytes (TiKV's
   // raft-log-gc-size-limit), keeping at most half of it: with large values the entry count
-  // alone let one group hold over a gigabyte of log. Counted from the replica's start (a
-  // restarted node's older log is bounded by the entry count). 0 = no byte limit.
-  // Default: 32 MiB.
+  // alone let one group hold over a gigabyte of log. Serialized entry bytes, exact
+  // (storage::RaftLogStore::LogBytes). 0 = no byte limit. Default: 32 MiB.
   uint64_t compact_log_bytes = uint64_t{32} << 20;
   storage::KvStateOptions kv;
+  // An apply write that failed because the disk is full is retried this often (see
+  // Replica::RetryStalledApply). Default: 500 ms.
+  std::chrono::milliseconds apply_retry_interval{500};
   TestBug test_bug = TestBug::kNone;
 };
 
@@ -197,8 +201,30 @@ class Replica {
   void TransferLeader(NodeId to) { raw_->TransferLeader(to); }
   // Compacts the log up to the applied index now (admin), forcing snapshots for laggards.
   Status CompactNow();
+  // The node's log budget (store/log_budget.h): compacts applied entries into `batch`, keeping
+  // the newest that fit in `keep_bytes` (and at most compact_keep of them). Returns whether it
+  // compacted anything. Errors: storage reads of the log.
+  Result<bool> CompactLogKeeping(storage::WriteBatch* batch, uint64_t keep_bytes);
+  // Serialized bytes of the entries in the log, and of those of them already applied (the
+  // part compaction may remove).
+  uint64_t log_bytes() const { return log_.LogBytes(); }
+  // 0 while an apply write waits for disk space: the entries it applies are not applied on
+  // disk yet, so none may be compacted.
+  uint64_t applied_log_bytes() const {
+    return stalled_apply_ ? 0 : log_.BytesThrough(kv_.applied().applied_index);
+  }
   // Answers requests whose deadline passed.
   void ExpireRequests(Clock::time_point now);
+  // A full disk during apply. The apply write of FinishReady that fails with ResourceExhausted
+  // (ENOSPC) does not stop the node: the replica keeps the batch (its in-memory state already
+  // includes it) and the answers, takes no new Ready, and this call (each tick) writes the
+  // batch again every apply_retry_interval, after clearing RocksDB's background error, until it
+  // lands; then the answers go out and the Ready pipeline resumes. Meanwhile heartbeats and
+  // their responses still go out (Tick flushes them) and serializable reads are served from
+  // what was applied before. Errors other than a full disk are returned (the store stops the
+  // node, as for any failed apply).
+  Status RetryStalledApply(Clock::time_point now);
+  bool apply_stalled() const { return stalled_apply_.has_value(); }
 
   // The Ready pipeline (see the file comment). CollectReady returns false when there was
   // nothing to do. Errors are storage failures: the store stops the node (fail-stop).
@@ -223,7 +249,10 @@ class Replica {
   }
   // Set once this replica applied a conf change that removed it: the store then deletes it
   // and leaves a tombstone at that index.
-  std::optional<Index> removed_at() const { return removed_at_; }
+  // Not while its apply write waits for disk space (the removal is not on disk yet).
+  std::optional<Index> removed_at() const {
+    return stalled_apply_ ? std::nullopt : removed_at_;
+  }
   // Proposes a membership change; errors as RawNode::ProposeConfChange.
   Status ProposeConfChange(const raftpb::ConfChange& cc) {
     return raw_->ProposeConfChange(cc).status();
@@ -342,6 +371,17 @@ class Replica {
   uint64_t applied_log_bytes_ = 0;
   // Peer messages dropped by CheckPeerMessage (logged at the first and every 100th).
   uint64_t dropped_peer_messages_ = 0;
+  // An apply batch that failed for lack of disk space, with the answers it holds back (see
+  // RetryStalledApply). While set, the Ready it belongs to is not Advance()d.
+  struct StalledApply {
+    storage::WriteBatch batch;
+    std::vector<std::pair<Reply, kvpb::Response>> replies;
+    // The batch's changes and last index, for the watchers once it is written.
+    std::vector<storage::IndexedChanges> changes;
+    Index last;
+    Clock::time_point next_try;
+  };
+  std::optional<StalledApply> stalled_apply_;
 };
 
 }  // namespace ringkv::replica

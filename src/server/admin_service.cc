@@ -13,6 +13,7 @@
 #include "server/cluster_view.h"
 #include "server/health.h"
 #include "server/node_metrics.h"
+#include "server/peer_metrics.h"
 #include "server/remote_status.h"
 #include "server/status_page.h"
 #include "store/store.h"
@@ -204,7 +205,9 @@ void AdminService::Core::Status(const http::HttpRequest& req, http::Responder re
         groups.push_back({{"shard_id", g.group_id()}, {"role", g.role()}, {"term", g.term()},
                           {"leader", g.leader()}, {"commit", g.commit()},
                           {"applied", g.applied()}, {"last_index", g.last_index()},
-                          {"log_bytes", g.log_bytes()}, {"data_bytes", g.data_bytes()}});
+                          {"log_bytes", g.log_bytes()}, {"log_entry_bytes", g.log_entry_bytes()},
+                          {"data_bytes", g.data_bytes()},
+                          {"pending_proposals", g.pending_proposals()}});
       }
       node["local_shards"] = groups;
     }
@@ -234,6 +237,7 @@ AdminService::AdminService(AdminServiceOptions options)
     if (!self) return;
     const AdminServiceOptions& o = self->options;
     CollectStaticMetrics(o.version, o.alarms ? o.alarms() : std::vector<std::string>{}, out);
+    if (o.peers) CollectPeerMetrics(o.peers(), out);
     std::optional<kvpb::NodeStatus> st;
     {
       std::lock_guard<std::mutex> lock(self->mu);

@@ -25,6 +25,7 @@
 #include "gossip/member.h"
 #include "http/router.h"
 #include "net/tls.h"
+#include "net/transport.h"
 #include "proto/kv.pb.h"
 
 namespace ringkv::store {
@@ -49,6 +50,8 @@ struct AdminServiceOptions {
   // Whether this node has joined: (ok, detail).
   std::function<std::pair<bool, std::string>()> gossip_joined;
   std::function<std::vector<std::string>()> alarms;
+  // The peer transport's counters per peer (metrics); unset = none.
+  std::function<std::vector<std::pair<NodeId, net::PeerStats>>()> peers;
   std::function<bool()> draining;
   // Per-shard metric series (--metrics=extensive); per-node aggregates otherwise.
   bool extensive_metrics = false;

@@ -167,6 +167,11 @@ Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
     }
     case kvpb::Request::kWatchCancel:  // ends a watch of the same connection only
       return Status::OK();
+    case kvpb::Request::kBackupRead:  // a whole shard, every key (kvctl backup save)
+      if (rules->IsAdmin(p)) return Status::OK();
+      return Status::PermissionDenied(
+          p.Describe() +
+          " may not read a backup (needs role admin; roles: " + rules->RolesOf(p) + ")");
     case kvpb::Request::kAdmin:
       if (rules->IsAdmin(p)) return Status::OK();
       return Status::PermissionDenied(

@@ -89,7 +89,7 @@ ClientService::ClientService(store::Store* store, std::string listen_address, ui
       authorizer_(authorizer),
       watch_max_unread_bytes_(watch_max_unread_bytes),
       admission_(AdmissionController::Create(std::move(admission))),
-      sink_(store),
+      sink_(store, self, &compact_storage_),
       handler_(self, &sink_, authorizer) {
   CHECK(client_auth_ == net::ClientCertAuth::kOff || authorizer != nullptr)
       << "client certificate authentication needs permission rules";
@@ -230,6 +230,10 @@ void ClientService::OnFrame(const std::shared_ptr<net::Connection>& conn,
     // A watch is a stream with no one answer to time (and it would stay in flight forever).
     if (req.has_watch() || req.has_watch_cancel()) return nullptr;
     auto timer = std::make_shared<RequestTimer>(req, remote);
+    if (req.has_admin() && req.admin().op_case() == kvpb::AdminRequest::kCompactStorage) {
+      // Operator-initiated and slow by nature: never logged as a slow request.
+      return [timer](const kvpb::Response& resp) { timer->Finish(resp, std::chrono::hours(24)); };
+    }
     return [timer, slow](const kvpb::Response& resp) { timer->Finish(resp, slow); };
   };
   // The stream's ticket goes when this frame is done: an open watch holds none.

@@ -84,6 +84,11 @@ class ClientService {
   void SetServingGate(std::function<std::string()> f) { serving_gate_ = std::move(f); }
   // Handles `kvctl alarm disarm` (AdminRequest.disarm_alarms); returns the answer's message.
   void SetDisarmHandler(std::function<std::string()> f) { disarm_ = std::move(f); }
+  // Handles `kvctl compact`'s storage compaction (AdminRequest.compact_storage), which answers
+  // when the compaction ends: the handler calls its argument once, from any thread, with the
+  // response (request id and served_by are filled in here). Set before Start.
+  using AsyncAdminHandler = std::function<void(std::function<void(kvpb::Response)>)>;
+  void SetCompactStorageHandler(AsyncAdminHandler f) { compact_storage_ = std::move(f); }
   // Requests answered later than this are logged as slow. Default: 300 ms. Set before Start.
   void SetSlowRequestThreshold(std::chrono::milliseconds t) { slow_request_ = t; }
   // The client port's admission control (its counters are in every status answer; the node's
@@ -91,16 +96,29 @@ class ClientService {
   AdmissionController& admission() { return *admission_; }
 
  private:
-  // The store as the handler's sink.
+  // The store as the handler's sink; storage compaction goes to its handler instead.
   class StoreSink final : public RequestSink {
    public:
-    explicit StoreSink(store::Store* store) : store_(store) {}
+    StoreSink(store::Store* store, NodeId self, const AsyncAdminHandler* compact_storage)
+        : store_(store), self_(self), compact_storage_(compact_storage) {}
     void HandleRequest(kvpb::Request req, std::function<void(kvpb::Response)> reply) override {
+      if (req.has_admin() && req.admin().op_case() == kvpb::AdminRequest::kCompactStorage &&
+          *compact_storage_) {
+        (*compact_storage_)([reply = std::move(reply), id = req.request_id(),
+                             self = self_](kvpb::Response resp) {
+          resp.set_request_id(id);
+          resp.set_served_by(self.value());
+          reply(std::move(resp));
+        });
+        return;
+      }
       store_->HandleRequest(std::move(req), std::move(reply));
     }
 
    private:
     store::Store* store_;
+    const NodeId self_;
+    const AsyncAdminHandler* compact_storage_;  // the service's member: set before Start
   };
 
   void OnFrame(const std::shared_ptr<net::Connection>& conn, const std::string& payload);
@@ -129,6 +147,7 @@ class ClientService {
   std::function<std::string()> write_gate_;
   std::function<std::string()> serving_gate_;
   std::function<std::string()> disarm_;
+  AsyncAdminHandler compact_storage_;
   std::chrono::milliseconds slow_request_{300};
   // Each open connection's admission account, by connection id. Frame server thread only.
   std::unordered_map<uint64_t, std::shared_ptr<AdmissionController::Account>> accounts_;

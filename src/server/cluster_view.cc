@@ -113,6 +113,7 @@ ClusterView BuildClusterView(const std::vector<NodeAnswer>& answers) {
       sv.applied = gs.applied();
       sv.last_index = gs.last_index();
       sv.log_bytes = gs.log_bytes();
+      sv.log_entry_bytes = gs.log_entry_bytes();
       sv.data_bytes = gs.data_bytes();
       std::vector<std::pair<uint64_t, bool>> nodes;
       for (uint64_t n : gs.voters()) nodes.push_back({n, true});
@@ -194,6 +195,7 @@ std::string ClusterViewJson(const ClusterView& v, int indent) {
                       {"range_fraction_end", (static_cast<double>(s.token_last) + 1) / 18446744073709551616.0},
                       {"max_lag", s.max_lag},
                       {"log_bytes", s.log_bytes},
+                      {"log_entry_bytes", s.log_entry_bytes},
                       {"data_bytes", s.data_bytes},
                       {"replicas", reps}});
   }

@@ -46,7 +46,8 @@ struct ShardView {
   std::vector<ReplicaView> replicas;
   // Largest lag of any replica (0 when none known).
   uint64_t max_lag = 0;
-  uint64_t log_bytes = 0;   // the leader's (or best reporter's) Raft log bytes
+  uint64_t log_bytes = 0;   // the leader's (or best reporter's) Raft log bytes on disk
+  uint64_t log_entry_bytes = 0;  // its entries' serialized bytes (what log budgets count)
   uint64_t data_bytes = 0;  // approximate user data bytes
 };
 

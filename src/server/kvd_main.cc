@@ -89,6 +89,9 @@ DEFINE_int32(space_check_interval_ms, 1000, "How often disk use is measured for 
 DEFINE_uint64(raft_log_max_bytes, 32 << 20,
               "Compact a shard's Raft log once its applied entries exceed this many bytes, "
               "keeping half (besides the 20000-entry limit); 0 = entry count only.");
+DEFINE_uint64(raft_log_node_max_bytes, uint64_t{512} << 20,
+              "When the Raft logs of all shards on this node together exceed this many bytes, "
+              "compact the shards holding the most log first, down to half; 0 = no node budget.");
 
 // Logging
 DEFINE_string(log_format, "text",
@@ -186,7 +189,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups 
                 "request_timeout_ms"}},
     {"Log compaction and snapshots", {"compact_threshold", "compact_keep", "snapshot_chunk_bytes"}},
     {"Space", {"storage_quota_bytes", "min_free_disk_bytes", "space_check_interval_ms",
-               "raft_log_max_bytes"}},
+               "raft_log_max_bytes", "raft_log_node_max_bytes"}},
     {"Transactions, leases and watches",
      {"max_txn_ops", "min_lease_ttl_ms", "max_lease_ttl_ms", "watch_history_entries",
       "watch_history_bytes", "watch_progress_interval_ms", "watch_max_unread_bytes"}},
@@ -291,6 +294,7 @@ int main(int argc, char** argv) {
   o.request_timeout_ms = FLAGS_request_timeout_ms;
   o.storage_quota_bytes = FLAGS_storage_quota_bytes;
   o.replica.compact_log_bytes = FLAGS_raft_log_max_bytes;
+  o.raft_log_node_max_bytes = FLAGS_raft_log_node_max_bytes;
   o.min_free_disk_bytes = FLAGS_min_free_disk_bytes;
   o.space_check_interval_ms = FLAGS_space_check_interval_ms;
   o.slow_sync_ms = FLAGS_slow_sync_ms;

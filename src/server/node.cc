@@ -20,8 +20,10 @@
 #include "server/authorizer.h"
 #include "server/client_service.h"
 #include "server/credential_watcher.h"
+#include "server/peer_metrics.h"
 #include "server/security_metrics.h"
 #include "server/space_guard.h"
+#include "server/storage_compactor.h"
 #include "storage/engine.h"
 #include "storage/meta_store.h"
 #include "storage/snapshot.h"
@@ -388,6 +390,7 @@ Status Node::Start() {
   so.slow_sync = std::chrono::milliseconds(options_.slow_sync_ms);
   so.slow_apply = std::chrono::milliseconds(options_.slow_apply_ms);
   so.snapshot.chunk_bytes = options_.snapshot_chunk_bytes;
+  so.raft_log_node_max_bytes = options_.raft_log_node_max_bytes;
   so.replica.seed = data_incarnation_;
   // Node-wide memory and per-turn budgets, shared evenly: a node hosts at most one replica per
   // shard.
@@ -444,6 +447,9 @@ Status Node::Start() {
   h.on_peer_handshake = [this](NodeId peer, uint64_t incarnation, const std::string& remote) {
     return CheckPeerIncarnation(peer, incarnation, remote);
   };
+  h.on_round_trip = [](NodeId peer, std::chrono::microseconds rtt) {
+    ObservePeerRoundTrip(peer, rtt);
+  };
   transport_ = std::make_unique<net::Transport>(to, h);
   RETURN_IF_ERROR(transport_->Start());
   for (const auto& [id, addr] : options_.initial_peers) {
@@ -485,6 +491,21 @@ Status Node::Start() {
                      " is still due and was raised again: " + space_guard_->Reason()
                : "NOSPACE on node " + std::to_string(options_.node_id.value()) + " disarmed";
   });
+  storage_compactor_ = std::make_unique<StorageCompactor>(engine_.get(), options_.node_id.value());
+  client_service_->SetCompactStorageHandler(
+      [compactor = storage_compactor_.get()](std::function<void(kvpb::Response)> reply) {
+        compactor->Compact([reply = std::move(reply)](Status s, kvpb::AdminResponse admin) {
+          kvpb::Response resp;
+          if (s.ok()) {
+            *resp.mutable_admin() = std::move(admin);
+          } else {
+            resp.mutable_error()->set_code(kvpb::INTERNAL);
+            resp.mutable_error()->set_definite(true);  // compaction changes no data
+            resp.mutable_error()->set_message(std::string(s.message()));
+          }
+          reply(std::move(resp));
+        });
+      });
   RETURN_IF_ERROR(client_service_->Start());
   if (enforce) {
     AuthRefresherOptions ro;
@@ -567,6 +588,8 @@ void Node::Stop() {
     client_service_->Stop();
     client_service_.reset();
   }
+  // A storage compaction still running is cancelled (RocksDB stops it soon).
+  storage_compactor_.reset();
   // The admin port before the store and gossip, which its handlers reach into.
   if (http_server_) http_server_->Stop();
   admin_service_.reset();
@@ -593,6 +616,10 @@ Status Node::StartAdmin() {
   ao.extensive_metrics = options_.extensive_metrics;
   ao.decorate_status = [this](kvpb::NodeStatus* st) { DecorateStatus(st); };
   ao.storage_probe = [this] { return ProbeStorage(); };
+  ao.peers = [this] {
+    return transport_ ? transport_->AllPeerStats()
+                      : std::vector<std::pair<NodeId, net::PeerStats>>{};
+  };
   ao.members = [this] { return gossip_->Members(); };
   ao.gossip_joined = [this]() -> std::pair<bool, std::string> {
     size_t live_others = 0;
@@ -630,6 +657,7 @@ void Node::DecorateStatus(kvpb::NodeStatus* st) const {
     FillAdmissionStatus(client_service_->admission(), std::chrono::steady_clock::now(),
                         st->mutable_admission());
   }
+  st->set_cluster_id(options_.cluster_id);
   if (http_server_) st->set_admin_address(options_.advertise_admin);
   if (space_guard_) {
     for (const std::string& a : space_guard_->Alarms()) st->add_alarms(a);

@@ -53,6 +53,7 @@ class SpaceGuard;
 class CredentialWatcher;
 class Authorizer;
 class AuthRefresher;
+class StorageCompactor;
 
 struct NodeOptions {
   NodeId node_id;
@@ -97,6 +98,8 @@ struct NodeOptions {
   uint64_t storage_quota_bytes = 0;
   uint64_t min_free_disk_bytes = uint64_t{256} << 20;
   int space_check_interval_ms = 1000;
+  // Raft log budget of the whole node (store::StoreOptions); 0 = none.
+  uint64_t raft_log_node_max_bytes = uint64_t{512} << 20;
   // Slow-operation warnings (see store::StoreOptions and ClientService). Defaults as etcd's.
   int slow_sync_ms = 1000;
   int slow_apply_ms = 100;
@@ -183,6 +186,7 @@ class Node {
   std::unique_ptr<http::HttpServer> http_server_;
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<SpaceGuard> space_guard_;
+  std::unique_ptr<StorageCompactor> storage_compactor_;
   // Why writes are refused cluster-wide ("" = accepted): this node's NOSPACE alarm or another
   // member's, as gossip carries it. Refreshed by the membership loop and the space guard.
   std::atomic<bool> cluster_nospace_{false};

@@ -8,6 +8,7 @@ namespace ringkv::server {
 void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Member>& members,
                         bool extensive, metrics::Sink& out) {
   double led = 0, leaderless = 0, committed = 0, applied = 0, max_lag = 0, log_bytes = 0;
+  double pending = 0, entry_bytes = 0;
   std::map<std::string, double> roles = {{"leader", 0}, {"follower", 0}, {"candidate", 0},
                                          {"pre-candidate", 0}, {"learner", 0}};
   for (const auto& g : st.groups()) {
@@ -20,6 +21,8 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
     committed += static_cast<double>(g.commit());
     applied += static_cast<double>(g.applied());
     log_bytes += static_cast<double>(g.log_bytes());
+    pending += static_cast<double>(g.pending_proposals());
+    entry_bytes += static_cast<double>(g.log_entry_bytes());
     uint64_t lag = 0;
     if (leads) {
       for (uint64_t m : g.match()) lag = std::max(lag, g.last_index() - std::min(g.last_index(), m));
@@ -43,6 +46,12 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
               l, static_cast<double>(g.log_bytes()));
     out.Gauge("ringkv_shard_data_bytes", "Approximate bytes of the shard's data on this node.", l,
               static_cast<double>(g.data_bytes()));
+    out.Gauge("ringkv_shard_log_entry_bytes",
+              "Serialized bytes of the entries in the shard's Raft log on this node.", l,
+              static_cast<double>(g.log_entry_bytes()));
+    out.Gauge("ringkv_shard_proposals_pending",
+              "Writes proposed through this node's replica of the shard, not yet applied.", l,
+              static_cast<double>(g.pending_proposals()));
   }
   for (const auto& [role, n] : roles) {
     out.Gauge("ringkv_shards_by_role", "Shard replicas this node hosts, by Raft role.",
@@ -55,6 +64,9 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
   out.Gauge("ringkv_has_leader", "1 when every shard replica on this node knows its leader.", {},
             leaderless == 0 ? 1 : 0);
   out.Gauge("ringkv_shards_led", "Shards this node leads.", {}, led);
+  out.Gauge("ringkv_proposals_pending",
+            "Writes proposed through this node's replicas (as leaders), not yet applied or failed.",
+            {}, pending);
   out.CounterValue("ringkv_proposals_committed_total",
                    "Sum over this node's replicas of the Raft commit index.", {}, committed);
   out.CounterValue("ringkv_proposals_applied_total",
@@ -63,6 +75,12 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
             "Largest number of entries any replica trails a leader on this node by.", {}, max_lag);
   out.Gauge("ringkv_raft_log_bytes", "Approximate bytes of every Raft log on this node.", {},
             log_bytes);
+  out.Gauge("ringkv_raft_log_entry_bytes",
+            "Serialized bytes of the entries in every Raft log on this node (exact; what "
+            "--raft_log_node_max_bytes limits).",
+            {}, entry_bytes);
+  out.Gauge("ringkv_raft_log_node_max_bytes", "--raft_log_node_max_bytes (0 = no node budget).",
+            {}, static_cast<double>(st.raft_log_node_max_bytes()));
   out.Gauge("ringkv_storage_used_bytes", "Bytes under the data directory.", {},
             static_cast<double>(st.storage_used_bytes()));
   out.Gauge("ringkv_storage_quota_bytes", "--storage_quota_bytes (0 = no quota).", {},

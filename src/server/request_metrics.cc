@@ -36,6 +36,7 @@ const char* RequestTypeName(const kvpb::Request& req) {
     case kvpb::Request::kLeaseTtl: return "lease_ttl";
     case kvpb::Request::kWatch: return "watch";
     case kvpb::Request::kWatchCancel: return "watch_cancel";
+    case kvpb::Request::kBackupRead: return "backup_read";
     default: return "unknown";
   }
 }

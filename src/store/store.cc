@@ -59,7 +59,9 @@ Store::Store(StoreOptions options, storage::Engine* engine, StoreTransport* tran
       transport_(transport),
       logger_(std::make_unique<GlogRaftLogger>()),
       tick_timer_(std::make_unique<boost::asio::steady_timer>(loop_)),
-      placement_timer_(std::make_unique<boost::asio::steady_timer>(loop_)) {
+      placement_timer_(std::make_unique<boost::asio::steady_timer>(loop_)),
+      backup_cursors_(std::make_unique<BackupCursors>(engine, loop_)),
+      log_budget_(options_.raft_log_node_max_bytes) {
   Result<ring::HashRing> r = ring::HashRing::Create(options_.ring);
   if (r.ok()) {
     ring_ = std::move(r).value();
@@ -271,6 +273,8 @@ void Store::OnTick() {
   for (auto& [g, r] : replicas_) {
     r->Tick();
     r->ExpireRequests(now);
+    ringkv::Status s = r->RetryStalledApply(now);
+    if (!s.ok()) FailStop(s, "applying committed entries");
   }
   ScheduleCycle();
   tick_timer_->expires_after(options_.tick);
@@ -336,7 +340,10 @@ void Store::RunCycle() {
     LOG(WARNING) << "slow loop turn: collecting " << in_flight_.size() << " Readys took "
                  << collect_ms << " ms (snapshot install or slow disk?)";
   }
-  if (in_flight_.empty()) return;
+  // The node's Raft log budget: its compactions join this write.
+  Result<bool> budget = log_budget_.MaybeCompact(replicas_, batch.get());
+  if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
+  if (in_flight_.empty() && !*budget) return;
   write_in_flight_ = true;
   if (batch->Empty()) {
     OnBatchWritten(ringkv::Status::OK());
@@ -628,6 +635,10 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply,
     }
     reply(std::move(resp));
   };
+  if (req.has_backup_read()) {
+    backup_cursors_->Handle(req, r, deadline, std::move(wrapped));
+    return;
+  }
   if (r == nullptr) {
     wrapped(Error(kvpb::WRONG_SHARD, true,
                   "node " + std::to_string(self.value()) + " has no replica of group " +
@@ -848,6 +859,7 @@ kvpb::NodeStatus Store::GetNodeStatus(bool with_digests) {
       gs->set_digest_applied(d->applied.applied_index.value());
     }
     if (ring_) st.set_ring_config(options_.ring.Encode());
+    st.set_raft_log_node_max_bytes(options_.raft_log_node_max_bytes);
     st.set_decommissioning(decommissioning_);
     if (members_.empty()) {
       for (auto& [id, addr] : client_addresses_) {

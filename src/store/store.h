@@ -34,6 +34,8 @@
 #include "storage/engine.h"
 #include "storage/snapshot.h"
 #include "store/background_worker.h"
+#include "store/backup_cursors.h"
+#include "store/log_budget.h"
 
 namespace ringkv::store {
 
@@ -63,6 +65,9 @@ struct StoreOptions {
   std::chrono::milliseconds slow_apply{100};
   // Snapshots this node sends (chunk size). Default: 1 MiB chunks.
   storage::SnapshotOptions snapshot;
+  // The Raft logs of all replicas on this node together (store/log_budget.h); 0 = no node
+  // budget (each group's own budget still applies). Default: 512 MiB.
+  uint64_t raft_log_node_max_bytes = uint64_t{512} << 20;
 };
 
 // One cluster member as gossip sees it.
@@ -221,6 +226,9 @@ class Store final : public replica::ReplicaEnv {
   std::chrono::steady_clock::time_point started_at_;
   std::optional<ring::HashRing> ring_;
   std::unique_ptr<boost::asio::steady_timer> placement_timer_;
+  // `kvctl backup save` cursors (loop thread; after loop_, so destroyed before it).
+  std::unique_ptr<BackupCursors> backup_cursors_;
+  LogBudget log_budget_;  // loop thread
   std::map<NodeId, MemberView> members_;
   std::map<NodeId, std::chrono::steady_clock::time_point> alive_since_, dead_since_;
   bool decommissioning_ = false;

@@ -26,6 +26,9 @@ struct Instruments {
                           "Group-commit writes of the Raft logs, synced or not.");
     leader_changes = r.GetCounter("ringkv_leader_changes_seen_total",
                                   "Leader changes seen by this node's replicas (any shard).");
+    budget_compactions = r.GetCounter(
+        "ringkv_raft_log_budget_compactions_total",
+        "Raft logs compacted because the node's logs together exceeded --raft_log_node_max_bytes.");
   }
   metrics::Histogram* sync_seconds;
   metrics::Histogram* apply_seconds;
@@ -33,6 +36,7 @@ struct Instruments {
   metrics::Histogram* batch_bytes;
   metrics::Counter* writes;
   metrics::Counter* leader_changes;
+  metrics::Counter* budget_compactions;
 };
 
 Instruments& TheInstruments() {
@@ -53,5 +57,9 @@ void ObserveLogWrite(double seconds, size_t groups, size_t bytes, bool synced) {
 void ObserveApply(double seconds) { TheInstruments().apply_seconds->Observe(seconds); }
 
 void CountLeaderChange() { TheInstruments().leader_changes->Inc(); }
+
+void CountLogBudgetCompactions(size_t groups) {
+  TheInstruments().budget_compactions->Inc(static_cast<double>(groups));
+}
 
 }  // namespace ringkv::store

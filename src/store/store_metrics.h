@@ -17,6 +17,8 @@ void ObserveLogWrite(double seconds, size_t groups, size_t bytes, bool synced);
 void ObserveApply(double seconds);
 // A local replica saw its shard's leader change (including to "unknown").
 void CountLeaderChange();
+// The node's Raft log budget compacted `groups` groups' logs.
+void CountLogBudgetCompactions(size_t groups);
 
 }  // namespace ringkv::store
 

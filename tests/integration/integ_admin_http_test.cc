@@ -72,6 +72,40 @@ TEST(AdminHttpTest, HealthMetricsStatusWithAndWithoutQuorum) {
   EXPECT_EQ(p.Value("ringkv_has_leader", "ringkv_has_leader"), 1);
   EXPECT_GT(*p.Value("ringkv_proposals_applied_total", "ringkv_proposals_applied_total"), 0);
   EXPECT_EQ(p.Value("ringkv_alarm_active", "ringkv_alarm_active", {{"alarm", "NOSPACE"}}), 0);
+  // Proposals: none pending once the writes are answered; the failure counters exist.
+  EXPECT_EQ(p.Value("ringkv_proposals_pending", "ringkv_proposals_pending"), 0);
+  EXPECT_TRUE(p.Value("ringkv_proposals_failed_total", "ringkv_proposals_failed_total",
+                      {{"reason", "timeout"}})
+                  .has_value());
+  EXPECT_GT(*p.Value("ringkv_raft_log_entry_bytes", "ringkv_raft_log_entry_bytes"), 0);
+  // Peers, as a shard's leader sees them (it replicates to both others; a follower talks only
+  // to its leaders, so its counters for the other follower may stay at zero): traffic both
+  // ways, connected, and probe round trips (one a second per peer).
+  auto lead = c.WaitForLeader();
+  ASSERT_TRUE(lead.ok());
+  for (int peer_id = 1; peer_id <= 3; ++peer_id) {
+    if (peer_id == *lead) continue;
+    const std::string peer = std::to_string(peer_id);
+    std::string last;
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          auto q = Scrape(c, *lead);
+          auto v = [&](const std::string& family, const std::string& suffix = "") {
+            return q.Value(family, family + suffix, {{"peer", peer}});
+          };
+          const double sent = v("ringkv_peer_sent_bytes_total").value_or(0);
+          const double received = v("ringkv_peer_received_bytes_total").value_or(0);
+          const double connected = v("ringkv_peer_connected").value_or(0);
+          const double trips = v("ringkv_peer_round_trip_time_seconds", "_count").value_or(0);
+          last = "sent " + std::to_string(sent) + ", received " + std::to_string(received) +
+                 ", connected " + std::to_string(connected) + ", round trips " +
+                 std::to_string(trips);
+          return sent > 0 && received > 0 && connected == 1 && trips > 0 &&
+                 v("ringkv_peer_sent_failures_total").has_value();
+        },
+        10s))
+        << "node " << *lead << " on peer " << peer << ": " << last;
+  }
 
   // The merged cluster view from any node.
   json st = json::parse(Get(c, 3, "/status").body);

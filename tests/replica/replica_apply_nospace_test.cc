@@ -1,0 +1,224 @@
+// A full disk during apply does not stop a replica (Replica::RetryStalledApply): the Raft log
+// write of a put succeeds, then the disk fills before the entry is applied. FinishReady must not
+// fail; the replica holds the answer, takes no new Ready, keeps leading, and once space is back
+// the same apply write goes through, the client gets its answer and the value is there, also
+// after a restart. The full disk is a file system whose WAL appends fail with ENOSPC on demand.
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "replica/replica.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::replica {
+namespace {
+
+// WAL appends fail with ENOSPC while `full` is set; everything else passes through.
+class FullDiskFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FullDiskFs(const std::shared_ptr<rocksdb::FileSystem>& base) : FileSystemWrapper(base) {}
+  const char* Name() const override { return "FullDiskFs"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(fname, opts, result, dbg);
+    if (s.ok() && fname.size() > 4 && fname.substr(fname.size() - 4) == ".log") {
+      *result = std::make_unique<File>(std::move(*result), &full);
+    }
+    return s;
+  }
+
+  std::atomic<bool> full{false};
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> f, std::atomic<bool>* full)
+        : FSWritableFileOwnerWrapper(std::move(f)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             rocksdb::IODebugContext* dbg) override {
+      if (*full_) return rocksdb::IOStatus::NoSpace("injected: disk full");
+      return target()->Append(data, o, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (*full_) return rocksdb::IOStatus::NoSpace("injected: disk full");
+      return target()->Append(data, o, info, dbg);
+    }
+
+   private:
+    std::atomic<bool>* full_;
+  };
+};
+
+class NullEnv : public ReplicaEnv {
+ public:
+  void SendRaft(raftpb::Message) override {}
+  void SendSnapshot(GroupId, raftpb::Message) override {}
+  raft::Logger* raft_logger() override { return nullptr; }
+  bool TryReserveSnapshotInstall() override { return true; }
+  void ReleaseSnapshotInstall() override {}
+};
+
+class ApplyNoSpaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("replica_nospace_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    fs_ = std::make_shared<FullDiskFs>(rocksdb::FileSystem::Default());
+    env_ = rocksdb::NewCompositeEnv(fs_);
+    Open();
+  }
+  void TearDown() override {
+    replica_.reset();
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    storage::EngineOptions eo;
+    eo.path = dir_.string();
+    eo.env = env_.get();
+    auto e = storage::Engine::Open(eo);
+    ASSERT_OK(e);
+    engine_ = std::move(e).value();
+    ReplicaOptions ro;
+    ro.group = GroupId(1);
+    ro.self = NodeId(1);
+    ro.apply_retry_interval = std::chrono::milliseconds(1);
+    raftpb::ConfState cs;
+    cs.add_voters(1);
+    auto r = Replica::Open(engine_.get(), ro, &null_env_, &cs);
+    ASSERT_OK(r);
+    replica_ = std::move(r).value();
+  }
+
+  // One turn of the store's pipeline for this replica: collect, write the log batch, then
+  // (after `before_apply`) finish. False when there was no Ready.
+  bool Pump(const std::function<void()>& before_apply = [] {}) {
+    if (!replica_->HasReady()) return false;
+    storage::WriteBatch b;
+    bool sync = false;
+    auto got = replica_->CollectReady(&b, &sync);
+    EXPECT_OK(got);
+    if (!b.Empty()) {
+      EXPECT_OK(engine_->Write(b, sync));
+    }
+    before_apply();
+    EXPECT_OK(replica_->FinishReady());
+    return true;
+  }
+
+  void BecomeLeader() {
+    for (int i = 0; i < 200 && !replica_->is_leader(); ++i) {
+      replica_->Tick();
+      while (Pump()) {
+      }
+    }
+    ASSERT_TRUE(replica_->is_leader());
+    while (Pump()) {
+    }
+  }
+
+  kvpb::Request Put(const std::string& key, const std::string& value) {
+    kvpb::Request req;
+    req.set_group_id(1);
+    req.mutable_put()->set_key(key);
+    req.mutable_put()->set_value(value);
+    return req;
+  }
+
+  std::optional<std::string> LocalGet(const std::string& key) {
+    kvpb::Request req;
+    req.set_group_id(1);
+    req.set_consistency(kvpb::SERIALIZABLE);
+    req.mutable_get()->set_key(key);
+    std::optional<std::string> out;
+    replica_->HandleRequest(
+        req,
+        [&](kvpb::Response r) {
+          if (r.has_get() && r.get().found()) out = r.get().kv().value();
+        },
+        Clock::now() + std::chrono::seconds(5));
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::shared_ptr<FullDiskFs> fs_;
+  std::unique_ptr<rocksdb::Env> env_;
+  NullEnv null_env_;
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<Replica> replica_;
+};
+
+TEST_F(ApplyNoSpaceTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
+  BecomeLeader();
+  std::optional<kvpb::Response> answer;
+  replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
+                          Clock::now() + std::chrono::seconds(30));
+  // The entry is appended and made durable; its commit comes with the next Ready (a single
+  // voter acknowledges its own append once it is persisted).
+  ASSERT_TRUE(Pump());
+  ASSERT_TRUE(replica_->HasReady());
+  // The log write of that Ready succeeds; the disk fills before the apply.
+  ASSERT_TRUE(Pump([&] { fs_->full = true; }));
+  EXPECT_TRUE(replica_->apply_stalled());
+  EXPECT_FALSE(answer.has_value()) << "answered before the write was applied";
+  EXPECT_FALSE(replica_->HasReady());
+
+  // Still full: retries fail quietly, the replica keeps leading and serving what it applied.
+  // Each retry at a later time than the last, so none is skipped as too early.
+  Clock::time_point t = Clock::now();
+  for (int i = 0; i < 50; ++i) {
+    replica_->Tick();
+    t += std::chrono::seconds(1);
+    ASSERT_OK(replica_->RetryStalledApply(t));
+  }
+  EXPECT_TRUE(replica_->apply_stalled());
+  EXPECT_TRUE(replica_->is_leader());
+  EXPECT_FALSE(answer.has_value());
+  EXPECT_EQ(LocalGet("k"), std::nullopt);
+
+  // Space is back: the same write lands, the answer goes out, the pipeline resumes.
+  fs_->full = false;
+  // RocksDB's own recovery from a no-space error runs in the background (Resume answers Busy
+  // until it is done), so the retry lands within a few seconds, not at once.
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (replica_->apply_stalled() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+    t += std::chrono::seconds(1);
+    ASSERT_OK(replica_->RetryStalledApply(t));
+  }
+  EXPECT_FALSE(replica_->apply_stalled());
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->has_error()) << answer->ShortDebugString();
+  EXPECT_GT(answer->put().version(), 0u);
+  EXPECT_EQ(LocalGet("k"), std::optional<std::string>("v1"));
+
+  // Later writes go through as usual.
+  std::optional<kvpb::Response> second;
+  replica_->HandleRequest(Put("k", "v2"), [&](kvpb::Response r) { second = std::move(r); },
+                          Clock::now() + std::chrono::seconds(30));
+  while (Pump()) {
+  }
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(second->has_error()) << second->ShortDebugString();
+  EXPECT_EQ(LocalGet("k"), std::optional<std::string>("v2"));
+
+  // And everything is on disk after a restart.
+  replica_.reset();
+  engine_.reset();
+  Open();
+  EXPECT_EQ(LocalGet("k"), std::optional<std::string>("v2"));
+}
+
+}  // namespace
+}  // namespace ringkv::replica
