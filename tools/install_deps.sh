@@ -19,7 +19,8 @@ PACKAGES=(
   libbenchmark-dev                        # benchmarks
   libxxhash-dev                           # ring hash (XXH3_64bits)
   libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
-  libssl-dev openssl                      # TLS (OpenSSL via Asio); tools/make_certs.sh
+  libssl-dev openssl                      # TLS (OpenSSL via Asio); tools/make_certs.sh; SHA-256
+                                          # of kvctl backups (libcrypto)
   gnuplot-nox                             # Jepsen report plots
   iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
   chromium fonts-dejavu-core              # status page browser test (headless) + its screenshot

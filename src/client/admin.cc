@@ -72,4 +72,33 @@ Result<std::string> DisarmAlarms(Client& client, const std::string& endpoint,
   return r->admin().message();
 }
 
+Result<kvpb::AdminResponse> CompactStorage(Client& client, const std::string& endpoint,
+                                           std::chrono::milliseconds timeout) {
+  kvpb::Request req;
+  req.mutable_admin()->set_compact_storage(true);
+  auto r = Impl(client).ExecuteSync(std::move(req), CallKind::kAdmin, "storage compaction", timeout,
+                                    endpoint);
+  if (!r.ok()) return r.status();
+  if (Status st = ErrorOf(*r); !st.ok()) return st;
+  return r->admin();
+}
+
+Result<kvpb::Response> BackupRead(Client& client, GroupId group, const kvpb::BackupReadRequest& req,
+                                  const std::string& endpoint, std::chrono::milliseconds timeout) {
+  kvpb::Request r;
+  r.set_group_id(group.value());
+  r.set_consistency(kvpb::LINEARIZABLE);
+  *r.mutable_backup_read() = req;
+  auto resp = Impl(client).ExecuteSync(std::move(r), CallKind::kAdmin,
+                                       "backup read of shard " + std::to_string(group.value()),
+                                       timeout, req.cursor() == 0 ? "" : endpoint);
+  if (!resp.ok()) return resp.status();
+  if (Status st = ErrorOf(*resp); !st.ok()) return st;
+  if (!resp->has_backup_read() && !req.release()) {
+    return Status::Unavailable("backup read of shard " + std::to_string(group.value()) +
+                               ": the server answered without data (an older kvd?)");
+  }
+  return *resp;
+}
+
 }  // namespace ringkv::client

@@ -39,6 +39,18 @@ Result<std::string> DisarmAlarms(Client& client, const std::string& endpoint,
 Result<std::string> TriggerSnapshot(Client& client, const std::string& endpoint, GroupId group,
                                     std::chrono::milliseconds timeout);
 
+// Asks the node at `endpoint` to compact its storage (RocksDB CompactRange); blocks until the
+// node is done or `timeout` passes. Returns the server's answer (sizes before/after, time).
+Result<kvpb::AdminResponse> CompactStorage(Client& client, const std::string& endpoint,
+                                           std::chrono::milliseconds timeout);
+
+// One page of a consistent read of `group` for a backup (kvpb.BackupReadRequest). A new cursor
+// (req.cursor() == 0) is opened on the group's leader, found by following hints; pages of an
+// open cursor go to `endpoint` (one attempt), the node that opened it. Returns the whole
+// response: its served_by names the node holding the cursor.
+Result<kvpb::Response> BackupRead(Client& client, GroupId group, const kvpb::BackupReadRequest& req,
+                                  const std::string& endpoint, std::chrono::milliseconds timeout);
+
 }  // namespace ringkv::client
 
 #endif  // RINGKV_CLIENT_ADMIN_H_

@@ -1,7 +1,8 @@
 // kvctl against a real 3-node cluster: put/get work, a missing key exits 3, a value over the
 // frame maximum exits 7 before anything is sent, and
 // `kvctl cluster status -w json` names each group's leader by the node id kvd was started with
-// (the id tools/launch_cluster.sh kill/restart take). Skipped when kvctl was not built.
+// (the id tools/launch_cluster.sh kill/restart take); `kvctl compact` compacts the Raft logs
+// and each node's storage. Skipped when kvctl was not built.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +131,42 @@ TEST_F(KvctlTest, ClusterStatusJsonNamesEachGroupsLeaderByNodeId) {
     if (n.contains("node_id")) ids.insert(n["node_id"].get<int>());
   }
   EXPECT_EQ(ids, (std::set<int>{1, 2, 3})) << st.out.substr(0, 2000);
+}
+
+// `kvctl compact`: every shard's Raft log on each endpoint, then each node's storage (RocksDB
+// CompactRange), reported per node with the SST bytes before and after.
+TEST_F(KvctlTest, CompactCompactsRaftLogsThenEachNodesStorage) {
+  for (int i = 0; i < 50; ++i) {
+    auto r = cluster_.client().Put("compact/" + std::to_string(i % 10), std::string(4096, 'c'));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto out = RunKvctl(cluster_.endpoints(), "compact -w json");
+  ASSERT_EQ(out.exit_code, 0) << out.out;
+  nlohmann::json j = nlohmann::json::parse(out.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << "not JSON:\n" << out.out;
+  EXPECT_EQ(j["failed"], 0) << out.out;
+  EXPECT_GT(j["compacted"].get<int>(), 0) << out.out;
+  ASSERT_TRUE(j["nodes"].is_array()) << out.out;
+  std::set<int> ids;
+  for (const auto& n : j["nodes"]) {
+    ids.insert(n["node_id"].get<int>());
+    ASSERT_TRUE(n.contains("storage_bytes_before") && n.contains("storage_bytes_after") &&
+                n.contains("storage_took_ms"))
+        << n.dump();
+    EXPECT_FALSE(n.contains("storage_error")) << n.dump();
+    EXPECT_GT(n["storage_bytes_after"].get<uint64_t>(), 0u) << n.dump();
+  }
+  EXPECT_EQ(ids, (std::set<int>{1, 2, 3})) << out.out;
+  // The data is still there.
+  auto kv = cluster_.client().Get("compact/3");
+  ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+  ASSERT_TRUE(kv->has_value());
+  // --logs-only skips the storage compaction.
+  auto logs = RunKvctl(cluster_.endpoints(), "compact --logs-only -w json");
+  ASSERT_EQ(logs.exit_code, 0) << logs.out;
+  nlohmann::json l = nlohmann::json::parse(logs.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(l.is_discarded()) << logs.out;
+  for (const auto& n : l["nodes"]) EXPECT_FALSE(n.contains("storage_bytes_before")) << n.dump();
 }
 
 }  // namespace

@@ -256,9 +256,36 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   auto* alarm_disarm_cmd = alarm_cmd->add_subcommand(
       "disarm", "Clear alarms (raised again at once where the disk is still over its limit)");
 
-  bool compact_cluster = false;
-  auto* compact_cmd = app.add_subcommand("compact", "Compact the Raft logs of every shard now");
-  compact_cmd->add_flag("--cluster", compact_cluster, "Every member, not only --endpoints");
+  CompactArgs compact;
+  std::string storage_timeout = "10m";
+  auto* compact_cmd = app.add_subcommand(
+      "compact", "Compact the Raft logs of every shard, then each node's storage (RocksDB)");
+  compact_cmd->add_flag("--cluster", compact.cluster, "Every member, not only --endpoints");
+  compact_cmd->add_flag("--logs-only", compact.logs_only,
+                        "Only the Raft logs, not the storage compaction");
+  compact_cmd->add_option("--storage-timeout", storage_timeout,
+                          "Deadline of each node's storage compaction")
+      ->capture_default_str();
+
+  BackupArgs backup;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "Logical backups: every shard's keys at one applied index, checksummed");
+  backup_cmd->require_subcommand(1);
+  auto* backup_save_cmd = backup_cmd->add_subcommand(
+      "save", "Save every shard's keys to a file (each shard read at one applied index)");
+  auto* backup_restore_cmd = backup_cmd->add_subcommand(
+      "restore", "Write a backup's keys into an empty cluster (any shard count)");
+  auto* backup_verify_cmd = backup_cmd->add_subcommand(
+      "verify", "Check a backup's checksum and structure (no cluster needed)");
+  for (auto* sc : {backup_save_cmd, backup_restore_cmd, backup_verify_cmd}) {
+    sc->add_option("file", backup.file, "Backup file")->required();
+  }
+  backup_restore_cmd->add_flag("--force", backup.force,
+                               "Restore into a cluster that holds keys (overwrites the backup's "
+                               "keys; the others stay)");
+  backup_restore_cmd->add_option("--concurrency", backup.concurrency, "Puts in flight")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
 
   uint64_t node_status_id = 0;
   auto* node_status_cmd = node_cmd->add_subcommand(
@@ -335,6 +362,9 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   g.format = write_out == "json"    ? OutputFormat::kJson
              : write_out == "table" ? OutputFormat::kTable
                                     : OutputFormat::kSimple;
+
+  // The one command that needs no cluster.
+  if (backup_verify_cmd->parsed()) return RunBackupVerify(g, backup, s);
 
   client::ClientOptions co;
   co.endpoints = g.endpoints;
@@ -413,7 +443,17 @@ int RunCli(int argc, const char* const* argv, Streams& s) {
   if (shard_transfer_cmd->parsed()) return RunShardTransferLeader(c, g, shard_id, shard_to, s);
   if (alarm_list_cmd->parsed()) return RunAlarmList(c, g, s);
   if (alarm_disarm_cmd->parsed()) return RunAlarmDisarm(c, g, s);
-  if (compact_cmd->parsed()) return RunCompact(c, g, compact_cluster, s);
+  if (backup_save_cmd->parsed()) return RunBackupSave(c, g, backup, s);
+  if (backup_restore_cmd->parsed()) return RunBackupRestore(c, g, backup, s);
+  if (compact_cmd->parsed()) {
+    auto st = ParseDuration(storage_timeout);
+    if (!st.ok() || st->count() == 0) {
+      return Usage(s, "--storage-timeout: " +
+                          (st.ok() ? std::string("must be positive") : std::string(st.status().message())));
+    }
+    compact.storage_timeout = *st;
+    return RunCompact(c, g, compact, s);
+  }
   if (node_status_cmd->parsed()) {
     return RunNodeStatus(c, g,
                          node_status_id_opt->count() > 0 ? std::optional<uint64_t>(node_status_id)

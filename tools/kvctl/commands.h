@@ -134,7 +134,15 @@ int RunShardTransferLeader(client::Client& c, const GlobalOptions& g, uint64_t s
                            Streams& s);
 int RunAlarmList(client::Client& c, const GlobalOptions& g, Streams& s);
 int RunAlarmDisarm(client::Client& c, const GlobalOptions& g, Streams& s);
-int RunCompact(client::Client& c, const GlobalOptions& g, bool cluster, Streams& s);
+struct CompactArgs {
+  bool cluster = false;    // every member, not only --endpoints
+  bool logs_only = false;  // skip the storage compaction
+  // Deadline of each node's storage compaction (it reads and rewrites every file).
+  std::chrono::milliseconds storage_timeout{600000};
+};
+// Compacts every shard's Raft log on the endpoints, then each endpoint's storage (RocksDB
+// CompactRange), one node at a time. Exit 1 when something failed.
+int RunCompact(client::Client& c, const GlobalOptions& g, const CompactArgs& a, Streams& s);
 int RunNodeStatus(client::Client& c, const GlobalOptions& g, std::optional<uint64_t> only,
                   Streams& s);
 int RunUser(client::Client& c, const GlobalOptions& g, const AuthArgs& a, Streams& s);
@@ -160,6 +168,21 @@ int RunWatch(client::Client& c, const GlobalOptions& g, const WatchArgs& a, Stre
 // recipes on leases (commands_recipes.cc).
 int RunLock(client::Client& c, const GlobalOptions& g, const LockArgs& a, Streams& s);
 int RunElect(client::Client& c, const GlobalOptions& g, const ElectArgs& a, Streams& s);
+
+// Backups (commands_backup.cc; docs/operations.md "Backups").
+struct BackupArgs {
+  std::string file;
+  bool force = false;      // restore: into a cluster that holds keys
+  size_t concurrency = 32; // restore: puts in flight
+};
+// Saves every shard (each at one applied index) to a.file. Exit 5 when the cluster cannot be
+// read, 1 when the file cannot be written.
+int RunBackupSave(client::Client& c, const GlobalOptions& g, const BackupArgs& a, Streams& s);
+// Verifies, then writes every key of a.file into the cluster. Exit 4 when the cluster holds
+// keys and !a.force, 1 for a damaged file, 2 for a missing file or one that is not a backup.
+int RunBackupRestore(client::Client& c, const GlobalOptions& g, const BackupArgs& a, Streams& s);
+// Checks a.file without a cluster. Exit 1 when damaged, 2 when missing or not a backup.
+int RunBackupVerify(const GlobalOptions& g, const BackupArgs& a, Streams& s);
 
 }  // namespace ringkv::kvctl
 

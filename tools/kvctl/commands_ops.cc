@@ -117,7 +117,8 @@ json ShardJson(const server::ShardView& sv) {
           {"term", sv.term},            {"commit", sv.commit},
           {"applied", sv.applied},      {"last_index", sv.last_index},
           {"token_first", HexToken(sv.token_first)}, {"token_last", HexToken(sv.token_last)},
-          {"log_bytes", sv.log_bytes},  {"data_bytes", sv.data_bytes},
+          {"log_bytes", sv.log_bytes},  {"log_entry_bytes", sv.log_entry_bytes},
+          {"data_bytes", sv.data_bytes},
           {"max_lag", sv.max_lag},      {"replicas", reps}};
 }
 
@@ -346,7 +347,8 @@ int RunShardList(client::Client& c, const GlobalOptions& g, std::optional<uint64
           << "\n"
           << "leader:     " << (sv.leader ? "node " + std::to_string(sv.leader) : "none known")
           << "\nterm:       " << sv.term << "\ncommit:     " << sv.commit
-          << "\napplied:    " << sv.applied << "\nlog:        " << Bytes(sv.log_bytes)
+          << "\napplied:    " << sv.applied << "\nlog:        " << Bytes(sv.log_entry_bytes)
+          << " in entries, " << Bytes(sv.log_bytes) << " on disk"
           << "\ndata:       " << Bytes(sv.data_bytes) << "\nreplicas:\n";
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : sv.replicas) {
@@ -433,27 +435,86 @@ int RunAlarmDisarm(client::Client& c, const GlobalOptions& g, Streams& s) {
   return failures > 0 ? kExitError : unreachable;
 }
 
-int RunCompact(client::Client& c, const GlobalOptions& g, bool cluster, Streams& s) {
-  auto answers = Gather(c, g, cluster);
+int RunCompact(client::Client& c, const GlobalOptions& g, const CompactArgs& a, Streams& s) {
+  auto answers = Gather(c, g, a.cluster);
+  // The storage compaction answers when done, minutes later on a big node: a client whose
+  // attempts may last that long (the default client gives up on an attempt after 2 s).
+  client::ClientOptions slow;
+  slow.endpoints = g.endpoints;
+  slow.dial_timeout = g.dial_timeout;
+  slow.lazy_connect = true;
+  slow.request_timeout = a.storage_timeout;
+  slow.attempt_timeout = a.storage_timeout;
+  auto slow_client = client::Client::Connect(slow);
+  if (!slow_client.ok()) {
+    s.err << "Error: " << slow_client.status().message() << "\n";
+    return kExitUsage;
+  }
   int failed = 0, done = 0;
-  for (const auto& a : answers) {
-    if (!a.status) continue;
-    for (const auto& gs : a.status->groups()) {
-      auto r = client::TriggerSnapshot(c, a.endpoint, GroupId(gs.group_id()), g.command_timeout);
+  json nodes = json::array();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& ans : answers) {
+    if (!ans.status) continue;
+    // 1. Every shard's Raft log on this node, compacted to its applied index.
+    int node_done = 0, node_failed = 0;
+    for (const auto& gs : ans.status->groups()) {
+      auto r = client::TriggerSnapshot(c, ans.endpoint, GroupId(gs.group_id()), g.command_timeout);
       if (r.ok()) {
-        ++done;
+        ++node_done;
       } else {
-        ++failed;
-        s.err << "Error: " << a.endpoint << " shard " << gs.group_id() << ": "
+        ++node_failed;
+        s.err << "Error: " << ans.endpoint << " shard " << gs.group_id() << ": "
               << r.status().message() << "\n";
       }
     }
+    done += node_done;
+    failed += node_failed;
+    json j = {{"node_id", ans.status->node_id()},
+              {"endpoint", ans.endpoint},
+              {"logs_compacted", node_done},
+              {"logs_failed", node_failed}};
+    std::vector<std::string> row = {std::to_string(ans.status->node_id()), ans.endpoint,
+                                    std::to_string(node_done) + "/" +
+                                        std::to_string(ans.status->groups_size()),
+                                    "-", "-", "-"};
+    // 2. Its storage (RocksDB CompactRange), which frees the space of the entries just deleted
+    // and of overwritten values. One node at a time: it reads and rewrites every file.
+    if (!a.logs_only) {
+      auto r = client::CompactStorage(**slow_client, ans.endpoint, a.storage_timeout);
+      if (r.ok()) {
+        j["storage_bytes_before"] = r->storage_bytes_before();
+        j["storage_bytes_after"] = r->storage_bytes_after();
+        j["storage_took_ms"] = r->took_ms();
+        row[3] = Bytes(r->storage_bytes_before());
+        row[4] = Bytes(r->storage_bytes_after());
+        row[5] = std::to_string(r->took_ms()) + " ms";
+      } else {
+        ++failed;
+        j["storage_error"] = std::string(r.status().message());
+        row[3] = "error";
+        s.err << "Error: " << ans.endpoint << " storage compaction: " << r.status().message()
+              << (r.status().code() == StatusCode::kDeadlineExceeded
+                      ? ". Try: a longer --storage-timeout (the node goes on compacting)"
+                      : "")
+              << "\n";
+      }
+    }
+    nodes.push_back(std::move(j));
+    rows.push_back(std::move(row));
   }
   if (g.format == OutputFormat::kJson) {
-    s.out << json{{"compacted", done}, {"failed", failed}}.dump(2) << "\n";
+    s.out << json{{"compacted", done}, {"failed", failed}, {"nodes", nodes}}.dump(2) << "\n";
+  } else if (g.format == OutputFormat::kTable) {
+    s.out << RenderTable({"NODE", "ENDPOINT", "RAFT LOGS", "STORAGE BEFORE", "STORAGE AFTER", "TOOK"},
+                         rows);
   } else {
-    s.out << "compacted the Raft logs of " << done << " shard replicas on " << answers.size()
+    s.out << "compacted the Raft logs of " << done << " shard replicas on " << rows.size()
           << " nodes" << (failed ? " (" + std::to_string(failed) + " failed)" : "") << "\n";
+    for (const auto& row : rows) {
+      if (row[3] == "-" || row[3] == "error") continue;
+      s.out << "node " << row[0] << ": storage " << row[3] << " -> " << row[4] << " (SST files) in "
+            << row[5] << "\n";
+    }
   }
   if (failed > 0) return kExitError;
   return ReportUnreachable(answers, s);
