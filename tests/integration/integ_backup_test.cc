@@ -3,7 +3,8 @@
 // backup names (point-in-time per shard); it verifies without a cluster and a damaged copy does
 // not; it restores into a fresh cluster with a different shard count (2), which then holds
 // exactly the backup's keys and values; a second restore is refused (the cluster is not empty)
-// unless --force. Keys and values are random binary bytes.
+// unless --force. Keys and values are random binary bytes. The permission rules (a reserved key,
+// kvctl user|role) are saved and restored too, but never over a target's own rules.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,7 @@
 
 #include "backup_file.h"
 #include "integration/test_cluster.h"
+#include "proto/reserved_keys.h"
 #include "ring/hash_ring.h"
 #include "ring/ring_config.h"
 #include "testutil/status_matchers.h"
@@ -83,8 +85,9 @@ std::string RandomBytes(std::mt19937_64& rng, size_t len) {
 
 // The backup's keys by shard, and the applied index each shard was read at.
 struct FileContents {
-  std::map<uint64_t, Data> by_shard;
+  std::map<uint64_t, Data> by_shard;  // user keys (scans never show reserved ones)
   std::map<uint64_t, uint64_t> applied;
+  Data reserved;  // the permission rules
 };
 
 FileContents ReadBackup(const std::string& path) {
@@ -101,7 +104,8 @@ FileContents ReadBackup(const std::string& path) {
     EXPECT_OK(chunk);
     if (!chunk.ok() || !chunk->has_value()) break;
     for (const auto& e : (**chunk).entries()) {
-      f.by_shard[(**chunk).shard()][e.key()] = Versioned{e.value(), e.version()};
+      Data& to = authpb::IsReservedKey(e.key()) ? f.reserved : f.by_shard[(**chunk).shard()];
+      to[e.key()] = Versioned{e.value(), e.version()};
     }
   }
   return f;
@@ -144,6 +148,9 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
     }
     for (int i = 0; i < 30; ++i) ASSERT_OK(c.Put(keys[i], RandomBytes(rng, 10)).status());
     for (int i = 30; i < 60; ++i) ASSERT_OK(c.Delete(keys[i]).status());
+    // Permission rules (client certificates are off, so anyone may set them up).
+    auto user = RunKvctl(src.endpoints(), "user add alice", scratch_);
+    ASSERT_EQ(user.exit_code, 0) << user.out << user.err;
 
     // A writer adds new keys throughout the save (never overwrites), so each shard's backup
     // must be exactly its keys with a version at or below the applied index it names.
@@ -173,6 +180,7 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
     ASSERT_OK(ring);
     FileContents f = ReadBackup(backup);
     ASSERT_EQ(f.applied.size(), 4u);
+    EXPECT_EQ(f.reserved.count(std::string(authpb::kAuthConfigKey)), 1u);
     for (const auto& [shard, applied] : f.applied) {
       Data expected;
       for (const auto& [k, v] : final_state) {
@@ -233,6 +241,9 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
   const Data restored = ScanAll(dst.client());
   EXPECT_EQ(restored.size(), saved.size());
   EXPECT_TRUE(restored == saved) << "the restored cluster differs from the backup";
+  auto users = RunKvctl(dst.endpoints(), "user list", scratch_);
+  EXPECT_EQ(users.exit_code, 0) << users.err;
+  EXPECT_NE(users.out.find("alice"), std::string::npos) << users.out;
 
   // Not into a cluster that holds keys, unless forced.
   auto again = RunKvctl(dst.endpoints(), "backup restore " + backup, scratch_);
@@ -242,6 +253,8 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
   ASSERT_OK(dst.client().Put("extra", "kept").status());
   auto forced = RunKvctl(dst.endpoints(), "backup restore " + backup + " --force -w json", scratch_);
   EXPECT_EQ(forced.exit_code, 0) << forced.out << forced.err;
+  // The rules the target has now (restored above) are kept, with a warning.
+  EXPECT_NE(forced.err.find("the backup's were not restored"), std::string::npos) << forced.err;
   Data after = ScanAll(dst.client());
   EXPECT_EQ(after.size(), saved.size() + 1);
   EXPECT_EQ(after["extra"].value, "kept");

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "format.h"
+#include "proto/reserved_keys.h"
 #include "ring/ring_config.h"
 
 namespace ringkv::kvctl {
@@ -287,6 +288,26 @@ class Restorer {
     return Status::OK();
   }
 
+  // A reserved key, written only where the target has none (compare-and-swap against absent),
+  // at once. The target's own rules stay: a warning says so.
+  Status PutReserved(const backuppb::Entry& e, Streams& s) {
+    client::CallOptions o;
+    o.timeout = g_.command_timeout;
+    auto r = c_.CompareAndSwap(e.key(), client::Expect::Absent(), e.value(), o);
+    if (!r.ok()) {
+      return Status(r.status().code(),
+                    "key " + Escape(e.key()) + ": " + std::string(r.status().message()));
+    }
+    if (!r->succeeded) {
+      s.err << "Warning: the target cluster has its own users and roles (key " << Escape(e.key())
+            << "); the backup's were not restored (kvctl user list, kvctl role list)\n";
+      return Status::OK();
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    ++written_;
+    return Status::OK();
+  }
+
   Status Drain() {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return in_flight_ == 0; });
@@ -358,7 +379,13 @@ int RunBackupRestore(client::Client& c, const GlobalOptions& g, const BackupArgs
     }
     if (!chunk->has_value()) break;
     for (const auto& e : (**chunk).entries()) {
-      failed = restorer.Put(e);
+      if (authpb::IsReservedKey(e.key())) {
+        // The permission rules (kvctl user|role): clients cannot put reserved keys, only
+        // compare-and-swap them (the server validates the rules). Never over the target's own.
+        failed = restorer.PutReserved(e, s);
+      } else {
+        failed = restorer.Put(e);
+      }
       if (!failed.ok()) break;
     }
     if (!failed.ok()) break;
