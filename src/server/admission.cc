@@ -195,8 +195,10 @@ uint32_t AdmissionController::RetryAfterLocked() const {
   const double lo = options_.min_retry_after_ms;
   const double hi = std::max(lo, static_cast<double>(options_.max_retry_after_ms));
   if (requests_ == 0) return static_cast<uint32_t>(lo);
-  if (completion_rate_ < 0) {
-    // No window closed yet (just started): assume what is in flight drains in the target time.
+  if (completion_rate_ <= 0) {
+    // No window closed yet (just started), or none with a completion yet (a smoothed rate that
+    // starts at 0 stays exactly 0 until the first one; the hint below would be 0/0): assume
+    // what is in flight drains in the target time.
     const double guess = options_.target_latency.count() > 0
                              ? static_cast<double>(options_.target_latency.count())
                              : lo;

@@ -258,5 +258,25 @@ TEST_F(AdmissionTest, RetryAfterIsCappedWhenTheNodeStalls) {
   EXPECT_EQ(c->RetryAfterMs(now_), o.max_retry_after_ms);
 }
 
+TEST_F(AdmissionTest, RetryAfterHasAHintBeforeTheFirstCompletion) {
+  // A flood's first window closes before any request of it completed: the rates are 0 (not
+  // "no sample"), and the hint was 0/0 -> "retry after 0 ms" (integ_overload_test saw it).
+  AdmissionOptions o = StaticOptions();
+  o.target_latency = 500ms;
+  auto c = AdmissionController::Create(o);
+  auto a = c->NewAccount();
+  Admit(*c, a, 1);
+  now_ += 2 * o.window;  // a whole window closes (the controller's clock started after now_)
+  const uint32_t hint = c->RetryAfterMs(now_);
+  EXPECT_GE(hint, o.min_retry_after_ms);
+  EXPECT_LE(hint, o.max_retry_after_ms);
+  EXPECT_EQ(hint, 500u);
+  // A request shed then (the connection's bound of 4) carries that hint.
+  for (int i = 0; i < 3; ++i) Admit(*c, a, 1);
+  auto shed = c->TryAdmit(a, 1, now_);
+  ASSERT_FALSE(shed.admitted());
+  EXPECT_EQ(shed.retry_after_ms, 500u);
+}
+
 }  // namespace
 }  // namespace ringkv::server
