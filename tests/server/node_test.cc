@@ -32,7 +32,29 @@ class NodeClusterTest : public ::testing::Test {
     dir_ = std::filesystem::temp_directory_path() /
            ("ringkv_node_test_" + std::to_string(::getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    // Ports are picked before any node binds them, so another test process may take one in
+    // between (seen in CI with ctest -j2): such a start is retried on fresh ports. Any other
+    // start failure fails the test.
+    Status started;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      started = StartCluster();
+      if (started.ok() || started.ToString().find("Address already in use") == std::string::npos) {
+        break;
+      }
+      StopCluster();
+    }
+    ASSERT_OK(started);
+    ClientOptions co;
+    co.endpoints = endpoints_;
+    auto c = Client::Connect(co);
+    ASSERT_OK(c);
+    client_ = std::move(c).value();
+    WaitForLeader();
+  }
+
+  void TearDown() override { StopCluster(); }
+
+  Status StartCluster() {
     std::map<NodeId, std::string> peers, clients;
     for (uint64_t i = 1; i <= 3; ++i) {
       peers[NodeId(i)] = "127.0.0.1:" + std::to_string(ringkv::testing::PickFreePort());
@@ -50,21 +72,19 @@ class NodeClusterTest : public ::testing::Test {
       o.replica.max_value_bytes = 1024;
       options_.push_back(o);
       nodes_.push_back(std::make_unique<Node>(o));
-      ASSERT_OK(nodes_.back()->Start());
+      Status s = nodes_.back()->Start();
+      if (!s.ok()) return s;
       endpoints_.push_back(clients[NodeId(i)]);
     }
-    ClientOptions co;
-    co.endpoints = endpoints_;
-    auto c = Client::Connect(co);
-    ASSERT_OK(c);
-    client_ = std::move(c).value();
-    WaitForLeader();
+    return Status::OK();
   }
 
-  void TearDown() override {
+  void StopCluster() {
     client_.reset();
     for (auto& n : nodes_) n->Stop();
     nodes_.clear();
+    options_.clear();
+    endpoints_.clear();
     std::filesystem::remove_all(dir_);
   }
 

@@ -13,7 +13,19 @@ template <typename T>
 Status AsStatus(const Result<T>& r) { return r.status(); }
 }  // namespace ringkv::testing
 
-#define ASSERT_OK(expr) ASSERT_TRUE(::ringkv::testing::AsStatus(expr).ok()) << ::ringkv::testing::AsStatus(expr).ToString()
-#define EXPECT_OK(expr) EXPECT_TRUE(::ringkv::testing::AsStatus(expr).ok()) << ::ringkv::testing::AsStatus(expr).ToString()
+// The expression is evaluated exactly once: a failing Start() must not be run a second time
+// just to print its error (that second run once reported a misleading "lock hold by current
+// process" instead of the real bind failure).
+#define RINGKV_STATUS_CHECK_(expr, on_failure)                                               \
+  switch (0)                                                                                 \
+  case 0:                                                                                    \
+  default:                                                                                   \
+    if (const ::ringkv::Status ringkv_checked_status_ = ::ringkv::testing::AsStatus(expr);  \
+        ringkv_checked_status_.ok()) {                                                       \
+    } else                                                                                   \
+      on_failure() << #expr << " failed: " << ringkv_checked_status_.ToString()
+
+#define ASSERT_OK(expr) RINGKV_STATUS_CHECK_(expr, FAIL)
+#define EXPECT_OK(expr) RINGKV_STATUS_CHECK_(expr, ADD_FAILURE)
 
 #endif  // RINGKV_TESTS_TESTUTIL_STATUS_MATCHERS_H_
