@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ringkv/client.h"
 #include "server/cluster_view.h"
 
@@ -119,6 +121,9 @@ struct DecommissionArgs {
 int RunNodeDecommission(client::Client& c, const GlobalOptions& g, const DecommissionArgs& a,
                         Streams& s);
 
+// One shard as `shard list|status -w json` and `cluster status -w json` print it: range,
+// leader, term, commit, applied, each replica's role, applied index and lag, log/data bytes.
+nlohmann::json ShardJson(const server::ShardView& sv);
 // SHARD RANGE LEADER TERM COMMIT APPLIED REPLICAS LAG LOG DATA, one row per shard.
 std::string ShardTable(const server::ClusterView& v);
 

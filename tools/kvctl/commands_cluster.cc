@@ -79,6 +79,18 @@ const kvpb::NodeStatus* MembershipSource(const std::vector<NodeAnswer>& nodes) {
   return nullptr;
 }
 
+std::vector<server::NodeAnswer> ToAnswers(const std::vector<NodeAnswer>& nodes) {
+  std::vector<server::NodeAnswer> answers;
+  for (const auto& n : nodes) {
+    server::NodeAnswer a;
+    a.endpoint = n.endpoint;
+    if (n.status.ok()) a.status = *n.status;
+    else a.error = std::string(n.status.status().message());
+    answers.push_back(std::move(a));
+  }
+  return answers;
+}
+
 }  // namespace
 
 int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
@@ -131,13 +143,23 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
     json out{{"nodes", jnodes}, {"groups", jgroups}};
     const auto shards = Shards(nodes);
     std::map<uint64_t, std::pair<int, int>> counts;  // node -> (replicas, leaders)
-    json jshards = json::array();
     for (const auto& [id, r] : shards) {
-      jshards.push_back({{"group_id", id}, {"leader", r.leader}, {"term", r.term},
-                         {"applied", r.applied}, {"voters", r.voters}, {"learners", r.learners}});
       for (uint64_t v : r.voters) counts[v].first++;
       for (uint64_t l : r.learners) counts[l].first++;
       if (r.leader != 0) counts[r.leader].second++;
+    }
+    // The merged view, as the table shows it: every shard any endpoint reports (also those
+    // nobody leads, as when quorum is lost) with its range, commit/applied and each replica's
+    // role and lag.
+    json jshards = json::array();
+    for (const auto& sv : server::BuildClusterView(ToAnswers(nodes)).shards) {
+      json js = ShardJson(sv);
+      js["group_id"] = sv.shard;
+      std::vector<uint64_t> voters, learners;
+      for (const auto& r : sv.replicas) (r.voter ? voters : learners).push_back(r.node);
+      js["voters"] = voters;
+      js["learners"] = learners;
+      jshards.push_back(std::move(js));
     }
     out["shards"] = jshards;
     json jcounts = json::array();
@@ -179,15 +201,7 @@ int RunClusterStatus(client::Client& c, const GlobalOptions& g, Streams& s) {
           << "SHARDS\n";
     // The merged view: every shard of the ring (also those nobody leads, as when quorum is
     // lost), with range, commit and applied, and each follower's lag.
-    std::vector<server::NodeAnswer> answers;
-    for (const auto& n : nodes) {
-      server::NodeAnswer a;
-      a.endpoint = n.endpoint;
-      if (n.status.ok()) a.status = *n.status;
-      else a.error = std::string(n.status.status().message());
-      answers.push_back(std::move(a));
-    }
-    s.out << ShardTable(server::BuildClusterView(answers));
+    s.out << ShardTable(server::BuildClusterView(ToAnswers(nodes)));
   } else {
     const std::vector<std::string> header = {"ENDPOINT", "NODE", "GROUP", "ROLE",
                                              "TERM",     "LEADER", "COMMIT", "APPLIED"};

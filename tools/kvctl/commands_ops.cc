@@ -107,6 +107,8 @@ std::string Bytes(uint64_t n) {
   return buf;
 }
 
+}  // namespace
+
 json ShardJson(const server::ShardView& sv) {
   json reps = json::array();
   for (const auto& r : sv.replicas) {
@@ -121,6 +123,8 @@ json ShardJson(const server::ShardView& sv) {
           {"data_bytes", sv.data_bytes},
           {"max_lag", sv.max_lag},      {"replicas", reps}};
 }
+
+namespace {
 
 const std::vector<std::string> kShardHeader = {"SHARD", "RANGE",   "LEADER",   "TERM",
                                                "COMMIT", "APPLIED", "REPLICAS", "LAG",
