@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -164,14 +165,29 @@ TEST_F(OpsKvctlTest, TransferLeaderMovesTheLeadership) {
   const uint64_t shard = 11;
   const int from = leaders.at(shard);
   const int to = from % 3 + 1;
+  auto before = cluster_->Group(from, shard);
+  ASSERT_TRUE(before.ok()) << before.status();
+  const uint64_t term_before = before->term();
   json r = KvctlJson("shard transfer-leader " + std::to_string(shard) + " " + std::to_string(to));
   EXPECT_EQ(r["shard_id"], shard) << r.dump();
   EXPECT_EQ(r["to"], to) << r.dump();
-  // The placement's leader balancing hands it back to the preferred node at its next round
-  // (about 1 s), so the move is looked for at once and often.
-  EXPECT_TRUE(WaitUntil([&] { return cluster_->LeaderOf(shard) == to; }, 10s, 5ms))
-      << "shard " << shard << " (led by node " << from << ") never led by node " << to
-      << "; now led by node " << cluster_->LeaderOf(shard);
+  // Node `to` logs "group G: leader is now node <to> (term T)" with a term above the one before
+  // the transfer once it leads. (The placement's leader balancing hands the leadership back to
+  // the shard's preferred node at its next round, within a second, so polling the leader
+  // could miss the move; the log cannot.)
+  const std::regex became("group " + std::to_string(shard) + ": leader is now node " +
+                          std::to_string(to) + R"( \(term (\d+)\))");
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const std::string log = cluster_->process(to).ReadLog();
+        for (std::sregex_iterator it(log.begin(), log.end(), became), end; it != end; ++it) {
+          if (std::stoull((*it)[1].str()) > term_before) return true;
+        }
+        return false;
+      },
+      10s, 50ms))
+      << "shard " << shard << " (led by node " << from << " in term " << term_before
+      << ") never led by node " << to << "; now led by node " << cluster_->LeaderOf(shard);
   // Not a replica of the shard: refused, saying so, nothing moves.
   KvctlRun bad = Kvctl("shard transfer-leader " + std::to_string(shard) + " 9");
   EXPECT_NE(bad.exit_code, 0) << bad.out;
