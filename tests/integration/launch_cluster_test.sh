@@ -31,6 +31,14 @@ fail() {
   exit 1
 }
 port_free() { [[ -z $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
+# GET http://127.0.0.1:$1$2 with bash alone (no curl in the dependencies); prints the response.
+http_get() {
+  local out
+  out=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+    printf "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$1" >&3
+    cat <&3' "$1" "$2") || return 1
+  printf '%s' "$out"
+}
 
 # Three port bases (client, peer, admin; node K uses base+K-1) below the kernel's ephemeral
 # range, so no port the OS hands out to other tests' connections or listeners: a random
@@ -58,7 +66,8 @@ echo "$out" | tail -n 25
 url="http://127.0.0.1:$ADMIN/"
 grep -qF "Status page (the ring, nodes, shards; any node's): $url" <<<"$out" ||
   fail "start does not print the status page URL $url"
-page=$(curl -fsS --max-time 5 "$url") || fail "the status page $url does not answer"
+page=$(http_get "$ADMIN" /) || fail "the status page $url does not answer"
+grep -q '^HTTP/1.1 200' <<<"$page" || fail "$url: $(head -1 <<<"$page")"
 grep -q '<svg id="ring"' <<<"$page" || fail "$url is not the status page"
 EPS="127.0.0.1:$CLIENT,127.0.0.1:$((CLIENT + 1)),127.0.0.1:$((CLIENT + 2))"
 "$KVCTL" --endpoints="$EPS" put user-key v >/dev/null || fail "put after start"
