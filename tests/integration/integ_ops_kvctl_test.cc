@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <set>
@@ -28,8 +30,22 @@ constexpr int kShards = 32;
 class OpsKvctlTest : public ::testing::Test {
  protected:
   static void TearDownTestSuite() {
+    // TestCluster keeps its dir only when the test running at its destruction failed; the
+    // suite's cluster outlives its tests, so say it here.
+    if (any_failed_) ::setenv("RINGKV_KEEP_TEST_DIRS", "1", 1);
     delete cluster_;
     cluster_ = nullptr;
+  }
+  // The shared cluster's node logs go with the first failing test (the cluster is not
+  // destroyed then).
+  void TearDown() override {
+    if (!HasFailure() || cluster_ == nullptr || any_failed_) return;
+    any_failed_ = true;
+    for (int id = 1; id <= cluster_->size(); ++id) {
+      std::cerr << "===== node " << id << " log (last 60 lines; full: "
+                << cluster_->process(id).log_path() << ") =====\n"
+                << cluster_->process(id).LogTail(60) << "\n";
+    }
   }
   void SetUp() override {
     if (KvctlBinary().empty() || !std::filesystem::exists(KvctlBinary())) {
@@ -83,6 +99,7 @@ class OpsKvctlTest : public ::testing::Test {
   }
 
   static inline TestCluster* cluster_ = nullptr;
+  static inline bool any_failed_ = false;
 };
 
 TEST_F(OpsKvctlTest, MemberListAndEndpointsMatchTheCluster) {

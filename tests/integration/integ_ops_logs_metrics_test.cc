@@ -9,6 +9,7 @@
 //   their shard ("group G: raft ...").
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <regex>
@@ -82,8 +83,22 @@ class OpsLogsMetricsTest : public ::testing::Test {
     started_ = true;
   }
   static void TearDownTestSuite() {
+    // TestCluster keeps its dir only when the test running at its destruction failed; the
+    // suite's cluster outlives its tests, so say it here.
+    if (any_failed_) ::setenv("RINGKV_KEEP_TEST_DIRS", "1", 1);
     delete cluster_;
     cluster_ = nullptr;
+  }
+  // The shared cluster's node logs go with the first failing test (the cluster is not
+  // destroyed then).
+  void TearDown() override {
+    if (!HasFailure() || cluster_ == nullptr || any_failed_) return;
+    any_failed_ = true;
+    for (int id = 1; id <= cluster_->size(); ++id) {
+      std::cerr << "===== node " << id << " log (last 60 lines; full: "
+                << cluster_->process(id).log_path() << ") =====\n"
+                << cluster_->process(id).LogTail(60) << "\n";
+    }
   }
   void SetUp() override { ASSERT_TRUE(started_) << "the cluster did not start"; }
 
@@ -117,6 +132,7 @@ class OpsLogsMetricsTest : public ::testing::Test {
   }
 
   static inline TestCluster* cluster_ = nullptr;
+  static inline bool any_failed_ = false;
   static inline bool started_ = false;
   static inline std::map<int, std::string> ready_logs_, settled_logs_;
   static inline std::map<int, int> leaders_per_node_;  // once settled
