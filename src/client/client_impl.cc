@@ -368,43 +368,59 @@ Result<TxnResult> ClientImpl::Commit(const Txn& txn, const CallOptions& opts) {
   return Wait<TxnResult>([&](auto done) { CommitAsync(txn, opts, std::move(done)); });
 }
 
+void ClientImpl::LeaseGrantAsync(std::chrono::milliseconds ttl, std::string_view shard_key,
+                                 const CallOptions& opts, Callback<Lease> done) {
+  Execute(MakeLeaseGrant(ttl, shard_key), CallKind::kWrite, "lease grant", opts.timeout,
+          Adapt<Lease>(&ToLeaseGrant, std::move(done)));
+}
+
+void ClientImpl::LeaseRevokeAsync(uint64_t lease, const CallOptions& opts,
+                                  Callback<uint32_t> done) {
+  kvpb::Request req = MakeLeaseRevoke(lease);
+  req.set_group_id(kvpb::LeaseShardOf(lease));
+  Execute(std::move(req), CallKind::kWrite, "lease revoke", opts.timeout,
+          Adapt<uint32_t>(&ToLeaseRevoke, std::move(done)));
+}
+
+void ClientImpl::LeaseKeepAliveAsync(uint64_t lease, const CallOptions& opts,
+                                     Callback<std::chrono::milliseconds> done) {
+  kvpb::Request req = MakeLeaseKeepAlive(lease);
+  req.set_group_id(kvpb::LeaseShardOf(lease));
+  // Like a read: the keep-alive has no effect in the log, so a retry is always safe.
+  Execute(std::move(req), CallKind::kRead, "lease keep-alive", opts.timeout,
+          Adapt<std::chrono::milliseconds>(&ToLeaseKeepAlive, std::move(done)));
+}
+
+void ClientImpl::LeaseTimeToLiveAsync(uint64_t lease, bool keys, const CallOptions& opts,
+                                      Callback<LeaseInfo> done) {
+  kvpb::Request req = MakeLeaseTimeToLive(lease, keys);
+  req.set_group_id(kvpb::LeaseShardOf(lease));
+  Execute(std::move(req), CallKind::kRead, "lease time-to-live", opts.timeout,
+          Adapt<LeaseInfo>(&ToLeaseTimeToLive,
+                           [lease, done = std::move(done)](Result<LeaseInfo> r) {
+                             if (r.ok()) r->id = lease;
+                             done(std::move(r));
+                           }));
+}
+
 Result<Lease> ClientImpl::LeaseGrant(std::chrono::milliseconds ttl, std::string_view shard_key,
                                      const CallOptions& opts) {
-  return Wait<Lease>([&](auto done) {
-    Execute(MakeLeaseGrant(ttl, shard_key), CallKind::kWrite, "lease grant", opts.timeout,
-            Adapt<Lease>(&ToLeaseGrant, std::move(done)));
-  });
+  return Wait<Lease>([&](auto done) { LeaseGrantAsync(ttl, shard_key, opts, std::move(done)); });
 }
 
 Result<uint32_t> ClientImpl::LeaseRevoke(uint64_t lease, const CallOptions& opts) {
-  kvpb::Request req = MakeLeaseRevoke(lease);
-  req.set_group_id(kvpb::LeaseShardOf(lease));
-  return Wait<uint32_t>([&](auto done) {
-    Execute(std::move(req), CallKind::kWrite, "lease revoke", opts.timeout,
-            Adapt<uint32_t>(&ToLeaseRevoke, std::move(done)));
-  });
+  return Wait<uint32_t>([&](auto done) { LeaseRevokeAsync(lease, opts, std::move(done)); });
 }
 
 Result<std::chrono::milliseconds> ClientImpl::LeaseKeepAlive(uint64_t lease,
                                                              const CallOptions& opts) {
-  kvpb::Request req = MakeLeaseKeepAlive(lease);
-  req.set_group_id(kvpb::LeaseShardOf(lease));
-  // Like a read: the keep-alive has no effect in the log, so a retry is always safe.
-  return Wait<std::chrono::milliseconds>([&](auto done) {
-    Execute(std::move(req), CallKind::kRead, "lease keep-alive", opts.timeout,
-            Adapt<std::chrono::milliseconds>(&ToLeaseKeepAlive, std::move(done)));
-  });
+  return Wait<std::chrono::milliseconds>(
+      [&](auto done) { LeaseKeepAliveAsync(lease, opts, std::move(done)); });
 }
 
 Result<LeaseInfo> ClientImpl::LeaseTimeToLive(uint64_t lease, bool keys, const CallOptions& opts) {
-  kvpb::Request req = MakeLeaseTimeToLive(lease, keys);
-  req.set_group_id(kvpb::LeaseShardOf(lease));
-  Result<LeaseInfo> info = Wait<LeaseInfo>([&](auto done) {
-    Execute(std::move(req), CallKind::kRead, "lease time-to-live", opts.timeout,
-            Adapt<LeaseInfo>(&ToLeaseTimeToLive, std::move(done)));
-  });
-  if (info.ok()) info->id = lease;
-  return info;
+  return Wait<LeaseInfo>(
+      [&](auto done) { LeaseTimeToLiveAsync(lease, keys, opts, std::move(done)); });
 }
 
 namespace {

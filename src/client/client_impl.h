@@ -62,6 +62,13 @@ class ClientImpl final : public Client {
   Result<std::chrono::milliseconds> LeaseKeepAlive(uint64_t lease,
                                                    const CallOptions& opts) override;
   Result<LeaseInfo> LeaseTimeToLive(uint64_t lease, bool keys, const CallOptions& opts) override;
+  void LeaseGrantAsync(std::chrono::milliseconds ttl, std::string_view shard_key,
+                       const CallOptions& opts, Callback<Lease> done) override;
+  void LeaseRevokeAsync(uint64_t lease, const CallOptions& opts, Callback<uint32_t> done) override;
+  void LeaseKeepAliveAsync(uint64_t lease, const CallOptions& opts,
+                           Callback<std::chrono::milliseconds> done) override;
+  void LeaseTimeToLiveAsync(uint64_t lease, bool keys, const CallOptions& opts,
+                            Callback<LeaseInfo> done) override;
   Result<std::unique_ptr<WatchHandle>> Watch(std::string_view key, const WatchOptions& options,
                                              std::function<void(const WatchUpdate&)> on_update,
                                              std::function<void(const WatchEnd&)> on_end) override;

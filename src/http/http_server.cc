@@ -8,9 +8,13 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
+#include <array>
+#include <cstdio>
 #include <mutex>
 #include <type_traits>
+#include <vector>
 
+#include "http/queued_stream_writer.h"
 #include "net/address.h"
 #include "net/listener.h"
 
@@ -75,7 +79,10 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     auto ep = Lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = net::FormatHostPort(ep.address().to_string(), ep.port());
   }
-  ~Session() { connections_->fetch_sub(1); }
+  ~Session() {
+    connections_->fetch_sub(1);
+    if (writer_) writer_->MarkClosed();  // the server stopped with the stream open
+  }
 
   void Start() {
     if constexpr (!kTls) {
@@ -206,6 +213,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
   }
 
   void Write(HttpResponse r, unsigned version) {
+    if (r.on_stream) return StartStream(std::move(r), version);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), version);
     res->set(bhttp::field::server, "ringkv");
@@ -224,7 +232,84 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
                        });
   }
 
+  // A streamed answer: the head with chunked encoding, then the writer's pieces as chunks until
+  // it closes (last chunk, then close) or the peer goes away (a read completes with an error).
+  void StartStream(HttpResponse r, unsigned version) {
+    keep_alive_ = false;
+    auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(r.status), version);
+    head->set(bhttp::field::server, "ringkv");
+    head->set(bhttp::field::content_type, r.content_type);
+    head->set(bhttp::field::cache_control, "no-store");
+    for (const auto& [k, v] : r.headers) head->set(k, v);
+    head->chunked(true);
+    head->keep_alive(false);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+    std::weak_ptr<Session> weak = weak_from_this();
+    writer_ = std::make_shared<QueuedStreamWriter>(
+        options_.max_stream_buffer_bytes, [weak, target = target_] {
+          auto self = weak.lock();
+          if (!self) return;
+          std::lock_guard<std::mutex> lock(target->mu);
+          if (target->io == nullptr) return;
+          asio::post(*target->io, [self] { self->Flush(); });
+        });
+    Lowest().expires_never();  // a stream lives as long as its writer or its peer
+    bhttp::async_write_header(
+        stream_, *sr,
+        [self = shared_from_this(), head, sr, on_open = std::move(r.on_stream)](error_code ec,
+                                                                                 size_t) {
+          if (ec) {
+            self->writer_->MarkClosed();
+            return self->Close();
+          }
+          self->WatchPeer();
+          on_open(self->writer_);
+        });
+  }
+
+  // The peer sends nothing on a stream; a read completes only when it goes away.
+  void WatchPeer() {
+    stream_.async_read_some(asio::buffer(peer_buf_),
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (!ec) return self->WatchPeer();
+                              self->writer_->MarkClosed();
+                              self->Close();
+                            });
+  }
+
+  void Flush() {
+    if (writing_ || !writer_ || closed_) return;
+    bool closing = false;
+    std::vector<std::string> pieces = writer_->TakeQueued(&closing);
+    if (pieces.empty() && !closing) return;
+    auto out = std::make_shared<std::string>();
+    size_t bytes = 0;
+    for (const std::string& p : pieces) {
+      bytes += p.size();
+      if (p.empty()) continue;  // an empty chunk would end the body
+      char size[20];
+      std::snprintf(size, sizeof(size), "%zx\r\n", p.size());
+      *out += size;
+      *out += p;
+      *out += "\r\n";
+    }
+    if (closing) *out += "0\r\n\r\n";
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(*out),
+                      [self = shared_from_this(), out, bytes, closing](error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->writer_->Written(bytes);
+                        if (ec || closing) {
+                          self->writer_->MarkClosed();
+                          return self->Close();
+                        }
+                        self->Flush();  // what was queued meanwhile
+                      });
+  }
+
   void Close() {
+    closed_ = true;
     error_code ignored;
     // No TLS close_notify: HTTP messages carry their length, and a close must not wait.
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -246,6 +331,12 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
   std::string remote_;
   bool keep_alive_ = true;
   bool head_only_ = false;
+  // A streamed answer's writer (null otherwise), whether a chunk write is in flight, and
+  // whether the connection was closed.
+  std::shared_ptr<QueuedStreamWriter> writer_;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::array<char, 512> peer_buf_{};
 };
 
 HttpServer::HttpServer(HttpServerOptions options)

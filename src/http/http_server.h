@@ -9,7 +9,9 @@
 //
 // Limits: request head 16 KiB, body `max_body_bytes`, `max_connections` open connections
 // (extra ones are closed at accept), an idle or slow connection is closed after
-// `idle_timeout`. Keep-alive; one request at a time per connection.
+// `idle_timeout`. Keep-alive; one request at a time per connection. A streamed answer
+// (Server-Sent Events, http/stream_writer.h) holds its connection until the stream ends, with
+// at most `max_stream_buffer_bytes` unsent.
 //
 // The one place a listener is created (net::OpenListener) is Start(); with `tls` every accepted
 // socket is wrapped in TLS there (handshake within idle_timeout; refusals logged at WARNING).
@@ -45,6 +47,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{30000};
   // A handler that has not answered after this long is answered 503 for it. Default: 10 s.
   std::chrono::milliseconds handler_timeout{10000};
+  // A streamed answer (HttpResponse::Stream) holds at most this much unsent. Default: 8 MiB.
+  size_t max_stream_buffer_bytes = size_t{8} << 20;
   // Shown in logs ("admin", "api").
   std::string name = "admin";
 };

@@ -45,6 +45,15 @@ HttpResponse HttpResponse::Html(int status, std::string body) {
   return r;
 }
 
+HttpResponse HttpResponse::Stream(std::string content_type,
+                                  std::function<void(std::shared_ptr<StreamWriter>)> on_open) {
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = std::move(content_type);
+  r.on_stream = std::move(on_open);
+  return r;
+}
+
 void Router::Handle(std::string method, std::string path, Handler handler) {
   Route r;
   r.method = std::move(method);

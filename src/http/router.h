@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +22,8 @@
 #include "net/tls.h"
 
 namespace ringkv::http {
+
+class StreamWriter;  // http/stream_writer.h
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ... (upper case, as sent)
@@ -50,10 +53,17 @@ struct HttpResponse {
   std::string body;
   // Extra headers (e.g. "Retry-After").
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set for a streamed answer (Stream): `body` is ignored; the head goes out with chunked
+  // transfer encoding, then this runs on the server's thread with the writer of the body.
+  std::function<void(std::shared_ptr<StreamWriter>)> on_stream;
 
   static HttpResponse Text(int status, std::string body);
   static HttpResponse Json(int status, std::string body);
   static HttpResponse Html(int status, std::string body);
+  // A 200 whose body is written over time (Server-Sent Events: "text/event-stream"). The
+  // connection closes when the stream ends.
+  static HttpResponse Stream(std::string content_type,
+                             std::function<void(std::shared_ptr<StreamWriter>)> on_open);
 };
 
 // Answers a request; call exactly once (later calls are ignored), from any thread.

@@ -16,6 +16,7 @@
 #include "ring/shard_map.h"
 #include "http/http_server.h"
 #include "server/admin_service.h"
+#include "server/http_api.h"
 #include "server/auth_refresher.h"
 #include "server/authorizer.h"
 #include "server/client_service.h"
@@ -507,6 +508,16 @@ Status Node::Start() {
         });
       });
   RETURN_IF_ERROR(client_service_->Start());
+  if (http_api_) {
+    // Any node answers any key: the API's client dials this node's client port and the other
+    // members'. Best effort: without it the API answers 503, the rest of the node serves.
+    std::vector<std::string> endpoints = {options_.advertise_client};
+    for (const auto& [id, addr] : options_.initial_clients) {
+      if (id != options_.node_id && !addr.empty()) endpoints.push_back(addr);
+    }
+    Status api = http_api_->Start(std::move(endpoints), authorizer_.get());
+    if (!api.ok()) LOG(WARNING) << "HTTP/JSON API unavailable: " << api;
+  }
   if (enforce) {
     AuthRefresherOptions ro;
     ro.endpoints.push_back(options_.advertise_client);
@@ -593,6 +604,7 @@ void Node::Stop() {
   // The admin port before the store and gossip, which its handlers reach into.
   if (http_server_) http_server_->Stop();
   admin_service_.reset();
+  http_api_.reset();  // ends its watches and closes its client
   // Transport first: after it stops no callback can reach the store. The store's snapshot
   // thread may still call Send on the stopped transport, which refuses safely.
   if (transport_) transport_->Stop();
@@ -642,6 +654,24 @@ Status Node::StartAdmin() {
   };
   admin_service_ = std::make_unique<AdminService>(std::move(ao));
   admin_service_->Register(http_server_->router());
+  // The HTTP/JSON API on the same port, with the client port's edge (server/http_api.h); its
+  // client connects once the client port serves (Start).
+  HttpApiOptions api;
+  api.cluster_id = options_.cluster_id;
+  if (client_tls_ != nullptr) {
+    api.tls.enable = true;
+    api.tls.ca_file = options_.client_tls.ca_file;
+    api.tls.cert_file = options_.client_tls.cert_file;
+    api.tls.key_file = options_.client_tls.key_file;
+    api.client_auth = options_.client_tls.client_auth;
+  }
+  api.admission = options_.admission;
+  api.max_key_bytes = options_.replica.max_key_bytes;
+  api.max_value_bytes = options_.replica.max_value_bytes;
+  api.request_timeout = std::chrono::milliseconds(options_.request_timeout_ms);
+  api.draining = [this] { return draining_.load(); };
+  http_api_ = std::make_unique<HttpApi>(std::move(api));
+  http_api_->Register(http_server_->router());
   http_server_->SetTls(admin_tls_);
   RETURN_IF_ERROR(http_server_->Start());
   if (options_.advertise_admin.empty()) options_.advertise_admin = http_server_->bound_address();

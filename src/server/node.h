@@ -49,6 +49,7 @@ namespace ringkv::server {
 class PeerTransportAdapter;
 class ClientService;
 class AdminService;
+class HttpApi;
 class SpaceGuard;
 class CredentialWatcher;
 class Authorizer;
@@ -185,6 +186,7 @@ class Node {
   std::unique_ptr<gossip::GossipDriver> gossip_;
   std::unique_ptr<http::HttpServer> http_server_;
   std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<HttpApi> http_api_;  // the HTTP/JSON API on the admin port
   std::unique_ptr<SpaceGuard> space_guard_;
   std::unique_ptr<StorageCompactor> storage_compactor_;
   // Why writes are refused cluster-wide ("" = accepted): this node's NOSPACE alarm or another

@@ -95,12 +95,48 @@ TEST(HttpErrorsTest, OverloadIs429WithRetryAfterAndFullDisk507) {
   EXPECT_EQ(HttpErrorResponse(full).headers[0].second, "1");
   EXPECT_EQ(HttpStatusFor(kvpb::NOT_FOUND), 404);
   EXPECT_EQ(HttpStatusFor(kvpb::UNKNOWN_OUTCOME), 504);
-  EXPECT_EQ(HttpStatusFor(kvpb::CAS_FAILED), 412);
+  EXPECT_EQ(HttpStatusFor(kvpb::CAS_FAILED), 409);
   EXPECT_EQ(HttpStatusFor(kvpb::PERMISSION_DENIED), 403);
   kvpb::Error hint;
   hint.set_code(kvpb::NOT_LEADER);
   hint.set_leader_hint(2);
   EXPECT_NE(HttpErrorResponse(hint).body.find("\"leader\":2"), std::string::npos);
+}
+
+TEST(HttpErrorsTest, ClientStatusesMapThroughTheSameTable) {
+  // What the client library returns for a call the HTTP/JSON API made.
+  http::HttpResponse busy = HttpErrorResponse(
+      Status::ResourceExhausted("put rejected: cluster overloaded (3 attempts)"), 2500);
+  EXPECT_EQ(busy.status, 429);
+  ASSERT_EQ(busy.headers.size(), 1u);
+  EXPECT_EQ(busy.headers[0], std::make_pair(std::string("Retry-After"), std::string("3")));
+  EXPECT_EQ(HttpErrorResponse(Status::ResourceExhausted("NO_SPACE: disk full"), 0).status, 507);
+  EXPECT_EQ(HttpErrorResponse(Status::NotFound("NOT_FOUND: no lease"), 0).status, 404);
+  EXPECT_EQ(HttpErrorResponse(Status::FailedPrecondition("CAS_FAILED"), 0).status, 409);
+  EXPECT_EQ(HttpErrorResponse(Status::PermissionDenied("user bob"), 0).status, 403);
+  EXPECT_EQ(HttpErrorResponse(Status::InvalidArgument("INVALID_ARGUMENT: empty key"), 0).status,
+            400);
+  EXPECT_EQ(HttpErrorResponse(Status::InvalidArgument("INVALID_ARGUMENT: value of 2000000 bytes "
+                                                      "exceeds --max_value_bytes=1048576"),
+                              0)
+                .status,
+            413);
+  http::HttpResponse unknown = HttpErrorResponse(
+      Status::DeadlineExceeded("put: outcome unknown, the write may or may not have been applied"),
+      0);
+  EXPECT_EQ(unknown.status, 504);
+  EXPECT_NE(unknown.body.find("\"definite\":false"), std::string::npos) << unknown.body;
+  EXPECT_NE(unknown.body.find("UNKNOWN_OUTCOME"), std::string::npos) << unknown.body;
+  // The leader the client heard of last is the hint of a 503.
+  http::HttpResponse unavailable = HttpErrorResponse(
+      Status::Unavailable("get failed: cluster unavailable (2 attempts; last error: NOT_LEADER: "
+                          "x (leader n1 at 127.0.0.1:1) then NOT_LEADER: y (leader n3 at "
+                          "127.0.0.1:7003))"),
+      700);
+  EXPECT_EQ(unavailable.status, 503);
+  EXPECT_EQ(unavailable.headers[0].second, "1");
+  EXPECT_NE(unavailable.body.find("\"leader\":3"), std::string::npos) << unavailable.body;
+  EXPECT_NE(unavailable.body.find("127.0.0.1:7003"), std::string::npos) << unavailable.body;
 }
 
 }  // namespace

@@ -380,6 +380,15 @@ class Client {
   // The lease's TTL, its remaining time and (with `keys`) the attached keys.
   virtual Result<LeaseInfo> LeaseTimeToLive(uint64_t lease, bool keys = false,
                                             const CallOptions& opts = {}) = 0;
+  // Asynchronous lease calls, as the other *Async methods.
+  virtual void LeaseGrantAsync(std::chrono::milliseconds ttl, std::string_view shard_key,
+                               const CallOptions& opts, Callback<Lease> done) = 0;
+  virtual void LeaseRevokeAsync(uint64_t lease, const CallOptions& opts,
+                                Callback<uint32_t> done) = 0;
+  virtual void LeaseKeepAliveAsync(uint64_t lease, const CallOptions& opts,
+                                   Callback<std::chrono::milliseconds> done) = 0;
+  virtual void LeaseTimeToLiveAsync(uint64_t lease, bool keys, const CallOptions& opts,
+                                    Callback<LeaseInfo> done) = 0;
 
   // Watches `key` (or a range, per `options`) and calls `on_update` with every change, in
   // version order per shard, each exactly once, until Cancel. A broken stream (leader change,
