@@ -6,7 +6,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
+
+#include "http/stream_writer.h"
 
 namespace ringkv::http {
 namespace {
@@ -140,6 +146,71 @@ TEST_F(HttpServerTest, GarbageIs400AndServerKeepsServing) {
   }
   TestClient c(server_->port());
   EXPECT_EQ(c.Call(bhttp::verb::get, "/echo").result_int(), 200);
+}
+
+// A streamed answer: chunks written from any thread arrive in order, Close ends the body; a
+// peer that goes away closes the writer (OnClose runs, later writes fail); the writer refuses
+// what would exceed its buffer.
+TEST(HttpServerStreamTest, ChunksInOrderThenCloseAndPeerGoneClosesTheWriter) {
+  HttpServerOptions o;
+  o.max_stream_buffer_bytes = 64;
+  HttpServer server(o);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::shared_ptr<StreamWriter> held;
+  bool held_closed = false;
+  std::thread writer_thread;
+  server.router().Handle("GET", "/stream", [&](const HttpRequest&, Responder done) {
+    done(HttpResponse::Stream("text/event-stream", [&](std::shared_ptr<StreamWriter> w) {
+      EXPECT_TRUE(w->Write("a"));
+      EXPECT_FALSE(w->Write(std::string(65, 'x')));  // over the buffer: refused, not queued
+      writer_thread = std::thread([w] {
+        EXPECT_TRUE(w->Write("bc"));
+        w->Close();
+        EXPECT_FALSE(w->Write("late"));
+      });
+    }));
+  });
+  server.router().Handle("GET", "/hold", [&](const HttpRequest&, Responder done) {
+    done(HttpResponse::Stream("text/event-stream", [&](std::shared_ptr<StreamWriter> w) {
+      w->OnClose([&] {
+        std::lock_guard<std::mutex> l(mu);
+        held_closed = true;
+        cv.notify_all();
+      });
+      w->Write("hello\n");
+      std::lock_guard<std::mutex> l(mu);
+      held = w;
+    }));
+  });
+  ASSERT_TRUE(server.Start().ok());
+  {
+    TestClient c(server.port());
+    auto r = c.Call(bhttp::verb::get, "/stream");
+    EXPECT_EQ(r.result_int(), 200);
+    EXPECT_EQ(r[bhttp::field::content_type], "text/event-stream");
+    EXPECT_EQ(r.body(), "abc");
+  }
+  writer_thread.join();
+  {
+    asio::io_context io;
+    tcp::socket s(io);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server.port()));
+    const std::string req = "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(s, asio::buffer(req));
+    beast::flat_buffer buf;
+    bhttp::response_parser<bhttp::empty_body> head;
+    bhttp::read_header(s, buf, head);
+    EXPECT_EQ(head.get().result_int(), 200);
+    EXPECT_TRUE(head.chunked());
+  }  // the client goes away
+  std::unique_lock<std::mutex> l(mu);
+  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return held_closed; }));
+  ASSERT_NE(held, nullptr);
+  EXPECT_TRUE(held->closed());
+  EXPECT_FALSE(held->Write("after"));
+  l.unlock();
+  server.Stop();
 }
 
 TEST(HttpServerStartTest, BadAddressIsAnError) {
