@@ -18,10 +18,6 @@ using Clock = AdmissionController::Clock;
 
 namespace {
 
-constexpr char kKvPrefix[] = "/v1/kv/";
-constexpr char kLeasePrefix[] = "/v1/lease/";
-constexpr char kWatchPrefix[] = "/v1/watch/";
-
 http::HttpResponse JsonOk(const json& j) { return http::HttpResponse::Json(200, j.dump() + "\n"); }
 
 std::optional<uint64_t> ParseU64(std::string_view s) {

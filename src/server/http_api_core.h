@@ -50,6 +50,11 @@ struct HttpApi::Core {
 
 using HttpCorePtr = std::shared_ptr<HttpApi::Core>;
 
+// The API's path prefixes.
+inline constexpr char kKvPrefix[] = "/v1/kv/";
+inline constexpr char kLeasePrefix[] = "/v1/lease/";
+inline constexpr char kWatchPrefix[] = "/v1/watch/";
+
 // One request that passed the edge: who sent it, and the responder to answer it with (it
 // returns the request's admission ticket when it answers).
 struct AdmittedRequest {

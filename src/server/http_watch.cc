@@ -21,8 +21,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr char kWatchPrefix[] = "/v1/watch/";
-
 std::optional<uint64_t> ParseVersion(std::string_view s) {
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
