@@ -23,6 +23,8 @@ PACKAGES=(
                                           # of kvctl backups (libcrypto)
   gnuplot-nox                             # Jepsen report plots
   iproute2 iptables procps psmisc         # test harnesses (namespaces, partitions, pids)
+  curl python3                            # HTTP/JSON API tests: curl and a standard-library
+                                          # Python client (tests/integration/http_api_client.py)
   chromium fonts-dejavu-core              # status page browser test (headless) + its screenshot
 )
 
