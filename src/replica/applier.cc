@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/printable.h"
 #include "common/status_macros.h"
 #include "replica/txn.h"
 
@@ -275,8 +276,27 @@ Result<kvpb::Response> Applier::ExecuteLease(const kvpb::Command& cmd, Index ind
     resp.mutable_lease_grant()->set_ttl_ms(cmd.lease_grant().ttl_ms());
     return resp;
   }
-  const uint64_t id = cmd.lease_revoke().lease_id();
+  const kvpb::LeaseRevokeRequest& revoke = cmd.lease_revoke();
+  const uint64_t id = revoke.lease_id();
   if (!leases_->Exists(id)) return LeaseNotFound(id);
+  if (revoke.scoped()) {
+    // Revoking deletes the attached keys: the user must be allowed to write each of them
+    // (decided here, at apply, so a key attached meanwhile is covered too).
+    for (const std::string& key : leases_->Keys(id)) {
+      bool writable = false;
+      for (const std::string& prefix : revoke.writable_prefixes()) {
+        writable = writable || key.compare(0, prefix.size(), prefix) == 0;
+      }
+      if (writable) continue;
+      resp.mutable_error()->set_code(kvpb::PERMISSION_DENIED);
+      resp.mutable_error()->set_definite(true);
+      resp.mutable_error()->set_message(
+          revoke.scoped_for() + " may not revoke lease " + LeaseIdString(id) +
+          ": revoking deletes its attached key \"" + PrintableKey(key) +
+          "\", which needs read-write permission on a prefix of it; nothing was revoked");
+      return resp;
+    }
+  }
   uint32_t deleted = 0;
   for (const std::string& key : leases_->Revoke(batch_, id)) {
     ASSIGN_OR_RETURN(bool existed, Delete(key, index));

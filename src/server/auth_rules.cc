@@ -136,6 +136,17 @@ bool AuthRules::CanWrite(const Principal& p, std::string_view key) const {
   return false;
 }
 
+std::optional<std::vector<std::string>> AuthRules::WritablePrefixes(const Principal& p) const {
+  if (IsAdmin(p)) return std::nullopt;
+  std::vector<std::string> out;
+  const Grants* g = Find(p);
+  if (g == nullptr) return out;
+  for (const auto& [prefix, rw] : g->prefixes) {
+    if (rw) out.push_back(prefix);
+  }
+  return out;
+}
+
 bool AuthRules::CanReadRange(const Principal& p, std::string_view start,
                              std::string_view end) const {
   if (IsAdmin(p)) return true;

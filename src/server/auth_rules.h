@@ -14,6 +14,7 @@
 #ifndef RINGKV_SERVER_AUTH_RULES_H_
 #define RINGKV_SERVER_AUTH_RULES_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -70,6 +71,9 @@ class AuthRules {
   bool IsAdmin(const Principal& p) const;
   bool CanRead(const Principal& p, std::string_view key) const;
   bool CanWrite(const Principal& p, std::string_view key) const;
+  // The prefixes `p` may write (its read-write grants), or nullopt when it may write every key
+  // (admin, superuser). CanWrite(p, k) == (nullopt or some prefix of k is listed).
+  std::optional<std::vector<std::string>> WritablePrefixes(const Principal& p) const;
   // Whether one read permission covers every key in [start, end): a prefix of `start` whose
   // keys extend at least to `end`. `end` "" or "\0" = every key from `start` on (only the
   // empty prefix, or admin, covers that).

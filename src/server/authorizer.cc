@@ -1,29 +1,13 @@
 #include "server/authorizer.h"
 
-#include <cstdio>
-
+#include "common/printable.h"
 #include "common/status_macros.h"
 #include "proto/kv_request_key.h"
 
 namespace ringkv::server {
 namespace {
 
-// A key for an error message: printable bytes as they are, others as \xNN, at most 64 bytes.
-std::string Printable(std::string_view key) {
-  std::string out;
-  for (size_t i = 0; i < key.size() && i < 64; ++i) {
-    const unsigned char c = static_cast<unsigned char>(key[i]);
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (key.size() > 64) out += "...";
-  return out;
-}
+std::string Printable(std::string_view key) { return PrintableKey(key); }
 
 }  // namespace
 
@@ -96,6 +80,23 @@ Status Authorizer::CheckTxn(const Principal& p, const AuthRules& rules,
   return Status::OK();
 }
 
+Status Authorizer::ScopeLeaseRevoke(const Principal& p, kvpb::LeaseRevokeRequest* revoke,
+                                    Clock::time_point now) const {
+  revoke->set_scoped(false);
+  revoke->clear_writable_prefixes();
+  revoke->clear_scoped_for();
+  if (p.superuser()) return Status::OK();
+  Status unavailable;
+  std::shared_ptr<const AuthRules> rules = Current(now, &unavailable);
+  if (rules == nullptr) return unavailable;
+  std::optional<std::vector<std::string>> prefixes = rules->WritablePrefixes(p);
+  if (!prefixes.has_value()) return Status::OK();
+  revoke->set_scoped(true);
+  for (std::string& prefix : *prefixes) revoke->add_writable_prefixes(std::move(prefix));
+  revoke->set_scoped_for(p.Describe());
+  return Status::OK();
+}
+
 Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
                          Clock::time_point now) const {
   const std::string* key = kvpb::RequestKey(req);
@@ -150,8 +151,8 @@ Status Authorizer::Check(const Principal& p, const kvpb::Request& req,
       // As in etcd, any authenticated user may grant, revoke, keep alive and look up a lease: a
       // lease by itself holds no data. Attaching a key (a put with a lease) needs read-write
       // permission on the key, checked with the put; the keys a time-to-live lists are filtered
-      // by MayRead. Unlike etcd, a revoke is not checked against the keys attached to the lease
-      // (the lease table lives in the replica, not at this edge): see docs/security.md.
+      // by MayRead. A revoke deletes the attached keys, which only the replica knows: it is
+      // scoped to the user's read-write prefixes (ScopeLeaseRevoke) and checked when applied.
       if (p.kind == Principal::Kind::kUser) return Status::OK();
       return Status::PermissionDenied(p.Describe() +
                                       " may not use leases (needs a client certificate)");

@@ -46,6 +46,13 @@ class Authorizer {
   //                      compare-and-swap (how kvctl user|role manage the rules);
   //   Unavailable      — no rules yet, or stale ones (retryable).
   Status Check(const Principal& p, const kvpb::Request& req, Clock::time_point now) const;
+  // Scopes a lease revoke to what `p` may write: revoking deletes the lease's keys, which only
+  // the replica knows, so the revoke carries p's read-write prefixes and the replica refuses it
+  // (PERMISSION_DENIED) if a key outside them is attached (kvpb::LeaseRevokeRequest.scoped).
+  // Clears any scope a client sent; leaves the revoke unscoped for principals that may write
+  // every key. Unavailable as Check when the rules are missing or stale.
+  Status ScopeLeaseRevoke(const Principal& p, kvpb::LeaseRevokeRequest* revoke,
+                          Clock::time_point now) const;
   // Whether a scan may return `key` to `p` (reserved keys: never).
   bool MayRead(const Principal& p, std::string_view key) const;
 

@@ -76,6 +76,25 @@ void ClientRequestHandler::Handle(std::string_view payload, const Principal& pri
     reply(refusal, false);
     return;
   }
+  if (req.has_lease_revoke()) {
+    // Whatever scope the client sent is replaced by the one its permissions give.
+    Status scoped = authorizer_ != nullptr
+                        ? authorizer_->ScopeLeaseRevoke(principal, req.mutable_lease_revoke(),
+                                                        Authorizer::Clock::now())
+                        : Status::OK();
+    if (authorizer_ == nullptr) {
+      req.mutable_lease_revoke()->set_scoped(false);
+      req.mutable_lease_revoke()->clear_writable_prefixes();
+      req.mutable_lease_revoke()->clear_scoped_for();
+    }
+    if (!scoped.ok()) {
+      err->set_code(ErrorCodeFor(scoped));
+      if (scoped.IsUnavailable()) err->set_retry_after_ms(200);
+      err->set_message(std::string(scoped.message()));
+      reply(refusal, false);
+      return;
+    }
+  }
   if (req.has_cas() && req.cas().key() == kAuthConfigKey) {
     // New permission rules: refuse what every node would refuse to load.
     authpb::AuthConfig config;

@@ -471,7 +471,26 @@ TEST_F(TlsClusterTest, TransactionsLeasesAndWatchesFollowTheRoles) {
     for (const std::string& k : seen) EXPECT_EQ(k.rfind("{w}/", 0), 0u) << k;
   }
   (*mine)->Cancel();
-  EXPECT_OK(wendy->LeaseRevoke(lease->id).status());
+
+  // Revoking deletes the attached keys: wendy may not, while root's "{w}-secret" is attached
+  // (she may not write it), and nothing is deleted. Once root detaches it, she may.
+  auto refused = wendy->LeaseRevoke(lease->id);
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied) << refused.status();
+  EXPECT_NE(refused.status().message().find("{w}-secret"), std::string_view::npos)
+      << refused.status();
+  auto still = admin.LeaseTimeToLive(lease->id, /*keys=*/true);
+  ASSERT_OK(still.status());
+  EXPECT_EQ(still->keys.size(), 2u);
+  ASSERT_OK(admin.Put("{w}-secret", "kept").status());  // a put without the lease detaches
+  auto revoked = wendy->LeaseRevoke(lease->id);
+  ASSERT_OK(revoked.status());
+  auto lock = admin.Get("{w}/logs/lock");
+  ASSERT_OK(lock.status());
+  EXPECT_FALSE(lock->has_value());
+  auto secret_value = admin.Get("{w}-secret");
+  ASSERT_OK(secret_value.status());
+  ASSERT_TRUE(secret_value->has_value());
+  EXPECT_EQ((*secret_value)->value, "kept");
 }
 
 // Sends `datagram` to node `id`'s gossip port (UDP, the peer port's number).

@@ -58,6 +58,43 @@ TEST_F(LeaseTableTest, RevokeDeletesAttachedKeys) {
   EXPECT_EQ(Value("c"), "<absent>");
 }
 
+// With permissions enforced, the node that takes a revoke scopes it to the user's read-write
+// prefixes; revoking deletes the attached keys, so a key outside them refuses the whole revoke,
+// decided at apply (a key attached after the user asked is covered too).
+TEST_F(LeaseTableTest, ScopedRevokeNeedsWritePermissionOnEveryAttachedKey) {
+  const uint64_t id = Grant(10, 5000);
+  ApplyOne(PutCmd("app/lock", "me", id), 11);
+  ApplyOne(PutCmd("other/secret", "s", id), 12);  // attached by someone else
+  kvpb::Command revoke;
+  revoke.mutable_lease_revoke()->set_lease_id(id);
+  revoke.mutable_lease_revoke()->set_scoped(true);
+  revoke.mutable_lease_revoke()->add_writable_prefixes("app/");
+  revoke.mutable_lease_revoke()->set_scoped_for("user alice");
+  kvpb::Response denied = ApplyOne(revoke, 13);
+  EXPECT_EQ(denied.error().code(), kvpb::PERMISSION_DENIED) << denied.DebugString();
+  EXPECT_TRUE(denied.error().definite());
+  EXPECT_NE(denied.error().message().find("user alice"), std::string::npos);
+  EXPECT_NE(denied.error().message().find("other/secret"), std::string::npos);
+  EXPECT_TRUE(leases_->Exists(id));  // nothing revoked, nothing deleted
+  EXPECT_EQ(Value("app/lock"), "me");
+  EXPECT_EQ(Value("other/secret"), "s");
+
+  ApplyOne(PutCmd("other/secret", "s2"), 14);  // its owner detaches it
+  kvpb::Response ok = ApplyOne(revoke, 15);
+  ASSERT_TRUE(ok.has_lease_revoke()) << ok.DebugString();
+  EXPECT_EQ(ok.lease_revoke().deleted_keys(), 1u);
+  EXPECT_EQ(Value("app/lock"), "<absent>");
+  EXPECT_EQ(Value("other/secret"), "s2");
+  EXPECT_FALSE(leases_->Exists(id));
+
+  // No prefixes at all: only a lease without keys may be revoked.
+  const uint64_t empty = Grant(16, 5000);
+  kvpb::Command nothing;
+  nothing.mutable_lease_revoke()->set_lease_id(empty);
+  nothing.mutable_lease_revoke()->set_scoped(true);
+  EXPECT_TRUE(ApplyOne(nothing, 17).has_lease_revoke());
+}
+
 TEST_F(LeaseTableTest, ExpiryIsTheLeadersClock) {
   const uint64_t id = Grant(10, 1000);
   const auto t0 = LeaseTable::Clock::time_point() + std::chrono::hours(1);

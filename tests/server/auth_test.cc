@@ -123,6 +123,47 @@ TEST(AuthRulesTest, PrefixGrants) {
   EXPECT_EQ(r.RolesOf(User("carol")), "no roles");
 }
 
+// A lease revoke deletes the attached keys: the edge scopes it to the user's read-write
+// prefixes (the replica checks them against the keys when it applies the revoke), replacing
+// whatever scope the client sent; users who may write everything are not scoped.
+TEST(AuthorizerTest, LeaseRevokesAreScopedToTheUsersWritablePrefixes) {
+  const auto now = Clock::now();
+  auto a = LoadedAuthorizer(now);
+  AuthRules r = AuthRules::Compile(SampleConfig());
+  EXPECT_EQ(r.WritablePrefixes(User("alice")), std::vector<std::string>{"app/logs/"});
+  EXPECT_EQ(r.WritablePrefixes(User("carol")), std::vector<std::string>{});
+  EXPECT_FALSE(r.WritablePrefixes(User("bob")).has_value());  // admin
+
+  kvpb::LeaseRevokeRequest forged;
+  forged.set_lease_id(7);
+  forged.set_scoped(true);
+  forged.add_writable_prefixes("");  // "everything", sent by a client
+  forged.set_scoped_for("user root");
+  kvpb::LeaseRevokeRequest revoke = forged;
+  ASSERT_OK(a->ScopeLeaseRevoke(User("alice"), &revoke, now));
+  EXPECT_TRUE(revoke.scoped());
+  ASSERT_EQ(revoke.writable_prefixes_size(), 1);
+  EXPECT_EQ(revoke.writable_prefixes(0), "app/logs/");
+  EXPECT_EQ(revoke.scoped_for(), "user alice");
+  EXPECT_EQ(revoke.lease_id(), 7u);
+
+  revoke = forged;
+  ASSERT_OK(a->ScopeLeaseRevoke(User("carol"), &revoke, now));
+  EXPECT_TRUE(revoke.scoped());
+  EXPECT_EQ(revoke.writable_prefixes_size(), 0);
+
+  for (const Principal& all : {User("bob"), User("root")}) {
+    revoke = forged;
+    ASSERT_OK(a->ScopeLeaseRevoke(all, &revoke, now));
+    EXPECT_FALSE(revoke.scoped());
+    EXPECT_EQ(revoke.writable_prefixes_size(), 0);
+  }
+  // Stale rules: refused like every other request.
+  revoke = forged;
+  EXPECT_EQ(a->ScopeLeaseRevoke(User("alice"), &revoke, now + std::chrono::hours(1)).code(),
+            StatusCode::kUnavailable);
+}
+
 TEST(AuthorizerTest, EveryRequestTypeAllowedAndDenied) {
   const auto now = Clock::now();
   auto a = LoadedAuthorizer(now);
