@@ -382,6 +382,15 @@ void ClientImpl::LeaseRevokeAsync(uint64_t lease, const CallOptions& opts,
           Adapt<uint32_t>(&ToLeaseRevoke, std::move(done)));
 }
 
+void ClientImpl::LeaseRevokeAsync(kvpb::LeaseRevokeRequest revoke, const CallOptions& opts,
+                                  Callback<uint32_t> done) {
+  kvpb::Request req;
+  req.set_group_id(kvpb::LeaseShardOf(revoke.lease_id()));
+  *req.mutable_lease_revoke() = std::move(revoke);
+  Execute(std::move(req), CallKind::kWrite, "lease revoke", opts.timeout,
+          Adapt<uint32_t>(&ToLeaseRevoke, std::move(done)));
+}
+
 void ClientImpl::LeaseKeepAliveAsync(uint64_t lease, const CallOptions& opts,
                                      Callback<std::chrono::milliseconds> done) {
   kvpb::Request req = MakeLeaseKeepAlive(lease);

@@ -65,6 +65,11 @@ class ClientImpl final : public Client {
   void LeaseGrantAsync(std::chrono::milliseconds ttl, std::string_view shard_key,
                        const CallOptions& opts, Callback<Lease> done) override;
   void LeaseRevokeAsync(uint64_t lease, const CallOptions& opts, Callback<uint32_t> done) override;
+  // A revoke as given, scope included: how a node forwards a user's revoke (the HTTP API) with
+  // the scope its authorizer gave (server/authorizer.h ScopeLeaseRevoke); the receiving node
+  // keeps a scope a node sent. Not part of the public API.
+  void LeaseRevokeAsync(kvpb::LeaseRevokeRequest revoke, const CallOptions& opts,
+                        Callback<uint32_t> done);
   void LeaseKeepAliveAsync(uint64_t lease, const CallOptions& opts,
                            Callback<std::chrono::milliseconds> done) override;
   void LeaseTimeToLiveAsync(uint64_t lease, bool keys, const CallOptions& opts,

@@ -82,6 +82,9 @@ Status Authorizer::CheckTxn(const Principal& p, const AuthRules& rules,
 
 Status Authorizer::ScopeLeaseRevoke(const Principal& p, kvpb::LeaseRevokeRequest* revoke,
                                     Clock::time_point now) const {
+  // A node (its certificate) forwards users' revokes with the scope it gave them (the HTTP
+  // API): kept as sent. Anyone else's scope is replaced.
+  if (p.kind == Principal::Kind::kNode) return Status::OK();
   revoke->set_scoped(false);
   revoke->clear_writable_prefixes();
   revoke->clear_scoped_for();

@@ -49,8 +49,9 @@ class Authorizer {
   // Scopes a lease revoke to what `p` may write: revoking deletes the lease's keys, which only
   // the replica knows, so the revoke carries p's read-write prefixes and the replica refuses it
   // (PERMISSION_DENIED) if a key outside them is attached (kvpb::LeaseRevokeRequest.scoped).
-  // Clears any scope a client sent; leaves the revoke unscoped for principals that may write
-  // every key. Unavailable as Check when the rules are missing or stale.
+  // Replaces any scope a client sent; leaves the revoke unscoped for principals that may write
+  // every key, and as it is when `p` is a node (forwarding a user's revoke it has scoped).
+  // Unavailable as Check when the rules are missing or stale.
   Status ScopeLeaseRevoke(const Principal& p, kvpb::LeaseRevokeRequest* revoke,
                           Clock::time_point now) const;
   // Whether a scan may return `key` to `p` (reserved keys: never).

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "client/client_impl.h"
 #include "client/convert.h"
 #include "server/authorizer.h"
 #include "server/http_api_core.h"
@@ -228,12 +229,23 @@ void HandleLease(const HttpCorePtr& core, const http::HttpRequest& req, http::Re
           done(JsonOk(json{{"id", LeaseHex(lease)}, {"ttl_ms", r->count()}}));
         });
   } else if (req.method == "DELETE" && !keepalive) {
-    std::optional<AdmittedRequest> a = Admit(core, req, client::MakeLeaseRevoke(lease), done);
+    kvpb::Request revoke = client::MakeLeaseRevoke(lease);
+    std::optional<AdmittedRequest> a = Admit(core, req, revoke, done);
     if (!a) return;
-    a->client->LeaseRevokeAsync(lease, core->Call(), [core, done = a->done](Result<uint32_t> r) {
-      if (!r.ok()) return done(ErrorResponse(core, r.status()));
-      done(JsonOk(json{{"deleted_keys", *r}}));
-    });
+    // This node calls the cluster as itself: the revoke carries the user's scope (revoking
+    // deletes the attached keys; the shard checks them against it when applying).
+    Status scoped = a->authorizer != nullptr
+                        ? a->authorizer->ScopeLeaseRevoke(a->principal,
+                                                          revoke.mutable_lease_revoke(),
+                                                          Authorizer::Clock::now())
+                        : Status::OK();
+    if (!scoped.ok()) return a->done(ErrorResponse(core, scoped));
+    static_cast<client::ClientImpl*>(a->client)->LeaseRevokeAsync(
+        std::move(*revoke.mutable_lease_revoke()), core->Call(),
+        [core, done = a->done](Result<uint32_t> r) {
+          if (!r.ok()) return done(ErrorResponse(core, r.status()));
+          done(JsonOk(json{{"deleted_keys", *r}}));
+        });
   } else if ((req.method == "GET" || req.method == "HEAD") && !keepalive) {
     const bool keys = req.HasParam("keys");
     std::optional<AdmittedRequest> a =
@@ -335,6 +347,7 @@ std::optional<AdmittedRequest> Admit(const HttpCorePtr& core, const http::HttpRe
   }
   out.principal = Principal::From(req.peer, core->options.client_auth);
   // As ClientRequestHandler::Handle: without rules only superusers pass.
+  out.authorizer = authorizer;
   Status allowed = authorizer != nullptr ? authorizer->Check(out.principal, as, now)
                    : out.principal.superuser()
                        ? Status::OK()

@@ -61,6 +61,7 @@ struct AdmittedRequest {
   Principal principal;
   http::Responder done;
   client::Client* client = nullptr;
+  const Authorizer* authorizer = nullptr;  // null: permissions not enforced
 };
 
 // The client port's edge for `req`, an HTTP request standing for the client-port request `as`:

@@ -122,6 +122,28 @@ TEST_F(HttpAuthTest, RequestsAreAuthorizedForTheCertificatesUser) {
   // Root may do everything.
   r = Curl(&root_, "", "/v1/kv/secret/s");
   EXPECT_EQ(r.first, 200) << r.second;
+
+  // Revoking a lease deletes its keys: alice may not while a key she may not write is attached
+  // (the node forwards her revoke with her scope), and may once it is detached.
+  client::Client& admin = cluster_->client();
+  auto lease = admin.LeaseGrant(30s, "{t}");
+  ASSERT_OK(lease.status());
+  client::CallOptions with_lease;
+  with_lease.lease = lease->id;
+  ASSERT_OK(admin.Put("app/{t}/lock", "1", with_lease).status());
+  ASSERT_OK(admin.Put("secret/{t}/s", "2", with_lease).status());
+  char hex[24];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(lease->id));
+  r = Curl(&alice_, "-X DELETE", std::string("/v1/lease/") + hex);
+  EXPECT_EQ(r.first, 403) << r.second;
+  EXPECT_NE(r.second.find("secret/{t}/s"), std::string::npos) << r.second;
+  auto both = admin.LeaseTimeToLive(lease->id, /*keys=*/true);
+  ASSERT_OK(both.status());
+  EXPECT_EQ(both->keys.size(), 2u);
+  ASSERT_OK(admin.Put("secret/{t}/s", "3").status());  // detached
+  r = Curl(&alice_, "-X DELETE", std::string("/v1/lease/") + hex);
+  EXPECT_EQ(r.first, 200) << r.second;
+  EXPECT_NE(r.second.find("\"deleted_keys\":1"), std::string::npos) << r.second;
 }
 
 }  // namespace

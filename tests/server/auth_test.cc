@@ -158,6 +158,15 @@ TEST(AuthorizerTest, LeaseRevokesAreScopedToTheUsersWritablePrefixes) {
     EXPECT_FALSE(revoke.scoped());
     EXPECT_EQ(revoke.writable_prefixes_size(), 0);
   }
+  // A node forwarding a user's revoke (the HTTP API calls the cluster as itself) keeps the
+  // scope it gave.
+  Principal node;
+  node.kind = Principal::Kind::kNode;
+  node.name = "node-1";
+  revoke = forged;
+  ASSERT_OK(a->ScopeLeaseRevoke(node, &revoke, now));
+  EXPECT_TRUE(revoke.scoped());
+  EXPECT_EQ(revoke.scoped_for(), "user root");
   // Stale rules: refused like every other request.
   revoke = forged;
   EXPECT_EQ(a->ScopeLeaseRevoke(User("alice"), &revoke, now + std::chrono::hours(1)).code(),
