@@ -463,6 +463,9 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
         if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) continue;
         if (m.type() == raftpb::MSG_HEARTBEAT) m.set_commit(0);
       }
+      if (m.type() == raftpb::MSG_TIMEOUT_NOW) {
+        transfer_received_at_[GroupId(m.group_id())] = std::chrono::steady_clock::now();
+      }
       r->Step(std::move(m));
     }
     ScheduleCycle();
@@ -751,9 +754,15 @@ void Store::OnPlacementTick() {
   if (ring_ && !members_.empty() && now - started_at_ >= options_.stability_delay) {
     std::vector<NodeId> live = LiveNodes(now);
     Result<ring::ShardMap> map = ring::ShardMap::Compute(options_.ring, live);
+    for (auto it = transfer_received_at_.begin(); it != transfer_received_at_.end();) {
+      it = now - it->second >= options_.transferred_leader_hold ? transfer_received_at_.erase(it)
+                                                                : std::next(it);
+    }
     if (map.ok()) {
       for (auto& [g, r] : replicas_) {
         if (!r->is_leader()) continue;
+        // A leadership transferred here (by an operator, or by this balancer) stays a while.
+        const bool hold_leader = transfer_received_at_.count(g) > 0;
         raft::RaftStatus st = r->GetStatus();
         // Placement speaks of nodes; the configuration holds replica ids.
         GroupView v;
@@ -762,7 +771,8 @@ void Store::OnPlacementTick() {
         v.last_index = st.last_index;
         for (const auto& [id, pr] : st.progress) v.match[NodeOfReplica(id)] = pr.match;
         PlacementStep step = NextPlacementStep(v, map->Replicas(g), options_.ring.replication_factor,
-                                               options_.catch_up_lag, /*balance_leaders=*/true);
+                                               options_.catch_up_lag,
+                                               /*balance_leaders=*/!hold_leader);
         if (step.kind == PlacementStep::Kind::kNone) continue;
         // A node added gets a new replica id: its epoch is the leader's next log index, above
         // any earlier replica of that node in this group (which was removed before, at a lower

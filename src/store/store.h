@@ -57,6 +57,10 @@ struct StoreOptions {
   // A node must be alive this long before replicas move to it (no churn from flapping), and no
   // placement happens in the first interval after start. Default: 3 s.
   std::chrono::milliseconds stability_delay{3000};
+  // A leadership handed to this node by a transfer (kvctl shard transfer-leader, or the
+  // balancer's own) is not balanced away for this long: an operator's move sticks instead of
+  // being undone at the next placement round. Default: 5 min.
+  std::chrono::milliseconds transferred_leader_hold{std::chrono::minutes(5)};
   // A learner within this many entries of the leader is promoted. Default: 1000.
   uint64_t catch_up_lag = 1000;
   // Slow-operation warnings: a Raft log write (with fdatasync) or one round of applies that
@@ -214,6 +218,9 @@ class Store final : public replica::ReplicaEnv {
   bool cycle_scheduled_ = false;
   std::map<NodeId, std::string> client_addresses_;
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
+  // When a leadership transfer to this node's replica arrived (MSG_TIMEOUT_NOW), per group:
+  // placement leaves such a leader in place for options_.transferred_leader_hold.
+  std::map<GroupId, std::chrono::steady_clock::time_point> transfer_received_at_;
   bool all_led_once_ = false;  // every hosted shard has had a leader since start (log summary)
   // Removal notices accepted while a group-commit write was in flight: the replica may be in
   // that write (its entries and its pointer in in_flight_), so it is deleted only after the

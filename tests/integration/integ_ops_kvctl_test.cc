@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "integration/kvctl_run.h"
 #include "integration/test_cluster.h"
@@ -189,9 +190,8 @@ TEST_F(OpsKvctlTest, TransferLeaderMovesTheLeadership) {
   EXPECT_EQ(r["shard_id"], shard) << r.dump();
   EXPECT_EQ(r["to"], to) << r.dump();
   // Node `to` logs "group G: leader is now node <to> (term T)" with a term above the one before
-  // the transfer once it leads. (The placement's leader balancing hands the leadership back to
-  // the shard's preferred node at its next round, within a second, so polling the leader
-  // could miss the move; the log cannot.)
+  // the transfer once it leads. (Polling the leader could miss a move that did not last; the
+  // log cannot.)
   const std::regex became("group " + std::to_string(shard) + ": leader is now node " +
                           std::to_string(to) + R"( \(term (\d+)\))");
   EXPECT_TRUE(WaitUntil(
@@ -205,6 +205,21 @@ TEST_F(OpsKvctlTest, TransferLeaderMovesTheLeadership) {
       10s, 50ms))
       << "shard " << shard << " (led by node " << from << " in term " << term_before
       << ") never led by node " << to << "; now led by node " << cluster_->LeaderOf(shard);
+  // The move sticks: placement's leader balancing (a round every second) does not hand the
+  // leadership back to the shard's preferred node for a while (it once did within a second).
+  // Node `to` would log "group G: raft <id> [term T] starting leadership transfer to ...".
+  const std::regex handed_back("group " + std::to_string(shard) +
+                               R"(: raft \S+ \[term (\d+)\] starting leadership transfer)");
+  const auto watch_until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < watch_until) {
+    const std::string log = cluster_->process(to).ReadLog();
+    for (std::sregex_iterator it(log.begin(), log.end(), handed_back), end; it != end; ++it) {
+      ASSERT_LE(std::stoull((*it)[1].str()), term_before)
+          << "node " << to << " handed shard " << shard << "'s leadership away right after the "
+          << "transfer: " << (*it)[0].str();
+    }
+    std::this_thread::sleep_for(100ms);  // observing for 3 s, not waiting for a condition
+  }
   // Not a replica of the shard: refused, saying so, nothing moves.
   KvctlRun bad = Kvctl("shard transfer-leader " + std::to_string(shard) + " 9");
   EXPECT_NE(bad.exit_code, 0) << bad.out;
