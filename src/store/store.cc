@@ -358,7 +358,8 @@ void Store::RunCycle() {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     ObserveLogWrite(took.count(), groups, batch->ByteSize(), sync);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
-    if (ms > options_.slow_sync.count()) {
+    // Durations, not whole milliseconds: a threshold of 0 logs every write.
+    if (took > options_.slow_sync) {
       LOG(WARNING) << "slow fdatasync: a Raft log write of " << groups << " groups ("
                    << batch->ByteSize() << " bytes) took " << ms << " ms (over "
                    << options_.slow_sync.count() << " ms; a slow or overloaded disk)";
@@ -402,7 +403,7 @@ void Store::OnBatchWritten(const ringkv::Status& s) {
   const std::chrono::duration<double> apply_took = std::chrono::steady_clock::now() - apply_start;
   ObserveApply(apply_took.count());
   const auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(apply_took).count();
-  if (apply_ms > options_.slow_apply.count()) {
+  if (apply_took > options_.slow_apply) {
     LOG(WARNING) << "slow apply: " << done.size() << " groups took " << apply_ms << " ms (over "
                  << options_.slow_apply.count() << " ms)";
   }
