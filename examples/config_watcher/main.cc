@@ -3,8 +3,8 @@
 //   config_watcher <endpoints> <prefix> [--exit-after N]
 //
 // It reads every key under <prefix> once (its starting configuration), then watches the prefix
-// from the version after what it read, so no change between the read and the watch is missed,
-// and prints the configuration each time a change arrives. Built out of tree against the
+// from the revision after what it read on each shard, so no change between the read and the
+// watch is missed or applied twice, and prints the configuration each time a change arrives. Built out of tree against the
 // installed package (find_package(RingKV) -> RingKV::client); uses only <ringkv/client.h>.
 #include <ringkv/client.h>
 #include <ringkv/version.h>
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // 1. The starting configuration, and the newest version in it.
+  // 1. The starting configuration, and the revision of each shard it was read at.
   std::map<std::string, std::string> config;
   auto initial = (*client)->Scan(prefix, PrefixEnd(prefix));
   if (!initial.ok()) {
@@ -71,26 +71,21 @@ int main(int argc, char** argv) {
   for (const auto& kv : initial->kvs) config[kv.key] = kv.value;
   Print(config);
 
-  // 2. Every change after it. Versions are per shard; a linearizable scan saw every change up
-  // to some version of each shard, and a watch from version 1 would replay history, so start
-  // each shard where the read left it: after the newest version the read returned from it,
-  // skipping events the read already reflected (those with version <= the key's read version).
-  std::map<std::string, uint64_t> read_version;
-  for (const auto& kv : initial->kvs) read_version[kv.key] = kv.version;
+  // 2. Every change after it: each shard's watch starts right after the revision the read saw
+  // on that shard (versions are per shard), so nothing is missed and nothing is applied twice.
+  ringkv::client::WatchOptions wo;
+  wo.prefix = true;
+  for (const auto& [shard, revision] : initial->revisions) wo.start_versions[shard] = revision + 1;
   std::mutex mu;
   std::condition_variable cv;
   long updates = 0;
   bool ended = false;
-  ringkv::client::WatchOptions wo;
-  wo.prefix = true;
   auto watch = (*client)->Watch(
       prefix, wo,
       [&](const ringkv::client::WatchUpdate& u) {
         if (u.events.empty()) return;
         std::lock_guard<std::mutex> l(mu);
         for (const auto& e : u.events) {
-          auto seen = read_version.find(e.key);
-          if (seen != read_version.end() && e.version <= seen->second) continue;
           if (e.type == ringkv::client::WatchEvent::Type::kPut) {
             config[e.key] = e.value;
           } else {

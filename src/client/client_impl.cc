@@ -247,6 +247,7 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
     // The lowest continue_after of the shards that have more keys: merged keys above it are
     // not complete (a shard may hold unscanned keys below them), so the page ends there.
     std::optional<std::string> bound;
+    std::map<uint32_t, uint64_t> revisions;
     Status error;
     Callback<ScanResult> done;
   };
@@ -270,6 +271,7 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
                   }
                 }
                 for (auto& kv : r->kvs) state->kvs.push_back(std::move(kv));
+                state->revisions.insert(r->revisions.begin(), r->revisions.end());
               }
               if (--state->pending > 0) return;
               Callback<ScanResult> cb = std::move(state->done);
@@ -284,6 +286,7 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
               std::sort(out.kvs.begin(), out.kvs.end(),
                         [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
               out.more = state->more;
+              out.revisions = std::move(state->revisions);
               if (state->bound) {
                 while (!out.kvs.empty() && out.kvs.back().key > *state->bound) out.kvs.pop_back();
                 out.continue_after = *state->bound;

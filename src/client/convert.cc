@@ -133,6 +133,9 @@ Result<ScanResult> ToScan(const kvpb::Response& r) {
   if (IsError(r) || !r.has_scan()) return Unexpected(r, "scan");
   ScanResult out;
   out.more = r.scan().more();
+  if (r.group_id() != 0 && r.scan().revision() != 0) {
+    out.revisions[static_cast<uint32_t>(r.group_id())] = r.scan().revision();
+  }
   out.kvs.reserve(r.scan().kvs_size());
   for (const auto& kv : r.scan().kvs()) out.kvs.push_back(FromProto(kv));
   if (out.more) {

@@ -343,6 +343,7 @@ void Replica::ServeRead(const PendingRead& r) {
       return;
     }
     kvpb::ScanResponse* out = resp.mutable_scan();
+    out->set_revision(kv_.applied().applied_index.value());  // applies are written synchronously
     for (const storage::KvPair& p : *kvs) {
       kvpb::KeyValue* kv = out->add_kvs();
       kv->set_key(p.key);

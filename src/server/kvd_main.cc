@@ -21,6 +21,7 @@
 
 #include "common/failpoint.h"
 #include "net/tls.h"
+#include "ringkv/version.h"
 #include "server/cluster_config.h"
 #include "server/json_log_sink.h"
 #include "server/kvd_config.h"
@@ -173,7 +174,7 @@ DEFINE_string(test_failpoints, "",
 
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
+constexpr char kVersion[] = RINGKV_VERSION_STRING;  // ringkv/version.h (the CMake project version)
 
 // --help, by topic (gflags' --helpfull lists every flag by source file).
 const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups = {

@@ -25,6 +25,7 @@
 #include "replica/replica.h"
 #include "gossip/member.h"
 #include "ring/ring_config.h"
+#include "ringkv/version.h"
 #include "server/admission.h"
 
 namespace ringkv::net {
@@ -106,7 +107,7 @@ struct NodeOptions {
   int slow_apply_ms = 100;
   int slow_request_ms = 300;
   // Reported by status, /version and ringkv_build_info.
-  std::string version = "0.1.0";
+  std::string version = RINGKV_VERSION_STRING;
   // TLS (docs/security.md). An empty cert_file leaves that port on plain TCP. client_tls is the
   // client port's server side (client_auth: whether clients present certificates); peer_tls
   // holds the node's certificate, key and CA for both directions of the peer port, where

@@ -7,6 +7,7 @@
 
 #include "integration/http_get.h"
 #include "integration/test_cluster.h"
+#include "ringkv/version.h"
 #include "testutil/prometheus_text.h"
 
 namespace ringkv::integration {
@@ -54,7 +55,7 @@ TEST(AdminHttpTest, HealthMetricsStatusWithAndWithoutQuorum) {
   EXPECT_EQ(Get(c, 1, "/nosuchpath").status, 404);
 
   json version = json::parse(Get(c, 2, "/version").body);
-  EXPECT_EQ(version["server_version"], "0.1.0");
+  EXPECT_EQ(version["server_version"], RINGKV_VERSION_STRING);
   EXPECT_EQ(version["node_id"], 2);
 
   // Metrics: strict format, and values that match the cluster.
@@ -67,7 +68,7 @@ TEST(AdminHttpTest, HealthMetricsStatusWithAndWithoutQuorum) {
       10s));
   auto p = Scrape(c, 1);
   ASSERT_TRUE(p.ok()) << p.error;
-  EXPECT_EQ(p.Value("ringkv_build_info", "ringkv_build_info", {{"version", "0.1.0"}}), 1);
+  EXPECT_EQ(p.Value("ringkv_build_info", "ringkv_build_info", {{"version", RINGKV_VERSION_STRING}}), 1);
   EXPECT_EQ(p.Value("ringkv_shards", "ringkv_shards"), 32);
   EXPECT_EQ(p.Value("ringkv_has_leader", "ringkv_has_leader"), 1);
   EXPECT_GT(*p.Value("ringkv_proposals_applied_total", "ringkv_proposals_applied_total"), 0);

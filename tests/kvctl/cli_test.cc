@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/fake_server.h"
+#include "ringkv/version.h"
 
 namespace ringkv::kvctl {
 namespace {
@@ -192,7 +193,7 @@ TEST_F(KvctlTest, VersionHonoursJson) {
   auto r = Kvctl({"version", "-w", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["client_version"], "0.1.0");
+  EXPECT_EQ(j["client_version"], RINGKV_VERSION_STRING);
   EXPECT_TRUE(j.contains("server_version"));
 }
 

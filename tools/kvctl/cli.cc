@@ -14,11 +14,12 @@
 #include "format.h"
 #include "net/handshake.h"
 #include "client/admin.h"
+#include "ringkv/version.h"
 
 namespace ringkv::kvctl {
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
+constexpr char kVersion[] = RINGKV_VERSION_STRING;  // ringkv/version.h
 
 std::vector<std::string> SplitEndpoints(const std::string& s) {
   std::vector<std::string> out;

@@ -40,8 +40,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
-#include "common/status.h"
+#include "ringkv/result.h"
+#include "ringkv/status.h"
+#include "ringkv/version.h"
 
 namespace ringkv::client {
 
@@ -156,6 +157,10 @@ struct ScanResult {
   // read (then kvs may even be empty).
   bool more = false;
   std::string continue_after;
+  // Per shard asked, the version the scan read it at: every change of that shard up to it is
+  // reflected in `kvs`. A watch from revision + 1 (WatchOptions::start_versions) follows what
+  // was read without a gap or a repeat.
+  std::map<uint32_t, uint64_t> revisions;
 };
 
 // The largest request, in serialized bytes, a client sends (and a kvd client port reads): a
