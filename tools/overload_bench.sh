@@ -83,11 +83,14 @@ cleanup() {
 trap cleanup EXIT
 
 port_free() { [[ -z $(ss -Hltnu "sport = :$1" 2>/dev/null) ]]; }
-# Six free ports (3 client, 3 peer+gossip) from a random base.
+# Six free ports (3 client, 3 peer+gossip) from a random base, below the kernel's ephemeral
+# range: the thousands of connections of a run take ephemeral ports, and one of them could
+# take a picked port before its kvd binds it.
+EPHEMERAL_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 pick_ports() {
   local tries base k ok
   for ((tries = 0; tries < 50; tries++)); do
-    base=$((20000 + RANDOM % 30000))
+    base=$((10000 + RANDOM % (EPHEMERAL_LOW - 10010)))
     ok=1
     for ((k = 0; k < 6; k++)); do port_free $((base + k)) || { ok=0; break; }; done
     ((ok)) && { echo "$base"; return 0; }

@@ -450,9 +450,10 @@ Status Replica::CheckPeerMessage(const raftpb::Message& m) const {
 }
 
 void Replica::Tick() {
-  if (stalled_apply_) {
-    // The store collects no Ready from us meanwhile: heartbeats (and their responses) leave
-    // here, or followers would elect another leader and a follower would look dead.
+  if (pending_apply_) {
+    // The store collects no Ready from us until the apply write is on disk: heartbeats (and
+    // their responses) leave here, or followers would elect another leader and a follower
+    // would look dead.
     raw_->Tick();
     FlushMessages();
     return;
@@ -465,32 +466,57 @@ void Replica::Tick() {
 }
 
 Status Replica::RetryStalledApply(Clock::time_point now) {
-  if (!stalled_apply_ || now < stalled_apply_->next_try) return Status::OK();
-  stalled_apply_->next_try = now + options_.apply_retry_interval;
+  if (!apply_stalled() || now < pending_apply_->next_try) return Status::OK();
+  pending_apply_->next_try = now + options_.apply_retry_interval;
   // RocksDB refuses every write after one failed for space until its background error is
   // cleared; Resume fails the same way while the disk is still full.
   if (!engine_->Resume().ok()) return Status::OK();
-  Status s = engine_->Write(stalled_apply_->batch, /*sync=*/false);
+  Status s = engine_->Write(pending_apply_->batch, /*sync=*/false);
   if (s.code() == StatusCode::kResourceExhausted) return Status::OK();
   RETURN_IF_ERROR(s);
   group_logger_->Log(raft::LogLevel::kWarning,
                      "disk space is back: the stalled apply write went through");
-  StalledApply done = std::move(*stalled_apply_);
-  stalled_apply_.reset();
+  CompleteApply(now);
+  return Status::OK();
+}
+
+storage::WriteBatch Replica::TakeApplyBatch() { return std::move(pending_apply_->batch); }
+
+Status Replica::ApplyWritten(Status written, storage::WriteBatch batch) {
+  pending_apply_->in_flight = false;
+  if (written.code() == StatusCode::kResourceExhausted) {
+    // The disk is full. Nothing of the batch is stored (RocksDB failed its WAL append) while
+    // our in-memory state already includes it, so the same batch is written again later
+    // rather than stopping the node (RetryStalledApply). Watchers hear of the changes only
+    // once they are written: a reader told of a change must find it.
+    group_logger_->Log(raft::LogLevel::kError,
+                       "disk full: an apply write failed (" + written.ToString() +
+                           "); retrying until space is freed (this shard's writes stall)");
+    pending_apply_->batch = std::move(batch);
+    pending_apply_->next_try = Clock::now() + options_.apply_retry_interval;
+    return Status::OK();
+  }
+  RETURN_IF_ERROR(written);
+  CompleteApply(Clock::now());
+  return Status::OK();
+}
+
+void Replica::CompleteApply(Clock::time_point now) {
+  PendingApply done = std::move(*pending_apply_);
+  pending_apply_.reset();
   watch_hub_.OnApplied(done.changes, done.last, now);
   for (auto& [reply, resp] : done.replies) reply(std::move(resp));
   raw_->Advance();
   ServeReadyReads();
-  MaybeStepPendingSnapshot();  // one may have completed while the apply waited
-  return Status::OK();
+  MaybeStepPendingSnapshot();  // one may have completed while the apply write was out
 }
 
 void Replica::MaybeStepPendingSnapshot() {
   // One snapshot in Raft's hands at a time, and never while a Ready is out: the next Ready
   // then tells whether Raft restored it (ready.h), and the install happens before anything
   // else of this group is written.
-  // Nor while an apply write waits for disk space: its Ready is not Advance()d yet.
-  if (!received_ || stepped_ || ready_ || stalled_apply_ || holds_install_slot_) return;
+  // Nor while an apply write is out or waits for disk space: its Ready is not Advance()d yet.
+  if (!received_ || stepped_ || ready_ || pending_apply_ || holds_install_slot_) return;
   if (!env_->TryReserveSnapshotInstall()) return;
   holds_install_slot_ = true;
   ReceivedSnapshot r = std::move(*received_);
@@ -547,7 +573,7 @@ void Replica::FlushMessages() {
 }
 
 bool Replica::HasReady() const {
-  if (stalled_apply_) return false;  // the last Ready is not Advance()d yet
+  if (pending_apply_) return false;  // the last Ready is not Advance()d yet
   return !queued_reads_.empty() || raw_->HasReady();
 }
 
@@ -595,7 +621,7 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
   return true;
 }
 
-Status Replica::FinishReady() {
+Status Replica::FinishReady(ApplyWrite mode) {
   if (!ready_) return Status::OK();
   raft::Ready rd = std::move(*ready_);
   ready_.reset();
@@ -608,7 +634,13 @@ Status Replica::FinishReady() {
     if (it != read_batches_.end()) it->second.read_index = rs.index;
   }
   RETURN_IF_ERROR(ApplyEntries(rd.committed_entries));
-  if (stalled_apply_) return Status::OK();  // RetryStalledApply Advance()s once it is written
+  if (pending_apply_) {
+    // The Ready completes once the apply batch is on disk (ApplyWritten).
+    if (mode == ApplyWrite::kLeaveToCaller) return Status::OK();
+    storage::WriteBatch batch = TakeApplyBatch();
+    Status written = engine_->Write(batch, /*sync=*/false);
+    return ApplyWritten(std::move(written), std::move(batch));
+  }
   raw_->Advance();
   ServeReadyReads();
   MaybeStepPendingSnapshot();  // one may have completed while this Ready was out
@@ -664,23 +696,11 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   for (const storage::IndexedChanges& c : changes) history_.Append(&batch, c);
   kv_.SetApplyState(&batch, storage::ApplyState{Index(last.index()), Term(last.term())});
   RETURN_IF_ERROR(MaybeCompact(&batch));
-  // Unsynced: the log is durable, so a lost apply write is simply replayed after a crash.
-  Status written = engine_->Write(batch, /*sync=*/false);
-  if (written.code() == StatusCode::kResourceExhausted) {
-    // The disk is full. Nothing of the batch is stored (RocksDB failed its WAL append) while
-    // our in-memory state already includes it, so the same batch is written again later
-    // rather than stopping the node (RetryStalledApply). Watchers hear of the changes only
-    // once they are written: a reader told of a change must find it.
-    group_logger_->Log(raft::LogLevel::kError,
-                       "disk full: an apply write failed (" + written.ToString() +
-                           "); retrying until space is freed (this shard's writes stall)");
-    stalled_apply_ = StalledApply{std::move(batch), std::move(replies), std::move(changes),
-                                  Index(last.index()), Clock::now() + options_.apply_retry_interval};
-    return Status::OK();
-  }
-  RETURN_IF_ERROR(written);
-  watch_hub_.OnApplied(changes, Index(last.index()), now);
-  for (auto& [reply, resp] : replies) reply(std::move(resp));
+  // Unsynced, and written by FinishReady's caller: the log is durable, so a lost apply write
+  // is simply replayed after a crash. Answers and watchers wait until it is written: a client
+  // told of a change must find it.
+  pending_apply_ = PendingApply{std::move(batch), std::move(replies), std::move(changes),
+                                Index(last.index()), /*in_flight=*/true, Clock::time_point()};
   return Status::OK();
 }
 
@@ -704,7 +724,7 @@ Status Replica::MaybeCompact(storage::WriteBatch* batch) {
 }
 
 Result<bool> Replica::CompactLogKeeping(storage::WriteBatch* batch, uint64_t keep_bytes) {
-  if (stalled_apply_) return false;  // its applied index is not on disk yet
+  if (pending_apply_) return false;  // its applied index is not on disk yet
   const Index applied = kv_.applied().applied_index;
   const Index truncated = log_.truncated_index();
   if (applied <= truncated) return false;
@@ -718,9 +738,10 @@ Result<bool> Replica::CompactLogKeeping(storage::WriteBatch* batch, uint64_t kee
 }
 
 Status Replica::CompactNow() {
-  if (stalled_apply_) {
+  if (pending_apply_) {
     return Status::Unavailable("group " + std::to_string(options_.group.value()) +
-                               ": an apply write waits for disk space; nothing is compacted");
+                               ": an apply write is not on disk yet (writing, or waiting for "
+                               "disk space); nothing is compacted");
   }
   Index applied = kv_.applied().applied_index;
   if (applied <= log_.truncated_index()) return Status::OK();

@@ -1,13 +1,20 @@
 // Replica: one Raft group on one node — the Raft core, its persistent log, its state machine,
 // and the client requests waiting on it. Owned and driven by store::Store on the store loop
-// thread; it never blocks on I/O except the apply write (unsynced) and snapshot install.
+// thread; it never blocks on I/O except snapshot install (and the apply write when the caller
+// asks FinishReady to make it).
 //
 // The store runs the Ready pipeline across all its replicas (group commit):
 //   CollectReady(batch)  -> GetReady; messages go out at once; entries and hard state are
 //                           added to the node-wide batch (a snapshot is installed first)
 //   (store syncs the batch once for all replicas)
-//   FinishReady()        -> after-persist messages out, committed entries applied in one
-//                           unsynced batch with the apply state, Advance, clients answered
+//   FinishReady(kLeaveToCaller)
+//                        -> after-persist messages out, committed entries applied in memory
+//                           into one unsynced batch with the apply state
+//   TakeApplyBatch()     -> the store writes it off the loop thread (one worker, in order)
+//   ApplyWritten(status) -> watchers told, clients answered, Advance, ready reads served
+// Between FinishReady and ApplyWritten the replica takes no Ready, compacts nothing and is not
+// removed (the state it applied is not on disk yet), but its heartbeats still go out (Tick),
+// so a slow apply write never costs the group its leader.
 //
 // Requests: writes (including transactions and lease grants/revokes) are proposed with the
 // client's session and answered when applied here; linearizable reads (and lease keep-alives
@@ -211,7 +218,7 @@ class Replica {
   // 0 while an apply write waits for disk space: the entries it applies are not applied on
   // disk yet, so none may be compacted.
   uint64_t applied_log_bytes() const {
-    return stalled_apply_ ? 0 : log_.BytesThrough(kv_.applied().applied_index);
+    return pending_apply_ ? 0 : log_.BytesThrough(kv_.applied().applied_index);
   }
   // Answers requests whose deadline passed.
   void ExpireRequests(Clock::time_point now);
@@ -224,7 +231,7 @@ class Replica {
   // what was applied before. Errors other than a full disk are returned (the store stops the
   // node, as for any failed apply).
   Status RetryStalledApply(Clock::time_point now);
-  bool apply_stalled() const { return stalled_apply_.has_value(); }
+  bool apply_stalled() const { return pending_apply_ && !pending_apply_->in_flight; }
 
   // The Ready pipeline (see the file comment). CollectReady returns false when there was
   // nothing to do. Errors are storage failures: the store stops the node (fail-stop).
@@ -233,7 +240,19 @@ class Replica {
   // leader's appends) while the last Ready is still being persisted.
   void FlushMessages();
   Result<bool> CollectReady(storage::WriteBatch* batch, bool* sync);
-  Status FinishReady();
+  // kWriteNow: FinishReady writes the apply batch itself (on the calling thread) and completes
+  // the Ready. kLeaveToCaller: when there is an apply batch, apply_to_write() is true afterwards
+  // and the caller takes it (TakeApplyBatch), writes it unsynced, and reports with ApplyWritten;
+  // the Ready completes then.
+  enum class ApplyWrite { kWriteNow, kLeaveToCaller };
+  Status FinishReady(ApplyWrite mode = ApplyWrite::kWriteNow);
+  bool apply_to_write() const { return pending_apply_ && pending_apply_->in_flight; }
+  // REQUIRES: apply_to_write(). The batch moves out; ApplyWritten gives it back.
+  storage::WriteBatch TakeApplyBatch();
+  // The outcome of writing the batch TakeApplyBatch returned. OK completes the Ready; a full
+  // disk (ResourceExhausted) keeps the batch for RetryStalledApply; other errors are returned
+  // (fail-stop, as for any failed apply).
+  Status ApplyWritten(Status written, storage::WriteBatch batch);
 
   raft::RaftStatus GetStatus() const { return raw_->GetStatus(); }
   // The leader's Raft id (kNoNode when unknown).
@@ -251,7 +270,7 @@ class Replica {
   // and leaves a tombstone at that index.
   // Not while its apply write waits for disk space (the removal is not on disk yet).
   std::optional<Index> removed_at() const {
-    return stalled_apply_ ? std::nullopt : removed_at_;
+    return pending_apply_ ? std::nullopt : removed_at_;
   }
   // Proposes a membership change; errors as RawNode::ProposeConfChange.
   Status ProposeConfChange(const raftpb::ConfChange& cc) {
@@ -371,17 +390,22 @@ class Replica {
   uint64_t applied_log_bytes_ = 0;
   // Peer messages dropped by CheckPeerMessage (logged at the first and every 100th).
   uint64_t dropped_peer_messages_ = 0;
-  // An apply batch that failed for lack of disk space, with the answers it holds back (see
+  // An apply batch not on disk yet, with the answers it holds back: being written by the store
+  // (in_flight; the batch is then the store's) or waiting for disk space (see
   // RetryStalledApply). While set, the Ready it belongs to is not Advance()d.
-  struct StalledApply {
+  struct PendingApply {
     storage::WriteBatch batch;
     std::vector<std::pair<Reply, kvpb::Response>> replies;
     // The batch's changes and last index, for the watchers once it is written.
     std::vector<storage::IndexedChanges> changes;
     Index last;
+    bool in_flight = true;
     Clock::time_point next_try;
   };
-  std::optional<StalledApply> stalled_apply_;
+  std::optional<PendingApply> pending_apply_;
+  // Watchers told, clients answered, Advance, ready reads served: the end of a Ready whose
+  // apply batch is on disk.
+  void CompleteApply(Clock::time_point now);
 };
 
 }  // namespace ringkv::replica

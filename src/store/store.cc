@@ -392,21 +392,50 @@ void Store::OnBatchWritten(const ringkv::Status& s) {
   // Style tier 3: a failed write on the Raft log path leaves the log state unknown; stop and
   // recover from disk on restart.
   if (!s.ok()) FailStop(s, "syncing the Raft log");
-  write_in_flight_ = false;
-  std::vector<replica::Replica*> done;
-  done.swap(in_flight_);
-  const auto apply_start = std::chrono::steady_clock::now();
-  for (replica::Replica* r : done) {
-    ringkv::Status st = r->FinishReady();
+  apply_started_ = std::chrono::steady_clock::now();
+  // Committed entries are applied in memory here, on the loop thread; their writes (unsynced,
+  // one per group) go to the storage worker, so the loop keeps sending heartbeats and taking
+  // requests meanwhile instead of waiting on RocksDB. The turn (and the next Ready of every
+  // group) ends when they are on disk.
+  auto jobs = std::make_shared<std::vector<ApplyWriteJob>>();
+  for (replica::Replica* r : in_flight_) {
+    ringkv::Status st = r->FinishReady(replica::Replica::ApplyWrite::kLeaveToCaller);
     if (!st.ok()) FailStop(st, "applying committed entries");
+    if (r->apply_to_write()) jobs->push_back(ApplyWriteJob{r, r->TakeApplyBatch(), {}});
   }
-  const std::chrono::duration<double> apply_took = std::chrono::steady_clock::now() - apply_start;
+  if (jobs->empty()) {
+    FinishTurn();
+    return;
+  }
+  storage_worker_.Post([this, jobs] {
+    for (ApplyWriteJob& j : *jobs) j.written = engine_->Write(j.batch, /*sync=*/false);
+    boost::asio::post(loop_, [this, jobs] { OnApplyWritten(*jobs); });
+  });
+}
+
+void Store::OnApplyWritten(std::vector<ApplyWriteJob>& jobs) {
+  // Replicas in a turn are never deleted before its end (write_in_flight_ defers that).
+  for (ApplyWriteJob& j : jobs) {
+    ringkv::Status st = j.replica->ApplyWritten(std::move(j.written), std::move(j.batch));
+    if (!st.ok()) FailStop(st, "writing applied entries");
+  }
+  FinishTurn();
+}
+
+void Store::FinishTurn() {
+  write_in_flight_ = false;
+  const size_t groups = in_flight_.size();
+  in_flight_.clear();
+  const std::chrono::duration<double> apply_took = std::chrono::steady_clock::now() - apply_started_;
   ObserveApply(apply_took.count());
   const auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(apply_took).count();
   if (apply_took > options_.slow_apply) {
-    LOG(WARNING) << "slow apply: " << done.size() << " groups took " << apply_ms << " ms (over "
+    LOG(WARNING) << "slow apply: " << groups << " groups took " << apply_ms << " ms (over "
                  << options_.slow_apply.count() << " ms)";
   }
+  std::vector<std::function<void()>> deferred;
+  deferred.swap(after_turn_);
+  for (auto& f : deferred) f();
   DestroyRemovedReplicas();
   RunCycle();
 }
@@ -834,6 +863,18 @@ void Store::HandleAdmin(const kvpb::Request& req, replica::Replica* r, ResponseC
                                       std::to_string(r->group().value()) + " to node " +
                                       std::to_string(a.transfer_leader_to()) + " requested");
   } else if (a.op_case() == kvpb::AdminRequest::kSnapshot) {
+    if (write_in_flight_) {
+      // The turn's writes may compact this group's log too: compact after they land.
+      after_turn_.push_back([this, req, g = r->group(), reply = std::move(reply)]() mutable {
+        if (replica::Replica* now = FindReplica(g)) {
+          HandleAdmin(req, now, std::move(reply));
+        } else {
+          reply(Error(kvpb::UNAVAILABLE, true,
+                      "group " + std::to_string(g.value()) + " left this node"));
+        }
+      });
+      return;
+    }
     ringkv::Status s = r->CompactNow();
     if (!s.ok()) {
       resp = Error(kvpb::INTERNAL, true, s.ToString());

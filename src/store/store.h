@@ -165,6 +165,15 @@ class Store final : public replica::ReplicaEnv {
   void ScheduleCycle();
   void RunCycle();
   void OnBatchWritten(const ringkv::Status& s);
+  // The apply writes of one turn, done by storage_worker_ after the log write (see the .cc).
+  struct ApplyWriteJob {
+    replica::Replica* replica;
+    storage::WriteBatch batch;
+    ringkv::Status written;
+  };
+  void OnApplyWritten(std::vector<ApplyWriteJob>& jobs);
+  // The end of a turn: its log and apply writes are on disk.
+  void FinishTurn();
   // Storage thread: the group-commit write, waiting out a full disk (see the .cc).
   ringkv::Status WriteLogBatch(const storage::WriteBatch& batch, bool sync);
   void Dispatch(const kvpb::Request& req, ResponseCallback reply,
@@ -211,9 +220,15 @@ class Store final : public replica::ReplicaEnv {
 
   // State below is owned by the loop thread.
   std::map<GroupId, std::unique_ptr<replica::Replica>> replicas_;
-  // Replicas whose Ready is in the batch being synced.
+  // Replicas whose Ready is in the turn being written (the log batch being synced, then their
+  // apply batches).
   std::vector<replica::Replica*> in_flight_;
+  // A turn's writes are out: from the log write's start to the end of its apply writes.
   bool write_in_flight_ = false;
+  std::chrono::steady_clock::time_point apply_started_;
+  // Work that must not overlap a turn's writes (a log compaction asked by an admin, which
+  // would race a compaction inside them), run at the turn's end.
+  std::vector<std::function<void()>> after_turn_;
   bool snapshot_installing_ = false;
   bool cycle_scheduled_ = false;
   std::map<NodeId, std::string> client_addresses_;

@@ -68,7 +68,11 @@ class Slot : public std::enable_shared_from_this<Slot> {
  private:
   void Done(bool read, Clock::time_point start, const Status& st) {
     const auto end = Clock::now();
-    if (start >= shared_->measure_from && end <= shared_->measure_until) {
+    // Throughput is completions in the window, whenever the operation started (as YCSB and
+    // etcd's benchmark count). Counting only operations that also started in the window would
+    // drop about (mean latency / window) of them at each edge: nothing at 64 in flight, 10% at
+    // 5,000 in flight with a 1.5 s mean.
+    if (end >= shared_->measure_from && end <= shared_->measure_until) {
       const uint64_t us = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
       std::lock_guard<std::mutex> l(shared_->mu);
       LoadReport& r = shared_->report;

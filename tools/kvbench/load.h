@@ -35,6 +35,8 @@ struct LoadOptions {
 
 struct LoadReport {
   double seconds = 0;  // measured window
+  // Operations that completed in the window (whenever they started), by outcome; latencies
+  // are each one's whole duration.
   uint64_t ok_reads = 0;
   uint64_t ok_writes = 0;
   std::map<std::string, uint64_t> errors;  // by status code name
