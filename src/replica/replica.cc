@@ -8,6 +8,7 @@
 #include "common/coding.h"
 #include "common/status_macros.h"
 #include "proto/storage.pb.h"
+#include "storage/data_pages.h"
 #include "replica/applier.h"
 #include "replica/txn.h"
 #include "replica/replica_metrics.h"
@@ -337,13 +338,19 @@ void Replica::ServeRead(const PendingRead& r) {
     const kvpb::ScanRequest& s = r.req.scan();
     size_t limit = s.limit() == 0 ? options_.max_scan_limit
                                   : std::min<size_t>(s.limit(), options_.max_scan_limit);
-    Result<std::vector<storage::KvPair>> kvs = kv_.Scan(s.start(), s.end(), limit);
-    if (!kvs.ok()) {
-      r.reply(ErrorResponse(kvpb::INTERNAL, true, kvs.status().ToString()));
+    // The pairs and the revision they are at come from one snapshot: a serializable scan may
+    // run while this group's apply write is out (the in-memory applied index is then ahead
+    // of the data), and a watch started from the revision must miss and repeat nothing.
+    std::unique_ptr<storage::ReadSnapshot> snap = engine_->GetSnapshot();
+    Result<std::vector<storage::KvPair>> kvs = kv_.Scan(s.start(), s.end(), limit, snap.get());
+    Result<storage::ApplyState> at = storage::ReadApplyStateAt(*engine_, options_.group, *snap);
+    if (!kvs.ok() || !at.ok()) {
+      r.reply(ErrorResponse(kvpb::INTERNAL, true,
+                            (kvs.ok() ? at.status() : kvs.status()).ToString()));
       return;
     }
     kvpb::ScanResponse* out = resp.mutable_scan();
-    out->set_revision(kv_.applied().applied_index.value());  // applies are written synchronously
+    out->set_revision(at->applied_index.value());
     for (const storage::KvPair& p : *kvs) {
       kvpb::KeyValue* kv = out->add_kvs();
       kv->set_key(p.key);

@@ -1,8 +1,12 @@
-// A full disk during apply does not stop a replica (Replica::RetryStalledApply): the Raft log
-// write of a put succeeds, then the disk fills before the entry is applied. FinishReady must not
-// fail; the replica holds the answer, takes no new Ready, keeps leading, and once space is back
-// the same apply write goes through, the client gets its answer and the value is there, also
-// after a restart. The full disk is a file system whose WAL appends fail with ENOSPC on demand.
+// The apply write of a replica. The store writes it off the loop thread
+// (FinishReady(kLeaveToCaller), TakeApplyBatch, ApplyWritten): until it lands the replica
+// answers nothing it applied, takes no Ready, compacts nothing, and a scan reports the revision
+// its data is at. A full disk during apply does not stop a replica (RetryStalledApply): the Raft
+// log write of a put succeeds, then the disk fills before the entry is applied. FinishReady must
+// not fail; the replica holds the answer, takes no new Ready, keeps leading, and once space is
+// back the same apply write goes through, the client gets its answer and the value is there,
+// also after a restart. The full disk is a file system whose WAL appends fail with ENOSPC on
+// demand.
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -67,7 +71,7 @@ class NullEnv : public ReplicaEnv {
   void ReleaseSnapshotInstall() override {}
 };
 
-class ApplyNoSpaceTest : public ::testing::Test {
+class ApplyWriteTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -136,6 +140,38 @@ class ApplyNoSpaceTest : public ::testing::Test {
     return req;
   }
 
+  // Collects the next Ready, writes its log batch and finishes it, leaving the apply write to
+  // the test as the store does. False when there was no Ready.
+  bool PumpLeavingApplyWrite() {
+    if (!replica_->HasReady()) return false;
+    storage::WriteBatch b;
+    bool sync = false;
+    EXPECT_OK(replica_->CollectReady(&b, &sync));
+    if (!b.Empty()) {
+      EXPECT_OK(engine_->Write(b, sync));
+    }
+    EXPECT_OK(replica_->FinishReady(Replica::ApplyWrite::kLeaveToCaller));
+    return true;
+  }
+
+  // A serializable scan of the whole group: its revision and the keys it returned.
+  std::pair<uint64_t, std::vector<std::string>> LocalScan() {
+    kvpb::Request req;
+    req.set_group_id(1);
+    req.set_consistency(kvpb::SERIALIZABLE);
+    req.mutable_scan();
+    std::pair<uint64_t, std::vector<std::string>> out;
+    replica_->HandleRequest(
+        req,
+        [&](kvpb::Response r) {
+          EXPECT_TRUE(r.has_scan()) << r.ShortDebugString();
+          out.first = r.scan().revision();
+          for (const auto& kv : r.scan().kvs()) out.second.push_back(kv.key());
+        },
+        Clock::now() + std::chrono::seconds(5));
+    return out;
+  }
+
   std::optional<std::string> LocalGet(const std::string& key) {
     kvpb::Request req;
     req.set_group_id(1);
@@ -159,7 +195,7 @@ class ApplyNoSpaceTest : public ::testing::Test {
   std::unique_ptr<Replica> replica_;
 };
 
-TEST_F(ApplyNoSpaceTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
+TEST_F(ApplyWriteTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
   BecomeLeader();
   std::optional<kvpb::Response> answer;
   replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
@@ -218,6 +254,75 @@ TEST_F(ApplyNoSpaceTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
   engine_.reset();
   Open();
   EXPECT_EQ(LocalGet("k"), std::optional<std::string>("v2"));
+}
+
+TEST_F(ApplyWriteTest, AnswersAndReadsWaitForTheApplyWriteTheStoreMakes) {
+  BecomeLeader();
+  const auto [rev0, keys0] = LocalScan();
+  EXPECT_TRUE(keys0.empty());
+  std::optional<kvpb::Response> answer;
+  replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
+                          Clock::now() + std::chrono::seconds(30));
+  ASSERT_TRUE(Pump());  // the entry is appended and durable; it commits with the next Ready
+  ASSERT_TRUE(PumpLeavingApplyWrite());
+  ASSERT_TRUE(replica_->apply_to_write());
+  EXPECT_FALSE(replica_->apply_stalled());
+
+  // Applied in memory only: no answer, no new Ready, no compaction, and a scan reports the
+  // revision of the data it read, not the applied index in memory.
+  EXPECT_FALSE(answer.has_value()) << "answered before the apply write landed";
+  EXPECT_FALSE(replica_->HasReady());
+  EXPECT_FALSE(replica_->CompactNow().ok());
+  EXPECT_EQ(LocalScan(), std::make_pair(rev0, std::vector<std::string>{}));
+  // A linearizable read that arrives meanwhile waits too (it is served from the data).
+  std::optional<kvpb::Response> read;
+  kvpb::Request get;
+  get.set_group_id(1);
+  get.mutable_get()->set_key("k");
+  replica_->HandleRequest(get, [&](kvpb::Response r) { read = std::move(r); },
+                          Clock::now() + std::chrono::seconds(30));
+  replica_->Tick();  // heartbeats may leave, nothing else happens
+  EXPECT_FALSE(read.has_value());
+  EXPECT_FALSE(replica_->HasReady());
+
+  storage::WriteBatch batch = replica_->TakeApplyBatch();
+  EXPECT_FALSE(batch.Empty());
+  ringkv::Status written = engine_->Write(batch, /*sync=*/false);
+  ASSERT_OK(replica_->ApplyWritten(written, std::move(batch)));
+  EXPECT_FALSE(replica_->apply_to_write());
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->has_error()) << answer->ShortDebugString();
+  const auto [rev1, keys1] = LocalScan();
+  EXPECT_GE(rev1, answer->put().version());
+  EXPECT_EQ(keys1, std::vector<std::string>{"k"});
+  while (Pump()) {
+  }
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(read->has_get()) << read->ShortDebugString();
+  EXPECT_EQ(read->get().kv().value(), "v1");
+  EXPECT_OK(replica_->CompactNow());
+}
+
+TEST_F(ApplyWriteTest, AFullDiskOnTheStoresApplyWriteStallsTheReplicaUntilARetryLands) {
+  BecomeLeader();
+  std::optional<kvpb::Response> answer;
+  replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
+                          Clock::now() + std::chrono::seconds(30));
+  ASSERT_TRUE(Pump());
+  ASSERT_TRUE(PumpLeavingApplyWrite());
+  storage::WriteBatch batch = replica_->TakeApplyBatch();
+  // The store's write failed for space: the replica keeps the batch and retries it itself.
+  ASSERT_OK(replica_->ApplyWritten(ringkv::Status::ResourceExhausted("injected: disk full"),
+                                   std::move(batch)));
+  EXPECT_TRUE(replica_->apply_stalled());
+  EXPECT_FALSE(replica_->apply_to_write());
+  EXPECT_FALSE(answer.has_value());
+  EXPECT_FALSE(replica_->HasReady());
+  ASSERT_OK(replica_->RetryStalledApply(Clock::now() + std::chrono::seconds(1)));
+  EXPECT_FALSE(replica_->apply_stalled());
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->has_error()) << answer->ShortDebugString();
+  EXPECT_EQ(LocalGet("k"), std::optional<std::string>("v1"));
 }
 
 }  // namespace
