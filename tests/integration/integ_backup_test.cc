@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "backup_file.h"
+#include "integration/kvctl_run.h"
 #include "integration/test_cluster.h"
 #include "proto/reserved_keys.h"
 #include "ring/hash_ring.h"
@@ -29,30 +30,6 @@ namespace ringkv::integration {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-CommandResult RunKvctl(const std::string& endpoints, const std::string& args,
-                       const std::string& scratch) {
-  const std::string err_path = scratch + "/kvctl.stderr";
-  const std::string cmd =
-      KvctlBinary() + " --endpoints=" + endpoints + " " + args + " 2>" + err_path;
-  CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
 
 struct Versioned {
   std::string value;
@@ -149,7 +126,7 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
     for (int i = 0; i < 30; ++i) ASSERT_OK(c.Put(keys[i], RandomBytes(rng, 10)).status());
     for (int i = 30; i < 60; ++i) ASSERT_OK(c.Delete(keys[i]).status());
     // Permission rules (client certificates are off, so anyone may set them up).
-    auto user = RunKvctl(src.endpoints(), "user add alice", scratch_);
+    auto user = RunKvctl(src.endpoints(), "user add alice");
     ASSERT_EQ(user.exit_code, 0) << user.out << user.err;
 
     // A writer adds new keys throughout the save (never overwrites), so each shard's backup
@@ -161,7 +138,7 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
         if (c.Put("live/" + std::to_string(i), std::string(i % 50, 'L')).ok()) ++live_written;
       }
     });
-    auto save = RunKvctl(src.endpoints(), "backup save " + backup + " -w json", scratch_);
+    auto save = RunKvctl(src.endpoints(), "backup save " + backup + " -w json");
     const int written_during_save = live_written.load();
     stop = true;
     writer.join();
@@ -207,7 +184,7 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
     }
 
     // verify needs no cluster; a damaged copy fails it.
-    auto verify = RunKvctl("127.0.0.1:1", "backup verify " + backup, scratch_);
+    auto verify = RunKvctl("127.0.0.1:1", "backup verify " + backup);
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     EXPECT_NE(verify.out.find("valid backup"), std::string::npos) << verify.out;
     std::string bytes;
@@ -220,9 +197,9 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
       std::ofstream out(File("damaged.rkvb"), std::ios::binary);
       out << bytes;
     }
-    auto damaged = RunKvctl("127.0.0.1:1", "backup verify " + File("damaged.rkvb"), scratch_);
+    auto damaged = RunKvctl("127.0.0.1:1", "backup verify " + File("damaged.rkvb"));
     EXPECT_EQ(damaged.exit_code, 1) << damaged.out << damaged.err;
-    auto missing = RunKvctl("127.0.0.1:1", "backup verify " + File("nope"), scratch_);
+    auto missing = RunKvctl("127.0.0.1:1", "backup verify " + File("nope"));
     EXPECT_EQ(missing.exit_code, 2) << missing.err;
   }
 
@@ -235,23 +212,23 @@ TEST_F(BackupTest, SaveIsPointInTimePerShardAndRestoresIntoAnotherShardCount) {
   ASSERT_OK(dst.WaitForLeader().status());
   // WaitForLeader proves a quorum with a put of its probe key: without it the cluster is empty.
   ASSERT_OK(dst.client().Delete("__integration_probe").status());
-  auto restore = RunKvctl(dst.endpoints(), "backup restore " + backup, scratch_);
+  auto restore = RunKvctl(dst.endpoints(), "backup restore " + backup);
   ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
   EXPECT_NE(restore.out.find("2 shards; the backup had 4"), std::string::npos) << restore.out;
   const Data restored = ScanAll(dst.client());
   EXPECT_EQ(restored.size(), saved.size());
   EXPECT_TRUE(restored == saved) << "the restored cluster differs from the backup";
-  auto users = RunKvctl(dst.endpoints(), "user list", scratch_);
+  auto users = RunKvctl(dst.endpoints(), "user list");
   EXPECT_EQ(users.exit_code, 0) << users.err;
   EXPECT_NE(users.out.find("alice"), std::string::npos) << users.out;
 
   // Not into a cluster that holds keys, unless forced.
-  auto again = RunKvctl(dst.endpoints(), "backup restore " + backup, scratch_);
+  auto again = RunKvctl(dst.endpoints(), "backup restore " + backup);
   EXPECT_EQ(again.exit_code, 4) << again.out << again.err;
   EXPECT_NE(again.err.find("not empty"), std::string::npos) << again.err;
   EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
   ASSERT_OK(dst.client().Put("extra", "kept").status());
-  auto forced = RunKvctl(dst.endpoints(), "backup restore " + backup + " --force -w json", scratch_);
+  auto forced = RunKvctl(dst.endpoints(), "backup restore " + backup + " --force -w json");
   EXPECT_EQ(forced.exit_code, 0) << forced.out << forced.err;
   // The rules the target has now (restored above) are kept, with a warning.
   EXPECT_NE(forced.err.find("the backup's were not restored"), std::string::npos) << forced.err;

@@ -13,42 +13,26 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "integration/kvctl_run.h"
 #include "integration/test_cluster.h"
 #include "testutil/status_matchers.h"
 
 namespace ringkv::integration {
 namespace {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CommandResult Shell(const std::string& cmd) {
-  CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 class HttpApiTest : public ::testing::Test {
  protected:
   explicit HttpApiTest(TestClusterOptions options = {}) : cluster_(std::move(options)) {}
 
   void SetUp() override {
-    if (Shell("command -v curl").exit_code != 0) GTEST_SKIP() << "curl is not installed";
+    if (RunShell("command -v curl").exit_code != 0) GTEST_SKIP() << "curl is not installed";
     ASSERT_OK(cluster_.StartAll());
     auto leader = cluster_.WaitForLeader();
     ASSERT_TRUE(leader.ok()) << leader.status().ToString();
     // The API's own client connects once the node serves its client port.
     ASSERT_TRUE(WaitUntil(
         [&] {
-          return Shell(Curl(1, "-o /dev/null -w '%{http_code}' " + Url(1, "/v1/kv/probe"))).out ==
+          return RunShell(Curl(1, "-o /dev/null -w '%{http_code}' " + Url(1, "/v1/kv/probe"))).out ==
                  "404";
         },
         20s));
@@ -64,18 +48,18 @@ class HttpApiTest : public ::testing::Test {
 
 TEST_F(HttpApiTest, CurlPutGetCasDeleteAndStatusCodes) {
   // Written through node 1, read through node 3: any node answers any key.
-  CommandResult put = Shell(Curl(1, "-X PUT --data-binary 'hello' " + Url(1, "/v1/kv/greeting")));
+  ShellRun put = RunShell(Curl(1, "-X PUT --data-binary 'hello' " + Url(1, "/v1/kv/greeting")));
   ASSERT_EQ(put.exit_code, 0);
   auto v = nlohmann::json::parse(put.out, nullptr, false);
   ASSERT_TRUE(v.contains("version")) << put.out;
   const uint64_t version = v["version"];
-  CommandResult get = Shell(Curl(3, Url(3, "/v1/kv/greeting")));
+  ShellRun get = RunShell(Curl(3, Url(3, "/v1/kv/greeting")));
   auto kv = nlohmann::json::parse(get.out, nullptr, false);
   EXPECT_EQ(kv["value"], "hello") << get.out;
   EXPECT_EQ(kv["version"], version);
 
   auto code = [&](const std::string& args) {
-    return Shell(Curl(1, "-o /dev/null -w '%{http_code}' " + args)).out;
+    return RunShell(Curl(1, "-o /dev/null -w '%{http_code}' " + args)).out;
   };
   EXPECT_EQ(code(Url(1, "/v1/kv/nothing-here")), "404");
   EXPECT_EQ(code("-X PUT -H 'If-Match: 1' --data-binary x " + Url(1, "/v1/kv/greeting")), "409");
@@ -86,18 +70,18 @@ TEST_F(HttpApiTest, CurlPutGetCasDeleteAndStatusCodes) {
             "200");
   // Over --max_value_bytes (1 MiB by default): 413 before anything is sent.
   const std::string big = cluster_.dir() + "/big.bin";
-  ASSERT_EQ(Shell("head -c 1100000 /dev/zero > " + big).exit_code, 0);
+  ASSERT_EQ(RunShell("head -c 1100000 /dev/zero > " + big).exit_code, 0);
   EXPECT_EQ(code("-X PUT --data-binary @" + big + " " + Url(1, "/v1/kv/big")), "413");
   EXPECT_EQ(code("-X POST --data-binary 'not json' " + Url(1, "/v1/txn")), "400");
   EXPECT_EQ(code(Url(1, "/v1/lease/00000000000000ff")), "404");
-  CommandResult del = Shell(Curl(2, "-X DELETE " + Url(2, "/v1/kv/greeting")));
+  ShellRun del = RunShell(Curl(2, "-X DELETE " + Url(2, "/v1/kv/greeting")));
   EXPECT_NE(del.out.find("\"deleted\":true"), std::string::npos) << del.out;
 
   // A watch as Server-Sent Events, from the version of a write, through another node.
-  CommandResult w1 = Shell(Curl(1, "-X PUT --data-binary a " + Url(1, "/v1/kv/watched")));
+  ShellRun w1 = RunShell(Curl(1, "-X PUT --data-binary a " + Url(1, "/v1/kv/watched")));
   const uint64_t from = nlohmann::json::parse(w1.out)["version"];
-  Shell(Curl(1, "-X PUT --data-binary b " + Url(1, "/v1/kv/watched")));
-  CommandResult sse = Shell("curl -s -N --max-time 3 " +
+  RunShell(Curl(1, "-X PUT --data-binary b " + Url(1, "/v1/kv/watched")));
+  ShellRun sse = RunShell("curl -s -N --max-time 3 " +
                           Url(2, "/v1/watch/watched?from_version=" + std::to_string(from)));
   EXPECT_NE(sse.out.find("event: created"), std::string::npos) << sse.out;
   const size_t first = sse.out.find("event: put");
@@ -107,30 +91,30 @@ TEST_F(HttpApiTest, CurlPutGetCasDeleteAndStatusCodes) {
 }
 
 TEST_F(HttpApiTest, LeaseThroughCurlExpiresItsKey) {
-  CommandResult grant = Shell(Curl(1, "-X POST -d '{\"ttl_ms\":1000,\"shard_key\":\"{l}/\"}' " +
+  ShellRun grant = RunShell(Curl(1, "-X POST -d '{\"ttl_ms\":1000,\"shard_key\":\"{l}/\"}' " +
                                         Url(1, "/v1/lease")));
   auto g = nlohmann::json::parse(grant.out, nullptr, false);
   ASSERT_TRUE(g.contains("id")) << grant.out;
   const std::string lease = g["id"];
-  CommandResult put = Shell(Curl(2, "-X PUT --data-binary up " +
+  ShellRun put = RunShell(Curl(2, "-X PUT --data-binary up " +
                                       Url(2, "/v1/kv/%7Bl%7D/n1?lease=" + lease)));
   ASSERT_NE(put.out.find("version"), std::string::npos) << put.out;
-  CommandResult ka = Shell(Curl(3, "-X POST " + Url(3, "/v1/lease/" + lease + "/keepalive")));
+  ShellRun ka = RunShell(Curl(3, "-X POST " + Url(3, "/v1/lease/" + lease + "/keepalive")));
   EXPECT_NE(ka.out.find("\"ttl_ms\":1000"), std::string::npos) << ka.out;
   // Not kept alive any more: the key goes (TTL 1 s plus an election timeout, with margin).
   EXPECT_TRUE(WaitUntil(
       [&] {
-        return Shell(Curl(1, "-o /dev/null -w '%{http_code}' " + Url(1, "/v1/kv/%7Bl%7D/n1"))).out ==
+        return RunShell(Curl(1, "-o /dev/null -w '%{http_code}' " + Url(1, "/v1/kv/%7Bl%7D/n1"))).out ==
                "404";
       },
       15s));
-  EXPECT_EQ(Shell(Curl(1, "-o /dev/null -w '%{http_code}' " + Url(1, "/v1/lease/" + lease))).out,
+  EXPECT_EQ(RunShell(Curl(1, "-o /dev/null -w '%{http_code}' " + Url(1, "/v1/lease/" + lease))).out,
             "404");
 }
 
 TEST_F(HttpApiTest, PythonStandardLibraryClient) {
   const std::string script = RINGKV_HTTP_CLIENT_PY;
-  CommandResult r = Shell("python3 " + script + " http://" + cluster_.admin_address(1) +
+  ShellRun r = RunShell("python3 " + script + " http://" + cluster_.admin_address(1) +
                         " http://" + cluster_.admin_address(3) + " 2>&1");
   std::cout << r.out;
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -158,7 +142,7 @@ TEST_F(HttpApiSheddingTest, ShedRequestsAre429WithRetryAfter) {
     if (i == 15) some_urls = urls;
   }
   // 64 puts at once on 64 connections; each prints "<status> <Retry-After>".
-  CommandResult r = Shell("curl -s --parallel --parallel-immediate --parallel-max 64 -X PUT "
+  ShellRun r = RunShell("curl -s --parallel --parallel-immediate --parallel-max 64 -X PUT "
                         "--data-binary x -o /dev/null -w '%{http_code} %header{retry-after}\\n'" +
                         urls);
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -179,10 +163,10 @@ TEST_F(HttpApiSheddingTest, ShedRequestsAre429WithRetryAfter) {
   EXPECT_GT(statuses["200"], 0) << seen;
   EXPECT_EQ(statuses["200"] + shed, 64) << "only 200 and 429 are expected: " << seen;
   // The shed answer's body says why.
-  CommandResult one;
+  ShellRun one;
   ASSERT_TRUE(WaitUntil(
       [&] {
-        one = Shell("curl -s --parallel --parallel-immediate --parallel-max 16 -X PUT --data-binary x" +
+        one = RunShell("curl -s --parallel --parallel-immediate --parallel-max 16 -X PUT --data-binary x" +
                   some_urls);
         return one.out.find("\"code\":\"BUSY\"") != std::string::npos;
       },
@@ -190,7 +174,7 @@ TEST_F(HttpApiSheddingTest, ShedRequestsAre429WithRetryAfter) {
       << one.out;
   EXPECT_NE(one.out.find("too many requests"), std::string::npos) << one.out;
   // And the node serves on.
-  EXPECT_EQ(Shell(Curl(1, "-o /dev/null -w '%{http_code}' -X PUT --data-binary y " +
+  EXPECT_EQ(RunShell(Curl(1, "-o /dev/null -w '%{http_code}' -X PUT --data-binary y " +
                             Url(1, "/v1/kv/after"))).out,
             "200");
 }

@@ -14,30 +14,12 @@
 #include <set>
 #include <string>
 
+#include "integration/kvctl_run.h"
 #include "integration/test_cluster.h"
 #include "testutil/status_matchers.h"
 
 namespace ringkv::integration {
 namespace {
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout
-};
-
-// Runs kvctl with `args` (already shell-quoted where needed); stderr goes to the test's stderr.
-CommandResult RunKvctl(const std::string& endpoints, const std::string& args) {
-  const std::string cmd = KvctlBinary() + " --endpoints=" + endpoints + " " + args;
-  CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class KvctlTest : public ::testing::Test {
  protected:
@@ -84,14 +66,14 @@ TEST_F(KvctlTest, ValueOverTheFrameMaximumFromStdinIsRejectedAtOnce) {
     for (int i = 0; i < 100; ++i) ASSERT_EQ(std::fwrite(mib.data(), 1, mib.size(), f), mib.size());
     std::fclose(f);
   }
-  auto put = RunKvctl(cluster_.endpoints(), "put big < " + file.string() + " 2>&1");
+  auto put = RunKvctl(cluster_.endpoints(), "put big < " + file.string());
   std::filesystem::remove(file);
-  EXPECT_EQ(put.exit_code, 7) << put.out;
-  EXPECT_NE(put.out.find("client frame maximum of " + std::to_string(client::kMaxRequestBytes)),
+  EXPECT_EQ(put.exit_code, 7) << put.err;
+  EXPECT_NE(put.err.find("client frame maximum of " + std::to_string(client::kMaxRequestBytes)),
             std::string::npos)
-      << put.out;
-  EXPECT_NE(put.out.find("kDefaultClientMaxFrameSize"), std::string::npos) << put.out;
-  EXPECT_NE(put.out.find("nothing was sent"), std::string::npos) << put.out;
+      << put.err;
+  EXPECT_NE(put.err.find("kDefaultClientMaxFrameSize"), std::string::npos) << put.err;
+  EXPECT_NE(put.err.find("nothing was sent"), std::string::npos) << put.err;
   auto kv = cluster_.client().Get("big");
   ASSERT_TRUE(kv.ok()) << kv.status().ToString();
   EXPECT_FALSE(kv->has_value());

@@ -15,6 +15,7 @@
 #include <regex>
 #include <string>
 
+#include "integration/kvctl_run.h"
 #include "integration/test_cluster.h"
 #include "testutil/status_matchers.h"
 
@@ -23,22 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CommandResult Shell(const std::string& cmd) {
-  CommandResult r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// A command line with its stderr in the output (what a failed compile or install printed).
+ShellRun Shell(const std::string& cmd) { return RunShell(cmd + " 2>&1"); }
 
 class PackageTest : public ::testing::Test {
  protected:
@@ -48,7 +35,7 @@ class PackageTest : public ::testing::Test {
     o.extra_flags = {"--replication=1", "--shards=4"};
     cluster_ = std::make_unique<TestCluster>(o);
     prefix_ = cluster_->dir() + "/prefix";
-    CommandResult install = Shell("cmake --install " + std::string(RINGKV_BUILD_DIR) +
+    ShellRun install = Shell("cmake --install " + std::string(RINGKV_BUILD_DIR) +
                                 " --prefix " + prefix_ + " --component client");
     ASSERT_EQ(install.exit_code, 0) << install.out;
   }
@@ -78,7 +65,7 @@ TEST_F(PackageTest, InstalledHeadersNeedOnlyTheStandardLibrary) {
   }
   // Each header compiles on its own.
   for (const char* h : {"client.h", "status.h", "result.h", "version.h"}) {
-    CommandResult r = Shell("echo '#include <ringkv/" + std::string(h) +
+    ShellRun r = Shell("echo '#include <ringkv/" + std::string(h) +
                           ">' | c++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror -I " + prefix_ +
                           "/include -x c++ -");
     EXPECT_EQ(r.exit_code, 0) << h << ": " << r.out;
@@ -86,7 +73,7 @@ TEST_F(PackageTest, InstalledHeadersNeedOnlyTheStandardLibrary) {
 }
 
 TEST_F(PackageTest, SharedLibraryWithSoname) {
-  CommandResult r = Shell("readelf -d " + prefix_ + "/lib/libringkv.so");
+  ShellRun r = Shell("readelf -d " + prefix_ + "/lib/libringkv.so");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("Library soname: [libringkv.so." + std::string(RINGKV_SOVERSION) + "]"),
             std::string::npos)
@@ -98,11 +85,11 @@ TEST_F(PackageTest, SharedLibraryWithSoname) {
 
 TEST_F(PackageTest, ExampleBuiltOutOfTreeFollowsItsConfiguration) {
   const std::string build = cluster_->dir() + "/example-build";
-  CommandResult cfg = Shell("cmake -S " + std::string(RINGKV_SOURCE_DIR) +
+  ShellRun cfg = Shell("cmake -S " + std::string(RINGKV_SOURCE_DIR) +
                           "/examples/config_watcher -B " + build + " -G Ninja -DCMAKE_PREFIX_PATH=" +
                           prefix_);
   ASSERT_EQ(cfg.exit_code, 0) << cfg.out;
-  CommandResult bld = Shell("cmake --build " + build);
+  ShellRun bld = Shell("cmake --build " + build);
   ASSERT_EQ(bld.exit_code, 0) << bld.out;
 
   // A newer minor version is not this one (0.x: minor versions may break).
@@ -154,14 +141,14 @@ int main(int argc, char** argv) {
   return std::strcmp(ringkv::client::LibraryVersion(), RINGKV_VERSION_STRING) == 0 ? 0 : 1;
 })";
   const std::string bin = cluster_->dir() + "/consumer";
-  CommandResult cc = Shell("PKG_CONFIG_PATH=" + prefix_ + "/lib/pkgconfig c++ -std=c++20 " + src +
+  ShellRun cc = Shell("PKG_CONFIG_PATH=" + prefix_ + "/lib/pkgconfig c++ -std=c++20 " + src +
                          " -o " + bin + " $(PKG_CONFIG_PATH=" + prefix_ +
                          "/lib/pkgconfig pkg-config --cflags --libs ringkv) -Wl,-rpath," +
                          prefix_ + "/lib");
   ASSERT_EQ(cc.exit_code, 0) << cc.out;
   ASSERT_OK(cluster_->StartAll());
   ASSERT_TRUE(cluster_->WaitForLeader().ok());
-  CommandResult run = Shell(bin + " " + cluster_->client_address(1));
+  ShellRun run = Shell(bin + " " + cluster_->client_address(1));
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("from pkg-config"), std::string::npos) << run.out;
 }

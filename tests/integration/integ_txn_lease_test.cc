@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "integration/kvctl_run.h"
 #include "integration/test_cluster.h"
 #include "testutil/status_matchers.h"
 
@@ -29,23 +30,6 @@ using std::chrono::milliseconds;
 constexpr milliseconds kElectionTimeout{300};
 
 int64_t Ms(Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CommandResult RunShell(const std::string& cmd) {
-  CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class TxnLeaseTest : public ::testing::Test {
  protected:
@@ -160,7 +144,7 @@ TEST_F(TxnLeaseTest, KvctlTxnReadsTheTransactionFromStdin) {
                           "put {cfg}/mode \"new value\"\nget {cfg}/mode\n\n"
                           "get {cfg}/mode\n";
   const std::string kvctl = KvctlBinary() + " --endpoints=" + cluster_->endpoints();
-  CommandResult r = RunShell(kvctl + " txn < " + input);
+  ShellRun r = RunShell(kvctl + " txn < " + input);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "SUCCESS\n\nOK\n\n{cfg}/mode\nnew value\n");
   // Again: the compare fails, the failure branch runs, and kvctl still exits 0 (as etcdctl).
