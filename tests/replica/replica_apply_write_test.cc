@@ -154,6 +154,12 @@ class ApplyWriteTest : public ::testing::Test {
     return true;
   }
 
+  // Hands `req` to the replica with a 30 s deadline; its answer lands in `*answer`.
+  void Send(const kvpb::Request& req, std::optional<kvpb::Response>* answer) {
+    replica_->HandleRequest(req, [answer](kvpb::Response r) { *answer = std::move(r); },
+                            Clock::now() + std::chrono::seconds(30));
+  }
+
   // A serializable scan of the whole group: its revision and the keys it returned.
   std::pair<uint64_t, std::vector<std::string>> LocalScan() {
     kvpb::Request req;
@@ -198,8 +204,7 @@ class ApplyWriteTest : public ::testing::Test {
 TEST_F(ApplyWriteTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
   BecomeLeader();
   std::optional<kvpb::Response> answer;
-  replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
-                          Clock::now() + std::chrono::seconds(30));
+  Send(Put("k", "v1"), &answer);
   // The entry is appended and made durable; its commit comes with the next Ready (a single
   // voter acknowledges its own append once it is persisted).
   ASSERT_TRUE(Pump());
@@ -241,8 +246,7 @@ TEST_F(ApplyWriteTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
 
   // Later writes go through as usual.
   std::optional<kvpb::Response> second;
-  replica_->HandleRequest(Put("k", "v2"), [&](kvpb::Response r) { second = std::move(r); },
-                          Clock::now() + std::chrono::seconds(30));
+  Send(Put("k", "v2"), &second);
   while (Pump()) {
   }
   ASSERT_TRUE(second.has_value());
@@ -261,8 +265,7 @@ TEST_F(ApplyWriteTest, AnswersAndReadsWaitForTheApplyWriteTheStoreMakes) {
   const auto [rev0, keys0] = LocalScan();
   EXPECT_TRUE(keys0.empty());
   std::optional<kvpb::Response> answer;
-  replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
-                          Clock::now() + std::chrono::seconds(30));
+  Send(Put("k", "v1"), &answer);
   ASSERT_TRUE(Pump());  // the entry is appended and durable; it commits with the next Ready
   ASSERT_TRUE(PumpLeavingApplyWrite());
   ASSERT_TRUE(replica_->apply_to_write());
@@ -279,8 +282,7 @@ TEST_F(ApplyWriteTest, AnswersAndReadsWaitForTheApplyWriteTheStoreMakes) {
   kvpb::Request get;
   get.set_group_id(1);
   get.mutable_get()->set_key("k");
-  replica_->HandleRequest(get, [&](kvpb::Response r) { read = std::move(r); },
-                          Clock::now() + std::chrono::seconds(30));
+  Send(get, &read);
   replica_->Tick();  // heartbeats may leave, nothing else happens
   EXPECT_FALSE(read.has_value());
   EXPECT_FALSE(replica_->HasReady());
@@ -306,8 +308,7 @@ TEST_F(ApplyWriteTest, AnswersAndReadsWaitForTheApplyWriteTheStoreMakes) {
 TEST_F(ApplyWriteTest, AFullDiskOnTheStoresApplyWriteStallsTheReplicaUntilARetryLands) {
   BecomeLeader();
   std::optional<kvpb::Response> answer;
-  replica_->HandleRequest(Put("k", "v1"), [&](kvpb::Response r) { answer = std::move(r); },
-                          Clock::now() + std::chrono::seconds(30));
+  Send(Put("k", "v1"), &answer);
   ASSERT_TRUE(Pump());
   ASSERT_TRUE(PumpLeavingApplyWrite());
   storage::WriteBatch batch = replica_->TakeApplyBatch();
