@@ -72,6 +72,11 @@ bool operator==(const Value& a, const Value& b) {
 
 namespace {
 
+bool IsDelimiter(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ')' ||
+         c == '[' || c == ']' || c == '{' || c == '}' || c == '"' || c == ';';
+}
+
 // Recursive-descent parser over a string_view; tracks the line for error messages.
 class Parser {
  public:
@@ -110,11 +115,6 @@ class Parser {
         break;
       }
     }
-  }
-
-  static bool IsDelimiter(char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ')' ||
-           c == '[' || c == ']' || c == '{' || c == '}' || c == '"' || c == ';';
   }
 
   std::string_view Token() {
@@ -295,6 +295,14 @@ void WriteTo(const Value& v, std::string* out) {
 }  // namespace
 
 Result<std::vector<Value>> ParseAll(std::string_view text) { return Parser(text).ParseTopLevel(); }
+
+bool IsKeywordName(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (IsDelimiter(c)) return false;
+  }
+  return true;
+}
 
 std::string Write(const Value& v) {
   std::string out;

@@ -57,6 +57,10 @@ Result<std::vector<Value>> ParseAll(std::string_view text);
 // Renders `v` as EDN text on one line; maps print as `{:k v, :k2 v2}`. ParseAll(Write(v)) == {v}.
 std::string Write(const Value& v);
 
+// True if `name` reads back as the keyword `:name`: non-empty and free of EDN delimiters
+// (whitespace, commas, brackets, quotes, semicolons).
+bool IsKeywordName(std::string_view name);
+
 }  // namespace ringkv::jepsen::edn
 
 #endif  // RINGKV_JEPSEN_CHECKER_EDN_H_

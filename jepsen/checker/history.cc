@@ -27,7 +27,12 @@ std::string FormatOp(const Op& op) {
   std::string out = "{:type :" + std::string(OpTypeName(op.type));
   // An op without :f (it is optional) writes none: ":f :" would not read back (found by the
   // edn_history fuzz target; regression input fuzz/corpus/edn_history/regress-op-without-f).
-  if (!op.f.empty()) out += ", :f :" + op.f;
+  // An :f read from a string that is no keyword name (a comma, a space...) stays a string: as
+  // a keyword it would read back as several values (edn_history fuzz target; regression input
+  // fuzz/corpus/edn_history/regress-f-string-with-delimiter).
+  if (!op.f.empty()) {
+    out += ", :f " + (edn::IsKeywordName(op.f) ? ":" + op.f : edn::Write(edn::Value::String(op.f)));
+  }
   if (op.key) out += ", :key " + edn::Write(edn::Value::String(*op.key));
   out += ", :value " + edn::Write(op.value);
   out += ", :process " +

@@ -138,5 +138,22 @@ TEST(HistoryIo, OpWithoutFRoundTrips) {
   EXPECT_EQ(WriteHistoryEdn(*again), WriteHistoryEdn(*h));
 }
 
+// Found by the edn_history fuzz target (CI, stop 20): an :f given as a string with a comma was
+// written as the keyword ":write,k1", which reads back as two values and breaks the map.
+TEST(HistoryIo, FStringThatIsNoKeywordRoundTrips) {
+  for (const char* f : {"write,k1", "a b", "x]", "q\"uote"}) {
+    auto h = HistoryFromEdn(std::string("{:type :invoke, :f ") +
+                            edn::Write(edn::Value::String(f)) + ", :value 1, :process 0}\n");
+    ASSERT_TRUE(h.ok()) << h.status();
+    EXPECT_EQ((*h)[0].f, f);
+    auto again = HistoryFromEdn(WriteHistoryEdn(*h));
+    ASSERT_TRUE(again.ok()) << again.status() << "\n" << WriteHistoryEdn(*h);
+    EXPECT_EQ((*again)[0].f, f);
+  }
+  EXPECT_TRUE(edn::IsKeywordName("write"));
+  EXPECT_FALSE(edn::IsKeywordName(""));
+  EXPECT_FALSE(edn::IsKeywordName("write,k1"));
+}
+
 }  // namespace
 }  // namespace ringkv::jepsen
