@@ -1,10 +1,23 @@
-// Engine: the node's one RocksDB, with three column families ("raft", "data", "meta"; keys.h
-// documents their layout). Every write is one atomic WriteBatch; every stored value carries the
-// crc envelope of record.h and every read verifies it. This file pair is the only place besides
-// the snapshot ingest code (sst_file.cc) that includes RocksDB headers; rocksdb::Status becomes
-// ringkv::Status here.
+// Engine: the node's one ordered store, with three column families ("raft", "data", "meta";
+// keys.h documents their layout). Every write is one atomic WriteBatch; every stored value
+// carries the crc envelope of record.h and every read verifies it (Iterator here, Get in each
+// implementation).
 //
-// Directory layout under EngineOptions::path:  db/ (RocksDB)  snapshots/ (staged snapshot SSTs).
+// Engine is an interface with two implementations:
+//  - RocksEngine (rocks_engine.h; Engine::Open opens it): the node's RocksDB. Directory layout
+//    under EngineOptions::path:  db/ (RocksDB)  snapshots/ (staged snapshot SSTs). It and
+//    sst_file.cc are the only files that include RocksDB headers; rocksdb::Status becomes
+//    ringkv::Status there.
+//  - MemEngine (mem_engine.h): ordered maps in memory for deterministic simulation; it keeps
+//    what was synced apart from what was not, and Crash() loses every unsynced write.
+//
+// The persistence contract both keep (the store and the snapshot install protocol rely on it):
+//  - A Write is atomic. A synced Write is durable when it returns, and so is every write before
+//    it. An unsynced Write may be lost at a crash, together with every later unsynced write,
+//    but never part of a batch and never a batch that a later synced write followed.
+//  - A staged file (snapshot install) survives a crash only after Finish() and then
+//    SyncStagingArea(). IngestStagedFile is atomic and durable when it returns. (The install
+//    protocol syncs its earlier writes before ingesting, so no unsynced write precedes it.)
 //
 // Errors: Write/Get/iteration return IOError for I/O failures, ResourceExhausted when the disk is
 // full (ENOSPC; see Resume), Corruption for checksum mismatches
@@ -24,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "common/status.h"
@@ -31,16 +45,12 @@
 #include "storage/write_batch.h"
 
 namespace rocksdb {
-class ColumnFamilyHandle;
-class DB;
 class Env;
-class Iterator;
-class Snapshot;
-struct Options;
 }  // namespace rocksdb
 
 namespace ringkv::storage {
 
+// Options of the RocksDB engine (Engine::Open).
 struct EngineOptions {
   // Data directory of the node. Required.
   std::string path;
@@ -66,18 +76,29 @@ struct EngineOptions {
 // A consistent point-in-time view of the whole engine (all CFs). Released on destruction.
 class ReadSnapshot {
  public:
-  ~ReadSnapshot();
+  virtual ~ReadSnapshot() = default;
   ReadSnapshot(const ReadSnapshot&) = delete;
   ReadSnapshot& operator=(const ReadSnapshot&) = delete;
 
-  // Storage-internal.
-  const rocksdb::Snapshot* rep() const { return snap_; }
+ protected:
+  ReadSnapshot() = default;
+};
 
- private:
-  friend class Engine;
-  ReadSnapshot(rocksdb::DB* db, const rocksdb::Snapshot* snap) : db_(db), snap_(snap) {}
-  rocksdb::DB* db_;
-  const rocksdb::Snapshot* snap_;
+// An engine's raw ordered cursor over one key range of one CF: stored values, unverified.
+// Implemented by each engine; wrapped by Iterator.
+class RawCursor {
+ public:
+  virtual ~RawCursor() = default;
+  virtual void SeekToFirst() = 0;
+  virtual void SeekToLast() = 0;
+  virtual void Seek(std::string_view key) = 0;
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  virtual bool Valid() const = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  // OK, or the error that ended the iteration.
+  virtual Status status() const = 0;
 };
 
 // Ordered iteration over one key range of one CF. After every positioning call, either Valid()
@@ -85,7 +106,7 @@ class ReadSnapshot {
 // range, or the error (Corruption naming the key when a record fails its checksum).
 class Iterator {
  public:
-  ~Iterator();
+  explicit Iterator(std::unique_ptr<RawCursor> cursor) : cursor_(std::move(cursor)) {}
   Iterator(const Iterator&) = delete;
   Iterator& operator=(const Iterator&) = delete;
 
@@ -99,100 +120,99 @@ class Iterator {
 
   bool Valid() const { return valid_; }
   // REQUIRES: Valid(). Views stay valid until the next positioning call.
-  std::string_view key() const;
+  std::string_view key() const { return cursor_->key(); }
   // The verified payload.
   std::string_view value() const { return payload_; }
   // The stored bytes, crc envelope included (snapshot streaming ships these unchanged).
-  std::string_view raw_value() const;
+  std::string_view raw_value() const { return cursor_->value(); }
   Status status() const { return status_; }
 
  private:
-  friend class Engine;
-  Iterator(std::unique_ptr<rocksdb::Iterator> it, KeyRange range);
-  // Sets valid_/payload_/status_ from the underlying iterator's position.
+  // Sets valid_/payload_/status_ from the cursor's position.
   void Settle();
 
-  KeyRange range_;  // owns the bytes the RocksDB bound slices point at
-  struct Bounds;
-  std::unique_ptr<Bounds> bounds_;
-  std::unique_ptr<rocksdb::Iterator> it_;
+  std::unique_ptr<RawCursor> cursor_;
   bool valid_ = false;
   std::string_view payload_;
   Status status_;
 };
 
+// A sorted run of (key, stored value) pairs being written into the engine's staging area, to
+// be added to a CF by IngestStagedFile (snapshot install).
+class StagedFile {
+ public:
+  virtual ~StagedFile() = default;
+  // Adds a pair; `stored_value` is written verbatim (it already carries its crc envelope).
+  // REQUIRES: keys strictly increasing. InvalidArgument otherwise.
+  virtual Status Add(std::string_view key, std::string_view stored_value) = 0;
+  // Completes and syncs the file. REQUIRES: at least one Add.
+  virtual Status Finish() = 0;
+};
+
 class Engine {
  public:
-  // Opens (creating when allowed) the engine at options.path. Errors: InvalidArgument for a
-  // missing database with !create_if_missing or bad options, IOError, Corruption,
-  // ResourceExhausted when the file system lacks the free space opening needs (open_space.h).
+  // Opens (creating when allowed) the RocksDB engine at options.path (rocks_engine.h). Errors:
+  // InvalidArgument for a missing database with !create_if_missing or bad options, IOError,
+  // Corruption, ResourceExhausted when the file system lacks the free space opening needs
+  // (open_space.h).
   static Result<std::unique_ptr<Engine>> Open(const EngineOptions& options);
-  ~Engine();
+  virtual ~Engine() = default;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Applies `batch` atomically. With sync, returns only after the batch is durable (WAL fsync);
-  // without it a crash may lose this and later unsynced batches, but never part of a batch and
-  // never a batch followed by one that was synced (RocksDB point-in-time recovery).
-  Status Write(const WriteBatch& batch, bool sync);
+  // Applies `batch` atomically. With sync, returns only after the batch is durable; see the
+  // persistence contract above for what a crash may lose without it.
+  virtual Status Write(const WriteBatch& batch, bool sync) = 0;
 
   // The payload stored at `key`, nullopt if absent. Corruption naming the key on a bad record.
   // Reads at `snapshot` when given.
-  Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
-                                         const ReadSnapshot* snapshot = nullptr) const;
+  virtual Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
+                                                 const ReadSnapshot* snapshot = nullptr) const = 0;
 
   // An iterator over [range.begin, range.end) of `cf`, unpositioned (call a Seek*). Reads at
   // `snapshot` when given; `snapshot` must outlive the iterator.
-  std::unique_ptr<Iterator> NewIterator(Cf cf, KeyRange range,
-                                        const ReadSnapshot* snapshot = nullptr) const;
+  virtual std::unique_ptr<Iterator> NewIterator(Cf cf, KeyRange range,
+                                                const ReadSnapshot* snapshot = nullptr) const = 0;
 
-  std::unique_ptr<ReadSnapshot> GetSnapshot() const;
+  virtual std::unique_ptr<ReadSnapshot> GetSnapshot() const = 0;
 
-  // Storage-internal (snapshot install). Atomically adds the SST at `path` to `cf`; its keys
-  // shadow older versions. The file is copied, so `path` stays valid and must be removed by
-  // the caller.
-  Status IngestFile(Cf cf, const std::string& path);
-  // Directory for staged snapshot files; exists after Open.
-  const std::string& staging_dir() const { return staging_dir_; }
-  rocksdb::Env* env() const { return env_; }
-  // RocksDB options the SST writer must use for `cf`.
-  const rocksdb::Options& cf_options(Cf cf) const;
-  rocksdb::ColumnFamilyHandle* cf_handle(Cf cf) const;
+  // ---- The staging area of snapshot installs: files by name (no '/') ----
+  // Creates (truncating) the staged file `name` for later ingestion into `cf`.
+  virtual Result<std::unique_ptr<StagedFile>> CreateStagedFile(Cf cf, const std::string& name) = 0;
+  virtual Result<bool> StagedFileExists(const std::string& name) const = 0;
+  // Atomically adds the finished staged file to `cf`; its keys shadow older versions. The file
+  // stays staged and must be removed by the caller.
+  virtual Status IngestStagedFile(Cf cf, const std::string& name) = 0;
+  // OK if absent.
+  virtual Status RemoveStagedFile(const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> ListStagedFiles() const = 0;
+  // Makes the creation of every finished staged file durable (a directory fsync).
+  virtual Status SyncStagingArea() = 0;
 
-  // RocksDB's estimate of the bytes `range` of `cf` takes, in files and memtables (for
-  // status and metrics; 0 when it cannot tell).
-  uint64_t ApproximateBytes(Cf cf, const KeyRange& range) const;
+  // An estimate of the bytes `range` of `cf` takes (for status and metrics; 0 when it cannot
+  // tell).
+  virtual uint64_t ApproximateBytes(Cf cf, const KeyRange& range) const = 0;
 
-  // After a write failed for lack of space (ResourceExhausted), RocksDB refuses further writes
-  // until this clears its background error. Returns the same kind of error while still full.
-  Status Resume();
+  // After a write failed for lack of space (ResourceExhausted), the engine refuses further
+  // writes until this clears the error. Returns the same kind of error while still full.
+  virtual Status Resume() = 0;
 
-  // Bytes of the SST files of every column family (RocksDB's "total-sst-files-size"): what
-  // the engine holds on disk, WAL and memtables aside. 0 when RocksDB cannot tell.
-  uint64_t SstBytes() const;
+  // Bytes of the engine's files on disk, WAL and memtables aside. 0 when it cannot tell.
+  virtual uint64_t SstBytes() const = 0;
 
-  // Compacts every column family over its whole key range, down to the bottommost level
-  // (RocksDB CompactRange): drops the deleted Raft log entries, overwritten values and range
-  // tombstones that background compaction has not reached yet, so their disk space is freed.
-  // Blocks until done (seconds to minutes on a large engine); background compactions and
-  // writes go on meanwhile. Thread-safe; call it off the store loop. Setting `*canceled`
-  // (when given) stops it soon, with an Aborted-like IOError ("manual compaction paused").
+  // Compacts every column family over its whole key range (RocksDB CompactRange to the
+  // bottommost level): drops deleted Raft log entries, overwritten values and range tombstones,
+  // so their disk space is freed. Blocks until done (seconds to minutes on a large engine);
+  // writes go on meanwhile. Thread-safe; call it off the store loop. Setting `*canceled` (when
+  // given) stops it soon, with an IOError ("manual compaction paused").
   // Errors: IOError, ResourceExhausted (the disk is too full for the rewritten files).
-  Status CompactAll(std::atomic<bool>* canceled = nullptr);
+  virtual Status CompactAll(std::atomic<bool>* canceled = nullptr) = 0;
 
-  // Flushes every memtable to SST files, so tests exercise the on-disk read path.
-  Status FlushForTesting();
+  // Flushes every memtable to files, so tests exercise the on-disk read path.
+  virtual Status FlushForTesting() = 0;
 
- private:
+ protected:
   Engine() = default;
-
-  rocksdb::Env* env_ = nullptr;
-  std::string staging_dir_;
-  bool buffer_unsynced_writes_ = false;
-  std::unique_ptr<rocksdb::DB> db_;
-  // Indexed by Cf; owned (destroyed before db_ closes).
-  std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};
-  std::array<std::unique_ptr<rocksdb::Options>, kNumCfs> cf_options_;
 };
 
 }  // namespace ringkv::storage

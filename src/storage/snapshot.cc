@@ -15,7 +15,6 @@
 #include "storage/proto_io.h"
 #include "storage/raft_log_store.h"
 #include "storage/record.h"
-#include "storage/sst_file.h"
 
 namespace ringkv::storage {
 namespace {
@@ -74,8 +73,8 @@ Result<raftpb::HardState> InstallHardState(const Engine& engine, GroupId group,
 
 // Steps 2-5 of the install protocol (snapshot.h). Idempotent.
 Status FinishInstall(Engine* engine, GroupId group, const storagepb::SnapshotInstallMarker& marker) {
-  const std::string path = engine->staging_dir() + "/" + marker.staged_file();
-  ASSIGN_OR_RETURN(bool exists, FileExists(*engine, path));
+  const std::string& path = marker.staged_file();
+  ASSIGN_OR_RETURN(bool exists, engine->StagedFileExists(path));
   if (!exists) {
     return Status::Corruption("staged file " + path + " of unfinished " +
                               Describe(group, marker.metadata()) + " is missing");
@@ -85,7 +84,7 @@ Status FinishInstall(Engine* engine, GroupId group, const storagepb::SnapshotIns
   clear.DeleteRange(Cf::kData, DataGroupRange(group));
   RETURN_IF_ERROR(engine->Write(clear, /*sync=*/true));
   RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterDataDelete));
-  RETURN_IF_ERROR(engine->IngestFile(Cf::kData, path));
+  RETURN_IF_ERROR(engine->IngestStagedFile(Cf::kData, path));
   RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterIngest));
   // The raft state and the hard state in one atomic write: from here on the group is at the
   // snapshot, with a commit index inside its (empty) log.
@@ -94,7 +93,7 @@ Status FinishInstall(Engine* engine, GroupId group, const storagepb::SnapshotIns
   done.Delete(Cf::kMeta, SnapshotInstallKey(group));
   RETURN_IF_ERROR(engine->Write(done, /*sync=*/true));
   RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterRaftState));
-  Status removed = RemoveFile(*engine, path);
+  Status removed = engine->RemoveStagedFile(path);
   if (!removed.ok()) {
     // Harmless: the next RecoverSnapshotInstalls removes staged files no marker names.
     LOG(WARNING) << "could not remove staged snapshot file: " << removed;
@@ -169,7 +168,7 @@ SnapshotReceiver::~SnapshotReceiver() {
   builder_.reset();
   if (!install_begun_) {
     // Best effort: an orphan is removed by the next RecoverSnapshotInstalls.
-    RemoveFile(*engine_, engine_->staging_dir() + "/" + staged_name_).IgnoreError();
+    engine_->RemoveStagedFile(staged_name_).IgnoreError();
   }
 }
 
@@ -192,7 +191,7 @@ Result<std::unique_ptr<SnapshotReceiver>> SnapshotReceiver::Create(
                            std::to_string(rd()) + ".sst";
   std::unique_ptr<SnapshotReceiver> r(new SnapshotReceiver(engine, group, meta, name));
   ASSIGN_OR_RETURN(r->builder_,
-                   SstFileBuilder::Create(*engine, Cf::kData, engine->staging_dir() + "/" + name));
+                   engine->CreateStagedFile(Cf::kData, name));
   return r;
 }
 
@@ -257,7 +256,7 @@ Status SnapshotReceiver::AddChunk(const storagepb::SnapshotChunk& chunk) {
   if (chunk.last()) {
     RETURN_IF_ERROR(builder_->Finish());
     builder_.reset();
-    RETURN_IF_ERROR(SyncDir(*engine_, engine_->staging_dir()));
+    RETURN_IF_ERROR(engine_->SyncStagingArea());
     RETURN_IF_ERROR(failpoint::Hit(kFpReceiveComplete));
     complete_ = true;
   }
@@ -298,10 +297,9 @@ Status RecoverSnapshotInstalls(Engine* engine) {
     LOG(INFO) << "finishing interrupted install of " << Describe(group, marker.metadata());
     RETURN_IF_ERROR(FinishInstall(engine, group, marker));
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> files, ListDir(*engine, engine->staging_dir()));
+  ASSIGN_OR_RETURN(std::vector<std::string> files, engine->ListStagedFiles());
   for (const std::string& name : files) {
-    if (name == "." || name == "..") continue;
-    RETURN_IF_ERROR(RemoveFile(*engine, engine->staging_dir() + "/" + name));
+    RETURN_IF_ERROR(engine->RemoveStagedFile(name));
   }
   return Status::OK();
 }

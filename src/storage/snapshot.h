@@ -1,6 +1,6 @@
 // Group snapshots: SnapshotSender streams one group's data CF range (apply state, sessions, user
 // data) as read from one consistent engine snapshot, in bounded checksummed chunks;
-// SnapshotReceiver checks the chunks, stages them as an SST file in the engine's staging dir and
+// SnapshotReceiver checks the chunks, stages them as a file in the engine's staging area and
 // installs it atomically and crash-safely, replacing the group's data range and resetting its
 // raft log to the snapshot point.
 //
@@ -62,8 +62,6 @@ inline constexpr std::array<std::string_view, 8> kSnapshotFailpoints = {
     kFpReceiveChunk,        kFpReceiveComplete,        kFpInstallBeforeMarker,
     kFpInstallAfterMarker,  kFpInstallAfterDataDelete, kFpInstallAfterIngest,
     kFpInstallAfterRaftState, kFpInstallAfterCleanup};
-
-class SstFileBuilder;
 
 struct SnapshotOptions {
   // Target payload size of a chunk in bytes; a chunk holds at least one record, so a record
@@ -132,8 +130,8 @@ class SnapshotReceiver {
   Engine* const engine_;
   const GroupId group_;
   const raftpb::SnapshotMetadata metadata_;
-  const std::string staged_name_;  // file name in engine_->staging_dir()
-  std::unique_ptr<SstFileBuilder> builder_;
+  const std::string staged_name_;  // name in the engine's staging area
+  std::unique_ptr<StagedFile> builder_;
   uint64_t next_seq_ = 0;
   std::string last_key_;  // last group-relative key added; keys strictly increase
   bool saw_apply_state_ = false;

@@ -174,11 +174,9 @@ class SnapshotTest : public ::testing::Test {
     EXPECT_EQ(*src_kv.Digest(), *dst_kv.Digest());
     KvState other(dst_.get(), GroupId(6));
     EXPECT_EQ((*other.Get("neighbour"))->value, "keep");
-    std::vector<std::string> staged;
-    for (const auto& f : std::filesystem::directory_iterator(dst_->staging_dir())) {
-      staged.push_back(f.path().string());
-    }
-    EXPECT_TRUE(staged.empty()) << staged.front();
+    auto staged = dst_->ListStagedFiles();
+    ASSERT_OK(staged);
+    EXPECT_TRUE(staged->empty()) << staged->front();
   }
 
   // Checks the destination still holds its old state and log.
@@ -191,7 +189,7 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_OK(log.Load());
     EXPECT_EQ(log.LastIndex(), Index(12));
     EXPECT_EQ(log.hard_state().SerializeAsString(), StaleHardState().SerializeAsString());
-    EXPECT_TRUE(std::filesystem::is_empty(dst_->staging_dir()));
+    EXPECT_TRUE(dst_->ListStagedFiles()->empty());
   }
 
   // Simulates kill -9 of the destination's process (its unsynced writes are lost), then the
@@ -301,7 +299,7 @@ TEST_F(SnapshotTest, AbandonedReceiveLeavesNoStagedFile) {
     ASSERT_OK(r);
     ASSERT_OK((*r)->AddChunk(chunks[0]));
   }
-  EXPECT_TRUE(std::filesystem::is_empty(dst_->staging_dir()));
+  EXPECT_TRUE(dst_->ListStagedFiles()->empty());
 }
 
 // A crash at every failpoint of the receive and install sequence (the point fails the call,
@@ -395,9 +393,9 @@ TEST_F(SnapshotTest, CrashDuringReceiveKeepsOldStateAndCleansStaging) {
   fs_->SetActive(true);
   dst_ = Open(dst_dir_.path(), env_.get());
   ASSERT_NE(dst_, nullptr);
-  EXPECT_FALSE(std::filesystem::is_empty(dst_->staging_dir()));  // the orphan survived
+  EXPECT_FALSE(dst_->ListStagedFiles()->empty());  // the orphan survived
   ASSERT_OK(RecoverSnapshotInstalls(dst_.get()));
-  EXPECT_TRUE(std::filesystem::is_empty(dst_->staging_dir()));
+  EXPECT_TRUE(dst_->ListStagedFiles()->empty());
   KvState kv(dst_.get(), kGroup);
   ASSERT_OK(kv.Load());
   EXPECT_EQ(kv.applied().applied_index, Index(10));

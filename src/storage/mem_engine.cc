@@ -1,0 +1,292 @@
+#include "storage/mem_engine.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+#include "storage/record.h"
+
+namespace ringkv::storage {
+
+void ApplyBatch(const WriteBatch& batch, MemEngine::Tables* tables) {
+  for (const WriteBatch::Op& op : batch.ops()) {
+    MemEngine::Table& t = (*tables)[static_cast<int>(op.cf)];
+    switch (op.type) {
+      case WriteBatch::OpType::kPut:
+        t.insert_or_assign(op.key, op.value);
+        break;
+      case WriteBatch::OpType::kDelete:
+        t.erase(op.key);
+        break;
+      case WriteBatch::OpType::kDeleteRange:
+        t.erase(t.lower_bound(op.key), t.lower_bound(op.value));
+        break;
+    }
+  }
+}
+
+namespace {
+
+class MemSnapshot final : public ReadSnapshot {
+ public:
+  explicit MemSnapshot(std::shared_ptr<const MemEngine::Tables> tables)
+      : tables(std::move(tables)) {}
+  const std::shared_ptr<const MemEngine::Tables> tables;
+};
+
+// Iterates a pinned version of one table within [range.begin, range.end).
+class MemCursor final : public RawCursor {
+ public:
+  MemCursor(std::shared_ptr<const MemEngine::Tables> tables, Cf cf, KeyRange range)
+      : tables_(std::move(tables)),
+        table_(&(*tables_)[static_cast<int>(cf)]),
+        range_(std::move(range)),
+        begin_(table_->lower_bound(range_.begin)),
+        end_(range_.end < range_.begin ? begin_ : table_->lower_bound(range_.end)),
+        pos_(end_) {}
+  void SeekToFirst() override { pos_ = begin_; }
+  void SeekToLast() override { pos_ = begin_ == end_ ? end_ : std::prev(end_); }
+  void Seek(std::string_view key) override {
+    if (key >= range_.end) {
+      pos_ = end_;
+      return;
+    }
+    pos_ = key <= range_.begin ? begin_ : table_->lower_bound(key);
+  }
+  void Next() override { ++pos_; }
+  void Prev() override { pos_ = pos_ == begin_ ? end_ : std::prev(pos_); }
+  bool Valid() const override { return pos_ != end_; }
+  std::string_view key() const override { return pos_->first; }
+  std::string_view value() const override { return pos_->second; }
+  Status status() const override { return Status::OK(); }
+
+ private:
+  std::shared_ptr<const MemEngine::Tables> tables_;  // pins the version iterated
+  const MemEngine::Table* table_;
+  const KeyRange range_;
+  MemEngine::Table::const_iterator begin_;
+  MemEngine::Table::const_iterator end_;
+  MemEngine::Table::const_iterator pos_;
+};
+
+uint64_t Bytes(const MemEngine::Table& t, std::string_view begin, std::string_view end) {
+  uint64_t bytes = 0;
+  for (auto it = t.lower_bound(begin); it != t.end() && it->first < end; ++it) {
+    bytes += it->first.size() + it->second.size();
+  }
+  return bytes;
+}
+
+}  // namespace
+
+class MemEngine::Staged {
+ public:
+  explicit Staged(Cf cf) : cf(cf) {}
+  const Cf cf;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  bool finished = false;
+  bool durable = false;  // finished, and the staging area synced since
+};
+
+class MemEngine::StagedWriter final : public StagedFile {
+ public:
+  StagedWriter(MemEngine* engine, std::shared_ptr<Staged> file)
+      : engine_(engine), file_(std::move(file)) {}
+  Status Add(std::string_view key, std::string_view stored_value) override {
+    std::lock_guard lock(engine_->mu_);
+    RETURN_IF_ERROR(engine_->CheckWritable());
+    if (file_->finished) return Status::FailedPrecondition("staged file already finished");
+    if (!file_->pairs.empty() && key <= file_->pairs.back().first) {
+      return Status::InvalidArgument("staged file keys must increase: " + EscapeKey(key));
+    }
+    file_->pairs.emplace_back(std::string(key), std::string(stored_value));
+    return Status::OK();
+  }
+  Status Finish() override {
+    std::lock_guard lock(engine_->mu_);
+    RETURN_IF_ERROR(engine_->CheckWritable());
+    if (file_->pairs.empty()) return Status::InvalidArgument("staged file without entries");
+    file_->finished = true;
+    return Status::OK();
+  }
+
+ private:
+  MemEngine* engine_;
+  std::shared_ptr<Staged> file_;
+};
+
+MemEngine::MemEngine() : live_(std::make_shared<Tables>()) {}
+MemEngine::~MemEngine() = default;
+
+void MemEngine::Crash() {
+  std::lock_guard lock(mu_);
+  live_ = std::make_shared<Tables>(durable_);
+  unsynced_.clear();
+  std::erase_if(staged_, [](const auto& kv) { return !kv.second->durable; });
+  write_failed_ = false;  // a restarted process has no background error
+}
+
+void MemEngine::SetDiskFull(bool full) {
+  std::lock_guard lock(mu_);
+  disk_full_ = full;
+}
+
+uint64_t MemEngine::writes() const {
+  std::lock_guard lock(mu_);
+  return writes_;
+}
+
+uint64_t MemEngine::synced_writes() const {
+  std::lock_guard lock(mu_);
+  return synced_writes_;
+}
+
+MemEngine::Tables& MemEngine::MutableLive() {
+  // Copies made under mu_ are the only way to share live_, so a count of 1 means no reader.
+  if (live_.use_count() > 1) live_ = std::make_shared<Tables>(*live_);
+  return *live_;
+}
+
+Status MemEngine::CheckWritable() const {
+  if (disk_full_) return Status::ResourceExhausted("simulated disk is full");
+  if (write_failed_) {
+    return Status::ResourceExhausted("an earlier write failed for space; call Resume()");
+  }
+  return Status::OK();
+}
+
+void MemEngine::SyncUnsynced() {
+  for (const WriteBatch& b : unsynced_) ApplyBatch(b, &durable_);
+  unsynced_.clear();
+}
+
+Status MemEngine::Write(const WriteBatch& batch, bool sync) {
+  std::lock_guard lock(mu_);
+  if (disk_full_) write_failed_ = true;
+  RETURN_IF_ERROR(CheckWritable());
+  ApplyBatch(batch, &MutableLive());
+  ++writes_;
+  if (sync) {
+    SyncUnsynced();
+    ApplyBatch(batch, &durable_);
+    ++synced_writes_;
+  } else {
+    WriteBatch copy;
+    copy.Append(batch);
+    unsynced_.push_back(std::move(copy));
+  }
+  return Status::OK();
+}
+
+Result<std::optional<std::string>> MemEngine::Get(Cf cf, std::string_view key,
+                                                  const ReadSnapshot* snapshot) const {
+  std::shared_ptr<const Tables> tables;
+  if (snapshot != nullptr) {
+    tables = static_cast<const MemSnapshot*>(snapshot)->tables;
+  } else {
+    std::lock_guard lock(mu_);
+    tables = live_;
+  }
+  const Table& t = (*tables)[static_cast<int>(cf)];
+  auto it = t.find(key);
+  if (it == t.end()) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::string_view payload, DecodeRecord(key, it->second));
+  return std::optional<std::string>(std::string(payload));
+}
+
+std::unique_ptr<Iterator> MemEngine::NewIterator(Cf cf, KeyRange range,
+                                                 const ReadSnapshot* snapshot) const {
+  std::shared_ptr<const Tables> tables;
+  if (snapshot != nullptr) {
+    tables = static_cast<const MemSnapshot*>(snapshot)->tables;
+  } else {
+    std::lock_guard lock(mu_);
+    tables = live_;
+  }
+  return std::make_unique<Iterator>(std::make_unique<MemCursor>(std::move(tables), cf,
+                                                                std::move(range)));
+}
+
+std::unique_ptr<ReadSnapshot> MemEngine::GetSnapshot() const {
+  std::lock_guard lock(mu_);
+  return std::make_unique<MemSnapshot>(live_);
+}
+
+Result<std::unique_ptr<StagedFile>> MemEngine::CreateStagedFile(Cf cf, const std::string& name) {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(CheckWritable());
+  auto file = std::make_shared<Staged>(cf);
+  staged_[name] = file;
+  return std::unique_ptr<StagedFile>(std::make_unique<StagedWriter>(this, std::move(file)));
+}
+
+Result<bool> MemEngine::StagedFileExists(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return staged_.contains(name);
+}
+
+Status MemEngine::IngestStagedFile(Cf cf, const std::string& name) {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(CheckWritable());
+  auto it = staged_.find(name);
+  if (it == staged_.end()) return Status::NotFound("no staged file " + name);
+  const Staged& file = *it->second;
+  if (!file.finished) return Status::InvalidArgument("staged file " + name + " is not finished");
+  if (file.cf != cf) return Status::InvalidArgument("staged file " + name + " is for another cf");
+  // Durable at once, after (and with) every earlier write, as an ingest flushes what it overlaps.
+  SyncUnsynced();
+  Table& live = MutableLive()[static_cast<int>(cf)];
+  Table& durable = durable_[static_cast<int>(cf)];
+  for (const auto& [key, value] : file.pairs) {
+    live.insert_or_assign(key, value);
+    durable.insert_or_assign(key, value);
+  }
+  return Status::OK();
+}
+
+Status MemEngine::RemoveStagedFile(const std::string& name) {
+  std::lock_guard lock(mu_);
+  staged_.erase(name);
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> MemEngine::ListStagedFiles() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& kv : staged_) names.push_back(kv.first);
+  return names;
+}
+
+Status MemEngine::SyncStagingArea() {
+  std::lock_guard lock(mu_);
+  for (auto& kv : staged_) {
+    if (kv.second->finished) kv.second->durable = true;
+  }
+  return Status::OK();
+}
+
+uint64_t MemEngine::ApproximateBytes(Cf cf, const KeyRange& range) const {
+  std::lock_guard lock(mu_);
+  return Bytes((*live_)[static_cast<int>(cf)], range.begin, range.end);
+}
+
+Status MemEngine::Resume() {
+  std::lock_guard lock(mu_);
+  if (disk_full_) return Status::ResourceExhausted("simulated disk is still full");
+  write_failed_ = false;
+  return Status::OK();
+}
+
+uint64_t MemEngine::SstBytes() const {
+  std::lock_guard lock(mu_);
+  uint64_t bytes = 0;
+  for (const Table& t : durable_) {
+    for (const auto& [k, v] : t) bytes += k.size() + v.size();
+  }
+  return bytes;
+}
+
+Status MemEngine::CompactAll(std::atomic<bool>* /*canceled*/) { return Status::OK(); }
+
+Status MemEngine::FlushForTesting() { return Status::OK(); }
+
+}  // namespace ringkv::storage

@@ -1,0 +1,96 @@
+// MemEngine: the Engine (engine.h) in memory, for deterministic simulation of whole nodes.
+// Ordered maps per column family hold what a reader sees; a second set holds only what is
+// durable. Crash() throws away everything that is not durable, exactly as the persistence
+// contract of engine.h allows a power cut to: the unsynced writes (all of them: the worst case
+// the contract permits) and the staged files whose creation was not synced.
+//
+// A full disk is simulated with SetDiskFull: writes then fail with ResourceExhausted, and, as
+// RocksDB does, every later write fails too until Resume() succeeds (which needs the disk to
+// have room again).
+//
+// Snapshots and iterators share the maps copy-on-write, so they cost nothing until the next
+// write. Thread-safety: thread-safe (one mutex), as the interface requires.
+#ifndef RINGKV_STORAGE_MEM_ENGINE_H_
+#define RINGKV_STORAGE_MEM_ENGINE_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/engine.h"
+
+namespace ringkv::storage {
+
+class MemEngine final : public Engine {
+ public:
+  MemEngine();
+  ~MemEngine() override;
+
+  // Loses every write and staged file that is not durable. REQUIRES: no live iterator or
+  // snapshot of this engine is used across the call (the node that held them "died").
+  void Crash();
+  // While set, writes and staged-file operations fail with ResourceExhausted.
+  void SetDiskFull(bool full);
+  // Writes made, and those among them that were synced (for tests and simulation stats).
+  uint64_t writes() const;
+  uint64_t synced_writes() const;
+
+  Status Write(const WriteBatch& batch, bool sync) override;
+  Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
+                                         const ReadSnapshot* snapshot = nullptr) const override;
+  std::unique_ptr<Iterator> NewIterator(Cf cf, KeyRange range,
+                                        const ReadSnapshot* snapshot = nullptr) const override;
+  std::unique_ptr<ReadSnapshot> GetSnapshot() const override;
+
+  Result<std::unique_ptr<StagedFile>> CreateStagedFile(Cf cf, const std::string& name) override;
+  Result<bool> StagedFileExists(const std::string& name) const override;
+  Status IngestStagedFile(Cf cf, const std::string& name) override;
+  Status RemoveStagedFile(const std::string& name) override;
+  Result<std::vector<std::string>> ListStagedFiles() const override;
+  Status SyncStagingArea() override;
+
+  // Bytes of the keys and values in `range` of `cf`.
+  uint64_t ApproximateBytes(Cf cf, const KeyRange& range) const override;
+  Status Resume() override;
+  // Bytes of every durable key and value.
+  uint64_t SstBytes() const override;
+  // Nothing to compact in memory.
+  Status CompactAll(std::atomic<bool>* canceled = nullptr) override;
+  Status FlushForTesting() override;
+
+  // One column family: key -> stored value (crc envelope included).
+  using Table = std::map<std::string, std::string, std::less<>>;
+  using Tables = std::array<Table, kNumCfs>;
+
+ private:
+  class Staged;
+  class StagedWriter;
+
+  // REQUIRES: mu_ held. Makes live_ private to the engine before a change (copy-on-write).
+  Tables& MutableLive();
+  // REQUIRES: mu_ held. OK, or why a write must fail now.
+  Status CheckWritable() const;
+  // REQUIRES: mu_ held. Applies every unsynced batch to durable_.
+  void SyncUnsynced();
+
+  mutable std::mutex mu_;
+  std::shared_ptr<Tables> live_;           // what readers see
+  Tables durable_;                         // what survives Crash()
+  std::vector<WriteBatch> unsynced_;       // in order: in live_, not yet in durable_
+  std::map<std::string, std::shared_ptr<Staged>> staged_;
+  bool disk_full_ = false;
+  bool write_failed_ = false;              // a write failed for space; cleared by Resume()
+  uint64_t writes_ = 0;
+  uint64_t synced_writes_ = 0;
+};
+
+// Applies `batch` to `tables` (what MemEngine::Write does; exposed for the simulation's model).
+void ApplyBatch(const WriteBatch& batch, MemEngine::Tables* tables);
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_MEM_ENGINE_H_

@@ -1,0 +1,272 @@
+// The Engine interface's contract (engine.h), checked on both implementations: RocksEngine and
+// MemEngine must be interchangeable for everything above storage/. MemEngine's crash behaviour
+// (what a power cut may lose) is checked at the end.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/engine.h"
+#include "storage/mem_engine.h"
+#include "storage/record.h"
+#include "storage/test_util.h"
+#include "testutil/status_matchers.h"
+
+namespace ringkv::storage {
+namespace {
+
+enum class Impl { kRocks, kMem };
+
+class EngineContractTest : public ::testing::TestWithParam<Impl> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Impl::kMem) {
+      engine_ = std::make_unique<MemEngine>();
+      return;
+    }
+    auto e = Engine::Open(EngineOptions{.path = dir_.path()});
+    ASSERT_OK(e);
+    engine_ = std::move(e).value();
+  }
+
+  std::string MustGet(Cf cf, const std::string& key, const ReadSnapshot* snap = nullptr) {
+    auto v = engine_->Get(cf, key, snap);
+    EXPECT_OK(v);
+    if (!v.ok() || !v->has_value()) return "<absent>";
+    return **v;
+  }
+
+  std::vector<std::string> Keys(Cf cf, KeyRange range, const ReadSnapshot* snap = nullptr) {
+    std::vector<std::string> keys;
+    auto it = engine_->NewIterator(cf, std::move(range), snap);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.emplace_back(it->key());
+    EXPECT_OK(it->status());
+    return keys;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_P(EngineContractTest, WritesAreAtomicAcrossColumnFamilies) {
+  WriteBatch b;
+  b.Put(Cf::kRaft, "k", "raft");
+  b.Put(Cf::kData, "k", "data");
+  b.Put(Cf::kMeta, "k", "meta");
+  b.Put(Cf::kData, "k", "data2");  // later ops in one batch win
+  ASSERT_OK(engine_->Write(b, /*sync=*/true));
+  EXPECT_EQ(MustGet(Cf::kRaft, "k"), "raft");
+  EXPECT_EQ(MustGet(Cf::kData, "k"), "data2");
+  EXPECT_EQ(MustGet(Cf::kMeta, "k"), "meta");
+  EXPECT_EQ(MustGet(Cf::kMeta, "absent"), "<absent>");
+}
+
+TEST_P(EngineContractTest, DeleteAndDeleteRange) {
+  WriteBatch b;
+  for (const char* k : {"a", "b", "c", "d", "e"}) b.Put(Cf::kData, k, k);
+  ASSERT_OK(engine_->Write(b, false));
+  WriteBatch d;
+  d.Delete(Cf::kData, "a");
+  d.DeleteRange(Cf::kData, {"b", "d"});
+  ASSERT_OK(engine_->Write(d, false));
+  EXPECT_EQ(Keys(Cf::kData, {"", "\xff"}), (std::vector<std::string>{"d", "e"}));
+}
+
+TEST_P(EngineContractTest, IteratorStaysInsideItsRange) {
+  WriteBatch b;
+  for (const char* k : {"a", "b1", "b2", "b3", "c"}) b.Put(Cf::kData, k, std::string("v") + k);
+  ASSERT_OK(engine_->Write(b, false));
+  auto it = engine_->NewIterator(Cf::kData, {"b", "c"});
+  std::vector<std::string> seen;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    seen.push_back(std::string(it->key()) + "=" + std::string(it->value()));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"b1=vb1", "b2=vb2", "b3=vb3"}));
+  it->SeekToLast();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b3");
+  it->Prev();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b2");
+  it->Prev();
+  it->Prev();
+  EXPECT_FALSE(it->Valid());  // before the first key of the range
+  it->Seek("a");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b1");  // a seek before the range lands on its first key
+  it->Seek("b25");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b3");
+  it->Seek("c");
+  EXPECT_FALSE(it->Valid());
+  EXPECT_OK(it->status());
+  EXPECT_TRUE(Keys(Cf::kData, {"x", "z"}).empty());
+}
+
+TEST_P(EngineContractTest, SnapshotsAndIteratorsSeeOnePointInTime) {
+  WriteBatch b;
+  b.Put(Cf::kData, "x", "1");
+  ASSERT_OK(engine_->Write(b, false));
+  auto snap = engine_->GetSnapshot();
+  WriteBatch b2;
+  b2.Put(Cf::kData, "x", "2");
+  b2.Put(Cf::kData, "y", "new");
+  ASSERT_OK(engine_->Write(b2, false));
+  EXPECT_EQ(MustGet(Cf::kData, "x", snap.get()), "1");
+  EXPECT_EQ(Keys(Cf::kData, {"a", "z"}, snap.get()), (std::vector<std::string>{"x"}));
+  EXPECT_EQ(MustGet(Cf::kData, "x"), "2");
+  EXPECT_EQ(Keys(Cf::kData, {"a", "z"}), (std::vector<std::string>{"x", "y"}));
+}
+
+TEST_P(EngineContractTest, BadRecordIsCorruptionNamingTheKey) {
+  WriteBatch b;
+  b.PutRawForTesting(Cf::kData, "bad", "not an envelope");
+  ASSERT_OK(engine_->Write(b, false));
+  auto v = engine_->Get(Cf::kData, "bad");
+  ASSERT_FALSE(v.ok());
+  EXPECT_TRUE(v.status().IsCorruption()) << v.status();
+  EXPECT_NE(v.status().ToString().find("bad"), std::string::npos) << v.status();
+  auto it = engine_->NewIterator(Cf::kData, {"a", "z"});
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().IsCorruption()) << it->status();
+}
+
+TEST_P(EngineContractTest, StagedFileIngestsAtomicallyAndStaysUntilRemoved) {
+  WriteBatch old;
+  old.Put(Cf::kData, "g/a", "old");
+  ASSERT_OK(engine_->Write(old, true));
+  auto file = engine_->CreateStagedFile(Cf::kData, "snap-1.sst");
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Add("g/a", EncodeRecord("new-a")));
+  ASSERT_OK((*file)->Add("g/b", EncodeRecord("new-b")));
+  EXPECT_FALSE((*file)->Add("g/a", EncodeRecord("x")).ok());  // keys must increase
+  ASSERT_OK((*file)->Finish());
+  file->reset();
+  ASSERT_OK(engine_->SyncStagingArea());
+  EXPECT_EQ(*engine_->StagedFileExists("snap-1.sst"), true);
+  EXPECT_EQ(*engine_->ListStagedFiles(), (std::vector<std::string>{"snap-1.sst"}));
+  EXPECT_EQ(MustGet(Cf::kData, "g/b"), "<absent>");  // nothing visible before the ingest
+  ASSERT_OK(engine_->IngestStagedFile(Cf::kData, "snap-1.sst"));
+  EXPECT_EQ(MustGet(Cf::kData, "g/a"), "new-a");
+  EXPECT_EQ(MustGet(Cf::kData, "g/b"), "new-b");
+  EXPECT_EQ(*engine_->StagedFileExists("snap-1.sst"), true);
+  ASSERT_OK(engine_->RemoveStagedFile("snap-1.sst"));
+  ASSERT_OK(engine_->RemoveStagedFile("snap-1.sst"));  // absent is fine
+  EXPECT_EQ(*engine_->StagedFileExists("snap-1.sst"), false);
+  EXPECT_TRUE(engine_->ListStagedFiles()->empty());
+}
+
+TEST_P(EngineContractTest, SizesCountWhatWasWritten) {
+  WriteBatch b;
+  b.Put(Cf::kData, "k1", std::string(1000, 'v'));
+  ASSERT_OK(engine_->Write(b, true));
+  ASSERT_OK(engine_->FlushForTesting());
+  EXPECT_GT(engine_->ApproximateBytes(Cf::kData, {"k", "l"}), 0u);
+  EXPECT_GT(engine_->SstBytes(), 0u);
+  ASSERT_OK(engine_->CompactAll());
+  EXPECT_EQ(MustGet(Cf::kData, "k1"), std::string(1000, 'v'));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothEngines, EngineContractTest,
+                         ::testing::Values(Impl::kRocks, Impl::kMem),
+                         [](const ::testing::TestParamInfo<Impl>& p) {
+                           return p.param == Impl::kRocks ? "Rocks" : "Mem";
+                         });
+
+// ---- MemEngine: what a crash loses ----
+
+std::string Get(const MemEngine& e, const std::string& key) {
+  auto v = e.Get(Cf::kData, key);
+  if (!v.ok()) return v.status().ToString();
+  return v->has_value() ? **v : "<absent>";
+}
+
+void Put(MemEngine* e, const std::string& key, const std::string& value, bool sync) {
+  WriteBatch b;
+  b.Put(Cf::kData, key, value);
+  ASSERT_OK(e->Write(b, sync));
+}
+
+TEST(MemEngineCrash, LosesExactlyTheUnsyncedWrites) {
+  MemEngine e;
+  Put(&e, "a", "1", false);
+  Put(&e, "b", "1", true);  // syncs "a" with it
+  Put(&e, "a", "2", false);
+  Put(&e, "c", "1", false);
+  EXPECT_EQ(Get(e, "a"), "2");
+  e.Crash();
+  EXPECT_EQ(Get(e, "a"), "1");
+  EXPECT_EQ(Get(e, "b"), "1");
+  EXPECT_EQ(Get(e, "c"), "<absent>");
+  EXPECT_EQ(e.writes(), 4u);
+  EXPECT_EQ(e.synced_writes(), 1u);
+}
+
+TEST(MemEngineCrash, SnapshotTakenBeforeACrashKeepsItsView) {
+  MemEngine e;
+  Put(&e, "a", "1", false);
+  auto snap = e.GetSnapshot();
+  e.Crash();
+  EXPECT_EQ(Get(e, "a"), "<absent>");
+  auto v = e.Get(Cf::kData, "a", snap.get());
+  ASSERT_OK(v);
+  EXPECT_EQ(**v, "1");
+}
+
+TEST(MemEngineCrash, StagedFileSurvivesOnlyAfterFinishAndSync) {
+  MemEngine e;
+  // A directory sync makes every file finished before it durable: "synced" is finished and
+  // synced first, the others come after the sync.
+  for (const char* name : {"synced", "finished-unsynced", "unfinished"}) {
+    auto f = e.CreateStagedFile(Cf::kData, name);
+    ASSERT_OK(f);
+    ASSERT_OK((*f)->Add("k", EncodeRecord("v")));
+    if (std::string(name) != "unfinished") {
+      ASSERT_OK((*f)->Finish());
+    }
+    if (std::string(name) == "synced") {
+      ASSERT_OK(e.SyncStagingArea());
+    }
+  }
+  e.Crash();
+  EXPECT_EQ(*e.ListStagedFiles(), (std::vector<std::string>{"synced"}));
+}
+
+TEST(MemEngineCrash, IngestIsDurableWithEverythingBeforeIt) {
+  MemEngine e;
+  Put(&e, "a", "unsynced-before", false);
+  auto f = e.CreateStagedFile(Cf::kData, "s");
+  ASSERT_OK(f);
+  ASSERT_OK((*f)->Add("b", EncodeRecord("ingested")));
+  ASSERT_OK((*f)->Finish());
+  EXPECT_FALSE(e.IngestStagedFile(Cf::kRaft, "s").ok());  // staged for another cf
+  ASSERT_OK(e.IngestStagedFile(Cf::kData, "s"));
+  Put(&e, "c", "unsynced-after", false);
+  e.Crash();
+  EXPECT_EQ(Get(e, "a"), "unsynced-before");
+  EXPECT_EQ(Get(e, "b"), "ingested");
+  EXPECT_EQ(Get(e, "c"), "<absent>");
+}
+
+TEST(MemEngineCrash, FullDiskFailsWritesUntilResumeWithSpace) {
+  MemEngine e;
+  e.SetDiskFull(true);
+  WriteBatch b;
+  b.Put(Cf::kData, "a", "1");
+  Status s = e.Write(b, true);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(Get(e, "a"), "<absent>");
+  e.SetDiskFull(false);
+  EXPECT_EQ(e.Write(b, true).code(), StatusCode::kResourceExhausted);  // sticky, as RocksDB's background error
+  e.SetDiskFull(true);
+  EXPECT_EQ(e.Resume().code(), StatusCode::kResourceExhausted);
+  e.SetDiskFull(false);
+  ASSERT_OK(e.Resume());
+  ASSERT_OK(e.Write(b, true));
+  EXPECT_EQ(Get(e, "a"), "1");
+}
+
+}  // namespace
+}  // namespace ringkv::storage
