@@ -7,23 +7,31 @@
 #include "proto/storage.pb.h"
 #include "storage/keys.h"
 #include "storage/proto_io.h"
+#include "storage/record.h"
 
 namespace ringkv::storage {
 
 namespace {
+
 constexpr uint64_t kLeaseFlag = uint64_t{1} << 63;
+
+void AppendVersionedValue(std::string* out, std::string_view value, Index version,
+                          uint64_t lease) {
+  if (lease == 0) {
+    PutFixed64BE(out, version.value());
+  } else {
+    PutFixed64BE(out, version.value() | kLeaseFlag);
+    PutFixed64BE(out, lease);
+  }
+  out->append(value);
+}
+
 }  // namespace
 
 std::string EncodeVersionedValue(std::string_view value, Index version, uint64_t lease) {
   std::string out;
   out.reserve(16 + value.size());
-  if (lease == 0) {
-    PutFixed64BE(&out, version.value());
-  } else {
-    PutFixed64BE(&out, version.value() | kLeaseFlag);
-    PutFixed64BE(&out, lease);
-  }
-  out.append(value);
+  AppendVersionedValue(&out, value, version, lease);
   return out;
 }
 
@@ -92,7 +100,10 @@ Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_vi
 
 void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version,
                   uint64_t lease) {
-  batch->Put(Cf::kData, DataKey(group_, key), EncodeVersionedValue(value, version, lease));
+  // Built straight into the record: one copy of the value, not two.
+  std::string record = RecordBuffer(16 + value.size());
+  AppendVersionedValue(&record, value, version, lease);
+  batch->PutRecord(Cf::kData, DataKey(group_, key), std::move(record));
 }
 
 void KvState::Delete(WriteBatch* batch, std::string_view key) {

@@ -3,6 +3,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include "storage/keys.h"
+#include "storage/record.h"
 
 namespace ringkv::storage {
 
@@ -27,7 +28,10 @@ Result<bool> ReadProto(const Engine& engine, Cf cf, std::string_view key,
 
 void PutProto(WriteBatch* batch, Cf cf, std::string_view key,
               const google::protobuf::MessageLite& msg) {
-  batch->Put(cf, key, msg.SerializeAsString());
+  // Serialized straight into the record: one copy of a Raft entry's command, not two.
+  std::string record = RecordBuffer(msg.ByteSizeLong());
+  msg.AppendToString(&record);
+  batch->PutRecord(cf, key, std::move(record));
 }
 
 }  // namespace ringkv::storage

@@ -13,6 +13,11 @@ void WriteBatch::Put(Cf cf, std::string_view key, std::string_view payload) {
   Add(OpType::kPut, cf, std::string(key), EncodeRecord(payload));
 }
 
+void WriteBatch::PutRecord(Cf cf, std::string_view key, std::string record) {
+  SealRecord(&record);
+  Add(OpType::kPut, cf, std::string(key), std::move(record));
+}
+
 void WriteBatch::Delete(Cf cf, std::string_view key) {
   Add(OpType::kDelete, cf, std::string(key), {});
 }

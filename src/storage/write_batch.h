@@ -37,6 +37,9 @@ class WriteBatch {
   // Sets `key` to `payload`, wrapped in the crc envelope (record.h). Later ops on the same key
   // in this batch win.
   void Put(Cf cf, std::string_view key, std::string_view payload);
+  // Like Put, for a payload appended to RecordBuffer() (record.h): seals and keeps `record`
+  // without copying the payload again.
+  void PutRecord(Cf cf, std::string_view key, std::string record);
   void Delete(Cf cf, std::string_view key);
   // Deletes every key in [range.begin, range.end). REQUIRES: begin <= end.
   void DeleteRange(Cf cf, const KeyRange& range);

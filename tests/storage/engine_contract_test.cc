@@ -62,6 +62,19 @@ TEST_P(EngineContractTest, WritesAreAtomicAcrossColumnFamilies) {
   EXPECT_EQ(MustGet(Cf::kMeta, "absent"), "<absent>");
 }
 
+TEST(WriteBatchTest, RecordBuiltInPlaceEqualsPut) {
+  WriteBatch b;
+  b.Put(Cf::kData, "k", "payload");
+  std::string record = RecordBuffer(7);
+  record.append("payload");
+  b.PutRecord(Cf::kData, "k", std::move(record));
+  ASSERT_EQ(b.Count(), 2u);
+  EXPECT_EQ(b.ops()[0].value, b.ops()[1].value);
+  auto payload = DecodeRecord("k", b.ops()[1].value);
+  ASSERT_OK(payload);
+  EXPECT_EQ(*payload, "payload");
+}
+
 TEST_P(EngineContractTest, DeleteAndDeleteRange) {
   WriteBatch b;
   for (const char* k : {"a", "b", "c", "d", "e"}) b.Put(Cf::kData, k, k);
