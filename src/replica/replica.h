@@ -31,9 +31,6 @@
 #define RINGKV_REPLICA_REPLICA_H_
 
 #include <chrono>
-#include <deque>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +45,10 @@
 #include "raft/raw_node.h"
 #include "replica/lease_table.h"
 #include "replica/log_adapter.h"
+#include "replica/proposal_table.h"
+#include "replica/read_queue.h"
+#include "replica/replies.h"
+#include "replica/snapshot_receipt.h"
 #include "replica/watch_hub.h"
 #include "storage/change_history.h"
 #include "storage/engine.h"
@@ -56,8 +57,6 @@
 #include "storage/snapshot.h"
 
 namespace ringkv::replica {
-
-using Clock = std::chrono::steady_clock;
 
 // Whether Raft id `id` is a member (voter of either half, or learner) of the configuration.
 inline bool ConfContains(const raftpb::ConfState& cs, NodeId id) {
@@ -75,7 +74,6 @@ std::optional<NodeId> ReplicaOnNode(const raftpb::ConfState& cs, NodeId node);
 // The configuration with every Raft id replaced by its node id (NodeOfReplica): what status
 // and placement, which speak of nodes, see.
 raftpb::ConfState ConfByNode(const raftpb::ConfState& cs);
-using Reply = std::function<void(kvpb::Response)>;
 
 // Known bugs that only the test build of kvd (kvd_buggy, --test_inject_bug) can switch on, so
 // the Jepsen suite can prove its checkers catch them. Never set in production.
@@ -283,21 +281,6 @@ class Replica {
  private:
   Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* env);
 
-  struct PendingWrite {
-    Term term;
-    Reply reply;
-    Clock::time_point deadline;
-  };
-  struct PendingRead {
-    kvpb::Request req;
-    Reply reply;
-    Clock::time_point deadline;
-  };
-  struct ReadBatch {
-    std::vector<PendingRead> reads;
-    std::optional<Index> read_index;  // set once the ReadState arrives
-  };
-
   void HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
   // OK, or why a peer's message breaks a guarantee of a correct leader (then it is dropped).
   Status CheckPeerMessage(const raftpb::Message& m) const;
@@ -354,29 +337,15 @@ class Replica {
 
   // The Ready between CollectReady and FinishReady.
   std::optional<raft::Ready> ready_;
-  // Writes proposed by this node, by log index, until applied or expired.
-  std::map<Index, PendingWrite> proposals_;
-  // Linearizable reads not yet sent for a read index (issued once per loop turn).
-  std::vector<PendingRead> queued_reads_;
-  // Read batches by request context, waiting for their ReadState or for apply to catch up.
-  std::map<std::string, ReadBatch> read_batches_;
-  uint64_t next_read_ctx_ = 1;
-  // Snapshot receipt (issue 10). A snapshot moves receiving_ -> received_ -> stepped_ and each
-  // slot is owned by one step, so the data Raft restores is the data installed: a later
-  // stream (the leader re-sends while we wait for the install slot) fills receiving_ and
-  // received_, never stepped_. Only a complete snapshot whose MsgSnap describes exactly its
-  // data is ever stepped into Raft; anything else is discarded and Raft asks again.
-  //
-  // The stream being received (chunks from receiving_from_ only); replaced by a new seq 0.
-  std::unique_ptr<storage::SnapshotReceiver> receiving_;
-  NodeId receiving_from_;
-  // A complete snapshot and its MsgSnap, waiting for the node's install slot (stepped on Tick
-  // or after a Ready); a newer complete one replaces it.
-  struct ReceivedSnapshot {
-    std::unique_ptr<storage::SnapshotReceiver> data;
-    raftpb::Message msg;
-  };
-  std::optional<ReceivedSnapshot> received_;
+  // Writes proposed by this node, until applied or expired.
+  ProposalTable proposals_;
+  // Linearizable reads waiting for a read index or for apply to reach it.
+  ReadQueue reads_;
+  // Snapshot receipt (issue 10; snapshot_receipt.h): a snapshot moves receiving -> received
+  // (receipt_) -> stepped_ and each slot is owned by one step, so the data Raft restores is the
+  // data installed. Only a complete snapshot whose MsgSnap describes exactly its data is ever
+  // stepped into Raft; anything else is discarded and Raft asks again.
+  SnapshotReceipt receipt_;
   // The data of the MsgSnap stepped into Raft, until the next Ready installs it (Raft
   // restored it) or drops it (Raft did not). Set only while holds_install_slot_.
   std::unique_ptr<storage::SnapshotReceiver> stepped_;

@@ -1,0 +1,151 @@
+// Replica: the apply path — committed entries applied in memory into one batch, the batch's
+// write (possibly stalled by a full disk) and what follows it, and log compaction (see
+// replica.h). Split from replica.cc by concern.
+#include <algorithm>
+
+#include "common/status_macros.h"
+#include "replica/applier.h"
+#include "replica/replica.h"
+#include "replica/replica_metrics.h"
+
+namespace ringkv::replica {
+
+Status Replica::RetryStalledApply(Clock::time_point now) {
+  if (!apply_stalled() || now < pending_apply_->next_try) return Status::OK();
+  pending_apply_->next_try = now + options_.apply_retry_interval;
+  // RocksDB refuses every write after one failed for space until its background error is
+  // cleared; Resume fails the same way while the disk is still full.
+  if (!engine_->Resume().ok()) return Status::OK();
+  Status s = engine_->Write(pending_apply_->batch, /*sync=*/false);
+  if (s.code() == StatusCode::kResourceExhausted) return Status::OK();
+  RETURN_IF_ERROR(s);
+  group_logger_->Log(raft::LogLevel::kWarning,
+                     "disk space is back: the stalled apply write went through");
+  CompleteApply(now);
+  return Status::OK();
+}
+
+storage::WriteBatch Replica::TakeApplyBatch() { return std::move(pending_apply_->batch); }
+
+Status Replica::ApplyWritten(Status written, storage::WriteBatch batch) {
+  pending_apply_->in_flight = false;
+  if (written.code() == StatusCode::kResourceExhausted) {
+    // The disk is full. Nothing of the batch is stored (RocksDB failed its WAL append) while
+    // our in-memory state already includes it, so the same batch is written again later
+    // rather than stopping the node (RetryStalledApply). Watchers hear of the changes only
+    // once they are written: a reader told of a change must find it.
+    group_logger_->Log(raft::LogLevel::kError,
+                       "disk full: an apply write failed (" + written.ToString() +
+                           "); retrying until space is freed (this shard's writes stall)");
+    pending_apply_->batch = std::move(batch);
+    pending_apply_->next_try = Clock::now() + options_.apply_retry_interval;
+    return Status::OK();
+  }
+  RETURN_IF_ERROR(written);
+  CompleteApply(Clock::now());
+  return Status::OK();
+}
+
+void Replica::CompleteApply(Clock::time_point now) {
+  PendingApply done = std::move(*pending_apply_);
+  pending_apply_.reset();
+  watch_hub_.OnApplied(done.changes, done.last, now);
+  for (auto& [reply, resp] : done.replies) reply(std::move(resp));
+  raw_->Advance();
+  ServeReadyReads();
+  MaybeStepPendingSnapshot();  // one may have completed while the apply write was out
+}
+
+Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
+  if (entries.empty()) return Status::OK();
+  storage::WriteBatch batch;
+  const Clock::time_point now = Clock::now();
+  Applier applier(&kv_, &batch, &leases_, now,
+                  options_.test_bug == TestBug::kOneAnswerSessions);
+  std::vector<std::pair<Reply, kvpb::Response>> replies;
+  for (const raftpb::Entry& e : entries) {
+    Index idx(e.index());
+    kvpb::Response resp;
+    if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
+      raftpb::ConfChange cc;
+      if (!cc.ParseFromString(e.data())) {
+        return Status::Corruption("group " + std::to_string(options_.group.value()) +
+                                  ": undecodable conf change at index " + std::to_string(e.index()));
+      }
+      raftpb::ConfState cs = raw_->ApplyConfChange(cc);
+      log_.SetConfState(&batch, cs);
+      if (!ConfContains(cs, options_.self)) removed_at_ = idx;
+    } else if (!e.data().empty()) {
+      kvpb::Command cmd;
+      if (!cmd.ParseFromString(e.data())) {
+        return Status::Corruption("group " + std::to_string(options_.group.value()) +
+                                  ": undecodable command at index " + std::to_string(e.index()));
+      }
+      // Injected bug: no deduplication, so a retried write applies twice.
+      if (options_.test_bug == TestBug::kForgetSessions) cmd.set_client_id(0);
+      ASSIGN_OR_RETURN(resp, applier.Apply(cmd, idx));
+    }
+    proposals_.Decide(idx, Term(e.term()), resp, &replies);
+  }
+  const raftpb::Entry& last = entries.back();
+  std::vector<storage::IndexedChanges> changes = applier.TakeChanges();
+  for (const storage::IndexedChanges& c : changes) history_.Append(&batch, c);
+  kv_.SetApplyState(&batch, storage::ApplyState{Index(last.index()), Term(last.term())});
+  RETURN_IF_ERROR(MaybeCompact(&batch));
+  // Unsynced, and written by FinishReady's caller: the log is durable, so a lost apply write
+  // is simply replayed after a crash. Answers and watchers wait until it is written: a client
+  // told of a change must find it.
+  pending_apply_ = PendingApply{std::move(batch), std::move(replies), std::move(changes),
+                                Index(last.index()), /*in_flight=*/true, Clock::time_point()};
+  return Status::OK();
+}
+
+Status Replica::MaybeCompact(storage::WriteBatch* batch) {
+  const Index applied = kv_.applied().applied_index;
+  const Index truncated = log_.truncated_index();
+  const uint64_t kept = applied - truncated;
+  const bool by_count = kept > options_.compact_threshold;
+  const bool by_bytes = options_.compact_log_bytes > 0 &&
+                        log_.BytesThrough(applied) > options_.compact_log_bytes;
+  if (!by_count && !by_bytes) return Status::OK();
+  // Keep the newest compact_keep applied entries for slow followers, and when over the byte
+  // budget at most what fits half of it.
+  Index to = applied - std::min(kept, options_.compact_keep);
+  if (by_bytes) to = std::max(to, log_.CompactionPointKeeping(applied, options_.compact_log_bytes / 2));
+  if (to <= truncated) return Status::OK();
+  ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
+  RETURN_IF_ERROR(log_.Compact(batch, to, term));
+  adapter_.CacheCompact(to);
+  return Status::OK();
+}
+
+Result<bool> Replica::CompactLogKeeping(storage::WriteBatch* batch, uint64_t keep_bytes) {
+  if (pending_apply_) return false;  // its applied index is not on disk yet
+  const Index applied = kv_.applied().applied_index;
+  const Index truncated = log_.truncated_index();
+  if (applied <= truncated) return false;
+  Index to = std::max(log_.CompactionPointKeeping(applied, keep_bytes),
+                      applied - std::min(applied - truncated, options_.compact_keep));
+  if (to <= truncated) return false;
+  ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
+  RETURN_IF_ERROR(log_.Compact(batch, to, term));
+  adapter_.CacheCompact(to);
+  return true;
+}
+
+Status Replica::CompactNow() {
+  if (pending_apply_) {
+    return Status::Unavailable("group " + std::to_string(options_.group.value()) +
+                               ": an apply write is not on disk yet (writing, or waiting for "
+                               "disk space); nothing is compacted");
+  }
+  Index applied = kv_.applied().applied_index;
+  if (applied <= log_.truncated_index()) return Status::OK();
+  ASSIGN_OR_RETURN(Term term, log_.TermAt(applied));
+  storage::WriteBatch batch;
+  RETURN_IF_ERROR(log_.Compact(&batch, applied, term));
+  adapter_.CacheCompact(applied);
+  return engine_->Write(batch, /*sync=*/true);
+}
+
+}  // namespace ringkv::replica
