@@ -1,17 +1,17 @@
+// Node: wiring — building the parts in start order and stopping them in reverse (see
+// node.h). Gossip, the ring and the membership loop are in node_membership.cc, the engine and
+// peer identity checks in node_storage.cc, the admin port in node_admin.cc; the TLS material
+// is NodeCredentials (node_credentials.h).
 #include "server/node.h"
 
 #include <glog/logging.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <thread>
 
 #include "common/status_macros.h"
 #include "gossip/gossip_driver.h"
-#include "gossip/keyring.h"
-#include "net/address.h"
 #include "net/transport.h"
 #include "ring/shard_map.h"
 #include "http/http_server.h"
@@ -20,52 +20,15 @@
 #include "server/auth_refresher.h"
 #include "server/authorizer.h"
 #include "server/client_service.h"
-#include "server/credential_watcher.h"
 #include "server/peer_metrics.h"
+#include "server/peer_transport_adapter.h"
 #include "server/security_metrics.h"
 #include "server/space_guard.h"
 #include "server/storage_compactor.h"
 #include "storage/engine.h"
-#include "storage/meta_store.h"
-#include "storage/snapshot.h"
 #include "store/store.h"
 
 namespace ringkv::server {
-namespace {
-
-// Changes when the file is rewritten or replaced: "mtime:size:inode", "-" when missing.
-std::string FileFingerprint(const std::string& path) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return "-";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-         std::to_string(st.st_size) + ":" + std::to_string(st.st_ino);
-}
-
-}  // namespace
-
-// Gives the store its outgoing path over the peer transport.
-class PeerTransportAdapter final : public store::StoreTransport {
- public:
-  void set_transport(net::Transport* t) { transport_ = t; }
-  bool Send(raftpb::Message m) override {
-    return transport_ != nullptr && transport_->Send(std::move(m));
-  }
-  // Called on the snapshot thread: a full peer queue is waited out (briefly) rather than
-  // failing the whole snapshot, since chunks must arrive without gaps.
-  bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) override {
-    if (transport_ == nullptr) return false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!transport_->SendSnapshotChunk(to, chunk)) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      // Pacing, not synchronization: the peer's queue drains at network speed.
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
-
- private:
-  net::Transport* transport_ = nullptr;
-};
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {
   if (options_.advertise_peer.empty()) options_.advertise_peer = options_.listen_peer;
@@ -80,284 +43,17 @@ Node::Node(NodeOptions options) : options_(std::move(options)) {
 
 Node::~Node() { Stop(); }
 
-Status Node::OpenStorage() {
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir, ec);
-  if (ec) {
-    return Status::IOError("cannot create data dir " + options_.data_dir + ": " + ec.message());
-  }
-  storage::EngineOptions eo;
-  eo.path = options_.data_dir;
-  eo.create_if_missing = true;
-  eo.test_buffer_unsynced_writes = options_.test_buffer_unsynced_writes;
-  ASSIGN_OR_RETURN(engine_, storage::Engine::Open(eo));
-  RETURN_IF_ERROR(storage::RecoverSnapshotInstalls(engine_.get()));
-  storage::MetaStore meta(engine_.get());
-  Status s = meta.SetNodeId(options_.node_id);
-  if (!s.ok()) {
-    return Status::FailedPrecondition("data dir " + options_.data_dir +
-                                      " belongs to another node: " + s.ToString());
-  }
-  s = meta.SetClusterId(options_.cluster_id);
-  if (!s.ok()) {
-    return Status::FailedPrecondition("data dir " + options_.data_dir +
-                                      " belongs to another cluster: " + s.ToString());
-  }
-  ASSIGN_OR_RETURN(data_incarnation_, meta.InitIncarnationId());
-  return Status::OK();
-}
-
-Status Node::LoadOrCreateRing(bool* created) {
-  storage::MetaStore meta(engine_.get());
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, meta.GetRingConfig());
-  *created = false;
-  if (stored) {
-    ASSIGN_OR_RETURN(ring_, ring::RingConfig::Decode(*stored));
-    return Status::OK();
-  }
-  if (!options_.initial_peers.empty() && options_.join.empty()) {
-    // Bootstrapping a new cluster: every initial member derives the same ring.
-    ring_.num_shards = options_.shards;
-    ring_.replication_factor = options_.replication;
-    ring_.hash_seed = options_.cluster_id;
-    RETURN_IF_ERROR(ring_.Validate());
-    RETURN_IF_ERROR(meta.SetRingConfig(ring_.Encode()));
-    *created = true;
-    return Status::OK();
-  }
-  // Joining an existing cluster: adopt the ring a member gossips.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    for (const gossip::Member& m : gossip_->Members()) {
-      if (m.id == options_.node_id || m.meta.empty()) continue;
-      // The ring is the meta's first 24 bytes (a flags byte may follow: PublishMeta).
-      Result<ring::RingConfig> r = ring::RingConfig::Decode(std::string_view(m.meta).substr(0, 24));
-      if (!r.ok()) continue;
-      ring_ = *r;
-      RETURN_IF_ERROR(meta.SetRingConfig(ring_.Encode()));
-      LOG(INFO) << "joined: adopted ring " << ring_.ToString() << " from node " << m.id;
-      return Status::OK();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling gossip's view
-  }
-  return Status::Unavailable("no cluster member reachable through --join within 30 s");
-}
-
-Status Node::StartGossip() {
-  std::string listen = options_.listen_gossip.empty() ? options_.listen_peer : options_.listen_gossip;
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("bad gossip address " + listen);
-  gossip::GossipDriverOptions g;
-  g.bind_host = listen.substr(0, colon);
-  g.bind_port = static_cast<uint16_t>(std::stoi(listen.substr(colon + 1)));
-  g.advertise_host = options_.advertise_peer.substr(0, options_.advertise_peer.rfind(':'));
-  g.swim.cluster_id = std::to_string(options_.cluster_id);
-  g.swim.self.id = options_.node_id;
-  g.swim.self.name = "node-" + std::to_string(options_.node_id.value());
-  g.swim.self.peer_addr = options_.advertise_peer;
-  g.swim.self.client_addr = options_.advertise_client;
-  g.swim.seed = data_incarnation_ ^ options_.node_id.value();
-  g.swim.probe_interval_ms = options_.gossip_probe_interval_ms;
-  g.swim.probe_timeout_ms = options_.gossip_probe_interval_ms / 2;
-  if (!options_.gossip_key_file.empty()) {
-    ASSIGN_OR_RETURN(gossip::Keyring ring, gossip::Keyring::LoadFile(options_.gossip_key_file));
-    LOG(INFO) << "security: gossip datagrams are sealed with AES-GCM; key ring of " << ring.size()
-              << " key(s), fingerprints " << ring.Fingerprints() << " (primary first)";
-    g.keyring = std::make_shared<const gossip::Keyring>(std::move(ring));
-  } else {
-    LOG(WARNING) << "security: gossip on " << listen
-                 << " is UNAUTHENTICATED and unencrypted (no --gossip_key_file): anyone who can "
-                    "send it UDP datagrams can forge membership";
-  }
-  if (!options_.join.empty()) {
-    g.join = options_.join;
-  } else {
-    for (const auto& [id, addr] : options_.initial_peers) {
-      if (id != options_.node_id) g.join.push_back(addr);
-    }
-  }
-  ASSIGN_OR_RETURN(gossip_, gossip::GossipDriver::Start(std::move(g)));
-  if (!options_.gossip_key_file.empty()) {
-    const std::string path = options_.gossip_key_file;
-    auto fingerprint = std::make_shared<std::string>(FileFingerprint(path));
-    gossip::GossipDriver* driver = gossip_.get();
-    credential_watcher_->AddOther(
-        "gossip key ring", [path, fingerprint, driver](bool force) -> Result<bool> {
-          const std::string now = FileFingerprint(path);
-          if (!force && now == *fingerprint) return false;
-          *fingerprint = now;  // a bad file is reported once per change
-          ASSIGN_OR_RETURN(gossip::Keyring ring, gossip::Keyring::LoadFile(path));
-          LOG(INFO) << "security: gossip key ring now has " << ring.size()
-                    << " key(s), fingerprints " << ring.Fingerprints() << " (primary first)";
-          driver->SetKeyring(std::make_shared<const gossip::Keyring>(std::move(ring)));
-          return true;
-        });
-  }
-  return Status::OK();
-}
-
-void Node::MembershipLoop() {
-  std::map<NodeId, std::string> peers_set;
-  for (;;) {
-    bool leave = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_ || leave_requested_; });
-      if (stopping_) return;
-      leave = leave_requested_;
-      leave_requested_ = false;
-    }
-    if (leave) {
-      LOG(INFO) << "node " << options_.node_id << " leaves the cluster (decommissioned)";
-      gossip_->Leave(std::chrono::seconds(2)).IgnoreError();  // best effort; others time out
-      left_ = true;
-    }
-    std::vector<store::MemberView> view;
-    for (const gossip::Member& m : gossip_->Members()) {
-      store::MemberView v;
-      v.id = m.id;
-      v.peer_addr = m.peer_addr;
-      v.client_addr = m.client_addr;
-      v.decommissioning = m.decommissioning;
-      switch (m.state) {
-        case gossip::MemberState::kAlive: v.state = store::MemberView::State::kAlive; break;
-        case gossip::MemberState::kSuspect: v.state = store::MemberView::State::kSuspect; break;
-        case gossip::MemberState::kDead: v.state = store::MemberView::State::kDead; break;
-        case gossip::MemberState::kLeft: v.state = store::MemberView::State::kLeft; break;
-      }
-      if (m.id != options_.node_id && !m.peer_addr.empty()) {
-        auto it = peers_set.find(m.id);
-        if (it == peers_set.end() || it->second != m.peer_addr) {
-          transport_->SetPeer(m.id, m.peer_addr);
-          peers_set[m.id] = m.peer_addr;
-        }
-      }
-      view.push_back(std::move(v));
-    }
-    store_->SetMembership(std::move(view));
-    RefreshClusterAlarm(gossip_->Members());
-  }
-}
-
-void Node::PublishMeta() {
-  std::string meta = ring_.Encode();
-  meta.push_back(static_cast<char>(space_guard_ && space_guard_->nospace() ? 1 : 0));
-  gossip_->SetMeta(std::move(meta));
-}
-
-void Node::RefreshClusterAlarm(const std::vector<gossip::Member>& members) {
-  std::string reason;
-  if (space_guard_ && space_guard_->nospace()) {
-    reason = "NOSPACE alarm on node " + std::to_string(options_.node_id.value()) + " (this node: " +
-             space_guard_->Reason() + ")";
-  } else {
-    for (const gossip::Member& m : members) {
-      if (m.id == options_.node_id || !m.IsLive() || m.meta.size() < 25) continue;
-      if ((static_cast<uint8_t>(m.meta[24]) & 1) != 0) {
-        reason = "NOSPACE alarm on node " + std::to_string(m.id.value());
-        break;
-      }
-    }
-  }
-  std::lock_guard<std::mutex> lock(alarm_mu_);
-  cluster_nospace_reason_ = reason;
-  cluster_nospace_ = !reason.empty();
-}
-
-std::string Node::WriteGate() {
-  if (!cluster_nospace_.load(std::memory_order_relaxed)) return "";
-  std::lock_guard<std::mutex> lock(alarm_mu_);
-  return cluster_nospace_reason_;
-}
-
-Status Node::CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::string& remote) {
-  // Each data directory has a random incarnation id, sent in every peer handshake. The first
-  // one seen for a node id is remembered (synced); a different one later means that node's
-  // disk was wiped or replaced: its votes and log are gone, so trusting it could elect two
-  // leaders in one term or lose committed entries. It must rejoin under a new node id.
-  std::lock_guard<std::mutex> lock(incarnation_mu_);
-  storage::MetaStore meta(engine_.get());
-  Result<std::optional<uint64_t>> known = meta.GetPeerIncarnation(peer);
-  if (!known.ok()) return known.status();
-  if (!known->has_value()) return meta.SetPeerIncarnation(peer, incarnation);
-  if (**known == incarnation) return Status::OK();
-  LOG(ERROR) << "refusing node " << peer << " at " << remote << ": its data directory changed "
-             << "(incarnation " << std::hex << incarnation << ", expected " << **known << std::dec
-             << "); a node whose data was wiped must rejoin under a new --node_id";
-  return Status::FailedPrecondition("node " + std::to_string(peer.value()) +
-                                    "'s data directory was replaced (incarnation mismatch); "
-                                    "rejoin under a new node id");
-}
-
 Status Node::LoadCredentials() {
   CredentialWatcherOptions wo;
   wo.interval = std::chrono::milliseconds(options_.tls_reload_interval_ms);
   wo.expiry_warning = std::chrono::seconds(int64_t{options_.tls_expiry_warning_days} * 86400);
-  credential_watcher_ = std::make_unique<CredentialWatcher>(wo);
-  if (!options_.client_tls.cert_file.empty()) {
-    auto c = net::TlsCredentials::Create(net::TlsRole::kServer, options_.client_tls);
-    if (!c.ok()) return Status(c.status().code(), "client port TLS: " + c.status().ToString());
-    client_tls_ = *c;
-    credential_watcher_->AddTls("client port", client_tls_);
-  } else {
-    LOG(WARNING) << "security: the client port " << options_.listen_client
-                 << " is UNAUTHENTICATED and unencrypted (no --tls_cert): anyone who can reach "
-                    "it can read and write every key";
-  }
-  if (client_tls_ != nullptr) {
-    // The admin port serves health checks (no certificates there) and the HTTP API (which
-    // must know its clients): certificates are asked for, not required, when the client port
-    // asks for them.
-    net::TlsOptions admin = options_.client_tls;
-    if (admin.client_auth != net::ClientCertAuth::kOff) {
-      admin.client_auth = net::ClientCertAuth::kOptional;
-    }
-    auto a = net::TlsCredentials::Create(net::TlsRole::kServer, admin);
-    if (!a.ok()) return Status(a.status().code(), "admin port TLS: " + a.status().ToString());
-    admin_tls_ = *a;
-    credential_watcher_->AddTls("admin port", admin_tls_, /*warn_expiry=*/false);
-    net::TlsOptions dial;
-    dial.cert_file = options_.client_tls.cert_file;
-    dial.key_file = options_.client_tls.key_file;
-    dial.ca_file = options_.client_tls.ca_file;
-    auto d = net::TlsCredentials::Create(net::TlsRole::kClient, dial);
-    if (!d.ok()) return Status(d.status().code(), "client port TLS: " + d.status().ToString());
-    client_dial_tls_ = *d;
-    credential_watcher_->AddTls("client port (dialing)", client_dial_tls_, false);
-  }
-  if (client_tls_ != nullptr && options_.client_tls.client_auth == net::ClientCertAuth::kOff) {
-    LOG(WARNING) << "security: the client port uses TLS without client certificates "
-                    "(--client_cert_auth=off): clients are not authenticated";
-  }
-  if (!options_.peer_tls.cert_file.empty()) {
-    if (options_.peer_tls.ca_file.empty()) {
-      return Status::InvalidArgument(
-          "peer port TLS needs a CA file (--peer_tls_ca or --tls_ca): peers authenticate each "
-          "other");
-    }
-    net::TlsOptions server = options_.peer_tls;
-    server.client_auth = net::ClientCertAuth::kRequired;
-    auto s = net::TlsCredentials::Create(net::TlsRole::kServer, server);
-    if (!s.ok()) return Status(s.status().code(), "peer port TLS: " + s.status().ToString());
-    net::TlsOptions client = options_.peer_tls;
-    client.insecure_skip_verify = false;
-    auto c = net::TlsCredentials::Create(net::TlsRole::kClient, client);
-    if (!c.ok()) return Status(c.status().code(), "peer port TLS: " + c.status().ToString());
-    peer_tls_server_ = *s;
-    peer_tls_client_ = *c;
-    credential_watcher_->AddTls("peer port", peer_tls_server_);
-    credential_watcher_->AddTls("peer port (dialing)", peer_tls_client_, false);
-  } else {
-    LOG(WARNING) << "security: the peer port " << options_.listen_peer
-                 << " is UNAUTHENTICATED and unencrypted (no --peer_tls_cert / --tls_cert): "
-                    "anyone who can reach it and knows the cluster id can join as a peer";
-  }
-  return Status::OK();
+  return credentials_.Load(options_.client_tls, options_.peer_tls, options_.listen_client,
+                           options_.listen_peer, wo);
 }
 
 Status Node::ReloadCredentials() {
-  if (credential_watcher_ == nullptr) return Status::OK();
-  return credential_watcher_->ReloadAll();
+  if (credentials_.watcher() == nullptr) return Status::OK();
+  return credentials_.watcher()->ReloadAll();
 }
 
 Status Node::Start() {
@@ -434,8 +130,8 @@ Status Node::Start() {
   to.incarnation = data_incarnation_;
   to.listen_address = options_.listen_peer;
   to.advertised_address = options_.advertise_peer;
-  to.tls_server = peer_tls_server_;
-  to.tls_client = peer_tls_client_;
+  to.tls_server = credentials_.peer_server();
+  to.tls_client = credentials_.peer_client();
   store::Store* store = store_.get();
   net::Transport::Handlers h;
   h.on_raft = [store](NodeId from, std::vector<raftpb::Message> msgs) {
@@ -462,7 +158,7 @@ Status Node::Start() {
 
   // Before the client port, so every status answer carries the admin address.
   RETURN_IF_ERROR(StartAdmin());
-  const bool enforce = client_tls_ != nullptr &&
+  const bool enforce = credentials_.client() != nullptr &&
                        options_.client_tls.client_auth != net::ClientCertAuth::kOff;
   if (enforce) {
     authorizer_ = std::make_unique<Authorizer>(
@@ -470,7 +166,7 @@ Status Node::Start() {
   }
   client_service_ = std::make_unique<ClientService>(store_.get(), options_.listen_client,
                                                     options_.cluster_id, options_.node_id,
-                                                    client_tls_, authorizer_.get(),
+                                                    credentials_.client(), authorizer_.get(),
                                                     options_.admission,
                                                     options_.watch_max_unread_bytes);
   client_service_->SetStatusDecorator([this](kvpb::NodeStatus* st) { DecorateStatus(st); });
@@ -536,11 +232,11 @@ Status Node::Start() {
               << "; permissions enforced, rules read from the cluster every "
               << options_.auth_refresh_ms << " ms";
   }
-  credential_watcher_->Start();
+  credentials_.watcher()->Start();
   security_metrics_ = metrics::Registry::Default().AddCollector([this](metrics::Sink& out) {
     SecurityCounters c;
-    c.expiry_seconds = credential_watcher_->ExpirySeconds();
-    c.reload_failures = credential_watcher_->reload_failures();
+    c.expiry_seconds = credentials_.watcher()->ExpirySeconds();
+    c.reload_failures = credentials_.watcher()->reload_failures();
     c.client_tls_refused = client_service_->tls_refused();
     c.peer_tls_refused = transport_->tls_refused();
     const gossip::GossipDriverStats g = gossip_->stats();
@@ -565,7 +261,7 @@ void Node::Stop() {
   draining_ = true;
   if (membership_thread_.joinable()) membership_thread_.join();
   security_metrics_.Reset();  // reads the parts stopped below
-  if (credential_watcher_) credential_watcher_->Stop();
+  if (credentials_.watcher()) credentials_.watcher()->Stop();
   if (auth_refresher_) auth_refresher_->Stop();  // reads through the client port: stop first
   if (client_service_) {
     client_service_->SetDraining();
@@ -616,103 +312,6 @@ void Node::Stop() {
   if (gossip_) gossip_->Stop();
   gossip_.reset();
   engine_.reset();
-}
-
-Status Node::StartAdmin() {
-  if (!http_server_) return Status::OK();
-  AdminServiceOptions ao;
-  ao.self = options_.node_id;
-  ao.cluster_id = options_.cluster_id;
-  ao.version = options_.version;
-  ao.store = store_.get();
-  ao.extensive_metrics = options_.extensive_metrics;
-  ao.decorate_status = [this](kvpb::NodeStatus* st) { DecorateStatus(st); };
-  ao.storage_probe = [this] { return ProbeStorage(); };
-  ao.peers = [this] {
-    return transport_ ? transport_->AllPeerStats()
-                      : std::vector<std::pair<NodeId, net::PeerStats>>{};
-  };
-  ao.members = [this] { return gossip_->Members(); };
-  ao.gossip_joined = [this]() -> std::pair<bool, std::string> {
-    size_t live_others = 0;
-    for (const gossip::Member& m : gossip_->Members()) {
-      if (m.id != options_.node_id && m.IsLive()) ++live_others;
-    }
-    bool alone = options_.join.empty() && options_.initial_peers.size() <= 1;
-    if (live_others > 0 || alone) {
-      return {true, std::to_string(live_others) + " other live members"};
-    }
-    return {false, "sees no other live member yet (joining through " +
-                       std::to_string(options_.join.empty() ? options_.initial_peers.size() - 1
-                                                            : options_.join.size()) +
-                       " seeds)"};
-  };
-  ao.draining = [this] { return draining_.load(); };
-  ao.alarms = [this] { return space_guard_->Alarms(); };
-  ao.client_tls = [creds = client_dial_tls_]() -> std::shared_ptr<net::TlsContext> {
-    return creds != nullptr ? creds->Current() : nullptr;
-  };
-  admin_service_ = std::make_unique<AdminService>(std::move(ao));
-  admin_service_->Register(http_server_->router());
-  // The HTTP/JSON API on the same port, with the client port's edge (server/http_api.h); its
-  // client connects once the client port serves (Start).
-  HttpApiOptions api;
-  api.cluster_id = options_.cluster_id;
-  if (client_tls_ != nullptr) {
-    api.tls.enable = true;
-    api.tls.ca_file = options_.client_tls.ca_file;
-    api.tls.cert_file = options_.client_tls.cert_file;
-    api.tls.key_file = options_.client_tls.key_file;
-    api.client_auth = options_.client_tls.client_auth;
-  }
-  api.admission = options_.admission;
-  api.max_key_bytes = options_.replica.max_key_bytes;
-  api.max_value_bytes = options_.replica.max_value_bytes;
-  api.request_timeout = std::chrono::milliseconds(options_.request_timeout_ms);
-  api.draining = [this] { return draining_.load(); };
-  http_api_ = std::make_unique<HttpApi>(std::move(api));
-  http_api_->Register(http_server_->router());
-  http_server_->SetTls(admin_tls_);
-  RETURN_IF_ERROR(http_server_->Start());
-  if (options_.advertise_admin.empty()) options_.advertise_admin = http_server_->bound_address();
-  LOG(INFO) << "node " << options_.node_id << " admin port on " << http_server_->bound_address()
-            << " (status page " << (admin_tls_ != nullptr ? "https://" : "http://")
-            << options_.advertise_admin << "/)";
-  return Status::OK();
-}
-
-void Node::DecorateStatus(kvpb::NodeStatus* st) const {
-  st->set_version(options_.version);
-  if (client_service_) {
-    FillAdmissionStatus(client_service_->admission(), std::chrono::steady_clock::now(),
-                        st->mutable_admission());
-  }
-  st->set_cluster_id(options_.cluster_id);
-  if (http_server_) st->set_admin_address(options_.advertise_admin);
-  if (space_guard_) {
-    for (const std::string& a : space_guard_->Alarms()) st->add_alarms(a);
-    SpaceUsage u = space_guard_->usage();
-    st->set_storage_used_bytes(u.used_bytes);
-    st->set_storage_quota_bytes(u.quota_bytes);
-    st->set_storage_free_bytes(u.free_bytes);
-  }
-  for (auto& g : *st->mutable_groups()) {
-    GroupId id(g.group_id());
-    g.set_log_bytes(engine_->ApproximateBytes(storage::Cf::kRaft, storage::RaftGroupRange(id)));
-    g.set_data_bytes(engine_->ApproximateBytes(storage::Cf::kData, storage::DataGroupRange(id)));
-  }
-}
-
-std::string Node::ProbeStorage() const {
-  storage::WriteBatch b;
-  const std::string value = std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  b.Put(storage::Cf::kMeta, storage::HealthProbeKey(), value);
-  Status s = engine_->Write(b, /*sync=*/false);
-  if (!s.ok()) return "probe write failed: " + s.ToString();
-  Result<std::optional<std::string>> got = engine_->Get(storage::Cf::kMeta, storage::HealthProbeKey());
-  if (!got.ok()) return "probe read failed: " + got.status().ToString();
-  if (!got->has_value() || **got != value) return "probe read back something else";
-  return "";
 }
 
 uint16_t Node::admin_port() const { return http_server_ ? http_server_->port() : 0; }

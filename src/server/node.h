@@ -27,6 +27,7 @@
 #include "ring/ring_config.h"
 #include "ringkv/version.h"
 #include "server/admission.h"
+#include "server/node_credentials.h"
 
 namespace ringkv::net {
 class Transport;
@@ -52,7 +53,6 @@ class ClientService;
 class AdminService;
 class HttpApi;
 class SpaceGuard;
-class CredentialWatcher;
 class Authorizer;
 class AuthRefresher;
 class StorageCompactor;
@@ -196,14 +196,7 @@ class Node {
   std::mutex alarm_mu_;
   std::string cluster_nospace_reason_;  // guarded by alarm_mu_
   // TLS material (null = plain TCP on that port) and the watcher that reloads it.
-  std::shared_ptr<net::TlsCredentials> client_tls_;
-  std::shared_ptr<net::TlsCredentials> peer_tls_server_;
-  std::shared_ptr<net::TlsCredentials> peer_tls_client_;
-  // The admin port's (client port certificate; client certificates optional when the client
-  // port asks for them) and this node's dialing side of other client ports (/status).
-  std::shared_ptr<net::TlsCredentials> admin_tls_;
-  std::shared_ptr<net::TlsCredentials> client_dial_tls_;
-  std::unique_ptr<CredentialWatcher> credential_watcher_;
+  NodeCredentials credentials_;
   // Permission rules (client certificate authentication on; null otherwise).
   std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<AuthRefresher> auth_refresher_;
