@@ -12,6 +12,7 @@
 
 #include "client/admin.h"
 #include "client/convert.h"
+#include "client/scan_fan_out.h"
 #include "ring/ring_config.h"
 #include "net/address.h"
 #include "net/tls.h"
@@ -239,65 +240,13 @@ void ClientImpl::ScanAsync(std::string_view start, std::string_view end, const S
   }
   // Keys are spread over the shards by hash: ask every shard for its first `limit` keys in the
   // range and merge them in key order, keeping the first `limit`.
-  struct FanOut {
-    std::mutex mu;
-    uint32_t pending;
-    std::vector<KeyValue> kvs;
-    bool more = false;
-    // The lowest continue_after of the shards that have more keys: merged keys above it are
-    // not complete (a shard may hold unscanned keys below them), so the page ends there.
-    std::optional<std::string> bound;
-    std::map<uint32_t, uint64_t> revisions;
-    Status error;
-    Callback<ScanResult> done;
-  };
-  auto state = std::make_shared<FanOut>();
-  state->pending = groups;
-  state->done = std::move(done);
-  uint32_t limit = scan.limit;
+  auto state = std::make_shared<ScanFanOut>(groups, scan.limit, std::move(done));
   for (uint32_t g = 1; g <= groups; ++g) {
     kvpb::Request req = MakeScan(start, end, scan, opts.consistency);
     req.set_group_id(g);
     Execute(std::move(req), CallKind::kRead, "scan", opts.timeout,
-            Adapt<ScanResult>(&ToScan, [state, limit](Result<ScanResult> r) {
-              std::unique_lock<std::mutex> lock(state->mu);
-              if (!r.ok()) {
-                if (state->error.ok()) state->error = r.status();
-              } else {
-                if (r->more) {
-                  state->more = true;
-                  if (!state->bound || r->continue_after < *state->bound) {
-                    state->bound = r->continue_after;
-                  }
-                }
-                for (auto& kv : r->kvs) state->kvs.push_back(std::move(kv));
-                state->revisions.insert(r->revisions.begin(), r->revisions.end());
-              }
-              if (--state->pending > 0) return;
-              Callback<ScanResult> cb = std::move(state->done);
-              if (!state->error.ok()) {
-                Status err = state->error;
-                lock.unlock();
-                cb(err);
-                return;
-              }
-              ScanResult out;
-              out.kvs = std::move(state->kvs);
-              std::sort(out.kvs.begin(), out.kvs.end(),
-                        [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
-              out.more = state->more;
-              out.revisions = std::move(state->revisions);
-              if (state->bound) {
-                while (!out.kvs.empty() && out.kvs.back().key > *state->bound) out.kvs.pop_back();
-                out.continue_after = *state->bound;
-              }
-              if (limit != 0 && out.kvs.size() > limit) {
-                out.kvs.resize(limit);
-                out.more = true;
-                out.continue_after = out.kvs.back().key;  // cut short by the limit
-              }
-              lock.unlock();
-              cb(std::move(out));
+            Adapt<ScanResult>(&ToScan, [state](Result<ScanResult> r) {
+              state->OnShard(std::move(r));
             }));
   }
 }
@@ -433,97 +382,6 @@ Result<std::chrono::milliseconds> ClientImpl::LeaseKeepAlive(uint64_t lease,
 Result<LeaseInfo> ClientImpl::LeaseTimeToLive(uint64_t lease, bool keys, const CallOptions& opts) {
   return Wait<LeaseInfo>(
       [&](auto done) { LeaseTimeToLiveAsync(lease, keys, opts, std::move(done)); });
-}
-
-namespace {
-
-class WatchHandleImpl final : public WatchHandle {
- public:
-  explicit WatchHandleImpl(std::shared_ptr<ClientImpl::WatchControl> control)
-      : control_(std::move(control)) {}
-  ~WatchHandleImpl() override { Cancel(); }
-
-  void Cancel() override {
-    std::lock_guard<std::mutex> l(control_->mu);
-    if (control_->io == nullptr || !control_->watcher) return;
-    auto watcher = control_->watcher;
-    control_->io->RunSync([watcher] { watcher->Cancel(); });
-  }
-
-  std::map<uint32_t, uint64_t> Positions() const override {
-    return control_->watcher ? control_->watcher->Positions() : std::map<uint32_t, uint64_t>();
-  }
-
- private:
-  std::shared_ptr<ClientImpl::WatchControl> control_;
-};
-
-// The smallest key greater than every key starting with `prefix`; "\0" (every key >= prefix)
-// when there is none (prefix empty or all 0xff bytes).
-std::string WatchPrefixEnd(std::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
-  if (end.empty()) return std::string(1, '\0');
-  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
-  return end;
-}
-
-}  // namespace
-
-Result<std::unique_ptr<WatchHandle>> ClientImpl::Watch(
-    std::string_view key, const WatchOptions& options,
-    std::function<void(const WatchUpdate&)> on_update,
-    std::function<void(const WatchEnd&)> on_end) {
-  std::string range_end;
-  if (options.prefix + options.from_key + !options.range_end.empty() > 1) {
-    return Status::InvalidArgument("watch: choose one of prefix, from_key and range_end");
-  }
-  if (options.prefix) range_end = WatchPrefixEnd(key);
-  if (options.from_key) range_end = std::string(1, '\0');
-  if (!options.range_end.empty()) {
-    if (options.range_end <= key) {
-      return Status::InvalidArgument("watch: range_end must be greater than the key");
-    }
-    range_end = options.range_end;
-  }
-  if (key.empty() && range_end.empty()) return Status::InvalidArgument("watch: empty key");
-  std::vector<GroupId> shards;
-  if (range_end.empty()) {
-    shards.push_back(core_->router.GroupFor(key));
-  } else if (GroupId one = core_->router.GroupForRange(key, range_end); one.value() != 0) {
-    shards.push_back(one);  // a hash-tagged range lives on one shard
-  } else {
-    if (core_->router.num_groups() == 0) LearnRing();
-    const uint32_t n = core_->router.num_groups();
-    if (n == 0) {
-      return Status::Unavailable("watch of a key range: cannot learn the cluster's shards from " +
-                                 std::string(options_.endpoints.front()) + " and the others");
-    }
-    for (uint32_t g = 1; g <= n; ++g) shards.push_back(GroupId(g));
-  }
-  auto control = std::make_shared<WatchControl>();
-  control->io = &io_thread_;
-  ClientCore* core = core_.get();
-  io_thread_.RunSync([&] {
-    const uint64_t id = core->next_watch_id++;
-    control->watcher = std::make_shared<Watcher>(core, id, std::string(key), range_end, options,
-                                                 std::move(shards), std::move(on_update),
-                                                 std::move(on_end));
-    if (core->shutting_down) {
-      control->watcher->Abort(Status::Unavailable("client closed"));
-      return;
-    }
-    core->watchers.emplace(id, control->watcher);
-    control->watcher->Start();
-  });
-  {
-    std::lock_guard<std::mutex> l(controls_mu_);
-    controls_.erase(std::remove_if(controls_.begin(), controls_.end(),
-                                   [](const auto& w) { return w.expired(); }),
-                    controls_.end());
-    controls_.push_back(control);
-  }
-  return std::unique_ptr<WatchHandle>(std::make_unique<WatchHandleImpl>(std::move(control)));
 }
 
 }  // namespace ringkv::client
