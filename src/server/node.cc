@@ -62,6 +62,65 @@ Status Node::Start() {
   RETURN_IF_ERROR(StartGossip());
   bool ring_created = false;
   RETURN_IF_ERROR(LoadOrCreateRing(&ring_created));
+  StartSpaceGuard();
+  RETURN_IF_ERROR(OpenStore(ring_created));
+  RETURN_IF_ERROR(StartPeerTransport());
+  store_->Start();
+  membership_thread_ = std::thread([this] { MembershipLoop(); });
+
+  // Before the client port, so every status answer carries the admin address.
+  RETURN_IF_ERROR(StartAdmin());
+  const bool enforce = credentials_.client() != nullptr &&
+                       options_.client_tls.client_auth != net::ClientCertAuth::kOff;
+  RETURN_IF_ERROR(StartClientPort(enforce));
+  if (http_api_) {
+    // Any node answers any key: the API's client dials this node's client port and the other
+    // members'. Best effort: without it the API answers 503, the rest of the node serves.
+    std::vector<std::string> endpoints = {options_.advertise_client};
+    for (const auto& [id, addr] : options_.initial_clients) {
+      if (id != options_.node_id && !addr.empty()) endpoints.push_back(addr);
+    }
+    Status api = http_api_->Start(std::move(endpoints), authorizer_.get());
+    if (!api.ok()) LOG(WARNING) << "HTTP/JSON API unavailable: " << api;
+  }
+  if (enforce) {
+    AuthRefresherOptions ro;
+    ro.endpoints.push_back(options_.advertise_client);
+    for (const auto& [id, addr] : options_.initial_clients) {
+      if (id != options_.node_id) ro.endpoints.push_back(addr);
+    }
+    ro.cluster_id = options_.cluster_id;
+    ro.tls.ca_file = options_.client_tls.ca_file;
+    ro.tls.cert_file = options_.client_tls.cert_file;
+    ro.tls.key_file = options_.client_tls.key_file;
+    ro.interval = std::chrono::milliseconds(options_.auth_refresh_ms);
+    auth_refresher_ = std::make_unique<AuthRefresher>(ro, authorizer_.get());
+    auth_refresher_->Start();
+    LOG(INFO) << "security: client certificates "
+              << net::ClientCertAuthName(options_.client_tls.client_auth)
+              << "; permissions enforced, rules read from the cluster every "
+              << options_.auth_refresh_ms << " ms";
+  }
+  credentials_.watcher()->Start();
+  security_metrics_ = metrics::Registry::Default().AddCollector([this](metrics::Sink& out) {
+    SecurityCounters c;
+    c.expiry_seconds = credentials_.watcher()->ExpirySeconds();
+    c.reload_failures = credentials_.watcher()->reload_failures();
+    c.client_tls_refused = client_service_->tls_refused();
+    c.peer_tls_refused = transport_->tls_refused();
+    const gossip::GossipDriverStats g = gossip_->stats();
+    c.gossip_auth_failures = g.auth_failures;
+    c.gossip_replays_dropped = g.replays_dropped;
+    CollectSecurityMetrics(c, out);
+  });
+  LOG(INFO) << "node " << options_.node_id << " serving: clients on " << options_.listen_client
+            << " (port " << client_service_->port() << "), peers on " << options_.listen_peer
+            << " (port " << transport_->port() << "), data dir " << options_.data_dir
+            << ", data incarnation " << std::hex << data_incarnation_ << std::dec;
+  return Status::OK();
+}
+
+void Node::StartSpaceGuard() {
   SpaceGuardOptions sg;
   sg.data_dir = options_.data_dir;
   sg.quota_bytes = options_.storage_quota_bytes;
@@ -74,7 +133,9 @@ Status Node::Start() {
   space_guard_ = std::make_unique<SpaceGuard>(sg);
   space_guard_->Start();
   PublishMeta();
+}
 
+Status Node::OpenStore(bool ring_created) {
   store::StoreOptions so;
   so.ring = ring_;
   so.placement_interval = std::chrono::milliseconds(options_.placement_interval_ms);
@@ -123,7 +184,10 @@ Status Node::Start() {
   });
   for (const auto& [id, addr] : options_.initial_clients) store_->SetClientAddress(id, addr);
   store_->SetClientAddress(options_.node_id, options_.advertise_client);
+  return Status::OK();
+}
 
+Status Node::StartPeerTransport() {
   net::TransportOptions to;
   to.cluster_id = options_.cluster_id;
   to.node_id = options_.node_id;
@@ -153,13 +217,10 @@ Status Node::Start() {
     if (id != options_.node_id) transport_->SetPeer(id, addr);
   }
   transport_adapter_->set_transport(transport_.get());
-  store_->Start();
-  membership_thread_ = std::thread([this] { MembershipLoop(); });
+  return Status::OK();
+}
 
-  // Before the client port, so every status answer carries the admin address.
-  RETURN_IF_ERROR(StartAdmin());
-  const bool enforce = credentials_.client() != nullptr &&
-                       options_.client_tls.client_auth != net::ClientCertAuth::kOff;
+Status Node::StartClientPort(bool enforce) {
   if (enforce) {
     authorizer_ = std::make_unique<Authorizer>(
         std::chrono::milliseconds(options_.auth_stale_after_ms));
@@ -203,52 +264,7 @@ Status Node::Start() {
           reply(std::move(resp));
         });
       });
-  RETURN_IF_ERROR(client_service_->Start());
-  if (http_api_) {
-    // Any node answers any key: the API's client dials this node's client port and the other
-    // members'. Best effort: without it the API answers 503, the rest of the node serves.
-    std::vector<std::string> endpoints = {options_.advertise_client};
-    for (const auto& [id, addr] : options_.initial_clients) {
-      if (id != options_.node_id && !addr.empty()) endpoints.push_back(addr);
-    }
-    Status api = http_api_->Start(std::move(endpoints), authorizer_.get());
-    if (!api.ok()) LOG(WARNING) << "HTTP/JSON API unavailable: " << api;
-  }
-  if (enforce) {
-    AuthRefresherOptions ro;
-    ro.endpoints.push_back(options_.advertise_client);
-    for (const auto& [id, addr] : options_.initial_clients) {
-      if (id != options_.node_id) ro.endpoints.push_back(addr);
-    }
-    ro.cluster_id = options_.cluster_id;
-    ro.tls.ca_file = options_.client_tls.ca_file;
-    ro.tls.cert_file = options_.client_tls.cert_file;
-    ro.tls.key_file = options_.client_tls.key_file;
-    ro.interval = std::chrono::milliseconds(options_.auth_refresh_ms);
-    auth_refresher_ = std::make_unique<AuthRefresher>(ro, authorizer_.get());
-    auth_refresher_->Start();
-    LOG(INFO) << "security: client certificates "
-              << net::ClientCertAuthName(options_.client_tls.client_auth)
-              << "; permissions enforced, rules read from the cluster every "
-              << options_.auth_refresh_ms << " ms";
-  }
-  credentials_.watcher()->Start();
-  security_metrics_ = metrics::Registry::Default().AddCollector([this](metrics::Sink& out) {
-    SecurityCounters c;
-    c.expiry_seconds = credentials_.watcher()->ExpirySeconds();
-    c.reload_failures = credentials_.watcher()->reload_failures();
-    c.client_tls_refused = client_service_->tls_refused();
-    c.peer_tls_refused = transport_->tls_refused();
-    const gossip::GossipDriverStats g = gossip_->stats();
-    c.gossip_auth_failures = g.auth_failures;
-    c.gossip_replays_dropped = g.replays_dropped;
-    CollectSecurityMetrics(c, out);
-  });
-  LOG(INFO) << "node " << options_.node_id << " serving: clients on " << options_.listen_client
-            << " (port " << client_service_->port() << "), peers on " << options_.listen_peer
-            << " (port " << transport_->port() << "), data dir " << options_.data_dir
-            << ", data incarnation " << std::hex << data_incarnation_ << std::dec;
-  return Status::OK();
+  return client_service_->Start();
 }
 
 void Node::Stop() {

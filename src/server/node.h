@@ -164,6 +164,16 @@ class Node {
   Status CheckPeerIncarnation(NodeId peer, uint64_t incarnation, const std::string& remote);
   Status LoadOrCreateRing(bool* created);
   Status StartGossip();
+  // Start's steps, in this order (see the file comment). The space guard: NOSPACE from the
+  // data dir's usage, published through gossip.
+  void StartSpaceGuard();
+  // Creates the store and its replicas (bootstrapping this node's share of a new cluster when
+  // `ring_created`); not started.
+  Status OpenStore(bool ring_created);
+  // The peer port, delivering to the store; the store sends through it from then on.
+  Status StartPeerTransport();
+  // The client port; `enforce`: client certificates on, permissions checked (Authorizer).
+  Status StartClientPort(bool enforce);
   Status StartAdmin();
   // Node-level status fields the store does not know (version, admin address, ...).
   void DecorateStatus(kvpb::NodeStatus* st) const;
