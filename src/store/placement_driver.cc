@@ -1,0 +1,149 @@
+#include "store/placement_driver.h"
+
+#include <glog/logging.h>
+
+#include <set>
+
+#include "ring/shard_map.h"
+#include "store/placement.h"
+
+namespace ringkv::store {
+
+PlacementDriver::PlacementDriver(const StoreOptions& options, boost::asio::io_context& loop,
+                                 const std::atomic<bool>& running,
+                                 const std::optional<ring::HashRing>& ring, ReplicaSet& replicas,
+                                 TurnPipeline& pipeline)
+    : options_(options),
+      running_(running),
+      ring_(ring),
+      replicas_(replicas),
+      pipeline_(pipeline),
+      timer_(loop) {}
+
+void PlacementDriver::Start(std::chrono::steady_clock::time_point started_at) {
+  started_at_ = started_at;
+  if (options_.placement_interval.count() > 0) {
+    timer_.expires_after(options_.placement_interval);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) OnTick();
+    });
+  }
+}
+
+void PlacementDriver::SetMembers(std::vector<MemberView> members) {
+  members_.clear();
+  for (MemberView& m : members) members_[m.id] = std::move(m);
+}
+
+void PlacementDriver::SetDecommissioning(std::function<void()> on_drained) {
+  if (!decommissioning_) LOG(INFO) << "node " << options_.node_id << " is decommissioning";
+  decommissioning_ = true;
+  on_drained_ = std::move(on_drained);
+}
+
+std::vector<NodeId> PlacementDriver::LiveNodes(std::chrono::steady_clock::time_point now) {
+  std::set<NodeId> live;
+  std::set<NodeId> local_members;
+  for (auto& [g, r] : replicas_.all()) {
+    const raftpb::ConfState& cs = r->conf_state();
+    for (auto* set : {&cs.voters(), &cs.learners()}) {
+      for (uint64_t id : *set) local_members.insert(NodeOfReplica(NodeId(id)));
+    }
+  }
+  for (const auto& [id, m] : members_) {
+    if (m.state == MemberView::State::kLeft || m.decommissioning) {
+      alive_since_.erase(id);
+      continue;
+    }
+    if (m.state == MemberView::State::kAlive || m.state == MemberView::State::kSuspect) {
+      dead_since_.erase(id);
+      auto since = alive_since_.try_emplace(id, now).first->second;
+      // Current members count at once; newcomers only once stable (no churn from flapping).
+      if (local_members.count(id) > 0 || now - since >= options_.stability_delay) live.insert(id);
+    } else {
+      alive_since_.erase(id);
+      auto since = dead_since_.try_emplace(id, now).first->second;
+      if (now - since < options_.dead_node_timeout) live.insert(id);
+    }
+  }
+  // A member gossip has not told us about is not known to be dead.
+  for (NodeId id : local_members) {
+    if (members_.count(id) == 0) live.insert(id);
+  }
+  if (decommissioning_) {
+    live.erase(options_.node_id);
+  } else {
+    live.insert(options_.node_id);
+  }
+  return std::vector<NodeId>(live.begin(), live.end());
+}
+
+void PlacementDriver::OnTick() {
+  if (!running_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (ring_ && !members_.empty() && now - started_at_ >= options_.stability_delay) {
+    std::vector<NodeId> live = LiveNodes(now);
+    Result<ring::ShardMap> map = ring::ShardMap::Compute(options_.ring, live);
+    for (auto it = transfer_received_at_.begin(); it != transfer_received_at_.end();) {
+      it = now - it->second >= options_.transferred_leader_hold ? transfer_received_at_.erase(it)
+                                                                : std::next(it);
+    }
+    if (map.ok()) {
+      for (auto& [g, r] : replicas_.all()) {
+        if (!r->is_leader()) continue;
+        // A leadership transferred here (by an operator, or by this balancer) stays a while.
+        const bool hold_leader = transfer_received_at_.count(g) > 0;
+        raft::RaftStatus st = r->GetStatus();
+        // Placement speaks of nodes; the configuration holds replica ids.
+        GroupView v;
+        v.self = options_.node_id;
+        v.conf = replica::ConfByNode(st.conf_state);
+        v.last_index = st.last_index;
+        for (const auto& [id, pr] : st.progress) v.match[NodeOfReplica(id)] = pr.match;
+        PlacementStep step = NextPlacementStep(v, map->Replicas(g), options_.ring.replication_factor,
+                                               options_.catch_up_lag,
+                                               /*balance_leaders=*/!hold_leader);
+        if (step.kind == PlacementStep::Kind::kNone) continue;
+        // A node added gets a new replica id: its epoch is the leader's next log index, above
+        // any earlier replica of that node in this group (which was removed before, at a lower
+        // index). Other steps name the node's current replica.
+        std::optional<NodeId> raft_id =
+            step.kind == PlacementStep::Kind::kAddLearner
+                ? std::optional<NodeId>(MakeReplicaId(step.node, st.last_index.value() + 1))
+                : replica::ReplicaOnNode(st.conf_state, step.node);
+        if (!raft_id) continue;
+        if (step.kind == PlacementStep::Kind::kTransferLeader) {
+          VLOG(1) << "group " << g << ": placement: " << step.ToString();
+          r->TransferLeader(*raft_id);
+          continue;
+        }
+        raftpb::ConfChange cc;
+        raftpb::ConfChangeSingle* c = cc.add_changes();
+        c->set_node_id(raft_id->value());
+        c->set_type(step.kind == PlacementStep::Kind::kAddLearner ? raftpb::CONF_ADD_LEARNER_NODE
+                    : step.kind == PlacementStep::Kind::kPromote  ? raftpb::CONF_ADD_NODE
+                                                                  : raftpb::CONF_REMOVE_NODE);
+        ringkv::Status s = r->ProposeConfChange(cc);
+        if (s.ok()) {
+          LOG(INFO) << "group " << g << ": placement: " << step.ToString() << " (replica "
+                    << ReplicaIdString(*raft_id) << ")";
+        } else {
+          VLOG(1) << "group " << g << ": placement step " << step.ToString() << " deferred: " << s;
+        }
+      }
+    }
+  }
+  if (decommissioning_ && replicas_.empty() && on_drained_) {
+    LOG(INFO) << "node " << options_.node_id << " holds no replicas: decommission complete";
+    auto f = std::move(on_drained_);
+    on_drained_ = nullptr;
+    f();
+  }
+  pipeline_.ScheduleCycle();
+  timer_.expires_after(options_.placement_interval);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) OnTick();
+  });
+}
+
+}  // namespace ringkv::store

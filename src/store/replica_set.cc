@@ -1,0 +1,231 @@
+#include "store/replica_set.h"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "storage/meta_store.h"
+#include "storage/raft_log_store.h"
+#include "store/fail_stop.h"
+#include "store/tombstone_rule.h"
+
+namespace ringkv::store {
+
+ReplicaSet::ReplicaSet(const StoreOptions& options, storage::Engine* engine,
+                       StoreTransport* transport, replica::ReplicaEnv* env,
+                       const std::optional<ring::HashRing>& ring,
+                       std::function<bool()> write_in_flight)
+    : options_(options),
+      engine_(engine),
+      transport_(transport),
+      env_(env),
+      ring_(ring),
+      write_in_flight_(std::move(write_in_flight)) {}
+
+ringkv::Status ReplicaSet::Add(GroupId group, const raftpb::ConfState* bootstrap,
+                               std::optional<NodeId> new_raft_id) {
+  replica::ReplicaOptions ro = options_.replica;
+  ro.group = group;
+  ro.self = options_.node_id;
+  ro.tick = options_.tick;
+  if (new_raft_id) {
+    // Stored before the replica is used, so it keeps this id when its state lands on disk.
+    storage::WriteBatch b;
+    storage::PutReplicaId(&b, group, *new_raft_id);
+    ringkv::Status s = engine_->Write(b, /*sync=*/true);
+    if (!s.ok()) return s;
+    ro.self = *new_raft_id;
+  } else {
+    Result<std::optional<NodeId>> stored = storage::GetReplicaId(*engine_, group);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) ro.self = **stored;
+  }
+  Result<std::unique_ptr<replica::Replica>> r = replica::Replica::Open(engine_, ro, env_, bootstrap);
+  if (!r.ok()) return r.status();
+  replicas_[group] = std::move(r).value();
+  return ringkv::Status::OK();
+}
+
+ringkv::Status ReplicaSet::OpenExisting() {
+  Result<std::vector<GroupId>> groups = storage::ListGroups(*engine_);
+  if (!groups.ok()) return groups.status();
+  for (GroupId g : *groups) {
+    if (replicas_.count(g) > 0) continue;
+    ringkv::Status s = Add(g, nullptr);
+    if (!s.ok()) return s;
+  }
+  return ringkv::Status::OK();
+}
+
+replica::Replica* ReplicaSet::Create(GroupId group, const raftpb::ConfState* bootstrap,
+                                     std::optional<NodeId> new_raft_id) {
+  ringkv::Status s = Add(group, bootstrap, new_raft_id);
+  if (!s.ok()) {
+    LOG(ERROR) << "group " << group << ": cannot create replica: " << s;
+    return nullptr;
+  }
+  replica::Replica* r = Find(group);
+  LOG(INFO) << "group " << group << ": replica created on node " << options_.node_id
+            << " (replica " << ReplicaIdString(r->id()) << ")";
+  return r;
+}
+
+replica::Replica* ReplicaSet::Find(GroupId group) {
+  auto it = replicas_.find(group);
+  return it == replicas_.end() ? nullptr : it->second.get();
+}
+
+replica::Replica* ReplicaSet::Route(NodeId from, raftpb::Message& m) {
+  if (m.type() == raftpb::MSG_REPLICA_REMOVED) {
+    HandleRemovalNotice(m);
+    return nullptr;
+  }
+  const NodeId to(m.to());
+  if (NodeOfReplica(to) != options_.node_id || NodeOfReplica(NodeId(m.from())) != from) {
+    return nullptr;  // misaddressed, or claiming a sender on another node
+  }
+  replica::Replica* r = Find(GroupId(m.group_id()));
+  if (r != nullptr && r->id() != to) {
+    // For an older replica of this group here: it was removed, the message is stale.
+    if (to < r->id()) return nullptr;
+    // For a newer one: the group removed ours and added this node back, and a leader
+    // replicates to the new replica. Ours missed its removal; it goes.
+    if (m.type() != raftpb::MSG_APP && m.type() != raftpb::MSG_HEARTBEAT) return nullptr;
+    if (!ReplaceStale(r, to)) return nullptr;
+    r = nullptr;
+  }
+  if (r == nullptr) {
+    MaybeCreateFor(m);
+    r = Find(GroupId(m.group_id()));
+    if (r == nullptr) return nullptr;
+  }
+  if (r->is_leader() && !replica::ConfContains(r->conf_state(), NodeId(m.from())) &&
+      m.term() <= r->term().value()) {
+    // A replica we removed is still talking (it missed its removal): tell it. With replica
+    // ids this includes an old replica of a node that is a member again under a new id.
+    SendRemovalNotice(r, NodeId(m.from()));
+    return nullptr;
+  }
+  if (!r->initialized()) {
+    // An empty replica, created on a leader's message and waiting for its first snapshot.
+    // It never votes: it knows no configuration, and its vote could elect a candidate
+    // whose configuration is stale.
+    // Placement promotes a learner only once it has acknowledged entries, so a real voter
+    // is never empty. A heartbeat's commit is the leader's view of the old replica's
+    // match; the empty log has none of it.
+    if (m.type() == raftpb::MSG_VOTE || m.type() == raftpb::MSG_PRE_VOTE) return nullptr;
+    if (m.type() == raftpb::MSG_HEARTBEAT) m.set_commit(0);
+  }
+  return r;
+}
+
+bool ReplicaSet::TombstoneRefuses(GroupId g, NodeId raft_id, std::optional<Index> snapshot_index) {
+  Result<std::optional<storage::MetaStore::Tombstone>> tomb =
+      storage::MetaStore(engine_).GetTombstone(g);
+  if (!tomb.ok()) return true;
+  if (!tomb->has_value()) return false;
+  return TombstoneForbids(**tomb, raft_id, snapshot_index);
+}
+
+void ReplicaSet::MaybeCreateFor(const raftpb::Message& m) {
+  // Only the group's leader creates replicas elsewhere, by replicating to a member it added;
+  // votes and responses never create one (a stale message must not revive a removed replica).
+  if (m.type() != raftpb::MSG_APP && m.type() != raftpb::MSG_HEARTBEAT) return;
+  GroupId g(m.group_id());
+  if (ring_ && (g.value() == 0 || g.value() > ring_->num_shards())) return;
+  // After a removal (a tombstone) only a newer replica id, from a conf change that added this
+  // node back, creates one. It starts empty, with no data and no configuration, and answers
+  // the leader so that it sends the snapshot that initializes it (SnapshotStreams::OnChunk).
+  if (TombstoneRefuses(g, NodeId(m.to()), std::nullopt)) return;
+  Create(g, nullptr, NodeId(m.to()));
+}
+
+bool ReplicaSet::ReplaceStale(replica::Replica* r, NodeId newer) {
+  // A removed leader keeps leading until it has handed leadership over (raft core); a write in
+  // flight may hold its log entries (see HandleRemovalNotice). Either way: later, on a
+  // retransmission.
+  if (r->is_leader() || write_in_flight_()) return false;
+  const GroupId g = r->group();
+  LOG(INFO) << "group " << g << ": replica " << ReplicaIdString(r->id())
+            << " on this node is stale (the group's leader replicates to replica "
+            << ReplicaIdString(newer) << " here: this node was removed and added back); "
+            << "deleting it and leaving a tombstone";
+  storage::WriteBatch b;
+  storage::MetaStore(engine_).RemoveReplica(&b, g, r->applied(), r->id());
+  ringkv::Status s = engine_->Write(b, /*sync=*/true);
+  if (!s.ok()) FailStop(s, "deleting a stale replica");
+  replicas_.erase(g);
+  return true;
+}
+
+void ReplicaSet::SendRemovalNotice(replica::Replica* r, NodeId to) {
+  raftpb::Message m;
+  m.set_type(raftpb::MSG_REPLICA_REMOVED);
+  m.set_to(to.value());
+  m.set_from(r->id().value());
+  m.set_term(r->term().value());
+  m.set_index(r->applied().value());
+  m.set_group_id(r->group().value());
+  transport_->Send(std::move(m));
+}
+
+void ReplicaSet::HandleRemovalNotice(const raftpb::Message& m) {
+  const GroupId g(m.group_id());
+  replica::Replica* r = Find(g);
+  // Addressed to the replica that was removed: a newer replica of this node is not concerned.
+  if (r == nullptr || r->is_leader() || r->id() != NodeId(m.to())) return;
+  // Safe only if we have not applied past the notice: a replica re-added later has applied
+  // the entry that re-added it, which is beyond any notice about its earlier removal.
+  if (r->applied() >= Index(m.index())) return;
+  LOG(INFO) << "group " << m.group_id() << ": node " << m.from()
+            << " reports this replica was removed; deleting it";
+  if (write_in_flight_()) {
+    // Deleting now would race the in-flight write, which may hold this replica's log entries
+    // (they would land after the delete and corrupt a later replica of the group) and whose
+    // completion still uses the replica.
+    PendingNotice& n = pending_removal_notices_[g];
+    n.replica = r->id();
+    n.at = std::max(n.at, Index(m.index()));
+    return;
+  }
+  DeleteForNotice(r, Index(m.index()));
+}
+
+void ReplicaSet::DeleteForNotice(replica::Replica* r, Index notice_index) {
+  const GroupId g = r->group();
+  storage::WriteBatch b;
+  storage::MetaStore(engine_).RemoveReplica(&b, g, notice_index, r->id());
+  ringkv::Status s = engine_->Write(b, /*sync=*/true);
+  if (!s.ok()) FailStop(s, "deleting a removed replica");
+  replicas_.erase(g);
+}
+
+void ReplicaSet::DestroyRemoved() {
+  std::map<GroupId, PendingNotice> notices;
+  notices.swap(pending_removal_notices_);
+  for (const auto& [g, n] : notices) {
+    replica::Replica* r = Find(g);
+    // Re-check: the replica may have been replaced, or applied past the notice, meanwhile.
+    if (r != nullptr && r->id() == n.replica && !r->is_leader() && r->applied() < n.at) {
+      DeleteForNotice(r, n.at);
+    }
+  }
+  for (auto it = replicas_.begin(); it != replicas_.end();) {
+    std::optional<Index> at = it->second->removed_at();
+    // A removed leader keeps leading until it has handed leadership over (raft core).
+    if (!at || it->second->is_leader()) {
+      ++it;
+      continue;
+    }
+    LOG(INFO) << "group " << it->first << ": this replica was removed at index " << *at
+              << "; deleting its data and leaving a tombstone";
+    storage::WriteBatch b;
+    storage::MetaStore(engine_).RemoveReplica(&b, it->first, *at, it->second->id());
+    ringkv::Status s = engine_->Write(b, /*sync=*/true);
+    if (!s.ok()) FailStop(s, "deleting a removed replica");
+    it = replicas_.erase(it);
+  }
+}
+
+}  // namespace ringkv::store

@@ -1,0 +1,104 @@
+// ReplicaSet: the replicas of this node and their lifecycle. It opens them (at start, on a
+// leader's message or on a snapshot for a new replica), routes each peer's Raft message to the
+// replica it is for, and deletes them when they are removed from their group, leaving a
+// tombstone (storage::MetaStore) so that a stale message cannot revive them. Removal notices
+// (MSG_REPLICA_REMOVED) are sent to removed replicas that still talk, and acted on when one
+// names a replica here.
+//
+// A replica is never deleted while a turn's writes are out (TurnPipeline): they may hold its log
+// entries, and their completion still uses it. Notices arriving meanwhile wait for the turn's
+// end (DestroyRemoved).
+//
+// Thread-safety: store loop thread only (Add and OpenExisting also before the loop starts).
+#ifndef RINGKV_STORE_REPLICA_SET_H_
+#define RINGKV_STORE_REPLICA_SET_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "proto/raft.pb.h"
+#include "replica/replica.h"
+#include "ring/hash_ring.h"
+#include "storage/engine.h"
+#include "store/store_options.h"
+
+namespace ringkv::store {
+
+class ReplicaSet {
+ public:
+  using Map = std::map<GroupId, std::unique_ptr<replica::Replica>>;
+
+  // None is owned; all must outlive this. `env` is handed to every replica (the store); `ring`
+  // is the store's (unset when its configuration is invalid); `write_in_flight` tells whether a
+  // turn's writes are out (TurnPipeline::write_in_flight).
+  ReplicaSet(const StoreOptions& options, storage::Engine* engine, StoreTransport* transport,
+             replica::ReplicaEnv* env, const std::optional<ring::HashRing>& ring,
+             std::function<bool()> write_in_flight);
+
+  // Opens this node's replica of `group`, bootstrapping it with `bootstrap` if new. Its Raft
+  // id: `new_raft_id` for a replica created on a leader's message or snapshot (stored first),
+  // else the stored one, else the node id (bootstrap configuration). Errors: storage.
+  ringkv::Status Add(GroupId group, const raftpb::ConfState* bootstrap,
+                     std::optional<NodeId> new_raft_id = std::nullopt);
+  // Reopens every replica whose state is on disk.
+  ringkv::Status OpenExisting();
+  // As Add, logging the creation; null (and an ERROR line) when it fails.
+  replica::Replica* Create(GroupId group, const raftpb::ConfState* bootstrap,
+                           std::optional<NodeId> new_raft_id);
+
+  replica::Replica* Find(GroupId group);
+  const Map& all() const { return replicas_; }
+  bool empty() const { return replicas_.empty(); }
+
+  // Routes one Raft message `from` a peer node: acts on a removal notice, drops a misaddressed
+  // or stale message, replaces a stale replica or creates a new one for a leader's message,
+  // answers a removed replica that still talks with a notice, and keeps an empty replica from
+  // voting. Returns the replica that must step `m` (which may have been adjusted), or null when
+  // the message is consumed or dropped.
+  replica::Replica* Route(NodeId from, raftpb::Message& m);
+
+  // Whether this node's tombstone of `g` forbids creating replica `raft_id` (from a snapshot
+  // at `snapshot_index`): the id is not newer than the removed replica's, or the snapshot is
+  // not newer than the removal.
+  bool TombstoneRefuses(GroupId g, NodeId raft_id, std::optional<Index> snapshot_index);
+  // Deletes `r`, which a leader's message for the newer replica `newer` of this node showed
+  // to be removed from its group, leaving a tombstone. False when it cannot go now (it leads,
+  // or a write is in flight): the caller drops the message, and Raft retransmits.
+  bool ReplaceStale(replica::Replica* r, NodeId newer);
+  // At a turn's end: deletes the replicas that removal notices named meanwhile, and those that
+  // applied their own removal. REQUIRES: no turn's writes in flight.
+  void DestroyRemoved();
+
+ private:
+  void MaybeCreateFor(const raftpb::Message& m);
+  void HandleRemovalNotice(const raftpb::Message& m);
+  // Deletes `r` (data, log) and leaves a tombstone at `notice_index`.
+  // REQUIRES: no group-commit write in flight.
+  void DeleteForNotice(replica::Replica* r, Index notice_index);
+  void SendRemovalNotice(replica::Replica* r, NodeId to);
+
+  const StoreOptions& options_;
+  storage::Engine* const engine_;
+  StoreTransport* const transport_;
+  replica::ReplicaEnv* const env_;
+  const std::optional<ring::HashRing>& ring_;
+  const std::function<bool()> write_in_flight_;
+
+  Map replicas_;
+  // Removal notices accepted while a group-commit write was in flight: the replica may be in
+  // that write (its entries and its pointer in the turn), so it is deleted only after the
+  // write lands (DestroyRemoved).
+  struct PendingNotice {
+    NodeId replica;  // the replica id the notice named
+    Index at;
+  };
+  std::map<GroupId, PendingNotice> pending_removal_notices_;
+};
+
+}  // namespace ringkv::store
+
+#endif  // RINGKV_STORE_REPLICA_SET_H_

@@ -1,0 +1,183 @@
+#include "store/turn_pipeline.h"
+
+#include <glog/logging.h>
+
+#include <boost/asio/post.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "store/fail_stop.h"
+#include "store/store_metrics.h"
+
+namespace ringkv::store {
+
+TurnPipeline::TurnPipeline(const StoreOptions& options, storage::Engine* engine,
+                           boost::asio::io_context& loop, BackgroundWorker& storage_worker,
+                           const std::atomic<bool>& running, ReplicaSet& replicas)
+    : options_(options),
+      engine_(engine),
+      loop_(loop),
+      storage_worker_(storage_worker),
+      running_(running),
+      replicas_(replicas),
+      log_budget_(options.raft_log_node_max_bytes) {}
+
+void TurnPipeline::ScheduleCycle() {
+  if (cycle_scheduled_) return;
+  cycle_scheduled_ = true;
+  boost::asio::post(loop_, [this] {
+    cycle_scheduled_ = false;
+    RunCycle();
+  });
+}
+
+void TurnPipeline::RunCycle() {
+  if (write_in_flight_) {
+    // The next cycle starts when the sync completes; meanwhile messages that need no
+    // durability go out now, so heartbeats never wait for the disk.
+    for (auto& [g, r] : replicas_.all()) r->FlushMessages();
+    return;
+  }
+  const auto collect_start = std::chrono::steady_clock::now();
+  auto batch = std::make_shared<storage::WriteBatch>();
+  bool sync = false;
+  for (auto& [g, r] : replicas_.all()) {
+    if (!r->HasReady()) continue;
+    Result<bool> got = r->CollectReady(batch.get(), &sync);
+    if (!got.ok()) FailStop(got.status(), "collecting a Ready");
+    if (*got) in_flight_.push_back(r.get());
+    NodeId lead = r->lead();
+    auto& last = last_leader_[g];
+    if (lead != last) {
+      // The first elections after start are summed up in one line below (a node hosts tens
+      // of shards); every later change is a line of its own.
+      if (all_led_once_ || VLOG_IS_ON(1)) {
+        LOG(INFO) << "group " << g << ": leader is now "
+                  << (lead == kNoNode ? std::string("unknown")
+                                      : "node " + std::to_string(NodeOfReplica(lead).value()))
+                  << " (term " << r->term() << ")";
+      }
+      last = lead;
+      CountLeaderChange();
+    }
+  }
+  if (!all_led_once_ && !replicas_.empty()) {
+    size_t led = 0, leads_here = 0;
+    for (auto& [g, r] : replicas_.all()) {
+      led += r->lead() != kNoNode ? 1 : 0;
+      leads_here += r->lead() == r->id() ? 1 : 0;
+    }
+    if (led == replicas_.all().size()) {
+      all_led_once_ = true;
+      LOG(INFO) << "node " << options_.node_id << ": all " << led
+                << " shard replicas here have a leader (" << leads_here << " led here)";
+    }
+  }
+  auto collect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - collect_start).count();
+  if (collect_ms > 100) {
+    LOG(WARNING) << "slow loop turn: collecting " << in_flight_.size() << " Readys took "
+                 << collect_ms << " ms (snapshot install or slow disk?)";
+  }
+  // The node's Raft log budget: its compactions join this write.
+  Result<bool> budget = log_budget_.MaybeCompact(replicas_.all(), batch.get());
+  if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
+  if (in_flight_.empty() && !*budget) return;
+  write_in_flight_ = true;
+  if (batch->Empty()) {
+    OnBatchWritten(ringkv::Status::OK());
+    return;
+  }
+  // Injected bug (kvd_buggy only): acknowledge before the log is durable.
+  if (options_.replica.test_bug == replica::TestBug::kAckBeforeSync) sync = false;
+  const size_t groups = in_flight_.size();
+  storage_worker_.Post([this, batch, sync, groups] {
+    const auto start = std::chrono::steady_clock::now();
+    ringkv::Status s = WriteLogBatch(*batch, sync);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    ObserveLogWrite(took.count(), groups, batch->ByteSize(), sync);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+    // Durations, not whole milliseconds: a threshold of 0 logs every write.
+    if (took > options_.slow_sync) {
+      LOG(WARNING) << "slow fdatasync: a Raft log write of " << groups << " groups ("
+                   << batch->ByteSize() << " bytes) took " << ms << " ms (over "
+                   << options_.slow_sync.count() << " ms; a slow or overloaded disk)";
+    }
+    boost::asio::post(loop_, [this, s] { OnBatchWritten(s); });
+  });
+}
+
+ringkv::Status TurnPipeline::WriteLogBatch(const storage::WriteBatch& batch, bool sync) {
+  ringkv::Status s = engine_->Write(batch, sync);
+  // A full disk: nothing of this write is durable (RocksDB failed the WAL append), so it is
+  // retried as it is once space is back, instead of stopping the node. Meanwhile the loop
+  // keeps serving reads and heartbeats; the NOSPACE alarm (server/space_guard.h) normally
+  // stops writes long before this point.
+  for (int attempt = 0; s.code() == StatusCode::kResourceExhausted && running_; ++attempt) {
+    if (attempt == 0) {
+      LOG(ERROR) << "disk full: a Raft log write failed (" << s.ToString()
+                 << "); retrying every 500 ms until space is freed (writes stall, reads go on)";
+    }
+    // Pacing of the retry, not synchronization: nothing signals that space was freed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!engine_->Resume().ok()) continue;
+    s = engine_->Write(batch, sync);
+    if (s.ok()) LOG(WARNING) << "disk space is back: the Raft log write went through";
+  }
+  return s;
+}
+
+void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
+  // Style tier 3: a failed write on the Raft log path leaves the log state unknown; stop and
+  // recover from disk on restart.
+  if (!s.ok()) FailStop(s, "syncing the Raft log");
+  apply_started_ = std::chrono::steady_clock::now();
+  // Committed entries are applied in memory here, on the loop thread; their writes (unsynced,
+  // one per group) go to the storage worker, so the loop keeps sending heartbeats and taking
+  // requests meanwhile instead of waiting on RocksDB. The turn (and the next Ready of every
+  // group) ends when they are on disk.
+  auto jobs = std::make_shared<std::vector<ApplyWriteJob>>();
+  for (replica::Replica* r : in_flight_) {
+    ringkv::Status st = r->FinishReady(replica::Replica::ApplyWrite::kLeaveToCaller);
+    if (!st.ok()) FailStop(st, "applying committed entries");
+    if (r->apply_to_write()) jobs->push_back(ApplyWriteJob{r, r->TakeApplyBatch(), {}});
+  }
+  if (jobs->empty()) {
+    FinishTurn();
+    return;
+  }
+  storage_worker_.Post([this, jobs] {
+    for (ApplyWriteJob& j : *jobs) j.written = engine_->Write(j.batch, /*sync=*/false);
+    boost::asio::post(loop_, [this, jobs] { OnApplyWritten(*jobs); });
+  });
+}
+
+void TurnPipeline::OnApplyWritten(std::vector<ApplyWriteJob>& jobs) {
+  // Replicas in a turn are never deleted before its end (write_in_flight_ defers that).
+  for (ApplyWriteJob& j : jobs) {
+    ringkv::Status st = j.replica->ApplyWritten(std::move(j.written), std::move(j.batch));
+    if (!st.ok()) FailStop(st, "writing applied entries");
+  }
+  FinishTurn();
+}
+
+void TurnPipeline::FinishTurn() {
+  write_in_flight_ = false;
+  const size_t groups = in_flight_.size();
+  in_flight_.clear();
+  const std::chrono::duration<double> apply_took = std::chrono::steady_clock::now() - apply_started_;
+  ObserveApply(apply_took.count());
+  const auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(apply_took).count();
+  if (apply_took > options_.slow_apply) {
+    LOG(WARNING) << "slow apply: " << groups << " groups took " << apply_ms << " ms (over "
+                 << options_.slow_apply.count() << " ms)";
+  }
+  std::vector<std::function<void()>> deferred;
+  deferred.swap(after_turn_);
+  for (auto& f : deferred) f();
+  replicas_.DestroyRemoved();
+  RunCycle();
+}
+
+}  // namespace ringkv::store

@@ -1,0 +1,88 @@
+// TurnPipeline: the store loop's turn, with group commit. A turn collects the Ready of every
+// replica (messages that need no durability leave at once; the Raft-log entries and hard states
+// of all groups, and the node log budget's compactions, go into ONE WriteBatch), syncs that
+// batch on the storage thread while the loop keeps stepping messages and taking proposals, then
+// finishes the Readies on the loop (after-persist messages, apply in memory) and writes the
+// groups' apply batches, unsynced, on the storage thread again. The turn ends when those are on
+// disk: replies and watchers go out, deferred work runs, removed replicas are deleted, and the
+// next turn starts. The turn's writes, log then apply, are one unit for everything that must not
+// overlap them (write_in_flight, RunAfterTurn).
+//
+// Thread-safety: store loop thread only; its own tasks run on the storage worker.
+#ifndef RINGKV_STORE_TURN_PIPELINE_H_
+#define RINGKV_STORE_TURN_PIPELINE_H_
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status.h"
+#include "replica/replica.h"
+#include "storage/engine.h"
+#include "storage/write_batch.h"
+#include "store/background_worker.h"
+#include "store/log_budget.h"
+#include "store/replica_set.h"
+#include "store/store_options.h"
+
+namespace ringkv::store {
+
+class TurnPipeline {
+ public:
+  // None is owned; all must outlive this. `storage_worker` makes the turn's writes; `running`
+  // is the store's (a full disk is waited out only while it runs).
+  TurnPipeline(const StoreOptions& options, storage::Engine* engine, boost::asio::io_context& loop,
+               BackgroundWorker& storage_worker, const std::atomic<bool>& running,
+               ReplicaSet& replicas);
+
+  // Runs a turn soon (once, however often it is asked before it runs).
+  void ScheduleCycle();
+  // A turn's writes are out: from the log write's start to the end of its apply writes.
+  bool write_in_flight() const { return write_in_flight_; }
+  // Runs `f` at the end of the turn whose writes are out.
+  // REQUIRES: write_in_flight().
+  void RunAfterTurn(std::function<void()> f) { after_turn_.push_back(std::move(f)); }
+
+ private:
+  void RunCycle();
+  void OnBatchWritten(const ringkv::Status& s);
+  // The apply writes of one turn, done by storage_worker_ after the log write (see the .cc).
+  struct ApplyWriteJob {
+    replica::Replica* replica;
+    storage::WriteBatch batch;
+    ringkv::Status written;
+  };
+  void OnApplyWritten(std::vector<ApplyWriteJob>& jobs);
+  // The end of a turn: its log and apply writes are on disk.
+  void FinishTurn();
+  // Storage thread: the group-commit write, waiting out a full disk (see the .cc).
+  ringkv::Status WriteLogBatch(const storage::WriteBatch& batch, bool sync);
+
+  const StoreOptions& options_;
+  storage::Engine* const engine_;
+  boost::asio::io_context& loop_;
+  BackgroundWorker& storage_worker_;
+  const std::atomic<bool>& running_;
+  ReplicaSet& replicas_;
+
+  // Replicas whose Ready is in the turn being written (the log batch being synced, then their
+  // apply batches).
+  std::vector<replica::Replica*> in_flight_;
+  bool write_in_flight_ = false;
+  std::chrono::steady_clock::time_point apply_started_;
+  // Work that must not overlap a turn's writes (a log compaction asked by an admin, which
+  // would race a compaction inside them), run at the turn's end.
+  std::vector<std::function<void()>> after_turn_;
+  bool cycle_scheduled_ = false;
+  std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
+  bool all_led_once_ = false;  // every hosted shard has had a leader since start (log summary)
+  LogBudget log_budget_;
+};
+
+}  // namespace ringkv::store
+
+#endif  // RINGKV_STORE_TURN_PIPELINE_H_
