@@ -49,6 +49,10 @@ struct Dial : std::enable_shared_from_this<Dial> {
         return self->Finish(
             Status::Unavailable("connect to " + self->address + ": " + ec.message()));
       }
+      if (IsSelfConnected(self->socket)) {  // see connector.h; seen in integ_multiraft_heal_test
+        return self->Finish(Status::Unavailable("connect to " + self->address +
+                                                ": connected to itself (nothing listens there)"));
+      }
       self->Finish(Status::OK());
     });
   }
@@ -63,6 +67,13 @@ struct Dial : std::enable_shared_from_this<Dial> {
 };
 
 }  // namespace
+
+bool IsSelfConnected(const tcp::socket& socket) {
+  error_code local_ec, remote_ec;
+  const tcp::endpoint local = socket.local_endpoint(local_ec);
+  const tcp::endpoint remote = socket.remote_endpoint(remote_ec);
+  return !local_ec && !remote_ec && local == remote;
+}
 
 void AsyncConnect(const asio::any_io_executor& executor, const std::string& address,
                   const std::string& local_host, std::chrono::milliseconds timeout,

@@ -23,9 +23,16 @@ using ConnectCallback = std::function<void(Status, boost::asio::ip::tcp::socket)
 // connecting; empty, a hostname or an unspecified address (0.0.0.0, ::) means no bind.
 // `done` gets OK and the connected socket, or InvalidArgument (bad address), DeadlineExceeded
 // (timeout) or Unavailable (resolve/bind/connect failed) and a closed socket.
+// A connected socket that a TCP "self-connect" joined to itself fails with Unavailable: dialing
+// a local port nobody listens on can succeed when the kernel picks that very port as the source
+// (most likely in the ephemeral range), and the socket would then hold the port its real owner
+// needs.
 void AsyncConnect(const boost::asio::any_io_executor& executor, const std::string& address,
                   const std::string& local_host, std::chrono::milliseconds timeout,
                   ConnectCallback done);
+
+// Whether `socket` is connected to itself (its local and remote endpoints are equal).
+bool IsSelfConnected(const boost::asio::ip::tcp::socket& socket);
 
 }  // namespace ringkv::net
 
