@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "http/router.h"
 #include "proto/kv.pb.h"
+#include "server/wire_errors.h"
 
 namespace ringkv::server {
 
@@ -22,13 +23,6 @@ namespace ringkv::server {
 http::HttpResponse HttpErrorResponse(const kvpb::Error& error);
 int HttpStatusFor(kvpb::ErrorCode code);
 
-// The wire error a failed client-library call (ringkv/client.h) stands for, so that the table
-// above maps it too: by the Status code (kResourceExhausted is BUSY, or NO_SPACE when the
-// cluster said so; kDeadlineExceeded is UNKNOWN_OUTCOME for a write whose outcome is unknown,
-// else TIMEOUT, both indefinite), with the message, and the leader the message names last
-// ("(leader n2 at 127.0.0.1:7002)", as the client describes NOT_LEADER answers) as the hint.
-// `retry_after_ms` is the hint for retryable errors.
-kvpb::Error ErrorFromStatus(const Status& st, uint32_t retry_after_ms);
 // HttpErrorResponse(ErrorFromStatus(st, retry_after_ms)), except that a request refused for
 // its size (INVALID_ARGUMENT "... exceeds --max_value_bytes=...", or over the client's request
 // maximum) is 413.

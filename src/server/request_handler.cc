@@ -2,30 +2,15 @@
 
 #include <utility>
 
-namespace ringkv::server {
+#include "server/wire_errors.h"
 
-kvpb::ErrorCode ErrorCodeFor(const Status& st) {
-  switch (st.code()) {
-    case StatusCode::kOk:
-      return kvpb::OK;
-    case StatusCode::kPermissionDenied:
-      return kvpb::PERMISSION_DENIED;
-    case StatusCode::kUnavailable:
-      return kvpb::UNAVAILABLE;
-    case StatusCode::kNotFound:
-      return kvpb::NOT_FOUND;
-    case StatusCode::kResourceExhausted:
-      return kvpb::BUSY;
-    case StatusCode::kDeadlineExceeded:
-      return kvpb::TIMEOUT;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kAlreadyExists:
-      return kvpb::INVALID_ARGUMENT;
-    default:
-      return kvpb::INTERNAL;
-  }
-}
+namespace ringkv::server {
+namespace {
+
+// A refusal the authorizer may lift soon (its permission rules are stale or not read yet).
+constexpr uint32_t kRefusalRetryAfterMs = 200;
+
+}  // namespace
 
 ClientRequestHandler::ClientRequestHandler(NodeId self, RequestSink* sink,
                                            const Authorizer* authorizer)
@@ -70,9 +55,7 @@ void ClientRequestHandler::Handle(std::string_view payload, const Principal& pri
                        : (principal.superuser() ? Status::OK()
                                                 : Status::PermissionDenied("no rules"));
   if (!allowed.ok()) {
-    err->set_code(ErrorCodeFor(allowed));
-    if (allowed.IsUnavailable()) err->set_retry_after_ms(200);
-    err->set_message(std::string(allowed.message()));
+    *err = ErrorFromStatus(allowed, kRefusalRetryAfterMs);
     reply(refusal, false);
     return;
   }
@@ -88,9 +71,7 @@ void ClientRequestHandler::Handle(std::string_view payload, const Principal& pri
       req.mutable_lease_revoke()->clear_scoped_for();
     }
     if (!scoped.ok()) {
-      err->set_code(ErrorCodeFor(scoped));
-      if (scoped.IsUnavailable()) err->set_retry_after_ms(200);
-      err->set_message(std::string(scoped.message()));
+      *err = ErrorFromStatus(scoped, kRefusalRetryAfterMs);
       reply(refusal, false);
       return;
     }

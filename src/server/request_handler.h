@@ -86,9 +86,6 @@ class ClientRequestHandler {
   std::atomic<bool> draining_{false};
 };
 
-// The wire error code of a Status (the one table from Status to kvpb::ErrorCode at this edge).
-kvpb::ErrorCode ErrorCodeFor(const Status& st);
-
 }  // namespace ringkv::server
 
 #endif  // RINGKV_SERVER_REQUEST_HANDLER_H_
