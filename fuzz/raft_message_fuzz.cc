@@ -28,6 +28,7 @@ class StubEnv : public replica::ReplicaEnv {
   void SendRaft(raftpb::Message) override { ++sent; }
   void SendSnapshot(GroupId, raftpb::Message) override {}
   raft::Logger* raft_logger() override { return &logger; }
+  replica::Clock::time_point Now() const override { return replica::Clock::now(); }
   bool TryReserveSnapshotInstall() override { return true; }
   void ReleaseSnapshotInstall() override {}
   raft::NullLogger logger;

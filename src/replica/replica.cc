@@ -173,7 +173,7 @@ void Replica::Tick() {
   }
   MaybeStepPendingSnapshot();
   raw_->Tick();
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = env_->Now();
   if (leases_.leading()) ExpireLeases(now);
   watch_hub_.Tick(now);
 }

@@ -158,6 +158,8 @@ class ReplicaEnv {
   // Streams this group's state to `msg.to()` as snapshot chunks, the last carrying `msg`.
   virtual void SendSnapshot(GroupId group, raftpb::Message msg) = 0;
   virtual raft::Logger* raft_logger() = 0;
+  // The node's clock (leases, deadlines, retries): the store's, virtual in a simulation.
+  virtual Clock::time_point Now() const = 0;
   // Installing a snapshot blocks the node's loop (synced writes, SST ingestion); the node
   // allows one at a time so heartbeats of its other groups keep flowing. True = go ahead;
   // the replica must call ReleaseSnapshotInstall when done.

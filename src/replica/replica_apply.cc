@@ -38,11 +38,11 @@ Status Replica::ApplyWritten(Status written, storage::WriteBatch batch) {
                        "disk full: an apply write failed (" + written.ToString() +
                            "); retrying until space is freed (this shard's writes stall)");
     pending_apply_->batch = std::move(batch);
-    pending_apply_->next_try = Clock::now() + options_.apply_retry_interval;
+    pending_apply_->next_try = env_->Now() + options_.apply_retry_interval;
     return Status::OK();
   }
   RETURN_IF_ERROR(written);
-  CompleteApply(Clock::now());
+  CompleteApply(env_->Now());
   return Status::OK();
 }
 
@@ -59,7 +59,7 @@ void Replica::CompleteApply(Clock::time_point now) {
 Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   if (entries.empty()) return Status::OK();
   storage::WriteBatch batch;
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = env_->Now();
   Applier applier(&kv_, &batch, &leases_, now,
                   options_.test_bug == TestBug::kOneAnswerSessions);
   std::vector<std::pair<Reply, kvpb::Response>> replies;

@@ -23,7 +23,7 @@ void Replica::OnLeadershipChange(bool leader) {
   if (leader) {
     // We do not know when our predecessor last refreshed each lease: every lease restarts at
     // its full TTL plus one election timeout, so none expires early (etcd's lessor Promote).
-    leases_.Promote(Clock::now(), LeaseExtension());
+    leases_.Promote(env_->Now(), LeaseExtension());
     return;
   }
   leases_.Demote();
@@ -33,7 +33,7 @@ void Replica::OnLeadershipChange(bool leader) {
 void Replica::EndWatches() { watch_hub_.EndAll(NotLeaderResponse()); }
 
 kvpb::Response Replica::ServeLeaseRead(const kvpb::Request& req) {
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = env_->Now();
   if (!leases_.leading()) return NotLeaderResponse();
   kvpb::Response resp;
   if (req.has_lease_keep_alive()) {
@@ -73,7 +73,7 @@ void Replica::HandleWatch(const kvpb::Request& req, std::shared_ptr<WatchStream>
     stream->SendFinal(NotLeaderResponse());
     return;
   }
-  watch_hub_.Add(req.watch(), std::move(stream), Clock::now());
+  watch_hub_.Add(req.watch(), std::move(stream), env_->Now());
 }
 
 }  // namespace ringkv::replica

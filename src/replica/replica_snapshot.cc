@@ -52,7 +52,7 @@ Status Replica::InstallSnapshot(const raftpb::Snapshot& snap, const raftpb::Hard
   // Only a follower installs snapshots and only the leader serves watches; end any anyway.
   EndWatches();
   RETURN_IF_ERROR(LoadDerivedState());
-  if (was_leader_) leases_.Promote(Clock::now(), LeaseExtension());
+  if (was_leader_) leases_.Promote(env_->Now(), LeaseExtension());
   Index idx(snap.metadata().index());
   proposals_.FailCoveredBySnapshot(idx);
   return Status::OK();

@@ -1,5 +1,6 @@
-// BackgroundWorker: one thread that runs posted tasks in order. The store uses one for synced
-// RocksDB writes (so the loop never waits on fsync) and one for streaming snapshots.
+// BackgroundWorker: one thread that runs posted tasks in order (kvd's OffLoopExecutor). The
+// store uses one for synced RocksDB writes (so the loop never waits on fsync) and one for
+// streaming snapshots (AsioNodeEnv).
 //
 // Thread-safety: Post is safe from any thread.
 #ifndef RINGKV_STORE_BACKGROUND_WORKER_H_
@@ -8,17 +9,20 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "store/node_env.h"
+
 namespace ringkv::store {
 
-class BackgroundWorker {
+class BackgroundWorker final : public OffLoopExecutor {
  public:
   explicit BackgroundWorker(std::string name) : name_(std::move(name)) {}
-  ~BackgroundWorker() { Stop(); }
+  ~BackgroundWorker() override { Stop(); }
 
   void Start() {
     work_.emplace(boost::asio::make_work_guard(io_));
@@ -30,10 +34,7 @@ class BackgroundWorker {
     work_.reset();
     thread_.join();
   }
-  template <typename F>
-  void Post(F&& f) {
-    boost::asio::post(io_, std::forward<F>(f));
-  }
+  void Post(std::function<void()> task) override { boost::asio::post(io_, std::move(task)); }
 
  private:
   std::string name_;

@@ -21,13 +21,16 @@ kvpb::Response ErrorReply(kvpb::ErrorCode code, const std::string& msg, uint32_t
 
 }  // namespace
 
-BackupCursors::BackupCursors(storage::Engine* engine, boost::asio::io_context& loop,
-                             Options options)
-    : engine_(engine), options_(options), sweep_timer_(loop), next_id_(std::random_device{}()) {
+BackupCursors::BackupCursors(storage::Engine* engine, NodeEnv& env, Options options)
+    : engine_(engine),
+      options_(options),
+      clock_(env.clock()),
+      sweep_timer_(env.loop().NewTimer()),
+      next_id_(std::random_device{}()) {
   next_id_ = (next_id_ << 32) | 1;
 }
 
-BackupCursors::~BackupCursors() { sweep_timer_.cancel(); }
+BackupCursors::~BackupCursors() { sweep_timer_->Cancel(); }
 
 void BackupCursors::Handle(const kvpb::Request& req, replica::Replica* r,
                            replica::Clock::time_point deadline, Reply reply) {
@@ -92,7 +95,7 @@ void BackupCursors::OpenAndServe(GroupId group, const kvpb::BackupReadRequest& r
     return;
   }
   c.applied = *applied;
-  c.last_used = replica::Clock::now();
+  c.last_used = clock_.Now();
   const uint64_t id = next_id_++;
   cursors_.emplace(id, std::move(c));
   VLOG(1) << "shard " << group << ": backup cursor " << id << " opened at applied index "
@@ -103,7 +106,7 @@ void BackupCursors::OpenAndServe(GroupId group, const kvpb::BackupReadRequest& r
 
 void BackupCursors::ServePage(uint64_t id, const kvpb::BackupReadRequest& req, Reply reply) {
   Cursor& c = cursors_.at(id);
-  c.last_used = replica::Clock::now();
+  c.last_used = clock_.Now();
   const size_t max_bytes =
       req.max_bytes() == 0 ? options_.default_page_bytes
                            : std::min<size_t>(req.max_bytes(), options_.max_page_bytes);
@@ -135,16 +138,15 @@ void BackupCursors::ServePage(uint64_t id, const kvpb::BackupReadRequest& req, R
 void BackupCursors::ScheduleSweep() {
   if (sweep_scheduled_) return;
   sweep_scheduled_ = true;
-  sweep_timer_.expires_after(options_.idle_timeout / 4 + std::chrono::milliseconds(1));
-  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the store is going away
+  // Cancelled (never run) when the store goes away.
+  sweep_timer_->RunAfter(options_.idle_timeout / 4 + std::chrono::milliseconds(1), [this] {
     sweep_scheduled_ = false;
     Sweep();
   });
 }
 
 void BackupCursors::Sweep() {
-  const auto now = replica::Clock::now();
+  const auto now = clock_.Now();
   for (auto it = cursors_.begin(); it != cursors_.end();) {
     if (now - it->second.last_used >= options_.idle_timeout) {
       LOG(INFO) << "shard " << it->second.group << ": backup cursor " << it->first

@@ -13,8 +13,6 @@
 #ifndef RINGKV_STORE_BACKUP_CURSORS_H_
 #define RINGKV_STORE_BACKUP_CURSORS_H_
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,6 +24,7 @@
 #include "replica/replica.h"
 #include "storage/engine.h"
 #include "storage/kv_state.h"
+#include "store/node_env.h"
 
 namespace ringkv::store {
 
@@ -43,10 +42,10 @@ class BackupCursors {
   };
   using Reply = std::function<void(kvpb::Response)>;
 
-  // `engine` is not owned and must outlive this; `loop` is the store's loop (sweep timer).
-  BackupCursors(storage::Engine* engine, boost::asio::io_context& loop, Options options);
-  BackupCursors(storage::Engine* engine, boost::asio::io_context& loop)
-      : BackupCursors(engine, loop, Options{}) {}
+  // `engine` and `env` are not owned and must outlive this; `env` is the store's (its clock,
+  // and the sweep timer on its loop).
+  BackupCursors(storage::Engine* engine, NodeEnv& env, Options options);
+  BackupCursors(storage::Engine* engine, NodeEnv& env) : BackupCursors(engine, env, Options{}) {}
   ~BackupCursors();
 
   // Serves `req` (req.backup_read(), req.group_id() set). `r` is this node's replica of the
@@ -73,7 +72,8 @@ class BackupCursors {
 
   storage::Engine* const engine_;
   const Options options_;
-  boost::asio::steady_timer sweep_timer_;
+  const Clock& clock_;
+  std::unique_ptr<LoopTimer> sweep_timer_;
   bool sweep_scheduled_ = false;
   std::map<uint64_t, Cursor> cursors_;
   // Cursor ids start at a random value, so an id from before a restart names nothing.

@@ -9,7 +9,7 @@
 
 namespace ringkv::store {
 
-PlacementDriver::PlacementDriver(const StoreOptions& options, boost::asio::io_context& loop,
+PlacementDriver::PlacementDriver(const StoreOptions& options, NodeEnv& env,
                                  const std::atomic<bool>& running,
                                  const std::optional<ring::HashRing>& ring, ReplicaSet& replicas,
                                  TurnPipeline& pipeline)
@@ -18,15 +18,13 @@ PlacementDriver::PlacementDriver(const StoreOptions& options, boost::asio::io_co
       ring_(ring),
       replicas_(replicas),
       pipeline_(pipeline),
-      timer_(loop) {}
+      clock_(env.clock()),
+      timer_(env.loop().NewTimer()) {}
 
 void PlacementDriver::Start(std::chrono::steady_clock::time_point started_at) {
   started_at_ = started_at;
   if (options_.placement_interval.count() > 0) {
-    timer_.expires_after(options_.placement_interval);
-    timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) OnTick();
-    });
+    timer_->RunAfter(options_.placement_interval, [this] { OnTick(); });
   }
 }
 
@@ -80,7 +78,7 @@ std::vector<NodeId> PlacementDriver::LiveNodes(std::chrono::steady_clock::time_p
 
 void PlacementDriver::OnTick() {
   if (!running_) return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.Now();
   if (ring_ && !members_.empty() && now - started_at_ >= options_.stability_delay) {
     std::vector<NodeId> live = LiveNodes(now);
     Result<ring::ShardMap> map = ring::ShardMap::Compute(options_.ring, live);
@@ -140,10 +138,7 @@ void PlacementDriver::OnTick() {
     f();
   }
   pipeline_.ScheduleCycle();
-  timer_.expires_after(options_.placement_interval);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) OnTick();
-  });
+  timer_->RunAfter(options_.placement_interval, [this] { OnTick(); });
 }
 
 }  // namespace ringkv::store

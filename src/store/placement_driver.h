@@ -10,16 +10,16 @@
 #define RINGKV_STORE_PLACEMENT_DRIVER_H_
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "common/ids.h"
 #include "ring/hash_ring.h"
+#include "store/node_env.h"
 #include "store/replica_set.h"
 #include "store/store_options.h"
 #include "store/turn_pipeline.h"
@@ -29,7 +29,7 @@ namespace ringkv::store {
 class PlacementDriver {
  public:
   // None is owned; all must outlive this. `running` is the store's.
-  PlacementDriver(const StoreOptions& options, boost::asio::io_context& loop,
+  PlacementDriver(const StoreOptions& options, NodeEnv& env,
                   const std::atomic<bool>& running, const std::optional<ring::HashRing>& ring,
                   ReplicaSet& replicas, TurnPipeline& pipeline);
 
@@ -37,7 +37,7 @@ class PlacementDriver {
   // within options.stability_delay of `started_at`.
   void Start(std::chrono::steady_clock::time_point started_at);
   // Cancels the placement timer.
-  void Stop() { timer_.cancel(); }
+  void Stop() { timer_->Cancel(); }
 
   // The membership as gossip sees it (replaces the previous view).
   void SetMembers(std::vector<MemberView> members);
@@ -45,7 +45,7 @@ class PlacementDriver {
   void SetDecommissioning(std::function<void()> on_drained);
   // A leadership transfer to this node's replica of `g` arrived (MSG_TIMEOUT_NOW).
   void OnTransferReceived(GroupId g) {
-    transfer_received_at_[g] = std::chrono::steady_clock::now();
+    transfer_received_at_[g] = clock_.Now();
   }
 
   const std::map<NodeId, MemberView>& members() const { return members_; }
@@ -60,7 +60,8 @@ class PlacementDriver {
   const std::optional<ring::HashRing>& ring_;
   ReplicaSet& replicas_;
   TurnPipeline& pipeline_;
-  boost::asio::steady_timer timer_;
+  const Clock& clock_;
+  std::unique_ptr<LoopTimer> timer_;
   std::chrono::steady_clock::time_point started_at_;
 
   // When a leadership transfer to this node's replica arrived (MSG_TIMEOUT_NOW), per group:

@@ -55,14 +55,15 @@ std::string ShowKey(const std::string& key) {
 }  // namespace
 
 RequestRouter::RequestRouter(const StoreOptions& options, storage::Engine* engine,
-                             boost::asio::io_context& loop,
+                             NodeEnv& env,
                              const std::optional<ring::HashRing>& ring, ReplicaSet& replicas,
                              TurnPipeline& pipeline)
     : options_(options),
+      clock_(env.clock()),
       ring_(ring),
       replicas_(replicas),
       pipeline_(pipeline),
-      backup_cursors_(std::make_unique<BackupCursors>(engine, loop)) {}
+      backup_cursors_(std::make_unique<BackupCursors>(engine, env)) {}
 
 void RequestRouter::Dispatch(const kvpb::Request& req, ResponseCallback reply,
                              std::chrono::steady_clock::time_point received) {
@@ -71,7 +72,7 @@ void RequestRouter::Dispatch(const kvpb::Request& req, ResponseCallback reply,
   const auto timeout = req.timeout_ms() != 0 ? std::chrono::milliseconds(req.timeout_ms())
                                              : options_.default_request_timeout;
   const auto deadline = received + timeout;
-  const auto now = replica::Clock::now();
+  const auto now = clock_.Now();
   if (now >= deadline && !req.has_admin()) {
     // Its client has given up on this attempt: executing it now would be work for nobody
     // (under overload, such work is what starves the requests that can still succeed).

@@ -10,7 +10,6 @@
 #ifndef RINGKV_STORE_REQUEST_ROUTER_H_
 #define RINGKV_STORE_REQUEST_ROUTER_H_
 
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -23,6 +22,7 @@
 #include "ring/hash_ring.h"
 #include "storage/engine.h"
 #include "store/backup_cursors.h"
+#include "store/node_env.h"
 #include "store/replica_set.h"
 #include "store/store_options.h"
 #include "store/turn_pipeline.h"
@@ -31,9 +31,9 @@ namespace ringkv::store {
 
 class RequestRouter {
  public:
-  // None is owned; all must outlive this. `loop` is the store's (backup cursors' sweep timer).
+  // None is owned; all must outlive this. `env` is the store's (backup cursors' clock and timer).
   RequestRouter(const StoreOptions& options, storage::Engine* engine,
-                boost::asio::io_context& loop, const std::optional<ring::HashRing>& ring,
+                NodeEnv& env, const std::optional<ring::HashRing>& ring,
                 ReplicaSet& replicas, TurnPipeline& pipeline);
 
   // Serves a data, admin (of one shard) or backup-read request that arrived at `received`;
@@ -58,6 +58,7 @@ class RequestRouter {
   std::string ClientAddressOf(NodeId node) const;
 
   const StoreOptions& options_;
+  const Clock& clock_;
   const std::optional<ring::HashRing>& ring_;
   ReplicaSet& replicas_;
   TurnPipeline& pipeline_;

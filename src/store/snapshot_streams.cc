@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 
-#include <boost/asio/post.hpp>
 #include <memory>
 #include <string>
 
@@ -14,16 +13,15 @@
 namespace ringkv::store {
 
 SnapshotStreams::SnapshotStreams(const StoreOptions& options, storage::Engine* engine,
-                                 StoreTransport* transport, boost::asio::io_context& loop,
-                                 BackgroundWorker& snapshot_worker,
+                                 StoreTransport* transport, NodeEnv& env,
                                  const std::atomic<bool>& running,
                                  const std::optional<ring::HashRing>& ring, ReplicaSet& replicas,
                                  TurnPipeline& pipeline)
     : options_(options),
       engine_(engine),
       transport_(transport),
-      loop_(loop),
-      snapshot_worker_(snapshot_worker),
+      loop_(env.loop()),
+      snapshot_worker_(env.snapshot_worker()),
       running_(running),
       ring_(ring),
       replicas_(replicas),
@@ -69,7 +67,7 @@ void SnapshotStreams::Send(GroupId group, raftpb::Message msg) {
         break;
       }
     }
-    boost::asio::post(loop_, [this, group, to, failed] {
+    loop_.Post([this, group, to, failed] {
       if (auto* r = replicas_.Find(group)) r->ReportSnapshot(to, failed);
       pipeline_.ScheduleCycle();
     });

@@ -10,7 +10,6 @@
 #define RINGKV_STORE_SNAPSHOT_STREAMS_H_
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <optional>
 
 #include "common/ids.h"
@@ -18,7 +17,7 @@
 #include "proto/transport.pb.h"
 #include "ring/hash_ring.h"
 #include "storage/engine.h"
-#include "store/background_worker.h"
+#include "store/node_env.h"
 #include "store/replica_set.h"
 #include "store/store_options.h"
 #include "store/turn_pipeline.h"
@@ -27,10 +26,10 @@ namespace ringkv::store {
 
 class SnapshotStreams {
  public:
-  // None is owned; all must outlive this. `snapshot_worker` streams the chunks; `running` is
+  // None is owned; all must outlive this. `env`'s snapshot worker streams the chunks; `running` is
   // the store's (a stream stops when the store stops).
   SnapshotStreams(const StoreOptions& options, storage::Engine* engine, StoreTransport* transport,
-                  boost::asio::io_context& loop, BackgroundWorker& snapshot_worker,
+                  NodeEnv& env,
                   const std::atomic<bool>& running, const std::optional<ring::HashRing>& ring,
                   ReplicaSet& replicas, TurnPipeline& pipeline);
 
@@ -52,8 +51,8 @@ class SnapshotStreams {
   const StoreOptions& options_;
   storage::Engine* const engine_;
   StoreTransport* const transport_;
-  boost::asio::io_context& loop_;
-  BackgroundWorker& snapshot_worker_;
+  LoopExecutor& loop_;
+  OffLoopExecutor& snapshot_worker_;
   const std::atomic<bool>& running_;
   const std::optional<ring::HashRing>& ring_;
   ReplicaSet& replicas_;

@@ -2,11 +2,11 @@
 
 #include <glog/logging.h>
 
-#include <boost/asio/post.hpp>
 #include <future>
 #include <map>
 #include <string>
 
+#include "store/asio_node_env.h"
 #include "store/fail_stop.h"
 
 namespace ringkv::store {
@@ -37,19 +37,22 @@ const char* MemberStateName(MemberView::State s) {
   return "unknown";
 }
 
-Store::Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport)
+Store::Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport,
+             NodeEnv* env)
     : options_(std::move(options)),
       engine_(engine),
       transport_(transport),
       logger_(std::make_unique<GlogRaftLogger>()),
-      tick_timer_(std::make_unique<boost::asio::steady_timer>(loop_)),
+      own_env_(env == nullptr ? std::make_unique<AsioNodeEnv>() : nullptr),
+      env_(env == nullptr ? own_env_.get() : env),
+      tick_timer_(env_->loop().NewTimer()),
       replicas_(options_, engine, transport, this, ring_,
                 [this] { return pipeline_.write_in_flight(); }),
-      pipeline_(options_, engine, loop_, storage_worker_, running_, replicas_),
-      snapshots_(options_, engine, transport, loop_, snapshot_worker_, running_, ring_, replicas_,
+      pipeline_(options_, engine, *env_, running_, replicas_),
+      snapshots_(options_, engine, transport, *env_, running_, ring_, replicas_,
                  pipeline_),
-      placement_(options_, loop_, running_, ring_, replicas_, pipeline_),
-      router_(options_, engine, loop_, ring_, replicas_, pipeline_) {
+      placement_(options_, *env_, running_, ring_, replicas_, pipeline_),
+      router_(options_, engine, *env_, ring_, replicas_, pipeline_) {
   Result<ring::HashRing> r = ring::HashRing::Create(options_.ring);
   if (r.ok()) {
     ring_ = std::move(r).value();
@@ -68,13 +71,13 @@ ringkv::Status Store::AddReplica(GroupId group, const raftpb::ConfState* bootstr
 ringkv::Status Store::OpenExistingReplicas() { return replicas_.OpenExisting(); }
 
 void Store::SetClientAddress(NodeId node, std::string address) {
-  boost::asio::post(loop_, [this, node, address = std::move(address)]() mutable {
+  env_->loop().Post([this, node, address = std::move(address)]() mutable {
     router_.SetClientAddress(node, std::move(address));
   });
 }
 
 void Store::SetMembership(std::vector<MemberView> members) {
-  boost::asio::post(loop_, [this, members = std::move(members)]() mutable {
+  env_->loop().Post([this, members = std::move(members)]() mutable {
     for (const MemberView& m : members) {
       if (!m.client_addr.empty()) router_.SetClientAddress(m.id, m.client_addr);
     }
@@ -83,42 +86,31 @@ void Store::SetMembership(std::vector<MemberView> members) {
 }
 
 void Store::SetDecommissioning(std::function<void()> on_drained) {
-  boost::asio::post(loop_, [this, on_drained = std::move(on_drained)]() mutable {
+  env_->loop().Post([this, on_drained = std::move(on_drained)]() mutable {
     placement_.SetDecommissioning(std::move(on_drained));
   });
 }
 
 void Store::Start() {
   if (running_.exchange(true)) return;
-  started_at_ = std::chrono::steady_clock::now();
-  storage_worker_.Start();
-  snapshot_worker_.Start();
-  tick_timer_->expires_after(options_.tick);
-  tick_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) OnTick();
-  });
+  started_at_ = env_->clock().Now();
+  env_->StartWorkers();
+  tick_timer_->RunAfter(options_.tick, [this] { OnTick(); });
   placement_.Start(started_at_);
-  loop_thread_ = std::thread([this] {
-    auto guard = boost::asio::make_work_guard(loop_);
-    loop_.run();
-  });
+  env_->StartLoop();
 }
 
 void Store::Stop() {
   if (!running_.exchange(false)) return;
-  boost::asio::post(loop_, [this] {
-    tick_timer_->cancel();
+  env_->Stop([this] {
+    tick_timer_->Cancel();
     placement_.Stop();
-    loop_.stop();
   });
-  if (loop_thread_.joinable()) loop_thread_.join();
-  snapshot_worker_.Stop();
-  storage_worker_.Stop();
 }
 
 void Store::OnTick() {
   if (!running_) return;
-  auto now = replica::Clock::now();
+  auto now = env_->clock().Now();
   for (auto& [g, r] : replicas_.all()) {
     r->Tick();
     r->ExpireRequests(now);
@@ -126,14 +118,11 @@ void Store::OnTick() {
     if (!s.ok()) FailStop(s, "applying committed entries");
   }
   pipeline_.ScheduleCycle();
-  tick_timer_->expires_after(options_.tick);
-  tick_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) OnTick();
-  });
+  tick_timer_->RunAfter(options_.tick, [this] { OnTick(); });
 }
 
 void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
-  boost::asio::post(loop_, [this, from, msgs = std::move(msgs)]() mutable {
+  env_->loop().Post([this, from, msgs = std::move(msgs)]() mutable {
     for (raftpb::Message& m : msgs) {
       replica::Replica* r = replicas_.Route(from, m);
       if (r == nullptr) continue;
@@ -145,13 +134,13 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
 }
 
 void Store::OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk) {
-  boost::asio::post(loop_, [this, from, chunk = std::move(chunk)] {
+  env_->loop().Post([this, from, chunk = std::move(chunk)] {
     snapshots_.OnChunk(from, chunk);
   });
 }
 
 void Store::OnUnreachable(NodeId peer) {
-  boost::asio::post(loop_, [this, peer] {
+  env_->loop().Post([this, peer] {
     for (auto& [g, r] : replicas_.all()) r->ReportUnreachableNode(peer);
   });
 }
@@ -167,7 +156,7 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
 
 void Store::HandleRequest(kvpb::Request req, ResponseCallback reply,
                           std::chrono::steady_clock::time_point received) {
-  boost::asio::post(loop_, [this, req = std::move(req), reply = std::move(reply),
+  env_->loop().Post([this, req = std::move(req), reply = std::move(reply),
                             received]() mutable {
     Dispatch(req, std::move(reply), received);
     pipeline_.ScheduleCycle();
@@ -206,19 +195,19 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply,
 }
 
 void Store::HandleWatch(kvpb::Request req, std::shared_ptr<replica::WatchStream> stream) {
-  boost::asio::post(loop_, [this, req = std::move(req), stream = std::move(stream)]() mutable {
+  env_->loop().Post([this, req = std::move(req), stream = std::move(stream)]() mutable {
     router_.HandleWatch(req, std::move(stream));
   });
 }
 
 void Store::CancelWatch(uint64_t connection_id, GroupId group, uint64_t watch_request_id) {
-  boost::asio::post(loop_, [this, connection_id, group, watch_request_id] {
+  env_->loop().Post([this, connection_id, group, watch_request_id] {
     if (replica::Replica* r = replicas_.Find(group)) r->CancelWatch(connection_id, watch_request_id);
   });
 }
 
 void Store::OnConnectionClosed(uint64_t connection_id) {
-  boost::asio::post(loop_, [this, connection_id] {
+  env_->loop().Post([this, connection_id] {
     for (auto& [g, r] : replicas_.all()) r->CancelConnectionWatches(connection_id);
   });
 }
@@ -231,7 +220,7 @@ kvpb::NodeStatus Store::GetNodeStatus(bool with_digests) {
     auto it = client_addresses.find(options_.node_id);
     if (it != client_addresses.end()) st.set_client_address(it->second);
     st.set_uptime_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - started_at_)
+                         env_->clock().Now() - started_at_)
                          .count());
     for (auto& [g, r] : replicas_.all()) {
       kvpb::GroupStatus* gs = st.add_groups();
@@ -267,10 +256,10 @@ kvpb::NodeStatus Store::GetNodeStatus(bool with_digests) {
     }
     return st;
   };
-  if (loop_thread_.get_id() == std::this_thread::get_id() || !running_) return fill();
+  if (env_->loop().OnLoop() || !running_) return fill();
   std::promise<kvpb::NodeStatus> p;
   auto f = p.get_future();
-  boost::asio::post(loop_, [&] { p.set_value(fill()); });
+  env_->loop().Post([&] { p.set_value(fill()); });
   return f.get();
 }
 

@@ -1,4 +1,5 @@
-// Store: every replica of one node and the node's event loop (one thread, one io_context).
+// Store: every replica of one node and the node's event loop (in kvd one thread, one io_context:
+// AsioNodeEnv; in a simulation a queue a test steps: node_env.h).
 // It owns the replicas, so replica state has no mutex; everything else reaches it by posting to
 // the loop. Each loop turn runs the Ready pipeline of all replicas with group commit: the
 // Raft-log and hard-state writes of every group go into one WriteBatch, synced once on the
@@ -16,8 +17,6 @@
 #define RINGKV_STORE_STORE_H_
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -25,7 +24,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/ids.h"
@@ -38,9 +36,9 @@
 #include "ring/ring_config.h"
 #include "storage/engine.h"
 #include "storage/snapshot.h"
-#include "store/background_worker.h"
 #include "store/backup_cursors.h"
 #include "store/log_budget.h"
+#include "store/node_env.h"
 #include "store/placement_driver.h"
 #include "store/replica_set.h"
 #include "store/request_router.h"
@@ -52,8 +50,10 @@ namespace ringkv::store {
 
 class Store final : public replica::ReplicaEnv {
  public:
-  // Neither is owned; both must outlive the store.
-  Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport);
+  // None is owned; all must outlive the store. `env` (its clock, loop and workers) is the
+  // store's alone; null: the store runs on its own AsioNodeEnv (kvd).
+  Store(StoreOptions options, storage::Engine* engine, StoreTransport* transport,
+        NodeEnv* env = nullptr);
   ~Store() override;  // Stop()s
 
   // Opens this node's replica of `group`, bootstrapping it with `bootstrap` if new (before
@@ -74,9 +74,10 @@ class Store final : public replica::ReplicaEnv {
   // Called (on the loop) when a client asks this node to decommission (admin request).
   void SetDecommissionHandler(std::function<void()> handler) { on_decommission_request_ = std::move(handler); }
 
-  // Starts the loop, storage and snapshot threads.
+  // Starts the storage and snapshot workers, then the loop.
   void Start();
-  // Stops ticking and joins every thread; pending requests get UNAVAILABLE. Idempotent.
+  // Stops ticking, then the loop, then the workers (AsioNodeEnv joins its threads); pending
+  // requests get UNAVAILABLE. Idempotent.
   void Stop();
 
   // Inbound traffic (any thread).
@@ -88,8 +89,11 @@ class Store final : public replica::ReplicaEnv {
   // still waiting in the loop's queue at its deadline is answered BUSY (definite, "too many
   // requests") without being executed.
   void HandleRequest(kvpb::Request req, ResponseCallback reply,
-                     std::chrono::steady_clock::time_point received =
-                         std::chrono::steady_clock::now());
+                     std::chrono::steady_clock::time_point received);
+  // The same, received now (by the env's clock).
+  void HandleRequest(kvpb::Request req, ResponseCallback reply) {
+    HandleRequest(std::move(req), std::move(reply), env_->clock().Now());
+  }
   // Watches (RequestRouter::HandleWatch): opens the watch `req` on `stream` (its messages are sent on the
   // loop thread); ends one (no answer); ends every watch of a closed client connection.
   void HandleWatch(kvpb::Request req, std::shared_ptr<replica::WatchStream> stream);
@@ -106,6 +110,7 @@ class Store final : public replica::ReplicaEnv {
   void SendRaft(raftpb::Message m) override;
   void SendSnapshot(GroupId group, raftpb::Message msg) override;
   raft::Logger* raft_logger() override { return logger_.get(); }
+  replica::Clock::time_point Now() const override { return env_->clock().Now(); }
   bool TryReserveSnapshotInstall() override { return snapshots_.TryReserveInstall(); }
   void ReleaseSnapshotInstall() override { snapshots_.ReleaseInstall(); }
 
@@ -120,17 +125,15 @@ class Store final : public replica::ReplicaEnv {
   StoreTransport* const transport_;
   std::unique_ptr<raft::Logger> logger_;
 
-  boost::asio::io_context loop_;
-  std::unique_ptr<boost::asio::steady_timer> tick_timer_;
-  std::thread loop_thread_;
-  BackgroundWorker storage_worker_{"storage"};
-  BackgroundWorker snapshot_worker_{"snapshot"};
+  std::unique_ptr<NodeEnv> own_env_;  // when none was given
+  NodeEnv* const env_;
+  std::unique_ptr<LoopTimer> tick_timer_;
   std::atomic<bool> running_{false};
 
   // State below is owned by the loop thread.
   std::chrono::steady_clock::time_point started_at_;
   std::optional<ring::HashRing> ring_;  // unset when options_.ring is invalid
-  // The parts, after loop_ so destroyed before it. Each refers to those above it, except that
+  // The parts, after env_ so destroyed before it. Each refers to those above it, except that
   // replicas_ asks pipeline_ whether a turn's writes are out (only once the loop runs).
   ReplicaSet replicas_;
   TurnPipeline pipeline_;

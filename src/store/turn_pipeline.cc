@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 
-#include <boost/asio/post.hpp>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,12 +12,12 @@
 namespace ringkv::store {
 
 TurnPipeline::TurnPipeline(const StoreOptions& options, storage::Engine* engine,
-                           boost::asio::io_context& loop, BackgroundWorker& storage_worker,
-                           const std::atomic<bool>& running, ReplicaSet& replicas)
+                           NodeEnv& env, const std::atomic<bool>& running, ReplicaSet& replicas)
     : options_(options),
       engine_(engine),
-      loop_(loop),
-      storage_worker_(storage_worker),
+      clock_(env.clock()),
+      loop_(env.loop()),
+      storage_worker_(env.storage_worker()),
       running_(running),
       replicas_(replicas),
       log_budget_(options.raft_log_node_max_bytes) {}
@@ -26,7 +25,7 @@ TurnPipeline::TurnPipeline(const StoreOptions& options, storage::Engine* engine,
 void TurnPipeline::ScheduleCycle() {
   if (cycle_scheduled_) return;
   cycle_scheduled_ = true;
-  boost::asio::post(loop_, [this] {
+  loop_.Post([this] {
     cycle_scheduled_ = false;
     RunCycle();
   });
@@ -39,7 +38,7 @@ void TurnPipeline::RunCycle() {
     for (auto& [g, r] : replicas_.all()) r->FlushMessages();
     return;
   }
-  const auto collect_start = std::chrono::steady_clock::now();
+  const auto collect_start = clock_.Now();
   auto batch = std::make_shared<storage::WriteBatch>();
   bool sync = false;
   for (auto& [g, r] : replicas_.all()) {
@@ -75,7 +74,7 @@ void TurnPipeline::RunCycle() {
     }
   }
   auto collect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - collect_start).count();
+      clock_.Now() - collect_start).count();
   if (collect_ms > 100) {
     LOG(WARNING) << "slow loop turn: collecting " << in_flight_.size() << " Readys took "
                  << collect_ms << " ms (snapshot install or slow disk?)";
@@ -93,9 +92,9 @@ void TurnPipeline::RunCycle() {
   if (options_.replica.test_bug == replica::TestBug::kAckBeforeSync) sync = false;
   const size_t groups = in_flight_.size();
   storage_worker_.Post([this, batch, sync, groups] {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = clock_.Now();
     ringkv::Status s = WriteLogBatch(*batch, sync);
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    const std::chrono::duration<double> took = clock_.Now() - start;
     ObserveLogWrite(took.count(), groups, batch->ByteSize(), sync);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
     // Durations, not whole milliseconds: a threshold of 0 logs every write.
@@ -104,7 +103,7 @@ void TurnPipeline::RunCycle() {
                    << batch->ByteSize() << " bytes) took " << ms << " ms (over "
                    << options_.slow_sync.count() << " ms; a slow or overloaded disk)";
     }
-    boost::asio::post(loop_, [this, s] { OnBatchWritten(s); });
+    loop_.Post([this, s] { OnBatchWritten(s); });
   });
 }
 
@@ -132,7 +131,7 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
   // Style tier 3: a failed write on the Raft log path leaves the log state unknown; stop and
   // recover from disk on restart.
   if (!s.ok()) FailStop(s, "syncing the Raft log");
-  apply_started_ = std::chrono::steady_clock::now();
+  apply_started_ = clock_.Now();
   // Committed entries are applied in memory here, on the loop thread; their writes (unsynced,
   // one per group) go to the storage worker, so the loop keeps sending heartbeats and taking
   // requests meanwhile instead of waiting on RocksDB. The turn (and the next Ready of every
@@ -149,7 +148,7 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
   }
   storage_worker_.Post([this, jobs] {
     for (ApplyWriteJob& j : *jobs) j.written = engine_->Write(j.batch, /*sync=*/false);
-    boost::asio::post(loop_, [this, jobs] { OnApplyWritten(*jobs); });
+    loop_.Post([this, jobs] { OnApplyWritten(*jobs); });
   });
 }
 
@@ -166,7 +165,7 @@ void TurnPipeline::FinishTurn() {
   write_in_flight_ = false;
   const size_t groups = in_flight_.size();
   in_flight_.clear();
-  const std::chrono::duration<double> apply_took = std::chrono::steady_clock::now() - apply_started_;
+  const std::chrono::duration<double> apply_took = clock_.Now() - apply_started_;
   ObserveApply(apply_took.count());
   const auto apply_ms = std::chrono::duration_cast<std::chrono::milliseconds>(apply_took).count();
   if (apply_took > options_.slow_apply) {

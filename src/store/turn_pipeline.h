@@ -13,7 +13,6 @@
 #define RINGKV_STORE_TURN_PIPELINE_H_
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -24,8 +23,8 @@
 #include "replica/replica.h"
 #include "storage/engine.h"
 #include "storage/write_batch.h"
-#include "store/background_worker.h"
 #include "store/log_budget.h"
+#include "store/node_env.h"
 #include "store/replica_set.h"
 #include "store/store_options.h"
 
@@ -33,11 +32,10 @@ namespace ringkv::store {
 
 class TurnPipeline {
  public:
-  // None is owned; all must outlive this. `storage_worker` makes the turn's writes; `running`
+  // None is owned; all must outlive this. `env`'s storage worker makes the turn's writes; `running`
   // is the store's (a full disk is waited out only while it runs).
-  TurnPipeline(const StoreOptions& options, storage::Engine* engine, boost::asio::io_context& loop,
-               BackgroundWorker& storage_worker, const std::atomic<bool>& running,
-               ReplicaSet& replicas);
+  TurnPipeline(const StoreOptions& options, storage::Engine* engine, NodeEnv& env,
+               const std::atomic<bool>& running, ReplicaSet& replicas);
 
   // Runs a turn soon (once, however often it is asked before it runs).
   void ScheduleCycle();
@@ -64,8 +62,9 @@ class TurnPipeline {
 
   const StoreOptions& options_;
   storage::Engine* const engine_;
-  boost::asio::io_context& loop_;
-  BackgroundWorker& storage_worker_;
+  const Clock& clock_;
+  LoopExecutor& loop_;
+  OffLoopExecutor& storage_worker_;
   const std::atomic<bool>& running_;
   ReplicaSet& replicas_;
 

@@ -67,6 +67,7 @@ class NullEnv : public ReplicaEnv {
   void SendRaft(raftpb::Message) override {}
   void SendSnapshot(GroupId, raftpb::Message) override {}
   raft::Logger* raft_logger() override { return nullptr; }
+  Clock::time_point Now() const override { return Clock::now(); }
   bool TryReserveSnapshotInstall() override { return true; }
   void ReleaseSnapshotInstall() override {}
 };

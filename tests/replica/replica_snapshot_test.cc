@@ -39,6 +39,7 @@ class FakeEnv final : public ReplicaEnv {
   void SendRaft(raftpb::Message m) override { sent.push_back(std::move(m)); }
   void SendSnapshot(GroupId, raftpb::Message) override {}
   raft::Logger* raft_logger() override { return nullptr; }
+  Clock::time_point Now() const override { return Clock::now(); }
   bool TryReserveSnapshotInstall() override {
     if (slot_taken) return false;
     slot_taken = true;

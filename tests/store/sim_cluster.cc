@@ -1,0 +1,248 @@
+#include "store/sim_cluster.h"
+
+#include <glog/logging.h>
+
+#include <utility>
+
+#include "ring/hash_ring.h"
+#include "ring/shard_map.h"
+
+namespace ringkv::store::sim {
+
+// A node's outgoing traffic: every message reaches its node after the network's delay.
+class SimCluster::Transport final : public StoreTransport {
+ public:
+  Transport(SimCluster* cluster, NodeId self) : cluster_(cluster), self_(self) {}
+  bool Send(raftpb::Message m) override {
+    const NodeId from = self_;
+    const NodeId to = NodeOfReplica(NodeId(m.to()));  // before m moves
+    cluster_->Deliver(to, [from, m = std::move(m)](Store* s) {
+      s->OnRaftMessages(from, {m});
+    });
+    return true;
+  }
+  bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) override {
+    const NodeId from = self_;
+    cluster_->Deliver(to, [from, chunk = std::move(chunk)](Store* s) {
+      s->OnSnapshotChunk(from, chunk);
+    });
+    return true;
+  }
+
+ private:
+  SimCluster* const cluster_;
+  const NodeId self_;
+};
+
+SimCluster::SimCluster(Options options) : options_(options), rng_(options.seed) {
+  ring_.num_shards = options_.shards;
+  ring_.replication_factor = 3;
+  for (int i = 1; i <= options_.nodes; ++i) {
+    auto n = std::make_unique<Node>();
+    n->transport = std::make_unique<Transport>(this, NodeId(i));
+    nodes_[NodeId(i)] = std::move(n);
+  }
+}
+
+SimCluster::~SimCluster() {
+  // Stores first (their timers and tasks live in scheduler_), each as a crash would.
+  for (auto& [id, n] : nodes_) {
+    if (n->env) n->env->Kill();
+    n->store.reset();
+    n->env.reset();
+  }
+}
+
+StoreOptions SimCluster::NodeOptions(NodeId id) const {
+  StoreOptions o;
+  o.node_id = id;
+  o.ring = ring_;
+  o.placement_interval = std::chrono::milliseconds(0);  // placement: a later step of the sim
+  o.replica.seed = options_.seed * 1000 + id.value();
+  return o;
+}
+
+std::vector<NodeId> SimCluster::node_ids() const {
+  std::vector<NodeId> ids;
+  for (const auto& [id, n] : nodes_) ids.push_back(id);
+  return ids;
+}
+
+void SimCluster::OpenStore(NodeId id) {
+  Node& n = *nodes_.at(id);
+  n.env = std::make_unique<SimNodeEnv>(&scheduler_, next_owner_++);
+  n.store = std::make_unique<Store>(NodeOptions(id), &n.engine, n.transport.get(), n.env.get());
+}
+
+void SimCluster::Start() {
+  std::vector<NodeId> ids = node_ids();
+  Result<ring::ShardMap> map = ring::ShardMap::Compute(ring_, ids);
+  CHECK(map.ok()) << map.status();
+  for (NodeId id : ids) OpenStore(id);
+  for (uint32_t g = 1; g <= ring_.num_shards; ++g) {
+    raftpb::ConfState cs;
+    for (NodeId n : map->Replicas(GroupId(g))) cs.add_voters(n.value());
+    for (NodeId n : map->Replicas(GroupId(g))) {
+      Status s = nodes_.at(n)->store->AddReplica(GroupId(g), &cs);
+      CHECK(s.ok()) << s;
+    }
+  }
+  for (NodeId id : ids) nodes_.at(id)->store->Start();
+  Trace("started " + std::to_string(ids.size()) + " nodes, " +
+        std::to_string(ring_.num_shards) + " shards");
+}
+
+void SimCluster::Deliver(NodeId to, std::function<void(Store*)> f) {
+  const auto jitter = std::chrono::microseconds(
+      std::uniform_int_distribution<int64_t>(0, options_.net_jitter.count())(rng_));
+  scheduler_.Schedule(scheduler_.Now() + options_.net_delay + jitter, SimScheduler::kNoOwner,
+                      SimScheduler::Kind::kOther, [this, to, f = std::move(f)] {
+                        auto it = nodes_.find(to);
+                        if (it != nodes_.end() && it->second->store) f(it->second->store.get());
+                      });
+}
+
+bool SimCluster::RunUntil(const std::function<bool()>& done, std::chrono::nanoseconds limit) {
+  return scheduler_.RunUntil(done, scheduler_.Now() + limit);
+}
+
+std::optional<NodeId> SimCluster::LeaderOf(GroupId group) {
+  std::optional<NodeId> leader;
+  uint64_t best_term = 0;
+  for (auto& [id, n] : nodes_) {
+    if (!n->store) continue;
+    const kvpb::NodeStatus st = n->store->GetNodeStatus();
+    for (const kvpb::GroupStatus& g : st.groups()) {
+      if (g.group_id() != group.value() || g.role() != "leader") continue;
+      if (!leader || g.term() > best_term) {
+        leader = id;
+        best_term = g.term();
+      }
+    }
+  }
+  return leader;
+}
+
+bool SimCluster::WaitForLeaders(std::chrono::nanoseconds limit) {
+  return RunUntil(
+      [this] {
+        for (uint32_t g = 1; g <= ring_.num_shards; ++g) {
+          if (!LeaderOf(GroupId(g))) return false;
+        }
+        return true;
+      },
+      limit);
+}
+
+uint64_t SimCluster::AppliedIndex(NodeId node, GroupId group) {
+  Store* s = nodes_.at(node)->store.get();
+  if (s == nullptr) return 0;
+  const kvpb::NodeStatus st = s->GetNodeStatus();
+  for (const kvpb::GroupStatus& g : st.groups()) {
+    if (g.group_id() == group.value()) return g.applied();
+  }
+  return 0;
+}
+
+bool SimCluster::ReplicasAgree(GroupId group) {
+  std::optional<std::pair<uint64_t, uint64_t>> seen;  // (applied, digest)
+  int replicas = 0;
+  for (auto& [id, n] : nodes_) {
+    if (!n->store) return false;
+    const kvpb::NodeStatus st = n->store->GetNodeStatus(/*with_digests=*/true);
+    for (const kvpb::GroupStatus& g : st.groups()) {
+      if (g.group_id() != group.value()) continue;
+      if (!g.has_digest()) return false;
+      ++replicas;
+      const std::pair<uint64_t, uint64_t> mine{g.digest_applied(), g.digest()};
+      if (seen && *seen != mine) return false;
+      seen = mine;
+    }
+  }
+  return replicas == static_cast<int>(ring_.replication_factor);
+}
+
+GroupId SimCluster::GroupOf(const std::string& key) const {
+  Result<ring::HashRing> r = ring::HashRing::Create(ring_);
+  CHECK(r.ok()) << r.status();
+  return r->ShardForKey(key);
+}
+
+uint64_t SimCluster::Submit(NodeId node, kvpb::Request req) {
+  const uint64_t id = next_request_++;
+  req.set_request_id(id);
+  Store* s = nodes_.at(node)->store.get();
+  if (s == nullptr) {
+    kvpb::Response resp;
+    resp.set_request_id(id);
+    resp.mutable_error()->set_code(kvpb::UNAVAILABLE);
+    resp.mutable_error()->set_message("node is down");
+    answers_[id] = resp;
+    Trace("request " + std::to_string(id) + " to node " + std::to_string(node.value()) +
+          ": node is down");
+    return id;
+  }
+  s->HandleRequest(std::move(req), [this, id, node](kvpb::Response resp) {
+    std::string line = "request " + std::to_string(id) + " at node " +
+                       std::to_string(node.value()) + ": ";
+    if (resp.has_error() && resp.error().code() != kvpb::OK) {
+      line += kvpb::ErrorCode_Name(resp.error().code()) + " " + resp.error().message();
+    } else {
+      line += resp.ShortDebugString();
+    }
+    Trace(std::move(line));
+    answers_[id] = std::move(resp);
+  });
+  return id;
+}
+
+uint64_t SimCluster::Put(NodeId node, const std::string& key, const std::string& value) {
+  kvpb::Request req;
+  req.mutable_put()->set_key(key);
+  req.mutable_put()->set_value(value);
+  return Submit(node, std::move(req));
+}
+
+uint64_t SimCluster::Get(NodeId node, const std::string& key) {
+  kvpb::Request req;
+  req.set_consistency(kvpb::LINEARIZABLE);
+  req.mutable_get()->set_key(key);
+  return Submit(node, std::move(req));
+}
+
+const kvpb::Response* SimCluster::answer(uint64_t id) const {
+  auto it = answers_.find(id);
+  return it == answers_.end() ? nullptr : &it->second;
+}
+
+bool SimCluster::WaitForAnswer(uint64_t id, std::chrono::nanoseconds limit) {
+  return RunUntil([this, id] { return answers_.count(id) > 0; }, limit);
+}
+
+void SimCluster::Crash(NodeId node) {
+  Node& n = *nodes_.at(node);
+  n.env->Kill();
+  n.store.reset();
+  n.env.reset();
+  n.engine.Crash();
+  Trace("node " + std::to_string(node.value()) + " crashed");
+}
+
+void SimCluster::Restart(NodeId node) {
+  OpenStore(node);
+  Store* s = nodes_.at(node)->store.get();
+  Status st = s->OpenExistingReplicas();
+  CHECK(st.ok()) << st;
+  s->Start();
+  Trace("node " + std::to_string(node.value()) + " restarted");
+}
+
+void SimCluster::Trace(std::string line) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      scheduler_.Now().time_since_epoch() - std::chrono::hours(1))
+                      .count();
+  trace_.push_back("t=" + std::to_string(us) + "us step=" + std::to_string(scheduler_.steps()) +
+                   " " + line);
+}
+
+}  // namespace ringkv::store::sim
