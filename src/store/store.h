@@ -76,8 +76,9 @@ class Store final : public replica::ReplicaEnv {
 
   // Starts the storage and snapshot workers, then the loop.
   void Start();
-  // Stops ticking, then the loop, then the workers (AsioNodeEnv joins its threads); pending
-  // requests get UNAVAILABLE. Idempotent.
+  // Stops ticking, then the loop, then the workers (AsioNodeEnv joins its threads). Requests
+  // still pending are dropped unanswered (their callbacks are destroyed with the replicas;
+  // store_sim_test); open watches end with UNAVAILABLE. Idempotent.
   void Stop();
 
   // Inbound traffic (any thread).

@@ -228,6 +228,13 @@ void SimCluster::Crash(NodeId node) {
   Trace("node " + std::to_string(node.value()) + " crashed");
 }
 
+void SimCluster::Shutdown(NodeId node) {
+  Node& n = *nodes_.at(node);
+  n.store.reset();  // Stop()s
+  n.env.reset();
+  Trace("node " + std::to_string(node.value()) + " shut down");
+}
+
 void SimCluster::Restart(NodeId node) {
   OpenStore(node);
   Store* s = nodes_.at(node)->store.get();

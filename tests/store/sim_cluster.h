@@ -71,6 +71,9 @@ class SimCluster {
   // A crash: the node's queued work is dropped, its Store destroyed, and its engine loses every
   // unsynced write. Restart: a new Store on the same engine reopens its replicas and starts.
   void Crash(NodeId node);
+  // A clean stop (Store::Stop: what is due on the loop runs, then the workers drain; nothing
+  // is lost), for a restart.
+  void Shutdown(NodeId node);
   void Restart(NodeId node);
   bool up(NodeId node) const { return nodes_.at(node)->store != nullptr; }
   Store* store(NodeId node) { return nodes_.at(node)->store.get(); }
