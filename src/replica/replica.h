@@ -181,7 +181,8 @@ class Replica {
   NodeId id() const { return options_.self; }
 
   // Client requests. `deadline` bounds how long the request may wait here.
-  void HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+  // Takes the request by value: a write's operation (a put's value) moves into the command.
+  void HandleRequest(kvpb::Request req, Reply reply, Clock::time_point deadline);
   // Opens the watch `req` (REQUIRES: req.has_watch()) on `stream`; only the leader serves
   // watches (others answer NOT_LEADER / NO_LEADER on the stream and end it).
   void HandleWatch(const kvpb::Request& req, std::shared_ptr<WatchStream> stream);
@@ -283,7 +284,7 @@ class Replica {
  private:
   Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* env);
 
-  void HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline);
+  void HandleWrite(kvpb::Request req, Reply reply, Clock::time_point deadline);
   // OK, or why a peer's message breaks a guarantee of a correct leader (then it is dropped).
   Status CheckPeerMessage(const raftpb::Message& m) const;
   // Lease keep-alive / time-to-live, once a ReadIndex confirmed leadership (replica_lease.cc).

@@ -110,19 +110,19 @@ std::optional<kvpb::Response> Replica::ValidateLeaseShard(uint64_t lease) const 
                            "them as its shard key, or give the keys a common hash tag {...})");
 }
 
-void Replica::HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_point deadline) {
+void Replica::HandleRequest(kvpb::Request req, Reply reply, Clock::time_point deadline) {
   if (IsWrite(req)) {
-    HandleWrite(req, std::move(reply), deadline);
+    HandleWrite(std::move(req), std::move(reply), deadline);
     return;
   }
   if (!req.has_get() && !req.has_scan() && !IsLeaseRead(req) && !req.has_backup_read()) {
     reply(ErrorResponse(kvpb::INVALID_ARGUMENT, true, "unknown request type"));
     return;
   }
-  PendingRead r{req, std::move(reply), deadline};
+  PendingRead r{std::move(req), std::move(reply), deadline};
   // A backup read is only a linearizable barrier here (store/backup_cursors.h reads the data).
-  if (!IsLeaseRead(req) &&
-      ((req.consistency() == kvpb::SERIALIZABLE && !req.has_backup_read()) ||
+  if (!IsLeaseRead(r.req) &&
+      ((r.req.consistency() == kvpb::SERIALIZABLE && !r.req.has_backup_read()) ||
        options_.test_bug == TestBug::kStaleReads)) {
     ServeRead(r);
     return;
@@ -134,7 +134,7 @@ void Replica::HandleRequest(const kvpb::Request& req, Reply reply, Clock::time_p
   reads_.Queue(std::move(r));
 }
 
-void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_point deadline) {
+void Replica::HandleWrite(kvpb::Request req, Reply reply, Clock::time_point deadline) {
   if (auto err = ValidateWrite(req)) {
     reply(*err);
     return;
@@ -151,14 +151,16 @@ void Replica::HandleWrite(const kvpb::Request& req, Reply reply, Clock::time_poi
   cmd.set_sequence(req.sequence());
   cmd.set_first_incomplete(req.first_incomplete());
   cmd.set_session_started_ms(req.session_started_ms());
-  if (req.has_put()) *cmd.mutable_put() = req.put();
-  if (req.has_delete_()) *cmd.mutable_delete_() = req.delete_();
-  if (req.has_cas()) *cmd.mutable_cas() = req.cas();
-  if (req.has_append()) *cmd.mutable_append() = req.append();
-  if (req.has_txn()) *cmd.mutable_txn() = req.txn();
-  if (req.has_lease_grant()) *cmd.mutable_lease_grant() = req.lease_grant();
+  // The operation moves from the request into the command (Swap: the request keeps its op case,
+  // emptied, for the injected bug below): a put's value is not copied here.
+  if (req.has_put()) cmd.mutable_put()->Swap(req.mutable_put());
+  if (req.has_delete_()) cmd.mutable_delete_()->Swap(req.mutable_delete_());
+  if (req.has_cas()) cmd.mutable_cas()->Swap(req.mutable_cas());
+  if (req.has_append()) cmd.mutable_append()->Swap(req.mutable_append());
+  if (req.has_txn()) cmd.mutable_txn()->Swap(req.mutable_txn());
+  if (req.has_lease_grant()) cmd.mutable_lease_grant()->Swap(req.mutable_lease_grant());
   if (req.has_lease_revoke()) {
-    *cmd.mutable_lease_revoke() = req.lease_revoke();
+    cmd.mutable_lease_revoke()->Swap(req.mutable_lease_revoke());
     cmd.mutable_lease_revoke()->set_expired(false);
   }
   Result<raft::EntryId> id = raw_->Propose(cmd.SerializeAsString());

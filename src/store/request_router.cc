@@ -65,7 +65,7 @@ RequestRouter::RequestRouter(const StoreOptions& options, storage::Engine* engin
       pipeline_(pipeline),
       backup_cursors_(std::make_unique<BackupCursors>(engine, env)) {}
 
-void RequestRouter::Dispatch(const kvpb::Request& req, ResponseCallback reply,
+void RequestRouter::Dispatch(kvpb::Request req, ResponseCallback reply,
                              std::chrono::steady_clock::time_point received) {
   uint64_t request_id = req.request_id();
   NodeId self = options_.node_id;
@@ -123,7 +123,7 @@ void RequestRouter::Dispatch(const kvpb::Request& req, ResponseCallback reply,
     HandleAdmin(req, r, std::move(wrapped));
     return;
   }
-  r->HandleRequest(req, std::move(wrapped), deadline);
+  r->HandleRequest(std::move(req), std::move(wrapped), deadline);
 }
 
 std::optional<GroupId> RequestRouter::RouteKey(const kvpb::Request& req, kvpb::Response* error) {

@@ -38,7 +38,7 @@ class RequestRouter {
 
   // Serves a data, admin (of one shard) or backup-read request that arrived at `received`;
   // `reply` runs exactly once. Node-wide requests (status, decommission) are the store's.
-  void Dispatch(const kvpb::Request& req, ResponseCallback reply,
+  void Dispatch(kvpb::Request req, ResponseCallback reply,
                 std::chrono::steady_clock::time_point received);
   // Opens the watch `req` on `stream` at its shard's replica, or ends the stream with the error.
   void HandleWatch(const kvpb::Request& req, std::shared_ptr<replica::WatchStream> stream);

@@ -158,12 +158,12 @@ void Store::HandleRequest(kvpb::Request req, ResponseCallback reply,
                           std::chrono::steady_clock::time_point received) {
   env_->loop().Post([this, req = std::move(req), reply = std::move(reply),
                             received]() mutable {
-    Dispatch(req, std::move(reply), received);
+    Dispatch(std::move(req), std::move(reply), received);
     pipeline_.ScheduleCycle();
   });
 }
 
-void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply,
+void Store::Dispatch(kvpb::Request req, ResponseCallback reply,
                      std::chrono::steady_clock::time_point received) {
   uint64_t request_id = req.request_id();
   NodeId self = options_.node_id;
@@ -191,7 +191,7 @@ void Store::Dispatch(const kvpb::Request& req, ResponseCallback reply,
     reply(std::move(resp));
     return;
   }
-  router_.Dispatch(req, std::move(reply), received);
+  router_.Dispatch(std::move(req), std::move(reply), received);
 }
 
 void Store::HandleWatch(kvpb::Request req, std::shared_ptr<replica::WatchStream> stream) {

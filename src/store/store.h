@@ -118,7 +118,7 @@ class Store final : public replica::ReplicaEnv {
  private:
   void OnTick();
   // Serves the node-wide requests (status, decommission); the rest go to router_.
-  void Dispatch(const kvpb::Request& req, ResponseCallback reply,
+  void Dispatch(kvpb::Request req, ResponseCallback reply,
                 std::chrono::steady_clock::time_point received);
 
   const StoreOptions options_;
