@@ -134,7 +134,9 @@ void SimClient::Start(std::unique_ptr<Call> call) {
   call->deadline_ms = env_.now_ms() + timing_.call_timeout_ms;
   call->request.set_consistency(kvpb::LINEARIZABLE);
   if (call->IsWrite()) call->session = sessions_.Acquire();
-  recorder_->Invoke(call->process, call->f, call->key, call->invoke_value, env_.now_ms());
+  auto renamed = process_of_slot_.find(call->process);
+  recorder_->Invoke(renamed == process_of_slot_.end() ? call->process : renamed->second, call->f,
+                    call->key, call->invoke_value, env_.now_ms());
   const int64_t process = call->process;
   const uint64_t id = call->id;
   calls_[process] = std::move(call);
@@ -286,7 +288,10 @@ void SimClient::Finish(Call* c, OpType type, edn::Value value, std::optional<int
     case OpType::kFail: ++counts_.fail; break;
     default: ++counts_.info; break;
   }
-  recorder_->Complete(c->process, type, c->f, c->key, std::move(value), version, env_.now_ms());
+  auto renamed = process_of_slot_.find(c->process);
+  const int64_t process = renamed == process_of_slot_.end() ? c->process : renamed->second;
+  recorder_->Complete(process, type, c->f, c->key, std::move(value), version, env_.now_ms());
+  if (type == OpType::kInfo) process_of_slot_[c->process] = next_process_++;
   calls_.erase(c->process);  // destroys *c
 }
 

@@ -10,8 +10,10 @@
 // Every operation is recorded in a HistoryRecorder as a Jepsen process's invoke and completion:
 //   register  :read (nil or the integer), :write v, :cas [expected new] (a failed compare is :fail)
 //   append    :append e (server-side Append of "e,"), :read [e1 e2 ...] (the key's elements)
-// A process has one operation at a time; one SimClient serves many processes, so one session
-// has as many writes in flight as the client has busy processes.
+// The caller names "slots": a slot has one operation at a time, and one SimClient serves many
+// slots, so one session has as many writes in flight as the client has busy slots. A slot is a
+// Jepsen process until one of its operations ends :info; it then continues as a new process
+// (as Jepsen's workers do), numbered from 1,000,000 up.
 //
 // Thread-safety: not thread-safe; the simulation is single-threaded.
 #ifndef RINGKV_TESTS_NODE_SIM_SIM_CLIENT_H_
@@ -66,7 +68,7 @@ class SimClient {
   void Append(int64_t process, const std::string& key, int64_t element);
   void ReadList(int64_t process, const std::string& key);
 
-  bool Busy(int64_t process) const { return calls_.contains(process); }
+  bool Busy(int64_t slot) const { return calls_.contains(slot); }
   size_t in_flight() const { return calls_.size(); }
   // Completions by outcome, for the simulation's summary.
   struct Counts {
@@ -94,7 +96,9 @@ class SimClient {
   Random* rng_;
   client::SessionPool sessions_;
   std::map<std::string, uint64_t> leader_of_key_;  // last node that answered as leader
-  std::map<int64_t, std::unique_ptr<Call>> calls_;  // by process
+  std::map<int64_t, std::unique_ptr<Call>> calls_;  // by slot
+  std::map<int64_t, int64_t> process_of_slot_;      // slots that became new processes
+  int64_t next_process_ = 1'000'000;
   uint64_t next_call_id_ = 1;
   Counts counts_;
 };

@@ -16,14 +16,14 @@ class SimCluster::Transport final : public StoreTransport {
   bool Send(raftpb::Message m) override {
     const NodeId from = self_;
     const NodeId to = NodeOfReplica(NodeId(m.to()));  // before m moves
-    cluster_->Deliver(to, [from, m = std::move(m)](Store* s) {
+    cluster_->Deliver(from, to, /*droppable=*/true, [from, m = std::move(m)](Store* s) {
       s->OnRaftMessages(from, {m});
     });
     return true;
   }
   bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) override {
     const NodeId from = self_;
-    cluster_->Deliver(to, [from, chunk = std::move(chunk)](Store* s) {
+    cluster_->Deliver(from, to, /*droppable=*/false, [from, chunk = std::move(chunk)](Store* s) {
       s->OnSnapshotChunk(from, chunk);
     });
     return true;
@@ -59,6 +59,7 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   o.ring = ring_;
   o.placement_interval = std::chrono::milliseconds(0);  // placement: a later step of the sim
   o.replica.seed = options_.seed * 1000 + id.value();
+  o.replica.test_bug = options_.test_bug;
   return o;
 }
 
@@ -92,10 +93,19 @@ void SimCluster::Start() {
         std::to_string(ring_.num_shards) + " shards");
 }
 
-void SimCluster::Deliver(NodeId to, std::function<void(Store*)> f) {
+std::chrono::nanoseconds SimCluster::NetDelay() {
   const auto jitter = std::chrono::microseconds(
       std::uniform_int_distribution<int64_t>(0, options_.net_jitter.count())(rng_));
-  scheduler_.Schedule(scheduler_.Now() + options_.net_delay + jitter, SimScheduler::kNoOwner,
+  return options_.net_delay + jitter;
+}
+
+void SimCluster::Deliver(NodeId from, NodeId to, bool droppable, std::function<void(Store*)> f) {
+  if (blocked_.contains({from, to})) return;
+  if (droppable && options_.drop > 0 &&
+      std::uniform_real_distribution<double>(0, 1)(rng_) < options_.drop) {
+    return;
+  }
+  scheduler_.Schedule(scheduler_.Now() + NetDelay(), SimScheduler::kNoOwner,
                       SimScheduler::Kind::kOther, [this, to, f = std::move(f)] {
                         auto it = nodes_.find(to);
                         if (it != nodes_.end() && it->second->store) f(it->second->store.get());
@@ -194,6 +204,38 @@ uint64_t SimCluster::Submit(NodeId node, kvpb::Request req) {
     answers_[id] = std::move(resp);
   });
   return id;
+}
+
+void SimCluster::Block(NodeId from, NodeId to) {
+  if (blocked_.insert({from, to}).second) {
+    Trace("link " + std::to_string(from.value()) + " -> " + std::to_string(to.value()) +
+          " blocked");
+  }
+}
+
+void SimCluster::HealAll() {
+  if (blocked_.empty()) return;
+  blocked_.clear();
+  Trace("partitions healed");
+}
+
+void SimCluster::SubmitAsync(NodeId node, kvpb::Request req,
+                             std::function<void(kvpb::Response)> reply) {
+  // Clients are "node 0": a partition of a node from node 0 cuts it off from its clients.
+  const NodeId client(0);
+  Deliver(client, node, /*droppable=*/true,
+          [this, node, client, req = std::move(req), reply = std::move(reply)](Store* s) mutable {
+            s->HandleRequest(std::move(req), [this, node, client, reply](kvpb::Response resp) {
+              if (blocked_.contains({node, client})) return;
+              if (options_.drop > 0 &&
+                  std::uniform_real_distribution<double>(0, 1)(rng_) < options_.drop) {
+                return;
+              }
+              scheduler_.Schedule(scheduler_.Now() + NetDelay(), SimScheduler::kNoOwner,
+                                  SimScheduler::Kind::kOther,
+                                  [reply, resp = std::move(resp)] { reply(resp); });
+            });
+          });
 }
 
 uint64_t SimCluster::Put(NodeId node, const std::string& key, const std::string& value) {

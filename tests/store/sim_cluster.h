@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ class SimCluster {
     // One-way delay of a message: base plus a seeded jitter in [0, jitter].
     std::chrono::microseconds net_delay{500};
     std::chrono::microseconds net_jitter{1500};
+    // Probability that one Raft message between nodes, or one client request or answer, is
+    // lost. Snapshot chunks are not dropped one by one (the real transport is a stream); a
+    // partition loses them all.
+    double drop = 0;
+    // An injected bug (replica.h TestBug) on every node, to prove the simulation catches it.
+    replica::TestBug test_bug = replica::TestBug::kNone;
   };
   explicit SimCluster(Options options);
   ~SimCluster();
@@ -61,6 +68,13 @@ class SimCluster {
   uint64_t Submit(NodeId node, kvpb::Request req);
   uint64_t Put(NodeId node, const std::string& key, const std::string& value);
   uint64_t Get(NodeId node, const std::string& key);
+  // Sends `req` to `node` over the simulated network (delay, drops, the node being down):
+  // `reply` runs with its answer after the network delay back, or never.
+  void SubmitAsync(NodeId node, kvpb::Request req, std::function<void(kvpb::Response)> reply);
+  // Partitions: messages from `from` to `to` are lost until healed (one-way).
+  void Block(NodeId from, NodeId to);
+  void HealAll();
+  bool partitioned() const { return !blocked_.empty(); }
   // The answer to request `id`, once there is one.
   const kvpb::Response* answer(uint64_t id) const;
   // Runs until request `id` is answered; false after `limit`.
@@ -96,8 +110,10 @@ class SimCluster {
   };
   StoreOptions NodeOptions(NodeId id) const;
   void OpenStore(NodeId id);
-  // Delivers `f` to `to`'s store after the network delay, if it is up then.
-  void Deliver(NodeId to, std::function<void(Store*)> f);
+  // Delivers `f` to `to`'s store after the network delay, if it is up then, unless the link
+  // from `from` is blocked or (when `droppable`) the message is lost.
+  void Deliver(NodeId from, NodeId to, bool droppable, std::function<void(Store*)> f);
+  std::chrono::nanoseconds NetDelay();
   void Trace(std::string line);
 
   const Options options_;
@@ -109,6 +125,7 @@ class SimCluster {
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
   std::map<uint64_t, kvpb::Response> answers_;
   std::vector<std::string> trace_;
+  std::set<std::pair<NodeId, NodeId>> blocked_;
 };
 
 }  // namespace ringkv::store::sim

@@ -1,0 +1,41 @@
+// The node simulation (issue 12 item 3), first version: whole RingKV nodes (store/, replica/,
+// raft/ on MemEngine disks, tests/store/sim_cluster.h) on one virtual clock, with a network
+// that delays, reorders and drops, partitions (both ways and one-way), crashes that lose every
+// unsynced write, and restarts; clients (sim_client.h) with sessions, deadlines and retries,
+// several writes of one session in flight, doing register (read/write/cas) or append
+// operations. Every client operation goes into a Jepsen history checked by jepsen/checker/;
+// after healing, every replica of every shard must reach the same state digest.
+//
+// One seed decides everything (cluster size, shard count, drop rate, workload, faults), so a
+// failing seed reruns alone with --seed=N and prints the same trace.
+//
+// Not yet simulated: placement moves, node add/decommission, gossip suspicion, snapshot streams
+// cut mid-transfer, disk-full, scans and transactions (see docs/architecture.md, Tests).
+//
+// Thread-safety: none; each seed runs on the calling thread.
+#ifndef RINGKV_TESTS_NODE_SIM_NODE_SIM_H_
+#define RINGKV_TESTS_NODE_SIM_NODE_SIM_H_
+
+#include <cstdint>
+#include <string>
+
+#include "replica/replica.h"
+
+namespace ringkv::node_sim {
+
+struct SeedResult {
+  uint64_t steps = 0;       // scheduler tasks run
+  uint64_t client_ops = 0;  // operations invoked (final reads included)
+  uint64_t violations = 0;  // 0 or 1: the first violation ends the seed
+  std::string report;       // what was violated, with the checker's report and the trace tail
+  std::string summary;      // one line: the seed's parameters and outcome counts
+  std::string trace;        // with `keep_trace`: every cluster event (node faults, answers)
+};
+
+// `bug`: an injected bug (replica.h TestBug) on every node; the seed should then fail.
+SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace = false,
+                          replica::TestBug bug = replica::TestBug::kNone);
+
+}  // namespace ringkv::node_sim
+
+#endif  // RINGKV_TESTS_NODE_SIM_NODE_SIM_H_
