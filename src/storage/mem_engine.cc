@@ -140,6 +140,12 @@ uint64_t MemEngine::synced_writes() const {
   return synced_writes_;
 }
 
+std::shared_ptr<const MemEngine::Tables> MemEngine::Pinned(const ReadSnapshot* snapshot) const {
+  if (snapshot != nullptr) return static_cast<const MemSnapshot*>(snapshot)->tables;
+  std::lock_guard lock(mu_);
+  return live_;
+}
+
 MemEngine::Tables& MemEngine::MutableLive() {
   // Copies made under mu_ are the only way to share live_, so a count of 1 means no reader.
   if (live_.use_count() > 1) live_ = std::make_shared<Tables>(*live_);
@@ -179,13 +185,7 @@ Status MemEngine::Write(const WriteBatch& batch, bool sync) {
 
 Result<std::optional<std::string>> MemEngine::Get(Cf cf, std::string_view key,
                                                   const ReadSnapshot* snapshot) const {
-  std::shared_ptr<const Tables> tables;
-  if (snapshot != nullptr) {
-    tables = static_cast<const MemSnapshot*>(snapshot)->tables;
-  } else {
-    std::lock_guard lock(mu_);
-    tables = live_;
-  }
+  std::shared_ptr<const Tables> tables = Pinned(snapshot);
   const Table& t = (*tables)[static_cast<int>(cf)];
   auto it = t.find(key);
   if (it == t.end()) return std::optional<std::string>();
@@ -195,13 +195,7 @@ Result<std::optional<std::string>> MemEngine::Get(Cf cf, std::string_view key,
 
 std::unique_ptr<Iterator> MemEngine::NewIterator(Cf cf, KeyRange range,
                                                  const ReadSnapshot* snapshot) const {
-  std::shared_ptr<const Tables> tables;
-  if (snapshot != nullptr) {
-    tables = static_cast<const MemSnapshot*>(snapshot)->tables;
-  } else {
-    std::lock_guard lock(mu_);
-    tables = live_;
-  }
+  std::shared_ptr<const Tables> tables = Pinned(snapshot);
   return std::make_unique<Iterator>(std::make_unique<MemCursor>(std::move(tables), cf,
                                                                 std::move(range)));
 }

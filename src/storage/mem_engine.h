@@ -70,6 +70,8 @@ class MemEngine final : public Engine {
   class Staged;
   class StagedWriter;
 
+  // The version a read sees: `snapshot`'s, or the live one (pinned, so it stays valid).
+  std::shared_ptr<const Tables> Pinned(const ReadSnapshot* snapshot) const;
   // REQUIRES: mu_ held. Makes live_ private to the engine before a change (copy-on-write).
   Tables& MutableLive();
   // REQUIRES: mu_ held. OK, or why a write must fail now.
