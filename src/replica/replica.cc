@@ -209,6 +209,9 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
     if (was_leader_ && !leader) FailReadsNotLeader();
     if (leader != was_leader_) OnLeadershipChange(leader);
     was_leader_ = leader;
+    if (leader && options_.observer != nullptr) {
+      options_.observer->OnLeader(options_.group, raw_->term(), options_.self);
+    }
   }
   for (raftpb::Message& m : rd.messages) {
     m.set_group_id(options_.group.value());

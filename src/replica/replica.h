@@ -47,6 +47,7 @@
 #include "replica/log_adapter.h"
 #include "replica/proposal_table.h"
 #include "replica/read_queue.h"
+#include "replica/replica_observer.h"
 #include "replica/replies.h"
 #include "replica/snapshot_receipt.h"
 #include "replica/watch_hub.h"
@@ -147,6 +148,8 @@ struct ReplicaOptions {
   // Replica::RetryStalledApply). Default: 500 ms.
   std::chrono::milliseconds apply_retry_interval{500};
   TestBug test_bug = TestBug::kNone;
+  // Tests only (the node simulation's invariant checks); not owned. Null in kvd.
+  ReplicaObserver* observer = nullptr;
 };
 
 // What a replica needs from its node.

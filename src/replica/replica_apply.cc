@@ -65,6 +65,7 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   std::vector<std::pair<Reply, kvpb::Response>> replies;
   for (const raftpb::Entry& e : entries) {
     Index idx(e.index());
+    if (options_.observer != nullptr) options_.observer->OnApplied(options_.group, options_.self, e);
     kvpb::Response resp;
     if (e.type() == raftpb::ENTRY_CONF_CHANGE) {
       raftpb::ConfChange cc;

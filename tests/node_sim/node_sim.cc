@@ -86,6 +86,7 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, replica::TestBug bug) 
   for (int k = 0; k < 3; ++k) keys.push_back((append ? "a" : "r") + std::to_string(k));
 
   for (int64_t t = 0; t < kRunMs; t += 10) {
+    if (!cluster.invariants().violations().empty()) break;  // the trace ends at the violation
     if (t % 200 == 0) {
       const uint64_t dice = rng.Uniform(10);
       if (dice < 3 && restart_at.size() < max_down) {
@@ -156,6 +157,11 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, replica::TestBug bug) 
   cluster.RunUntil([&] { return client.in_flight() == 0; }, milliseconds(30'000));
   if (client.in_flight() != 0) fail("client operations still in flight 30 s after healing");
 
+  if (const auto& broken = cluster.invariants().violations(); !broken.empty()) {
+    std::string lines;
+    for (size_t i = 0; i < broken.size() && i < 5; ++i) lines += "  " + broken[i] + "\n";
+    fail("Raft safety invariant broken (" + std::to_string(broken.size()) + " times):\n" + lines);
+  }
   if (result.violations == 0) {
     HistoryVerdict v = append ? CheckAppendHistory(recorder.history())
                               : CheckRegisterHistory(recorder.history());

@@ -60,6 +60,7 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   o.placement_interval = std::chrono::milliseconds(0);  // placement: a later step of the sim
   o.replica.seed = options_.seed * 1000 + id.value();
   o.replica.test_bug = options_.test_bug;
+  o.replica.observer = invariants_.get();
   return o;
 }
 
@@ -286,12 +287,13 @@ void SimCluster::Restart(NodeId node) {
   Trace("node " + std::to_string(node.value()) + " restarted");
 }
 
-void SimCluster::Trace(std::string line) {
+std::string SimCluster::TimeTag() const {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       scheduler_.Now().time_since_epoch() - std::chrono::hours(1))
                       .count();
-  trace_.push_back("t=" + std::to_string(us) + "us step=" + std::to_string(scheduler_.steps()) +
-                   " " + line);
+  return "t=" + std::to_string(us) + "us step=" + std::to_string(scheduler_.steps());
 }
+
+void SimCluster::Trace(std::string line) { trace_.push_back(TimeTag() + " " + line); }
 
 }  // namespace ringkv::store::sim

@@ -24,6 +24,7 @@
 #include "common/ids.h"
 #include "proto/kv.pb.h"
 #include "storage/mem_engine.h"
+#include "store/sim_invariants.h"
 #include "store/sim_node_env.h"
 #include "store/store.h"
 
@@ -98,6 +99,8 @@ class SimCluster {
   // applied index (placement is off: every node holds its ring replicas).
   bool ReplicasAgree(GroupId group);
   const std::vector<std::string>& trace() const { return trace_; }
+  // Raft's safety invariants, checked as replicas lead and apply (sim_invariants.h).
+  const SimInvariants& invariants() const { return *invariants_; }
   std::vector<NodeId> node_ids() const;
 
  private:
@@ -115,6 +118,7 @@ class SimCluster {
   void Deliver(NodeId from, NodeId to, bool droppable, std::function<void(Store*)> f);
   std::chrono::nanoseconds NetDelay();
   void Trace(std::string line);
+  std::string TimeTag() const;  // virtual time and step, for trace and violation lines
 
   const Options options_;
   ring::RingConfig ring_;
@@ -122,6 +126,9 @@ class SimCluster {
   std::mt19937_64 rng_;
   uint64_t next_owner_ = 1;
   uint64_t next_request_ = 1;
+  // Before nodes_: the stores report to it until they are destroyed.
+  std::unique_ptr<SimInvariants> invariants_ =
+      std::make_unique<SimInvariants>([this] { return TimeTag(); });
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
   std::map<uint64_t, kvpb::Response> answers_;
   std::vector<std::string> trace_;
