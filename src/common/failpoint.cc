@@ -25,18 +25,24 @@ class Registry {
   void Set(std::string_view name, Armed a) {
     std::lock_guard<std::mutex> l(mu_);
     points_[std::string(name)] = std::move(a);
-    internal::armed_points.store(static_cast<int>(points_.size()), std::memory_order_relaxed);
+    Count();
   }
   void Erase(std::string_view name) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = points_.find(name);
     if (it != points_.end()) points_.erase(it);
-    internal::armed_points.store(static_cast<int>(points_.size()), std::memory_order_relaxed);
+    Count();
   }
   void Clear() {
     std::lock_guard<std::mutex> l(mu_);
     points_.clear();
-    internal::armed_points.store(0, std::memory_order_relaxed);
+    Count();
+  }
+  bool Injected(std::string_view name) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = points_.find(name);
+    if (it == points_.end() || it->second.fn || it->second.action != Action::kInject) return false;
+    return ++it->second.hits > it->second.skip;
   }
   uint64_t Hits(std::string_view name) {
     std::lock_guard<std::mutex> l(mu_);
@@ -53,6 +59,8 @@ class Registry {
       ++a.hits;
       if (a.fn) {
         fn = a.fn;  // run outside the lock: the callback may arm or disarm points
+      } else if (a.action == Action::kInject) {
+        return Status::OK();  // a bug point: asked with Injected, never a fault
       } else if (a.hits > a.skip) {
         if (a.action == Action::kCrash) Crash(name);
         return Status::IOError("failpoint " + std::string(name) + " fired");
@@ -70,6 +78,14 @@ class Registry {
     std::fflush(stderr);
     std::raise(SIGKILL);
     std::_Exit(128 + SIGKILL);  // not reached
+  }
+
+  // Publishes the fast paths' counts. REQUIRES: mu_ held.
+  void Count() {
+    int bugs = 0;
+    for (const auto& [name, a] : points_) bugs += !a.fn && a.action == Action::kInject ? 1 : 0;
+    internal::armed_points.store(static_cast<int>(points_.size()), std::memory_order_relaxed);
+    internal::armed_bugs.store(bugs, std::memory_order_relaxed);
   }
 
   std::mutex mu_;
@@ -135,9 +151,11 @@ Status ArmFromSpec(std::string_view spec) {
       p.action = Action::kCrash;
     } else if (action == "error") {
       p.action = Action::kError;
+    } else if (action == "inject") {
+      p.action = Action::kInject;
     } else {
       return Status::InvalidArgument("failpoint spec '" + std::string(item) +
-                                     "': action must be crash or error");
+                                     "': action must be crash, error or inject");
     }
     parsed.push_back(std::move(p));
   }
@@ -147,6 +165,7 @@ Status ArmFromSpec(std::string_view spec) {
 
 namespace internal {
 Status HitSlow(std::string_view name) { return TheRegistry().Hit(name); }
+bool InjectedSlow(std::string_view name) { return TheRegistry().Injected(name); }
 }  // namespace internal
 
 }  // namespace ringkv::failpoint

@@ -13,6 +13,17 @@
 // Each module declares its point names next to the code that hits them (e.g. storage/snapshot.h
 // lists the snapshot install sequence in order), so a test can walk every point.
 //
+// Bug points: the same seam re-injects known bugs, so the simulations and the Jepsen teeth can
+// prove they catch them (issue 12). Code that once had a bug asks at the place of the fix
+//
+//   if (failpoint::Injected(kBugStaleReads)) { ...the old, wrong behaviour... }
+//
+// and a test arms the point with Action::kInject (kvd_buggy: --test_inject_bug). An unarmed
+// Injected is one relaxed atomic load that returns false (bug points have their own count, so
+// armed fault points do not slow it down); the pure Raft core may ask it too. Bug point names
+// start with "bug." (`replica::kBugStaleReads = "bug.replica.stale_reads"`) and are declared
+// next to the code, with what the injected behaviour is and which fix it undoes.
+//
 // Thread-safety: every function may be called from any thread. Arming is process-wide: in a
 // test that runs several nodes in one process, a callback action can decide per caller.
 #ifndef RINGKV_COMMON_FAILPOINT_H_
@@ -37,6 +48,9 @@ enum class Action {
   // atexit handlers, no flush of user-space buffers, no core file. One line naming the point
   // is written to stderr first, so a test can tell the crash it asked for from a real one.
   kCrash,
+  // Marks a bug point injected: Injected(name) returns true once `skip` asks have passed.
+  // Hit on such a point returns OK (a bug point is not a fault: it changes what code does).
+  kInject,
 };
 
 // Arms `name`: the first `skip` hits pass, every later hit fires `action` (a crash fires once,
@@ -49,24 +63,35 @@ void Disarm(std::string_view name);
 void DisarmAll();
 
 // Arms points from a spec, as kvd_buggy's --test_failpoints flag gives it:
-//   <name>=<action>[@<n>][,<name>=<action>[@<n>]...]     action: crash | error
+//   <name>=<action>[@<n>][,<name>=<action>[@<n>]...]     action: crash | error | inject
 // `@n` fires at the n-th hit (1-based; default 1), i.e. skip = n - 1. InvalidArgument on a
 // malformed spec, naming the bad part; nothing is armed then.
 Status ArmFromSpec(std::string_view spec);
 
-// How many times `name` was hit while armed (fired or skipped). 0 for an unarmed point.
+// How many times `name` was hit (or, for a bug point, asked) while armed. 0 for an unarmed
+// point.
 uint64_t HitCount(std::string_view name);
 
 namespace internal {
 // Number of armed points; Hit's fast path. Changed only under the registry's mutex.
 inline std::atomic<int> armed_points{0};
+// Number of points armed with Action::kInject; Injected's fast path. Same.
+inline std::atomic<int> armed_bugs{0};
 Status HitSlow(std::string_view name);
+bool InjectedSlow(std::string_view name);
 }  // namespace internal
 
 // The point `name` is reached. OK unless it is armed (see Action).
 inline Status Hit(std::string_view name) {
   if (internal::armed_points.load(std::memory_order_relaxed) == 0) return Status::OK();
   return internal::HitSlow(name);
+}
+
+// Whether bug point `name` is injected: armed with Action::kInject (past its skip). False for
+// a point armed with any other action.
+inline bool Injected(std::string_view name) {
+  if (internal::armed_bugs.load(std::memory_order_relaxed) == 0) return false;
+  return internal::InjectedSlow(name);
 }
 
 // Disarms every point when it goes out of scope (tests: no arming leaks into the next test).

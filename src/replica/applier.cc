@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/failpoint.h"
 #include "common/printable.h"
 #include "common/status_macros.h"
 #include "replica/txn.h"
@@ -58,6 +59,21 @@ const std::string& CommandKey(const kvpb::Command& cmd) {
     default: return kEmpty;  // transactions and lease commands name no single key
   }
   return kEmpty;
+}
+
+kvpb::Response AssumedSuccessForTesting(const kvpb::Command& cmd, Index index) {
+  kvpb::Response ok;
+  switch (cmd.op_case()) {
+    case kvpb::Command::kPut: ok.mutable_put()->set_version(index.value()); break;
+    case kvpb::Command::kDelete: ok.mutable_delete_()->set_deleted(true); break;
+    case kvpb::Command::kCas:
+      ok.mutable_cas()->set_succeeded(true);
+      ok.mutable_cas()->set_version(index.value());
+      break;
+    case kvpb::Command::kAppend: ok.mutable_append()->set_version(index.value()); break;
+    default: break;
+  }
+  return ok;
 }
 
 Result<std::optional<storage::VersionedValue>> Applier::Get(const std::string& key) const {
@@ -127,8 +143,13 @@ Result<kvpb::Response> Applier::Apply(const kvpb::Command& cmd, Index index) {
       return resp;
     }
     case storage::SessionVerdict::kCached:
-      if (one_answer_sessions_ && sessions.Find(w.client_id)->sequences.back() > w.sequence) {
+      if (failpoint::Injected(kBugOneAnswerSessions) &&
+          sessions.Find(w.client_id)->sequences.back() > w.sequence) {
         return StaleSequenceForTesting(w.sequence);
+      }
+      if (failpoint::Injected(kBugRetryInBatchAppliesTwice) &&
+          batch_responses_.contains({w.client_id, w.sequence})) {
+        return ExecuteCommand(cmd, index);  // the injected bug: a second effect
       }
       return CachedResponse(cmd);  // a retry of an applied write: its answer, no second effect
     case storage::SessionVerdict::kBelowFirstIncomplete:

@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "proto/kv.pb.h"
@@ -31,19 +32,25 @@
 
 namespace ringkv::replica {
 
+// Bug points (common/failpoint.h) of the session rules, re-injected only by tests and kvd_buggy.
+// The session rule before issue 10 (one answer per session): a retry of a sequence below the
+// session's highest applied one gets a definite "stale session sequence" although it applied.
+inline constexpr std::string_view kBugOneAnswerSessions = "bug.replica.one_answer_sessions";
+// The bug fixed by 56a6284 (found by the Jepsen harness): a retry applied in the same apply
+// batch as its original executes again, because the applier did not see what the batch had
+// already recorded; a replica that applies the two in separate batches answers the retry from
+// the session table, so the replicas diverge (and the retry's client sees a second effect).
+inline constexpr std::string_view kBugRetryInBatchAppliesTwice =
+    "bug.replica.retry_in_batch_applies_twice";
+
 class Applier {
  public:
   // `leases` (may be null: lease commands then fail, puts with a lease find none) and the
   // others are not owned and must outlive the Applier. `now` stamps leases granted while
-  // leading (their expiry by the leader's clock). `one_answer_sessions_for_testing`: kvd_buggy's
-  // injected bug kOneAnswerSessions (replica.h).
+  // leading (their expiry by the leader's clock).
   Applier(storage::KvState* kv, storage::WriteBatch* batch, LeaseTable* leases = nullptr,
-          LeaseTable::Clock::time_point now = {}, bool one_answer_sessions_for_testing = false)
-      : kv_(kv),
-        batch_(batch),
-        leases_(leases),
-        now_(now),
-        one_answer_sessions_(one_answer_sessions_for_testing) {}
+          LeaseTable::Clock::time_point now = {})
+      : kv_(kv), batch_(batch), leases_(leases), now_(now) {}
 
   // Applies the command of the entry at `index`, returning the response to give its proposer.
   // A corrupt stored record is returned as an error status (the replica stops).
@@ -72,14 +79,13 @@ class Applier {
   Result<kvpb::Response> ExecuteCommand(const kvpb::Command& cmd, Index index);
   // The kept response of a write the session table answered kCached.
   Result<kvpb::Response> CachedResponse(const kvpb::Command& cmd) const;
-  // The answer of the injected bug kOneAnswerSessions: the old rule's definite error.
+  // The answer of the injected bug kBugOneAnswerSessions: the old rule's definite error.
   static kvpb::Response StaleSequenceForTesting(uint64_t sequence);
 
   storage::KvState* kv_;
   storage::WriteBatch* batch_;
   LeaseTable* leases_;
   const LeaseTable::Clock::time_point now_;
-  const bool one_answer_sessions_;
   std::vector<storage::IndexedChanges> changes_;
   // Keys written earlier in this batch: nullopt = deleted.
   std::map<std::string, std::optional<storage::VersionedValue>> overlay_;
@@ -93,6 +99,11 @@ class Applier {
 
 // The key a single-key command touches (empty for transactions and lease commands).
 const std::string& CommandKey(const kvpb::Command& cmd);
+
+// The answer a write would get if it took effect at `index` (a CAS succeeded, a delete
+// deleted), without executing it: what the injected bugs kBugAckBeforeCommit and
+// kBugAckBeforeApply (replica.h) answer.
+kvpb::Response AssumedSuccessForTesting(const kvpb::Command& cmd, Index index);
 
 // The definite NOT_FOUND answer for an unknown lease.
 kvpb::Response LeaseNotFound(uint64_t lease);

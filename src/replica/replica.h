@@ -76,18 +76,22 @@ std::optional<NodeId> ReplicaOnNode(const raftpb::ConfState& cs, NodeId node);
 // and placement, which speak of nodes, see.
 raftpb::ConfState ConfByNode(const raftpb::ConfState& cs);
 
-// Known bugs that only the test build of kvd (kvd_buggy, --test_inject_bug) can switch on, so
-// the Jepsen suite can prove its checkers catch them. Never set in production.
-enum class TestBug {
-  kNone,
-  kStaleReads,       // serve linearizable reads from any replica without ReadIndex
-  kAckBeforeCommit,  // answer a write as soon as it is proposed
-  kForgetSessions,   // ignore the session table: a retried write applies twice
-  kAckBeforeSync,    // the store acknowledges before the Raft log is synced (store/)
-  // The session rule before issue 10 (one answer per session): a retry of a sequence below the
-  // session's highest applied one gets a definite "stale session sequence" although it applied.
-  kOneAnswerSessions,
-};
+// Bug points (common/failpoint.h): known bugs that tests and kvd_buggy (--test_inject_bug)
+// re-inject, so the node simulation and the Jepsen teeth prove they catch them. Never armed in
+// production (kvd has no way to). applier.h declares those of the session rules.
+// Serve linearizable reads locally on any replica, leader or follower, without ReadIndex.
+inline constexpr std::string_view kBugStaleReads = "bug.replica.stale_reads";
+// A follower serves a linearizable read from its own state instead of answering NOT_LEADER
+// (the leader still confirms its leadership with ReadIndex).
+inline constexpr std::string_view kBugFollowerReads = "bug.replica.follower_reads";
+// Answer a write as soon as it is proposed, before it commits.
+inline constexpr std::string_view kBugAckBeforeCommit = "bug.replica.ack_before_commit";
+// Answer a write when it commits, before the leader applies it: the answer is the one the
+// write would get if it took effect (so a CAS that fails when applied is reported as
+// succeeded), and it leaves at once instead of after the apply write.
+inline constexpr std::string_view kBugAckBeforeApply = "bug.replica.ack_before_apply";
+// Ignore the session table: a retried write applies twice.
+inline constexpr std::string_view kBugForgetSessions = "bug.replica.forget_sessions";
 
 struct ReplicaOptions {
   GroupId group;
@@ -147,7 +151,6 @@ struct ReplicaOptions {
   // An apply write that failed because the disk is full is retried this often (see
   // Replica::RetryStalledApply). Default: 500 ms.
   std::chrono::milliseconds apply_retry_interval{500};
-  TestBug test_bug = TestBug::kNone;
   // Tests only (the node simulation's invariant checks); not owned. Null in kvd.
   ReplicaObserver* observer = nullptr;
 };

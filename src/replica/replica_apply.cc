@@ -3,6 +3,7 @@
 // replica.h). Split from replica.cc by concern.
 #include <algorithm>
 
+#include "common/failpoint.h"
 #include "common/status_macros.h"
 #include "replica/applier.h"
 #include "replica/replica.h"
@@ -60,9 +61,9 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   if (entries.empty()) return Status::OK();
   storage::WriteBatch batch;
   const Clock::time_point now = env_->Now();
-  Applier applier(&kv_, &batch, &leases_, now,
-                  options_.test_bug == TestBug::kOneAnswerSessions);
+  Applier applier(&kv_, &batch, &leases_, now);
   std::vector<std::pair<Reply, kvpb::Response>> replies;
+  const bool ack_before_apply = failpoint::Injected(kBugAckBeforeApply);
   for (const raftpb::Entry& e : entries) {
     Index idx(e.index());
     if (options_.observer != nullptr) options_.observer->OnApplied(options_.group, options_.self, e);
@@ -82,8 +83,14 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
         return Status::Corruption("group " + std::to_string(options_.group.value()) +
                                   ": undecodable command at index " + std::to_string(e.index()));
       }
+      if (ack_before_apply) {
+        // Injected bug: the write is answered now, as if it took effect, before it applies.
+        std::vector<std::pair<Reply, kvpb::Response>> now_replies;
+        proposals_.Decide(idx, Term(e.term()), AssumedSuccessForTesting(cmd, idx), &now_replies);
+        for (auto& [reply, r] : now_replies) reply(std::move(r));
+      }
       // Injected bug: no deduplication, so a retried write applies twice.
-      if (options_.test_bug == TestBug::kForgetSessions) cmd.set_client_id(0);
+      if (failpoint::Injected(kBugForgetSessions)) cmd.set_client_id(0);
       ASSIGN_OR_RETURN(resp, applier.Apply(cmd, idx));
     }
     proposals_.Decide(idx, Term(e.term()), resp, &replies);

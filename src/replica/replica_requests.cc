@@ -2,6 +2,7 @@
 // Split from replica.cc by concern.
 #include <algorithm>
 
+#include "common/failpoint.h"
 #include "common/status_macros.h"
 #include "replica/applier.h"
 #include "replica/replica.h"
@@ -123,7 +124,8 @@ void Replica::HandleRequest(kvpb::Request req, Reply reply, Clock::time_point de
   // A backup read is only a linearizable barrier here (store/backup_cursors.h reads the data).
   if (!IsLeaseRead(r.req) &&
       ((r.req.consistency() == kvpb::SERIALIZABLE && !r.req.has_backup_read()) ||
-       options_.test_bug == TestBug::kStaleReads)) {
+       failpoint::Injected(kBugStaleReads) ||
+       (raw_->role() != raft::StateRole::kLeader && failpoint::Injected(kBugFollowerReads)))) {
     ServeRead(r);
     return;
   }
@@ -151,8 +153,8 @@ void Replica::HandleWrite(kvpb::Request req, Reply reply, Clock::time_point dead
   cmd.set_sequence(req.sequence());
   cmd.set_first_incomplete(req.first_incomplete());
   cmd.set_session_started_ms(req.session_started_ms());
-  // The operation moves from the request into the command (Swap: the request keeps its op case,
-  // emptied, for the injected bug below): a put's value is not copied here.
+  // The operation moves from the request into the command (Swap): a put's value is not copied
+  // here.
   if (req.has_put()) cmd.mutable_put()->Swap(req.mutable_put());
   if (req.has_delete_()) cmd.mutable_delete_()->Swap(req.mutable_delete_());
   if (req.has_cas()) cmd.mutable_cas()->Swap(req.mutable_cas());
@@ -179,14 +181,9 @@ void Replica::HandleWrite(kvpb::Request req, Reply reply, Clock::time_point dead
     }
     return;
   }
-  if (options_.test_bug == TestBug::kAckBeforeCommit) {
+  if (failpoint::Injected(kBugAckBeforeCommit)) {
     // Injected bug: claim success before the write is committed.
-    kvpb::Response ok;
-    if (req.has_put()) ok.mutable_put()->set_version(id->index.value());
-    if (req.has_delete_()) ok.mutable_delete_()->set_deleted(true);
-    if (req.has_cas()) ok.mutable_cas()->set_succeeded(true);
-    if (req.has_append()) ok.mutable_append()->set_version(id->index.value());
-    reply(std::move(ok));
+    reply(AssumedSuccessForTesting(cmd, id->index));
     return;
   }
   proposals_.Add(*id, std::move(reply), deadline);

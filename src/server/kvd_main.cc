@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,11 @@
 #include "server/kvd_config.h"
 #include "server/node.h"
 #include "server/sd_notify.h"
+#ifdef RINGKV_TEST_BUGS
+#include "replica/applier.h"
+#include "replica/replica.h"
+#include "store/turn_pipeline.h"
+#endif
 
 // Identity
 DEFINE_uint64(node_id, 0, "This node's id (required, > 0).");
@@ -163,8 +169,10 @@ DEFINE_uint64(watch_max_unread_bytes, 8 << 20,
 #ifdef RINGKV_TEST_BUGS
 // Only in kvd_buggy, the test build used by the Jepsen suite's "teeth" tests.
 DEFINE_string(test_inject_bug, "",
-              "TEST ONLY: stale_reads | ack_before_commit | forget_sessions | ack_before_sync | "
-              "one_answer_sessions");
+              "TEST ONLY: inject a known bug (a bug point, common/failpoint.h): stale_reads | "
+              "follower_reads | ack_before_commit | ack_before_apply | forget_sessions | "
+              "one_answer_sessions | retry_in_batch_applies_twice | ack_before_sync, or a bug "
+              "point's full name (bug.<module>.<name>)");
 DEFINE_bool(test_lose_unsynced_writes, false,
             "TEST ONLY: keep unsynced writes in process memory so kill -9 loses them");
 DEFINE_string(test_failpoints, "",
@@ -356,18 +364,25 @@ int main(int argc, char** argv) {
   o.replica.watch.progress_interval = std::chrono::milliseconds(FLAGS_watch_progress_interval_ms);
   o.watch_max_unread_bytes = FLAGS_watch_max_unread_bytes;
 #ifdef RINGKV_TEST_BUGS
-  using ringkv::replica::TestBug;
-  const std::map<std::string, TestBug> bugs = {{"", TestBug::kNone},
-                                               {"stale_reads", TestBug::kStaleReads},
-                                               {"ack_before_commit", TestBug::kAckBeforeCommit},
-                                               {"forget_sessions", TestBug::kForgetSessions},
-                                               {"ack_before_sync", TestBug::kAckBeforeSync},
-                                               {"one_answer_sessions", TestBug::kOneAnswerSessions}};
-  auto bug = bugs.find(FLAGS_test_inject_bug);
-  if (bug == bugs.end()) Die("unknown --test_inject_bug=" + FLAGS_test_inject_bug);
-  o.replica.test_bug = bug->second;
+  // The Jepsen suite's names of the bug points it injects (one per run).
+  const std::map<std::string, std::string_view> bugs = {
+      {"stale_reads", ringkv::replica::kBugStaleReads},
+      {"follower_reads", ringkv::replica::kBugFollowerReads},
+      {"ack_before_commit", ringkv::replica::kBugAckBeforeCommit},
+      {"ack_before_apply", ringkv::replica::kBugAckBeforeApply},
+      {"forget_sessions", ringkv::replica::kBugForgetSessions},
+      {"one_answer_sessions", ringkv::replica::kBugOneAnswerSessions},
+      {"retry_in_batch_applies_twice", ringkv::replica::kBugRetryInBatchAppliesTwice},
+      {"ack_before_sync", ringkv::store::kBugAckBeforeSync}};
+  if (!FLAGS_test_inject_bug.empty()) {
+    auto bug = bugs.find(FLAGS_test_inject_bug);
+    const bool full_name = FLAGS_test_inject_bug.starts_with("bug.");
+    if (bug == bugs.end() && !full_name) Die("unknown --test_inject_bug=" + FLAGS_test_inject_bug);
+    const std::string_view point = bug != bugs.end() ? bug->second : FLAGS_test_inject_bug;
+    ringkv::failpoint::Arm(point, ringkv::failpoint::Action::kInject);
+    LOG(WARNING) << "TEST BUILD: injected bug " << point;
+  }
   o.test_buffer_unsynced_writes = FLAGS_test_lose_unsynced_writes;
-  if (bug->second != TestBug::kNone) LOG(WARNING) << "TEST BUILD: injected bug " << bug->first;
   if (!FLAGS_test_failpoints.empty()) {
     ringkv::Status armed = ringkv::failpoint::ArmFromSpec(FLAGS_test_failpoints);
     if (!armed.ok()) Die("--test_failpoints: " + armed.ToString());

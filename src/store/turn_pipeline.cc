@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "common/failpoint.h"
 #include "store/fail_stop.h"
 #include "store/store_metrics.h"
 
@@ -88,8 +89,8 @@ void TurnPipeline::RunCycle() {
     OnBatchWritten(ringkv::Status::OK());
     return;
   }
-  // Injected bug (kvd_buggy only): acknowledge before the log is durable.
-  if (options_.replica.test_bug == replica::TestBug::kAckBeforeSync) sync = false;
+  // Injected bug (tests and kvd_buggy only): acknowledge before the log is durable.
+  if (failpoint::Injected(kBugAckBeforeSync)) sync = false;
   const size_t groups = in_flight_.size();
   storage_worker_.Post([this, batch, sync, groups] {
     const auto start = clock_.Now();

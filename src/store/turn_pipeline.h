@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -29,6 +30,10 @@
 #include "store/store_options.h"
 
 namespace ringkv::store {
+
+// Bug point (common/failpoint.h; tests and kvd_buggy only): the turn's Raft log write is not
+// synced, so the node acknowledges (votes, appends, commits) what a crash can lose.
+inline constexpr std::string_view kBugAckBeforeSync = "bug.store.ack_before_sync";
 
 class TurnPipeline {
  public:

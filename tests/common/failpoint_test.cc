@@ -74,6 +74,32 @@ TEST_F(FailpointTest, MalformedSpecArmsNothing) {
   }
 }
 
+TEST_F(FailpointTest, BugPointIsInjectedOnlyWhenArmedToInject) {
+  EXPECT_FALSE(Injected("bug.test.point"));
+  Arm("bug.test.point", Action::kInject, /*skip=*/1);
+  EXPECT_FALSE(Injected("bug.test.point"));  // the first ask passes
+  EXPECT_TRUE(Injected("bug.test.point"));
+  EXPECT_TRUE(Injected("bug.test.point"));
+  EXPECT_EQ(HitCount("bug.test.point"), 3u);
+  EXPECT_FALSE(Injected("bug.test.other"));
+  EXPECT_OK(Hit("bug.test.point"));  // a bug point is no fault
+  // A fault point is never an injected bug, and arming one does not inject anything.
+  Arm("test.fault", Action::kError);
+  EXPECT_FALSE(Injected("test.fault"));
+  Disarm("bug.test.point");
+  EXPECT_FALSE(Injected("bug.test.point"));
+  EXPECT_FALSE(Hit("test.fault").ok());
+}
+
+TEST_F(FailpointTest, SpecInjectsBugPoints) {
+  ASSERT_OK(ArmFromSpec("bug.test.a=inject,bug.test.b=inject@2"));
+  EXPECT_TRUE(Injected("bug.test.a"));
+  EXPECT_FALSE(Injected("bug.test.b"));
+  EXPECT_TRUE(Injected("bug.test.b"));
+  DisarmAll();
+  EXPECT_FALSE(Injected("bug.test.a"));
+}
+
 TEST_F(FailpointTest, CrashKillsTheProcessLikeKillDashNine) {
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);

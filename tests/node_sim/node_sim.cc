@@ -6,6 +6,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/failpoint.h"
 #include "common/random.h"
 #include "node_sim/history_recorder.h"
 #include "node_sim/sim_client.h"
@@ -31,7 +32,9 @@ std::string TraceTail(const SimCluster& c, size_t n) {
 
 }  // namespace
 
-SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, replica::TestBug bug) {
+SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) {
+  failpoint::ScopedDisarmAll disarm;
+  if (!bug.empty()) failpoint::Arm(bug, failpoint::Action::kInject);
   Random rng(seed * 0x9E3779B97F4A7C15ull + 1);
   SimCluster::Options o;
   o.seed = seed;
@@ -39,7 +42,6 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, replica::TestBug bug) 
   o.shards = 4u << rng.Uniform(3);  // 4, 8 or 16
   o.drop = 0.01 * static_cast<double>(rng.Uniform(6));  // 0-5%
   const bool append = rng.Bernoulli(0.5);
-  o.test_bug = bug;
   SimCluster cluster(o);
   SimScheduler& sched = cluster.scheduler();
   SeedResult result;

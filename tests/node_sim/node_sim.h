@@ -18,8 +18,7 @@
 
 #include <cstdint>
 #include <string>
-
-#include "replica/replica.h"
+#include <string_view>
 
 namespace ringkv::node_sim {
 
@@ -32,9 +31,10 @@ struct SeedResult {
   std::string trace;        // with `keep_trace`: every cluster event (node faults, answers)
 };
 
-// `bug`: an injected bug (replica.h TestBug) on every node; the seed should then fail.
-SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace = false,
-                          replica::TestBug bug = replica::TestBug::kNone);
+// `bug`: a bug point (common/failpoint.h, e.g. replica::kBugStaleReads) injected on every node
+// for the seed (failpoints are process-wide; every point is disarmed at the end); the seed
+// should then fail. Empty: none.
+SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace = false, std::string_view bug = {});
 
 }  // namespace ringkv::node_sim
 

@@ -59,7 +59,6 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   o.ring = ring_;
   o.placement_interval = std::chrono::milliseconds(0);  // placement: a later step of the sim
   o.replica.seed = options_.seed * 1000 + id.value();
-  o.replica.test_bug = options_.test_bug;
   o.replica.observer = invariants_.get();
   return o;
 }

@@ -43,8 +43,6 @@ class SimCluster {
     // lost. Snapshot chunks are not dropped one by one (the real transport is a stream); a
     // partition loses them all.
     double drop = 0;
-    // An injected bug (replica.h TestBug) on every node, to prove the simulation catches it.
-    replica::TestBug test_bug = replica::TestBug::kNone;
   };
   explicit SimCluster(Options options);
   ~SimCluster();
