@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "common/failpoint.h"
 #include "common/status_macros.h"
 #include "raft/confchange.h"
 #include "raft/panic.h"
@@ -133,10 +134,10 @@ void Raft::Send(raftpb::Message m) {
   }
   bool after_persist = t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP ||
                        t == raftpb::MSG_PRE_VOTE_RESP;
-#if defined(RINGKV_RAFT_BUG_VOTE_BEFORE_PERSIST)
-  // Injected bug (test-only): the vote response leaves before the vote is durable.
-  if (t == raftpb::MSG_VOTE_RESP && m.to() != id_.value()) after_persist = false;
-#endif
+  if (t == raftpb::MSG_VOTE_RESP && m.to() != id_.value() &&
+      failpoint::Injected(kBugVoteBeforePersist)) {
+    after_persist = false;  // the injected bug: the vote leaves before it is durable
+  }
   if (after_persist) {
     msgs_after_append_.push_back(std::move(m));
   } else {

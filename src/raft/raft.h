@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -27,6 +28,16 @@
 #include "raft/tracker.h"
 
 namespace ringkv::raft {
+
+// Bug points (common/failpoint.h): classic Raft bugs that the simulation's teeth tests re-inject
+// (tests/raft/sim bug_catch_test) to prove it catches them. Asking costs one relaxed atomic load
+// while nothing is injected, so the core stays pure and deterministic.
+// A vote response leaves before the vote is durable: a node that crashes and restarts can vote
+// twice in one term (election safety).
+inline constexpr std::string_view kBugVoteBeforePersist = "bug.raft.vote_before_persist";
+// The leader answers a ReadIndex with its commit index without confirming its leadership with
+// a quorum: a deposed leader serves stale reads.
+inline constexpr std::string_view kBugReadIndexNoQuorum = "bug.raft.read_index_no_quorum";
 
 enum class CampaignType { kPreElection, kElection, kTransfer };
 

@@ -2,6 +2,7 @@
 // CheckQuorum, ReadIndex and leadership transfer.
 #include <algorithm>
 
+#include "common/failpoint.h"
 #include "raft/panic.h"
 #include "raft/raft.h"
 
@@ -150,12 +151,11 @@ void Raft::HandleReadIndexAsLeader(const raftpb::Message& m) {
     RespondToReadIndex(m, raft_log_.committed());
     return;
   }
-#if defined(RINGKV_RAFT_BUG_READ_INDEX_NO_QUORUM)
-  // Injected bug (test-only): answer with the commit index without confirming leadership,
-  // so a deposed leader serves stale reads.
-  RespondToReadIndex(m, raft_log_.committed());
-  return;
-#endif
+  if (failpoint::Injected(kBugReadIndexNoQuorum)) {
+    // The injected bug: the commit index without confirming leadership.
+    RespondToReadIndex(m, raft_log_.committed());
+    return;
+  }
   // Thesis 6.4 step 1: until the leader commits an entry of its term it does not know the
   // latest commit index; postpone.
   if (!CommittedEntryInCurrentTerm()) {

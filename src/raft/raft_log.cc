@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/failpoint.h"
 #include "raft/panic.h"
 
 namespace ringkv::raft {
@@ -153,23 +154,14 @@ bool RaftLog::IsUpToDate(Index lasti, Term term) const {
 }
 
 bool RaftLog::MaybeCommit(Index max_index, Term term) {
-#if defined(RINGKV_RAFT_BUG_COMMIT_PREV_TERM)
-  // Injected bug (test-only): commit by counting replicas regardless of the entry's term,
-  // the mistake Raft's figure 8 warns against.
-  (void)term;
-  if (max_index > committed_) {
+  // Raft §5.4.2: only entries of the leader's current term are committed by counting replicas
+  // (unless the injected bug counts replicas whatever the term).
+  if (max_index > committed_ &&
+      (ZeroTermOf(max_index) == term || failpoint::Injected(kBugCommitPrevTerm))) {
     CommitTo(max_index);
     return true;
   }
   return false;
-#else
-  // Raft §5.4.2: only entries of the leader's current term are committed by counting replicas.
-  if (max_index > committed_ && ZeroTermOf(max_index) == term) {
-    CommitTo(max_index);
-    return true;
-  }
-  return false;
-#endif
 }
 
 void RaftLog::Restore(const raftpb::Snapshot& snap) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -20,6 +21,10 @@
 #include "raft/unstable_log.h"
 
 namespace ringkv::raft {
+
+// Bug point (common/failpoint.h; see raft.h): the leader commits by counting replicas
+// whatever the entry's term, the mistake of the Raft paper's figure 8.
+inline constexpr std::string_view kBugCommitPrevTerm = "bug.raft.commit_prev_term";
 
 class RaftLog {
  public:

@@ -1,13 +1,18 @@
-// Teeth: this binary is linked against a Raft core built with one injected classic bug
-// (--expect-bug names it; see src/raft/CMakeLists.txt). It runs the default seeds of the
-// simulation, stopping at the first violation, and passes only if the simulation catches the
-// bug. The seed that caught it and the violation are printed, so the catch can be replayed.
+// Teeth: this binary injects one classic bug into the Raft core through its bug point
+// (--expect-bug=<name> arms bug.raft.<name>; raft.h and raft_log.h declare them). It runs the
+// default seeds of the simulation, stopping at the first violation, and passes only if the
+// simulation catches the bug. The seed that caught it and the violation are printed, so the
+// catch can be replayed (same flags, --seed=N).
 #include <gtest/gtest.h>
 
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/failpoint.h"
+#include "raft/raft.h"
+#include "raft/raft_log.h"
 #include "raft/sim/sim_runner.h"
 
 namespace ringkv::raft::sim {
@@ -19,15 +24,21 @@ TEST(RaftSimTeeth, CatchesInjectedBugWithinDefaultSeeds) {
   // Only a violation that this bug can cause counts, so that an unrelated failure (of the
   // core as a whole) cannot make this test pass.
   std::vector<std::string> kinds;
+  std::string_view point;
   if (f.expect_bug == "commit_prev_term") {
+    point = kBugCommitPrevTerm;
     kinds = {"committed entry lost", "leader completeness", "state machine safety", "durability",
              "log matching"};
   } else if (f.expect_bug == "vote_before_persist") {
+    point = kBugVoteBeforePersist;
     kinds = {"election safety"};
   } else if (f.expect_bug == "read_index_no_quorum") {
+    point = kBugReadIndexNoQuorum;
     kinds = {"stale read"};
   }
   ASSERT_FALSE(kinds.empty()) << "unknown bug " << f.expect_bug;
+  failpoint::ScopedDisarmAll disarm;
+  failpoint::Arm(point, failpoint::Action::kInject);
   auto counts = [&kinds](const std::string& violation) {
     for (const std::string& k : kinds) {
       if (violation.rfind(k, 0) == 0) return true;

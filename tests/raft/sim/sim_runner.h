@@ -13,7 +13,7 @@
 //   --trace-size=N  how many recent events a report shows (default 400)
 //   --trace         with --seed: print the trace even when the seed passes
 //   --profile=P     standard (default) or membership: the fault mix seeds draw from
-//   --expect-bug=B  (bug_catch_test) the injected bug this binary was built with
+//   --expect-bug=B  (bug_catch_test) the bug to inject (bug point bug.raft.B) and expect caught
 //
 // Thread-safety: single-threaded.
 #ifndef RINGKV_TESTS_RAFT_SIM_SIM_RUNNER_H_
