@@ -4,7 +4,6 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "common/failpoint.h"
 #include "store/fail_stop.h"
@@ -91,10 +90,20 @@ void TurnPipeline::RunCycle() {
   }
   // Injected bug (tests and kvd_buggy only): acknowledge before the log is durable.
   if (failpoint::Injected(kBugAckBeforeSync)) sync = false;
-  const size_t groups = in_flight_.size();
-  storage_worker_.Post([this, batch, sync, groups] {
+  PostLogWrite(std::move(batch), sync, in_flight_.size(), /*resume_first=*/false);
+}
+
+void TurnPipeline::PostLogWrite(std::shared_ptr<storage::WriteBatch> batch, bool sync,
+                                size_t groups, bool resume_first) {
+  storage_worker_.Post([this, batch, sync, groups, resume_first] {
     const auto start = clock_.Now();
-    ringkv::Status s = WriteLogBatch(*batch, sync);
+    // After a full disk, RocksDB refuses every write until Resume() finds room again.
+    ringkv::Status s = resume_first ? engine_->Resume() : ringkv::Status::OK();
+    if (s.ok()) s = engine_->Write(*batch, sync);
+    if (s.code() == StatusCode::kResourceExhausted) {
+      loop_.Post([this, batch, sync, groups, s] { OnLogWriteFull(batch, sync, groups, s); });
+      return;
+    }
     const std::chrono::duration<double> took = clock_.Now() - start;
     ObserveLogWrite(took.count(), groups, batch->ByteSize(), sync);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
@@ -108,30 +117,33 @@ void TurnPipeline::RunCycle() {
   });
 }
 
-ringkv::Status TurnPipeline::WriteLogBatch(const storage::WriteBatch& batch, bool sync) {
-  ringkv::Status s = engine_->Write(batch, sync);
+void TurnPipeline::OnLogWriteFull(std::shared_ptr<storage::WriteBatch> batch, bool sync,
+                                  size_t groups, const ringkv::Status& s) {
   // A full disk: nothing of this write is durable (RocksDB failed the WAL append), so it is
-  // retried as it is once space is back, instead of stopping the node. Meanwhile the loop
-  // keeps serving reads and heartbeats; the NOSPACE alarm (server/space_guard.h) normally
-  // stops writes long before this point.
-  for (int attempt = 0; s.code() == StatusCode::kResourceExhausted && running_; ++attempt) {
-    if (attempt == 0) {
-      LOG(ERROR) << "disk full: a Raft log write failed (" << s.ToString()
-                 << "); retrying every 500 ms until space is freed (writes stall, reads go on)";
-    }
-    // Pacing of the retry, not synchronization: nothing signals that space was freed.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    if (!engine_->Resume().ok()) continue;
-    s = engine_->Write(batch, sync);
-    if (s.ok()) LOG(WARNING) << "disk space is back: the Raft log write went through";
+  // retried as it is once space is back, instead of stopping the node. The turn stays open
+  // meanwhile: the loop keeps serving reads and heartbeats (RunCycle), and no entry is
+  // acknowledged. The NOSPACE alarm (server/space_guard.h) normally stops writes long before.
+  if (!running_) return;  // stopping: the turn never ends; nothing of it was acknowledged
+  if (!disk_full_) {
+    disk_full_ = true;
+    LOG(ERROR) << "disk full: a Raft log write failed (" << s.ToString() << "); retrying every "
+               << options_.replica.apply_retry_interval.count()
+               << " ms until space is freed (writes stall, reads go on)";
   }
-  return s;
+  if (disk_full_timer_ == nullptr) disk_full_timer_ = loop_.NewTimer();
+  disk_full_timer_->RunAfter(options_.replica.apply_retry_interval, [this, batch, sync, groups] {
+    PostLogWrite(batch, sync, groups, /*resume_first=*/true);
+  });
 }
 
 void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
   // Style tier 3: a failed write on the Raft log path leaves the log state unknown; stop and
   // recover from disk on restart.
   if (!s.ok()) FailStop(s, "syncing the Raft log");
+  if (disk_full_) {
+    disk_full_ = false;
+    LOG(WARNING) << "disk space is back: the Raft log write went through";
+  }
   apply_started_ = clock_.Now();
   // Committed entries are applied in memory here, on the loop thread; their writes (unsynced,
   // one per group) go to the storage worker, so the loop keeps sending heartbeats and taking

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -62,8 +63,12 @@ class TurnPipeline {
   void OnApplyWritten(std::vector<ApplyWriteJob>& jobs);
   // The end of a turn: its log and apply writes are on disk.
   void FinishTurn();
-  // Storage thread: the group-commit write, waiting out a full disk (see the .cc).
-  ringkv::Status WriteLogBatch(const storage::WriteBatch& batch, bool sync);
+  // The turn's group-commit write, on the storage worker; `resume_first` after a full disk.
+  void PostLogWrite(std::shared_ptr<storage::WriteBatch> batch, bool sync, size_t groups,
+                    bool resume_first);
+  // The log write found the disk full: retried after a pause, the turn left open (see the .cc).
+  void OnLogWriteFull(std::shared_ptr<storage::WriteBatch> batch, bool sync, size_t groups,
+                      const ringkv::Status& s);
 
   const StoreOptions& options_;
   storage::Engine* const engine_;
@@ -85,6 +90,8 @@ class TurnPipeline {
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
   bool all_led_once_ = false;  // every hosted shard has had a leader since start (log summary)
   LogBudget log_budget_;
+  bool disk_full_ = false;                     // the log write waits for space (logged once)
+  std::unique_ptr<LoopTimer> disk_full_timer_;  // the pause before its next attempt
 };
 
 }  // namespace ringkv::store

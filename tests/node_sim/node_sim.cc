@@ -42,12 +42,13 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   o.shards = 4u << rng.Uniform(3);  // 4, 8 or 16
   o.drop = 0.01 * static_cast<double>(rng.Uniform(6));  // 0-5%
   const bool append = rng.Bernoulli(0.5);
+  o.duplicate = rng.Bernoulli(0.5) ? 0.02 : 0;
   SimCluster cluster(o);
   SimScheduler& sched = cluster.scheduler();
   SeedResult result;
   std::ostringstream params;
   params << "seed " << seed << ": " << o.nodes << " nodes, " << o.shards << " shards, drop "
-         << o.drop << ", " << (append ? "append" : "register");
+         << o.drop << ", duplicate " << o.duplicate << ", " << (append ? "append" : "register");
 
   auto fail = [&](const std::string& what) {
     result.violations = 1;
@@ -82,6 +83,7 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   // way) or cut clients off a node.
   const size_t max_down = (ids.size() - 1) / 2;
   std::map<NodeId, int64_t> restart_at;  // down nodes and when they come back
+  std::map<NodeId, int64_t> room_at;     // nodes whose disk is full, and when it has room
   int64_t heal_at = -1;
   int64_t next_value = 1;
   std::vector<std::string> keys;
@@ -93,7 +95,7 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
       const uint64_t dice = rng.Uniform(10);
       if (dice < 3 && restart_at.size() < max_down) {
         NodeId victim = ids[rng.Uniform(ids.size())];
-        if (!restart_at.contains(victim)) {
+        if (!restart_at.contains(victim) && !room_at.contains(victim)) {
           cluster.Crash(victim);
           restart_at[victim] = t + 200 + static_cast<int64_t>(rng.Uniform(1500));
         }
@@ -106,6 +108,20 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
           if (!one_way) cluster.Block(b, a);
         }
         heal_at = t + 300 + static_cast<int64_t>(rng.Uniform(1500));
+      } else if (dice == 5 && room_at.empty()) {
+        NodeId full = ids[rng.Uniform(ids.size())];
+        if (!restart_at.contains(full)) {
+          cluster.SetDiskFull(full, true);
+          room_at[full] = t + 200 + static_cast<int64_t>(rng.Uniform(1500));
+        }
+      }
+    }
+    for (auto it = room_at.begin(); it != room_at.end();) {
+      if (it->second <= t) {
+        cluster.SetDiskFull(it->first, false);
+        it = room_at.erase(it);
+      } else {
+        ++it;
       }
     }
     for (auto it = restart_at.begin(); it != restart_at.end();) {
@@ -146,6 +162,8 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   cluster.HealAll();
   for (const auto& [node, at] : restart_at) cluster.Restart(node);
   restart_at.clear();
+  for (const auto& [node, at] : room_at) cluster.SetDiskFull(node, false);
+  room_at.clear();
   cluster.RunUntil([&] { return client.in_flight() == 0; }, milliseconds(kHealMs));
   // Final reads: every key read by a fresh process once the cluster is whole.
   int64_t process = kProcesses;

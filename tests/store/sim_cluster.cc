@@ -16,6 +16,12 @@ class SimCluster::Transport final : public StoreTransport {
   bool Send(raftpb::Message m) override {
     const NodeId from = self_;
     const NodeId to = NodeOfReplica(NodeId(m.to()));  // before m moves
+    // A duplicate (a resend after a reconnect, say) is an independent copy: its own delay,
+    // its own chance to be lost.
+    if (cluster_->Chance(cluster_->options_.duplicate)) {
+      cluster_->Deliver(from, to, /*droppable=*/true,
+                        [from, m](Store* s) { s->OnRaftMessages(from, {m}); });
+    }
     cluster_->Deliver(from, to, /*droppable=*/true, [from, m = std::move(m)](Store* s) {
       s->OnRaftMessages(from, {m});
     });
@@ -99,12 +105,18 @@ std::chrono::nanoseconds SimCluster::NetDelay() {
   return options_.net_delay + jitter;
 }
 
+bool SimCluster::Chance(double p) {
+  return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p;
+}
+
+void SimCluster::SetDiskFull(NodeId node, bool full) {
+  nodes_.at(node)->engine.SetDiskFull(full);
+  Trace("node " + std::to_string(node.value()) + (full ? ": disk full" : ": disk has room"));
+}
+
 void SimCluster::Deliver(NodeId from, NodeId to, bool droppable, std::function<void(Store*)> f) {
   if (blocked_.contains({from, to})) return;
-  if (droppable && options_.drop > 0 &&
-      std::uniform_real_distribution<double>(0, 1)(rng_) < options_.drop) {
-    return;
-  }
+  if (droppable && Chance(options_.drop)) return;
   scheduler_.Schedule(scheduler_.Now() + NetDelay(), SimScheduler::kNoOwner,
                       SimScheduler::Kind::kOther, [this, to, f = std::move(f)] {
                         auto it = nodes_.find(to);
@@ -226,11 +238,7 @@ void SimCluster::SubmitAsync(NodeId node, kvpb::Request req,
   Deliver(client, node, /*droppable=*/true,
           [this, node, client, req = std::move(req), reply = std::move(reply)](Store* s) mutable {
             s->HandleRequest(std::move(req), [this, node, client, reply](kvpb::Response resp) {
-              if (blocked_.contains({node, client})) return;
-              if (options_.drop > 0 &&
-                  std::uniform_real_distribution<double>(0, 1)(rng_) < options_.drop) {
-                return;
-              }
+              if (blocked_.contains({node, client}) || Chance(options_.drop)) return;
               scheduler_.Schedule(scheduler_.Now() + NetDelay(), SimScheduler::kNoOwner,
                                   SimScheduler::Kind::kOther,
                                   [reply, resp = std::move(resp)] { reply(resp); });

@@ -43,6 +43,8 @@ class SimCluster {
     // lost. Snapshot chunks are not dropped one by one (the real transport is a stream); a
     // partition loses them all.
     double drop = 0;
+    // Probability that a Raft message is delivered twice (each copy delayed on its own).
+    double duplicate = 0;
   };
   explicit SimCluster(Options options);
   ~SimCluster();
@@ -74,6 +76,9 @@ class SimCluster {
   void Block(NodeId from, NodeId to);
   void HealAll();
   bool partitioned() const { return !blocked_.empty(); }
+  // A full disk on `node` (MemEngine::SetDiskFull): its writes fail until it has room again
+  // and the node resumes; what was synced stays.
+  void SetDiskFull(NodeId node, bool full);
   // The answer to request `id`, once there is one.
   const kvpb::Response* answer(uint64_t id) const;
   // Runs until request `id` is answered; false after `limit`.
@@ -115,6 +120,7 @@ class SimCluster {
   // from `from` is blocked or (when `droppable`) the message is lost.
   void Deliver(NodeId from, NodeId to, bool droppable, std::function<void(Store*)> f);
   std::chrono::nanoseconds NetDelay();
+  bool Chance(double p);  // true with probability p, from the seeded generator
   void Trace(std::string line);
   std::string TimeTag() const;  // virtual time and step, for trace and violation lines
 
