@@ -140,13 +140,21 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
       if (client.Busy(p) || !rng.Bernoulli(0.2)) continue;
       const std::string& key = keys[rng.Uniform(keys.size())];
       const uint64_t dice = rng.Uniform(10);
-      if (append) {
+      if (dice == 9 || (!append && dice == 3)) {
+        // A scan of the key's shard, read as every workload key that shard holds.
+        const GroupId group = cluster.GroupOf(key);
+        std::vector<std::string> in_shard;
+        for (const std::string& k : keys) {
+          if (cluster.GroupOf(k) == group) in_shard.push_back(k);
+        }
+        client.Scan(p, group, std::move(in_shard), append);
+      } else if (append) {
         if (dice < 6) {
           client.Append(p, key, next_value++);
         } else {
           client.ReadList(p, key);
         }
-      } else if (dice < 4) {
+      } else if (dice < 3) {
         client.Read(p, key);
       } else if (dice < 7) {
         client.Write(p, key, next_value++);

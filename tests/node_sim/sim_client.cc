@@ -12,7 +12,7 @@ namespace ringkv::node_sim {
 using jepsen::OpType;
 namespace edn = jepsen::edn;
 
-enum class Kind { kRead, kWrite, kCas, kAppend, kReadList };
+enum class Kind { kRead, kWrite, kCas, kAppend, kReadList, kScan };
 
 struct SimClient::Call {
   uint64_t id = 0;
@@ -28,7 +28,12 @@ struct SimClient::Call {
   uint64_t attempt = 0;    // the current attempt; answers of older ones are ignored
   uint64_t target = 0;     // the node to try next; 0 = pick one
   int redirects_in_row = 0;
-  bool IsWrite() const { return kind != Kind::kRead && kind != Kind::kReadList; }
+  // A scan: the keys it reads, each recorded by a process of its own; lists = append workload.
+  std::vector<std::pair<std::string, int64_t>> scan_reads;
+  bool lists = false;
+  bool IsWrite() const {
+    return kind != Kind::kRead && kind != Kind::kReadList && kind != Kind::kScan;
+  }
 };
 
 namespace {
@@ -91,6 +96,51 @@ void SimClient::ReadList(int64_t process, const std::string& key) {
   Start(std::move(c));
 }
 
+void SimClient::Scan(int64_t process, GroupId group, std::vector<std::string> keys, bool lists) {
+  auto c = std::make_unique<Call>();
+  c->process = process;
+  c->kind = Kind::kScan;
+  c->f = "read";
+  c->key = "shard " + std::to_string(group.value());  // names the shard in leader_of_key_
+  c->lists = lists;
+  for (std::string& k : keys) c->scan_reads.emplace_back(std::move(k), next_scan_process_++);
+  c->request.set_group_id(group.value());
+  c->request.mutable_scan();  // the whole key range, the server's page size
+  Start(std::move(c));
+}
+
+void SimClient::FinishScan(Call* c, const kvpb::ScanResponse& scan) {
+  ++counts_.ok;
+  for (const auto& [key, process] : c->scan_reads) {
+    auto kv = std::find_if(scan.kvs().begin(), scan.kvs().end(),
+                           [&key](const kvpb::KeyValue& p) { return p.key() == key; });
+    const bool found = kv != scan.kvs().end();
+    edn::Value value = edn::Value::Nil();
+    std::optional<int64_t> version;
+    OpType type = OpType::kOk;
+    if (c->lists) {
+      std::optional<edn::Value> list = ParseList(found ? kv->value() : "");
+      if (list) {
+        value = std::move(*list);
+      } else {
+        type = OpType::kInfo;
+        value = edn::Value::String(kv->value());
+      }
+    } else if (found) {
+      std::optional<int64_t> v = ParseInt(kv->value());
+      if (v) {
+        value = edn::Value::Int(*v);
+        version = static_cast<int64_t>(kv->version());
+      } else {
+        type = OpType::kInfo;
+        value = edn::Value::String(kv->value());
+      }
+    }
+    recorder_->Complete(process, type, c->f, key, std::move(value), version, env_.now_ms());
+  }
+  calls_.erase(c->process);  // destroys *c
+}
+
 void SimClient::Write(int64_t process, const std::string& key, int64_t value) {
   auto c = std::make_unique<Call>();
   c->process = process;
@@ -134,9 +184,15 @@ void SimClient::Start(std::unique_ptr<Call> call) {
   call->deadline_ms = env_.now_ms() + timing_.call_timeout_ms;
   call->request.set_consistency(kvpb::LINEARIZABLE);
   if (call->IsWrite()) call->session = sessions_.Acquire();
-  auto renamed = process_of_slot_.find(call->process);
-  recorder_->Invoke(renamed == process_of_slot_.end() ? call->process : renamed->second, call->f,
-                    call->key, call->invoke_value, env_.now_ms());
+  if (call->kind == Kind::kScan) {
+    for (const auto& [key, process] : call->scan_reads) {
+      recorder_->Invoke(process, call->f, key, edn::Value::Nil(), env_.now_ms());
+    }
+  } else {
+    auto renamed = process_of_slot_.find(call->process);
+    recorder_->Invoke(renamed == process_of_slot_.end() ? call->process : renamed->second,
+                      call->f, call->key, call->invoke_value, env_.now_ms());
+  }
   const int64_t process = call->process;
   const uint64_t id = call->id;
   calls_[process] = std::move(call);
@@ -223,6 +279,8 @@ void SimClient::OnAnswer(int64_t process, uint64_t call_id, uint64_t attempt, ui
       case Kind::kAppend:
         return Finish(c, OpType::kOk, c->invoke_value,
                       static_cast<int64_t>(r.append().version()));
+      case Kind::kScan:
+        return FinishScan(c, r.scan());
     }
   }
   const kvpb::Error& err = r.error();
@@ -287,6 +345,14 @@ void SimClient::Finish(Call* c, OpType type, edn::Value value, std::optional<int
     case OpType::kOk: ++counts_.ok; break;
     case OpType::kFail: ++counts_.fail; break;
     default: ++counts_.info; break;
+  }
+  if (c->kind == Kind::kScan) {
+    // Failed (a scan changes nothing, so it is never uncertain): every read it stood for.
+    for (const auto& [key, process] : c->scan_reads) {
+      recorder_->Complete(process, type, c->f, key, value, std::nullopt, env_.now_ms());
+    }
+    calls_.erase(c->process);  // destroys *c
+    return;
   }
   auto renamed = process_of_slot_.find(c->process);
   const int64_t process = renamed == process_of_slot_.end() ? c->process : renamed->second;

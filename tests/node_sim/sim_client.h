@@ -10,6 +10,10 @@
 // Every operation is recorded in a HistoryRecorder as a Jepsen process's invoke and completion:
 //   register  :read (nil or the integer), :write v, :cas [expected new] (a failed compare is :fail)
 //   append    :append e (server-side Append of "e,"), :read [e1 e2 ...] (the key's elements)
+//   scan      a linearizable scan of one shard, recorded as one :read of each given key of
+//             that shard at the scan's invocation and completion (a key it does not return
+//             reads nil, or [] in the append workload). Each of these reads is a process of
+//             its own (numbered from 2,000,000 up), so the history stays well-formed.
 // The caller names "slots": a slot has one operation at a time, and one SimClient serves many
 // slots, so one session has as many writes in flight as the client has busy slots. A slot is a
 // Jepsen process until one of its operations ends :info; it then continues as a new process
@@ -27,6 +31,7 @@
 #include <vector>
 
 #include "client/session_pool.h"
+#include "common/ids.h"
 #include "common/random.h"
 #include "node_sim/history_recorder.h"
 #include "proto/kv.pb.h"
@@ -67,6 +72,9 @@ class SimClient {
   // Append workload.
   void Append(int64_t process, const std::string& key, int64_t element);
   void ReadList(int64_t process, const std::string& key);
+  // Both workloads: scans shard `group` (its whole key range) and reads `keys` (keys of that
+  // shard) from the answer; `lists` as ReadList, else as Read.
+  void Scan(int64_t process, GroupId group, std::vector<std::string> keys, bool lists);
 
   bool Busy(int64_t slot) const { return calls_.contains(slot); }
   size_t in_flight() const { return calls_.size(); }
@@ -88,6 +96,8 @@ class SimClient {
   void Finish(Call* call, jepsen::OpType type, jepsen::edn::Value value,
               std::optional<int64_t> version);
   Call* Find(int64_t process, uint64_t call_id);
+  // A scan's answer as the per-key reads it records (sim_client.cc).
+  void FinishScan(Call* c, const kvpb::ScanResponse& scan);
   int64_t Backoff(int64_t at_least_ms);
 
   ClientEnv env_;
@@ -99,6 +109,7 @@ class SimClient {
   std::map<int64_t, std::unique_ptr<Call>> calls_;  // by slot
   std::map<int64_t, int64_t> process_of_slot_;      // slots that became new processes
   int64_t next_process_ = 1'000'000;
+  int64_t next_scan_process_ = 2'000'000;
   uint64_t next_call_id_ = 1;
   Counts counts_;
 };

@@ -69,8 +69,23 @@ class FakeCluster {
   void CatchUpFollowers() { follower_copy_ = data_; }
 
  private:
+  // A scan of the whole (one-shard) map, from `from`.
+  static kvpb::Response ScanOf(const std::map<std::string, std::string>& from) {
+    kvpb::Response resp;
+    kvpb::ScanResponse* scan = resp.mutable_scan();
+    for (const auto& [k, v] : from) {
+      kvpb::KeyValue* kv = scan->add_kvs();
+      kv->set_key(k);
+      kv->set_value(v);
+    }
+    return resp;
+  }
+
   kvpb::Response Handle(uint64_t node, const kvpb::Request& req) {
     kvpb::Response resp;
+    if (req.has_scan() && bug_ == FakeBug::kStaleFollowerReads && node != leader_) {
+      return ScanOf(follower_copy_);
+    }
     if (req.has_get() && bug_ == FakeBug::kStaleFollowerReads && node != leader_) {
       auto it = follower_copy_.find(req.get().key());
       resp.mutable_get()->set_found(it != follower_copy_.end());
@@ -83,6 +98,7 @@ class FakeCluster {
       resp.mutable_error()->set_leader_hint(leader_);
       return resp;
     }
+    if (req.has_scan()) return ScanOf(data_);
     if (req.has_get()) {
       auto it = data_.find(req.get().key());
       resp.mutable_get()->set_found(it != data_.end());
@@ -128,8 +144,10 @@ struct RunResult {
   size_t ops = 0;
 };
 
-// `processes` Jepsen processes share one SimClient (one session, many writes in flight).
-RunResult RunClients(uint64_t seed, bool append_workload, FakeBug bug, int processes = 8) {
+// `processes` Jepsen processes share one SimClient (one session, many writes in flight). Every
+// tenth operation is a scan; with `reads_by_scan`, every read is.
+RunResult RunClients(uint64_t seed, bool append_workload, FakeBug bug, int processes = 8,
+                     bool reads_by_scan = false) {
   EventQueue q;
   Random rng(seed);
   FakeCluster cluster(&q, &rng, bug);
@@ -150,7 +168,10 @@ RunResult RunClients(uint64_t seed, bool append_workload, FakeBug bug, int proce
       if (client.Busy(p) || !rng.Bernoulli(0.3)) continue;
       const std::string& key = keys[rng.Uniform(keys.size())];
       const uint64_t dice = rng.Uniform(10);
-      if (append_workload) {
+      const bool read = append_workload ? dice >= 5 : dice < 4;
+      if (dice == 9 || (read && reads_by_scan)) {
+        client.Scan(p, GroupId(1), keys, append_workload);
+      } else if (append_workload) {
         if (dice < 5) {
           client.Append(p, key, next_value++);
         } else {
@@ -217,6 +238,17 @@ TEST(SimClient, CheckersCatchStaleFollowerReads) {
              v.report.find("could not linearize") != std::string::npos;
   }
   EXPECT_TRUE(caught) << "reads from a lagging follower must not linearize";
+}
+
+TEST(SimClient, CheckersCatchStaleFollowerScans) {
+  // Every read is a scan: the stale answers can only come from scans.
+  bool caught = false;
+  for (uint64_t seed = 1; seed <= 5 && !caught; ++seed) {
+    HistoryVerdict v = RunClients(seed, false, FakeBug::kStaleFollowerReads, 8, true).verdict;
+    caught = v.verdict == jepsen::Verdict::kInvalid &&
+             v.report.find("could not linearize") != std::string::npos;
+  }
+  EXPECT_TRUE(caught) << "scans served from a lagging follower must not linearize";
 }
 
 }  // namespace
