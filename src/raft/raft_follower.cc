@@ -77,7 +77,10 @@ Status Raft::StepFollower(raftpb::Message& m) {
       Send(m);
       break;
     case raftpb::MSG_TIMEOUT_NOW:
-      // Leadership transfer: campaign at once, skipping pre-vote and the leader lease.
+      // Leadership transfer: campaign at once, skipping pre-vote and the leader lease, but
+      // first take the leader's commit (SendTimeoutNow): a committed conf change not yet
+      // applied holds the campaign back (Hup) until the leader asks again.
+      raft_log_.CommitTo(std::min(Index(m.commit()), raft_log_.LastIndex()));
       Log(LogLevel::kInfo, "received timeout-now from " + Str(from.value()) + "; campaigning");
       Hup(CampaignType::kTransfer);
       break;

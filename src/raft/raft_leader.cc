@@ -125,6 +125,17 @@ void Raft::SendTimeoutNow(NodeId to) {
   raftpb::Message m;
   m.set_to(to.value());
   m.set_type(raftpb::MSG_TIMEOUT_NOW);
+  // The commit index goes along (as in a heartbeat: no further than the transferee's match).
+  // The append that carried it may be lost or overtaken; without it, a transferee could
+  // campaign under a configuration whose replacement is already committed and still count a
+  // replica that has applied its own removal and is gone (a removed leader hands over this
+  // way): with one voter already dead, the group could never elect again. Knowing the commit,
+  // the transferee first applies the change (Hup waits for it) and campaigns in the new
+  // configuration on the leader's next attempt.
+  auto pr = trk_.progress.find(to);
+  if (pr != trk_.progress.end()) {
+    m.set_commit(std::min(pr->second.match, raft_log_.committed()).value());
+  }
   Send(std::move(m));
   lease_given_away_ = true;
 }
