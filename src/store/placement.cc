@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "common/failpoint.h"
+
 namespace ringkv::store {
 namespace {
 
@@ -10,7 +12,9 @@ namespace {
 // would otherwise count as "within lag") and is within `lag` of the leader's last index.
 bool CaughtUp(const GroupView& v, NodeId n, uint64_t lag) {
   auto it = v.match.find(n);
-  return it != v.match.end() && it->second.value() > 0 && it->second + lag >= v.last_index;
+  const bool acked = it != v.match.end() &&
+                     (it->second.value() > 0 || failpoint::Injected(kBugReaddOldAcks));
+  return acked && it->second + lag >= v.last_index;
 }
 
 }  // namespace

@@ -18,11 +18,20 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/ids.h"
 #include "proto/raft.pb.h"
 
 namespace ringkv::store {
+
+// Bug point (common/failpoint.h; tests and kvd_buggy only): the bug 4f94b90 and 49c7ebe fixed,
+// found by the Jepsen member nemesis. A node removed from a group and added back gets no
+// replica from the leader's messages (any tombstone refuses them, ReplicaSet; only a snapshot
+// could revive it, which the leader never sends), and a learner that acknowledged nothing
+// counts as caught up (match 0 within the lag of a short log) and is promoted: the re-added
+// member's old acknowledgements count, and the shard runs a voter short.
+inline constexpr std::string_view kBugReaddOldAcks = "bug.store.readd_old_acks";
 
 struct GroupView {
   NodeId self;  // the leader

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/failpoint.h"
 #include "storage/meta_store.h"
 #include "storage/raft_log_store.h"
 #include "store/fail_stop.h"
+#include "store/placement.h"
 #include "store/tombstone_rule.h"
 
 namespace ringkv::store {
@@ -138,6 +140,11 @@ void ReplicaSet::MaybeCreateFor(const raftpb::Message& m) {
   // node back, creates one. It starts empty, with no data and no configuration, and answers
   // the leader so that it sends the snapshot that initializes it (SnapshotStreams::OnChunk).
   if (TombstoneRefuses(g, NodeId(m.to()), std::nullopt)) return;
+  if (failpoint::Injected(kBugReaddOldAcks)) {
+    Result<std::optional<storage::MetaStore::Tombstone>> tomb =
+        storage::MetaStore(engine_).GetTombstone(g);
+    if (!tomb.ok() || tomb->has_value()) return;  // the old rule: any tombstone refuses
+  }
   Create(g, nullptr, NodeId(m.to()));
 }
 
@@ -180,6 +187,14 @@ void ReplicaSet::HandleRemovalNotice(const raftpb::Message& m) {
   if (r->applied() >= Index(m.index())) return;
   LOG(INFO) << "group " << m.group_id() << ": node " << m.from()
             << " reports this replica was removed; deleting it";
+  if (write_in_flight_() && failpoint::Injected(kBugNoticeDuringWrite)) {
+    // The old behaviour: delete now. The replica object is parked until the turn ends (the
+    // write's completion still calls it, which was a use-after-free then); its entries in
+    // the write land after the delete, as they did.
+    parked_.push_back(std::move(replicas_.at(g)));
+    DeleteForNotice(r, Index(m.index()));
+    return;
+  }
   if (write_in_flight_()) {
     // Deleting now would race the in-flight write, which may hold this replica's log entries
     // (they would land after the delete and corrupt a later replica of the group) and whose
@@ -202,6 +217,7 @@ void ReplicaSet::DeleteForNotice(replica::Replica* r, Index notice_index) {
 }
 
 void ReplicaSet::DestroyRemoved() {
+  parked_.clear();
   std::map<GroupId, PendingNotice> notices;
   notices.swap(pending_removal_notices_);
   for (const auto& [g, n] : notices) {

@@ -17,6 +17,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include "common/ids.h"
 #include "common/status.h"
@@ -27,6 +29,14 @@
 #include "store/store_options.h"
 
 namespace ringkv::store {
+
+// Bug point (common/failpoint.h; tests and kvd_buggy only): the bug 6715317 and 937ae7e fixed,
+// found by the Jepsen member nemesis. A removal notice that arrives while a turn's writes are
+// out deletes the replica at once instead of after they land: the write's log and apply
+// entries of the deleted replica land after the delete, and a later replica of the group
+// finds a log without its truncated state. (The replica object is kept until the turn ends:
+// the old code's use-after-free is not re-injected.)
+inline constexpr std::string_view kBugNoticeDuringWrite = "bug.store.notice_during_write";
 
 class ReplicaSet {
  public:
@@ -97,6 +107,9 @@ class ReplicaSet {
     Index at;
   };
   std::map<GroupId, PendingNotice> pending_removal_notices_;
+  // Only with the bug point kBugNoticeDuringWrite: replicas deleted while a write was out,
+  // kept alive (not in use) until the turn ends.
+  std::vector<std::unique_ptr<replica::Replica>> parked_;
 };
 
 }  // namespace ringkv::store

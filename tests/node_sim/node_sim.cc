@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -22,6 +23,129 @@ using store::sim::SimScheduler;
 constexpr int64_t kRunMs = 6'000;     // faults and load
 constexpr int64_t kHealMs = 6'000;    // quiet time for the cluster to recover
 constexpr int kProcesses = 6;         // Jepsen processes sharing one SimClient (one session)
+// Membership seeds: faults and load for less time (their healing is longer: placement replaces
+// dead and drained members); then up to kConvergeMs for every shard to converge.
+constexpr int64_t kMembershipRunMs = 5'000;
+constexpr int64_t kConvergeMs = 30'000;
+constexpr size_t kMaxMembers = 7;
+
+// The membership profile's faults, one decision per 250 ms of the run: crash and restart one
+// node, partition one node (both ways or one way; either sometimes long enough for gossip to
+// declare it dead and placement to replace it), add a node, decommission one, or remove one
+// with its disk wiped (only while every shard has all its voters up: losing a node for good
+// must not lose a quorum, as the Jepsen member nemesis checks); a wiped machine rejoins under
+// a new id shortly after (kvd refuses it under its old one).
+class MembershipFaults {
+ public:
+  MembershipFaults(SimCluster* cluster, SimClient* client, Random* rng)
+      : cluster_(*cluster), client_(*client), rng_(*rng) {}
+
+  void Step(int64_t t) {
+    if (down_ && restart_at_ <= t) {
+      cluster_.Restart(*down_);
+      down_.reset();
+    }
+    if (heal_at_ >= 0 && heal_at_ <= t) {
+      cluster_.HealAll();
+      heal_at_ = -1;
+    }
+    if (add_at_ >= 0 && add_at_ <= t) {
+      cluster_.AddNode();
+      add_at_ = -1;
+      Refresh();
+    }
+    if (t % 250 != 0) return;
+    const std::vector<NodeId> ids = cluster_.node_ids();
+    std::vector<NodeId> active;  // neither gone nor decommissioning
+    for (NodeId id : ids) {
+      if (!cluster_.decommissioning(id)) active.push_back(id);
+    }
+    const NodeId pick = ids[rng_.Uniform(ids.size())];
+    const uint64_t dice = rng_.Uniform(12);
+    if (dice < 3) {
+      if (!down_ && add_at_ < 0) {
+        cluster_.Crash(pick);
+        down_ = pick;
+        restart_at_ = t + FaultLength();
+      }
+    } else if (dice < 5) {
+      if (!cluster_.partitioned()) {
+        const bool one_way = rng_.Bernoulli(0.3);
+        for (NodeId b : ids) {
+          if (b == pick) continue;
+          cluster_.Block(pick, b);
+          if (!one_way) cluster_.Block(b, pick);
+        }
+        heal_at_ = t + FaultLength();
+      }
+    } else if (dice < 7) {
+      if (ids.size() < kMaxMembers && add_at_ < 0) {
+        cluster_.AddNode();
+        Refresh();
+      }
+    } else if (dice < 9) {
+      // Only while more members than the replication factor remain active.
+      const NodeId victim = active[rng_.Uniform(active.size())];
+      if (active.size() > 3 && cluster_.up(victim)) cluster_.Decommission(victim);
+    } else if (dice < 11) {
+      const NodeId victim = active[rng_.Uniform(active.size())];
+      if (!down_ && add_at_ < 0 && cluster_.GroupsAtFullStrength()) {
+        cluster_.RemoveWiped(victim);
+        Refresh();
+        // The wiped machine comes back as a new member; always when too few would remain.
+        if (active.size() <= 4 || rng_.Bernoulli(0.5)) {
+          add_at_ = t + 200 + static_cast<int64_t>(rng_.Uniform(800));
+        }
+      }
+    }
+  }
+
+  // The end of the run: every fault healed, a pending rejoin done.
+  void Heal() {
+    if (down_) cluster_.Restart(*down_);
+    down_.reset();
+    if (add_at_ >= 0) cluster_.AddNode();
+    add_at_ = -1;
+    Refresh();
+  }
+
+ private:
+  // Most faults are short; one in three outlasts gossip's death verdict and the dead-node
+  // timeout, so placement replaces the node, and adds it back once it returns.
+  int64_t FaultLength() {
+    if (rng_.Uniform(3) == 0) return 2'500 + static_cast<int64_t>(rng_.Uniform(1500));
+    return 200 + static_cast<int64_t>(rng_.Uniform(1200));
+  }
+
+  void Refresh() {
+    std::vector<uint64_t> ids;
+    for (NodeId id : cluster_.node_ids()) ids.push_back(id.value());
+    client_.SetNodeIds(std::move(ids));
+  }
+
+  SimCluster& cluster_;
+  SimClient& client_;
+  Random& rng_;
+  std::optional<NodeId> down_;
+  int64_t restart_at_ = 0;
+  int64_t heal_at_ = -1;
+  int64_t add_at_ = -1;
+};
+
+// Polls (every 100 ms of virtual time: a check scans every replica's data) until every group
+// converges by SimCluster::ReplicasAgree; `why` says what the last check found.
+bool WaitForConfigurations(SimCluster& cluster, uint32_t shards, std::string* why) {
+  for (int64_t waited = 0;; waited += 100) {
+    uint32_t g = 1;
+    while (g <= shards && cluster.ReplicasAgree(GroupId(g), why)) ++g;
+    if (g > shards) return true;
+    if (waited >= kConvergeMs) {
+      *why += "\n" + cluster.DescribeGroup(GroupId(g));
+      return false;
+    }
+    cluster.RunFor(milliseconds(100));
+  }
+}
 
 std::string TraceTail(const SimCluster& c, size_t n) {
   const auto& t = c.trace();
@@ -38,9 +162,19 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   Random rng(seed * 0x9E3779B97F4A7C15ull + 1);
   SimCluster::Options o;
   o.seed = seed;
-  o.nodes = rng.Bernoulli(0.5) ? 3 : 5;
-  o.shards = 4u << rng.Uniform(3);  // 4, 8 or 16
-  o.drop = 0.01 * static_cast<double>(rng.Uniform(6));  // 0-5%
+  // Every third seed runs the membership profile: gossip views, placement on, nodes added,
+  // decommissioned and removed with a wiped disk during the load. It is shorter (the default
+  // suite's time) and has fewer shards (each move is a snapshot).
+  o.membership = seed % 3 == 0;
+  if (o.membership) {
+    o.nodes = 3 + static_cast<int>(rng.Uniform(3));      // 3-5, growing to at most kMaxMembers
+    o.shards = 4u << rng.Uniform(2);                     // 4 or 8
+    o.drop = 0.01 * static_cast<double>(rng.Uniform(4));  // 0-3%
+  } else {
+    o.nodes = rng.Bernoulli(0.5) ? 3 : 5;
+    o.shards = 4u << rng.Uniform(3);  // 4, 8 or 16
+    o.drop = 0.01 * static_cast<double>(rng.Uniform(6));  // 0-5%
+  }
   const bool append = rng.Bernoulli(0.5);
   o.duplicate = rng.Bernoulli(0.5) ? 0.02 : 0;
   SimCluster cluster(o);
@@ -48,7 +182,8 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   SeedResult result;
   std::ostringstream params;
   params << "seed " << seed << ": " << o.nodes << " nodes, " << o.shards << " shards, drop "
-         << o.drop << ", duplicate " << o.duplicate << ", " << (append ? "append" : "register");
+         << o.drop << ", duplicate " << o.duplicate << ", " << (append ? "append" : "register")
+         << (o.membership ? ", membership" : "");
 
   auto fail = [&](const std::string& what) {
     result.violations = 1;
@@ -89,9 +224,13 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   std::vector<std::string> keys;
   for (int k = 0; k < 3; ++k) keys.push_back((append ? "a" : "r") + std::to_string(k));
 
-  for (int64_t t = 0; t < kRunMs; t += 10) {
+  MembershipFaults members(&cluster, &client, &rng);
+  const int64_t run_ms = o.membership ? kMembershipRunMs : kRunMs;
+  for (int64_t t = 0; t < run_ms; t += 10) {
     if (!cluster.invariants().violations().empty()) break;  // the trace ends at the violation
-    if (t % 200 == 0) {
+    if (o.membership) {
+      members.Step(t);
+    } else if (t % 200 == 0) {
       const uint64_t dice = rng.Uniform(10);
       if (dice < 3 && restart_at.size() < max_down) {
         NodeId victim = ids[rng.Uniform(ids.size())];
@@ -172,6 +311,7 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   restart_at.clear();
   for (const auto& [node, at] : room_at) cluster.SetDiskFull(node, false);
   room_at.clear();
+  members.Heal();
   cluster.RunUntil([&] { return client.in_flight() == 0; }, milliseconds(kHealMs));
   // Final reads: every key read by a fresh process once the cluster is whole.
   int64_t process = kProcesses;
@@ -190,6 +330,7 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
     for (size_t i = 0; i < broken.size() && i < 5; ++i) lines += "  " + broken[i] + "\n";
     fail("Raft safety invariant broken (" + std::to_string(broken.size()) + " times):\n" + lines);
   }
+  if (result.violations == 0 && !cluster.start_failure().empty()) fail(cluster.start_failure());
   if (result.violations == 0) {
     HistoryVerdict v = append ? CheckAppendHistory(recorder.history())
                               : CheckRegisterHistory(recorder.history());
@@ -198,12 +339,21 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
            v.report.substr(0, 4000));
     }
   }
-  if (result.violations == 0) {
+  if (result.violations == 0 && !o.membership) {
     for (uint32_t g = 1; g <= o.shards && result.violations == 0; ++g) {
       const GroupId group(g);
       if (!cluster.RunUntil([&] { return cluster.ReplicasAgree(group); }, milliseconds(20'000))) {
         fail("replicas of group " + std::to_string(g) + " differ 20 s after healing");
       }
+    }
+  }
+  if (result.violations == 0 && o.membership) {
+    // Every shard back at its replication factor on live members, its replicas agreeing:
+    // polled (a digest scan per check) while placement replaces dead and drained members.
+    std::string why;
+    if (!WaitForConfigurations(cluster, o.shards, &why)) {
+      fail("shards not back at their replication factor with agreeing replicas " +
+           std::to_string(kConvergeMs / 1000) + " s after healing: " + why);
     }
   }
   const SimClient::Counts& n = client.counts();

@@ -9,8 +9,12 @@
 // One seed decides everything (cluster size, shard count, drop rate, workload, faults), so a
 // failing seed reruns alone with --seed=N and prints the same trace.
 //
-// Not yet simulated: placement moves, node add/decommission, gossip suspicion, snapshot streams
-// cut mid-transfer, disk-full, scans and transactions (see docs/architecture.md, Tests).
+// Every third seed runs the membership profile: gossip views with suspicion and death,
+// placement on, nodes added, decommissioned and removed with a wiped disk; after healing every
+// shard must be back at its replication factor on live members, its replicas agreeing.
+//
+// Not yet simulated: snapshot streams cut mid-transfer, disk-full, scans and transactions (see
+// docs/architecture.md, Tests).
 //
 // Thread-safety: none; each seed runs on the calling thread.
 #ifndef RINGKV_TESTS_NODE_SIM_NODE_SIM_H_

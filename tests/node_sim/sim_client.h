@@ -77,6 +77,8 @@ class SimClient {
   void Scan(int64_t process, GroupId group, std::vector<std::string> keys, bool lists);
 
   bool Busy(int64_t slot) const { return calls_.contains(slot); }
+  // The nodes to try from now on (membership changed: nodes added, or gone for good).
+  void SetNodeIds(std::vector<uint64_t> ids) { env_.node_ids = std::move(ids); }
   size_t in_flight() const { return calls_.size(); }
   // Completions by outcome, for the simulation's summary.
   struct Counts {

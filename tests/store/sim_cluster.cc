@@ -40,14 +40,17 @@ class SimCluster::Transport final : public StoreTransport {
   const NodeId self_;
 };
 
-SimCluster::SimCluster(Options options) : options_(options), rng_(options.seed) {
+SimCluster::SimCluster(Options options)
+    : options_(options), rng_(options.seed), gossip_(options.gossip) {
   ring_.num_shards = options_.shards;
   ring_.replication_factor = 3;
-  for (int i = 1; i <= options_.nodes; ++i) {
-    auto n = std::make_unique<Node>();
-    n->transport = std::make_unique<Transport>(this, NodeId(i));
-    nodes_[NodeId(i)] = std::move(n);
-  }
+  for (int i = 1; i <= options_.nodes; ++i) NewNode(NodeId(i));
+}
+
+void SimCluster::NewNode(NodeId id) {
+  auto n = std::make_unique<Node>();
+  n->transport = std::make_unique<Transport>(this, id);
+  nodes_[id] = std::move(n);
 }
 
 SimCluster::~SimCluster() {
@@ -63,7 +66,13 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   StoreOptions o;
   o.node_id = id;
   o.ring = ring_;
-  o.placement_interval = std::chrono::milliseconds(0);  // placement: a later step of the sim
+  if (options_.membership) {
+    o.placement_interval = options_.placement_interval;
+    o.stability_delay = options_.stability_delay;
+    o.dead_node_timeout = options_.dead_node_timeout;
+  } else {
+    o.placement_interval = std::chrono::milliseconds(0);  // replica sets never change
+  }
   o.replica.seed = options_.seed * 1000 + id.value();
   o.replica.observer = invariants_.get();
   return o;
@@ -71,14 +80,16 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
 
 std::vector<NodeId> SimCluster::node_ids() const {
   std::vector<NodeId> ids;
-  for (const auto& [id, n] : nodes_) ids.push_back(id);
+  for (const auto& [id, n] : nodes_) {
+    if (!n->gone) ids.push_back(id);
+  }
   return ids;
 }
 
 void SimCluster::OpenStore(NodeId id) {
   Node& n = *nodes_.at(id);
   n.env = std::make_unique<SimNodeEnv>(&scheduler_, next_owner_++);
-  n.store = std::make_unique<Store>(NodeOptions(id), &n.engine, n.transport.get(), n.env.get());
+  n.store = std::make_unique<Store>(NodeOptions(id), n.engine.get(), n.transport.get(), n.env.get());
 }
 
 void SimCluster::Start() {
@@ -95,6 +106,10 @@ void SimCluster::Start() {
     }
   }
   for (NodeId id : ids) nodes_.at(id)->store->Start();
+  if (options_.membership) {
+    for (NodeId id : ids) gossip_.Start(id, scheduler_.Now());
+    GossipRound();
+  }
   Trace("started " + std::to_string(ids.size()) + " nodes, " +
         std::to_string(ring_.num_shards) + " shards");
 }
@@ -110,7 +125,7 @@ bool SimCluster::Chance(double p) {
 }
 
 void SimCluster::SetDiskFull(NodeId node, bool full) {
-  nodes_.at(node)->engine.SetDiskFull(full);
+  nodes_.at(node)->engine->SetDiskFull(full);
   Trace("node " + std::to_string(node.value()) + (full ? ": disk full" : ": disk has room"));
 }
 
@@ -166,7 +181,8 @@ uint64_t SimCluster::AppliedIndex(NodeId node, GroupId group) {
   return 0;
 }
 
-bool SimCluster::ReplicasAgree(GroupId group) {
+bool SimCluster::ReplicasAgree(GroupId group, std::string* why) {
+  if (options_.membership) return ConfigurationAgrees(group, why);
   std::optional<std::pair<uint64_t, uint64_t>> seen;  // (applied, digest)
   int replicas = 0;
   for (auto& [id, n] : nodes_) {
@@ -274,7 +290,7 @@ void SimCluster::Crash(NodeId node) {
   n.env->Kill();
   n.store.reset();
   n.env.reset();
-  n.engine.Crash();
+  n.engine->Crash();
   Trace("node " + std::to_string(node.value()) + " crashed");
 }
 
@@ -289,9 +305,24 @@ void SimCluster::Restart(NodeId node) {
   OpenStore(node);
   Store* s = nodes_.at(node)->store.get();
   Status st = s->OpenExistingReplicas();
-  CHECK(st.ok()) << st;
+  if (!st.ok()) {
+    // kvd exits here: the node stays down, and the run has failed.
+    Node& n = *nodes_.at(node);
+    n.store.reset();
+    n.env->Kill();
+    n.env.reset();
+    const std::string what =
+        "node " + std::to_string(node.value()) + " cannot restart: " + st.ToString();
+    if (start_failure_.empty()) start_failure_ = what;
+    Trace(what);
+    return;
+  }
   s->Start();
   Trace("node " + std::to_string(node.value()) + " restarted");
+  if (options_.membership) {
+    gossip_.Start(node, scheduler_.Now());
+    if (nodes_.at(node)->decommissioning) IssueDecommission(node);
+  }
 }
 
 std::string SimCluster::TimeTag() const {

@@ -3,9 +3,11 @@
 // the seed and of the calls made: trace() lists what happened (client answers, crashes,
 // restarts) with its virtual time, so two runs can be compared line by line.
 //
-// The seed of the node simulation (issue 12 item 3): the network here only delays (by a seeded
-// jitter, so messages of one link may be reordered); drops, partitions and client histories
-// come later.
+// The network delays (by a seeded jitter, so messages of one link may be reordered), drops and
+// partitions. With Options::membership, every node also gets gossip's membership view
+// (sim_gossip.h: alive / suspect / dead / left, decommissioning) each gossip round, placement
+// runs (store/placement_driver.h, with its own timers), and nodes can be added, decommissioned,
+// or removed with their disk wiped.
 //
 // Thread-safety: none; one thread drives everything.
 #ifndef RINGKV_TESTS_STORE_SIM_CLUSTER_H_
@@ -24,6 +26,7 @@
 #include "common/ids.h"
 #include "proto/kv.pb.h"
 #include "storage/mem_engine.h"
+#include "store/sim_gossip.h"
 #include "store/sim_invariants.h"
 #include "store/sim_node_env.h"
 #include "store/store.h"
@@ -45,6 +48,16 @@ class SimCluster {
     double drop = 0;
     // Probability that a Raft message is delivered twice (each copy delayed on its own).
     double duplicate = 0;
+    // Membership: gossip views fed to every store each `gossip_round`, and placement on with
+    // the intervals below (kvd's --placement_interval_ms, --stability_delay_ms,
+    // --dead_node_timeout_ms, shortened to the simulation's time scale). Off: every node holds
+    // its ring replicas for good.
+    bool membership = false;
+    std::chrono::milliseconds gossip_round{100};
+    SimGossip::Timing gossip{};
+    std::chrono::milliseconds placement_interval{200};
+    std::chrono::milliseconds stability_delay{1000};
+    std::chrono::milliseconds dead_node_timeout{1500};
   };
   explicit SimCluster(Options options);
   ~SimCluster();
@@ -93,27 +106,62 @@ class SimCluster {
   // is lost), for a restart.
   void Shutdown(NodeId node);
   void Restart(NodeId node);
+  // The first restart that failed (its stored replicas would not open: kvd would exit), or "".
+  const std::string& start_failure() const { return start_failure_; }
   bool up(NodeId node) const { return nodes_.at(node)->store != nullptr; }
+
+  // Membership (Options::membership). A fresh node with an empty disk joins (by gossip; the
+  // placement moves replicas to it); returns its id.
+  NodeId AddNode();
+  // Decommissions `node` (up) as kvd's admin request does: gossip carries the flag and the
+  // store drains (Store::SetDecommissioning); once it holds no replica it leaves (gossip's
+  // Leave) and stops for good. A restart before that re-issues the request (kvd keeps the
+  // flag in memory only; the operator repeats it).
+  void Decommission(NodeId node);
+  // Removes `node` for good: a crash, then its disk is wiped. kvd refuses a wiped node under
+  // its old id (server/node_storage.cc: the peer incarnation check), so the machine can only
+  // rejoin as a new member (AddNode); the old id stays dead in gossip until placement
+  // replaces its replicas.
+  void RemoveWiped(NodeId node);
+  // Decommissioned (left) or removed: never up again.
+  bool gone(NodeId node) const { return nodes_.at(node)->gone; }
+  bool decommissioning(NodeId node) const { return nodes_.at(node)->decommissioning; }
+  // Every group has a leader whose configuration has the replication factor of voters, all on
+  // up members: losing one node for good now loses no group's quorum (the member nemesis'
+  // condition for a removal).
+  bool GroupsAtFullStrength();
+  // Each up node's replica of `group` (role, term, applied, configuration), for reports.
+  std::string DescribeGroup(GroupId group);
   Store* store(NodeId node) { return nodes_.at(node)->store.get(); }
 
   // Applied index of `node`'s replica of `group` (0 if none).
   uint64_t AppliedIndex(NodeId node, GroupId group);
-  // Every node is up and every replica of `group` has the same state digest at the same
-  // applied index (placement is off: every node holds its ring replicas).
-  bool ReplicasAgree(GroupId group);
+  // Without membership: every node is up and every replica of `group` has the same state
+  // digest at the same applied index (every node holds its ring replicas).
+  // With membership (the Jepsen member nemesis' rule, jepsen/harness/cluster.cc): the
+  // configuration of the group's leader (highest term) has exactly the replication factor of
+  // voters and no learner, every voter is on an up member that is neither gone nor
+  // decommissioning, and every one of them has the leader's applied index and state digest.
+  // Replicas outside the configuration (removed, awaiting their tombstone) are not compared.
+  bool ReplicasAgree(GroupId group, std::string* why = nullptr);
   const std::vector<std::string>& trace() const { return trace_; }
   // Raft's safety invariants, checked as replicas lead and apply (sim_invariants.h).
   const SimInvariants& invariants() const { return *invariants_; }
+  // The nodes that are not gone (up or down).
   std::vector<NodeId> node_ids() const;
 
  private:
   class Transport;
   struct Node {
-    storage::MemEngine engine;
+    std::unique_ptr<storage::MemEngine> engine = std::make_unique<storage::MemEngine>();
     std::unique_ptr<Transport> transport;
     std::unique_ptr<SimNodeEnv> env;
     std::unique_ptr<Store> store;
+    bool gone = false;
+    bool decommissioning = false;
   };
+  // A node with an empty disk, not started.
+  void NewNode(NodeId id);
   StoreOptions NodeOptions(NodeId id) const;
   void OpenStore(NodeId id);
   // Delivers `f` to `to`'s store after the network delay, if it is up then, unless the link
@@ -123,6 +171,11 @@ class SimCluster {
   bool Chance(double p);  // true with probability p, from the seeded generator
   void Trace(std::string line);
   std::string TimeTag() const;  // virtual time and step, for trace and violation lines
+  // Membership: one gossip round, every up node's view handed to its store, and the next round.
+  void GossipRound();
+  void IssueDecommission(NodeId node);
+  void OnDrained(NodeId node);
+  bool ConfigurationAgrees(GroupId group, std::string* why);
 
   const Options options_;
   ring::RingConfig ring_;
@@ -137,6 +190,8 @@ class SimCluster {
   std::map<uint64_t, kvpb::Response> answers_;
   std::vector<std::string> trace_;
   std::set<std::pair<NodeId, NodeId>> blocked_;
+  SimGossip gossip_;
+  std::string start_failure_;
 };
 
 }  // namespace ringkv::store::sim
