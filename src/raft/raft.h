@@ -119,6 +119,12 @@ class Raft {
   void BcastHeartbeat();
   bool MaybeCommit();
   void SendTimeoutNow(NodeId to);
+  // Whether the transfer to a transferee with progress `pr` can finish now (TimeoutNow): it
+  // has the whole log, and this leader has applied every conf change in it, so the commit that
+  // TimeoutNow carries covers them and the transferee campaigns in this configuration.
+  bool TransfereeReady(const Progress& pr) const {
+    return pr.match == raft_log_.LastIndex() && raft_log_.applied() >= pending_conf_index_;
+  }
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
   bool CommittedEntryInCurrentTerm() const;
   // A leader that is no longer a voter hands leadership to the most caught-up voter.

@@ -293,7 +293,7 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
           while (MaybeSendAppend(from, false)) {
           }
         }
-        if (from == lead_transferee_ && pr.match == raft_log_.LastIndex()) {
+        if (from == lead_transferee_ && TransfereeReady(pr)) {
           Log(LogLevel::kInfo, "sent timeout-now to " + Str(from.value()) + " after catching it up");
           SendTimeoutNow(from);
         }
@@ -338,11 +338,11 @@ void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
       election_elapsed_ = 0;
       lead_transferee_ = transferee;
       Log(LogLevel::kInfo, "starting leadership transfer to " + Str(transferee.value()));
-      if (pr.match == raft_log_.LastIndex()) {
+      if (TransfereeReady(pr)) {
         SendTimeoutNow(transferee);
-      } else {
+      } else if (pr.match < raft_log_.LastIndex()) {
         SendAppend(transferee);
-      }
+      }  // else: TimeoutNow once this leader applied its pending conf change (AppliedTo)
       return;
     }
     default:

@@ -68,9 +68,20 @@ Status Raft::ReadIndex(std::string ctx) {
 }
 
 void Raft::AppliedTo(Index index, uint64_t applied_payload_bytes) {
-  Index new_applied = std::max(index, raft_log_.applied());
+  const Index old_applied = raft_log_.applied();
+  Index new_applied = std::max(index, old_applied);
   raft_log_.AppliedTo(new_applied);
   ReduceUncommittedSize(applied_payload_bytes);
+  if (state_ == StateRole::kLeader && lead_transferee_ != kNoNode &&
+      old_applied < pending_conf_index_ && new_applied >= pending_conf_index_) {
+    // A transfer held back until the pending conf change was applied (TransfereeReady).
+    auto pr = trk_.progress.find(lead_transferee_);
+    if (pr != trk_.progress.end() && TransfereeReady(pr->second)) {
+      Log(LogLevel::kInfo, "sent timeout-now to " + Str(lead_transferee_.value()) +
+                               " once the pending conf change was applied");
+      SendTimeoutNow(lead_transferee_);
+    }
+  }
   if (trk_.config.auto_leave && new_applied >= pending_conf_index_ &&
       state_ == StateRole::kLeader) {
     // The joint config is applied: leave it with an empty change (thesis 4.3).

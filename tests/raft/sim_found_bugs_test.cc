@@ -419,5 +419,54 @@ TEST(SimFoundBugs, TransfereeOfARemovedLeaderCampaignsInTheNewConfiguration) {
   EXPECT_EQ(net.test_node(3).applied.back(), "after");
 }
 
+// The same seed's first run, one step earlier: the transfer (placement moving leadership off
+// n4, which the ring no longer wants) started while n4's own removal was in its log but not yet
+// committed, so TimeoutNow left with the old commit and the transferee campaigned in the old
+// configuration; n4 then committed and applied its removal, stepped down on the vote request
+// and was gone. Now a leader sends TimeoutNow only once it has applied every conf change in its
+// log (its pending one), so the commit TimeoutNow carries covers them.
+TEST(SimFoundBugs, TransferWaitsForTheLeadersPendingConfChange) {
+  TestNetwork net(4, [](Config& c) {
+    c.pre_vote = false;
+    c.check_quorum = false;
+  });
+  net.node(4).Campaign();
+  net.Stabilize();
+  ASSERT_EQ(net.node(4).role(), StateRole::kLeader);
+  bool n4_gone = false;
+  Index removal;
+  net.SetDrop([&](const raftpb::Message& m) {
+    if (m.from() == 1 || m.to() == 1) return true;  // n1 is dead for good
+    if (n4_gone && (m.from() == 4 || m.to() == 4)) return true;
+    if (m.from() == 4 && removal.value() > 0 && m.commit() >= removal.value() &&
+        m.type() != raftpb::MSG_TIMEOUT_NOW) {
+      return true;
+    }
+    return m.from() == 4 && m.type() == raftpb::MSG_VOTE_RESP;
+  });
+  raftpb::ConfChange cc;
+  raftpb::ConfChangeSingle* r = cc.add_changes();
+  r->set_type(raftpb::CONF_REMOVE_NODE);
+  r->set_node_id(4);
+  Result<EntryId> at = net.node(4).ProposeConfChange(cc);
+  ASSERT_OK(at.status());
+  removal = at->index;
+  net.node(4).TransferLeader(NodeId(2));  // before the removal commits
+  net.Stabilize();
+  NodeId leader;
+  for (int tick = 0; tick < 300 && leader == kNoNode; ++tick) {
+    if (net.node(4).role() != StateRole::kLeader) n4_gone = true;
+    net.TickAll(1);
+    for (uint64_t id : {2, 3}) {
+      if (net.node(id).role() == StateRole::kLeader) leader = NodeId(id);
+    }
+  }
+  ASSERT_NE(leader, kNoNode) << "n2 and n3 never elected a leader without n4";
+  ASSERT_OK(net.node(leader.value()).Propose("after").status());
+  net.Stabilize();
+  EXPECT_EQ(net.test_node(2).applied.back(), "after");
+  EXPECT_EQ(net.test_node(3).applied.back(), "after");
+}
+
 }  // namespace
 }  // namespace ringkv::raft
