@@ -143,12 +143,22 @@ bool SimCluster::RunUntil(const std::function<bool()>& done, std::chrono::nanose
   return scheduler_.RunUntil(done, scheduler_.Now() + limit);
 }
 
-std::optional<NodeId> SimCluster::LeaderOf(GroupId group) {
+SimCluster::Statuses SimCluster::UpNodeStatuses(bool digests) {
+  Statuses out;
+  for (auto& [id, n] : nodes_) {
+    if (n->store) out.emplace(id, n->store->GetNodeStatus(digests));
+  }
+  return out;
+}
+
+namespace {
+
+// The leader of `group` among `statuses` (the highest term claiming it), if any.
+std::optional<NodeId> LeaderIn(const std::map<NodeId, kvpb::NodeStatus>& statuses,
+                               GroupId group) {
   std::optional<NodeId> leader;
   uint64_t best_term = 0;
-  for (auto& [id, n] : nodes_) {
-    if (!n->store) continue;
-    const kvpb::NodeStatus st = n->store->GetNodeStatus();
+  for (const auto& [id, st] : statuses) {
     for (const kvpb::GroupStatus& g : st.groups()) {
       if (g.group_id() != group.value() || g.role() != "leader") continue;
       if (!leader || g.term() > best_term) {
@@ -160,15 +170,23 @@ std::optional<NodeId> SimCluster::LeaderOf(GroupId group) {
   return leader;
 }
 
+}  // namespace
+
+std::optional<NodeId> SimCluster::LeaderOf(GroupId group) {
+  return LeaderIn(UpNodeStatuses(/*digests=*/false), group);
+}
+
 bool SimCluster::WaitForLeaders(std::chrono::nanoseconds limit) {
-  return RunUntil(
-      [this] {
-        for (uint32_t g = 1; g <= ring_.num_shards; ++g) {
-          if (!LeaderOf(GroupId(g))) return false;
-        }
-        return true;
-      },
-      limit);
+  // Polled every 10 ms of virtual time: a check reads every replica's status.
+  const auto deadline = scheduler_.Now() + limit;
+  for (;;) {
+    const Statuses st = UpNodeStatuses(/*digests=*/false);
+    uint32_t g = 1;
+    while (g <= ring_.num_shards && LeaderIn(st, GroupId(g))) ++g;
+    if (g > ring_.num_shards) return true;
+    if (scheduler_.Now() >= deadline) return false;
+    RunFor(std::chrono::milliseconds(10));
+  }
 }
 
 uint64_t SimCluster::AppliedIndex(NodeId node, GroupId group) {
@@ -182,18 +200,40 @@ uint64_t SimCluster::AppliedIndex(NodeId node, GroupId group) {
 }
 
 bool SimCluster::ReplicasAgree(GroupId group, std::string* why) {
-  if (options_.membership) return ConfigurationAgrees(group, why);
+  return options_.membership ? ConfigurationAgrees(UpNodeStatuses(true), group, why)
+                             : ReplicasAgreeIn(UpNodeStatuses(true), group, why);
+}
+
+bool SimCluster::AllReplicasAgree(std::string* why, GroupId* failing) {
+  const Statuses st = UpNodeStatuses(/*digests=*/true);
+  for (uint32_t g = 1; g <= ring_.num_shards; ++g) {
+    const bool agree = options_.membership ? ConfigurationAgrees(st, GroupId(g), why)
+                                           : ReplicasAgreeIn(st, GroupId(g), why);
+    if (!agree) {
+      if (failing != nullptr) *failing = GroupId(g);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool SimCluster::ReplicasAgreeIn(const Statuses& statuses, GroupId group, std::string* why) {
+  if (statuses.size() != nodes_.size()) {
+    if (why) *why = "a node is down";
+    return false;
+  }
   std::optional<std::pair<uint64_t, uint64_t>> seen;  // (applied, digest)
   int replicas = 0;
-  for (auto& [id, n] : nodes_) {
-    if (!n->store) return false;
-    const kvpb::NodeStatus st = n->store->GetNodeStatus(/*with_digests=*/true);
+  for (const auto& [id, st] : statuses) {
     for (const kvpb::GroupStatus& g : st.groups()) {
       if (g.group_id() != group.value()) continue;
       if (!g.has_digest()) return false;
       ++replicas;
       const std::pair<uint64_t, uint64_t> mine{g.digest_applied(), g.digest()};
-      if (seen && *seen != mine) return false;
+      if (seen && *seen != mine) {
+        if (why) *why = "group " + std::to_string(group.value()) + ": replicas differ";
+        return false;
+      }
       seen = mine;
     }
   }

@@ -144,6 +144,10 @@ class SimCluster {
   // decommissioning, and every one of them has the leader's applied index and state digest.
   // Replicas outside the configuration (removed, awaiting their tombstone) are not compared.
   bool ReplicasAgree(GroupId group, std::string* why = nullptr);
+  // ReplicasAgree for every shard, reading each node's status once (a check of a shard alone
+  // costs every node's status: n shards one by one cost n times this). On false, `failing` is
+  // the first shard that does not agree.
+  bool AllReplicasAgree(std::string* why = nullptr, GroupId* failing = nullptr);
   const std::vector<std::string>& trace() const { return trace_; }
   // Raft's safety invariants, checked as replicas lead and apply (sim_invariants.h).
   const SimInvariants& invariants() const { return *invariants_; }
@@ -175,7 +179,11 @@ class SimCluster {
   void GossipRound();
   void IssueDecommission(NodeId node);
   void OnDrained(NodeId node);
-  bool ConfigurationAgrees(GroupId group, std::string* why);
+  // Each up node's status (with state digests if `digests`), read once for many checks.
+  using Statuses = std::map<NodeId, kvpb::NodeStatus>;
+  Statuses UpNodeStatuses(bool digests);
+  bool ReplicasAgreeIn(const Statuses& st, GroupId group, std::string* why);
+  bool ConfigurationAgrees(const Statuses& st, GroupId group, std::string* why);
 
   const Options options_;
   ring::RingConfig ring_;

@@ -123,16 +123,14 @@ bool SimCluster::GroupsAtFullStrength() {
   return true;
 }
 
-bool SimCluster::ConfigurationAgrees(GroupId group, std::string* why) {
+bool SimCluster::ConfigurationAgrees(const Statuses& statuses, GroupId group, std::string* why) {
   auto say = [why](std::string s) {
     if (why) *why = std::move(s);
     return false;
   };
   std::map<NodeId, kvpb::GroupStatus> of;  // this group's status on each up node
   std::optional<NodeId> leader;
-  for (auto& [id, n] : nodes_) {
-    if (!n->store) continue;
-    const kvpb::NodeStatus st = n->store->GetNodeStatus(/*with_digests=*/true);
+  for (const auto& [id, st] : statuses) {
     for (const kvpb::GroupStatus& g : st.groups()) {
       if (g.group_id() != group.value()) continue;
       of[id] = g;
