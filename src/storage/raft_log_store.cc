@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/coding.h"
+#include "common/failpoint.h"
 #include "common/status_macros.h"
 #include "proto/storage.pb.h"
 #include "storage/keys.h"
@@ -35,7 +36,7 @@ Status RaftLogStore::Load() {
   (void)unused;
   truncated_index_ = Index(ts.index());
   truncated_term_ = Term(ts.term());
-  if (hard_state_.commit() < ts.index()) {
+  if (hard_state_.commit() < ts.index() && !failpoint::Injected(kBugInstallWithoutHardState)) {
     LOG(WARNING) << GroupName(group_) << ": stored hard state commit " << hard_state_.commit()
                  << " is below the truncated index " << ts.index()
                  << " (left by an interrupted snapshot install of an older version); "

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -33,6 +34,14 @@
 #include "storage/write_batch.h"
 
 namespace ringkv::storage {
+
+// Bug point (common/failpoint.h; tests only): issue 10's defect 1, fixed by 4d20186. A snapshot
+// install's final batch resets the raft log and truncated state but leaves the stored hard
+// state as it was, and Load does not raise a commit below the truncated index: a crash after
+// the install, before the Ready's own write (or after the marker, recovery then finishing the
+// install), leaves commit below the new truncated index, and the group can never start again.
+inline constexpr std::string_view kBugInstallWithoutHardState =
+    "bug.storage.snapshot_install_without_hard_state";
 
 class RaftLogStore {
  public:

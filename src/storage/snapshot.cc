@@ -90,6 +90,12 @@ Status FinishInstall(Engine* engine, GroupId group, const storagepb::SnapshotIns
   // snapshot, with a commit index inside its (empty) log.
   WriteBatch done;
   RaftLogStore::WriteSnapshotMeta(&done, group, marker.metadata(), hs);
+  if (failpoint::Injected(kBugInstallWithoutHardState)) {
+    // The injected bug: the stored hard state stays as it was, behind the log it describes.
+    raftpb::HardState old;
+    ASSIGN_OR_RETURN(bool found, ReadProto(*engine, Cf::kRaft, HardStateKey(group), &old));
+    if (found) PutProto(&done, Cf::kRaft, HardStateKey(group), old);
+  }
   done.Delete(Cf::kMeta, SnapshotInstallKey(group));
   RETURN_IF_ERROR(engine->Write(done, /*sync=*/true));
   RETURN_IF_ERROR(failpoint::Hit(kFpInstallAfterRaftState));

@@ -4,7 +4,9 @@
 // unsynced write, and restarts; clients (sim_client.h) with sessions, deadlines and retries,
 // several writes of one session in flight, doing register (read/write/cas) or append
 // operations. Every client operation goes into a Jepsen history checked by jepsen/checker/;
-// after healing, every replica of every shard must reach the same state digest.
+// after healing, every replica of every shard must reach the same state digest. One seed in
+// four compacts the Raft log early and crashes nodes at the snapshot receive and install
+// failpoints; a node that then cannot restart is a violation.
 //
 // One seed decides everything (cluster size, shard count, drop rate, workload, faults), so a
 // failing seed reruns alone with --seed=N and prints the same trace.
@@ -13,7 +15,7 @@
 // placement on, nodes added, decommissioned and removed with a wiped disk; after healing every
 // shard must be back at its replication factor on live members, its replicas agreeing.
 //
-// Not yet simulated: snapshot streams cut mid-transfer, disk-full, scans and transactions (see
+// Not yet simulated: snapshot streams cut by leader changes, and transactions (see
 // docs/architecture.md, Tests).
 //
 // Thread-safety: none; each seed runs on the calling thread.

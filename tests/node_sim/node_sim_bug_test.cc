@@ -12,6 +12,7 @@
 #include "replica/replica.h"
 #include "store/placement.h"
 #include "store/replica_set.h"
+#include "storage/raft_log_store.h"
 #include "store/turn_pipeline.h"
 
 namespace ringkv::node_sim {
@@ -59,7 +60,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Bug{"AckBeforeSync", store::kBugAckBeforeSync},
                       // Found before only by the Jepsen member nemesis.
                       Bug{"NoticeDuringWrite", store::kBugNoticeDuringWrite, 1000},
-                      Bug{"ReaddOldAcks", store::kBugReaddOldAcks, 1000}),
+                      Bug{"ReaddOldAcks", store::kBugReaddOldAcks, 1000},
+                      Bug{"SnapshotInstallWithoutHardState",
+                          storage::kBugInstallWithoutHardState}),
     [](const ::testing::TestParamInfo<Bug>& p) { return std::string(p.param.test_name); });
 
 }  // namespace

@@ -4,10 +4,21 @@
 
 #include <utility>
 
+#include "common/failpoint.h"
+#include "raft/panic.h"
 #include "ring/hash_ring.h"
 #include "ring/shard_map.h"
+#include "storage/snapshot.h"
 
 namespace ringkv::store::sim {
+namespace {
+
+struct RaftPanic {
+  std::string message;
+};
+[[noreturn]] void ThrowRaftPanic(const std::string& message) { throw RaftPanic{message}; }
+
+}  // namespace
 
 // A node's outgoing traffic: every message reaches its node after the network's delay.
 class SimCluster::Transport final : public StoreTransport {
@@ -53,7 +64,26 @@ void SimCluster::NewNode(NodeId id) {
   nodes_[id] = std::move(n);
 }
 
+Status SimCluster::MaybeCrashAtSnapshotPoint(std::string_view point) {
+  std::optional<NodeId> node = delivering_to_;
+  const uint64_t owner = scheduler_.running_owner();
+  for (const auto& [id, n] : nodes_) {
+    if (!node && owner != SimScheduler::kNoOwner && n->owner == owner && n->store) node = id;
+  }
+  // Outside a node's task (a restart's recovery, the test itself) nothing crashes.
+  if (!node || snapshot_crashes_ >= options_.snapshot_crash_budget ||
+      std::uniform_real_distribution<double>(0, 1)(rng_) >= options_.snapshot_crash) {
+    return Status::OK();
+  }
+  ++snapshot_crashes_;
+  Trace("node " + std::to_string(node->value()) + " crashes at failpoint " + std::string(point));
+  throw SimCrash{nodes_.at(*node)->owner};
+}
+
 SimCluster::~SimCluster() {
+  if (options_.snapshot_crash > 0) {
+    for (std::string_view p : storage::kSnapshotFailpoints) failpoint::Disarm(p);
+  }
   // Stores first (their timers and tasks live in scheduler_), each as a crash would.
   for (auto& [id, n] : nodes_) {
     if (n->env) n->env->Kill();
@@ -74,6 +104,8 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
     o.placement_interval = std::chrono::milliseconds(0);  // replica sets never change
   }
   o.replica.seed = options_.seed * 1000 + id.value();
+  if (options_.compact_threshold > 0) o.replica.compact_threshold = options_.compact_threshold;
+  if (options_.compact_keep > 0) o.replica.compact_keep = options_.compact_keep;
   o.replica.observer = invariants_.get();
   return o;
 }
@@ -88,7 +120,8 @@ std::vector<NodeId> SimCluster::node_ids() const {
 
 void SimCluster::OpenStore(NodeId id) {
   Node& n = *nodes_.at(id);
-  n.env = std::make_unique<SimNodeEnv>(&scheduler_, next_owner_++);
+  n.owner = next_owner_++;
+  n.env = std::make_unique<SimNodeEnv>(&scheduler_, n.owner);
   n.store = std::make_unique<Store>(NodeOptions(id), n.engine.get(), n.transport.get(), n.env.get());
 }
 
@@ -96,6 +129,19 @@ void SimCluster::Start() {
   std::vector<NodeId> ids = node_ids();
   Result<ring::ShardMap> map = ring::ShardMap::Compute(ring_, ids);
   CHECK(map.ok()) << map.status();
+  scheduler_.set_crash_handler([this](uint64_t owner) {
+    for (const auto& [id, n] : nodes_) {
+      if (n->owner == owner && n->store) {
+        Crash(id);
+        return;
+      }
+    }
+  });
+  if (options_.snapshot_crash > 0) {
+    for (std::string_view p : storage::kSnapshotFailpoints) {
+      failpoint::ArmCallback(p, [this, p] { return MaybeCrashAtSnapshotPoint(p); });
+    }
+  }
   for (NodeId id : ids) OpenStore(id);
   for (uint32_t g = 1; g <= ring_.num_shards; ++g) {
     raftpb::ConfState cs;
@@ -135,7 +181,14 @@ void SimCluster::Deliver(NodeId from, NodeId to, bool droppable, std::function<v
   scheduler_.Schedule(scheduler_.Now() + NetDelay(), SimScheduler::kNoOwner,
                       SimScheduler::Kind::kOther, [this, to, f = std::move(f)] {
                         auto it = nodes_.find(to);
-                        if (it != nodes_.end() && it->second->store) f(it->second->store.get());
+                        if (it == nodes_.end() || !it->second->store) return;
+                        // Reset also when the node crashes inside (SimCrash).
+                        struct Delivering {
+                          std::optional<NodeId>* to;
+                          ~Delivering() { to->reset(); }
+                        } delivering{&delivering_to_};
+                        delivering_to_ = to;
+                        f(it->second->store.get());
                       });
 }
 
@@ -344,7 +397,19 @@ void SimCluster::Shutdown(NodeId node) {
 void SimCluster::Restart(NodeId node) {
   OpenStore(node);
   Store* s = nodes_.at(node)->store.get();
-  Status st = s->OpenExistingReplicas();
+  // As kvd opens its engine (server/node_storage.cc), interrupted snapshot installs finish
+  // first. A group whose stored Raft state breaks the core's invariants (a commit below the
+  // applied index) makes the core panic while it opens: a node that cannot restart, reported
+  // as such instead of aborting the simulation.
+  Status st;
+  raft::SetPanicHandlerForTesting(&ThrowRaftPanic);
+  try {
+    st = storage::RecoverSnapshotInstalls(nodes_.at(node)->engine.get());
+    if (st.ok()) st = s->OpenExistingReplicas();
+  } catch (const RaftPanic& p) {
+    st = Status::Aborted("raft panic: " + p.message);
+  }
+  raft::SetPanicHandlerForTesting(nullptr);
   if (!st.ok()) {
     // kvd exits here: the node stays down, and the run has failed.
     Node& n = *nodes_.at(node);

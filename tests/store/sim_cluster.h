@@ -21,6 +21,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ids.h"
@@ -58,6 +59,15 @@ class SimCluster {
     std::chrono::milliseconds placement_interval{200};
     std::chrono::milliseconds stability_delay{1000};
     std::chrono::milliseconds dead_node_timeout{1500};
+    // Raft log compaction (ReplicaOptions::compact_threshold and compact_keep; 0 = their
+    // defaults). Small values make a node that was down catch up by snapshot.
+    uint64_t compact_threshold = 0;
+    uint64_t compact_keep = 0;
+    // Probability that a node crashes at each snapshot receive and install failpoint it
+    // reaches (storage/snapshot.h kSnapshotFailpoints), at most `snapshot_crash_budget` times
+    // a run. The crash happens right at the point (SimCrash): nothing after it runs.
+    double snapshot_crash = 0;
+    int snapshot_crash_budget = 4;
   };
   explicit SimCluster(Options options);
   ~SimCluster();
@@ -108,6 +118,8 @@ class SimCluster {
   void Restart(NodeId node);
   // The first restart that failed (its stored replicas would not open: kvd would exit), or "".
   const std::string& start_failure() const { return start_failure_; }
+  // No more crashes at snapshot failpoints (Options::snapshot_crash) from now on.
+  void StopSnapshotCrashes() { snapshot_crashes_ = options_.snapshot_crash_budget; }
   bool up(NodeId node) const { return nodes_.at(node)->store != nullptr; }
 
   // Membership (Options::membership). A fresh node with an empty disk joins (by gossip; the
@@ -163,9 +175,13 @@ class SimCluster {
     std::unique_ptr<Store> store;
     bool gone = false;
     bool decommissioning = false;
+    uint64_t owner = 0;  // env's SimScheduler owner (this incarnation's tasks)
   };
   // A node with an empty disk, not started.
   void NewNode(NodeId id);
+  // The failpoint callback of the snapshot crash points: crashes the node reaching it (SimCrash)
+  // by the dice of Options::snapshot_crash.
+  Status MaybeCrashAtSnapshotPoint(std::string_view point);
   StoreOptions NodeOptions(NodeId id) const;
   void OpenStore(NodeId id);
   // Delivers `f` to `to`'s store after the network delay, if it is up then, unless the link
@@ -200,6 +216,10 @@ class SimCluster {
   std::set<std::pair<NodeId, NodeId>> blocked_;
   SimGossip gossip_;
   std::string start_failure_;
+  // The node whose store a network task is calling into (SimScheduler::running_owner tells
+  // for the node's own tasks).
+  std::optional<NodeId> delivering_to_;
+  int snapshot_crashes_ = 0;
 };
 
 }  // namespace ringkv::store::sim

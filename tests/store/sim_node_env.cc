@@ -44,10 +44,21 @@ void SimScheduler::DropOwner(uint64_t owner, Kind kind) {
 
 void SimScheduler::Run(std::map<Key, Task>::iterator it) {
   std::function<void()> fn = std::move(it->second.fn);
+  const uint64_t owner = it->second.owner;
   time_of_.erase(it->first.second);
   queue_.erase(it);
   ++steps_;
-  fn();
+  const uint64_t outer = running_owner_;  // Run nests: RunDue and RunAll run inside a task
+  running_owner_ = owner;
+  try {
+    fn();
+  } catch (const SimCrash& crash) {
+    running_owner_ = outer;
+    if (outer != kNoOwner) throw;  // the outer task's node crashes (it runs the inner one)
+    if (crash_handler_) crash_handler_(crash.owner);
+    return;
+  }
+  running_owner_ = outer;
 }
 
 void SimScheduler::RunDue(uint64_t owner, Kind kind) {

@@ -25,6 +25,14 @@
 
 namespace ringkv::store::sim {
 
+// Thrown from inside a simulated node's code (a failpoint callback) to crash the node right
+// there: nothing after the throw point runs, as when a process dies. The scheduler catches it
+// around the task and calls its crash handler, which must kill the node before anything else
+// of it runs (SimCluster::Crash).
+struct SimCrash {
+  uint64_t owner;  // the crashing node's tasks' owner (its SimNodeEnv)
+};
+
 class SimScheduler final : public Clock {
  public:
   // Tasks of no node (the network, the test).
@@ -56,6 +64,11 @@ class SimScheduler final : public Clock {
   bool RunUntil(const std::function<bool()>& done, TimePoint limit);
 
   uint64_t steps() const { return steps_; }
+  // The owner of the task running now (SimScheduler::kNoOwner between tasks and for tasks of
+  // no node).
+  uint64_t running_owner() const { return running_owner_; }
+  // Called with SimCrash::owner when a task throws SimCrash (see there), after the task.
+  void set_crash_handler(std::function<void(uint64_t owner)> fn) { crash_handler_ = std::move(fn); }
   size_t queued() const { return queue_.size(); }
 
  private:
@@ -68,6 +81,8 @@ class SimScheduler final : public Clock {
   void Run(std::map<Key, Task>::iterator it);
 
   TimePoint now_;
+  uint64_t running_owner_ = kNoOwner;
+  std::function<void(uint64_t)> crash_handler_;
   uint64_t next_id_ = 1;
   uint64_t steps_ = 0;
   std::map<Key, Task> queue_;
