@@ -44,11 +44,12 @@
 #include "store/request_router.h"
 #include "store/snapshot_streams.h"
 #include "store/store_options.h"
+#include "store/turn_output.h"
 #include "store/turn_pipeline.h"
 
 namespace ringkv::store {
 
-class Store final : public replica::ReplicaEnv {
+class Store final : public replica::ReplicaEnv, private TurnSink {
  public:
   // None is owned; all must outlive the store. `env` (its clock, loop and workers) is the
   // store's alone; null: the store runs on its own AsioNodeEnv (kvd).
@@ -110,6 +111,9 @@ class Store final : public replica::ReplicaEnv {
   // ReplicaEnv (loop thread).
   void SendRaft(raftpb::Message m) override;
   void SendSnapshot(GroupId group, raftpb::Message msg) override;
+  // TurnSink: a turn's messages leave through the transport, its snapshots through snapshots_.
+  void SendToPeer(NodeId peer, std::vector<raftpb::Message> messages) override;
+  void StreamSnapshot(GroupId group, raftpb::Message msg) override;
   raft::Logger* raft_logger() override { return logger_.get(); }
   replica::Clock::time_point Now() const override { return env_->clock().Now(); }
   bool TryReserveSnapshotInstall() override { return snapshots_.TryReserveInstall(); }

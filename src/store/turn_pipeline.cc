@@ -12,7 +12,8 @@
 namespace ringkv::store {
 
 TurnPipeline::TurnPipeline(const StoreOptions& options, storage::Engine* engine,
-                           NodeEnv& env, const std::atomic<bool>& running, ReplicaSet& replicas)
+                           NodeEnv& env, const std::atomic<bool>& running, ReplicaSet& replicas,
+                           TurnSink& sink)
     : options_(options),
       engine_(engine),
       clock_(env.clock()),
@@ -20,6 +21,7 @@ TurnPipeline::TurnPipeline(const StoreOptions& options, storage::Engine* engine,
       storage_worker_(env.storage_worker()),
       running_(running),
       replicas_(replicas),
+      sink_(sink),
       log_budget_(options.raft_log_node_max_bytes) {}
 
 void TurnPipeline::ScheduleCycle() {
@@ -32,18 +34,20 @@ void TurnPipeline::ScheduleCycle() {
 }
 
 void TurnPipeline::RunCycle() {
+  TurnOutput out;
+  collecting_ = &out;  // the replicas' messages land in `out` (Capture) until Execute
   if (write_in_flight_) {
     // The next cycle starts when the sync completes; meanwhile messages that need no
     // durability go out now, so heartbeats never wait for the disk.
     for (auto& [g, r] : replicas_.all()) r->FlushMessages();
+    Execute(std::move(out));
     return;
   }
   const auto collect_start = clock_.Now();
-  auto batch = std::make_shared<storage::WriteBatch>();
-  bool sync = false;
+  out.log_batch = std::make_shared<storage::WriteBatch>();
   for (auto& [g, r] : replicas_.all()) {
     if (!r->HasReady()) continue;
-    Result<bool> got = r->CollectReady(batch.get(), &sync);
+    Result<bool> got = r->CollectReady(out.log_batch.get(), &out.sync);
     if (!got.ok()) FailStop(got.status(), "collecting a Ready");
     if (*got) in_flight_.push_back(r.get());
     NodeId lead = r->lead();
@@ -80,17 +84,41 @@ void TurnPipeline::RunCycle() {
                  << collect_ms << " ms (snapshot install or slow disk?)";
   }
   // The node's Raft log budget: its compactions join this write.
-  Result<bool> budget = log_budget_.MaybeCompact(replicas_.all(), batch.get());
+  Result<bool> budget = log_budget_.MaybeCompact(replicas_.all(), out.log_batch.get());
   if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
-  if (in_flight_.empty() && !*budget) return;
-  write_in_flight_ = true;
-  if (batch->Empty()) {
+  if (in_flight_.empty() && !*budget) {
+    out.log_batch.reset();  // nothing to write: the turn is its messages
+  } else {
+    write_in_flight_ = true;
+    // Injected bug (tests and kvd_buggy only): acknowledge before the log is durable.
+    if (failpoint::Injected(kBugAckBeforeSync)) out.sync = false;
+  }
+  Execute(std::move(out));
+}
+
+bool TurnPipeline::Capture(raftpb::Message& m) {
+  if (collecting_ == nullptr) return false;
+  const NodeId peer = NodeOfReplica(NodeId(m.to()));
+  collecting_->messages[peer].push_back(std::move(m));
+  return true;
+}
+
+bool TurnPipeline::CaptureSnapshot(GroupId group, raftpb::Message& m) {
+  if (collecting_ == nullptr) return false;
+  collecting_->snapshots.emplace_back(group, std::move(m));
+  return true;
+}
+
+void TurnPipeline::Execute(TurnOutput out) {
+  collecting_ = nullptr;
+  for (auto& [peer, messages] : out.messages) sink_.SendToPeer(peer, std::move(messages));
+  for (auto& [group, msg] : out.snapshots) sink_.StreamSnapshot(group, std::move(msg));
+  if (out.log_batch == nullptr) return;
+  if (out.log_batch->Empty()) {
     OnBatchWritten(ringkv::Status::OK());
     return;
   }
-  // Injected bug (tests and kvd_buggy only): acknowledge before the log is durable.
-  if (failpoint::Injected(kBugAckBeforeSync)) sync = false;
-  PostLogWrite(std::move(batch), sync, in_flight_.size(), /*resume_first=*/false);
+  PostLogWrite(std::move(out.log_batch), out.sync, in_flight_.size(), /*resume_first=*/false);
 }
 
 void TurnPipeline::PostLogWrite(std::shared_ptr<storage::WriteBatch> batch, bool sync,

@@ -29,6 +29,7 @@
 #include "store/node_env.h"
 #include "store/replica_set.h"
 #include "store/store_options.h"
+#include "store/turn_output.h"
 
 namespace ringkv::store {
 
@@ -41,7 +42,7 @@ class TurnPipeline {
   // None is owned; all must outlive this. `env`'s storage worker makes the turn's writes; `running`
   // is the store's (a full disk is waited out only while it runs).
   TurnPipeline(const StoreOptions& options, storage::Engine* engine, NodeEnv& env,
-               const std::atomic<bool>& running, ReplicaSet& replicas);
+               const std::atomic<bool>& running, ReplicaSet& replicas, TurnSink& sink);
 
   // Runs a turn soon (once, however often it is asked before it runs).
   void ScheduleCycle();
@@ -50,9 +51,17 @@ class TurnPipeline {
   // Runs `f` at the end of the turn whose writes are out.
   // REQUIRES: write_in_flight().
   void RunAfterTurn(std::function<void()> f) { after_turn_.push_back(std::move(f)); }
+  // While a turn is collected, a replica's outgoing message (or snapshot to stream) joins its
+  // TurnOutput: true, and `m` is moved from. False outside a collection (ticks, answers after
+  // the log write): the caller sends it itself.
+  bool Capture(raftpb::Message& m);
+  bool CaptureSnapshot(GroupId group, raftpb::Message& m);
 
  private:
+  // A turn: collects every group's Ready into one TurnOutput, then Executes it.
   void RunCycle();
+  // Carries out a turn's output: messages per peer, snapshot streams, then the log write.
+  void Execute(TurnOutput out);
   void OnBatchWritten(const ringkv::Status& s);
   // The apply writes of one turn, done by storage_worker_ after the log write (see the .cc).
   struct ApplyWriteJob {
@@ -77,6 +86,8 @@ class TurnPipeline {
   OffLoopExecutor& storage_worker_;
   const std::atomic<bool>& running_;
   ReplicaSet& replicas_;
+  TurnSink& sink_;
+  TurnOutput* collecting_ = nullptr;  // the turn being collected (RunCycle), else null
 
   // Replicas whose Ready is in the turn being written (the log batch being synced, then their
   // apply batches).
