@@ -64,10 +64,20 @@ std::vector<NodeId> PlacementDriver::LiveNodes(std::chrono::steady_clock::time_p
       if (now - since < options_.dead_node_timeout) live.insert(id);
     }
   }
-  // A member gossip has not told us about is not known to be dead.
+  // A node in a configuration here that gossip does not know of is not known to be dead: it
+  // may be a member our view has not learned yet (we just started). But gossip forgets dead
+  // members it is not told of again: when every node that saw a member die has restarted
+  // since, nobody knows it any more. Unknown for as long as a dead member is given, it counts
+  // as dead, or its groups would stay a replica short forever (node sim seed 21591).
   for (NodeId id : local_members) {
-    if (members_.count(id) == 0) live.insert(id);
+    if (members_.count(id) > 0) {
+      unknown_since_.erase(id);
+      continue;
+    }
+    auto since = unknown_since_.try_emplace(id, now).first->second;
+    if (now - since < options_.dead_node_timeout) live.insert(id);
   }
+  std::erase_if(unknown_since_, [&](const auto& e) { return local_members.count(e.first) == 0; });
   if (decommissioning_) {
     live.erase(options_.node_id);
   } else {

@@ -69,6 +69,8 @@ class PlacementDriver {
   std::map<GroupId, std::chrono::steady_clock::time_point> transfer_received_at_;
   std::map<NodeId, MemberView> members_;
   std::map<NodeId, std::chrono::steady_clock::time_point> alive_since_, dead_since_;
+  // Nodes in a local configuration that gossip does not know of, since when (LiveNodes).
+  std::map<NodeId, std::chrono::steady_clock::time_point> unknown_since_;
   bool decommissioning_ = false;
   std::function<void()> on_drained_;
 };

@@ -41,6 +41,18 @@ TEST(NodeSim, SeedsKeepEveryInvariant) {
                             << first_report;
 }
 
+// Seeds the long runs once failed, each with the bug it found; they run in the default suite
+// (outside the default seed range) so the fix stays fixed.
+TEST(NodeSim, SeedsThatOnceFailed) {
+  if (g_single) GTEST_SKIP() << "--seed runs one seed";
+  // 21591 (node-sim-long on cc72995): every node that saw n2 die had restarted and forgotten
+  // it, so placement counted the unknown voter as live and never replaced it.
+  for (uint64_t s : {21591u}) {
+    ringkv::node_sim::SeedResult r = ringkv::node_sim::RunNodeSimSeed(s, false);
+    EXPECT_EQ(r.violations, 0u) << "seed " << s << "\n" << r.report;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
