@@ -7,6 +7,9 @@
 #     fuzz   clang and libFuzzer for the fuzz targets (tools/fuzz.sh, ctest label fuzz);
 #            tools/test.sh asks for it, since the default suite fuzzes. Without it the fuzz
 #            tests are reported as skipped.
+#     bench-etcd   etcd 3.4 (etcd-server, etcdctl from etcd-client) and gRPC C++ for kvbench's
+#            etcd target and bench/compare_etcd.sh (ctest label bench). Without it kvbench
+#            builds without --target=etcd and the comparison is skipped.
 set -euo pipefail
 
 PACKAGES=(
@@ -30,6 +33,7 @@ PACKAGES=(
 
 declare -A OPTIONAL=(
   [fuzz]="clang libclang-rt-dev"          # libFuzzer targets, built with clang + ASan/UBSan
+  [bench-etcd]="etcd-server etcd-client libgrpc++-dev protobuf-compiler-grpc"
 )
 for group in "$@"; do
   [[ -n ${OPTIONAL[$group]:-} ]] || {

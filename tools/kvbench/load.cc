@@ -10,8 +10,9 @@
 #include <thread>
 #include <utility>
 
-#include "client/admin.h"
 #include "common/random.h"
+#include "common/status_macros.h"
+#include "ringkv_target.h"
 
 namespace ringkv::kvbench {
 namespace {
@@ -21,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 // Shared by all slots: what to do, when to stop, and what was measured.
 struct Shared {
   LoadOptions opts;
-  std::vector<std::unique_ptr<client::Client>> clients;
+  std::vector<std::unique_ptr<Connection>> connections;
   std::string value;
   Clock::time_point measure_from, measure_until;
   std::atomic<bool> stop{false};
@@ -35,8 +36,8 @@ struct Shared {
 // One slot: a chain of operations, each started from the previous one's completion.
 class Slot : public std::enable_shared_from_this<Slot> {
  public:
-  Slot(Shared* shared, client::Client* client, uint64_t seed)
-      : shared_(shared), client_(client), rng_(seed) {}
+  Slot(Shared* shared, Connection* connection, uint64_t seed)
+      : shared_(shared), connection_(connection), rng_(seed) {}
 
   void Next() {
     if (shared_->stop.load(std::memory_order_relaxed)) {
@@ -49,19 +50,13 @@ class Slot : public std::enable_shared_from_this<Slot> {
     std::snprintf(key, sizeof(key), "bench/%012llu",
                   static_cast<unsigned long long>(rng_.Uniform(shared_->opts.keys)));
     const bool read = rng_.Bernoulli(shared_->opts.read_ratio);
-    client::CallOptions co;
-    co.timeout = shared_->opts.op_timeout;
-    co.consistency = shared_->opts.consistency;
     const auto start = Clock::now();
     auto self = shared_from_this();
+    auto done = [self, start, read](const Status& st) { self->Done(read, start, st); };
     if (read) {
-      client_->GetAsync(key, co, [self, start](Result<std::optional<client::KeyValue>> r) {
-        self->Done(true, start, r.status());
-      });
+      connection_->Get(key, std::move(done));
     } else {
-      client_->PutAsync(key, shared_->value, co, [self, start](Result<uint64_t> r) {
-        self->Done(false, start, r.status());
-      });
+      connection_->Put(key, shared_->value, std::move(done));
     }
   }
 
@@ -88,32 +83,9 @@ class Slot : public std::enable_shared_from_this<Slot> {
   }
 
   Shared* const shared_;
-  client::Client* const client_;
+  Connection* const connection_;
   Random rng_;
 };
-
-// The servers' admission counters, summed over every endpoint.
-struct ServerCounts {
-  uint64_t admitted = 0, shed = 0;
-  std::vector<uint32_t> bounds_ms;
-  std::vector<uint64_t> latency_counts;
-};
-
-// nullopt if an endpoint does not answer or does not report them.
-std::optional<ServerCounts> AdmissionTotals(client::Client& c, const std::vector<std::string>& eps) {
-  ServerCounts out;
-  for (const std::string& ep : eps) {
-    Result<kvpb::NodeStatus> st = client::NodeStatus(c, ep, std::chrono::seconds(5));
-    if (!st.ok() || !st->has_admission()) return std::nullopt;
-    const kvpb::AdmissionStatus& a = st->admission();
-    out.admitted += a.admitted_total();
-    out.shed += a.shed_total();
-    out.bounds_ms.assign(a.latency_bucket_bounds_ms().begin(), a.latency_bucket_bounds_ms().end());
-    out.latency_counts.resize(a.latency_counts_size());
-    for (int i = 0; i < a.latency_counts_size(); ++i) out.latency_counts[i] += a.latency_counts(i);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -139,29 +111,20 @@ uint64_t LoadReport::total_errors() const {
 }
 
 Result<LoadReport> RunLoad(const LoadOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Target> target, MakeRingKvTarget(options));
+  return RunLoad(options, *target);
+}
+
+Result<LoadReport> RunLoad(const LoadOptions& options, Target& target) {
   Shared shared;
   shared.opts = options;
   Random value_rng(options.seed);
   shared.value.resize(options.value_size);
   for (auto& c : shared.value) c = static_cast<char>('a' + value_rng.Uniform(26));
   for (int i = 0; i < std::max(1, options.clients); ++i) {
-    client::ClientOptions co;
-    co.endpoints = options.endpoints;
-    co.request_timeout = options.op_timeout;
-    co.seed = options.seed * 1000 + static_cast<uint64_t>(i) + 1;
-    co.tls = options.tls;
-    auto c = client::Client::Connect(co);
-    if (!c.ok()) return c.status();
-    shared.clients.push_back(std::move(c).value());
+    ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, target.Connect(i));
+    shared.connections.push_back(std::move(c));
   }
-  // Status queries get their own connections: behind thousands of queued writes they would
-  // wait as long as those.
-  client::ClientOptions status_options;
-  status_options.endpoints = options.endpoints;
-  status_options.lazy_connect = true;
-  status_options.tls = options.tls;
-  auto status_client = client::Client::Connect(status_options);
-  if (!status_client.ok()) return status_client.status();
   const auto start = Clock::now();
   shared.measure_from = start + options.warmup;
   shared.measure_until = shared.measure_from + options.duration;
@@ -170,20 +133,20 @@ Result<LoadReport> RunLoad(const LoadOptions& options) {
     shared.running = options.concurrency;
   }
   for (int i = 0; i < options.concurrency; ++i) {
-    auto* client = shared.clients[static_cast<size_t>(i) % shared.clients.size()].get();
-    std::make_shared<Slot>(&shared, client, options.seed * 7919 + static_cast<uint64_t>(i))->Next();
+    Connection* c = shared.connections[static_cast<size_t>(i) % shared.connections.size()].get();
+    std::make_shared<Slot>(&shared, c, options.seed * 7919 + static_cast<uint64_t>(i))->Next();
   }
   // The benchmark's own clock, not a test.
   std::this_thread::sleep_until(shared.measure_from);
-  auto counts_before = AdmissionTotals(**status_client, options.endpoints);
+  auto counts_before = target.Counts();
   std::this_thread::sleep_until(shared.measure_until);
-  auto counts_after = AdmissionTotals(**status_client, options.endpoints);
+  auto counts_after = target.Counts();
   shared.stop = true;
   {
     std::unique_lock<std::mutex> l(shared.mu);
     shared.cv.wait(l, [&] { return shared.running == 0; });
   }
-  shared.clients.clear();
+  shared.connections.clear();
   LoadReport report = std::move(shared.report);
   report.seconds = std::chrono::duration<double>(options.duration).count();
   if (counts_before && counts_after &&

@@ -1,9 +1,10 @@
-// The kvbench load generator: keeps `concurrency` operations in flight through the client's async
-// API (each completion issues the next), over a uniform random key space with a read/write mix,
-// and records latency and error counts after the warmup.
+// The kvbench load generator: keeps `concurrency` operations in flight through a Target's
+// asynchronous Connections (target.h; each completion issues the next), over a uniform random key
+// space with a read/write mix, and records latency and error counts after the warmup. The same
+// driver loads RingKV and etcd, so their numbers are comparable.
 //
-// Thread-safety: Run blocks the caller; completions run on the clients' I/O threads and record
-// under a mutex.
+// Thread-safety: RunLoad blocks the caller; completions run on the connections' I/O threads and
+// record under a mutex.
 #ifndef RINGKV_TOOLS_KVBENCH_LOAD_H_
 #define RINGKV_TOOLS_KVBENCH_LOAD_H_
 
@@ -15,13 +16,14 @@
 
 #include "histogram.h"
 #include "ringkv/client.h"
+#include "target.h"
 
 namespace ringkv::kvbench {
 
 struct LoadOptions {
   std::vector<std::string> endpoints;
   int concurrency = 64;                    // operations in flight
-  int clients = 1;                         // Client instances (each has its own I/O thread)
+  int clients = 1;                         // Connections (each has its own I/O thread)
   size_t value_size = 128;                 // bytes per written value
   uint64_t keys = 100000;                  // key space size
   double read_ratio = 0.0;                 // fraction of reads, 0..1
@@ -58,7 +60,11 @@ struct LoadReport {
   uint64_t total_errors() const;
 };
 
-// Connects and runs the load. Returns the connect error if no client could be created.
+// Connects `options.clients` connections of `target` and runs the load. Returns the first
+// connect error. Server counts come from target.Counts() (absent when it reports none).
+Result<LoadReport> RunLoad(const LoadOptions& options, Target& target);
+
+// RunLoad on RingKV (ringkv_target.h) at options.endpoints.
 Result<LoadReport> RunLoad(const LoadOptions& options);
 
 }  // namespace ringkv::kvbench

@@ -4,6 +4,9 @@
 //   kvbench --endpoints=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --concurrency=64
 //           --value-size=128 --keys=100000 --read-ratio=0 --duration=10 --warmup=2
 //           [--cacert=ca.crt --cert=client.crt --key=client.key]   (TLS)
+//
+// --target=etcd loads an etcd v3 cluster instead (its client URLs as --endpoints), with the same
+// driver, keys, values and histograms (etcd_target.h); built only with gRPC C++.
 #include <glog/logging.h>
 
 #include <cstdint>
@@ -15,6 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "load.h"
+#include "ringkv_target.h"
+#ifdef RINGKV_KVBENCH_ETCD
+#include "etcd_target.h"
+#endif
 
 namespace {
 
@@ -79,7 +86,11 @@ int main(int argc, char** argv) {
   CLI::App app{"kvbench: RingKV load generator", "kvbench"};
   LoadOptions o;
   std::string endpoints = "127.0.0.1:7001", write_out = "simple", consistency = "l";
+  std::string target_name = "ringkv";
   double duration_s = 10, warmup_s = 2, timeout_s = 5;
+  app.add_option("--target", target_name, "System to load: ringkv, or etcd (v3 gRPC KV API)")
+      ->check(CLI::IsMember({"ringkv", "etcd"}))
+      ->capture_default_str();
   app.add_option("--endpoints", endpoints, "Client addresses host:port,...")
       ->envname("KVCTL_ENDPOINTS")
       ->capture_default_str();
@@ -133,10 +144,29 @@ int main(int argc, char** argv) {
   o.consistency = consistency == "s" ? ringkv::client::Consistency::kSerializable
                                      : ringkv::client::Consistency::kLinearizable;
 
-  auto report = ringkv::kvbench::RunLoad(o);
+  ringkv::Result<std::unique_ptr<ringkv::kvbench::Target>> target =
+      ringkv::Status::InvalidArgument("unknown target");
+  if (target_name == "etcd") {
+#ifdef RINGKV_KVBENCH_ETCD
+    target = ringkv::kvbench::MakeEtcdTarget(o);
+#else
+    std::cerr << "Error: this kvbench was built without the etcd target (no gRPC C++ found). "
+                 "Try: tools/install_deps.sh bench-etcd, then re-run cmake and rebuild kvbench\n";
+    return 2;
+#endif
+  } else {
+    target = ringkv::kvbench::MakeRingKvTarget(o);
+  }
+  if (!target.ok()) {
+    std::cerr << "Error: " << target.status().message() << ". Try: kvbench --help\n";
+    return 2;
+  }
+  auto report = ringkv::kvbench::RunLoad(o, **target);
   if (!report.ok()) {
     std::cerr << "Error: " << report.status().message()
-              << ". Try: start a cluster (tools/launch_cluster.sh start) or fix --endpoints\n";
+              << (target_name == "etcd"
+                      ? ". Try: start etcd (bench/compare_etcd.sh does) or fix --endpoints\n"
+                      : ". Try: start a cluster (tools/launch_cluster.sh start) or fix --endpoints\n");
     return 5;
   }
   const LoadReport& r = *report;
@@ -146,9 +176,9 @@ int main(int argc, char** argv) {
     const double ok = static_cast<double>(r.ok_reads + r.ok_writes);
     nlohmann::json j = {
         {"config",
-         {{"endpoints", o.endpoints}, {"concurrency", o.concurrency}, {"clients", o.clients},
+         {{"target", target_name}, {"endpoints", o.endpoints}, {"concurrency", o.concurrency}, {"clients", o.clients},
           {"value_size", o.value_size}, {"keys", o.keys}, {"read_ratio", o.read_ratio},
-          {"duration_s", duration_s}, {"warmup_s", warmup_s}}},
+          {"consistency", consistency}, {"duration_s", duration_s}, {"warmup_s", warmup_s}}},
         {"seconds", r.seconds},
         {"ops_per_sec", ok / r.seconds},
         {"writes_per_sec", r.ok_writes / r.seconds},
