@@ -1,11 +1,13 @@
-// kvbench's latency histogram (tools/kvbench/histogram.h) and a short load run against the fake
-// server. Lives with the kvctl tests because tests/kvbench/ is not a test folder the top-level
+// kvbench's latency histogram (tools/kvbench/histogram.h), its CPU-time reader (cpu_time.h) and a
+// short load run against the fake server. Lives with the kvctl tests because tests/kvbench/ is not a test folder the top-level
 // CMakeLists.txt adds.
 #include "histogram.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "client/fake_server.h"
+#include "cpu_time.h"
 #include "load.h"
 
 namespace ringkv::kvbench {
@@ -44,6 +46,27 @@ TEST(LatencyHistogramTest, PercentilesOfUniformValues) {
   EXPECT_EQ(LatencyHistogram().Percentile(0.5), 0u);
 }
 
+TEST(CpuTimeTest, ParsesUtimePlusStimeAfterTheCommandName) {
+  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  // A command name with spaces and ')' must not shift the fields.
+  auto r = ParseProcStatCpuSeconds(
+      "1234 (kvd (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1 2 3\n");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(*r, 300 / hz);
+  EXPECT_FALSE(ParseProcStatCpuSeconds("1234 (kvd) S 1 2").ok());
+  EXPECT_FALSE(ParseProcStatCpuSeconds("no parenthesis").ok());
+  EXPECT_FALSE(ParseProcStatCpuSeconds("1 (a) S 1 1 1 0 -1 0 0 0 0 0 x 5 0").ok());
+}
+
+TEST(CpuTimeTest, ReadsThisProcessAndRejectsAMissingOne) {
+  auto self = ProcessesCpuSeconds({static_cast<int>(getpid())});
+  ASSERT_TRUE(self.ok()) << self.status();
+  EXPECT_GE(*self, 0.0);
+  EXPECT_TRUE(ProcessesCpuSeconds({}).ok());
+  // Beyond the kernel's pid_max (at most 2^22), so never a live process.
+  EXPECT_EQ(ProcessesCpuSeconds({1 << 23}).status().code(), StatusCode::kNotFound);
+}
+
 TEST(LoadTest, ShortRunCountsOpsAndErrorsByKind) {
   client::testing::FakeServer server;
   server.Start();
@@ -59,6 +82,7 @@ TEST(LoadTest, ShortRunCountsOpsAndErrorsByKind) {
   o.read_ratio = 0.5;
   o.duration = std::chrono::milliseconds(300);
   o.warmup = std::chrono::milliseconds(0);
+  o.cpu_pids = {static_cast<int>(getpid())};  // the fake server runs in this process
   auto r = RunLoad(o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_GT(r->ok_reads, 0u);
@@ -66,6 +90,11 @@ TEST(LoadTest, ShortRunCountsOpsAndErrorsByKind) {
   EXPECT_EQ(r->all.count(), r->ok_reads + r->ok_writes);
   EXPECT_GT(r->errors["InvalidArgument"], 0u);
   EXPECT_EQ(r->errors.size(), 1u);
+  EXPECT_TRUE(r->have_server_cpu);
+  // The same process over the same window, read two ways: /proc/PID/stat in whole clock ticks
+  // (10 ms) and getrusage in microseconds.
+  EXPECT_GT(r->client_cpu_seconds, 0.0);
+  EXPECT_NEAR(r->server_cpu_seconds, r->client_cpu_seconds, 0.05);
 }
 
 }  // namespace

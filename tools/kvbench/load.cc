@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "common/random.h"
+#include "cpu_time.h"
 #include "common/status_macros.h"
 #include "ringkv_target.h"
 
@@ -137,9 +138,14 @@ Result<LoadReport> RunLoad(const LoadOptions& options, Target& target) {
     std::make_shared<Slot>(&shared, c, options.seed * 7919 + static_cast<uint64_t>(i))->Next();
   }
   // The benchmark's own clock, not a test.
+  // CPU first at each edge: the status queries of Counts() take a while under load.
   std::this_thread::sleep_until(shared.measure_from);
+  const double client_cpu_before = SelfCpuSeconds();
+  Result<double> server_cpu_before = ProcessesCpuSeconds(options.cpu_pids);
   auto counts_before = target.Counts();
   std::this_thread::sleep_until(shared.measure_until);
+  const double client_cpu_after = SelfCpuSeconds();
+  Result<double> server_cpu_after = ProcessesCpuSeconds(options.cpu_pids);
   auto counts_after = target.Counts();
   shared.stop = true;
   {
@@ -149,6 +155,11 @@ Result<LoadReport> RunLoad(const LoadOptions& options, Target& target) {
   shared.connections.clear();
   LoadReport report = std::move(shared.report);
   report.seconds = std::chrono::duration<double>(options.duration).count();
+  report.client_cpu_seconds = client_cpu_after - client_cpu_before;
+  if (!options.cpu_pids.empty() && server_cpu_before.ok() && server_cpu_after.ok()) {
+    report.have_server_cpu = true;
+    report.server_cpu_seconds = *server_cpu_after - *server_cpu_before;
+  }
   if (counts_before && counts_after &&
       counts_before->latency_counts.size() == counts_after->latency_counts.size()) {
     report.have_server_counts = true;

@@ -33,6 +33,9 @@ struct LoadOptions {
   client::Consistency consistency = client::Consistency::kLinearizable;
   uint64_t seed = 1;
   client::ClientOptions::Tls tls;          // TLS to the client ports (off by default)
+  // Server processes (local pids) whose CPU time the report sums over the measured window.
+  // Default: none.
+  std::vector<int> cpu_pids;
 };
 
 struct LoadReport {
@@ -58,6 +61,11 @@ struct LoadReport {
   // UINT32_MAX if beyond the last bound).
   uint32_t ServerLatencyQuantileMs(double q) const;
   uint64_t total_errors() const;
+  // CPU seconds over the measured window: kvbench's own, and the sum of LoadOptions::cpu_pids
+  // (have_server_cpu false without pids, or when one of them exited during the window).
+  double client_cpu_seconds = 0;
+  bool have_server_cpu = false;
+  double server_cpu_seconds = 0;
 };
 
 // Connects `options.clients` connections of `target` and runs the load. Returns the first

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cpu_time.h"
 #include "load.h"
 #include "ringkv_target.h"
 #ifdef RINGKV_KVBENCH_ETCD
@@ -55,6 +56,10 @@ void PrintSimple(const LoadOptions& o, const LoadReport& r) {
   line("all", r.all);
   line("writes", r.writes);
   line("reads", r.reads);
+  const double ops = ok > 0 ? ok : 1;
+  std::printf("cpu us/op: client %.1f", 1e6 * r.client_cpu_seconds / ops);
+  if (r.have_server_cpu) std::printf("  servers %.1f", 1e6 * r.server_cpu_seconds / ops);
+  std::printf("\n");
   if (r.have_server_counts) {
     const uint64_t offered = r.server_admitted + r.server_shed;
     auto bound = [&](double q) {
@@ -120,6 +125,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"simple", "json"}))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed for keys and values")->capture_default_str();
+  app.add_option("--cpu-pids", o.cpu_pids,
+                 "Server pids whose CPU time over the measured window to report (pid,pid,...)")
+      ->delimiter(',');
   app.add_option("--cacert", o.tls.ca_file, "TLS: CA bundle of the servers")
       ->envname("KVCTL_CACERT");
   app.add_option("--cert", o.tls.cert_file, "TLS: client certificate")->envname("KVCTL_CERT");
@@ -143,6 +151,10 @@ int main(int argc, char** argv) {
   o.op_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   o.consistency = consistency == "s" ? ringkv::client::Consistency::kSerializable
                                      : ringkv::client::Consistency::kLinearizable;
+  if (auto cpu = ringkv::kvbench::ProcessesCpuSeconds(o.cpu_pids); !cpu.ok()) {
+    std::cerr << "Error: --cpu-pids: " << cpu.status().message() << ". Try: pgrep -d, kvd\n";
+    return 2;
+  }
 
   ringkv::Result<std::unique_ptr<ringkv::kvbench::Target>> target =
       ringkv::Status::InvalidArgument("unknown target");
@@ -186,6 +198,8 @@ int main(int argc, char** argv) {
         {"ok_writes", r.ok_writes},
         {"ok_reads", r.ok_reads},
         {"errors", errors},
+        {"client_cpu_s", r.client_cpu_seconds},
+        {"server_cpu_s", r.have_server_cpu ? nlohmann::json(r.server_cpu_seconds) : nlohmann::json()},
         {"server_admitted", r.server_admitted},
         {"server_shed", r.server_shed},
         {"server_latency_p50_ms_at_most", r.ServerLatencyQuantileMs(0.5)},
