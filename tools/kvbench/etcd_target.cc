@@ -140,8 +140,9 @@ class EtcdTarget : public Target {
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("kvbench.connection", index);
       auto channel = grpc::CreateCustomChannel(ep, grpc::InsecureChannelCredentials(), args);
-      if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
-        return Status::Unavailable("etcd endpoint " + ep + " did not accept a connection in 5 s");
+      if (!channel->WaitForConnected(std::chrono::system_clock::now() + options_.op_timeout)) {
+        return Status::Unavailable("etcd endpoint " + ep + " did not accept a connection within " +
+                                   std::to_string(options_.op_timeout.count()) + " ms");
       }
       stubs.push_back(etcdserverpb::KV::NewStub(channel));
     }

@@ -20,7 +20,7 @@ namespace ringkv::kvbench {
 
 // Uses options.endpoints (host:port of the members' client URLs, plain TCP), op_timeout (each
 // call's deadline) and consistency. Connect returns kUnavailable when an endpoint does not
-// accept a connection within 5 s. options.tls is not supported (kInvalidArgument if set).
+// accept a connection within op_timeout. options.tls is not supported (kInvalidArgument if set).
 Result<std::unique_ptr<Target>> MakeEtcdTarget(const LoadOptions& options);
 
 }  // namespace ringkv::kvbench
