@@ -107,7 +107,16 @@ RESULTS=$RUN/results.tsv
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-ALL_PIDS=()  # every process this script started; killed by pid on exit
+ALL_PIDS=()  # every process this script started and has not reaped; killed by pid on exit
+# forget PID...: reaped, so no longer ours to kill (the pid may be reused by anyone).
+forget() {
+  local q p keep=()
+  for q in "${ALL_PIDS[@]}"; do
+    for p in "$@"; do [[ $q == "$p" ]] && continue 2; done
+    keep+=("$q")
+  done
+  ALL_PIDS=("${keep[@]}")
+}
 OK_EXIT=0
 cleanup() {
   local p
@@ -115,10 +124,12 @@ cleanup() {
   if ((OK_EXIT)) && [[ -z $KEEP ]]; then
     rm -rf "$RUN"
   else
+    rm -rf "$RUN"/r*/etcd/e[0-9] "$RUN"/r*/ringkv/node[0-9]  # data, possibly gigabytes
     echo "$PROG: logs and raw results in $RUN" >&2
   fi
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 
 port_free() { [[ -z $(ss -Hltnu "sport = :$1" 2>/dev/null) ]]; }
 # N consecutive free ports from a random base below the kernel's ephemeral range (the runs'
@@ -157,6 +168,7 @@ stop_servers() {
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  forget "${SERVER_PIDS[@]}"
   SERVER_PIDS=()
 }
 
@@ -190,8 +202,16 @@ start_etcd() {
   wait_until 60 "etcd in $dir" etcd_ready
 }
 
-# The client URL (host:port) of the etcd member that leads now, of the members at $1.
+# The client URL (host:port) of the etcd member that leads now, of the members at $1; retried
+# for 20 s (an election may be under way).
 etcd_leader() {
+  local deadline=$((SECONDS + 20))
+  until etcd_leader_once "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "no etcd member leads (logs: $RUN)"
+    sleep 0.3
+  done
+}
+etcd_leader_once() {
   etcdctl --endpoints="$1" --command-timeout=5s endpoint status -w json | python3 -c '
 import json, sys
 leaders = [e["Endpoint"].split("://")[-1] for e in json.load(sys.stdin)
@@ -244,7 +264,7 @@ row_flags() {
 # run_row SYSTEM TARGET SHARDS ROUND ROW: one kvbench run against the servers in SERVER_PIDS;
 # appends a line to results.tsv.
 run_row() {
-  local system=$1 target=$2 shards=$3 round=$4 row=$5 json pids rc=0
+  local system=$1 target=$2 shards=$3 round=$4 row=$5 json pids bpid rc=0
   json="$RUN/r$round-s$shards-$row-$system.json"
   pids=$(IFS=,; echo "${SERVER_PIDS[*]}")
   # kvbench samples the servers' CPU (--cpu-pids) and its own at the edges of its measured
@@ -252,8 +272,10 @@ run_row() {
   # shellcheck disable=SC2046
   "$KVBENCH" --target="$target" --endpoints="$ENDPOINTS" $(row_flags "$row") --keys=$KEYS \
     --duration="$DURATION" --warmup="$WARMUP" --cpu-pids="$pids" -w json >"$json" 2>"$json.err" &
-  ALL_PIDS+=($!)
-  wait $! || rc=$?
+  bpid=$!
+  ALL_PIDS+=("$bpid")
+  wait "$bpid" || rc=$?
+  forget "$bpid"
   ((rc == 0)) || die "kvbench $system $row failed (exit $rc): $(tail -3 "$json.err")"
   python3 - "$json" "$system" "$shards" "$round" "$row" >>"$RESULTS" <<'EOF'
 import json, sys
@@ -281,7 +303,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     RINGKV_PIDS=("${SERVER_PIDS[@]}") RINGKV_EPS=$ENDPOINTS
     for row in ${ROWS//,/ }; do
       SERVER_PIDS=("${ETCD_PIDS[@]}") ENDPOINTS=$ETCD_EPS
-      [[ $ETCD_MODE == all ]] || ENDPOINTS=$(etcd_leader "$ETCD_EPS") || die "no etcd leader"
+      [[ $ETCD_MODE == all ]] || ENDPOINTS=$(etcd_leader "$ETCD_EPS")
       run_row etcd etcd "$shards" "$round" "$row"
       SERVER_PIDS=("${RINGKV_PIDS[@]}") ENDPOINTS=$RINGKV_EPS
       run_row ringkv ringkv "$shards" "$round" "$row"
