@@ -170,29 +170,54 @@ bool Transport::SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) {
   return Enqueue(to, std::move(item), bytes);
 }
 
-bool Transport::Enqueue(NodeId to, Pending item, size_t bytes, bool control) {
-  std::shared_ptr<Peer> peer;
+size_t Transport::SendAll(NodeId to, std::vector<raftpb::Message> msgs) {
+  size_t queued = 0;
+  std::shared_ptr<Peer> flush;
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = peers_.find(to);
-    if (it == peers_.end()) {
-      ++stats_[to].dropped_messages;
-      return false;
+    for (raftpb::Message& msg : msgs) {
+      const size_t bytes = msg.ByteSizeLong();
+      const bool control = msg.entries_size() == 0 && msg.type() != raftpb::MSG_SNAP;
+      Pending item;
+      item.msg = std::move(msg);
+      queued += EnqueueLocked(to, std::move(item), bytes, control, &flush) ? 1 : 0;
     }
-    Peer& p = *it->second;
-    const bool full = p.pending.size() >= options_.max_pending_messages ||
-                      (!p.pending.empty() && p.pending_bytes + bytes > options_.max_pending_bytes);
-    if (blocked_.count(to) > 0 || (full && !control)) {
-      ++stats_[to].dropped_messages;
-      return false;
-    }
-    p.pending.push_back(std::move(item));
-    p.pending_bytes += bytes;
-    if (p.flush_scheduled) return true;
-    p.flush_scheduled = true;
-    peer = it->second;
   }
-  asio::post(io_thread_.io(), [this, peer] { Flush(peer); });
+  if (flush != nullptr) asio::post(io_thread_.io(), [this, flush] { Flush(flush); });
+  return queued;
+}
+
+bool Transport::Enqueue(NodeId to, Pending item, size_t bytes, bool control) {
+  std::shared_ptr<Peer> flush;
+  bool queued;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    queued = EnqueueLocked(to, std::move(item), bytes, control, &flush);
+  }
+  if (flush != nullptr) asio::post(io_thread_.io(), [this, flush] { Flush(flush); });
+  return queued;
+}
+
+bool Transport::EnqueueLocked(NodeId to, Pending item, size_t bytes, bool control,
+                              std::shared_ptr<Peer>* flush) {
+  auto it = peers_.find(to);
+  if (it == peers_.end()) {
+    ++stats_[to].dropped_messages;
+    return false;
+  }
+  Peer& p = *it->second;
+  const bool full = p.pending.size() >= options_.max_pending_messages ||
+                    (!p.pending.empty() && p.pending_bytes + bytes > options_.max_pending_bytes);
+  if (blocked_.count(to) > 0 || (full && !control)) {
+    ++stats_[to].dropped_messages;
+    return false;
+  }
+  p.pending.push_back(std::move(item));
+  p.pending_bytes += bytes;
+  if (!p.flush_scheduled) {
+    p.flush_scheduled = true;
+    *flush = it->second;
+  }
   return true;
 }
 

@@ -166,6 +166,11 @@ class Transport {
   // Queues `msg` for the node of replica msg.to() (NodeOfReplica). Never blocks. Returns false (and counts a drop) when the
   // peer is unknown, blocked for testing, or its queue is full.
   bool Send(raftpb::Message msg);
+  // Queues `msgs`, all for node `to` (a loop turn's messages to one peer, of any number of
+  // groups), in order, as Send does one by one, but under one lock and with one wake-up of the
+  // transport thread: they leave in one frame (up to max_batch_bytes). Returns how many were
+  // queued; the rest were dropped and counted.
+  size_t SendAll(NodeId to, std::vector<raftpb::Message> msgs);
   // Queues one snapshot chunk for `to`. Same contract as Send. Chunks share the peer's queue
   // bound and go out in order with the Raft messages queued before them.
   bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk);
@@ -194,6 +199,9 @@ class Transport {
   // queue's bounds do not apply to it: bulk appends may fill the queue, but never push out the
   // small messages that keep leaders and elections alive (their rate is bounded by the ticks).
   bool Enqueue(NodeId to, Pending item, size_t bytes, bool control = false);
+  // Enqueue's queueing step. REQUIRES: mu_ held. Sets *flush when the caller must post Flush.
+  bool EnqueueLocked(NodeId to, Pending item, size_t bytes, bool control,
+                     std::shared_ptr<Peer>* flush);
   ConnectionOptions ConnOptions() const;
 
   // Transport thread only.

@@ -10,6 +10,11 @@ bool PeerTransportAdapter::Send(raftpb::Message m) {
   return transport_ != nullptr && transport_->Send(std::move(m));
 }
 
+void PeerTransportAdapter::SendAll(NodeId to, std::vector<raftpb::Message> msgs) {
+  // Dropped messages are counted by the transport; Raft retransmits.
+  if (transport_ != nullptr) transport_->SendAll(to, std::move(msgs));
+}
+
 bool PeerTransportAdapter::SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) {
   if (transport_ == nullptr) return false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -7,6 +7,8 @@
 #ifndef RINGKV_SERVER_PEER_TRANSPORT_ADAPTER_H_
 #define RINGKV_SERVER_PEER_TRANSPORT_ADAPTER_H_
 
+#include <vector>
+
 #include "common/ids.h"
 #include "net/transport.h"
 #include "proto/raft.pb.h"
@@ -20,6 +22,7 @@ class PeerTransportAdapter final : public store::StoreTransport {
   // `t` is not owned; null detaches.
   void set_transport(net::Transport* t) { transport_ = t; }
   bool Send(raftpb::Message m) override;
+  void SendAll(NodeId to, std::vector<raftpb::Message> msgs) override;
   // Called on the snapshot thread: a full peer queue is waited out (briefly) rather than
   // failing the whole snapshot, since chunks must arrive without gaps.
   bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) override;

@@ -1,9 +1,17 @@
-// The engine-independent part of engine.h: Iterator verifies every record the cursor yields.
+// The engine-independent part of engine.h: Iterator verifies every record the cursor yields,
+// and the default WriteAll.
 #include "storage/engine.h"
 
 #include "storage/record.h"
 
 namespace ringkv::storage {
+
+Status Engine::WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) {
+  if (batches.size() == 1) return Write(*batches.front(), sync);
+  WriteBatch merged;
+  for (const WriteBatch* b : batches) merged.Append(*b);
+  return Write(merged, sync);
+}
 
 void Iterator::Settle() {
   payload_ = {};

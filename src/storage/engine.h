@@ -163,6 +163,10 @@ class Engine {
   // Applies `batch` atomically. With sync, returns only after the batch is durable; see the
   // persistence contract above for what a crash may lose without it.
   virtual Status Write(const WriteBatch& batch, bool sync) = 0;
+  // Applies `batches`, in order, as ONE atomic write: one WAL record and one trip through the
+  // write path for many groups' batches (the turn's apply writes). The default merges them
+  // into one WriteBatch; RocksEngine builds its write batch from them directly.
+  virtual Status WriteAll(const std::vector<const WriteBatch*>& batches, bool sync);
 
   // The payload stored at `key`, nullopt if absent. Corruption naming the key on a bad record.
   // Reads at `snapshot` when given.

@@ -207,22 +207,30 @@ RocksEngine::~RocksEngine() {
 }
 
 Status RocksEngine::Write(const WriteBatch& batch, bool sync) {
-  rocksdb::WriteBatch wb(batch.ByteSize() + 64);
-  for (const WriteBatch::Op& op : batch.ops()) {
-    rocksdb::ColumnFamilyHandle* h = cf_handle(op.cf);
-    rocksdb::Status s;
-    switch (op.type) {
-      case WriteBatch::OpType::kPut:
-        s = wb.Put(h, op.key, op.value);
-        break;
-      case WriteBatch::OpType::kDelete:
-        s = wb.Delete(h, op.key);
-        break;
-      case WriteBatch::OpType::kDeleteRange:
-        s = wb.DeleteRange(h, op.key, op.value);
-        break;
+  return WriteAll({&batch}, sync);
+}
+
+Status RocksEngine::WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) {
+  size_t bytes = 64;
+  for (const WriteBatch* b : batches) bytes += b->ByteSize();
+  rocksdb::WriteBatch wb(bytes);
+  for (const WriteBatch* b : batches) {
+    for (const WriteBatch::Op& op : b->ops()) {
+      rocksdb::ColumnFamilyHandle* h = cf_handle(op.cf);
+      rocksdb::Status s;
+      switch (op.type) {
+        case WriteBatch::OpType::kPut:
+          s = wb.Put(h, op.key, op.value);
+          break;
+        case WriteBatch::OpType::kDelete:
+          s = wb.Delete(h, op.key);
+          break;
+        case WriteBatch::OpType::kDeleteRange:
+          s = wb.DeleteRange(h, op.key, op.value);
+          break;
+      }
+      RETURN_IF_ERROR(FromRocks(s));
     }
-    RETURN_IF_ERROR(FromRocks(s));
   }
   rocksdb::WriteOptions wo;
   if (buffer_unsynced_writes_) {

@@ -27,6 +27,7 @@ class RocksEngine final : public Engine {
   ~RocksEngine() override;
 
   Status Write(const WriteBatch& batch, bool sync) override;
+  Status WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) override;
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
                                          const ReadSnapshot* snapshot = nullptr) const override;
   std::unique_ptr<Iterator> NewIterator(Cf cf, KeyRange range,

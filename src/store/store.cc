@@ -146,8 +146,8 @@ void Store::OnUnreachable(NodeId peer) {
 }
 
 void Store::SendRaft(raftpb::Message m) {
-  // Collected into the turn's output while a turn is collected; sent at once otherwise (ticks,
-  // messages that waited for the log write).
+  // Collected into the turn's output while a turn (or what a log write released) is
+  // collected; sent at once otherwise.
   if (pipeline_.Capture(m)) return;
   // A full or unreachable peer queue drops the message; Raft retransmits.
   transport_->Send(std::move(m));
@@ -159,10 +159,8 @@ void Store::SendSnapshot(GroupId group, raftpb::Message msg) {
 }
 
 void Store::SendToPeer(NodeId peer, std::vector<raftpb::Message> messages) {
-  // One peer's messages of a turn, in order. The transport queues them one by one today; one
-  // frame per peer per turn is issue 13's.
-  (void)peer;
-  for (raftpb::Message& m : messages) transport_->Send(std::move(m));
+  // One peer's messages of a turn, in order, queued together: one frame per peer per turn.
+  transport_->SendAll(peer, std::move(messages));
 }
 
 void Store::StreamSnapshot(GroupId group, raftpb::Message msg) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/ids.h"
 #include "proto/kv.pb.h"
@@ -74,6 +75,12 @@ class StoreTransport {
  public:
   virtual ~StoreTransport() = default;
   virtual bool Send(raftpb::Message m) = 0;
+  // A loop turn's messages to node `to`, in order. The default sends them one by one; the
+  // server's queues them together, so they leave in one frame.
+  virtual void SendAll(NodeId to, std::vector<raftpb::Message> msgs) {
+    (void)to;
+    for (raftpb::Message& m : msgs) Send(std::move(m));
+  }
   // May block briefly when the peer's queue is full; called on the snapshot thread.
   virtual bool SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) = 0;
 };

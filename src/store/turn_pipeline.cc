@@ -109,10 +109,14 @@ bool TurnPipeline::CaptureSnapshot(GroupId group, raftpb::Message& m) {
   return true;
 }
 
-void TurnPipeline::Execute(TurnOutput out) {
+void TurnPipeline::SendOutput(TurnOutput& out) {
   collecting_ = nullptr;
   for (auto& [peer, messages] : out.messages) sink_.SendToPeer(peer, std::move(messages));
   for (auto& [group, msg] : out.snapshots) sink_.StreamSnapshot(group, std::move(msg));
+}
+
+void TurnPipeline::Execute(TurnOutput out) {
+  SendOutput(out);
   if (out.log_batch == nullptr) return;
   if (out.log_batch->Empty()) {
     OnBatchWritten(ringkv::Status::OK());
@@ -174,21 +178,32 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
   }
   apply_started_ = clock_.Now();
   // Committed entries are applied in memory here, on the loop thread; their writes (unsynced,
-  // one per group) go to the storage worker, so the loop keeps sending heartbeats and taking
-  // requests meanwhile instead of waiting on RocksDB. The turn (and the next Ready of every
-  // group) ends when they are on disk.
+  // every group's in ONE engine write: one WAL record and one trip through RocksDB's write
+  // path however many groups applied) go to the storage worker, so the loop keeps sending
+  // heartbeats and taking requests meanwhile instead of waiting on RocksDB. The turn (and the
+  // next Ready of every group) ends when they are on disk.
+  // The messages that waited for the sync (votes, append responses) are collected too and
+  // leave per peer, one frame each, rather than one queueing (and maybe one frame) per message.
   auto jobs = std::make_shared<std::vector<ApplyWriteJob>>();
+  TurnOutput after_sync;
+  collecting_ = &after_sync;
   for (replica::Replica* r : in_flight_) {
     ringkv::Status st = r->FinishReady(replica::Replica::ApplyWrite::kLeaveToCaller);
     if (!st.ok()) FailStop(st, "applying committed entries");
     if (r->apply_to_write()) jobs->push_back(ApplyWriteJob{r, r->TakeApplyBatch(), {}});
   }
+  SendOutput(after_sync);
   if (jobs->empty()) {
     FinishTurn();
     return;
   }
   storage_worker_.Post([this, jobs] {
-    for (ApplyWriteJob& j : *jobs) j.written = engine_->Write(j.batch, /*sync=*/false);
+    std::vector<const storage::WriteBatch*> batches;
+    batches.reserve(jobs->size());
+    for (const ApplyWriteJob& j : *jobs) batches.push_back(&j.batch);
+    // One write for all: a failure (a full disk) is every group's, each retries its own batch.
+    const ringkv::Status written = engine_->WriteAll(batches, /*sync=*/false);
+    for (ApplyWriteJob& j : *jobs) j.written = written;
     loop_.Post([this, jobs] { OnApplyWritten(*jobs); });
   });
 }

@@ -3,7 +3,7 @@
 // of all groups, and the node log budget's compactions, go into ONE WriteBatch), syncs that
 // batch on the storage thread while the loop keeps stepping messages and taking proposals, then
 // finishes the Readies on the loop (after-persist messages, apply in memory) and writes the
-// groups' apply batches, unsynced, on the storage thread again. The turn ends when those are on
+// groups' apply batches, unsynced and as one engine write, on the storage thread again. The turn ends when those are on
 // disk: replies and watchers go out, deferred work runs, removed replicas are deleted, and the
 // next turn starts. The turn's writes, log then apply, are one unit for everything that must not
 // overlap them (write_in_flight, RunAfterTurn).
@@ -51,9 +51,9 @@ class TurnPipeline {
   // Runs `f` at the end of the turn whose writes are out.
   // REQUIRES: write_in_flight().
   void RunAfterTurn(std::function<void()> f) { after_turn_.push_back(std::move(f)); }
-  // While a turn is collected, a replica's outgoing message (or snapshot to stream) joins its
-  // TurnOutput: true, and `m` is moved from. False outside a collection (ticks, answers after
-  // the log write): the caller sends it itself.
+  // While a turn (or the messages a log write released) is collected, a replica's outgoing
+  // message (or snapshot to stream) joins its TurnOutput: true, and `m` is moved from. False
+  // outside a collection: the caller sends it itself.
   bool Capture(raftpb::Message& m);
   bool CaptureSnapshot(GroupId group, raftpb::Message& m);
 
@@ -62,6 +62,8 @@ class TurnPipeline {
   void RunCycle();
   // Carries out a turn's output: messages per peer, snapshot streams, then the log write.
   void Execute(TurnOutput out);
+  // Ends a collection: `out`'s messages go per peer, its snapshots to their streams.
+  void SendOutput(TurnOutput& out);
   void OnBatchWritten(const ringkv::Status& s);
   // The apply writes of one turn, done by storage_worker_ after the log write (see the .cc).
   struct ApplyWriteJob {
@@ -87,7 +89,9 @@ class TurnPipeline {
   const std::atomic<bool>& running_;
   ReplicaSet& replicas_;
   TurnSink& sink_;
-  TurnOutput* collecting_ = nullptr;  // the turn being collected (RunCycle), else null
+  // The output being collected (a turn in RunCycle, or the messages released by a log
+  // write in OnBatchWritten), else null.
+  TurnOutput* collecting_ = nullptr;
 
   // Replicas whose Ready is in the turn being written (the log batch being synced, then their
   // apply batches).

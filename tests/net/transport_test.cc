@@ -126,6 +126,28 @@ TEST(TransportTest, BatchesAllGroupsToOnePeerIntoOneFrame) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(pm.raft_batch().messages(i).group_id(), uint64_t(i));
 }
 
+// A loop turn's messages to one peer (SendAll) leave as one frame, in order, even when the
+// connection is up and the transport thread could flush between two single Sends.
+TEST(TransportTest, SendAllQueuesATurnsMessagesAsOneFrame) {
+  TestNode a(1);
+  ASSERT_OK(a.Start());
+  RawListener fake_peer;
+  a.t().SetPeer(NodeId(2), "127.0.0.1:" + std::to_string(fake_peer.port()));
+  RawSocket s = AcceptPeerHandshake(fake_peer, 1);
+  ASSERT_TRUE(s.WriteFrame(OkReply(2)));
+  ASSERT_TRUE(WaitFor([&] { return a.t().GetPeerStats(NodeId(2)).connected; }));
+  std::vector<raftpb::Message> turn;
+  for (int i = 0; i < 50; ++i) turn.push_back(MakeMsg(1, 2, /*group=*/i, i));
+  ASSERT_EQ(a.t().SendAll(NodeId(2), std::move(turn)), 50u);
+  auto frame = s.ReadFrame();
+  ASSERT_TRUE(frame.has_value());
+  transportpb::PeerMessage pm;
+  ASSERT_TRUE(pm.ParseFromString(*frame));
+  ASSERT_EQ(pm.body_case(), transportpb::PeerMessage::kRaftBatch);
+  ASSERT_EQ(pm.raft_batch().messages_size(), 50);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(pm.raft_batch().messages(i).group_id(), uint64_t(i));
+}
+
 TEST(TransportTest, LargeBacklogIsSplitIntoBoundedBatches) {
   TransportOptions o;
   o.max_batch_bytes = 10 * 1024;

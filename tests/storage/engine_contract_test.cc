@@ -62,6 +62,23 @@ TEST_P(EngineContractTest, WritesAreAtomicAcrossColumnFamilies) {
   EXPECT_EQ(MustGet(Cf::kMeta, "absent"), "<absent>");
 }
 
+// A turn's apply writes: many groups' batches in one write, in order (a later batch's op on a
+// key wins), as Write of their concatenation would do.
+TEST_P(EngineContractTest, WriteAllAppliesBatchesInOrderAsOneWrite) {
+  WriteBatch a, b, c;
+  a.Put(Cf::kData, "g1", "a");
+  a.Put(Cf::kData, "shared", "from a");
+  b.Put(Cf::kRaft, "g2", "b");
+  b.Put(Cf::kData, "shared", "from b");
+  c.Delete(Cf::kData, "g1");
+  ASSERT_OK(engine_->WriteAll({&a, &b, &c}, /*sync=*/true));
+  EXPECT_EQ(MustGet(Cf::kData, "g1"), "<absent>");
+  EXPECT_EQ(MustGet(Cf::kRaft, "g2"), "b");
+  EXPECT_EQ(MustGet(Cf::kData, "shared"), "from b");
+  ASSERT_OK(engine_->WriteAll({&a}, /*sync=*/false));
+  EXPECT_EQ(MustGet(Cf::kData, "g1"), "a");
+}
+
 TEST(WriteBatchTest, RecordBuiltInPlaceEqualsPut) {
   WriteBatch b;
   b.Put(Cf::kData, "k", "payload");
