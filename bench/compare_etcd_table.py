@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The report of bench/compare_etcd.sh: reads its results.tsv (one line per kvbench run) and
-prints a markdown table of medians over rounds, RingKV against etcd, row by row.
+prints a markdown table of medians over rounds, RingKV against etcd, row by row. Several
+results.tsv files (separate runs) combine: each run's rounds count as rounds.
 
 results.tsv columns: system (etcd|ringkv), shards, round, row, ops/s, p50 ms, p99 ms,
 server CPU us/op, client CPU us/op, write MB/s, errors.
@@ -21,8 +22,8 @@ ROWS = {
 FIELDS = ["ops", "p50", "p99", "cpu", "client", "mbs", "errors"]
 
 
-def load(path):
-    runs = {}  # (shards, row, system) -> list of dicts, one per round
+def load(path, runs):
+    """Adds the runs of one results.tsv to `runs`: (shards, row, system) -> list of dicts."""
     with open(path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
@@ -31,7 +32,6 @@ def load(path):
             system, shards, _round, row = parts[:4]
             values = dict(zip(FIELDS, map(float, parts[4:])))
             runs.setdefault((int(shards), row, system), []).append(values)
-    return runs
 
 
 def median(runs, field):
@@ -71,7 +71,7 @@ def table(runs):
                 notes.append(f"{name}, {shards} shards, {ROWS[row]}: {errs:.0f} failed operations")
     lines = out
     lines.append("")
-    lines.append(f"Medians over {rounds} round(s). Ratio = RingKV ops/s / etcd ops/s. CPU us/op = "
+    lines.append(f"Medians over {rounds} round(s) (fewer for rows that ran less often). Ratio = RingKV ops/s / etcd ops/s. CPU us/op = "
                  "the three servers' CPU time in the measured window / operations; client = "
                  "kvbench's own.")
     if notes:
@@ -81,13 +81,15 @@ def table(runs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+")
     ap.add_argument("--command", default="")
     ap.add_argument("--commit", default="")
     ap.add_argument("--machine", default="")
     ap.add_argument("--when", default="")
     a = ap.parse_args()
-    runs = load(a.results)
+    runs = {}
+    for path in a.results:
+        load(path, runs)
     if not runs:
         sys.exit("compare_etcd_table: no results")
     print(f"- Command: `{a.command.strip() or 'bench/compare_etcd.sh'}`")
