@@ -38,6 +38,9 @@ struct Progress {
   Index sent_commit;
   // Leader tick at which the follower last acknowledged us (append or heartbeat response).
   uint64_t last_ack_tick = 0;
+  // Leader tick + 1 at which the last append went to the follower (0: none since this
+  // progress began). An append resets the follower's election timer as a heartbeat does.
+  uint64_t append_sent_tick = 0;
 
   void ResetState(ProgressState s);
   void BecomeProbe();

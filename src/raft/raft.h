@@ -117,6 +117,8 @@ class Raft {
   void SendHeartbeat(NodeId to, const std::string& ctx);
   void BcastAppend();
   void BcastHeartbeat();
+  // A periodic heartbeat to `pr`'s follower would tell it nothing an append just did.
+  bool HeartbeatIsRedundant(const Progress& pr) const;
   bool MaybeCommit();
   void SendTimeoutNow(NodeId to);
   // Whether the transfer to a transferee with progress `pr` can finish now (TimeoutNow): it

@@ -70,6 +70,7 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
   Send(std::move(m));
   pr.SentEntries(n, bytes);
   pr.SentCommit(raft_log_.committed());
+  pr.append_sent_tick = ticks_ + 1;
   return true;
 }
 
@@ -113,10 +114,26 @@ void Raft::BcastAppend() {
   }
 }
 
+bool Raft::HeartbeatIsRedundant(const Progress& pr) const {
+  // Under load a group sends appends every turn, and each one already does what a periodic
+  // heartbeat would: it resets the follower's election timer, and its answer counts for
+  // CheckQuorum and the lease (last_ack_tick). So a follower that is replicating, got an
+  // append and answered within the last heartbeat interval, and knows the commit index a
+  // heartbeat would carry, gets none. With many groups this is most of the heartbeat traffic
+  // of a busy node. A heartbeat that confirms reads (a context) is never skipped, and a
+  // follower whose appends or answers were lost gets one at the next interval, whose answer
+  // restarts its appends as before.
+  const uint64_t interval = static_cast<uint64_t>(heartbeat_timeout_);
+  return pr.state == ProgressState::kReplicate && !pr.IsPaused() && pr.append_sent_tick > 0 &&
+         ticks_ + 1 - pr.append_sent_tick < interval && ticks_ - pr.last_ack_tick < interval &&
+         pr.sent_commit >= std::min(pr.match, raft_log_.committed());
+}
+
 void Raft::BcastHeartbeat() {
   std::string ctx = read_only_.LastPendingRequestCtx();
   for (auto& [id, pr] : trk_.progress) {
     if (id == id_) continue;
+    if (ctx.empty() && HeartbeatIsRedundant(pr)) continue;
     SendHeartbeat(id, ctx);
   }
 }

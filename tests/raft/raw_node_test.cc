@@ -123,5 +123,48 @@ TEST(RawNodeTest, CheckQuorumMakesIsolatedLeaderStepDown) {
   EXPECT_TRUE(other_leader);
 }
 
+// A busy group's appends do a heartbeat's work: the leader sends no periodic heartbeat to a
+// follower that got an append and answered within the interval, and goes back to heartbeats
+// once the appends stop.
+TEST(RawNodeTest, AppendsStandInForHeartbeatsWhileTheyFlow) {
+  TestNetwork net(3, [](Config& c) { c.heartbeat_tick = 3; });
+  net.node(1).Campaign();
+  net.Stabilize();
+  int heartbeats = 0;
+  net.SetDrop([&](const raftpb::Message& m) {
+    if (m.type() == raftpb::MSG_HEARTBEAT) ++heartbeats;
+    return false;
+  });
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_OK(net.node(1).Propose("busy"));
+    net.Stabilize();
+    net.TickAll(1);
+  }
+  EXPECT_EQ(heartbeats, 0);
+  EXPECT_EQ(net.node(1).role(), StateRole::kLeader);
+  net.TickAll(12);  // idle: heartbeats again, every 3 ticks to each follower
+  EXPECT_GE(heartbeats, 6);
+  EXPECT_EQ(net.node(2).lead(), NodeId(1));
+  EXPECT_EQ(net.node(3).lead(), NodeId(1));
+}
+
+// Reads are confirmed by a heartbeat round whatever the appends did.
+TEST(RawNodeTest, ReadIndexHeartbeatsAreNeverSkipped) {
+  TestNetwork net(3, [](Config& c) { c.heartbeat_tick = 3; });
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_OK(net.node(1).Propose("w"));
+  net.Stabilize();
+  int heartbeats = 0;
+  net.SetDrop([&](const raftpb::Message& m) {
+    if (m.type() == raftpb::MSG_HEARTBEAT && !m.context().empty()) ++heartbeats;
+    return false;
+  });
+  ASSERT_OK(net.node(1).ReadIndex("r1"));
+  net.Stabilize();
+  EXPECT_EQ(heartbeats, 2);
+  ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
+}
+
 }  // namespace
 }  // namespace ringkv::raft
