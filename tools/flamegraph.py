@@ -82,7 +82,7 @@ def svg(tree, title, width=1600, row=16):
 
     def walk(node, name, x, depth):
         w = node["n"] / tree["n"] * width
-        if w < 0.3:
+        if w < 1.0:  # narrower than a pixel: invisible, and it would bloat the file
             return
         depth_max[0] = max(depth_max[0], depth)
         if name is not None:
