@@ -70,6 +70,15 @@ struct Config {
 
   ReadOnlyOption read_only_option = ReadOnlyOption::kSafe;
 
+  // Quiescence (docs/architecture.md): a leader whose group has been idle for
+  // quiesce_after_ticks ticks (nothing to replicate, commit or apply, no read, transfer or conf
+  // change pending, every live follower caught up) tells its followers and stops ticking; they
+  // stop too. Any proposal, read or message wakes a node. The driver must then tell the core
+  // which peers are down (RawNode::SetPeerLiveness): a quiesced follower wakes when its
+  // leader's node goes down, and elects. Without a liveness source, leave it off. Default: off.
+  bool quiesce = false;
+  int quiesce_after_ticks = 6;
+
   // Seed of this node's randomness (election timeout jitter). Different nodes should have
   // different seeds; the simulation derives them from its run seed.
   uint64_t seed = 0;

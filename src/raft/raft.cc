@@ -52,6 +52,9 @@ Status Config::Validate() const {
   if (max_inflight_bytes != 0 && max_inflight_bytes < max_size_per_msg) {
     return Status::InvalidArgument("raft config: max_inflight_bytes must be >= max_size_per_msg");
   }
+  if (quiesce && quiesce_after_ticks <= 0) {
+    return Status::InvalidArgument("raft config: quiesce_after_ticks must be > 0");
+  }
   if (read_only_option == ReadOnlyOption::kLeaseBased && !check_quorum) {
     return Status::InvalidArgument("raft config: lease-based reads require check_quorum");
   }
@@ -69,6 +72,8 @@ Raft::Raft(const Config& c)
       pre_vote_(c.pre_vote),
       heartbeat_timeout_(c.heartbeat_tick),
       election_timeout_(c.election_tick),
+      quiesce_enabled_(c.quiesce),
+      quiesce_after_ticks_(c.quiesce_after_ticks),
       rand_(c.seed ^ (c.id.value() * 0x9E3779B97F4A7C15ull)),
       logger_(c.logger ? c.logger : &g_null_logger) {}
 
@@ -147,6 +152,12 @@ void Raft::Send(raftpb::Message m) {
 }
 
 Status Raft::Step(raftpb::Message m) {
+  // Any message wakes a quiesced node (a proposal, a read, a peer's traffic), except the quiesce
+  // heartbeat that puts a follower to sleep and a transport report that a peer is unreachable.
+  if (quiesced_ && !(m.type() == raftpb::MSG_HEARTBEAT && m.quiesce()) &&
+      m.type() != raftpb::MSG_UNREACHABLE && !IsNoNewsForQuiescedLeader(m)) {
+    Unquiesce();
+  }
   Term mterm(m.term());
   if (IsVoteMsg(m.type())) MaybeLearnCommit(m);
   if (mterm.value() == 0) {
@@ -270,10 +281,13 @@ void Raft::MaybeLearnCommit(const raftpb::Message& m) {
   }
 }
 
-void Raft::Tick() {
+void Raft::Tick(bool may_quiesce) {
+  // A quiesced node's driver does not tick it; one that does anyway changes nothing.
+  if (quiesced_) return;
   ++ticks_;
   if (state_ == StateRole::kLeader) {
     TickHeartbeat();
+    if (state_ == StateRole::kLeader) MaybeQuiesce(may_quiesce);
   } else {
     TickElection();
   }
@@ -325,6 +339,9 @@ void Raft::Reset(Term term) {
   lead_ = kNoNode;
   election_elapsed_ = 0;
   heartbeat_elapsed_ = 0;
+  // A role or term change ends quiescence (the new role decides afresh).
+  quiesced_ = false;
+  idle_ticks_ = 0;
   ResetRandomizedElectionTimeout();
   AbortLeaderTransfer();
   lease_given_away_ = false;

@@ -9,6 +9,7 @@
 #ifndef RINGKV_RAFT_RAFT_H_
 #define RINGKV_RAFT_RAFT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,10 @@ inline constexpr std::string_view kBugVoteBeforePersist = "bug.raft.vote_before_
 // The leader answers a ReadIndex with its commit index without confirming its leadership with
 // a quorum: a deposed leader serves stale reads.
 inline constexpr std::string_view kBugReadIndexNoQuorum = "bug.raft.read_index_no_quorum";
+// A quiesced follower ignores the failure detector's word that its leader is down: it sleeps
+// on, and a group whose quiesced leader died never elects (until a client or peer wakes it).
+inline constexpr std::string_view kBugQuiesceIgnoresDeadLeader =
+    "bug.raft.quiesce_ignores_dead_leader";
 
 enum class CampaignType { kPreElection, kElection, kTransfer };
 
@@ -49,7 +54,8 @@ class Raft {
   // All peer messages and local events enter here. Errors are for the caller of a local
   // request; peer messages never fail.
   Status Step(raftpb::Message m);
-  void Tick();
+  // `may_quiesce`: the driver has nothing pending either (see MaybeQuiesce).
+  void Tick(bool may_quiesce = true);
   Result<EntryId> Propose(std::string data, raftpb::EntryType type);
   Status ReadIndex(std::string ctx);
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
@@ -74,6 +80,17 @@ class Raft {
   NodeId lead_transferee() const { return lead_transferee_; }
   RaftStatus GetStatus() const;
 
+  // Quiescence (raft_quiesce.cc; docs/architecture.md). A quiesced node is not ticked by its
+  // driver (Tick does nothing) and wakes on any proposal, read or message except the quiesce
+  // heartbeat that put it to sleep.
+  bool quiesced() const { return quiesced_; }
+  void Unquiesce();
+  // Which peers (Raft ids) are up, as the driver's failure detector sees them; null: all. Only
+  // live followers must be caught up for a leader to quiesce, and a quiesced follower wakes
+  // when its leader is not live. Call LivenessChanged when the answers change.
+  void SetPeerLiveness(std::function<bool(NodeId)> live) { peer_live_ = std::move(live); }
+  void LivenessChanged();
+
   std::vector<raftpb::Message>& msgs() { return msgs_; }
   std::vector<raftpb::Message>& msgs_after_append() { return msgs_after_append_; }
   std::vector<ReadState>& read_states() { return read_states_; }
@@ -96,6 +113,17 @@ class Raft {
 
   void TickElection();
   void TickHeartbeat();
+  // Leader, each tick: quiesces once the group has been idle for quiesce_after_ticks_ ticks.
+  void MaybeQuiesce(bool may_quiesce);
+  bool QuiesceConditionsHold() const;
+  // Follower: whether the quiesce heartbeat `m` (already committed) finds this node agreeing.
+  bool FollowerMayQuiesce(const raftpb::Message& m) const;
+  bool PeerLive(NodeId id) const { return !peer_live_ || peer_live_(id); }
+  // Whether the voters the failure detector calls live (with this node) form a quorum.
+  bool LiveQuorum() const;
+  // A late answer to a heartbeat or append from before quiescing, from a caught-up follower:
+  // it changes nothing, so it must not wake the leader (or every sleep would end at once).
+  bool IsNoNewsForQuiescedLeader(const raftpb::Message& m) const;
   bool PastElectionTimeout() const { return election_elapsed_ >= randomized_election_timeout_; }
   void ResetRandomizedElectionTimeout();
 
@@ -190,6 +218,12 @@ class Raft {
   bool pre_vote_;
   int heartbeat_timeout_;
   int election_timeout_;
+  const bool quiesce_enabled_;
+  const int quiesce_after_ticks_;
+  // Quiescence state: asleep, and the leader's count of consecutive idle ticks.
+  bool quiesced_ = false;
+  int idle_ticks_ = 0;
+  std::function<bool(NodeId)> peer_live_;
   // Uniform in [election_timeout_, 2 * election_timeout_), redrawn on every Reset.
   int randomized_election_timeout_ = 0;
   Random rand_;

@@ -130,10 +130,20 @@ void Raft::HandleAppendEntries(const raftpb::Message& m) {
 
 void Raft::HandleHeartbeat(const raftpb::Message& m) {
   raft_log_.CommitTo(Index(m.commit()));
+  if (m.quiesce() && FollowerMayQuiesce(m)) {
+    // Asleep with the leader: no answer (an answer would wake it).
+    quiesced_ = true;
+    return;
+  }
   raftpb::Message resp;
   resp.set_to(m.from());
   resp.set_type(raftpb::MSG_HEARTBEAT_RESP);
   resp.set_context(m.context());
+  if (m.quiesce()) {
+    // Refusing to sleep: stay (or get) awake, and say so, which wakes the leader.
+    Unquiesce();
+    resp.set_reject(true);
+  }
   Send(std::move(resp));
 }
 

@@ -221,6 +221,8 @@ bool Raft::LeaseValid() const {
   // assumption of lease reads. A leader that sent TimeoutNow has no lease: the transferee's
   // votes are forced past every follower's lease (Step's in_lease check).
   if (lease_given_away_) return false;
+  // A quiesced leader hears no acknowledgements; Unquiesce also ages the old ones past use.
+  if (quiesced_) return false;
   Index quorum_tick = trk_.config.voters.CommittedIndex([this](NodeId id) -> std::optional<Index> {
     if (id == id_) return Index(ticks_);
     auto it = trk_.progress.find(id);

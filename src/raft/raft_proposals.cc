@@ -9,6 +9,7 @@
 namespace ringkv::raft {
 
 Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
+  Unquiesce();  // a proposal wakes the group, also on a follower (the driver forwards it)
   if (state_ != StateRole::kLeader) {
     if (lead_ != kNoNode) {
       return Status::NotLeader("node " + Str(id_.value()) + " is not the leader", lead_.value());
@@ -54,6 +55,7 @@ Result<EntryId> Raft::Propose(std::string data, raftpb::EntryType type) {
 }
 
 Status Raft::ReadIndex(std::string ctx) {
+  Unquiesce();  // a read wakes the group: the leader must confirm its leadership afresh
   raftpb::Message m;
   m.set_type(raftpb::MSG_READ_INDEX);
   m.set_context(std::move(ctx));

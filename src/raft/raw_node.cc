@@ -38,7 +38,15 @@ Result<std::unique_ptr<RawNode>> RawNode::Create(const Config& config) {
   return std::unique_ptr<RawNode>(new RawNode(std::move(r).value()));
 }
 
-void RawNode::Tick() { raft_->Tick(); }
+void RawNode::Tick(bool may_quiesce) { raft_->Tick(may_quiesce); }
+
+bool RawNode::quiesced() const { return raft_->quiesced(); }
+
+void RawNode::SetPeerLiveness(std::function<bool(NodeId)> live) {
+  raft_->SetPeerLiveness(std::move(live));
+}
+
+void RawNode::LivenessChanged() { raft_->LivenessChanged(); }
 
 void RawNode::Campaign() {
   raftpb::Message m;

@@ -11,6 +11,7 @@
 #ifndef RINGKV_RAFT_RAW_NODE_H_
 #define RINGKV_RAFT_RAW_NODE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,8 +46,22 @@ class RawNode {
   RawNode(const RawNode&) = delete;
   RawNode& operator=(const RawNode&) = delete;
 
-  // Advances logical time by one tick: election timeouts, heartbeats, CheckQuorum.
-  void Tick();
+  // Advances logical time by one tick: election timeouts, heartbeats, CheckQuorum, and (with
+  // Config::quiesce) the leader's quiescence, which `may_quiesce` = false holds off (the driver
+  // has requests of its own in flight). A quiesced node ignores ticks.
+  void Tick(bool may_quiesce = true);
+
+  // Quiescence (Config::quiesce; docs/architecture.md). True while the node sleeps: the driver
+  // need not tick it until it wakes, which any proposal, read, campaign, transfer or peer
+  // message does (except the quiesce heartbeat itself), as do these two calls.
+  bool quiesced() const;
+  // The driver's failure detector: whether the peer with Raft id `id` is up. Null: all are.
+  // Not owned state; `live` is called during Tick, Step and LivenessChanged.
+  void SetPeerLiveness(std::function<bool(NodeId)> live);
+  // The answers of the liveness function changed: a quiesced follower whose leader is down
+  // wakes (and elects once its election timer runs out); a quiesced leader wakes when a
+  // follower it did not wait for is up again but behind.
+  void LivenessChanged();
 
   // Starts an election now (as if the election timeout elapsed).
   void Campaign();

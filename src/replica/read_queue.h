@@ -33,6 +33,8 @@ class ReadQueue {
   // Queues `r` for the next ReadIndex round.
   void Queue(PendingRead r) { queued_.push_back(std::move(r)); }
   bool has_queued() const { return !queued_.empty(); }
+  // No read waits here, queued or batched.
+  bool empty() const { return queued_.empty() && batches_.empty(); }
   // The reads queued since the last call, for one ReadIndex round (none queued afterwards).
   std::vector<PendingRead> TakeQueued();
   // A request context no round used before (to pass to RawNode::ReadIndex).

@@ -102,10 +102,15 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   c.max_inflight_bytes = r->options_.max_inflight_bytes;
   c.max_committed_size_per_ready = r->options_.max_committed_size_per_ready;
   c.seed = r->options_.seed ^ r->options_.group.value();
+  c.quiesce = r->options_.quiesce;
   // Raft's own lines name the shard (many groups share one log).
   r->group_logger_ = std::make_unique<GroupLogger>(env->raft_logger(), r->options_.group);
   c.logger = r->group_logger_.get();
   ASSIGN_OR_RETURN(r->raw_, raft::RawNode::Create(c));
+  if (r->options_.quiesce) {
+    ReplicaEnv* e = env;
+    r->raw_->SetPeerLiveness([e](NodeId raft_id) { return e->NodeLive(NodeOfReplica(raft_id)); });
+  }
   return r;
 }
 
@@ -162,17 +167,28 @@ Status Replica::CheckPeerMessage(const raftpb::Message& m) const {
   return Status::OK();
 }
 
+bool Replica::HasTickedWork() const {
+  // Leases expire by the leader's ticks (ExpireLeases); watches get progress notices by them.
+  return !proposals_.empty() || !reads_.empty() || pending_apply_ || ready_ || stepped_ ||
+         holds_install_slot_ || receipt_.has_received() ||
+         (leases_.leading() && leases_.size() > 0) || watch_hub_.size() > 0;
+}
+
+bool Replica::NeedsTicks() const { return !raw_->quiesced() || HasTickedWork(); }
+
 void Replica::Tick() {
+  // Quiesce only with a failure detector, and with nothing of our own in flight.
+  const bool may_quiesce = env_->LivenessKnown() && !HasTickedWork();
   if (pending_apply_) {
     // The store collects no Ready from us until the apply write is on disk: heartbeats (and
     // their responses) leave here, or followers would elect another leader and a follower
     // would look dead.
-    raw_->Tick();
+    raw_->Tick(may_quiesce);
     FlushMessages();
     return;
   }
   MaybeStepPendingSnapshot();
-  raw_->Tick();
+  raw_->Tick(may_quiesce);
   const Clock::time_point now = env_->Now();
   if (leases_.leading()) ExpireLeases(now);
   watch_hub_.Tick(now);
@@ -281,6 +297,7 @@ kvpb::GroupStatus Replica::GroupStatusProto() const {
   g.set_last_index(st.last_index.value());
   g.set_pending_proposals(proposals_.size());
   g.set_log_entry_bytes(log_.LogBytes());
+  g.set_quiesced(raw_->quiesced());
   for (uint64_t v : st.conf_state.voters()) g.add_voters(NodeOfReplica(NodeId(v)).value());
   for (uint64_t l : st.conf_state.learners()) g.add_learners(NodeOfReplica(NodeId(l)).value());
   for (const auto& [id, pr] : st.progress) {

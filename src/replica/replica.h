@@ -103,6 +103,10 @@ struct ReplicaOptions {
   int heartbeat_tick = 5;
   bool pre_vote = true;
   bool check_quorum = true;
+  // Quiescence (raft::Config::quiesce): an idle group stops ticking. Its failure detection
+  // comes from the node's liveness view (ReplicaEnv::NodeLive); the store turns it on only with
+  // one (kvd: gossip; --quiesce). Default: off.
+  bool quiesce = false;
   uint64_t seed = 0;
   // Limits: larger keys/values are refused with INVALID_ARGUMENT. Defaults: 4 KiB, 1 MiB.
   size_t max_key_bytes = 4096;
@@ -171,6 +175,12 @@ class ReplicaEnv {
   // the replica must call ReleaseSnapshotInstall when done.
   virtual bool TryReserveSnapshotInstall() = 0;
   virtual void ReleaseSnapshotInstall() = 0;
+  // The node's failure detector (gossip's view in kvd): whether `node` is up. A quiescent
+  // group's only way to learn that its leader died.
+  virtual bool NodeLive(NodeId node) const { return true; }
+  // Whether NodeLive has a source yet (the store has a membership view): no leader quiesces
+  // before, since nothing would wake its followers if it then died.
+  virtual bool LivenessKnown() const { return false; }
 };
 
 class Replica {
@@ -205,6 +215,12 @@ class Replica {
   // A peer's Raft message. A MsgSnap is dropped: snapshots come only as chunk streams.
   void Step(raftpb::Message m);
   void Tick();
+  // Quiescence. quiesced(): the group sleeps here. NeedsTicks(): the store must keep calling
+  // Tick and ExpireRequests (the group is awake, or requests or an apply wait here).
+  // LivenessChanged(): ReplicaEnv::NodeLive's answers changed (may wake the group).
+  bool quiesced() const { return raw_->quiesced(); }
+  bool NeedsTicks() const;
+  void LivenessChanged() { raw_->LivenessChanged(); }
   // A chunk of a snapshot stream. When the stream is complete and its MsgSnap describes the
   // received data, the MsgSnap is stepped into Raft (once the node's install slot is free);
   // a bad, stale or mismatched stream is discarded, never fatal: the leader sends again.
@@ -291,6 +307,9 @@ class Replica {
   Replica(storage::Engine* engine, ReplicaOptions options, ReplicaEnv* env);
 
   void HandleWrite(kvpb::Request req, Reply reply, Clock::time_point deadline);
+  // Whether this replica has work of its own in flight that ticks drive (requests, an apply,
+  // a snapshot, leases, watches): then the leader does not quiesce.
+  bool HasTickedWork() const;
   // OK, or why a peer's message breaks a guarantee of a correct leader (then it is dropped).
   Status CheckPeerMessage(const raftpb::Message& m) const;
   // Lease keep-alive / time-to-live, once a ReadIndex confirmed leadership (replica_lease.cc).

@@ -8,7 +8,7 @@ namespace ringkv::server {
 void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Member>& members,
                         bool extensive, metrics::Sink& out) {
   double led = 0, leaderless = 0, committed = 0, applied = 0, max_lag = 0, log_bytes = 0;
-  double pending = 0, entry_bytes = 0;
+  double pending = 0, entry_bytes = 0, quiesced = 0;
   std::map<std::string, double> roles = {{"leader", 0}, {"follower", 0}, {"candidate", 0},
                                          {"pre-candidate", 0}, {"learner", 0}};
   for (const auto& g : st.groups()) {
@@ -18,6 +18,7 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
                          g.learners().end();
     roles[learner ? "learner" : g.role()] += 1;
     if (g.leader() == 0) leaderless += 1;
+    quiesced += g.quiesced() ? 1 : 0;
     committed += static_cast<double>(g.commit());
     applied += static_cast<double>(g.applied());
     log_bytes += static_cast<double>(g.log_bytes());
@@ -64,6 +65,10 @@ void CollectNodeMetrics(const kvpb::NodeStatus& st, const std::vector<gossip::Me
   out.Gauge("ringkv_has_leader", "1 when every shard replica on this node knows its leader.", {},
             leaderless == 0 ? 1 : 0);
   out.Gauge("ringkv_shards_led", "Shards this node leads.", {}, led);
+  out.Gauge("ringkv_shards_quiesced",
+            "Shard replicas on this node that sleep (quiescence: idle, neither ticking nor "
+            "heartbeating).",
+            {}, quiesced);
   out.Gauge("ringkv_proposals_pending",
             "Writes proposed through this node's replicas (as leaders), not yet applied or failed.",
             {}, pending);

@@ -46,6 +46,7 @@ ringkv::Status ReplicaSet::Add(GroupId group, const raftpb::ConfState* bootstrap
   Result<std::unique_ptr<replica::Replica>> r = replica::Replica::Open(engine_, ro, env_, bootstrap);
   if (!r.ok()) return r.status();
   replicas_[group] = std::move(r).value();
+  ticking_.insert(group);  // a new replica is awake
   return ringkv::Status::OK();
 }
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -62,6 +63,13 @@ class ReplicaSet {
 
   replica::Replica* Find(GroupId group);
   const Map& all() const { return replicas_; }
+  // The replicas the store ticks: every one that is awake or has requests of its own waiting
+  // (Replica::NeedsTicks). A quiesced replica leaves it (Store::OnTick) and comes back when
+  // something wakes it (MarkTicking), so an idle node's tick costs nothing per sleeping group.
+  // May name groups deleted since (the store drops them).
+  const std::set<GroupId>& ticking() const { return ticking_; }
+  void MarkTicking(GroupId group) { ticking_.insert(group); }
+  void StopTicking(GroupId group) { ticking_.erase(group); }
   bool empty() const { return replicas_.empty(); }
 
   // Routes one Raft message `from` a peer node: acts on a removal notice, drops a misaddressed
@@ -99,6 +107,7 @@ class ReplicaSet {
   const std::function<bool()> write_in_flight_;
 
   Map replicas_;
+  std::set<GroupId> ticking_;
   // Removal notices accepted while a group-commit write was in flight: the replica may be in
   // that write (its entries and its pointer in the turn), so it is deleted only after the
   // write lands (DestroyRemoved).

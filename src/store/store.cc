@@ -81,6 +81,7 @@ void Store::SetMembership(std::vector<MemberView> members) {
     for (const MemberView& m : members) {
       if (!m.client_addr.empty()) router_.SetClientAddress(m.id, m.client_addr);
     }
+    UpdateLiveness(members);
     placement_.SetMembers(std::move(members));
   });
 }
@@ -108,16 +109,44 @@ void Store::Stop() {
   });
 }
 
+void Store::UpdateLiveness(const std::vector<MemberView>& members) {
+  std::set<NodeId> live;
+  for (const MemberView& m : members) {
+    if (m.state == MemberView::State::kAlive) live.insert(m.id);
+  }
+  if (liveness_known_ && live == live_nodes_) return;
+  liveness_known_ = true;
+  live_nodes_ = std::move(live);
+  // Rare (a member changed state): every replica, awake or asleep, re-checks.
+  for (auto& [g, r] : replicas_.all()) {
+    r->LivenessChanged();
+    if (r->NeedsTicks()) replicas_.MarkTicking(g);
+  }
+  pipeline_.ScheduleCycle();
+}
+
 void Store::OnTick() {
   if (!running_) return;
   auto now = env_->clock().Now();
-  for (auto& [g, r] : replicas_.all()) {
+  // Only the replicas that are awake or have requests waiting: a quiesced group costs nothing
+  // here. Those that fell asleep leave the set; whatever wakes one puts it back (peer messages
+  // below, every loop turn in TurnPipeline, liveness changes above).
+  std::vector<GroupId> asleep;
+  for (GroupId g : replicas_.ticking()) {
+    replica::Replica* r = replicas_.Find(g);
+    if (r == nullptr) {  // deleted since
+      asleep.push_back(g);
+      continue;
+    }
     r->Tick();
     r->ExpireRequests(now);
     ringkv::Status s = r->RetryStalledApply(now);
     if (!s.ok()) FailStop(s, "applying committed entries");
+    if (!r->NeedsTicks()) asleep.push_back(g);
   }
-  pipeline_.ScheduleCycle();
+  const bool ticked = !replicas_.ticking().empty();
+  for (GroupId g : asleep) replicas_.StopTicking(g);
+  if (ticked) pipeline_.ScheduleCycle();
   tick_timer_->RunAfter(options_.tick, [this] { OnTick(); });
 }
 
@@ -128,6 +157,7 @@ void Store::OnRaftMessages(NodeId from, std::vector<raftpb::Message> msgs) {
       if (r == nullptr) continue;
       if (m.type() == raftpb::MSG_TIMEOUT_NOW) placement_.OnTransferReceived(GroupId(m.group_id()));
       r->Step(std::move(m));
+      if (r->NeedsTicks()) replicas_.MarkTicking(r->group());
     }
     pipeline_.ScheduleCycle();
   });
@@ -210,6 +240,7 @@ void Store::Dispatch(kvpb::Request req, ResponseCallback reply,
 void Store::HandleWatch(kvpb::Request req, std::shared_ptr<replica::WatchStream> stream) {
   env_->loop().Post([this, req = std::move(req), stream = std::move(stream)]() mutable {
     router_.HandleWatch(req, std::move(stream));
+    pipeline_.ScheduleCycle();  // a replica with a watch is ticked (quiescence): the turn marks it
   });
 }
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,9 +119,18 @@ class Store final : public replica::ReplicaEnv, private TurnSink {
   replica::Clock::time_point Now() const override { return env_->clock().Now(); }
   bool TryReserveSnapshotInstall() override { return snapshots_.TryReserveInstall(); }
   void ReleaseSnapshotInstall() override { snapshots_.ReleaseInstall(); }
+  // Gossip's view as the replicas' failure detector (quiescence): this node, and members gossip
+  // calls alive, are live; suspect, dead, left and unknown ones are not.
+  bool NodeLive(NodeId node) const override {
+    return node == options_.node_id || live_nodes_.contains(node);
+  }
+  bool LivenessKnown() const override { return liveness_known_; }
 
  private:
   void OnTick();
+  // A new membership view: when the live set changed, every replica re-checks its sleep
+  // (a follower of a leader on a node gossip no longer calls alive wakes and elects).
+  void UpdateLiveness(const std::vector<MemberView>& members);
   // Serves the node-wide requests (status, decommission); the rest go to router_.
   void Dispatch(kvpb::Request req, ResponseCallback reply,
                 std::chrono::steady_clock::time_point received);
@@ -146,6 +156,9 @@ class Store final : public replica::ReplicaEnv, private TurnSink {
   PlacementDriver placement_;
   RequestRouter router_;
   std::function<void()> on_decommission_request_;
+  // The members gossip calls alive (NodeLive), and whether any view arrived yet.
+  std::set<NodeId> live_nodes_;
+  bool liveness_known_ = false;
 };
 
 }  // namespace ringkv::store

@@ -39,13 +39,19 @@ void TurnPipeline::RunCycle() {
   if (write_in_flight_) {
     // The next cycle starts when the sync completes; meanwhile messages that need no
     // durability go out now, so heartbeats never wait for the disk.
-    for (auto& [g, r] : replicas_.all()) r->FlushMessages();
+    for (auto& [g, r] : replicas_.all()) {
+      r->FlushMessages();
+      if (r->NeedsTicks()) replicas_.MarkTicking(g);  // woken by a request (quiescence)
+    }
     Execute(std::move(out));
     return;
   }
   const auto collect_start = clock_.Now();
   out.log_batch = std::make_shared<storage::WriteBatch>();
   for (auto& [g, r] : replicas_.all()) {
+    // Whatever woke a quiesced replica since the last turn (a request, placement, a snapshot)
+    // scheduled this turn: from here the store ticks it again.
+    if (r->NeedsTicks()) replicas_.MarkTicking(g);
     if (!r->HasReady()) continue;
     Result<bool> got = r->CollectReady(out.log_batch.get(), &out.sync);
     if (!got.ok()) FailStop(got.status(), "collecting a Ready");

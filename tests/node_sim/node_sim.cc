@@ -28,6 +28,9 @@ constexpr int kProcesses = 6;         // Jepsen processes sharing one SimClient 
 constexpr int64_t kMembershipRunMs = 5'000;
 constexpr int64_t kConvergeMs = 30'000;
 constexpr size_t kMaxMembers = 7;
+std::optional<bool> g_quiesce_override;
+// The leadership invariant's bound (SimCluster::Options::leaderless_bound): see node_sim.h.
+constexpr int64_t kLeaderlessBoundMs = 1'200;
 
 // The membership profile's faults, one decision per 250 ms of the run: crash and restart one
 // node, partition one node (both ways or one way; either sometimes long enough for gossip to
@@ -156,6 +159,8 @@ std::string TraceTail(const SimCluster& c, size_t n) {
 
 }  // namespace
 
+void SetQuiesceOverride(std::optional<bool> quiesce) { g_quiesce_override = quiesce; }
+
 SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) {
   failpoint::ScopedDisarmAll disarm;
   if (!bug.empty()) failpoint::Arm(bug, failpoint::Action::kInject);
@@ -192,6 +197,13 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
     o.compact_keep = 2;
     o.snapshot_crash = 0.2;
   }
+  // Quiescence in seven seeds of eight (kvd's default is on), from dice of its own. Gossip's
+  // views are its failure detector, so every quiescing seed runs gossip (placement stays off
+  // outside the membership profile).
+  Random quiesce_rng(seed * 0xBF58476D1CE4E5B9ull + 13);
+  o.quiesce = quiesce_rng.Uniform(8) != 0;
+  if (g_quiesce_override) o.quiesce = *g_quiesce_override;
+  o.leaderless_bound = std::chrono::milliseconds(kLeaderlessBoundMs);
   SimCluster cluster(o);
   SimScheduler& sched = cluster.scheduler();
   SeedResult result;
@@ -199,7 +211,8 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   params << "seed " << seed << ": " << o.nodes << " nodes, " << o.shards << " shards, drop "
          << o.drop << ", duplicate " << o.duplicate << ", " << (append ? "append" : "register")
          << (o.membership ? ", membership" : "")
-         << (snapshots ? ", snapshots with crash points" : "");
+         << (snapshots ? ", snapshots with crash points" : "")
+         << (o.quiesce ? ", quiesce" : "");
 
   auto fail = [&](const std::string& what) {
     result.violations = 1;
@@ -384,11 +397,23 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
            std::to_string(kConvergeMs / 1000) + " s after healing: " + why);
     }
   }
+  // Idle now: how many replicas sleep (a second of quiet first, for the groups to quiesce).
+  cluster.RunFor(milliseconds(1000));
+  const auto [replicas, quiesced] = cluster.QuiescedReplicas();
+  // The leadership invariant keeps being checked while the cluster converges and idles.
+  if (const auto& broken = cluster.invariants().violations();
+      result.violations == 0 && !broken.empty()) {
+    fail("invariant broken after healing: " + broken.front());
+  }
   const SimClient::Counts& n = client.counts();
   result.steps = sched.steps();
   result.client_ops = recorder.operations();
   params << "; " << result.client_ops << " ops (" << n.ok << " ok, " << n.fail << " fail, "
-         << n.info << " info), " << result.steps << " steps";
+         << n.info << " info), " << result.steps << " steps, " << quiesced << "/" << replicas
+         << " replicas quiesced when idle, longest leaderless "
+         << cluster.max_leaderless().count() << " ms (group " << cluster.max_leaderless_group()
+         << ")";
+  result.max_leaderless_ms = cluster.max_leaderless().count();
   result.summary = params.str();
   if (keep_trace) result.trace = TraceTail(cluster, cluster.trace().size());
   return result;

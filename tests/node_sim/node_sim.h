@@ -23,6 +23,7 @@
 #define RINGKV_TESTS_NODE_SIM_NODE_SIM_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,12 +36,17 @@ struct SeedResult {
   std::string report;       // what was violated, with the checker's report and the trace tail
   std::string summary;      // one line: the seed's parameters and outcome counts
   std::string trace;        // with `keep_trace`: every cluster event (node faults, answers)
+  int64_t max_leaderless_ms = 0;  // the longest leaderless stretch counted (SimCluster)
 };
 
 // `bug`: a bug point (common/failpoint.h, e.g. replica::kBugStaleReads) injected on every node
 // for the seed (failpoints are process-wide; every point is disarmed at the end); the seed
 // should then fail. Empty: none.
 SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace = false, std::string_view bug = {});
+
+// Quiescence in every seed (true), in none (false), or by each seed's dice (nullopt, the
+// default): node_sim_test's --quiesce=on|off, to compare.
+void SetQuiesceOverride(std::optional<bool> quiesce);
 
 }  // namespace ringkv::node_sim
 

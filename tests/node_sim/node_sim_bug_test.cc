@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "node_sim/node_sim.h"
+#include "raft/raft.h"
 #include "replica/applier.h"
 #include "replica/replica.h"
 #include "store/placement.h"
@@ -62,7 +63,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Bug{"NoticeDuringWrite", store::kBugNoticeDuringWrite, 1000},
                       Bug{"ReaddOldAcks", store::kBugReaddOldAcks, 1000},
                       Bug{"SnapshotInstallWithoutHardState",
-                          storage::kBugInstallWithoutHardState}),
+                          storage::kBugInstallWithoutHardState},
+                      // Caught by the leadership invariant (a quiescing seed's dead leader).
+                      Bug{"QuiesceIgnoresDeadLeader", raft::kBugQuiesceIgnoresDeadLeader}),
     [](const ::testing::TestParamInfo<Bug>& p) { return std::string(p.param.test_name); });
 
 }  // namespace

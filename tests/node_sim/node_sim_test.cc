@@ -1,6 +1,9 @@
 // The node simulation's seed runner. Flags (before gtest's): --seeds=N (default 1000), --seed=S
-// (run only seed S, with its summary; --trace adds every cluster event), --first_seed=F. Prints
-//   node-sim: <seeds> seeds, <steps> steps, <ops> client ops, <violations> violations
+// (run only seed S, with its summary; --trace adds every cluster event), --first_seed=F,
+// --bug=POINT (inject that bug point, common/failpoint.h, in every seed), --quiesce=on|off
+// (quiescence in every seed or none; default: by each seed's dice). Prints
+//   node-sim: <seeds> seeds, <steps> steps, <ops> client ops, <violations> violations; longest
+//   leaderless stretch <ms> ms (seed <s>)
 // and, for the first failing seed, its report and how to rerun it.
 #include <glog/logging.h>
 #include <gtest/gtest.h>
@@ -18,14 +21,21 @@ uint64_t g_seeds = 1000;
 uint64_t g_first_seed = 1;
 bool g_single = false;
 bool g_trace = false;
+std::string g_bug;  // --bug=POINT: inject a bug point in every seed (to see what catches it)
 
 TEST(NodeSim, SeedsKeepEveryInvariant) {
   uint64_t steps = 0, ops = 0, violations = 0, first_failing = 0;
+  int64_t longest_leaderless = 0;
+  uint64_t longest_leaderless_seed = 0;
   std::string first_report;
   for (uint64_t s = g_first_seed; s < g_first_seed + g_seeds; ++s) {
-    ringkv::node_sim::SeedResult r = ringkv::node_sim::RunNodeSimSeed(s, g_trace);
+    ringkv::node_sim::SeedResult r = ringkv::node_sim::RunNodeSimSeed(s, g_trace, g_bug);
     steps += r.steps;
     ops += r.client_ops;
+    if (r.max_leaderless_ms > longest_leaderless) {
+      longest_leaderless = r.max_leaderless_ms;
+      longest_leaderless_seed = s;
+    }
     if (g_single) std::cout << r.summary << "\n" << r.trace;
     if (r.violations > 0) {
       if (violations == 0) {
@@ -36,7 +46,8 @@ TEST(NodeSim, SeedsKeepEveryInvariant) {
     }
   }
   std::cout << "node-sim: " << g_seeds << " seeds, " << steps << " steps, " << ops
-            << " client ops, " << violations << " violations" << std::endl;
+            << " client ops, " << violations << " violations; longest leaderless stretch "
+            << longest_leaderless << " ms (seed " << longest_leaderless_seed << ")" << std::endl;
   EXPECT_EQ(violations, 0u) << "first failing seed: --seed=" << first_failing << "\n"
                             << first_report;
 }
@@ -64,6 +75,12 @@ int main(int argc, char** argv) {
       g_first_seed = std::strtoull(argv[i] + 7, nullptr, 10);
       g_seeds = 1;
       g_single = true;
+    } else if (std::strcmp(argv[i], "--quiesce=on") == 0) {
+      ringkv::node_sim::SetQuiesceOverride(true);
+    } else if (std::strcmp(argv[i], "--quiesce=off") == 0) {
+      ringkv::node_sim::SetQuiesceOverride(false);
+    } else if (std::strncmp(argv[i], "--bug=", 6) == 0) {
+      g_bug = argv[i] + 6;
     } else if (std::strcmp(argv[i], "--trace") == 0) {
       g_trace = true;
     } else if (std::strncmp(argv[i], "--first_seed=", 13) == 0) {

@@ -23,6 +23,7 @@ TEST(NodeMetricsTest, AggregatesPerNodeAndPerShardWhenExtensive) {
     gs->set_commit(10 * g);
     gs->set_applied(10 * g);
     gs->set_last_index(10 * g);
+    gs->set_quiesced(g == 2);
     if (g == 1) {
       gs->add_members(1);
       gs->add_match(10);
@@ -44,6 +45,7 @@ TEST(NodeMetricsTest, AggregatesPerNodeAndPerShardWhenExtensive) {
     EXPECT_EQ(p.Value("ringkv_shards", "ringkv_shards"), 3);
     EXPECT_EQ(p.Value("ringkv_shards_led", "ringkv_shards_led"), 1);
     EXPECT_EQ(p.Value("ringkv_shards_leaderless", "ringkv_shards_leaderless"), 1);
+    EXPECT_EQ(p.Value("ringkv_shards_quiesced", "ringkv_shards_quiesced"), 1);
     EXPECT_EQ(p.Value("ringkv_has_leader", "ringkv_has_leader"), 0);
     EXPECT_EQ(p.Value("ringkv_proposals_committed_total", "ringkv_proposals_committed_total"), 60);
     EXPECT_EQ(p.Value("ringkv_replica_lag_entries_max", "ringkv_replica_lag_entries_max"), 6);

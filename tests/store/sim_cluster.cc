@@ -104,6 +104,7 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
     o.placement_interval = std::chrono::milliseconds(0);  // replica sets never change
   }
   o.replica.seed = options_.seed * 1000 + id.value();
+  o.replica.quiesce = options_.quiesce;
   if (options_.compact_threshold > 0) o.replica.compact_threshold = options_.compact_threshold;
   if (options_.compact_keep > 0) o.replica.compact_keep = options_.compact_keep;
   o.replica.observer = invariants_.get();
@@ -152,10 +153,11 @@ void SimCluster::Start() {
     }
   }
   for (NodeId id : ids) nodes_.at(id)->store->Start();
-  if (options_.membership) {
+  if (gossip_on()) {
     for (NodeId id : ids) gossip_.Start(id, scheduler_.Now());
     GossipRound();
   }
+  if (options_.leaderless_bound.count() > 0) CheckLeadership();
   Trace("started " + std::to_string(ids.size()) + " nodes, " +
         std::to_string(ring_.num_shards) + " shards");
 }
@@ -172,6 +174,11 @@ bool SimCluster::Chance(double p) {
 
 void SimCluster::SetDiskFull(NodeId node, bool full) {
   nodes_.at(node)->engine->SetDiskFull(full);
+  if (full) {
+    disk_full_.insert(node);
+  } else {
+    disk_full_.erase(node);
+  }
   Trace("node " + std::to_string(node.value()) + (full ? ": disk full" : ": disk has room"));
 }
 
@@ -424,7 +431,7 @@ void SimCluster::Restart(NodeId node) {
   }
   s->Start();
   Trace("node " + std::to_string(node.value()) + " restarted");
-  if (options_.membership) {
+  if (gossip_on()) {
     gossip_.Start(node, scheduler_.Now());
     if (nodes_.at(node)->decommissioning) IssueDecommission(node);
   }

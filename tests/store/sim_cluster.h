@@ -54,6 +54,10 @@ class SimCluster {
     // --dead_node_timeout_ms, shortened to the simulation's time scale). Off: every node holds
     // its ring replicas for good.
     bool membership = false;
+    // Quiescence (ReplicaOptions::quiesce, kvd's --quiesce): idle groups sleep, and gossip's
+    // views (as with membership, but placement stays off without it) are the failure detector
+    // that wakes the followers of a dead leader.
+    bool quiesce = false;
     std::chrono::milliseconds gossip_round{100};
     SimGossip::Timing gossip{};
     std::chrono::milliseconds placement_interval{200};
@@ -68,6 +72,13 @@ class SimCluster {
     // a run. The crash happens right at the point (SimCrash): nothing after it runs.
     double snapshot_crash = 0;
     int snapshot_crash_budget = 4;
+    // The leadership invariant (sim_leadership.cc), checked every `leadership_check` of virtual
+    // time: no group may go longer than this without a leader that all of its "able" voters
+    // agree on, counting only while a quorum of its voters is able: up, disk not full, and no
+    // link blocked either way with another up voter of the group; a rise of their highest term
+    // (an election round) starts the count again. 0: not checked.
+    std::chrono::milliseconds leaderless_bound{0};
+    std::chrono::milliseconds leadership_check{20};
   };
   explicit SimCluster(Options options);
   ~SimCluster();
@@ -161,6 +172,12 @@ class SimCluster {
   // the first shard that does not agree.
   bool AllReplicasAgree(std::string* why = nullptr, GroupId* failing = nullptr);
   const std::vector<std::string>& trace() const { return trace_; }
+  // The longest stretch any group went without an agreed leader while a quorum of its voters
+  // was able (see Options::leaderless_bound), ended or still open; with the group.
+  std::chrono::milliseconds max_leaderless() const { return max_leaderless_; }
+  GroupId max_leaderless_group() const { return max_leaderless_group_; }
+  // Replicas on up nodes, and how many of them are quiesced now.
+  std::pair<size_t, size_t> QuiescedReplicas();
   // Raft's safety invariants, checked as replicas lead and apply (sim_invariants.h).
   const SimInvariants& invariants() const { return *invariants_; }
   // The nodes that are not gone (up or down).
@@ -193,6 +210,10 @@ class SimCluster {
   std::string TimeTag() const;  // virtual time and step, for trace and violation lines
   // Membership: one gossip round, every up node's view handed to its store, and the next round.
   void GossipRound();
+  // The leadership invariant's check (Options::leaderless_bound), and its next run.
+  void CheckLeadership();
+  // Whether gossip views are fed to the stores (membership or quiescence).
+  bool gossip_on() const { return options_.membership || options_.quiesce; }
   void IssueDecommission(NodeId node);
   void OnDrained(NodeId node);
   // Each up node's status (with state digests if `digests`), read once for many checks.
@@ -220,6 +241,15 @@ class SimCluster {
   // for the node's own tasks).
   std::optional<NodeId> delivering_to_;
   int snapshot_crashes_ = 0;
+  std::set<NodeId> disk_full_;
+  // Leadership invariant: since when each group lacks an agreed leader while able to elect.
+  struct Leaderless {
+    SimScheduler::TimePoint since;
+    uint64_t term;  // the highest term among its able voters then
+  };
+  std::map<GroupId, Leaderless> leaderless_since_;
+  std::chrono::milliseconds max_leaderless_{0};
+  GroupId max_leaderless_group_;
 };
 
 }  // namespace ringkv::store::sim

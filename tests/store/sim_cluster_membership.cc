@@ -93,6 +93,7 @@ std::string SimCluster::DescribeGroup(GroupId group) {
       for (uint64_t v : g.voters()) out += " " + std::to_string(v);
       out += " learners";
       for (uint64_t v : g.learners()) out += " " + std::to_string(v);
+      if (g.quiesced()) out += " (quiesced)";
     }
     if (!any) out += " no replica";
     out += "\n";

@@ -2,7 +2,9 @@
 // at the moment they could break (issue 12 item 3), not only at the end of a run:
 //   - election safety: at most one replica leads a group in a given term;
 //   - state machine safety: no two replicas apply different entries at one index of a group
-//     (same term and same bytes), across crashes and restarts too.
+//     (same term and same bytes), across crashes and restarts too;
+//   - and, reported here by SimCluster (Options::leaderless_bound), a liveness bound: no group
+//     goes without an agreed leader for long while a quorum of it could elect one.
 // A violation is kept as a readable line with the virtual time; the run reports them.
 //
 // Thread-safety: none; the simulation's one thread calls it.
@@ -29,6 +31,8 @@ class SimInvariants final : public replica::ReplicaObserver {
   void OnApplied(GroupId group, NodeId replica, const raftpb::Entry& entry) override;
 
   const std::vector<std::string>& violations() const { return violations_; }
+  // A violation found outside this class (SimCluster's leadership check).
+  void Fail(std::string what) { Violation(std::move(what)); }
   // Leaders and applied entries seen (a run that saw none checked nothing).
   uint64_t leaders_seen() const { return leaders_.size(); }
   uint64_t entries_applied() const { return applied_count_; }

@@ -114,6 +114,8 @@ bool Cluster::RunUntil(int64_t until_ms) {
       next_tick_ms_ += options_.tick_ms;
       if (on_tick_) on_tick_();
       if (failed()) break;
+      if (options_.node_params.quiesce) UpdateDetector();
+      if (failed()) break;
       TickAll();
       continue;
     }
@@ -134,6 +136,40 @@ bool Cluster::Stabilize(uint64_t max_steps) {
     Process(std::move(e));
   }
   return !failed();
+}
+
+bool Cluster::PeerLive(NodeId observer, NodeId peer) {
+  return !down_.contains({observer, peer});
+}
+
+void Cluster::UpdateDetector() {
+  const std::vector<NodeId> ids = node_ids();
+  std::set<NodeId> changed;
+  for (NodeId a : ids) {
+    for (NodeId b : ids) {
+      if (a == b) continue;
+      const bool reachable = node(b).up() && !network_.Blocked(a, b) && !network_.Blocked(b, a);
+      bool down = false;
+      if (reachable) {
+        unreachable_since_.erase({a, b});
+      } else {
+        const int64_t since = unreachable_since_.try_emplace({a, b}, now_ms_).first->second;
+        down = now_ms_ - since >= options_.detect_ms;
+      }
+      if (down != down_.contains({a, b})) {
+        if (down) {
+          down_.insert({a, b});
+        } else {
+          down_.erase({a, b});
+        }
+        changed.insert(a);
+      }
+    }
+  }
+  for (NodeId a : changed) {
+    if (failed()) return;
+    WithNode(a, [](RawNode& r) { r.LivenessChanged(); });
+  }
 }
 
 void Cluster::TickAll() {
@@ -641,6 +677,10 @@ void Cluster::OnConfChangeApplied(NodeId id, Index index, const raftpb::ConfStat
 void Cluster::OnFatal(NodeId id, const std::string& what) { checker_.Fail(N(id) + ": " + what); }
 
 void Cluster::OnRaftLog(NodeId id, LogLevel level, std::string_view message) {
+  if (level == LogLevel::kDebug && message.find("] quiesced at index") != std::string_view::npos) {
+    ++stats_.quiesces;
+    Note(id, "quiesced");
+  }
   if (level != LogLevel::kError) return;
   // A core panic: Panic calls ThrowCorePanic next, which ends the seed.
   checker_.Fail(N(id) + " raft panic: " + std::string(message));

@@ -62,6 +62,10 @@ struct ClusterOptions {
   bool split_snapshot_apply = false;
   // When false, nodes only tick through Tick() (scenario tests drive time by hand).
   bool auto_tick = true;
+  // With node_params.quiesce: the failure detector (NodeHost::PeerLive). An observer calls a
+  // peer down once the peer has been crashed, or a link between them blocked either way, for
+  // this long (checked every tick); up again at once when it is reachable.
+  int64_t detect_ms = 200;
   size_t trace_capacity = 400;  // events kept for the report
   // Called for each initial member after the bootstrap snapshot is in its storage and before
   // it starts (scenario tests preload logs and hard states here).
@@ -75,6 +79,7 @@ struct ClusterStats {
   uint64_t crashes = 0;
   uint64_t snapshots_sent = 0;
   uint64_t conf_changes_applied = 0;
+  uint64_t quiesces = 0;  // times a leader quiesced its group
 };
 
 class Cluster : public NodeHost {
@@ -167,6 +172,7 @@ class Cluster : public NodeHost {
   void OnConfChangeApplied(NodeId id, Index index, const raftpb::ConfState& cs) override;
   void OnFatal(NodeId id, const std::string& what) override;
   void OnRaftLog(NodeId id, LogLevel level, std::string_view message) override;
+  bool PeerLive(NodeId observer, NodeId peer) override;
 
  private:
   enum class EventKind { kDeliver, kPersist, kApply, kCrash, kRestart };
@@ -209,6 +215,9 @@ class Cluster : public NodeHost {
   void TraceMsg(TraceKind kind, const raftpb::Message& m, bool by_partition = false);
   void AddTrace(TraceEvent e);
   void ReportSnapshotStatus(const raftpb::Message& m, bool failure);
+  // With quiescence: updates the failure detector's view each tick and tells every node whose
+  // view changed (RawNode::LivenessChanged).
+  void UpdateDetector();
 
   const ClusterOptions options_;
   Random rng_;
@@ -226,6 +235,9 @@ class Cluster : public NodeHost {
   double window_crash_p_ = 0;
   std::function<void()> on_tick_;
   std::function<bool(const raftpb::Message&)> drop_filter_;
+  // The failure detector: since when `observer` could not reach `peer`, and whom it calls down.
+  std::map<std::pair<NodeId, NodeId>, int64_t> unreachable_since_;
+  std::set<std::pair<NodeId, NodeId>> down_;
 
   // Observed per-node volatile state, for the trace.
   struct Observed {

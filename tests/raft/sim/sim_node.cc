@@ -60,11 +60,15 @@ Status SimNode::Start() {
   c.check_quorum = params_.check_quorum;
   c.pre_vote = params_.pre_vote;
   c.read_only_option = params_.read_only_option;
+  c.quiesce = params_.quiesce;
   c.seed = params_.seed * 1000003 + incarnation_;
   c.logger = &logger_;
   Result<std::unique_ptr<RawNode>> raw = RawNode::Create(c);
   if (!raw.ok()) return raw.status();
   raw_ = std::move(*raw);
+  if (params_.quiesce) {
+    raw_->SetPeerLiveness([this](NodeId peer) { return host_->PeerLive(id_, peer); });
+  }
   soft_ = SoftState{};
   return Status::OK();
 }

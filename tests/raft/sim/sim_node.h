@@ -57,6 +57,8 @@ class NodeHost {
   virtual void OnFatal(NodeId id, const std::string& what) = 0;
   // What the core logs. A kError is a core panic, about to abort the process.
   virtual void OnRaftLog(NodeId id, LogLevel level, std::string_view message) = 0;
+  // With NodeParams::quiesce: whether `observer`'s failure detector calls `peer` up.
+  virtual bool PeerLive(NodeId observer, NodeId peer) { return true; }
 };
 
 struct NodeParams {
@@ -68,6 +70,8 @@ struct NodeParams {
   bool pre_vote = true;
   ReadOnlyOption read_only_option = ReadOnlyOption::kSafe;
   uint64_t seed = 0;
+  // Quiescence (Config::quiesce), with the host's failure detector (NodeHost::PeerLive).
+  bool quiesce = false;
 };
 
 class SimNode {

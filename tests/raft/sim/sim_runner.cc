@@ -48,12 +48,17 @@ struct FaultMix {
 // Drives workload and faults, one decision round per tick.
 class ChaosController {
  public:
-  ChaosController(Cluster* c, const FaultMix& mix, bool membership)
-      : c_(c), rng_(c->rng()), mix_(mix), membership_(membership) {}
+  // `quiet`: with quiescence, the stream that pauses the workload now and then (faults go on),
+  // so groups sleep and the faults hit sleeping groups. Null: no pauses.
+  ChaosController(Cluster* c, const FaultMix& mix, bool membership, Random* quiet = nullptr)
+      : c_(c), rng_(c->rng()), mix_(mix), membership_(membership), quiet_(quiet) {}
 
   void OnTick() {
     const std::vector<NodeId> up = c_->up_node_ids();
-    if (!up.empty()) Workload(up);
+    if (quiet_ != nullptr && c_->now_ms() >= quiet_until_ && quiet_->Bernoulli(0.01)) {
+      quiet_until_ = c_->now_ms() + 100 + static_cast<int64_t>(quiet_->Uniform(1500));
+    }
+    if (!up.empty() && c_->now_ms() >= quiet_until_) Workload(up);
     Faults(up);
     if (rng_.Bernoulli(0.02)) c_->ExpireReads(3000);
   }
@@ -249,6 +254,8 @@ class ChaosController {
   bool membership_;
   int64_t heal_at_ = 0;
   Term last_leader_term_;
+  Random* quiet_;
+  int64_t quiet_until_ = 0;
 };
 
 // After the heal: propose at the leader until a write is acknowledged.
@@ -350,9 +357,14 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
     co.split_snapshot_apply = true;
   }
   const bool membership = mix.conf_change > 0;
+  // Quiescence in half the seeds, with a failure detector of 50 ms to 1 s. Drawn from a
+  // separate stream so the other seeds keep their runs.
+  Random quiesce(seed * 0xBF58476D1CE4E5B9ull + 13);
+  p.quiesce = quiesce.Bernoulli(0.5);
+  co.detect_ms = Pick(quiesce, std::vector<int64_t>{50, 200, 1000});
 
   Cluster c(co);
-  ChaosController chaos(&c, mix, membership);
+  ChaosController chaos(&c, mix, membership, p.quiesce ? &quiesce : nullptr);
   c.set_on_tick([&chaos] { chaos.OnTick(); });
   c.set_window_crash_probability(mix.window_crash);
   {
@@ -387,11 +399,13 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   os << "seed " << seed << (g_flags.profile == SimProfile::kMembership ? " (membership)" : "")
      << ": check_quorum=" << p.check_quorum << " pre_vote=" << p.pre_vote
      << " lease_reads=" << (p.read_only_option == ReadOnlyOption::kLeaseBased)
+     << (p.quiesce ? " quiesce(detector " + std::to_string(co.detect_ms) + " ms)" : "")
      << " max_size_per_msg=" << p.max_size_per_msg << " max_inflight=" << p.max_inflight_msgs
      << "; " << co.num_nodes << " voters, " << c.node_ids().size() << " nodes, " << c.steps()
      << " steps, " << c.now_ms() << " ms, writes " << s.writes_acked << "/" << s.writes_proposed
      << " acked, reads " << s.reads_completed << ", crashes " << s.crashes << ", snapshots sent "
-     << s.snapshots_sent << ", conf changes applied " << s.conf_changes_applied << ", terms "
+     << s.snapshots_sent << ", conf changes applied " << s.conf_changes_applied
+     << (p.quiesce ? ", quiesced " + std::to_string(s.quiesces) + " times" : "") << ", terms "
      << c.checker().leaders().size();
   r.summary = os.str();
   return r;
