@@ -82,6 +82,7 @@ writes=$(grep -oE 'writes [0-9.]+/s' "$RUN/kvbench.txt" | grep -oE '[0-9.]+' | h
 perf script -i "$RUN/perf.data" 2>/dev/null >"$RUN/perf.txt"
 python3 "$ROOT/tools/flamegraph.py" --folded <"$RUN/perf.txt" >"$RUN/folded.txt"
 if [[ -n $SVG ]]; then
+  mkdir -p "$(dirname "$SVG")"
   python3 "$ROOT/tools/flamegraph.py" --title "kvd x3, $SHARDS shards, $CONC writes in flight, 128-byte values ($(git -C "$ROOT" rev-parse --short HEAD), perf -F 499)" \
     <"$RUN/perf.txt" >"$SVG"
 fi
