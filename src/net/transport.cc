@@ -156,11 +156,9 @@ void Transport::RemovePeer(NodeId peer_id) {
 
 bool Transport::Send(raftpb::Message msg) {
   const NodeId to = NodeOfReplica(NodeId(msg.to()));
-  const size_t bytes = msg.ByteSizeLong();
-  const bool control = msg.entries_size() == 0 && msg.type() != raftpb::MSG_SNAP;
-  Pending item;
-  item.msg = std::move(msg);
-  return Enqueue(to, std::move(item), bytes, control);
+  std::vector<raftpb::Message> one;
+  one.push_back(std::move(msg));
+  return SendAll(to, std::move(one)) == 1;
 }
 
 bool Transport::SendSnapshotChunk(NodeId to, transportpb::SnapshotChunk chunk) {
