@@ -1,14 +1,17 @@
-// kvbench's latency histogram (tools/kvbench/histogram.h), its CPU-time reader (cpu_time.h) and a
-// short load run against the fake server. Lives with the kvctl tests because tests/kvbench/ is not a test folder the top-level
+// kvbench's latency histogram (tools/kvbench/histogram.h), its CPU-time reader (cpu_time.h), its
+// per-interval timeline (timeline.h) and a short load run against the fake server. Lives with the kvctl tests because tests/kvbench/ is not a test folder the top-level
 // CMakeLists.txt adds.
 #include "histogram.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include "client/fake_server.h"
 #include "cpu_time.h"
 #include "load.h"
+#include "timeline.h"
 
 namespace ringkv::kvbench {
 namespace {
@@ -83,6 +86,7 @@ TEST(LoadTest, ShortRunCountsOpsAndErrorsByKind) {
   o.duration = std::chrono::milliseconds(300);
   o.warmup = std::chrono::milliseconds(0);
   o.cpu_pids = {static_cast<int>(getpid())};  // the fake server runs in this process
+  o.timeline_interval = std::chrono::milliseconds(100);
   auto r = RunLoad(o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_GT(r->ok_reads, 0u);
@@ -95,6 +99,42 @@ TEST(LoadTest, ShortRunCountsOpsAndErrorsByKind) {
   // (10 ms) and getrusage in microseconds.
   EXPECT_GT(r->client_cpu_seconds, 0.0);
   EXPECT_NEAR(r->server_cpu_seconds, r->client_cpu_seconds, 0.05);
+  // The timeline saw every completion of the window (and nothing before it: no warmup).
+  ASSERT_NE(r->timeline, nullptr);
+  std::ostringstream out;
+  r->timeline->Write(out);
+  std::istringstream in(out.str());
+  std::string line;
+  uint64_t ok = 0, errors = 0;
+  while (std::getline(in, line)) {
+    if (line[0] == '#') continue;
+    std::istringstream fields(line);
+    uint64_t t, o_ok, o_err;
+    fields >> t >> o_ok >> o_err;
+    ok += o_ok;
+    errors += o_err;
+  }
+  EXPECT_EQ(ok, r->ok_reads + r->ok_writes);
+  EXPECT_EQ(errors, r->errors["InvalidArgument"]);
+}
+
+TEST(TimelineTest, IntervalsStampedOnTheWallClockWithSparseBuckets) {
+  const auto start = Timeline::Clock::now();
+  const std::chrono::system_clock::time_point wall{std::chrono::milliseconds(1000000)};
+  Timeline t(start, wall, std::chrono::milliseconds(100));
+  t.Record(start - std::chrono::milliseconds(1), true, 5);  // before the start: ignored
+  t.Record(start + std::chrono::milliseconds(10), true, 100);
+  t.Record(start + std::chrono::milliseconds(20), true, 100);
+  t.Record(start + std::chrono::milliseconds(30), false, 7);
+  t.Record(start + std::chrono::milliseconds(250), true, 2000);
+  std::ostringstream out;
+  t.Write(out);
+  EXPECT_EQ(out.str(),
+            "# kvbench timeline, 100 ms intervals: start_unix_ms ok errors p50_ms p99_ms max_ms "
+            "latency_us\n"
+            "1000000 2 1 0.100 0.100 0.100 100:2\n"
+            "1000100 0 0 0.000 0.000 0.000 -\n"
+            "1000200 1 0 2.000 2.000 2.000 2015:1\n");
 }
 
 }  // namespace

@@ -11,12 +11,14 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "histogram.h"
 #include "ringkv/client.h"
 #include "target.h"
+#include "timeline.h"
 
 namespace ringkv::kvbench {
 
@@ -36,6 +38,9 @@ struct LoadOptions {
   // Server processes (local pids) whose CPU time the report sums over the measured window.
   // Default: none.
   std::vector<int> cpu_pids;
+  // Length of the intervals of LoadReport::timeline (warmup included); 0 = no timeline.
+  // Default: 0.
+  std::chrono::milliseconds timeline_interval{0};
 };
 
 struct LoadReport {
@@ -66,6 +71,8 @@ struct LoadReport {
   double client_cpu_seconds = 0;
   bool have_server_cpu = false;
   double server_cpu_seconds = 0;
+  // Every completion of the run by interval (LoadOptions::timeline_interval); null without one.
+  std::unique_ptr<Timeline> timeline;
 };
 
 // Connects `options.clients` connections of `target` and runs the load. Returns the first

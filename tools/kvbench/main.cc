@@ -5,12 +5,16 @@
 //           --value-size=128 --keys=100000 --read-ratio=0 --duration=10 --warmup=2
 //           [--cacert=ca.crt --cert=client.crt --key=client.key]   (TLS)
 //
+// --timeline=FILE writes every --timeline-ms interval's successes, errors and latencies (warmup
+// included) to FILE, stamped in Unix milliseconds (timeline.h); bench/kill_under_load.sh uses it.
+//
 // --target=etcd loads an etcd v3 cluster instead (its client URLs as --endpoints), with the same
 // driver, keys, values and histograms (etcd_target.h); built only with gRPC C++.
 #include <glog/logging.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -91,7 +95,8 @@ int main(int argc, char** argv) {
   CLI::App app{"kvbench: RingKV load generator", "kvbench"};
   LoadOptions o;
   std::string endpoints = "127.0.0.1:7001", write_out = "simple", consistency = "l";
-  std::string target_name = "ringkv";
+  std::string target_name = "ringkv", timeline_path;
+  int timeline_ms = 100;
   double duration_s = 10, warmup_s = 2, timeout_s = 5;
   app.add_option("--target", target_name, "System to load: ringkv, or etcd (v3 gRPC KV API)")
       ->check(CLI::IsMember({"ringkv", "etcd"}))
@@ -128,6 +133,12 @@ int main(int argc, char** argv) {
   app.add_option("--cpu-pids", o.cpu_pids,
                  "Server pids whose CPU time over the measured window to report (pid,pid,...)")
       ->delimiter(',');
+  app.add_option("--timeline", timeline_path,
+                 "Write per-interval successes, errors and latencies of the whole run to this "
+                 "file (see --timeline-ms)");
+  app.add_option("--timeline-ms", timeline_ms, "Interval of --timeline, ms")
+      ->check(CLI::Range(1, 3600 * 1000))
+      ->capture_default_str();
   app.add_option("--cacert", o.tls.ca_file, "TLS: CA bundle of the servers")
       ->envname("KVCTL_CACERT");
   app.add_option("--cert", o.tls.cert_file, "TLS: client certificate")->envname("KVCTL_CERT");
@@ -149,6 +160,15 @@ int main(int argc, char** argv) {
   o.duration = std::chrono::milliseconds(static_cast<int64_t>(duration_s * 1000));
   o.warmup = std::chrono::milliseconds(static_cast<int64_t>(warmup_s * 1000));
   o.op_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  std::ofstream timeline_out;  // opened now so that a bad path fails before the run
+  if (!timeline_path.empty()) {
+    timeline_out.open(timeline_path);
+    if (!timeline_out) {
+      std::cerr << "Error: cannot open --timeline " << timeline_path << ". Try: a writable path\n";
+      return 2;
+    }
+    o.timeline_interval = std::chrono::milliseconds(timeline_ms);
+  }
   o.consistency = consistency == "s" ? ringkv::client::Consistency::kSerializable
                                      : ringkv::client::Consistency::kLinearizable;
   if (auto cpu = ringkv::kvbench::ProcessesCpuSeconds(o.cpu_pids); !cpu.ok()) {
@@ -182,6 +202,14 @@ int main(int argc, char** argv) {
     return 5;
   }
   const LoadReport& r = *report;
+  if (r.timeline != nullptr) {
+    r.timeline->Write(timeline_out);
+    timeline_out.close();
+    if (!timeline_out) {
+      std::cerr << "Error: could not write --timeline " << timeline_path << "\n";
+      return 2;
+    }
+  }
   if (write_out == "json") {
     nlohmann::json errors = nlohmann::json::object();
     for (const auto& [k, v] : r.errors) errors[k] = v;
