@@ -2,11 +2,16 @@
 """The numbers of bench/kill_under_load.sh, from each run's directory:
   timeline.txt  kvbench --timeline (100 ms intervals, Unix ms; tools/kvbench/timeline.h)
   kvbench.json  kvbench -w json (errors by code)
-  run.env       KILL_TS (Unix s, just before kill -9), DEAD_TS (Unix s of the first survivor's
-                "gossip: member N (...) dead" line, empty if none), VICTIM, VICTIM_LEADS, SHARDS,
-                WARMUP
+  run.env       KILL_TS (Unix s, just before kill -9), VICTIM (node id), VICTIM_LEADS (groups
+                it led then), SHARDS, WARMUP
+  status.json   kvctl cluster status -w json, halfway through the warmup (each group's leader)
+  node?.log     the nodes' glog output (timestamps in local time)
 
 Definitions (docs/benchmarks.md, "A node killed under load"):
+  declared dead   the first survivor's INFO line "gossip: member N (...) dead" (gossip_driver.cc)
+  elections       the groups the victim led at the kill (status.json's leaders, updated by the
+                  survivors' "group G: leader is now node N" lines before the kill) and when
+                  the last of them had a new leader (the first survivor's line naming another)
   3-node steady   mean ops/s from the end of the warmup to the kill
   2-node steady   the median of the 1 s throughputs from 2 s after the death declaration to the
                   end of the run (one node down, clients long settled): the baseline of "back",
@@ -21,10 +26,15 @@ Definitions (docs/benchmarks.md, "A node killed under load"):
   errors          failed operations over the whole run (kvbench's per-op deadline is 5 s)
 
   kill_under_load.py RUN_DIR...   one line per run, then the spread when there are several.
+  kill_under_load.py --victim RUN_DIR   (before the kill) the node leading the most groups now,
+                                        and how many: status.json updated by the logs
 """
+import datetime
+import glob
 import json
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -40,6 +50,72 @@ def read_env(path):
             k, _, v = line.strip().partition("=")
             env[k] = v
     return env
+
+
+GLOG = re.compile(r"^[IWEF](\d{8} \d\d:\d\d:\d\d\.\d+) ")
+DEAD = re.compile(r"gossip: member (\d+) \(.*\) dead,")
+LED = re.compile(r"group (\d+): leader is now node (\d+)")
+
+
+def glog_time(line):
+    """Unix seconds of a glog 0.6 line (Lyyyymmdd hh:mm:ss.uuuuuu, local time), or None."""
+    m = GLOG.match(line)
+    if not m:
+        return None
+    return datetime.datetime.strptime(m.group(1), "%Y%m%d %H:%M:%S.%f").timestamp()
+
+
+def leader_changes(run_dir):
+    """Every logged leader change, sorted: (time, group, node); and every death declaration:
+    (time, node). Boot elections are not logged one by one (turn_pipeline.cc), hence
+    status.json."""
+    changes, deaths = [], []
+    for path in glob.glob(os.path.join(run_dir, "node?.log")):
+        with open(path, errors="replace") as f:
+            for line in f:
+                t = glog_time(line)
+                m = LED.search(line) if t is not None else None
+                if m:
+                    changes.append((t, int(m.group(1)), int(m.group(2))))
+                m = DEAD.search(line) if t is not None else None
+                if m:
+                    deaths.append((t, int(m.group(1))))
+    return sorted(changes), deaths
+
+
+def leaders_at(run_dir, changes, when):
+    """Each group's leader at `when`: status.json's, updated by the logged changes before."""
+    with open(os.path.join(run_dir, "status.json")) as f:
+        leader = {g["group_id"]: g["leader"] for g in json.load(f)["groups"]}
+    for t, group, node in changes:
+        if t < when:
+            leader[group] = node
+    return leader
+
+
+def read_logs(run_dir, victim, kill):
+    """The first declaration of `victim` dead (None if none), and for each group the victim led
+    at the kill, the time of the first survivor's line naming another leader (None if none)."""
+    changes, deaths = leader_changes(run_dir)
+    dead = min((t for t, node in deaths if node == victim and t >= kill), default=None)
+    led_again = {g: None for g, node in leaders_at(run_dir, changes, kill).items()
+                 if node == victim}
+    for t, group, node in changes:
+        if t >= kill and node != victim and group in led_again and led_again[group] is None:
+            led_again[group] = t
+    return dead, led_again
+
+
+def print_victim(run_dir):
+    """Prints the node leading the most groups now and how many (for the kill)."""
+    changes, _ = leader_changes(run_dir)
+    now = datetime.datetime.now().timestamp()
+    counts = {}
+    for node in leaders_at(run_dir, changes, now).values():
+        if node:
+            counts[node] = counts.get(node, 0) + 1
+    node = max(counts, key=lambda n: (counts[n], -n))
+    print(node, counts[node])
 
 
 def read_timeline(path):
@@ -81,7 +157,8 @@ def analyze(run_dir):
     with open(os.path.join(run_dir, "kvbench.json")) as f:
         bench = json.load(f)
     kill = float(env["KILL_TS"])
-    dead = float(env["DEAD_TS"]) if env.get("DEAD_TS") else None
+    dead, led_again = read_logs(run_dir, int(env["VICTIM"]), kill)
+    unled = sum(1 for t in led_again.values() if t is None)
     t0 = rows[0][0]
     measured = t0 + float(env["WARMUP"])
     before = [r for r in rows if r[0] >= measured and r[0] + INTERVAL_S <= kill]
@@ -114,6 +191,9 @@ def analyze(run_dir):
         "shards": env.get("SHARDS", "?"),
         "base3": base3, "base2": base2,
         "kill_to_dead": dead - kill if dead is not None else None,
+        "victims_groups": len(led_again), "unled": unled,
+        "kill_to_last_led": (max(led_again.values()) - kill
+                             if led_again and not unled else None),
         "kill_to_back": back - kill if back is not None else None,
         "dead_to_back": back - dead if back is not None and dead is not None else None,
         "dip": dip,
@@ -140,13 +220,13 @@ def fmt(v, spec="%.2f", none="n/a"):
 def line(name, a):
     codes = ",".join("%s=%d" % kv for kv in sorted(a["errors_by_code"].items())) or "none"
     warn = "" if a["kill_to_dead"] is not None else "  [no survivor declared it dead]"
-    return ("%s: killed node %d (led %s of %s groups); 3-node steady %.0f ops/s (p99 %.1f ms); "
-            "declared dead %s s after the kill; 2-node steady %.0f ops/s (%.2fx 3-node, median of %d s); "
+    return ("%s: killed node %d (it led %s of %s groups); 3-node steady %.0f ops/s (p99 %.1f ms); "
+            "declared dead %s s after the kill; all %d led again %s s after the kill; 2-node steady %.0f ops/s (%.2fx 3-node, median of %d s); "
             "lowest 100 ms after the kill %.0f ops/s; back to >=90%% of 2-node steady %s s after "
             "the kill = %s s after declared dead; errors %d (%s); p99 kill..back+1s %.1f ms "
             "(max %.1f ms)%s" % (
                 name, a["victim"], a["victim_leads"], a["shards"], a["base3"], a["p99_steady_ms"],
-                fmt(a["kill_to_dead"]), a["base2"], a["base2"] / a["base3"] if a["base3"] else 0, a["settled_seconds"],
+                fmt(a["kill_to_dead"]), a["victims_groups"], fmt(a["kill_to_last_led"], none="(not all)"), a["base2"], a["base2"] / a["base3"] if a["base3"] else 0, a["settled_seconds"],
                 a["dip"] or 0, fmt(a["kill_to_back"], none="never"),
                 fmt(a["dead_to_back"], "%+.2f"), a["errors"], codes, a["p99_recovery_ms"],
                 a["max_recovery_ms"], warn))
@@ -171,11 +251,13 @@ def main(dirs):
         print("  3-node steady ops/s        " + spread(results, "base3", "%.0f"))
         print("  2-node steady ops/s        " + spread(results, "base2", "%.0f"))
         print("  kill -> declared dead, s   " + spread(results, "kill_to_dead"))
+        print("  kill -> last group led, s  " + spread(results, "kill_to_last_led"))
         print("  kill -> back, s            " + spread(results, "kill_to_back"))
         print("  declared dead -> back, s   " + spread(results, "dead_to_back", "%+.2f"))
         print("  lowest 100 ms, ops/s       " + spread(results, "dip", "%.0f"))
         print("  errors                     " + spread(results, "errors", "%d"))
         print("  p99 kill..back+1s, ms      " + spread(results, "p99_recovery_ms", "%.1f"))
+        print("  max kill..back+1s, ms      " + spread(results, "max_recovery_ms", "%.1f"))
         never = sum(1 for r in results if r["kill_to_back"] is None)
         if never:
             print("  %d run(s) never got back to 90%% of the 2-node level" % never)
@@ -184,4 +266,7 @@ def main(dirs):
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    if sys.argv[1] == "--victim":
+        print_victim(sys.argv[2])
+    else:
+        main(sys.argv[1:])

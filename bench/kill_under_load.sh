@@ -2,8 +2,7 @@
 # A node killed under load (issue 13: "throughput with a node killed under load recovers within
 # 2 s after gossip declares it dead"). Each run: a fresh 3-node RingKV with --shards=N, kvbench
 # writing 128-byte values at 64 in flight (100 ms timeline), and after the warmup and --before
-# seconds of load, kill -9 of the node that leads the most groups (found halfway through the
-# warmup). Then, from the timeline and
+# seconds of load, kill -9 of the node that leads the most groups. Then, from the timeline and
 # the survivors' logs (bench/kill_under_load.py has the definitions): the 3-node steady
 # throughput, the time from the kill to the first survivor's "gossip: member N (...) dead", the
 # time until throughput is back at >= 90% of the 2-node steady level (once it was declared dead),
@@ -11,11 +10,11 @@
 #
 #   bench/kill_under_load.sh [--build-dir DIR] [--shards N] [--runs R] [--warmup S]
 #                            [--before S] [--after S] [--keep DIR] [--quick]
-#   defaults: build 32 3 5 10 30; --quick (smoke): 1 run, 4 shards, 1 s warmup, 2 s before, 15 s
+#   defaults: build 32 3 8 10 30; --quick (smoke): 1 run, 4 shards, 1 s warmup, 2 s before, 15 s
 #   after (numbers not meaningful). --keep DIR keeps logs and timelines (else a temp dir, removed).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build S=32 RUNS=3 WARMUP=5 BEFORE=10 AFTER=30 KEEP=""
+BUILD=$ROOT/build S=32 RUNS=3 WARMUP=8 BEFORE=10 AFTER=30 KEEP=""
 while (($#)); do
   case "$1" in
     --build-dir) BUILD=$2; shift 2 ;;
@@ -68,33 +67,24 @@ one_run() {  # one_run DIR: a fresh cluster, the load, the kill; leaves run.env 
     --duration=$((BEFORE + AFTER)) --timeline="$dir/timeline.txt" --timeline-ms=100 -w json \
     >"$dir/kvbench.json" 2>"$dir/kvbench.err" &
   BENCH=$!
-  # The victim: the node leading the most groups (their clients must find new leaders), found
-  # halfway through the warmup: a status query under load slows the writes for a moment.
+  # The victim: the node leading the most groups at the kill (their clients must find new
+  # leaders). Each group's leader comes from a status query halfway through the warmup (a
+  # status query under load slows the writes for a moment) updated by the changes the nodes
+  # logged since: placement moves leaders in the first seconds.
   sleep "$(python3 -c "print($WARMUP / 2)")"  # pacing, not synchronization
-  local leaders victim leads kill_ts dead_ts
-  leaders=$("$KVCTL" --endpoints="$ep" --command-timeout=5s -w json cluster status |
-    python3 -c 'import collections, json, sys
-c = collections.Counter(g["leader"] for g in json.load(sys.stdin)["groups"] if g["leader"])
-n, k = c.most_common(1)[0]; print(n, k)')
-  read -r victim leads <<<"$leaders"
+  local victim leads kill_ts
+  "$KVCTL" --endpoints="$ep" --command-timeout=5s -w json cluster status >"$dir/status.json"
   sleep "$(python3 -c "print($WARMUP / 2 + $BEFORE)")"  # the 3-node level is measured meanwhile
+  read -r victim leads < <(python3 "$ROOT/bench/kill_under_load.py" --victim "$dir")
   kill_ts=$(date +%s.%N)
   kill -KILL "${PIDS[$((victim - 1))]}"
   { wait "${PIDS[$((victim - 1))]}"; } 2>/dev/null || true  # (braces: no "Killed" notice)
   wait "$BENCH" || { echo "kvbench failed ($dir):"; cat "$dir/kvbench.err"; return 1; }
   BENCH=""
-  # The first survivor to declare the victim dead (gossip_driver.cc logs it at INFO).
-  dead_ts=$(grep -h "gossip: member $victim (.*) dead," "$dir"/node?.log | python3 -c '
-import datetime, re, sys, time
-ts = []
-for line in sys.stdin:  # glog 0.6: Lyyyymmdd hh:mm:ss.uuuuuu (local time)
-    d = datetime.datetime.strptime(re.match(r"^.(\d{8} [\d:.]+)", line).group(1),
-                                   "%Y%m%d %H:%M:%S.%f")
-    ts.append(time.mktime(d.timetuple()) + d.microsecond / 1e6)
-print("%.6f" % min(ts) if ts else "")')
   stop
-  printf 'KILL_TS=%s\nDEAD_TS=%s\nVICTIM=%s\nVICTIM_LEADS=%s\nSHARDS=%s\nWARMUP=%s\n' \
-    "$kill_ts" "$dead_ts" "$victim" "$leads" "$S" "$WARMUP" >"$dir/run.env"
+  # kill_under_load.py finds the death declaration and the elections in the nodes' logs.
+  printf 'KILL_TS=%s\nVICTIM=%s\nVICTIM_LEADS=%s\nSHARDS=%s\nWARMUP=%s\n' \
+    "$kill_ts" "$victim" "$leads" "$S" "$WARMUP" >"$dir/run.env"
 }
 
 echo "kill_under_load: $RUNS run(s), $S shards, 64 writes in flight, kill after ${WARMUP}+${BEFORE} s," \
