@@ -2,18 +2,22 @@
 # The idle cost of many groups (issue 13): a fresh 3-node RingKV with --shards=N (every node
 # hosts N replicas), the time to the first write, each node's CPU over 30 s once it has been
 # idle for --settle seconds, its RSS, then all three restarted on their data: the time to the
-# first linearizable read and until every replica on every node has a leader.
+# first linearizable read and until every replica on every node has a leader. With --perf
+# FILE, node 1 is then profiled idle for 20 s (perf record -F 999 -g) into FILE, after the
+# measurement so that perf's own cost is not in it.
 #
-#   bench/idle_shards.sh [--build-dir DIR] [--shards N] [--settle S]     defaults: build 10000 60
+#   bench/idle_shards.sh [--build-dir DIR] [--shards N] [--settle S] [--perf FILE]
+#                                                                   defaults: build 10000 60 -
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build S=10000 SETTLE=60
+BUILD=$ROOT/build S=10000 SETTLE=60 PERF=
 while (($#)); do
   case "$1" in
     --build-dir) BUILD=$2; shift 2 ;;
     --shards) S=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
-    *) sed -n '2,7p' "$0"; exit 2 ;;
+    --perf) PERF=$2; shift 2 ;;
+    *) sed -n '2,10p' "$0"; exit 2 ;;
   esac
 done
 KVD=$BUILD/src/server/kvd KVCTL=$BUILD/tools/kvctl/kvctl
@@ -60,6 +64,10 @@ for i in 0 1 2; do
   p=${PIDS[$i]} c1=$(awk '{print $14 + $15}' /proc/"${PIDS[$i]}"/stat)
   echo "node $((i + 1)): idle CPU $(python3 -c "print(round(($c1 - ${c0[$i]}) / $hz / 30 * 100, 1))")% of a core, RSS $(awk '/VmRSS/ {printf "%d MiB", $2 / 1024}' /proc/"$p"/status)"
 done
+if [[ -n $PERF ]]; then
+  perf record -F 999 -g -o "$PERF" -p "${PIDS[0]}" -- sleep 20 >/dev/null 2>&1
+  echo "node 1 profiled idle for 20 s: $PERF"
+fi
 stop
 t0=$(date +%s.%N); start restart
 until_ok 600 "$KVCTL" --endpoints="$EP" --command-timeout=2s get __idle_probe || { echo "no read in 600 s"; exit 1; }

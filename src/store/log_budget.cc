@@ -30,7 +30,8 @@ LogBudgetPlan PlanLogBudget(std::vector<GroupLogUsage> usage, uint64_t node_max_
 
 Result<bool> LogBudget::MaybeCompact(
     const std::map<GroupId, std::unique_ptr<replica::Replica>>& replicas,
-    storage::WriteBatch* batch) {
+    storage::WriteBatch* batch, const std::function<void(GroupId)>& compacted_group) {
+  over_ = false;
   if (node_max_bytes_ == 0) return false;
   std::vector<GroupLogUsage> usage;
   usage.reserve(replicas.size());
@@ -45,13 +46,20 @@ Result<bool> LogBudget::MaybeCompact(
   for (GroupId g : plan.compact) {
     Result<bool> done = replicas.at(g)->CompactLogKeeping(batch, plan.keep_bytes);
     if (!done.ok()) return done.status();
-    compacted += *done ? 1 : 0;
+    if (*done) {
+      ++compacted;
+      compacted_group(g);
+    }
   }
   const bool any = compacted > 0;
+  uint64_t after = total;
+  if (any) {
+    after = 0;
+    for (const auto& [g, r] : replicas) after += r->log_bytes();
+  }
+  over_ = after > node_max_bytes_;
   if (any) {
     CountLogBudgetCompactions(compacted);
-    uint64_t after = 0;
-    for (const auto& [g, r] : replicas) after += r->log_bytes();
     VLOG(1) << "Raft log budget: " << total << " bytes over --raft_log_node_max_bytes="
             << node_max_bytes_ << "; compacted " << compacted << " groups to "
             << after << " bytes";

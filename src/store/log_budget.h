@@ -14,6 +14,7 @@
 #define RINGKV_STORE_LOG_BUDGET_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -47,15 +48,22 @@ class LogBudget {
  public:
   explicit LogBudget(uint64_t node_max_bytes) : node_max_bytes_(node_max_bytes) {}
 
-  // Adds the compactions the plan asks for to `batch`. Returns whether it added any (the
-  // caller must then write the batch). Errors: reading a group's log.
+  // Adds the compactions the plan asks for to `batch`, calling `compacted(group)` for each
+  // group it compacted. Returns whether it added any (the caller must then write the batch).
+  // Errors: reading a group's log. A walk of every replica: the store calls it only in a turn
+  // that collected a Ready (logs grow by nothing else) or while over().
   Result<bool> MaybeCompact(const std::map<GroupId, std::unique_ptr<replica::Replica>>& replicas,
-                            storage::WriteBatch* batch);
+                            storage::WriteBatch* batch,
+                            const std::function<void(GroupId)>& compacted);
 
   uint64_t node_max_bytes() const { return node_max_bytes_; }
+  // The last MaybeCompact left the node over its budget (nothing applied was left to
+  // compact): applies since may have made room, so it must look again.
+  bool over() const { return over_; }
 
  private:
   const uint64_t node_max_bytes_;
+  bool over_ = false;
 };
 
 }  // namespace ringkv::store

@@ -3,8 +3,8 @@
 #include <glog/logging.h>
 
 #include <set>
+#include <utility>
 
-#include "ring/shard_map.h"
 #include "store/placement.h"
 
 namespace ringkv::store {
@@ -39,15 +39,34 @@ void PlacementDriver::SetDecommissioning(std::function<void()> on_drained) {
   on_drained_ = std::move(on_drained);
 }
 
+void PlacementDriver::TakeTouched() {
+  for (GroupId g : replicas_.TakeTouchedForPlacement()) {
+    pending_.insert(g);
+    std::vector<NodeId> nodes;
+    if (replica::Replica* r = replicas_.Peek(g)) {
+      const raftpb::ConfState& cs = r->conf_state();
+      for (auto* set : {&cs.voters(), &cs.learners()}) {
+        for (uint64_t id : *set) nodes.push_back(NodeOfReplica(NodeId(id)));
+      }
+    }
+    std::vector<NodeId>& old = conf_nodes_[g];
+    if (old == nodes) continue;
+    for (NodeId n : old) {
+      if (--groups_on_node_[n] == 0) groups_on_node_.erase(n);
+    }
+    for (NodeId n : nodes) ++groups_on_node_[n];
+    if (nodes.empty()) {
+      conf_nodes_.erase(g);  // deleted (or not initialized yet)
+    } else {
+      old = std::move(nodes);
+    }
+  }
+}
+
 std::vector<NodeId> PlacementDriver::LiveNodes(std::chrono::steady_clock::time_point now) {
   std::set<NodeId> live;
   std::set<NodeId> local_members;
-  for (auto& [g, r] : replicas_.all()) {
-    const raftpb::ConfState& cs = r->conf_state();
-    for (auto* set : {&cs.voters(), &cs.learners()}) {
-      for (uint64_t id : *set) local_members.insert(NodeOfReplica(NodeId(id)));
-    }
-  }
+  for (const auto& [n, groups] : groups_on_node_) local_members.insert(n);
   for (const auto& [id, m] : members_) {
     if (m.state == MemberView::State::kLeft || m.decommissioning) {
       alive_since_.erase(id);
@@ -89,55 +108,31 @@ std::vector<NodeId> PlacementDriver::LiveNodes(std::chrono::steady_clock::time_p
 void PlacementDriver::OnTick() {
   if (!running_) return;
   auto now = clock_.Now();
+  TakeTouched();
   if (ring_ && !members_.empty() && now - started_at_ >= options_.stability_delay) {
     std::vector<NodeId> live = LiveNodes(now);
-    Result<ring::ShardMap> map = ring::ShardMap::Compute(options_.ring, live);
-    for (auto it = transfer_received_at_.begin(); it != transfer_received_at_.end();) {
-      it = now - it->second >= options_.transferred_leader_hold ? transfer_received_at_.erase(it)
-                                                                : std::next(it);
+    if (!map_ || live != map_live_) {
+      // A new live set: a new target for every group.
+      Result<ring::ShardMap> map = ring::ShardMap::Compute(options_.ring, live);
+      map_.reset();
+      if (map.ok()) map_ = std::move(map).value();
+      map_live_ = std::move(live);
+      for (const auto& [g, r] : replicas_.all()) pending_.insert(g);
     }
-    if (map.ok()) {
-      for (auto& [g, r] : replicas_.all()) {
-        if (!r->is_leader()) continue;
-        // A leadership transferred here (by an operator, or by this balancer) stays a while.
-        const bool hold_leader = transfer_received_at_.count(g) > 0;
-        raft::RaftStatus st = r->GetStatus();
-        // Placement speaks of nodes; the configuration holds replica ids.
-        GroupView v;
-        v.self = options_.node_id;
-        v.conf = replica::ConfByNode(st.conf_state);
-        v.last_index = st.last_index;
-        for (const auto& [id, pr] : st.progress) v.match[NodeOfReplica(id)] = pr.match;
-        PlacementStep step = NextPlacementStep(v, map->Replicas(g), options_.ring.replication_factor,
-                                               options_.catch_up_lag,
-                                               /*balance_leaders=*/!hold_leader);
-        if (step.kind == PlacementStep::Kind::kNone) continue;
-        // A node added gets a new replica id: its epoch is the leader's next log index, above
-        // any earlier replica of that node in this group (which was removed before, at a lower
-        // index). Other steps name the node's current replica.
-        std::optional<NodeId> raft_id =
-            step.kind == PlacementStep::Kind::kAddLearner
-                ? std::optional<NodeId>(MakeReplicaId(step.node, st.last_index.value() + 1))
-                : replica::ReplicaOnNode(st.conf_state, step.node);
-        if (!raft_id) continue;
-        if (step.kind == PlacementStep::Kind::kTransferLeader) {
-          VLOG(1) << "group " << g << ": placement: " << step.ToString();
-          r->TransferLeader(*raft_id);
-          continue;
-        }
-        raftpb::ConfChange cc;
-        raftpb::ConfChangeSingle* c = cc.add_changes();
-        c->set_node_id(raft_id->value());
-        c->set_type(step.kind == PlacementStep::Kind::kAddLearner ? raftpb::CONF_ADD_LEARNER_NODE
-                    : step.kind == PlacementStep::Kind::kPromote  ? raftpb::CONF_ADD_NODE
-                                                                  : raftpb::CONF_REMOVE_NODE);
-        ringkv::Status s = r->ProposeConfChange(cc);
-        if (s.ok()) {
-          LOG(INFO) << "group " << g << ": placement: " << step.ToString() << " (replica "
-                    << ReplicaIdString(*raft_id) << ")";
-        } else {
-          VLOG(1) << "group " << g << ": placement step " << step.ToString() << " deferred: " << s;
-        }
+    for (auto it = transfer_received_at_.begin(); it != transfer_received_at_.end();) {
+      if (now - it->second >= options_.transferred_leader_hold) {
+        pending_.insert(it->first);  // its leadership may be balanced again
+        it = transfer_received_at_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (map_) {
+      std::set<GroupId> look = std::exchange(pending_, {});
+      for (GroupId g : look) {
+        replica::Replica* r = replicas_.Peek(g);
+        if (r == nullptr || !r->is_leader()) continue;
+        if (Step(g, *r, *map_)) pending_.insert(g);
       }
     }
   }
@@ -149,6 +144,51 @@ void PlacementDriver::OnTick() {
   }
   pipeline_.ScheduleCycle();
   timer_->RunAfter(options_.placement_interval, [this] { OnTick(); });
+}
+
+bool PlacementDriver::Step(GroupId g, replica::Replica& r, const ring::ShardMap& map) {
+  // A leadership transferred here (by an operator, or by this balancer) stays a while.
+  const bool hold_leader = transfer_received_at_.count(g) > 0;
+  raft::RaftStatus st = r.GetStatus();
+  // Placement speaks of nodes; the configuration holds replica ids.
+  GroupView v;
+  v.self = options_.node_id;
+  v.conf = replica::ConfByNode(st.conf_state);
+  v.last_index = st.last_index;
+  for (const auto& [id, pr] : st.progress) v.match[NodeOfReplica(id)] = pr.match;
+  PlacementStep step = NextPlacementStep(v, map.Replicas(g), options_.ring.replication_factor,
+                                         options_.catch_up_lag,
+                                         /*balance_leaders=*/!hold_leader);
+  if (step.kind == PlacementStep::Kind::kNone) return false;
+  // A node added gets a new replica id: its epoch is the leader's next log index, above any
+  // earlier replica of that node in this group (which was removed before, at a lower index).
+  // Other steps name the node's current replica.
+  std::optional<NodeId> raft_id =
+      step.kind == PlacementStep::Kind::kAddLearner
+          ? std::optional<NodeId>(MakeReplicaId(step.node, st.last_index.value() + 1))
+          : replica::ReplicaOnNode(st.conf_state, step.node);
+  if (!raft_id) return true;
+  // The step changes the replica: the next loop turn collects its Ready.
+  replicas_.MarkTouched(g);
+  if (step.kind == PlacementStep::Kind::kTransferLeader) {
+    VLOG(1) << "group " << g << ": placement: " << step.ToString();
+    r.TransferLeader(*raft_id);
+    return true;
+  }
+  raftpb::ConfChange cc;
+  raftpb::ConfChangeSingle* c = cc.add_changes();
+  c->set_node_id(raft_id->value());
+  c->set_type(step.kind == PlacementStep::Kind::kAddLearner ? raftpb::CONF_ADD_LEARNER_NODE
+              : step.kind == PlacementStep::Kind::kPromote  ? raftpb::CONF_ADD_NODE
+                                                            : raftpb::CONF_REMOVE_NODE);
+  ringkv::Status s = r.ProposeConfChange(cc);
+  if (s.ok()) {
+    LOG(INFO) << "group " << g << ": placement: " << step.ToString() << " (replica "
+              << ReplicaIdString(*raft_id) << ")";
+  } else {
+    VLOG(1) << "group " << g << ": placement step " << step.ToString() << " deferred: " << s;
+  }
+  return true;
 }
 
 }  // namespace ringkv::store

@@ -5,6 +5,15 @@
 // this node's decommission: the node drops out of the live set, so its replicas move away, and
 // the drained callback runs once it holds none.
 //
+// A round costs what changed, not the number of groups (issue 13, idle cost): it looks only at
+// the groups touched since (ReplicaSet::TakeTouchedForPlacement: a step, a request, an apply,
+// a leadership change all touch the group), at those whose step it took last round (to retry
+// or go on), and at those whose transferred leadership stops being held; every group when the
+// live set (so the target map) changes. A group not looked at would take no step: its
+// configuration, leadership, progress and target are those of its last look, which took none.
+// The target map is computed once per live set, and the nodes named in local configurations
+// (LiveNodes) are counted as configurations change.
+//
 // Thread-safety: store loop thread only (Start before the loop runs).
 #ifndef RINGKV_STORE_PLACEMENT_DRIVER_H_
 #define RINGKV_STORE_PLACEMENT_DRIVER_H_
@@ -15,10 +24,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "common/ids.h"
 #include "ring/hash_ring.h"
+#include "ring/shard_map.h"
 #include "store/node_env.h"
 #include "store/replica_set.h"
 #include "store/store_options.h"
@@ -54,6 +65,12 @@ class PlacementDriver {
  private:
   void OnTick();
   std::vector<NodeId> LiveNodes(std::chrono::steady_clock::time_point now);
+  // Takes the groups touched since the last round into pending_, and recounts the nodes in
+  // their configurations (conf_nodes_, groups_on_node_).
+  void TakeTouched();
+  // The next placement step of group `g` (a leader here), if any, taken. Returns whether one
+  // was taken (or deferred): the group is then looked at again next round.
+  bool Step(GroupId g, replica::Replica& r, const ring::ShardMap& map);
 
   const StoreOptions& options_;
   const std::atomic<bool>& running_;
@@ -73,6 +90,16 @@ class PlacementDriver {
   std::map<NodeId, std::chrono::steady_clock::time_point> unknown_since_;
   bool decommissioning_ = false;
   std::function<void()> on_drained_;
+
+  // The groups to look at in the next round (see the file comment).
+  std::set<GroupId> pending_;
+  // The target map, computed over map_live_ (unset until the first round that needs one).
+  std::optional<ring::ShardMap> map_;
+  std::vector<NodeId> map_live_;
+  // The nodes in each group's configuration at its last touch (voters and learners), and per
+  // node the number of groups naming it: LiveNodes' local members are the nodes with a count.
+  std::map<GroupId, std::vector<NodeId>> conf_nodes_;
+  std::map<NodeId, size_t> groups_on_node_;
 };
 
 }  // namespace ringkv::store

@@ -47,6 +47,7 @@ ringkv::Status ReplicaSet::Add(GroupId group, const raftpb::ConfState* bootstrap
   if (!r.ok()) return r.status();
   replicas_[group] = std::move(r).value();
   ticking_.insert(group);  // a new replica is awake
+  MarkTouched(group);
   return ringkv::Status::OK();
 }
 
@@ -75,8 +76,20 @@ replica::Replica* ReplicaSet::Create(GroupId group, const raftpb::ConfState* boo
 }
 
 replica::Replica* ReplicaSet::Find(GroupId group) {
+  replica::Replica* r = Peek(group);
+  if (r != nullptr) MarkTouched(group);
+  return r;
+}
+
+replica::Replica* ReplicaSet::Peek(GroupId group) const {
   auto it = replicas_.find(group);
   return it == replicas_.end() ? nullptr : it->second.get();
+}
+
+void ReplicaSet::Erase(GroupId g) {
+  replicas_.erase(g);
+  removed_leaders_.erase(g);
+  MarkTouched(g);  // placement recounts the nodes in local configurations
 }
 
 replica::Replica* ReplicaSet::Route(NodeId from, raftpb::Message& m) {
@@ -163,7 +176,7 @@ bool ReplicaSet::ReplaceStale(replica::Replica* r, NodeId newer) {
   storage::MetaStore(engine_).RemoveReplica(&b, g, r->applied(), r->id());
   ringkv::Status s = engine_->Write(b, /*sync=*/true);
   if (!s.ok()) FailStop(s, "deleting a stale replica");
-  replicas_.erase(g);
+  Erase(g);
   return true;
 }
 
@@ -214,34 +227,41 @@ void ReplicaSet::DeleteForNotice(replica::Replica* r, Index notice_index) {
   storage::MetaStore(engine_).RemoveReplica(&b, g, notice_index, r->id());
   ringkv::Status s = engine_->Write(b, /*sync=*/true);
   if (!s.ok()) FailStop(s, "deleting a removed replica");
-  replicas_.erase(g);
+  Erase(g);
 }
 
-void ReplicaSet::DestroyRemoved() {
+void ReplicaSet::DestroyRemoved(const std::set<GroupId>& candidates) {
   parked_.clear();
   std::map<GroupId, PendingNotice> notices;
   notices.swap(pending_removal_notices_);
   for (const auto& [g, n] : notices) {
-    replica::Replica* r = Find(g);
+    replica::Replica* r = Peek(g);
     // Re-check: the replica may have been replaced, or applied past the notice, meanwhile.
     if (r != nullptr && r->id() == n.replica && !r->is_leader() && r->applied() < n.at) {
       DeleteForNotice(r, n.at);
     }
   }
-  for (auto it = replicas_.begin(); it != replicas_.end();) {
-    std::optional<Index> at = it->second->removed_at();
+  // removed_at() is set only by an apply (the turn's replicas, or a stalled apply retried by
+  // a tick, which touches the replica: it is visited since): no other replica can have it.
+  std::set<GroupId> check(candidates);
+  check.merge(std::exchange(removed_leaders_, {}));
+  for (GroupId g : check) {
+    replica::Replica* r = Peek(g);
+    if (r == nullptr) continue;
+    std::optional<Index> at = r->removed_at();
+    if (!at) continue;
     // A removed leader keeps leading until it has handed leadership over (raft core).
-    if (!at || it->second->is_leader()) {
-      ++it;
+    if (r->is_leader()) {
+      removed_leaders_.insert(g);
       continue;
     }
-    LOG(INFO) << "group " << it->first << ": this replica was removed at index " << *at
+    LOG(INFO) << "group " << g << ": this replica was removed at index " << *at
               << "; deleting its data and leaving a tombstone";
     storage::WriteBatch b;
-    storage::MetaStore(engine_).RemoveReplica(&b, it->first, *at, it->second->id());
+    storage::MetaStore(engine_).RemoveReplica(&b, g, *at, r->id());
     ringkv::Status s = engine_->Write(b, /*sync=*/true);
     if (!s.ok()) FailStop(s, "deleting a removed replica");
-    it = replicas_.erase(it);
+    Erase(g);
   }
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/ids.h"
@@ -61,8 +62,28 @@ class ReplicaSet {
   replica::Replica* Create(GroupId group, const raftpb::ConfState* bootstrap,
                            std::optional<NodeId> new_raft_id);
 
+  // The replica of `group` (null if none), for a caller that may change it: the group is
+  // marked touched (MarkTouched), so the next loop turn visits it.
   replica::Replica* Find(GroupId group);
+  // The same without marking it: for the loop turn's own visits, and for callers that only
+  // read it.
+  replica::Replica* Peek(GroupId group) const;
+  // Every replica, for walks that change nothing a loop turn must see (status, placement's
+  // reading of configurations, cancelling a closed connection's watches). A walk that may
+  // change replicas uses ForEachTouching.
   const Map& all() const { return replicas_; }
+  // Calls `f(group, replica)` for every replica and marks each touched: for rare node-wide
+  // events (a liveness change), which may wake every group.
+  template <typename F>
+  void ForEachTouching(F&& f) {
+    for (auto& [g, r] : replicas_) {
+      f(g, *r);
+      MarkTouched(g);
+    }
+  }
+  size_t size() const { return replicas_.size(); }
+  bool empty() const { return replicas_.empty(); }
+
   // The replicas the store ticks: every one that is awake or has requests of its own waiting
   // (Replica::NeedsTicks). A quiesced replica leaves it (Store::OnTick) and comes back when
   // something wakes it (MarkTicking), so an idle node's tick costs nothing per sleeping group.
@@ -70,7 +91,26 @@ class ReplicaSet {
   const std::set<GroupId>& ticking() const { return ticking_; }
   void MarkTicking(GroupId group) { ticking_.insert(group); }
   void StopTicking(GroupId group) { ticking_.erase(group); }
-  bool empty() const { return replicas_.empty(); }
+
+  // Touched replicas (issue 13, idle cost): the groups something may have changed since the
+  // last loop turn collected them, i.e. the only ones that may have a Ready, need ticks again,
+  // or take a new placement step. Every way into a replica marks it: Find (requests, peer
+  // messages through Route, ticks, snapshot chunks and reports, admin), Add (a new replica),
+  // ForEachTouching, and the loop turn itself for the replicas whose Ready it finished
+  // (TurnPipeline) and those placement or the log budget changed. A loop turn visits these
+  // and no others, so an idle node's turn costs nothing per sleeping group. A way into a
+  // replica that does not mark it would leave its Ready uncollected: a stalled group (the
+  // node simulation's liveness checks catch it). May name groups deleted since.
+  void MarkTouched(GroupId group) {
+    touched_.insert(group);
+    placement_touched_.insert(group);
+  }
+  // The loop turn's set: read while a turn's writes are out (TurnPipeline flushes their
+  // messages), taken (and emptied) by the turn that collects their Readies.
+  const std::set<GroupId>& touched() const { return touched_; }
+  std::set<GroupId> TakeTouched() { return std::exchange(touched_, {}); }
+  // Placement's set: the same marks, taken by each placement round (PlacementDriver).
+  std::set<GroupId> TakeTouchedForPlacement() { return std::exchange(placement_touched_, {}); }
 
   // Routes one Raft message `from` a peer node: acts on a removal notice, drops a misaddressed
   // or stale message, replaces a stale replica or creates a new one for a leader's message,
@@ -87,9 +127,12 @@ class ReplicaSet {
   // to be removed from its group, leaving a tombstone. False when it cannot go now (it leads,
   // or a write is in flight): the caller drops the message, and Raft retransmits.
   bool ReplaceStale(replica::Replica* r, NodeId newer);
-  // At a turn's end: deletes the replicas that removal notices named meanwhile, and those that
-  // applied their own removal. REQUIRES: no turn's writes in flight.
-  void DestroyRemoved();
+  // At a turn's end: deletes the replicas that removal notices named meanwhile, and those of
+  // `candidates` (the turn's replicas and those visited since the last call: the only ones
+  // that can have applied their own removal since) that applied their own removal. A removed
+  // leader stays until it has handed leadership over, and is checked again at every call.
+  // REQUIRES: no turn's writes in flight.
+  void DestroyRemoved(const std::set<GroupId>& candidates);
 
  private:
   void MaybeCreateFor(const raftpb::Message& m);
@@ -106,8 +149,16 @@ class ReplicaSet {
   const std::optional<ring::HashRing>& ring_;
   const std::function<bool()> write_in_flight_;
 
+  // Removes `g`'s replica and marks it touched (the touched sets' users skip missing groups).
+  void Erase(GroupId g);
+
   Map replicas_;
   std::set<GroupId> ticking_;
+  // See MarkTouched: the loop turn's and placement's copies of the same marks.
+  std::set<GroupId> touched_;
+  std::set<GroupId> placement_touched_;
+  // Replicas that applied their own removal while leading (DestroyRemoved re-checks them).
+  std::set<GroupId> removed_leaders_;
   // Removal notices accepted while a group-commit write was in flight: the replica may be in
   // that write (its entries and its pointer in the turn), so it is deleted only after the
   // write lands (DestroyRemoved).

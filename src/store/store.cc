@@ -118,10 +118,10 @@ void Store::UpdateLiveness(const std::vector<MemberView>& members) {
   liveness_known_ = true;
   live_nodes_ = std::move(live);
   // Rare (a member changed state): every replica, awake or asleep, re-checks.
-  for (auto& [g, r] : replicas_.all()) {
-    r->LivenessChanged();
-    if (r->NeedsTicks()) replicas_.MarkTicking(g);
-  }
+  replicas_.ForEachTouching([this](GroupId g, replica::Replica& r) {
+    r.LivenessChanged();
+    if (r.NeedsTicks()) replicas_.MarkTicking(g);
+  });
   pipeline_.ScheduleCycle();
 }
 
@@ -130,7 +130,8 @@ void Store::OnTick() {
   auto now = env_->clock().Now();
   // Only the replicas that are awake or have requests waiting: a quiesced group costs nothing
   // here. Those that fell asleep leave the set; whatever wakes one puts it back (peer messages
-  // below, every loop turn in TurnPipeline, liveness changes above).
+  // below, every loop turn in TurnPipeline, liveness changes above). Find marks each one
+  // touched: the turn this schedules visits it.
   std::vector<GroupId> asleep;
   for (GroupId g : replicas_.ticking()) {
     replica::Replica* r = replicas_.Find(g);
@@ -171,7 +172,10 @@ void Store::OnSnapshotChunk(NodeId from, transportpb::SnapshotChunk chunk) {
 
 void Store::OnUnreachable(NodeId peer) {
   env_->loop().Post([this, peer] {
-    for (auto& [g, r] : replicas_.all()) r->ReportUnreachableNode(peer);
+    // Once per failed dial (with backoff), so it may visit every group.
+    replicas_.ForEachTouching(
+        [peer](GroupId, replica::Replica& r) { r.ReportUnreachableNode(peer); });
+    pipeline_.ScheduleCycle();
   });
 }
 
@@ -252,6 +256,8 @@ void Store::CancelWatch(uint64_t connection_id, GroupId group, uint64_t watch_re
 
 void Store::OnConnectionClosed(uint64_t connection_id) {
   env_->loop().Post([this, connection_id] {
+    // Ending watches makes no Ready (and a replica left without work of its own falls asleep
+    // at its next tick): the replicas are not marked touched.
     for (auto& [g, r] : replicas_.all()) r->CancelConnectionWatches(connection_id);
   });
 }

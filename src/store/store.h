@@ -108,6 +108,9 @@ class Store final : public replica::ReplicaEnv, private TurnSink {
   kvpb::NodeStatus GetNodeStatus(bool with_digests = false);
   // Whether any group has a leader this node knows of (readiness).
   bool AllGroupsHaveLeader();
+  // Replicas the loop turns visited since start (TurnPipeline::replica_visits). Loop thread,
+  // or a stopped or simulated loop.
+  uint64_t ReplicaVisitsForTesting() const { return pipeline_.replica_visits(); }
 
   // ReplicaEnv (loop thread).
   void SendRaft(raftpb::Message m) override;

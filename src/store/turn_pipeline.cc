@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "common/failpoint.h"
 #include "store/fail_stop.h"
@@ -36,10 +37,17 @@ void TurnPipeline::ScheduleCycle() {
 void TurnPipeline::RunCycle() {
   TurnOutput out;
   collecting_ = &out;  // the replicas' messages land in `out` (Capture) until Execute
+  // Only the touched replicas (ReplicaSet::MarkTouched): nothing reached the others since
+  // their last visit, so they have no Ready, no message and no reason to wake.
   if (write_in_flight_) {
     // The next cycle starts when the sync completes; meanwhile messages that need no
-    // durability go out now, so heartbeats never wait for the disk.
-    for (auto& [g, r] : replicas_.all()) {
+    // durability go out now, so heartbeats never wait for the disk. The touched set stays
+    // for that cycle, which collects their Readies.
+    for (GroupId g : replicas_.touched()) {
+      replica::Replica* r = replicas_.Peek(g);
+      if (r == nullptr) continue;  // deleted since
+      visited_.insert(g);
+      ++replica_visits_;
       r->FlushMessages();
       if (r->NeedsTicks()) replicas_.MarkTicking(g);  // woken by a request (quiescence)
     }
@@ -48,17 +56,22 @@ void TurnPipeline::RunCycle() {
   }
   const auto collect_start = clock_.Now();
   out.log_batch = std::make_shared<storage::WriteBatch>();
-  for (auto& [g, r] : replicas_.all()) {
+  for (GroupId g : replicas_.TakeTouched()) {
+    replica::Replica* r = replicas_.Peek(g);
+    if (r == nullptr) continue;  // deleted since
+    visited_.insert(g);
+    ++replica_visits_;
     // Whatever woke a quiesced replica since the last turn (a request, placement, a snapshot)
     // scheduled this turn: from here the store ticks it again.
     if (r->NeedsTicks()) replicas_.MarkTicking(g);
     if (!r->HasReady()) continue;
     Result<bool> got = r->CollectReady(out.log_batch.get(), &out.sync);
     if (!got.ok()) FailStop(got.status(), "collecting a Ready");
-    if (*got) in_flight_.push_back(r.get());
+    if (*got) in_flight_.push_back(r);
     NodeId lead = r->lead();
     auto& last = last_leader_[g];
     if (lead != last) {
+      groups_led_ += (lead != kNoNode ? 1 : 0) - (last != kNoNode ? 1 : 0);
       // The first elections after start are summed up in one line below (a node hosts tens
       // of shards); every later change is a line of its own.
       if (all_led_once_ || VLOG_IS_ON(1)) {
@@ -71,13 +84,15 @@ void TurnPipeline::RunCycle() {
       CountLeaderChange();
     }
   }
-  if (!all_led_once_ && !replicas_.empty()) {
+  // groups_led_ counts the groups whose last seen leader is known (deleted ones included), so
+  // the walk that confirms it runs only once it reaches the number of replicas.
+  if (!all_led_once_ && !replicas_.empty() && groups_led_ >= replicas_.size()) {
     size_t led = 0, leads_here = 0;
     for (auto& [g, r] : replicas_.all()) {
       led += r->lead() != kNoNode ? 1 : 0;
       leads_here += r->lead() == r->id() ? 1 : 0;
     }
-    if (led == replicas_.all().size()) {
+    if (led == replicas_.size()) {
       all_led_once_ = true;
       LOG(INFO) << "node " << options_.node_id << ": all " << led
                 << " shard replicas here have a leader (" << leads_here << " led here)";
@@ -89,8 +104,14 @@ void TurnPipeline::RunCycle() {
     LOG(WARNING) << "slow loop turn: collecting " << in_flight_.size() << " Readys took "
                  << collect_ms << " ms (snapshot install or slow disk?)";
   }
-  // The node's Raft log budget: its compactions join this write.
-  Result<bool> budget = log_budget_.MaybeCompact(replicas_.all(), out.log_batch.get());
+  // The node's Raft log budget: its compactions join this write. Logs grow only by a Ready,
+  // so the budget is checked in a turn that collected one, or while the last check found the
+  // node over it (LogBudget::MaybeCompact); an idle turn does not sum every group's log.
+  Result<bool> budget = false;
+  if (!in_flight_.empty() || log_budget_.over()) {
+    budget = log_budget_.MaybeCompact(replicas_.all(), out.log_batch.get(),
+                                      [this](GroupId g) { replicas_.MarkTouched(g); });
+  }
   if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
   if (in_flight_.empty() && !*budget) {
     out.log_batch.reset();  // nothing to write: the turn is its messages
@@ -196,6 +217,8 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
   for (replica::Replica* r : in_flight_) {
     ringkv::Status st = r->FinishReady(replica::Replica::ApplyWrite::kLeaveToCaller);
     if (!st.ok()) FailStop(st, "applying committed entries");
+    // Applied in memory (a configuration may have changed): placement sees it from now.
+    replicas_.MarkTouched(r->group());
     if (r->apply_to_write()) jobs->push_back(ApplyWriteJob{r, r->TakeApplyBatch(), {}});
   }
   SendOutput(after_sync);
@@ -226,6 +249,12 @@ void TurnPipeline::OnApplyWritten(std::vector<ApplyWriteJob>& jobs) {
 void TurnPipeline::FinishTurn() {
   write_in_flight_ = false;
   const size_t groups = in_flight_.size();
+  // Their Readies are done: the next turn visits them again (Raft may have more for them, a
+  // bounded apply the rest of its entries, and completing the apply served reads).
+  for (replica::Replica* r : in_flight_) {
+    replicas_.MarkTouched(r->group());
+    visited_.insert(r->group());
+  }
   in_flight_.clear();
   const std::chrono::duration<double> apply_took = clock_.Now() - apply_started_;
   ObserveApply(apply_took.count());
@@ -237,7 +266,7 @@ void TurnPipeline::FinishTurn() {
   std::vector<std::function<void()>> deferred;
   deferred.swap(after_turn_);
   for (auto& f : deferred) f();
-  replicas_.DestroyRemoved();
+  replicas_.DestroyRemoved(std::exchange(visited_, {}));
   RunCycle();
 }
 

@@ -1,5 +1,6 @@
 // TurnPipeline: the store loop's turn, with group commit. A turn collects the Ready of every
-// replica (messages that need no durability leave at once; the Raft-log entries and hard states
+// touched replica (ReplicaSet::MarkTouched: the only ones that can have one; an idle node's
+// turn visits no sleeping group) (messages that need no durability leave at once; the Raft-log entries and hard states
 // of all groups, and the node log budget's compactions, go into ONE WriteBatch), syncs that
 // batch on the storage thread while the loop keeps stepping messages and taking proposals, then
 // finishes the Readies on the loop (after-persist messages, apply in memory) and writes the
@@ -17,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -56,9 +58,11 @@ class TurnPipeline {
   // outside a collection: the caller sends it itself.
   bool Capture(raftpb::Message& m);
   bool CaptureSnapshot(GroupId group, raftpb::Message& m);
+  // Replicas visited by loop turns since start (tests: an idle node's turns visit none).
+  uint64_t replica_visits() const { return replica_visits_; }
 
  private:
-  // A turn: collects every group's Ready into one TurnOutput, then Executes it.
+  // A turn: collects every touched group's Ready into one TurnOutput, then Executes it.
   void RunCycle();
   // Carries out a turn's output: messages per peer, snapshot streams, then the log write.
   void Execute(TurnOutput out);
@@ -103,6 +107,12 @@ class TurnPipeline {
   std::vector<std::function<void()>> after_turn_;
   bool cycle_scheduled_ = false;
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
+  // Entries of last_leader_ that name a leader (the "all led" summary's cheap pre-check).
+  size_t groups_led_ = 0;
+  // The replicas visited since the last turn's end (and the turn's own): the only ones that
+  // can have applied their own removal since (ReplicaSet::DestroyRemoved).
+  std::set<GroupId> visited_;
+  uint64_t replica_visits_ = 0;  // see replica_visits()
   bool all_led_once_ = false;  // every hosted shard has had a leader since start (log summary)
   LogBudget log_budget_;
   bool disk_full_ = false;                     // the log write waits for space (logged once)

@@ -48,6 +48,50 @@ TEST(StoreQuiesceTest, IdleClusterSleepsAndAWriteWakesItsGroup) {
   EXPECT_EQ(quiesced, replicas) << "the woken group should sleep again";
 }
 
+// Issue 13 (idle cost): a loop turn visits only the replicas something touched, so once every
+// group sleeps the turns (placement rounds still schedule them) visit none, and a write visits
+// its own group's replicas, not the others.
+TEST(StoreQuiesceTest, IdleTurnsVisitNoSleepingGroup) {
+  SimCluster::Options o = QuiescingOptions();
+  o.shards = 32;
+  SimCluster c(o);
+  c.Start();
+  ASSERT_TRUE(c.WaitForLeaders(10s));
+  // Placement starts 3 s after start (stability delay) and balances leaderships first.
+  c.RunFor(10s);
+  c.RunUntil([&] { return c.QuiescedReplicas().second == 96u; }, 5s);
+  ASSERT_EQ(c.QuiescedReplicas().second, 96u);
+  // A replica that fell asleep is ticked once more, which takes it out of the ticking set.
+  c.RunFor(100ms);
+  auto visits = [&] {
+    uint64_t n = 0;
+    for (uint64_t id = 1; id <= 3; ++id) n += c.store(NodeId(id))->ReplicaVisitsForTesting();
+    return n;
+  };
+  uint64_t before = visits();
+  c.RunFor(3s);  // three placement rounds, 300 ticks
+  EXPECT_EQ(visits() - before, 0u) << "idle turns visited sleeping replicas";
+
+  const std::string key = "k";
+  std::optional<NodeId> leader = c.LeaderOf(c.GroupOf(key));
+  ASSERT_TRUE(leader.has_value());
+  before = visits();
+  const uint64_t put = c.Put(*leader, key, "v");
+  ASSERT_TRUE(c.WaitForAnswer(put, 5s));
+  EXPECT_FALSE(c.answer(put)->has_error()) << c.answer(put)->ShortDebugString();
+  c.RunUntil([&] { return c.QuiescedReplicas().second == 96u; }, 5s);
+  ASSERT_EQ(c.QuiescedReplicas().second, 96u) << "the woken group should sleep again";
+  // The write's group: 3 replicas, visited in each turn until they sleep again (tens of
+  // turns); all 96 replicas once each would be 96 per turn.
+  c.RunFor(100ms);
+  const uint64_t write_visits = visits() - before;
+  EXPECT_GT(write_visits, 0u);
+  EXPECT_LT(write_visits, 3u * 1000u);
+  before = visits();
+  c.RunFor(2s);
+  EXPECT_EQ(visits() - before, 0u);
+}
+
 TEST(StoreQuiesceTest, SleepingGroupsOfADeadLeaderElect) {
   SimCluster c(QuiescingOptions());
   c.Start();
