@@ -27,7 +27,7 @@ FrameServer::FrameServer(FrameServerOptions options, FrameHandler on_frame, Clos
     : options_(std::move(options)),
       on_frame_(std::move(on_frame)),
       on_close_(std::move(on_close)),
-      io_thread_("ringkv-frame-srv") {
+      io_thread_("ringkv-frame-srv", options_.io) {
   CHECK(on_frame_) << "FrameServer needs a frame handler";
 }
 

@@ -9,7 +9,8 @@
 // deadline, and a maximum number of connections (extra ones are closed at accept, logged).
 //
 // Thread-safety: Start/Stop from the owner thread; port() and connection_count() from any
-// thread. Handlers run on the server's own io thread and must not block.
+// thread. Handlers run on the server's own io thread (FrameServerOptions::io's when shared)
+// and must not block.
 #ifndef RINGKV_NET_FRAME_SERVER_H_
 #define RINGKV_NET_FRAME_SERVER_H_
 
@@ -57,6 +58,10 @@ struct FrameServerOptions {
   // must present certificates (Connection::peer_identity() then names them). A refused TLS
   // handshake is logged at WARNING with the reason and the remote address.
   std::shared_ptr<TlsCredentials> tls;
+  // Run on this io_context instead of a thread of the server's own (net/io_thread.h). kvd: its
+  // store loop's, so a request reaches the store, and its answer the socket, without a hand-off
+  // between threads.
+  SharedIo io;
 };
 
 class FrameServer {

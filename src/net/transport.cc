@@ -19,7 +19,7 @@ using boost::system::error_code;
 Transport::Transport(TransportOptions options, Handlers handlers)
     : options_(std::move(options)),
       handlers_(std::move(handlers)),
-      io_thread_("ringkv-transport"),
+      io_thread_("ringkv-transport", options_.io),
       rng_(options_.seed != 0
                ? options_.seed
                : (options_.node_id.value() * 0x9E3779B97F4A7C15ull) ^ options_.incarnation) {

@@ -30,7 +30,8 @@
 // serving everyone else.
 //
 // Thread-safety: every public method is safe from any thread. The receive and unreachable
-// callbacks run on the transport thread: they must not block (post to your own loop instead).
+// callbacks run on the transport thread (TransportOptions::io's when shared): they must not
+// block (post to your own loop instead).
 #ifndef RINGKV_NET_TRANSPORT_H_
 #define RINGKV_NET_TRANSPORT_H_
 
@@ -102,6 +103,10 @@ struct TransportOptions {
   std::shared_ptr<TlsCredentials> tls_client;
   // Round-trip probes to each connected peer this often; 0 = none. Default: 1 s.
   std::chrono::milliseconds probe_interval{1000};
+  // Run on this io_context instead of a thread of the transport's own (net/io_thread.h). kvd:
+  // its store loop's, so a loop turn's frames are written, and a peer's frames read, without a
+  // hand-off between threads.
+  SharedIo io;
 };
 
 // Counters of one peer, monotonically increasing except `connected`.

@@ -82,7 +82,7 @@ class ConnectionWatchStream final : public replica::WatchStream {
 ClientService::ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id,
                              NodeId self, std::shared_ptr<net::TlsCredentials> tls,
                              const Authorizer* authorizer, AdmissionOptions admission,
-                             size_t watch_max_unread_bytes)
+                             size_t watch_max_unread_bytes, net::SharedIo io)
     : client_auth_(tls != nullptr ? tls->options().client_auth : net::ClientCertAuth::kOff),
       self_(self),
       store_(store),
@@ -100,6 +100,7 @@ ClientService::ClientService(store::Store* store, std::string listen_address, ui
   o.listen_address = std::move(listen_address);
   o.cluster_id = cluster_id;
   o.node_id = self;
+  o.io = std::move(io);
   server_ = std::make_unique<net::FrameServer>(
       o,
       [this](std::shared_ptr<net::Connection> conn, std::string payload) {

@@ -56,11 +56,12 @@ class ClientService {
   // `tls`: the client port's TLS credentials; null = plain TCP. `authorizer`: the permission
   // rules, required when `tls` asks for client certificates, else may be null.
   // `watch_max_unread_bytes`: see above. Default: 8 MiB (half the connection's queue, so
-  // answers to other requests still fit).
+  // answers to other requests still fit). `io`: the io_context the port runs on when not a
+  // thread of its own (net/io_thread.h; kvd: the store loop's).
   ClientService(store::Store* store, std::string listen_address, uint64_t cluster_id, NodeId self,
                 std::shared_ptr<net::TlsCredentials> tls = nullptr,
                 const Authorizer* authorizer = nullptr, AdmissionOptions admission = {},
-                size_t watch_max_unread_bytes = size_t{8} << 20);
+                size_t watch_max_unread_bytes = size_t{8} << 20, net::SharedIo io = {});
   Status Start();
   void Stop();
   uint16_t port() const { return server_->port(); }

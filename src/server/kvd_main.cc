@@ -51,6 +51,13 @@ DEFINE_string(listen_admin, "",
 DEFINE_string(advertise_admin, "", "Admin address others should use (default: listen_admin).");
 DEFINE_string(metrics, "basic",
               "basic: per-node metric aggregates; extensive: also one series per shard.");
+DEFINE_bool(peer_io_on_loop, true,
+            "Run the peer transport's sockets on the store loop's thread (no thread hand-off "
+            "per Raft frame); false: on a thread of their own.");
+DEFINE_bool(client_io_on_loop, true,
+            "Run the client port's sockets on the store loop's thread (no thread hand-off per "
+            "request and answer); false: on a thread of their own. A client port with TLS always "
+            "has a thread of its own (each handshake would stall the loop).");
 DEFINE_string(initial_cluster, "",
               "Initial members as id=peer_host:port,... (all nodes of a new cluster, "
               "including this one).");
@@ -286,6 +293,8 @@ int main(int argc, char** argv) {
     Die("--metrics must be basic or extensive, not '" + FLAGS_metrics + "'");
   }
   o.extensive_metrics = FLAGS_metrics == "extensive";
+  o.peer_io_on_loop = FLAGS_peer_io_on_loop;
+  o.client_io_on_loop = FLAGS_client_io_on_loop;
   o.version = kVersion;
   o.shards = FLAGS_shards;
   o.replication = FLAGS_replication;

@@ -26,6 +26,7 @@
 #include "server/space_guard.h"
 #include "server/storage_compactor.h"
 #include "storage/engine.h"
+#include "store/asio_node_env.h"
 #include "store/store.h"
 
 namespace ringkv::server {
@@ -157,7 +158,8 @@ Status Node::OpenStore(bool ring_created) {
   so.replica.max_committed_size_per_ready =
       std::max<size_t>(1, options_.raft_max_apply_bytes / shards);
   transport_adapter_ = std::make_unique<PeerTransportAdapter>();
-  store_ = std::make_unique<store::Store>(so, engine_.get(), transport_adapter_.get());
+  env_ = std::make_unique<store::AsioNodeEnv>();
+  store_ = std::make_unique<store::Store>(so, engine_.get(), transport_adapter_.get(), env_.get());
 
   RETURN_IF_ERROR(store_->OpenExistingReplicas());
   if (ring_created) {
@@ -187,6 +189,18 @@ Status Node::OpenStore(bool ring_created) {
   return Status::OK();
 }
 
+net::SharedIo Node::LoopIo() {
+  return net::SharedIo{&env_->io(),
+                       [env = env_.get()](const std::function<void()>& fn) { env->RunSync(fn); }};
+}
+
+bool Node::ClientPortOnLoop() const {
+  // With TLS, every connection starts with a handshake of a millisecond or more of CPU: a
+  // storm of reconnecting clients would stall the loop's Raft work (heartbeats, elections), so
+  // a TLS client port keeps a thread of its own. A peer port has two connections per peer.
+  return options_.client_io_on_loop && credentials_.client() == nullptr;
+}
+
 Status Node::StartPeerTransport() {
   net::TransportOptions to;
   to.cluster_id = options_.cluster_id;
@@ -196,6 +210,7 @@ Status Node::StartPeerTransport() {
   to.advertised_address = options_.advertise_peer;
   to.tls_server = credentials_.peer_server();
   to.tls_client = credentials_.peer_client();
+  if (options_.peer_io_on_loop) to.io = LoopIo();
   store::Store* store = store_.get();
   net::Transport::Handlers h;
   h.on_raft = [store](NodeId from, std::vector<raftpb::Message> msgs) {
@@ -229,7 +244,9 @@ Status Node::StartClientPort(bool enforce) {
                                                     options_.cluster_id, options_.node_id,
                                                     credentials_.client(), authorizer_.get(),
                                                     options_.admission,
-                                                    options_.watch_max_unread_bytes);
+                                                    options_.watch_max_unread_bytes,
+                                                    ClientPortOnLoop() ? LoopIo()
+                                                                       : net::SharedIo{});
   client_service_->SetStatusDecorator([this](kvpb::NodeStatus* st) { DecorateStatus(st); });
   client_service_->SetSlowRequestThreshold(std::chrono::milliseconds(options_.slow_request_ms));
   client_service_->SetWriteGate([this] { return WriteGate(); });

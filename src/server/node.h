@@ -21,6 +21,7 @@
 #include "common/ids.h"
 #include "common/status.h"
 #include "metrics/metrics.h"
+#include "net/io_thread.h"
 #include "net/tls.h"
 #include "replica/replica.h"
 #include "gossip/member.h"
@@ -37,6 +38,7 @@ namespace ringkv::storage {
 class Engine;
 }
 namespace ringkv::store {
+class AsioNodeEnv;
 class Store;
 }
 namespace ringkv::gossip {
@@ -95,6 +97,11 @@ struct NodeOptions {
   std::string advertise_admin;
   // Per-shard metric series (--metrics=extensive) instead of per-node aggregates only.
   bool extensive_metrics = false;
+  // The peer transport's and the client port's sockets run on the store loop's thread (no
+  // thread hand-off per frame) instead of a thread of their own each (docs/benchmarks.md §10).
+  // A client port with TLS keeps its own thread regardless (Node::ClientPortOnLoop).
+  bool peer_io_on_loop = true;
+  bool client_io_on_loop = true;
   // Space guard (server/space_guard.h): quota on the data dir's bytes (0 = none) and floor on
   // the filesystem's free bytes (0 = none); measured every space_check_interval_ms.
   uint64_t storage_quota_bytes = 0;
@@ -174,6 +181,9 @@ class Node {
   Status StartPeerTransport();
   // The client port; `enforce`: client certificates on, permissions checked (Authorizer).
   Status StartClientPort(bool enforce);
+  // The store loop's io_context, lent to the peer transport and the client port.
+  net::SharedIo LoopIo();
+  bool ClientPortOnLoop() const;
   Status StartAdmin();
   // Node-level status fields the store does not know (version, admin address, ...).
   void DecorateStatus(kvpb::NodeStatus* st) const;
@@ -191,6 +201,9 @@ class Node {
   uint64_t data_incarnation_ = 0;
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<PeerTransportAdapter> transport_adapter_;
+  // The store's loop and workers; the peer transport may run on the same loop, so this
+  // outlives both (declared before them).
+  std::unique_ptr<store::AsioNodeEnv> env_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<ClientService> client_service_;

@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <future>
 #include <utility>
 
 namespace ringkv::store {
@@ -55,6 +56,19 @@ void AsioNodeEnv::Stop(std::function<void()> last) {
   }
   snapshot_worker_.Stop();
   storage_worker_.Stop();
+}
+
+void AsioNodeEnv::RunSync(const std::function<void()>& fn) {
+  if (!loop_thread_.joinable() || OnLoop() || io_.stopped()) {
+    fn();
+    return;
+  }
+  std::promise<void> done;
+  boost::asio::post(io_, [&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 void AsioNodeEnv::Post(std::function<void()> task) { boost::asio::post(io_, std::move(task)); }

@@ -33,6 +33,13 @@ class AsioNodeEnv final : public NodeEnv, private LoopExecutor {
   void StartLoop() override;
   void Stop(std::function<void()> last) override;
 
+  // The loop's io_context, for network code that runs on the loop thread itself (kvd's peer
+  // transport: net::TransportOptions::io).
+  boost::asio::io_context& io() { return io_; }
+  // Runs fn on the loop thread and waits for it; inline when called there or when the loop is
+  // not running.
+  void RunSync(const std::function<void()>& fn);
+
  private:
   // LoopExecutor.
   void Post(std::function<void()> task) override;

@@ -1,12 +1,16 @@
 // Transport tests on 127.0.0.1: delivery between real transports, batching of all groups into
-// one frame, bounded queues, reconnect, isolation from a stalled peer, the test block hook.
+// one frame, bounded queues, reconnect, isolation from a stalled peer, the test block hook, a
+// transport on a shared io_context.
 #include "net/transport.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
 #include <thread>
 
 #include "net/handshake.h"
@@ -73,6 +77,47 @@ TEST(TransportTest, TwoNodesExchangeMessagesInOrder) {
   EXPECT_GT(s.sent_bytes, 0u);
   EXPECT_EQ(s.received_messages, static_cast<uint64_t>(kN));
   EXPECT_TRUE(s.connected);
+}
+
+// kvd runs its transport on the store loop's io_context (SharedIo): no thread of its own,
+// callbacks on the loop's thread, Stop through the owner's run_sync while the loop runs.
+TEST(TransportTest, RunsOnASharedIoContext) {
+  boost::asio::io_context loop;
+  auto work = boost::asio::make_work_guard(loop);
+  std::thread loop_thread([&] { loop.run(); });
+  const std::thread::id loop_id = loop_thread.get_id();
+  SharedIo shared{&loop, [&](const std::function<void()>& fn) {
+                    if (std::this_thread::get_id() == loop_id || loop.stopped()) return fn();
+                    std::promise<void> done;
+                    boost::asio::post(loop, [&] {
+                      fn();
+                      done.set_value();
+                    });
+                    done.get_future().wait();
+                  }};
+  std::atomic<int> off_loop_callbacks{0};
+  {
+    TransportOptions o;
+    o.io = shared;
+    TestNode a(1, 0, testing::kClusterId, o), b(2, 0, testing::kClusterId, o);
+    b.OnRaftForTesting([&] {
+      if (std::this_thread::get_id() != loop_id) ++off_loop_callbacks;
+    });
+    ASSERT_OK(a.Start());
+    ASSERT_OK(b.Start());
+    a.t().SetPeer(NodeId(2), b.address());
+    b.t().SetPeer(NodeId(1), a.address());
+    constexpr int kN = 200;
+    for (int i = 0; i < kN; ++i) ASSERT_TRUE(a.t().Send(MakeMsg(1, 2, i % 3 + 1, i)));
+    ASSERT_TRUE(WaitFor([&] { return b.received_count() == kN; })) << b.received_count();
+    auto at_b = b.received();
+    for (int i = 0; i < kN; ++i) EXPECT_EQ(at_b[i].msg.index(), static_cast<uint64_t>(i));
+    // Both stop (through run_sync) while the loop still runs; the loop outlives them.
+  }
+  EXPECT_EQ(off_loop_callbacks.load(), 0);
+  work.reset();
+  loop.stop();
+  loop_thread.join();
 }
 
 TEST(TransportTest, ThreeNodesAllToAll) {

@@ -3,6 +3,7 @@
 #ifndef RINGKV_TESTS_NET_TRANSPORT_TEST_NODE_H_
 #define RINGKV_TESTS_NET_TRANSPORT_TEST_NODE_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,7 @@ class TestNode {
     }
     Transport::Handlers h;
     h.on_raft = [this](NodeId from, std::vector<raftpb::Message> msgs) {
+      if (on_raft_) on_raft_();
       std::lock_guard<std::mutex> l(mu_);
       ++batches_;
       for (auto& m : msgs) received_.push_back({from, std::move(m)});
@@ -64,6 +66,8 @@ class TestNode {
   ~TestNode() { transport_->Stop(); }
 
   Status Start() { return transport_->Start(); }
+  // Runs `f` (on the transport's thread) at every received batch. Set before Start.
+  void OnRaftForTesting(std::function<void()> f) { on_raft_ = std::move(f); }
   Transport& t() { return *transport_; }
   uint16_t port() const { return transport_->port(); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
@@ -106,6 +110,7 @@ class TestNode {
 
  private:
   NodeId id_;
+  std::function<void()> on_raft_;
   std::unique_ptr<Transport> transport_;
   mutable std::mutex mu_;
   std::vector<Received> received_;
