@@ -12,7 +12,8 @@ PARTS = [
     ("RocksDB: memtable inserts (stack cut short)",
      lambda s: "MemTable::Add" in s and "PostLogWrite" not in s and "OnBatchWritten" not in s),
     ("RocksDB: the Raft log write (WAL, memtable, fdatasync)", lambda s: "PostLogWrite" in s),
-    ("RocksDB: the apply write", lambda s: "OnBatchWritten" in s and "RocksEngine::Write" in s),
+    ("RocksDB: the apply write",
+     lambda s: ("OnBatchWritten" in s and "RocksEngine::Write" in s) or "RocksEngine::WriteAll" in s),
     ("RocksDB: reads (Get)", lambda s: "RocksEngine::Get" in s or "DBImpl::Get" in s),
     ("RocksDB: flush and compaction", lambda s: "BGWork" in s or "BackgroundCall" in s),
     ("apply in memory (applier, sessions)",
@@ -25,6 +26,10 @@ PARTS = [
     ("client frames (socket, parse, route, answer)",
      lambda s: s.startswith("ringkv-frame") or "ClientService" in s or "FrameServer" in s
      or "HandleRequest" in s or "Store::Dispatch" in s or "RequestRouter" in s),
+    # Since a9dac3d the peer and client sockets run on the store loop's thread: their socket
+    # calls and frame reads and writes cannot be told apart by thread name any more.
+    ("sockets on the loop (peer and client reads and writes)",
+     lambda s: "reactive_socket" in s or "ringkv::net::Connection" in s),
     ("gossip", lambda s: "gossip" in s.lower()),
     ("kernel: scheduler, epoll, futex (wake-ups)",
      lambda s: "schedule [k]" in s or "epoll_wait" in s or "futex" in s),
