@@ -4,7 +4,8 @@
 #include <pthread.h>
 
 #include <boost/asio/post.hpp>
-#include <future>
+
+#include "common/run_sync.h"
 
 namespace ringkv::net {
 
@@ -36,16 +37,7 @@ void IoThread::RunSync(const std::function<void()>& fn) {
     shared_.run_sync(fn);
     return;
   }
-  if (!thread_.joinable() || InThread() || io_.stopped()) {
-    fn();
-    return;
-  }
-  std::promise<void> done;
-  boost::asio::post(io_, [&] {
-    fn();
-    done.set_value();
-  });
-  done.get_future().wait();
+  RunSyncOn(io_, !thread_.joinable() || InThread() || io_.stopped(), fn);
 }
 
 }  // namespace ringkv::net

@@ -3,8 +3,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <future>
 #include <utility>
+
+#include "common/run_sync.h"
 
 namespace ringkv::store {
 namespace {
@@ -59,16 +60,7 @@ void AsioNodeEnv::Stop(std::function<void()> last) {
 }
 
 void AsioNodeEnv::RunSync(const std::function<void()>& fn) {
-  if (!loop_thread_.joinable() || OnLoop() || io_.stopped()) {
-    fn();
-    return;
-  }
-  std::promise<void> done;
-  boost::asio::post(io_, [&] {
-    fn();
-    done.set_value();
-  });
-  done.get_future().wait();
+  RunSyncOn(io_, !loop_thread_.joinable() || OnLoop() || io_.stopped(), fn);
 }
 
 void AsioNodeEnv::Post(std::function<void()> task) { boost::asio::post(io_, std::move(task)); }
