@@ -326,7 +326,6 @@ void Node::Stop() {
       }
     }
     client_service_->Stop();
-    client_service_.reset();
   }
   // A storage compaction still running is cancelled (RocksDB stops it soon).
   storage_compactor_.reset();
@@ -338,6 +337,11 @@ void Node::Stop() {
   // thread may still call Send on the stopped transport, which refuses safely.
   if (transport_) transport_->Stop();
   if (store_) store_->Stop();
+  // Only now, with the loop stopped: the client port and the transport may run on the loop
+  // (Node::LoopIo), and the completions their Stop set off (an aborted accept or read, a
+  // cancelled timer) run there afterwards and reach into them; a loop that has stopped runs
+  // none, and the io_context (env_) outlives their sockets.
+  client_service_.reset();
   store_.reset();
   transport_.reset();
   transport_adapter_.reset();
