@@ -176,6 +176,11 @@ bool Replica::HasTickedWork() const {
 
 bool Replica::NeedsTicks() const { return !raw_->quiesced() || HasTickedWork(); }
 
+void Replica::CampaignAfterRestart() {
+  if (!options_.quiesce || !options_.pre_vote) return;
+  raw_->Campaign();  // a learner or a replica outside its configuration does not campaign
+}
+
 void Replica::Tick() {
   // Quiesce only with a failure detector, and with nothing of our own in flight.
   const bool may_quiesce = env_->LivenessKnown() && !HasTickedWork();

@@ -58,6 +58,8 @@ ringkv::Status ReplicaSet::OpenExisting() {
     if (replicas_.count(g) > 0) continue;
     ringkv::Status s = Add(g, nullptr);
     if (!s.ok()) return s;
+    // The node restarted: wake the group's sleeping replicas now (Replica::CampaignAfterRestart).
+    replicas_.at(g)->CampaignAfterRestart();
   }
   return ringkv::Status::OK();
 }

@@ -56,7 +56,8 @@ class ReplicaSet {
   // else the stored one, else the node id (bootstrap configuration). Errors: storage.
   ringkv::Status Add(GroupId group, const raftpb::ConfState* bootstrap,
                      std::optional<NodeId> new_raft_id = std::nullopt);
-  // Reopens every replica whose state is on disk.
+  // Reopens every replica whose state is on disk (at the node's start), each starting a
+  // pre-vote at once with quiescence (Replica::CampaignAfterRestart).
   ringkv::Status OpenExisting();
   // As Add, logging the creation; null (and an ERROR line) when it fails.
   replica::Replica* Create(GroupId group, const raftpb::ConfState* bootstrap,

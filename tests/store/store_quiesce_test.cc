@@ -113,5 +113,34 @@ TEST(StoreQuiesceTest, SleepingGroupsOfADeadLeaderElect) {
       << c.DescribeGroup(g);
 }
 
+// Node sim seed 39342: a sleeping group's leader node crashed and restarted twice, each time
+// back before gossip's suspicion timeout (300 ms), so its followers were never told and slept
+// on under it; the restarted replica's election timer (150-300 ms) was all that could wake
+// them, and the first restart crashed before it ran out. Here the leader's node flaps (down
+// 150 ms, up 100 ms, shorter than any election timeout) and gossip never suspects it: a
+// restarted replica's pre-vote wakes the group at once, and the two other voters elect.
+TEST(StoreQuiesceTest, SleepingGroupsOfALeaderThatFlapsElect) {
+  SimCluster c(QuiescingOptions());
+  c.Start();
+  ASSERT_TRUE(c.WaitForLeaders(10s));
+  c.RunFor(1s);
+  ASSERT_EQ(c.QuiescedReplicas().second, 12u);
+  const GroupId g(1);
+  std::optional<NodeId> old = c.LeaderOf(g);
+  ASSERT_TRUE(old.has_value());
+  auto another_leads = [&] {
+    std::optional<NodeId> l = c.LeaderOf(g);
+    return l.has_value() && *l != *old;
+  };
+  bool elected = false;
+  for (int flap = 0; flap < 8 && !elected; ++flap) {
+    c.Crash(*old);
+    elected = c.RunUntil(another_leads, 150ms);
+    c.Restart(*old);
+    elected = c.RunUntil(another_leads, 100ms) || elected;
+  }
+  EXPECT_TRUE(elected) << c.DescribeGroup(g);
+}
+
 }  // namespace
 }  // namespace ringkv::store::sim
