@@ -79,6 +79,15 @@ struct Config {
   bool quiesce = false;
   int quiesce_after_ticks = 6;
 
+  // Coalesced heartbeats (issue 13): the driver, not the tick, decides when a leader's periodic
+  // heartbeats go. It calls RawNode::Heartbeat() on every group it leads at the same moment,
+  // once every heartbeat_tick ticks, so the heartbeats of all its groups, and their answers,
+  // leave in one loop turn and one frame per peer instead of up to heartbeat_tick turns, each
+  // group at its own phase. Ticks still count the election timeout and CheckQuorum. The driver
+  // must call Heartbeat at least every heartbeat_tick ticks while it ticks the node. Default:
+  // off (each group heartbeats on its own heartbeat_tick).
+  bool driver_heartbeats = false;
+
   // Seed of this node's randomness (election timeout jitter). Different nodes should have
   // different seeds; the simulation derives them from its run seed.
   uint64_t seed = 0;

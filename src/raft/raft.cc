@@ -72,6 +72,7 @@ Raft::Raft(const Config& c)
       pre_vote_(c.pre_vote),
       heartbeat_timeout_(c.heartbeat_tick),
       election_timeout_(c.election_tick),
+      driver_heartbeats_(c.driver_heartbeats),
       quiesce_enabled_(c.quiesce),
       quiesce_after_ticks_(c.quiesce_after_ticks),
       rand_(c.seed ^ (c.id.value() * 0x9E3779B97F4A7C15ull)),
@@ -320,10 +321,18 @@ void Raft::TickHeartbeat() {
   }
   if (state_ != StateRole::kLeader) return;
   MaybeTransferAfterRemoval();
-  if (heartbeat_elapsed_ >= heartbeat_timeout_) {
+  if (!driver_heartbeats_ && heartbeat_elapsed_ >= heartbeat_timeout_) {
     heartbeat_elapsed_ = 0;
     BcastHeartbeat();
   }
+}
+
+void Raft::DriverHeartbeat() {
+  // A sleeping leader sends nothing (its quiesce heartbeat told the followers not to expect
+  // any); the driver does not tick it either.
+  if (!driver_heartbeats_ || quiesced_ || state_ != StateRole::kLeader) return;
+  heartbeat_elapsed_ = 0;
+  BcastHeartbeat();
 }
 
 void Raft::ResetRandomizedElectionTimeout() {

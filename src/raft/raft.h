@@ -56,6 +56,8 @@ class Raft {
   Status Step(raftpb::Message m);
   // `may_quiesce`: the driver has nothing pending either (see MaybeQuiesce).
   void Tick(bool may_quiesce = true);
+  // Config::driver_heartbeats: the driver's heartbeat moment (RawNode::Heartbeat).
+  void DriverHeartbeat();
   Result<EntryId> Propose(std::string data, raftpb::EntryType type);
   Status ReadIndex(std::string ctx);
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
@@ -218,6 +220,8 @@ class Raft {
   bool pre_vote_;
   int heartbeat_timeout_;
   int election_timeout_;
+  // Config::driver_heartbeats: TickHeartbeat leaves periodic heartbeats to DriverHeartbeat.
+  const bool driver_heartbeats_;
   const bool quiesce_enabled_;
   const int quiesce_after_ticks_;
   // Quiescence state: asleep, and the leader's count of consecutive idle ticks.

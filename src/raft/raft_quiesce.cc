@@ -120,8 +120,8 @@ void Raft::Unquiesce() {
   }
   // Unticked time passed: the followers' acknowledgements from before quiescing prove nothing
   // now. Aging them past an election timeout voids the lease (LeaseValid) until fresh ones
-  // arrive; CheckQuorum starts a fresh round, and heartbeats go out at the next tick, waking
-  // the followers.
+  // arrive; CheckQuorum starts a fresh round, and heartbeats go out at the next tick (with
+  // driver_heartbeats at the driver's next heartbeat moment), waking the followers.
   ticks_ += static_cast<uint64_t>(election_timeout_);
   election_elapsed_ = 0;
   heartbeat_elapsed_ = heartbeat_timeout_ - 1;

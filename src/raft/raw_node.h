@@ -50,6 +50,10 @@ class RawNode {
   // Config::quiesce) the leader's quiescence, which `may_quiesce` = false holds off (the driver
   // has requests of its own in flight). A quiesced node ignores ticks.
   void Tick(bool may_quiesce = true);
+  // With Config::driver_heartbeats: a leader (awake) sends its periodic heartbeats now, those
+  // an append did not make redundant. Does nothing on a follower, a candidate or a quiesced
+  // leader, and without driver_heartbeats.
+  void Heartbeat();
 
   // Quiescence (Config::quiesce; docs/architecture.md). True while the node sleeps: the driver
   // need not tick it until it wakes, which any proposal, read, campaign, transfer or peer

@@ -103,6 +103,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   c.max_committed_size_per_ready = r->options_.max_committed_size_per_ready;
   c.seed = r->options_.seed ^ r->options_.group.value();
   c.quiesce = r->options_.quiesce;
+  c.driver_heartbeats = r->options_.coalesced_heartbeats;
   // Raft's own lines name the shard (many groups share one log).
   r->group_logger_ = std::make_unique<GroupLogger>(env->raft_logger(), r->options_.group);
   c.logger = r->group_logger_.get();
@@ -181,7 +182,7 @@ void Replica::CampaignAfterRestart() {
   raw_->Campaign();  // a learner or a replica outside its configuration does not campaign
 }
 
-void Replica::Tick() {
+void Replica::Tick(bool heartbeat_due) {
   // Quiesce only with a failure detector, and with nothing of our own in flight.
   const bool may_quiesce = env_->LivenessKnown() && !HasTickedWork();
   if (pending_apply_) {
@@ -189,11 +190,13 @@ void Replica::Tick() {
     // their responses) leave here, or followers would elect another leader and a follower
     // would look dead.
     raw_->Tick(may_quiesce);
+    if (heartbeat_due) raw_->Heartbeat();
     FlushMessages();
     return;
   }
   MaybeStepPendingSnapshot();
   raw_->Tick(may_quiesce);
+  if (heartbeat_due) raw_->Heartbeat();
   const Clock::time_point now = env_->Now();
   if (leases_.leading()) ExpireLeases(now);
   watch_hub_.Tick(now);

@@ -107,6 +107,10 @@ struct ReplicaOptions {
   // comes from the node's liveness view (ReplicaEnv::NodeLive); the store turns it on only with
   // one (kvd: gossip; --quiesce). Default: off.
   bool quiesce = false;
+  // Coalesced heartbeats (raft::Config::driver_heartbeats): this leader's periodic heartbeats
+  // go when the store says (Tick(true)), at the same tick for every group of the node, so all
+  // leave in one turn and one frame per peer. Default: off (each group on its own phase).
+  bool coalesced_heartbeats = false;
   uint64_t seed = 0;
   // Limits: larger keys/values are refused with INVALID_ARGUMENT. Defaults: 4 KiB, 1 MiB.
   size_t max_key_bytes = 4096;
@@ -214,7 +218,8 @@ class Replica {
   // Raft input.
   // A peer's Raft message. A MsgSnap is dropped: snapshots come only as chunk streams.
   void Step(raftpb::Message m);
-  void Tick();
+  // `heartbeat_due`: the store's heartbeat moment (ReplicaOptions::coalesced_heartbeats).
+  void Tick(bool heartbeat_due = false);
   // Quiescence. quiesced(): the group sleeps here. NeedsTicks(): the store must keep calling
   // Tick and ExpireRequests (the group is awake, or requests or an apply wait here).
   // LivenessChanged(): ReplicaEnv::NodeLive's answers changed (may wake the group).

@@ -133,13 +133,20 @@ void Store::OnTick() {
   // below, every loop turn in TurnPipeline, liveness changes above). Find marks each one
   // touched: the turn this schedules visits it.
   std::vector<GroupId> asleep;
+  // Coalesced heartbeats: every group this node leads heartbeats on the same tick, so one turn
+  // and one frame per peer carry them all (and the answers come back the same way), instead of
+  // heartbeat_tick turns with each group at its own phase.
+  ++ticks_;
+  const bool heartbeat_due =
+      options_.replica.coalesced_heartbeats &&
+      ticks_ % static_cast<uint64_t>(options_.replica.heartbeat_tick) == 0;
   for (GroupId g : replicas_.ticking()) {
     replica::Replica* r = replicas_.Find(g);
     if (r == nullptr) {  // deleted since
       asleep.push_back(g);
       continue;
     }
-    r->Tick();
+    r->Tick(heartbeat_due);
     r->ExpireRequests(now);
     ringkv::Status s = r->RetryStalledApply(now);
     if (!s.ok()) FailStop(s, "applying committed entries");

@@ -146,6 +146,8 @@ class Store final : public replica::ReplicaEnv, private TurnSink {
   std::unique_ptr<NodeEnv> own_env_;  // when none was given
   NodeEnv* const env_;
   std::unique_ptr<LoopTimer> tick_timer_;
+  // OnTick calls so far: the rhythm of coalesced heartbeats.
+  uint64_t ticks_ = 0;
   std::atomic<bool> running_{false};
 
   // State below is owned by the loop thread.

@@ -203,6 +203,9 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   Random quiesce_rng(seed * 0xBF58476D1CE4E5B9ull + 13);
   o.quiesce = quiesce_rng.Uniform(8) != 0;
   if (g_quiesce_override) o.quiesce = *g_quiesce_override;
+  // Coalesced heartbeats in three seeds of four (kvd's default is on), dice of their own.
+  Random beats_rng(seed * 0xD6E8FEB86659FD93ull + 17);
+  o.coalesced_heartbeats = beats_rng.Uniform(4) != 0;
   o.leaderless_bound = std::chrono::milliseconds(kLeaderlessBoundMs);
   SimCluster cluster(o);
   SimScheduler& sched = cluster.scheduler();
@@ -212,7 +215,8 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
          << o.drop << ", duplicate " << o.duplicate << ", " << (append ? "append" : "register")
          << (o.membership ? ", membership" : "")
          << (snapshots ? ", snapshots with crash points" : "")
-         << (o.quiesce ? ", quiesce" : "");
+         << (o.quiesce ? ", quiesce" : "")
+         << (o.coalesced_heartbeats ? ", coalesced heartbeats" : "");
 
   auto fail = [&](const std::string& what) {
     result.violations = 1;

@@ -237,5 +237,26 @@ TEST(QuiesceTest, StaleQuiesceHeartbeatDoesNotPutAnUpToDateFollowerToSleep) {
   EXPECT_FALSE(net->node(2).quiesced());
 }
 
+// A sleeping leader sends no driver heartbeats (they would wake its followers).
+TEST(QuiesceTest, SleepingLeaderIgnoresTheDriversHeartbeat) {
+  Detector d;
+  auto net = std::make_unique<TestNetwork>(3, [](Config& c) {
+    c.quiesce = true;
+    c.quiesce_after_ticks = 6;
+    c.driver_heartbeats = true;
+  });
+  for (uint64_t n = 1; n <= 3; ++n) net->node(n).SetPeerLiveness(d.Live());
+  net->node(1).Campaign();
+  net->Stabilize();
+  ASSERT_OK(net->node(1).Propose("x=1"));
+  net->Stabilize();
+  net->TickAll(7);
+  ASSERT_TRUE(AllQuiesced(*net));
+  net->node(1).Heartbeat();
+  net->Stabilize();
+  EXPECT_TRUE(AllQuiesced(*net));
+  EXPECT_FALSE(net->node(1).HasReady());
+}
+
 }  // namespace
 }  // namespace ringkv::raft

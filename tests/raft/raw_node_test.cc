@@ -166,5 +166,58 @@ TEST(RawNodeTest, ReadIndexHeartbeatsAreNeverSkipped) {
   ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
 }
 
+// Config::driver_heartbeats (coalesced heartbeats): ticks send no periodic heartbeats, the
+// driver's Heartbeat() does, on a leader only; followers stay with the leader as long as the
+// driver beats at least every heartbeat_tick ticks.
+TEST(RawNodeTest, DriverHeartbeatsGoOnlyWhenTheDriverSays) {
+  TestNetwork net(3, [](Config& c) {
+    c.heartbeat_tick = 3;
+    c.driver_heartbeats = true;
+  });
+  net.node(1).Campaign();
+  net.Stabilize();
+  int heartbeats = 0;
+  net.SetDrop([&](const raftpb::Message& m) {
+    if (m.type() == raftpb::MSG_HEARTBEAT) ++heartbeats;
+    return false;
+  });
+  net.TickAll(9);  // three heartbeat intervals of ticks alone: no heartbeat
+  EXPECT_EQ(heartbeats, 0);
+  net.node(1).Heartbeat();
+  net.Stabilize();
+  EXPECT_EQ(heartbeats, 2);  // one to each follower
+  net.node(2).Heartbeat();   // a follower has none to send
+  net.Stabilize();
+  EXPECT_EQ(heartbeats, 2);
+  // Beaten every 3 ticks, the leader keeps its followers for many election timeouts.
+  const Term term = net.node(1).term();
+  for (int i = 0; i < 30; ++i) {
+    net.TickAll(3);
+    net.node(1).Heartbeat();
+    net.Stabilize();
+  }
+  EXPECT_EQ(net.node(1).role(), StateRole::kLeader);
+  EXPECT_EQ(net.node(2).term(), term);
+  EXPECT_EQ(net.node(3).lead(), NodeId(1));
+  EXPECT_EQ(heartbeats, 2 + 60);
+}
+
+// Without driver_heartbeats, Heartbeat() changes nothing (the tick keeps the rhythm).
+TEST(RawNodeTest, HeartbeatIsANoOpWithoutDriverHeartbeats) {
+  TestNetwork net(3, [](Config& c) { c.heartbeat_tick = 3; });
+  net.node(1).Campaign();
+  net.Stabilize();
+  int heartbeats = 0;
+  net.SetDrop([&](const raftpb::Message& m) {
+    if (m.type() == raftpb::MSG_HEARTBEAT) ++heartbeats;
+    return false;
+  });
+  net.node(1).Heartbeat();
+  net.Stabilize();
+  EXPECT_EQ(heartbeats, 0);
+  net.TickAll(3);
+  EXPECT_EQ(heartbeats, 2);
+}
+
 }  // namespace
 }  // namespace ringkv::raft

@@ -27,6 +27,7 @@ class SimCluster::Transport final : public StoreTransport {
   bool Send(raftpb::Message m) override {
     const NodeId from = self_;
     const NodeId to = NodeOfReplica(NodeId(m.to()));  // before m moves
+    if (cluster_->send_observer_) cluster_->send_observer_(from, m);
     // A duplicate (a resend after a reconnect, say) is an independent copy: its own delay,
     // its own chance to be lost.
     if (cluster_->Chance(cluster_->options_.duplicate)) {
@@ -105,6 +106,7 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   }
   o.replica.seed = options_.seed * 1000 + id.value();
   o.replica.quiesce = options_.quiesce;
+  o.replica.coalesced_heartbeats = options_.coalesced_heartbeats;
   if (options_.compact_threshold > 0) o.replica.compact_threshold = options_.compact_threshold;
   if (options_.compact_keep > 0) o.replica.compact_keep = options_.compact_keep;
   o.replica.observer = invariants_.get();

@@ -58,6 +58,9 @@ class SimCluster {
     // views (as with membership, but placement stays off without it) are the failure detector
     // that wakes the followers of a dead leader.
     bool quiesce = false;
+    // Coalesced heartbeats (ReplicaOptions::coalesced_heartbeats, kvd's
+    // --coalesce_heartbeats).
+    bool coalesced_heartbeats = false;
     std::chrono::milliseconds gossip_round{100};
     SimGossip::Timing gossip{};
     std::chrono::milliseconds placement_interval{200};
@@ -180,6 +183,10 @@ class SimCluster {
   std::pair<size_t, size_t> QuiescedReplicas();
   // Raft's safety invariants, checked as replicas lead and apply (sim_invariants.h).
   const SimInvariants& invariants() const { return *invariants_; }
+  // Tests: called with every Raft message a node hands its transport (before the network).
+  void set_send_observer(std::function<void(NodeId from, const raftpb::Message&)> f) {
+    send_observer_ = std::move(f);
+  }
   // The nodes that are not gone (up or down).
   std::vector<NodeId> node_ids() const;
 
@@ -223,6 +230,7 @@ class SimCluster {
   bool ConfigurationAgrees(const Statuses& st, GroupId group, std::string* why);
 
   const Options options_;
+  std::function<void(NodeId from, const raftpb::Message&)> send_observer_;
   ring::RingConfig ring_;
   SimScheduler scheduler_;
   std::mt19937_64 rng_;

@@ -173,9 +173,17 @@ void Cluster::UpdateDetector() {
 }
 
 void Cluster::TickAll() {
+  // With driver heartbeats, every node beats on the same ticks, as kvd's store does for all
+  // its groups (a restarted node joins the rhythm at once).
+  ++ticks_;
+  const NodeParams& p = options_.node_params;
+  const bool beat = p.driver_heartbeats && ticks_ % static_cast<uint64_t>(p.heartbeat_tick) == 0;
   for (NodeId id : up_node_ids()) {
     if (failed()) return;
-    WithNode(id, [](RawNode& r) { r.Tick(); });
+    WithNode(id, [beat](RawNode& r) {
+      r.Tick();
+      if (beat) r.Heartbeat();
+    });
   }
 }
 

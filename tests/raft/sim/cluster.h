@@ -230,6 +230,8 @@ class Cluster : public NodeHost {
   uint64_t seq_ = 0;
   int64_t now_ms_ = 0;
   int64_t next_tick_ms_ = 0;
+  // TickAll calls so far: the rhythm of driver heartbeats.
+  uint64_t ticks_ = 0;
   uint64_t steps_ = 0;
   uint64_t fault_epoch_ = 0;
   double window_crash_p_ = 0;

@@ -61,6 +61,7 @@ Status SimNode::Start() {
   c.pre_vote = params_.pre_vote;
   c.read_only_option = params_.read_only_option;
   c.quiesce = params_.quiesce;
+  c.driver_heartbeats = params_.driver_heartbeats;
   c.seed = params_.seed * 1000003 + incarnation_;
   c.logger = &logger_;
   Result<std::unique_ptr<RawNode>> raw = RawNode::Create(c);

@@ -72,6 +72,9 @@ struct NodeParams {
   uint64_t seed = 0;
   // Quiescence (Config::quiesce), with the host's failure detector (NodeHost::PeerLive).
   bool quiesce = false;
+  // Coalesced heartbeats (Config::driver_heartbeats): the cluster beats every node's groups
+  // at the same moment, every heartbeat_tick ticks (Cluster::TickAll).
+  bool driver_heartbeats = false;
 };
 
 class SimNode {

@@ -362,6 +362,9 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
   Random quiesce(seed * 0xBF58476D1CE4E5B9ull + 13);
   p.quiesce = quiesce.Bernoulli(0.5);
   co.detect_ms = Pick(quiesce, std::vector<int64_t>{50, 200, 1000});
+  // Coalesced (driver) heartbeats in half the seeds, as kvd runs them. Its own stream too.
+  Random beats(seed * 0xD6E8FEB86659FD93ull + 17);
+  p.driver_heartbeats = beats.Bernoulli(0.5);
 
   Cluster c(co);
   ChaosController chaos(&c, mix, membership, p.quiesce ? &quiesce : nullptr);
@@ -400,6 +403,7 @@ SeedResult RunSeed(uint64_t seed, uint64_t step_budget) {
      << ": check_quorum=" << p.check_quorum << " pre_vote=" << p.pre_vote
      << " lease_reads=" << (p.read_only_option == ReadOnlyOption::kLeaseBased)
      << (p.quiesce ? " quiesce(detector " + std::to_string(co.detect_ms) + " ms)" : "")
+     << (p.driver_heartbeats ? " driver_heartbeats" : "")
      << " max_size_per_msg=" << p.max_size_per_msg << " max_inflight=" << p.max_inflight_msgs
      << "; " << co.num_nodes << " voters, " << c.node_ids().size() << " nodes, " << c.steps()
      << " steps, " << c.now_ms() << " ms, writes " << s.writes_acked << "/" << s.writes_proposed
