@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
 # Where a replicated write's CPU goes (issue 13 item 4): a fresh 3-node RingKV, kvbench writes
-# of 128-byte values at 64 in flight, and `perf record` (DWARF call graphs) of the three kvd
+# (128-byte values, 64 in flight by default), and `perf record` (DWARF call graphs) of the three kvd
 # over a window of the run. Prints a table of microseconds per write by part of the node
 # (bench/profile_table.py) and writes a flame graph SVG (tools/flamegraph.py).
 #
 #   bench/profile_write.sh [--build-dir DIR] [--shards N] [--concurrency C] [--seconds S]
-#                          [--svg FILE] [--keep DIR]
+#                          [--value-size BYTES] [--svg FILE] [--keep DIR]
 #
 # Needs: perf (Debian's linux-perf), python3, a RelWithDebInfo build of kvd, kvctl, kvbench.
 # Results: docs/benchmarks.md, "Where a replicated write's CPU goes".
 set -euo pipefail
 PROG=$(basename "$0")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build SHARDS=32 CONC=64 SECONDS_=8 SVG="" KEEP=""
+BUILD=$ROOT/build SHARDS=32 CONC=64 SECONDS_=8 VALUE=128 SVG="" KEEP=""
 die() { echo "$PROG: $*" >&2; exit 1; }
 while (($#)); do
   case "$1" in
     --build-dir) BUILD=$2; shift 2 ;;
     --shards) SHARDS=$2; shift 2 ;;
     --concurrency) CONC=$2; shift 2 ;;
+    --value-size) VALUE=$2; shift 2 ;;
     --seconds) SECONDS_=$2; shift 2 ;;
     --svg) SVG=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
@@ -71,7 +72,7 @@ until "$KVCTL" --endpoints="$EP" --command-timeout=2s put __profile_probe ok >/d
   sleep 0.3
 done
 # kvbench runs 2 s of warmup plus the profiled window, with a second of margin on each side.
-"$KVBENCH" --endpoints="$EP" --concurrency="$CONC" --value-size=128 --read-ratio=0 \
+"$KVBENCH" --endpoints="$EP" --concurrency="$CONC" --value-size="$VALUE" --read-ratio=0 \
   --duration=$((SECONDS_ + 2)) --warmup=2 >"$RUN/kvbench.txt" 2>&1 &
 KB=$!
 sleep 3  # pacing: the profile starts once kvbench's warmup is over
@@ -83,7 +84,7 @@ perf script -i "$RUN/perf.data" 2>/dev/null >"$RUN/perf.txt"
 python3 "$ROOT/tools/flamegraph.py" --folded <"$RUN/perf.txt" >"$RUN/folded.txt"
 if [[ -n $SVG ]]; then
   mkdir -p "$(dirname "$SVG")"
-  python3 "$ROOT/tools/flamegraph.py" --title "kvd x3, $SHARDS shards, $CONC writes in flight, 128-byte values ($(git -C "$ROOT" rev-parse --short HEAD), perf -F 499)" \
+  python3 "$ROOT/tools/flamegraph.py" --title "kvd x3, $SHARDS shards, $CONC writes in flight, $VALUE-byte values ($(git -C "$ROOT" rev-parse --short HEAD), perf -F 499)" \
     <"$RUN/perf.txt" >"$SVG"
 fi
 echo "# $SHARDS shards, $CONC in flight: $writes writes/s over the run ($(grep -m1 throughput "$RUN/kvbench.txt"))"

@@ -53,6 +53,11 @@ rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 //   WAL files forever.
 // - raft CF: moderate memtables, no compression (entries are short-lived; most die in memtables
 //   or L0 after log compaction). data CF: LZ4 and bloom filters for point reads.
+// - SST block checksums are XXH3, not RocksDB's default CRC32c: Debian's librocksdb is a
+//   portable build whose CRC32c is the table-driven software one (Slow_CRC32), 13% of the
+//   servers' CPU with 64 KiB values (docs/benchmarks.md 10b). The checksum type is recorded
+//   per file, so files written with CRC32c stay readable. (The WAL's record checksum is always
+//   CRC32c; no option changes it.)
 rocksdb::DBOptions MakeDbOptions(const EngineOptions& o, rocksdb::Env* env) {
   rocksdb::DBOptions db;
   db.create_if_missing = o.create_if_missing;
@@ -72,6 +77,7 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const EngineOptions& o,
   rocksdb::ColumnFamilyOptions c;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
+  table.checksum = rocksdb::kXXH3;
   switch (cf) {
     case Cf::kRaft:
       c.write_buffer_size = o.raft_write_buffer_size;
