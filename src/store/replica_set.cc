@@ -88,6 +88,32 @@ replica::Replica* ReplicaSet::Peek(GroupId group) const {
   return it == replicas_.end() ? nullptr : it->second.get();
 }
 
+const std::vector<GroupId>& ReplicaSet::touched() {
+  std::sort(touched_.begin(), touched_.end());  // marks never repeat a group
+  return touched_;
+}
+
+void ReplicaSet::TakeTouched(std::vector<GroupId>* groups) {
+  groups->clear();
+  groups->swap(touched_);
+  Unmark(*groups, kTurnMark);
+}
+
+std::vector<GroupId> ReplicaSet::TakeTouchedForPlacement() {
+  std::vector<GroupId> groups = std::exchange(placement_touched_, {});
+  Unmark(groups, kPlacementMark);
+  return groups;
+}
+
+void ReplicaSet::Unmark(std::vector<GroupId>& groups, uint8_t mark) {
+  for (GroupId g : groups) {
+    auto it = marks_.find(g);
+    it->second &= static_cast<uint8_t>(~mark);
+    if (it->second == 0 && !replicas_.contains(g)) marks_.erase(it);  // deleted: its flag goes
+  }
+  std::sort(groups.begin(), groups.end());
+}
+
 void ReplicaSet::Erase(GroupId g) {
   replicas_.erase(g);
   removed_leaders_.erase(g);
@@ -232,7 +258,7 @@ void ReplicaSet::DeleteForNotice(replica::Replica* r, Index notice_index) {
   Erase(g);
 }
 
-void ReplicaSet::DestroyRemoved(const std::set<GroupId>& candidates) {
+void ReplicaSet::DestroyRemoved(std::vector<GroupId>* candidates) {
   parked_.clear();
   std::map<GroupId, PendingNotice> notices;
   notices.swap(pending_removal_notices_);
@@ -245,8 +271,11 @@ void ReplicaSet::DestroyRemoved(const std::set<GroupId>& candidates) {
   }
   // removed_at() is set only by an apply (the turn's replicas, or a stalled apply retried by
   // a tick, which touches the replica: it is visited since): no other replica can have it.
-  std::set<GroupId> check(candidates);
-  check.merge(std::exchange(removed_leaders_, {}));
+  std::vector<GroupId>& check = *candidates;
+  check.insert(check.end(), removed_leaders_.begin(), removed_leaders_.end());
+  removed_leaders_.clear();
+  std::sort(check.begin(), check.end());
+  check.erase(std::unique(check.begin(), check.end()), check.end());
   for (GroupId g : check) {
     replica::Replica* r = Peek(g);
     if (r == nullptr) continue;

@@ -13,12 +13,14 @@
 #ifndef RINGKV_STORE_REPLICA_SET_H_
 #define RINGKV_STORE_REPLICA_SET_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -102,16 +104,25 @@ class ReplicaSet {
   // and no others, so an idle node's turn costs nothing per sleeping group. A way into a
   // replica that does not mark it would leave its Ready uncollected: a stalled group (the
   // node simulation's liveness checks catch it). May name groups deleted since.
+  // A mark is on the write path (every request and peer message): a flag per group and a list
+  // per reader, so marking is a hash lookup and at most two appends, and allocates nothing once
+  // the group has been marked before (std::sets allocated a node per group and turn).
   void MarkTouched(GroupId group) {
-    touched_.insert(group);
-    placement_touched_.insert(group);
+    uint8_t& marks = marks_[group];
+    if ((marks & kTurnMark) == 0) touched_.push_back(group);
+    if ((marks & kPlacementMark) == 0) placement_touched_.push_back(group);
+    marks = kTurnMark | kPlacementMark;
   }
-  // The loop turn's set: read while a turn's writes are out (TurnPipeline flushes their
-  // messages), taken (and emptied) by the turn that collects their Readies.
-  const std::set<GroupId>& touched() const { return touched_; }
-  std::set<GroupId> TakeTouched() { return std::exchange(touched_, {}); }
-  // Placement's set: the same marks, taken by each placement round (PlacementDriver).
-  std::set<GroupId> TakeTouchedForPlacement() { return std::exchange(placement_touched_, {}); }
+  // The loop turn's groups, each once, in ascending GroupId order (the order the turn visits
+  // them in, as it did when they were a std::set: the node simulation's runs per seed stay
+  // the same): read while a turn's writes are out (TurnPipeline flushes their messages),
+  // taken (and emptied) by the turn that collects their Readies. TakeTouched replaces
+  // `*groups` (its capacity reused).
+  const std::vector<GroupId>& touched();
+  void TakeTouched(std::vector<GroupId>* groups);
+  // Placement's groups: the same marks, taken by each placement round (PlacementDriver), in
+  // ascending order.
+  std::vector<GroupId> TakeTouchedForPlacement();
 
   // Routes one Raft message `from` a peer node: acts on a removal notice, drops a misaddressed
   // or stale message, replaces a stale replica or creates a new one for a leader's message,
@@ -132,8 +143,9 @@ class ReplicaSet {
   // `candidates` (the turn's replicas and those visited since the last call: the only ones
   // that can have applied their own removal since) that applied their own removal. A removed
   // leader stays until it has handed leadership over, and is checked again at every call.
+  // `candidates` may repeat groups and is left sorted, without repeats.
   // REQUIRES: no turn's writes in flight.
-  void DestroyRemoved(const std::set<GroupId>& candidates);
+  void DestroyRemoved(std::vector<GroupId>* candidates);
 
  private:
   void MaybeCreateFor(const raftpb::Message& m);
@@ -150,14 +162,20 @@ class ReplicaSet {
   const std::optional<ring::HashRing>& ring_;
   const std::function<bool()> write_in_flight_;
 
-  // Removes `g`'s replica and marks it touched (the touched sets' users skip missing groups).
+  // Removes `g`'s replica and marks it touched (the touched lists' users skip missing groups).
   void Erase(GroupId g);
+  // Clears `mark` of each of `groups` (just taken), and sorts them.
+  void Unmark(std::vector<GroupId>& groups, uint8_t mark);
 
   Map replicas_;
   std::set<GroupId> ticking_;
-  // See MarkTouched: the loop turn's and placement's copies of the same marks.
-  std::set<GroupId> touched_;
-  std::set<GroupId> placement_touched_;
+  // See MarkTouched: per group, which of the two lists holds it (a group without a replica
+  // leaves once neither does); the loop turn's and placement's lists of the same marks.
+  static constexpr uint8_t kTurnMark = 1;
+  static constexpr uint8_t kPlacementMark = 2;
+  std::unordered_map<GroupId, uint8_t> marks_;
+  std::vector<GroupId> touched_;
+  std::vector<GroupId> placement_touched_;
   // Replicas that applied their own removal while leading (DestroyRemoved re-checks them).
   std::set<GroupId> removed_leaders_;
   // Removal notices accepted while a group-commit write was in flight: the replica may be in

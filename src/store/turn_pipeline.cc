@@ -41,12 +41,15 @@ void TurnPipeline::RunCycle() {
   // their last visit, so they have no Ready, no message and no reason to wake.
   if (write_in_flight_) {
     // The next cycle starts when the sync completes; meanwhile messages that need no
-    // durability go out now, so heartbeats never wait for the disk. The touched set stays
+    // durability go out now, so heartbeats never wait for the disk. The touched list stays
     // for that cycle, which collects their Readies.
-    for (GroupId g : replicas_.touched()) {
+    const std::vector<GroupId>& touched = replicas_.touched();
+    // By index: nothing here marks a replica, but a mark would append to the list.
+    for (size_t i = 0; i < touched.size(); ++i) {
+      const GroupId g = touched[i];
       replica::Replica* r = replicas_.Peek(g);
       if (r == nullptr) continue;  // deleted since
-      visited_.insert(g);
+      visited_.push_back(g);
       ++replica_visits_;
       r->FlushMessages();
       if (r->NeedsTicks()) replicas_.MarkTicking(g);  // woken by a request (quiescence)
@@ -56,10 +59,13 @@ void TurnPipeline::RunCycle() {
   }
   const auto collect_start = clock_.Now();
   out.log_batch = std::make_shared<storage::WriteBatch>();
-  for (GroupId g : replicas_.TakeTouched()) {
+  // The list's buffer is reused turn after turn (a member, moved out while in use).
+  std::vector<GroupId> groups = std::move(turn_groups_);
+  replicas_.TakeTouched(&groups);
+  for (GroupId g : groups) {
     replica::Replica* r = replicas_.Peek(g);
     if (r == nullptr) continue;  // deleted since
-    visited_.insert(g);
+    visited_.push_back(g);
     ++replica_visits_;
     // Whatever woke a quiesced replica since the last turn (a request, placement, a snapshot)
     // scheduled this turn: from here the store ticks it again.
@@ -84,6 +90,8 @@ void TurnPipeline::RunCycle() {
       CountLeaderChange();
     }
   }
+  groups.clear();
+  turn_groups_ = std::move(groups);
   // groups_led_ counts the groups whose last seen leader is known (deleted ones included), so
   // the walk that confirms it runs only once it reaches the number of replicas.
   if (!all_led_once_ && !replicas_.empty() && groups_led_ >= replicas_.size()) {
@@ -107,13 +115,14 @@ void TurnPipeline::RunCycle() {
   // The node's Raft log budget: its compactions join this write. Logs grow only by a Ready,
   // so the budget is checked in a turn that collected one, or while the last check found the
   // node over it (LogBudget::MaybeCompact); an idle turn does not sum every group's log.
-  Result<bool> budget = false;
+  bool compacted = false;
   if (!in_flight_.empty() || log_budget_.over()) {
-    budget = log_budget_.MaybeCompact(replicas_.all(), out.log_batch.get(),
-                                      [this](GroupId g) { replicas_.MarkTouched(g); });
+    Result<bool> budget = log_budget_.MaybeCompact(
+        replicas_.all(), out.log_batch.get(), [this](GroupId g) { replicas_.MarkTouched(g); });
+    if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
+    compacted = *budget;
   }
-  if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
-  if (in_flight_.empty() && !*budget) {
+  if (in_flight_.empty() && !compacted) {
     out.log_batch.reset();  // nothing to write: the turn is its messages
   } else {
     write_in_flight_ = true;
@@ -253,7 +262,7 @@ void TurnPipeline::FinishTurn() {
   // bounded apply the rest of its entries, and completing the apply served reads).
   for (replica::Replica* r : in_flight_) {
     replicas_.MarkTouched(r->group());
-    visited_.insert(r->group());
+    visited_.push_back(r->group());
   }
   in_flight_.clear();
   const std::chrono::duration<double> apply_took = clock_.Now() - apply_started_;
@@ -266,7 +275,10 @@ void TurnPipeline::FinishTurn() {
   std::vector<std::function<void()>> deferred;
   deferred.swap(after_turn_);
   for (auto& f : deferred) f();
-  replicas_.DestroyRemoved(std::exchange(visited_, {}));
+  // visited_ takes the empty scratch list's buffer; the scratch list is emptied again after.
+  destroy_candidates_.swap(visited_);
+  replicas_.DestroyRemoved(&destroy_candidates_);
+  destroy_candidates_.clear();
   RunCycle();
 }
 

@@ -18,7 +18,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string_view>
 #include <vector>
 
@@ -109,9 +108,12 @@ class TurnPipeline {
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
   // Entries of last_leader_ that name a leader (the "all led" summary's cheap pre-check).
   size_t groups_led_ = 0;
-  // The replicas visited since the last turn's end (and the turn's own): the only ones that
-  // can have applied their own removal since (ReplicaSet::DestroyRemoved).
-  std::set<GroupId> visited_;
+  // The replicas visited since the last turn's end (and the turn's own), with repeats: the
+  // only ones that can have applied their own removal since (ReplicaSet::DestroyRemoved).
+  // Lists, not sets, and their buffers kept, so a turn allocates nothing for them.
+  std::vector<GroupId> visited_;
+  std::vector<GroupId> destroy_candidates_;  // empty between turns
+  std::vector<GroupId> turn_groups_;         // the touched groups a turn took; empty between turns
   uint64_t replica_visits_ = 0;  // see replica_visits()
   bool all_led_once_ = false;  // every hosted shard has had a leader since start (log summary)
   LogBudget log_budget_;
