@@ -58,6 +58,8 @@ class Raft {
   void Tick(bool may_quiesce = true);
   // Config::driver_heartbeats: the driver's heartbeat moment (RawNode::Heartbeat).
   void DriverHeartbeat();
+  // RawNode::VoidLease.
+  void VoidLease() { lease_floor_tick_ = ticks_; }
   Result<EntryId> Propose(std::string data, raftpb::EntryType type);
   Status ReadIndex(std::string ctx);
   raftpb::ConfState ApplyConfChange(const raftpb::ConfChange& cc);
@@ -202,6 +204,9 @@ class Raft {
   // ignore the leader lease, so this leader's lease is void for the rest of its term and every
   // read takes a heartbeat round (#11, seeds 19225 and 53607). Cleared by Reset.
   bool lease_given_away_ = false;
+  // VoidLease: acknowledgements up to this tick give no lease (the driver saw real time pass
+  // that its ticks did not count).
+  uint64_t lease_floor_tick_ = 0;
   // Index of the latest conf change proposed by this leader; a new one is refused until the
   // log is applied past it (only one change in flight, thesis 4.1).
   Index pending_conf_index_;

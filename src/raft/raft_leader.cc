@@ -229,6 +229,7 @@ bool Raft::LeaseValid() const {
     if (it == trk_.progress.end()) return std::nullopt;
     return Index(it->second.last_ack_tick);
   });
+  if (quorum_tick.value() <= lease_floor_tick_) return false;  // VoidLease
   return ticks_ - quorum_tick.value() < static_cast<uint64_t>(election_timeout_) / 2;
 }
 

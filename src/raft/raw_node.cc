@@ -40,6 +40,7 @@ Result<std::unique_ptr<RawNode>> RawNode::Create(const Config& config) {
 
 void RawNode::Tick(bool may_quiesce) { raft_->Tick(may_quiesce); }
 void RawNode::Heartbeat() { raft_->DriverHeartbeat(); }
+void RawNode::VoidLease() { raft_->VoidLease(); }
 
 bool RawNode::quiesced() const { return raft_->quiesced(); }
 

@@ -54,6 +54,12 @@ class RawNode {
   // an append did not make redundant. Does nothing on a follower, a candidate or a quiesced
   // leader, and without driver_heartbeats.
   void Heartbeat();
+  // With ReadOnlyOption::kLeaseBased: the driver saw more real time pass than its ticks
+  // counted (the process was paused or its loop stalled), so the acknowledgements so far prove
+  // nothing about now: no lease until a quorum acknowledges again. Without it, a leader paused
+  // longer than an election timeout would wake up with a lease counted in ticks that never
+  // came, and serve reads a new leader may have overtaken.
+  void VoidLease();
 
   // Quiescence (Config::quiesce; docs/architecture.md). True while the node sleeps: the driver
   // need not tick it until it wakes, which any proposal, read, campaign, transfer or peer

@@ -104,6 +104,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   c.seed = r->options_.seed ^ r->options_.group.value();
   c.quiesce = r->options_.quiesce;
   c.driver_heartbeats = r->options_.coalesced_heartbeats;
+  if (r->options_.lease_reads) c.read_only_option = raft::ReadOnlyOption::kLeaseBased;
   // Raft's own lines name the shard (many groups share one log).
   r->group_logger_ = std::make_unique<GroupLogger>(env->raft_logger(), r->options_.group);
   c.logger = r->group_logger_.get();
@@ -182,7 +183,24 @@ void Replica::CampaignAfterRestart() {
   raw_->Campaign();  // a learner or a replica outside its configuration does not campaign
 }
 
+void Replica::VoidLeaseIfTicksLag(Clock::time_point now) {
+  // The lease is half an election timeout of ticks after a quorum's acknowledgement
+  // (Raft::LeaseValid); followers refuse other candidates for a whole election timeout of
+  // their own ticks, which never run faster than real time. While no gap between two ticks
+  // exceeds a tick and a half, the lease (7 ticks by default) lasts at most 105 ms of real
+  // time plus a tick of granularity, leaving a third of the followers' 150 ms for the
+  // acknowledgement's delay. A longer gap (a paused process, a stalled loop) voids it: a new
+  // leader may have been elected meanwhile (docs/architecture.md, Reads, condition 6).
+  if (!options_.lease_reads || !last_tick_at_) return;
+  if (now - *last_tick_at_ > options_.tick * 3 / 2) raw_->VoidLease();
+}
+
 void Replica::Tick(bool heartbeat_due) {
+  if (options_.lease_reads) {
+    const Clock::time_point now = env_->Now();
+    VoidLeaseIfTicksLag(now);
+    last_tick_at_ = now;
+  }
   // Quiesce only with a failure detector, and with nothing of our own in flight.
   const bool may_quiesce = env_->LivenessKnown() && !HasTickedWork();
   if (pending_apply_) {

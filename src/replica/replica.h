@@ -111,6 +111,11 @@ struct ReplicaOptions {
   // go when the store says (Tick(true)), at the same tick for every group of the node, so all
   // leave in one turn and one frame per peer. Default: off (each group on its own phase).
   bool coalesced_heartbeats = false;
+  // Lease reads (raft::ReadOnlyOption::kLeaseBased, Raft thesis 6.4.1): a leader that heard
+  // from a quorum within half an election timeout serves a linearizable read without a
+  // heartbeat round. Assumes bounded clock drift between the nodes' tick clocks, as TiKV's
+  // and CockroachDB's leases do. Default: off (every read confirms leadership, as etcd).
+  bool lease_reads = false;
   uint64_t seed = 0;
   // Limits: larger keys/values are refused with INVALID_ARGUMENT. Defaults: 4 KiB, 1 MiB.
   size_t max_key_bytes = 4096;
@@ -396,6 +401,10 @@ class Replica {
   bool holds_install_slot_ = false;
   // Whether this node led the group at the last Ready (to notice lost leadership).
   bool was_leader_ = false;
+  // Lease reads: when Tick last ran (real time), and the check that voids the Raft lease when
+  // more real time passed than the ticks counted (a paused process, a stalled loop).
+  std::optional<Clock::time_point> last_tick_at_;
+  void VoidLeaseIfTicksLag(Clock::time_point now);
   std::optional<Index> removed_at_;
   // Bytes of the applied entries still in the log (estimate: summed as entries are applied,
   // scaled down by compactions; see ReplicaOptions::compact_log_bytes). Loop thread.

@@ -251,6 +251,9 @@ void Replica::IssueReadIndex() {
     for (auto& r : reads) r.reply(NotLeaderResponse());
     return;
   }
+  // Before the lease may answer: a tick that is late (this turn may run before the tick that
+  // a pause delayed) has not counted the time the lease needs to have counted.
+  VoidLeaseIfTicksLag(env_->Now());
   std::string ctx = reads_.NextContext();
   Status s = raw_->ReadIndex(ctx);
   if (!s.ok()) {

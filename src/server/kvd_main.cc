@@ -83,6 +83,10 @@ DEFINE_int32(heartbeat_ticks, 5, "Heartbeat interval in ticks (default 50 ms).")
 DEFINE_bool(quiesce, true,
             "Idle shards stop ticking and heartbeating (quiescence); a shard whose leader's node "
             "gossip calls suspect or dead wakes and elects. --noquiesce: every shard ticks.");
+DEFINE_bool(lease_reads, false,
+            "A shard leader that heard from a quorum within half an election timeout serves "
+            "linearizable reads without a heartbeat round (Raft thesis 6.4.1). Assumes the "
+            "nodes' clocks do not drift apart by more than that within an election timeout.");
 DEFINE_bool(coalesce_heartbeats, true,
             "Every shard this node leads heartbeats on the same tick, so one frame per peer "
             "carries them all. --nocoalesce_heartbeats: each shard heartbeats on its own phase.");
@@ -207,7 +211,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kHelpGroups 
                                  "gossip_probe_interval_ms", "placement_interval_ms",
                                  "dead_node_timeout_ms", "stability_delay_ms"}},
     {"Raft timing",
-     {"tick_ms", "election_ticks", "heartbeat_ticks", "quiesce", "coalesce_heartbeats"}},
+     {"tick_ms", "election_ticks", "heartbeat_ticks", "quiesce", "coalesce_heartbeats",
+      "lease_reads"}},
     {"Limits", {"max_key_bytes", "max_value_bytes", "max_pending_proposals",
                 "request_timeout_ms"}},
     {"Log compaction and snapshots", {"compact_threshold", "compact_keep", "snapshot_chunk_bytes"}},
@@ -315,6 +320,7 @@ int main(int argc, char** argv) {
   o.replica.heartbeat_tick = FLAGS_heartbeat_ticks;
   o.replica.quiesce = FLAGS_quiesce;
   o.replica.coalesced_heartbeats = FLAGS_coalesce_heartbeats;
+  o.replica.lease_reads = FLAGS_lease_reads;
   o.replica.max_key_bytes = FLAGS_max_key_bytes;
   o.replica.max_value_bytes = FLAGS_max_value_bytes;
   o.replica.max_pending_proposals = FLAGS_max_pending_proposals;

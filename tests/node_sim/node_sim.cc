@@ -206,6 +206,9 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   // Coalesced heartbeats in three seeds of four (kvd's default is on), dice of their own.
   Random beats_rng(seed * 0xD6E8FEB86659FD93ull + 17);
   o.coalesced_heartbeats = beats_rng.Uniform(4) != 0;
+  // Lease reads in one seed of four (kvd's default is off), dice of their own.
+  Random lease_rng(seed * 0x2545F4914F6CDD1Dull + 19);
+  o.lease_reads = lease_rng.Uniform(4) == 0;
   o.leaderless_bound = std::chrono::milliseconds(kLeaderlessBoundMs);
   SimCluster cluster(o);
   SimScheduler& sched = cluster.scheduler();
@@ -216,7 +219,8 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
          << (o.membership ? ", membership" : "")
          << (snapshots ? ", snapshots with crash points" : "")
          << (o.quiesce ? ", quiesce" : "")
-         << (o.coalesced_heartbeats ? ", coalesced heartbeats" : "");
+         << (o.coalesced_heartbeats ? ", coalesced heartbeats" : "")
+         << (o.lease_reads ? ", lease reads" : "");
 
   auto fail = [&](const std::string& what) {
     result.violations = 1;

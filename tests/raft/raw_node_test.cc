@@ -219,5 +219,41 @@ TEST(RawNodeTest, HeartbeatIsANoOpWithoutDriverHeartbeats) {
   EXPECT_EQ(heartbeats, 2);
 }
 
+// Lease reads answer at once while the lease holds; VoidLease (the driver saw time pass that
+// its ticks did not count) sends the next read through a heartbeat round until a quorum
+// acknowledges again.
+TEST(RawNodeTest, VoidLeaseSendsReadsThroughAHeartbeatRound) {
+  TestNetwork net(3, [](Config& c) {
+    c.heartbeat_tick = 1;
+    c.read_only_option = ReadOnlyOption::kLeaseBased;
+  });
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_OK(net.node(1).Propose("w"));
+  net.Stabilize();
+  net.TickAll(2);  // acknowledged heartbeats: the lease holds
+  int read_heartbeats = 0;
+  net.SetDrop([&](const raftpb::Message& m) {
+    if (m.type() == raftpb::MSG_HEARTBEAT && !m.context().empty()) ++read_heartbeats;
+    return false;
+  });
+  ASSERT_OK(net.node(1).ReadIndex("by-lease"));
+  net.Stabilize();
+  EXPECT_EQ(read_heartbeats, 0);
+  ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
+
+  net.node(1).VoidLease();
+  ASSERT_OK(net.node(1).ReadIndex("confirmed"));
+  net.Stabilize();
+  EXPECT_EQ(read_heartbeats, 2);
+  ASSERT_EQ(net.test_node(1).read_states.size(), 2u);
+
+  net.TickAll(2);  // fresh acknowledgements after the void: the lease holds again
+  ASSERT_OK(net.node(1).ReadIndex("by-lease-again"));
+  net.Stabilize();
+  EXPECT_EQ(read_heartbeats, 2);
+  EXPECT_EQ(net.test_node(1).read_states.size(), 3u);
+}
+
 }  // namespace
 }  // namespace ringkv::raft

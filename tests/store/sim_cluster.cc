@@ -107,6 +107,7 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   o.replica.seed = options_.seed * 1000 + id.value();
   o.replica.quiesce = options_.quiesce;
   o.replica.coalesced_heartbeats = options_.coalesced_heartbeats;
+  o.replica.lease_reads = options_.lease_reads;
   if (options_.compact_threshold > 0) o.replica.compact_threshold = options_.compact_threshold;
   if (options_.compact_keep > 0) o.replica.compact_keep = options_.compact_keep;
   o.replica.observer = invariants_.get();

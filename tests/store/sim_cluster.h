@@ -61,6 +61,8 @@ class SimCluster {
     // Coalesced heartbeats (ReplicaOptions::coalesced_heartbeats, kvd's
     // --coalesce_heartbeats).
     bool coalesced_heartbeats = false;
+    // Lease reads (ReplicaOptions::lease_reads, kvd's --lease_reads).
+    bool lease_reads = false;
     std::chrono::milliseconds gossip_round{100};
     SimGossip::Timing gossip{};
     std::chrono::milliseconds placement_interval{200};
