@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "raft/test_network.h"
 #include "testutil/status_matchers.h"
 
@@ -10,6 +12,24 @@ namespace ringkv::raft {
 namespace {
 
 using testing::TestNetwork;
+
+// Counts the heartbeats sent from now on (only those confirming reads with `reads_only`).
+std::shared_ptr<int> CountHeartbeats(TestNetwork& net, bool reads_only = false) {
+  auto n = std::make_shared<int>(0);
+  net.SetDrop([n, reads_only](const raftpb::Message& m) {
+    if (m.type() == raftpb::MSG_HEARTBEAT && (!reads_only || !m.context().empty())) ++*n;
+    return false;
+  });
+  return n;
+}
+
+// Node 1 elected, with one entry of its term committed everywhere.
+void ElectNodeOneAndCommit(TestNetwork& net) {
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_OK(net.node(1).Propose("w"));
+  net.Stabilize();
+}
 
 TEST(RawNodeTest, CampaignElectsLeaderAndReplicates) {
   TestNetwork net(3);
@@ -130,20 +150,16 @@ TEST(RawNodeTest, AppendsStandInForHeartbeatsWhileTheyFlow) {
   TestNetwork net(3, [](Config& c) { c.heartbeat_tick = 3; });
   net.node(1).Campaign();
   net.Stabilize();
-  int heartbeats = 0;
-  net.SetDrop([&](const raftpb::Message& m) {
-    if (m.type() == raftpb::MSG_HEARTBEAT) ++heartbeats;
-    return false;
-  });
+  std::shared_ptr<int> heartbeats = CountHeartbeats(net);
   for (int i = 0; i < 12; ++i) {
     ASSERT_OK(net.node(1).Propose("busy"));
     net.Stabilize();
     net.TickAll(1);
   }
-  EXPECT_EQ(heartbeats, 0);
+  EXPECT_EQ(*heartbeats, 0);
   EXPECT_EQ(net.node(1).role(), StateRole::kLeader);
   net.TickAll(12);  // idle: heartbeats again, every 3 ticks to each follower
-  EXPECT_GE(heartbeats, 6);
+  EXPECT_GE(*heartbeats, 6);
   EXPECT_EQ(net.node(2).lead(), NodeId(1));
   EXPECT_EQ(net.node(3).lead(), NodeId(1));
 }
@@ -151,18 +167,11 @@ TEST(RawNodeTest, AppendsStandInForHeartbeatsWhileTheyFlow) {
 // Reads are confirmed by a heartbeat round whatever the appends did.
 TEST(RawNodeTest, ReadIndexHeartbeatsAreNeverSkipped) {
   TestNetwork net(3, [](Config& c) { c.heartbeat_tick = 3; });
-  net.node(1).Campaign();
-  net.Stabilize();
-  ASSERT_OK(net.node(1).Propose("w"));
-  net.Stabilize();
-  int heartbeats = 0;
-  net.SetDrop([&](const raftpb::Message& m) {
-    if (m.type() == raftpb::MSG_HEARTBEAT && !m.context().empty()) ++heartbeats;
-    return false;
-  });
+  ElectNodeOneAndCommit(net);
+  std::shared_ptr<int> heartbeats = CountHeartbeats(net, /*reads_only=*/true);
   ASSERT_OK(net.node(1).ReadIndex("r1"));
   net.Stabilize();
-  EXPECT_EQ(heartbeats, 2);
+  EXPECT_EQ(*heartbeats, 2);
   ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
 }
 
@@ -176,19 +185,15 @@ TEST(RawNodeTest, DriverHeartbeatsGoOnlyWhenTheDriverSays) {
   });
   net.node(1).Campaign();
   net.Stabilize();
-  int heartbeats = 0;
-  net.SetDrop([&](const raftpb::Message& m) {
-    if (m.type() == raftpb::MSG_HEARTBEAT) ++heartbeats;
-    return false;
-  });
+  std::shared_ptr<int> heartbeats = CountHeartbeats(net);
   net.TickAll(9);  // three heartbeat intervals of ticks alone: no heartbeat
-  EXPECT_EQ(heartbeats, 0);
+  EXPECT_EQ(*heartbeats, 0);
   net.node(1).Heartbeat();
   net.Stabilize();
-  EXPECT_EQ(heartbeats, 2);  // one to each follower
+  EXPECT_EQ(*heartbeats, 2);  // one to each follower
   net.node(2).Heartbeat();   // a follower has none to send
   net.Stabilize();
-  EXPECT_EQ(heartbeats, 2);
+  EXPECT_EQ(*heartbeats, 2);
   // Beaten every 3 ticks, the leader keeps its followers for many election timeouts.
   const Term term = net.node(1).term();
   for (int i = 0; i < 30; ++i) {
@@ -199,7 +204,7 @@ TEST(RawNodeTest, DriverHeartbeatsGoOnlyWhenTheDriverSays) {
   EXPECT_EQ(net.node(1).role(), StateRole::kLeader);
   EXPECT_EQ(net.node(2).term(), term);
   EXPECT_EQ(net.node(3).lead(), NodeId(1));
-  EXPECT_EQ(heartbeats, 2 + 60);
+  EXPECT_EQ(*heartbeats, 2 + 60);
 }
 
 // Without driver_heartbeats, Heartbeat() changes nothing (the tick keeps the rhythm).
@@ -207,16 +212,12 @@ TEST(RawNodeTest, HeartbeatIsANoOpWithoutDriverHeartbeats) {
   TestNetwork net(3, [](Config& c) { c.heartbeat_tick = 3; });
   net.node(1).Campaign();
   net.Stabilize();
-  int heartbeats = 0;
-  net.SetDrop([&](const raftpb::Message& m) {
-    if (m.type() == raftpb::MSG_HEARTBEAT) ++heartbeats;
-    return false;
-  });
+  std::shared_ptr<int> heartbeats = CountHeartbeats(net);
   net.node(1).Heartbeat();
   net.Stabilize();
-  EXPECT_EQ(heartbeats, 0);
+  EXPECT_EQ(*heartbeats, 0);
   net.TickAll(3);
-  EXPECT_EQ(heartbeats, 2);
+  EXPECT_EQ(*heartbeats, 2);
 }
 
 // Lease reads answer at once while the lease holds; VoidLease (the driver saw time pass that
@@ -227,31 +228,24 @@ TEST(RawNodeTest, VoidLeaseSendsReadsThroughAHeartbeatRound) {
     c.heartbeat_tick = 1;
     c.read_only_option = ReadOnlyOption::kLeaseBased;
   });
-  net.node(1).Campaign();
-  net.Stabilize();
-  ASSERT_OK(net.node(1).Propose("w"));
-  net.Stabilize();
+  ElectNodeOneAndCommit(net);
   net.TickAll(2);  // acknowledged heartbeats: the lease holds
-  int read_heartbeats = 0;
-  net.SetDrop([&](const raftpb::Message& m) {
-    if (m.type() == raftpb::MSG_HEARTBEAT && !m.context().empty()) ++read_heartbeats;
-    return false;
-  });
+  std::shared_ptr<int> read_heartbeats = CountHeartbeats(net, /*reads_only=*/true);
   ASSERT_OK(net.node(1).ReadIndex("by-lease"));
   net.Stabilize();
-  EXPECT_EQ(read_heartbeats, 0);
+  EXPECT_EQ(*read_heartbeats, 0);
   ASSERT_EQ(net.test_node(1).read_states.size(), 1u);
 
   net.node(1).VoidLease();
   ASSERT_OK(net.node(1).ReadIndex("confirmed"));
   net.Stabilize();
-  EXPECT_EQ(read_heartbeats, 2);
+  EXPECT_EQ(*read_heartbeats, 2);
   ASSERT_EQ(net.test_node(1).read_states.size(), 2u);
 
   net.TickAll(2);  // fresh acknowledgements after the void: the lease holds again
   ASSERT_OK(net.node(1).ReadIndex("by-lease-again"));
   net.Stabilize();
-  EXPECT_EQ(read_heartbeats, 2);
+  EXPECT_EQ(*read_heartbeats, 2);
   EXPECT_EQ(net.test_node(1).read_states.size(), 3u);
 }
 

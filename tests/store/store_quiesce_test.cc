@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "store/sim_cluster.h"
@@ -21,6 +23,22 @@ SimCluster::Options QuiescingOptions() {
   o.shards = 4;
   o.quiesce = true;
   return o;
+}
+
+// Starts the cluster of QuiescingOptions and runs it until every group is led and asleep.
+void StartAndSleep(SimCluster& c) {
+  c.Start();
+  ASSERT_TRUE(c.WaitForLeaders(10s));
+  c.RunFor(1s);
+  ASSERT_EQ(c.QuiescedReplicas().second, 12u);
+}
+
+// Whether a node other than `old` leads `g` now.
+std::function<bool()> AnotherLeads(SimCluster& c, GroupId g, NodeId old) {
+  return [&c, g, old] {
+    std::optional<NodeId> l = c.LeaderOf(g);
+    return l.has_value() && *l != old;
+  };
 }
 
 TEST(StoreQuiesceTest, IdleClusterSleepsAndAWriteWakesItsGroup) {
@@ -94,23 +112,14 @@ TEST(StoreQuiesceTest, IdleTurnsVisitNoSleepingGroup) {
 
 TEST(StoreQuiesceTest, SleepingGroupsOfADeadLeaderElect) {
   SimCluster c(QuiescingOptions());
-  c.Start();
-  ASSERT_TRUE(c.WaitForLeaders(10s));
-  c.RunFor(1s);
-  ASSERT_EQ(c.QuiescedReplicas().second, 12u);
+  StartAndSleep(c);
   const GroupId g(1);
   std::optional<NodeId> old = c.LeaderOf(g);
   ASSERT_TRUE(old.has_value());
   c.Crash(*old);
   // Gossip calls it suspect after 300 ms (rounds of 100 ms); the woken followers' election
   // timers (150-300 ms, after an election timeout out of the old leader's lease) run out.
-  EXPECT_TRUE(c.RunUntil(
-      [&] {
-        std::optional<NodeId> l = c.LeaderOf(g);
-        return l.has_value() && *l != *old;
-      },
-      1500ms))
-      << c.DescribeGroup(g);
+  EXPECT_TRUE(c.RunUntil(AnotherLeads(c, g, *old), 1500ms)) << c.DescribeGroup(g);
 }
 
 // Node sim seed 39342: a sleeping group's leader node crashed and restarted twice, each time
@@ -121,17 +130,11 @@ TEST(StoreQuiesceTest, SleepingGroupsOfADeadLeaderElect) {
 // restarted replica's pre-vote wakes the group at once, and the two other voters elect.
 TEST(StoreQuiesceTest, SleepingGroupsOfALeaderThatFlapsElect) {
   SimCluster c(QuiescingOptions());
-  c.Start();
-  ASSERT_TRUE(c.WaitForLeaders(10s));
-  c.RunFor(1s);
-  ASSERT_EQ(c.QuiescedReplicas().second, 12u);
+  StartAndSleep(c);
   const GroupId g(1);
   std::optional<NodeId> old = c.LeaderOf(g);
   ASSERT_TRUE(old.has_value());
-  auto another_leads = [&] {
-    std::optional<NodeId> l = c.LeaderOf(g);
-    return l.has_value() && *l != *old;
-  };
+  const auto another_leads = AnotherLeads(c, g, *old);
   bool elected = false;
   for (int flap = 0; flap < 8 && !elected; ++flap) {
     c.Crash(*old);
