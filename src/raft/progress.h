@@ -36,6 +36,9 @@ struct Progress {
   bool is_learner = false;
   // Highest commit index sent to the follower (in appends or heartbeats).
   Index sent_commit;
+  // Highest commit index the follower reported in an append or heartbeat response: it knows
+  // the log is committed up to here (Raft::QuorumKnownCommit).
+  Index acked_commit;
   // Leader tick at which the follower last acknowledged us (append or heartbeat response).
   uint64_t last_ack_tick = 0;
   // Leader tick + 1 at which the last append went to the follower (0: none since this

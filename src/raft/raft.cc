@@ -138,6 +138,12 @@ void Raft::Send(raftpb::Message m) {
     // Forwarded read requests carry no term; everything else carries ours.
     m.set_term(term_.value());
   }
+  if (t == raftpb::MSG_APP_RESP || t == raftpb::MSG_HEARTBEAT_RESP) {
+    // Our commit index, for the leader's Progress::acked_commit (QuorumKnownCommit): the store
+    // deletes a removed replica only once a quorum of the new configuration knows the removal
+    // is committed (docs/architecture.md, Membership rule 9).
+    m.set_commit(raft_log_.committed().value());
+  }
   bool after_persist = t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP ||
                        t == raftpb::MSG_PRE_VOTE_RESP;
   if (t == raftpb::MSG_VOTE_RESP && m.to() != id_.value() &&

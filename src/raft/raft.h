@@ -89,6 +89,15 @@ class Raft {
   // heartbeat that put it to sleep.
   bool quiesced() const { return quiesced_; }
   void Unquiesce();
+
+  // Leader only (0 otherwise): the highest index that a quorum of the voters knows is
+  // committed, by the commit indexes their append and heartbeat responses reported (ours
+  // counts as our commit index). The store deletes a removed replica only once this covers
+  // its removal (docs/architecture.md, Membership rule 9).
+  Index QuorumKnownCommit() const;
+  // The index of the last conf change this leader proposed, or its last index when it was
+  // elected (rule 1 of Membership): every conf change it must apply is at or below it.
+  Index pending_conf_index() const { return pending_conf_index_; }
   // Which peers (Raft ids) are up, as the driver's failure detector sees them; null: all. Only
   // live followers must be caught up for a leader to quiesce, and a quiesced follower wakes
   // when its leader is not live. Call LivenessChanged when the answers change.

@@ -233,6 +233,16 @@ bool Raft::LeaseValid() const {
   return ticks_ - quorum_tick.value() < static_cast<uint64_t>(election_timeout_) / 2;
 }
 
+Index Raft::QuorumKnownCommit() const {
+  if (state_ != StateRole::kLeader) return Index(0);
+  return trk_.config.voters.CommittedIndex([this](NodeId id) -> std::optional<Index> {
+    if (id == id_) return raft_log_.committed();
+    auto it = trk_.progress.find(id);
+    if (it == trk_.progress.end()) return std::nullopt;
+    return it->second.acked_commit;
+  });
+}
+
 void Raft::ReleasePendingReadIndexMessages() {
   if (pending_read_index_messages_.empty()) return;
   if (!CommittedEntryInCurrentTerm()) return;
@@ -272,6 +282,9 @@ Status Raft::StepLeader(raftpb::Message& m) {
 
 void Raft::StepLeaderResponse(raftpb::Message& m, Progress& pr) {
   NodeId from(m.from());
+  if (m.type() == raftpb::MSG_APP_RESP || m.type() == raftpb::MSG_HEARTBEAT_RESP) {
+    pr.acked_commit = std::max(pr.acked_commit, Index(m.commit()));
+  }
   switch (m.type()) {
     case raftpb::MSG_APP_RESP: {
       pr.recent_active = true;

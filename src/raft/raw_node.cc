@@ -44,6 +44,14 @@ void RawNode::VoidLease() { raft_->VoidLease(); }
 
 bool RawNode::quiesced() const { return raft_->quiesced(); }
 
+void RawNode::Wake() {
+  if (raft_->quiesced()) raft_->Unquiesce();
+}
+
+Index RawNode::QuorumKnownCommit() const { return raft_->QuorumKnownCommit(); }
+
+Index RawNode::pending_conf_index() const { return raft_->pending_conf_index(); }
+
 void RawNode::SetPeerLiveness(std::function<bool(NodeId)> live) {
   raft_->SetPeerLiveness(std::move(live));
 }

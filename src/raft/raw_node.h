@@ -65,6 +65,12 @@ class RawNode {
   // need not tick it until it wakes, which any proposal, read, campaign, transfer or peer
   // message does (except the quiesce heartbeat itself), as do these two calls.
   bool quiesced() const;
+  // Wakes a quiesced node (nothing otherwise): a leader heartbeats again, and its followers'
+  // answers refresh what it knows of them (QuorumKnownCommit).
+  void Wake();
+  // Raft::QuorumKnownCommit and Raft::pending_conf_index.
+  Index QuorumKnownCommit() const;
+  Index pending_conf_index() const;
   // The driver's failure detector: whether the peer with Raft id `id` is up. Null: all are.
   // Not owned state; `live` is called during Tick, Step and LivenessChanged.
   void SetPeerLiveness(std::function<bool(NodeId)> live);

@@ -90,6 +90,11 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
     RETURN_IF_ERROR(engine->Write(b, /*sync=*/true));
   }
   RETURN_IF_ERROR(r->LoadDerivedState());
+  if (r->initialized() && !ConfContains(r->conf_state(), r->options_.self)) {
+    // It applied its own removal before the node stopped, and was not deleted yet (the store
+    // keeps it until the leader says a quorum knows the removal is committed): still removed.
+    r->removed_at_ = r->kv_.applied().applied_index;
+  }
   raft::Config c;
   c.id = r->options_.self;
   c.storage = &r->adapter_;

@@ -309,12 +309,23 @@ class Replica {
   bool initialized() const {
     return conf_state().voters_size() > 0 || conf_state().learners_size() > 0;
   }
-  // Set once this replica applied a conf change that removed it: the store then deletes it
-  // and leaves a tombstone at that index.
+  // Set once this replica applied a conf change that removed it (or, after a restart, found
+  // itself outside its applied configuration: then the applied index): the store then deletes
+  // it and leaves a tombstone, once the group's leader says it may (ReplicaSet).
   // Not while its apply write waits for disk space (the removal is not on disk yet).
   std::optional<Index> removed_at() const {
     return pending_apply_ ? std::nullopt : removed_at_;
   }
+  // Leader only: whether a quorum of the configuration knows the log is committed up to `at`
+  // (Raft::QuorumKnownCommit). When not, wakes a quiesced leader so that fresh heartbeat
+  // answers can tell.
+  bool QuorumKnowsCommitted(Index at) {
+    if (raw_->QuorumKnownCommit() >= at) return true;
+    raw_->Wake();
+    return false;
+  }
+  // Raft::pending_conf_index (leader).
+  Index pending_conf_index() const { return raw_->pending_conf_index(); }
   // Proposes a membership change; errors as RawNode::ProposeConfChange.
   Status ProposeConfChange(const raftpb::ConfChange& cc) {
     return raw_->ProposeConfChange(cc).status();

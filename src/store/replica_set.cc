@@ -117,12 +117,17 @@ void ReplicaSet::Unmark(std::vector<GroupId>& groups, uint8_t mark) {
 void ReplicaSet::Erase(GroupId g) {
   replicas_.erase(g);
   removed_leaders_.erase(g);
+  removed_waiting_.erase(g);
   MarkTouched(g);  // placement recounts the nodes in local configurations
 }
 
 replica::Replica* ReplicaSet::Route(NodeId from, raftpb::Message& m) {
   if (m.type() == raftpb::MSG_REPLICA_REMOVED) {
     HandleRemovalNotice(m);
+    return nullptr;
+  }
+  if (m.type() == raftpb::MSG_REPLICA_REMOVAL_CHECK) {
+    HandleRemovalCheck(from, m);
     return nullptr;
   }
   const NodeId to(m.to());
@@ -148,7 +153,14 @@ replica::Replica* ReplicaSet::Route(NodeId from, raftpb::Message& m) {
       m.term() <= r->term().value()) {
     // A replica we removed is still talking (it missed its removal): tell it. With replica
     // ids this includes an old replica of a node that is a member again under a new id.
-    SendRemovalNotice(r, NodeId(m.from()));
+    // Only once a quorum of our configuration knows every conf change we applied (the
+    // removal among them) is committed: until then the group may need its vote (rule 9 of
+    // Membership in docs/architecture.md). It keeps talking, so it hears again.
+    if (r->QuorumKnowsCommitted(r->pending_conf_index())) {
+      SendRemovalNotice(r, NodeId(m.from()));
+    } else {
+      MarkTicking(r->group());  // woken, if it slept: its heartbeats refresh the answers
+    }
     return nullptr;
   }
   if (!r->initialized()) {
@@ -224,9 +236,10 @@ void ReplicaSet::HandleRemovalNotice(const raftpb::Message& m) {
   replica::Replica* r = Find(g);
   // Addressed to the replica that was removed: a newer replica of this node is not concerned.
   if (r == nullptr || r->is_leader() || r->id() != NodeId(m.to())) return;
-  // Safe only if we have not applied past the notice: a replica re-added later has applied
-  // the entry that re-added it, which is beyond any notice about its earlier removal.
-  if (r->applied() >= Index(m.index())) return;
+  // A replica that applied its own removal waits for this notice. Another goes only if it has
+  // not applied past the notice: a replica re-added later has applied the entry that re-added
+  // it, which is beyond any notice about its earlier removal.
+  if (!r->removed_at() && r->applied() >= Index(m.index())) return;
   LOG(INFO) << "group " << m.group_id() << ": node " << m.from()
             << " reports this replica was removed; deleting it";
   if (write_in_flight_() && failpoint::Injected(kBugNoticeDuringWrite)) {
@@ -251,6 +264,9 @@ void ReplicaSet::HandleRemovalNotice(const raftpb::Message& m) {
 
 void ReplicaSet::DeleteForNotice(replica::Replica* r, Index notice_index) {
   const GroupId g = r->group();
+  // Never below the removal this replica applied (the tombstone refuses snapshots up to it).
+  std::optional<Index> removed = r->removed_at();
+  if (removed && *removed > notice_index) notice_index = *removed;
   storage::WriteBatch b;
   storage::MetaStore(engine_).RemoveReplica(&b, g, notice_index, r->id());
   ringkv::Status s = engine_->Write(b, /*sync=*/true);
@@ -265,7 +281,8 @@ void ReplicaSet::DestroyRemoved(std::vector<GroupId>* candidates) {
   for (const auto& [g, n] : notices) {
     replica::Replica* r = Peek(g);
     // Re-check: the replica may have been replaced, or applied past the notice, meanwhile.
-    if (r != nullptr && r->id() == n.replica && !r->is_leader() && r->applied() < n.at) {
+    if (r != nullptr && r->id() == n.replica && !r->is_leader() &&
+        (r->removed_at() || r->applied() < n.at)) {
       DeleteForNotice(r, n.at);
     }
   }
@@ -286,14 +303,61 @@ void ReplicaSet::DestroyRemoved(std::vector<GroupId>* candidates) {
       removed_leaders_.insert(g);
       continue;
     }
-    LOG(INFO) << "group " << g << ": this replica was removed at index " << *at
-              << "; deleting its data and leaving a tombstone";
-    storage::WriteBatch b;
-    storage::MetaStore(engine_).RemoveReplica(&b, g, *at, r->id());
-    ringkv::Status s = engine_->Write(b, /*sync=*/true);
-    if (!s.ok()) FailStop(s, "deleting a removed replica");
-    Erase(g);
+    // Not deleted yet: until a quorum of the new configuration knows the removal is
+    // committed, this replica may be the only live one that knows (rule 9 of Membership).
+    if (removed_waiting_.emplace(g, 0).second) {
+      LOG(INFO) << "group " << g << ": this replica was removed at index " << *at
+                << "; it stays until the leader says the new configuration knows";
+    }
   }
+}
+
+void ReplicaSet::PollRemoved() {
+  for (auto it = removed_waiting_.begin(); it != removed_waiting_.end();) {
+    replica::Replica* r = Peek(it->first);
+    if (r == nullptr) {
+      it = removed_waiting_.erase(it);
+      continue;
+    }
+    std::optional<Index> at = r->removed_at();
+    if (!at || r->is_leader() || it->second-- > 0) {
+      ++it;
+      continue;
+    }
+    it->second = std::max(options_.replica.heartbeat_tick, 1) - 1;
+    // Every voter (the leader among them, whichever it is): the leader answers.
+    const raftpb::ConfState& cs = r->conf_state();
+    std::set<uint64_t> voters(cs.voters().begin(), cs.voters().end());
+    voters.insert(cs.voters_outgoing().begin(), cs.voters_outgoing().end());
+    for (uint64_t v : voters) {
+      if (NodeId(v) == r->id()) continue;
+      raftpb::Message m;
+      m.set_type(raftpb::MSG_REPLICA_REMOVAL_CHECK);
+      m.set_to(v);
+      m.set_from(r->id().value());
+      m.set_term(r->term().value());
+      m.set_index(at->value());
+      m.set_group_id(it->first.value());
+      transport_->Send(std::move(m));
+    }
+    ++it;
+  }
+}
+
+void ReplicaSet::HandleRemovalCheck(NodeId from, const raftpb::Message& m) {
+  if (NodeOfReplica(NodeId(m.from())) != from) return;
+  const GroupId g(m.group_id());
+  replica::Replica* r = Peek(g);
+  if (r == nullptr || !r->is_leader() || r->id() != NodeId(m.to())) return;
+  // Not applied here yet: the asker is still a member for us (it asks again).
+  if (replica::ConfContains(r->conf_state(), NodeId(m.from()))) return;
+  if (r->QuorumKnowsCommitted(Index(m.index()))) {
+    SendRemovalNotice(r, NodeId(m.from()));
+    return;
+  }
+  // A quiesced leader was woken: its heartbeats' answers tell what its followers know.
+  MarkTouched(g);
+  MarkTicking(g);
 }
 
 }  // namespace ringkv::store

@@ -2,8 +2,14 @@
 // leader's message or on a snapshot for a new replica), routes each peer's Raft message to the
 // replica it is for, and deletes them when they are removed from their group, leaving a
 // tombstone (storage::MetaStore) so that a stale message cannot revive them. Removal notices
-// (MSG_REPLICA_REMOVED) are sent to removed replicas that still talk, and acted on when one
-// names a replica here.
+// (MSG_REPLICA_REMOVED) are sent to removed replicas that still talk or ask
+// (MSG_REPLICA_REMOVAL_CHECK), and acted on when one names a replica here.
+//
+// A replica that applied its own removal is not deleted at once: until the leader says that a
+// quorum of the new configuration knows the removal is committed, it may be the only live
+// replica that knows, and the others, still in the old configuration, may need its vote (and
+// the commit index its vote answers carry) to elect a leader (docs/architecture.md,
+// Membership rule 9). Meanwhile it answers votes and asks the voters every heartbeat interval.
 //
 // A replica is never deleted while a turn's writes are out (TurnPipeline): they may hold its log
 // entries, and their completion still uses it. Notices arriving meanwhile wait for the turn's
@@ -139,17 +145,26 @@ class ReplicaSet {
   // to be removed from its group, leaving a tombstone. False when it cannot go now (it leads,
   // or a write is in flight): the caller drops the message, and Raft retransmits.
   bool ReplaceStale(replica::Replica* r, NodeId newer);
-  // At a turn's end: deletes the replicas that removal notices named meanwhile, and those of
-  // `candidates` (the turn's replicas and those visited since the last call: the only ones
-  // that can have applied their own removal since) that applied their own removal. A removed
-  // leader stays until it has handed leadership over, and is checked again at every call.
+  // At a turn's end: deletes the replicas that removal notices named meanwhile, and lists
+  // those of `candidates` (the turn's replicas and those visited since the last call: the only
+  // ones that can have applied their own removal since) that applied their own removal, to
+  // ask the leader whether they may go (PollRemoved). A removed leader first hands leadership
+  // over, and is checked again at every call.
   // `candidates` may repeat groups and is left sorted, without repeats.
   // REQUIRES: no turn's writes in flight.
   void DestroyRemoved(std::vector<GroupId>* candidates);
+  // Every store tick: each replica that applied its own removal and waits asks the voters of
+  // its configuration (MSG_REPLICA_REMOVAL_CHECK) whether it may go, every heartbeat interval.
+  void PollRemoved();
+  // Test-only: how many replicas here applied their own removal and wait for the leader.
+  size_t RemovedWaitingForTesting() const { return removed_waiting_.size(); }
 
  private:
   void MaybeCreateFor(const raftpb::Message& m);
   void HandleRemovalNotice(const raftpb::Message& m);
+  // A leader's answer to MSG_REPLICA_REMOVAL_CHECK: the notice, once a quorum of its
+  // configuration knows the log is committed up to the asker's removal.
+  void HandleRemovalCheck(NodeId from, const raftpb::Message& m);
   // Deletes `r` (data, log) and leaves a tombstone at `notice_index`.
   // REQUIRES: no group-commit write in flight.
   void DeleteForNotice(replica::Replica* r, Index notice_index);
@@ -178,6 +193,9 @@ class ReplicaSet {
   std::vector<GroupId> placement_touched_;
   // Replicas that applied their own removal while leading (DestroyRemoved re-checks them).
   std::set<GroupId> removed_leaders_;
+  // Replicas that applied their own removal and wait for the leader's notice (PollRemoved):
+  // ticks until the next check.
+  std::map<GroupId, int> removed_waiting_;
   // Removal notices accepted while a group-commit write was in flight: the replica may be in
   // that write (its entries and its pointer in the turn), so it is deleted only after the
   // write lands (DestroyRemoved).

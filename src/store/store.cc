@@ -137,6 +137,7 @@ void Store::OnTick() {
   // and one frame per peer carry them all (and the answers come back the same way), instead of
   // heartbeat_tick turns with each group at its own phase.
   ++ticks_;
+  replicas_.PollRemoved();
   const bool heartbeat_due =
       options_.replica.coalesced_heartbeats &&
       ticks_ % static_cast<uint64_t>(options_.replica.heartbeat_tick) == 0;

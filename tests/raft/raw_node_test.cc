@@ -121,6 +121,36 @@ TEST(RawNodeTest, IsolatedLeaderCannotConfirmReads) {
   EXPECT_TRUE(net.test_node(1).read_states.empty());
 }
 
+// QuorumKnownCommit (Membership rule 9): the leader counts what its followers reported as
+// their commit index, not what it committed or sent. Seed 15306's shape: node 3 cut off, node
+// 2 has the entry but not its commit (the append that carried the commit is lost), so only the
+// leader knows it is committed, which is not a quorum; heartbeats' answers then tell.
+TEST(RawNodeTest, QuorumKnownCommitCountsFollowersAnswers) {
+  TestNetwork net(3);
+  net.node(1).Campaign();
+  net.Stabilize();
+  const Index before = net.node(1).committed();
+  EXPECT_EQ(net.node(1).QuorumKnownCommit(), before);
+  EXPECT_EQ(net.node(2).QuorumKnownCommit(), Index(0));  // not a leader
+  const Index next = net.node(1).GetStatus().last_index + 1;
+  net.SetDrop([next](const raftpb::Message& m) {
+    if (m.to() == 3 || m.from() == 3) return true;
+    return m.to() == 2 && (m.type() == raftpb::MSG_HEARTBEAT ||
+                           (m.type() == raftpb::MSG_APP && Index(m.commit()) >= next));
+  });
+  Result<EntryId> id = net.node(1).Propose("x");
+  ASSERT_OK(id);
+  ASSERT_EQ(id->index, next);
+  net.Stabilize();
+  ASSERT_GE(net.node(1).committed(), id->index);
+  EXPECT_LT(net.node(2).committed(), id->index);
+  EXPECT_LT(net.node(1).QuorumKnownCommit(), id->index);
+  net.Heal();
+  net.TickAll(10);
+  net.Stabilize();
+  EXPECT_GE(net.node(1).QuorumKnownCommit(), id->index);
+}
+
 TEST(RawNodeTest, LeadershipTransfer) {
   TestNetwork net(3);
   net.node(1).Campaign();
