@@ -201,8 +201,8 @@ void Replica::VoidLeaseIfTicksLag(Clock::time_point now) {
 }
 
 void Replica::Tick(bool heartbeat_due) {
+  const Clock::time_point now = env_->Now();
   if (options_.lease_reads) {
-    const Clock::time_point now = env_->Now();
     VoidLeaseIfTicksLag(now);
     last_tick_at_ = now;
   }
@@ -220,7 +220,6 @@ void Replica::Tick(bool heartbeat_due) {
   MaybeStepPendingSnapshot();
   raw_->Tick(may_quiesce);
   if (heartbeat_due) raw_->Heartbeat();
-  const Clock::time_point now = env_->Now();
   if (leases_.leading()) ExpireLeases(now);
   watch_hub_.Tick(now);
 }

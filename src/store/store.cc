@@ -133,11 +133,11 @@ void Store::OnTick() {
   // below, every loop turn in TurnPipeline, liveness changes above). Find marks each one
   // touched: the turn this schedules visits it.
   std::vector<GroupId> asleep;
+  replicas_.PollRemoved();
   // Coalesced heartbeats: every group this node leads heartbeats on the same tick, so one turn
   // and one frame per peer carry them all (and the answers come back the same way), instead of
   // heartbeat_tick turns with each group at its own phase.
   ++ticks_;
-  replicas_.PollRemoved();
   const bool heartbeat_due =
       options_.replica.coalesced_heartbeats &&
       ticks_ % static_cast<uint64_t>(options_.replica.heartbeat_tick) == 0;
