@@ -58,10 +58,7 @@ TEST(MultiRaftDecommissionTest, DrainedNodeHoldsNothingLeavesAndNoAckedWriteIsLo
 
   // Drain the node leading the most shards: its leaderships must move too.
   const ShardMapView before = ShardMapView::Take(cluster);
-  int victim = 1;
-  for (const auto& [node, n] : before.leaders) {
-    if (n > before.leaders.at(victim)) victim = node;
-  }
+  const int victim = before.MostLeaders();
   std::set<int> rest = all;
   rest.erase(victim);
   std::cout << "[ info ] decommissioning node " << victim

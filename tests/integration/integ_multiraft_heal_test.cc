@@ -118,10 +118,7 @@ TEST_F(MultiRaftHealTest, KillingOneOfFiveRestoresThreeReplicasOnLiveNodes) {
 
   // Kill the node leading the most shards: the hardest case (many elections and replacements).
   const ShardMapView before = ShardMapView::Take(cluster_);
-  int victim = 1;
-  for (const auto& [node, n] : before.leaders) {
-    if (n > before.leaders.at(victim)) victim = node;
-  }
+  const int victim = before.MostLeaders();
   const std::set<int> live = [&] {
     std::set<int> s;
     for (int id = 1; id <= kNodes; ++id) {

@@ -43,6 +43,18 @@ std::string ShardMapView::Unhealthy(int num_shards, int replication,
   return "";
 }
 
+int ShardMapView::MostLeaders() const {
+  int most = 0;
+  int count = -1;
+  for (const auto& [node, n] : leaders) {
+    if (n > count) {
+      most = node;
+      count = n;
+    }
+  }
+  return most;
+}
+
 std::string ShardMapView::CountsString() const {
   std::ostringstream out;
   for (const auto& [node, n] : replicas) {

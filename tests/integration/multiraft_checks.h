@@ -33,6 +33,9 @@ struct ShardMapView {
   // Empty when all `num_shards` groups (ids 1..num_shards) have a leader, exactly
   // `replication` voters, no learners, and every voter in `live`; otherwise why not.
   std::string Unhealthy(int num_shards, int replication, const std::set<int>& live) const;
+  // The node leading the most groups (the lowest id on a tie). A node that leads none is
+  // absent from `leaders`.
+  int MostLeaders() const;
   // "node:replicas/leaders ..." for messages.
   std::string CountsString() const;
 };

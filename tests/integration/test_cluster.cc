@@ -1,9 +1,6 @@
 #include "integration/test_cluster.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +12,7 @@
 
 #include "client/admin.h"
 #include "client/client_impl.h"
+#include "testutil/ports.h"
 
 namespace ringkv::integration {
 
@@ -30,22 +28,7 @@ bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout, millisec
   }
 }
 
-uint16_t PickFreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  uint16_t port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
+uint16_t PickFreePort() { return ringkv::testing::PickFreePort(); }
 
 std::string KvdBinary() { return RINGKV_KVD_PATH; }
 std::string KvctlBinary() { return RINGKV_KVCTL_PATH; }
@@ -86,23 +69,11 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
   dir_ = MakeTempDir();
   if (dir_.empty()) ADD_FAILURE() << "cannot create a temp dir";
   nodes_.resize(options_.nodes);
-  // Ports taken from the OS, all distinct.
-  std::vector<uint16_t> used;
-  auto fresh_port = [&used] {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      const uint16_t p = PickFreePort();
-      if (p != 0 && std::find(used.begin(), used.end(), p) == used.end()) {
-        used.push_back(p);
-        return p;
-      }
-    }
-    ADD_FAILURE() << "no free port";
-    return uint16_t{0};
-  };
+  // Ports free a moment ago, all distinct, reserved against other tests (testutil/ports.h).
   for (auto& n : nodes_) {
-    n.client_port = fresh_port();
-    n.peer_port = fresh_port();
-    n.admin_port = fresh_port();
+    n.client_port = PickFreePort();
+    n.peer_port = PickFreePort();
+    n.admin_port = PickFreePort();
   }
   std::string peers, clients;
   for (int id = 1; id <= size(); ++id) {
@@ -164,18 +135,9 @@ Status TestCluster::StartAll() {
 
 Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
   Node n;
-  auto taken = [this, &n](uint16_t p) {
-    for (const Node& o : nodes_) {
-      if (o.client_port == p || o.peer_port == p || o.admin_port == p) return true;
-    }
-    return p == n.client_port || p == n.peer_port;
-  };
-  for (int attempt = 0; attempt < 100 && n.admin_port == 0; ++attempt) {
-    const uint16_t p = PickFreePort();
-    if (p == 0 || taken(p)) continue;
-    (n.client_port == 0 ? n.client_port : n.peer_port == 0 ? n.peer_port : n.admin_port) = p;
-  }
-  if (n.admin_port == 0) return Status::Unavailable("no free port");
+  n.client_port = PickFreePort();
+  n.peer_port = PickFreePort();
+  n.admin_port = PickFreePort();
   const int id = size() + 1;
   std::string join;
   for (int other = 1; other <= options_.nodes; ++other) {
