@@ -23,6 +23,7 @@
 #   --rounds N        rounds; the table shows medians over rounds          default 1
 #   --shards LIST     RingKV shard counts, comma-separated                 default 1,32,256
 #   --rows LIST       rows to run, comma-separated                         default all, as above
+#   --kvd-flags "F"   extra flags for every kvd, e.g. "--lease_reads"      default none
 #   --out FILE        also write the markdown report (command, machine, table) to FILE
 #   --keep DIR        keep logs and raw kvbench JSON in DIR                default a temp dir,
 #                     removed unless a step fails
@@ -50,6 +51,7 @@ OUT=""
 KEEP=""
 QUICK=0
 ETCD_MODE=leader
+KVD_FLAGS=""
 KEYS=100000
 ARGS="$*"
 
@@ -64,6 +66,7 @@ while (($# > 0)); do
     --rounds) ROUNDS=${2:?}; shift 2 ;;
     --shards) SHARDS=${2:?}; shift 2 ;;
     --rows) ROWS=${2:?}; shift 2 ;;
+    --kvd-flags) KVD_FLAGS=${2?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --keep) KEEP=${2:?}; shift 2 ;;
     --quick) QUICK=1; shift ;;
@@ -227,7 +230,7 @@ ringkv_ready() {
     "$KVCTL" --endpoints="$ENDPOINTS" --command-timeout=2s put __compare_etcd_probe ok
 }
 
-# start_ringkv DIR SHARDS: 3 kvd with default flags but --shards; ready when every shard has a
+# start_ringkv DIR SHARDS: 3 kvd with default flags but --shards (and --kvd-flags); ready when every shard has a
 # leader and a write succeeds (as tools/overload_bench.sh).
 start_ringkv() {
   local dir=$1 shards=$2 base k peers="" clients=""
@@ -242,7 +245,7 @@ start_ringkv() {
     "$KVD" --node_id=$k --data_dir="$dir/node$k" \
       --listen_client=127.0.0.1:$((base + k - 1)) --listen_peer=127.0.0.1:$((base + 2 + k)) \
       --initial_cluster="$peers" --initial_cluster_clients="$clients" --shards="$shards" \
-      >"$dir/node$k.log" 2>&1 &
+      $KVD_FLAGS >"$dir/node$k.log" 2>&1 &
     SERVER_PIDS+=($!)
     ALL_PIDS+=($!)
   done
