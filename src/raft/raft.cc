@@ -96,6 +96,7 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& c) {
                                 Str(r->raft_log_.LastIndex().value()) + "]");
     }
     r->raft_log_.CommitTo(commit);
+    r->durable_commit_ = commit;
     r->term_ = Term(hs.term());
     r->vote_ = NodeId(hs.vote());
   }
@@ -141,8 +142,15 @@ void Raft::Send(raftpb::Message m) {
   if (t == raftpb::MSG_APP_RESP || t == raftpb::MSG_HEARTBEAT_RESP) {
     // Our commit index, for the leader's Progress::acked_commit (QuorumKnownCommit): the store
     // deletes a removed replica only once a quorum of the new configuration knows the removal
-    // is committed (docs/architecture.md, Membership rule 9).
-    m.set_commit(raft_log_.committed().value());
+    // is committed (docs/architecture.md, Membership rule 9). Only a commit index on disk
+    // counts: a node that crashed after answering must still know it. An append response
+    // leaves after the Ready that persists our current commit index (msgs_after_append); a
+    // heartbeat response leaves at once, before the Ready that persists the commit index the
+    // heartbeat just taught us, so it reports the last one persisted.
+    const Index commit = t == raftpb::MSG_APP_RESP
+                             ? raft_log_.committed()
+                             : std::min(raft_log_.committed(), durable_commit_);
+    m.set_commit(commit.value());
   }
   bool after_persist = t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP ||
                        t == raftpb::MSG_PRE_VOTE_RESP;

@@ -9,6 +9,7 @@
 #ifndef RINGKV_RAFT_RAFT_H_
 #define RINGKV_RAFT_RAFT_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -92,9 +93,11 @@ class Raft {
 
   // Leader only (0 otherwise): the highest index that a quorum of the voters knows is
   // committed, by the commit indexes their append and heartbeat responses reported (ours
-  // counts as our commit index). The store deletes a removed replica only once this covers
+  // counts as our durable commit index; theirs are durable too, see Send). The store deletes a removed replica only once this covers
   // its removal (docs/architecture.md, Membership rule 9).
   Index QuorumKnownCommit() const;
+  // The driver persisted a hard state with commit index `commit` (RawNode::Advance).
+  void CommitPersisted(Index commit) { durable_commit_ = std::max(durable_commit_, commit); }
   // The index of the last conf change this leader proposed, or its last index when it was
   // elected (rule 1 of Membership): every conf change it must apply is at or below it.
   Index pending_conf_index() const { return pending_conf_index_; }
@@ -229,6 +232,10 @@ class Raft {
   uint64_t ticks_ = 0;
   // This node started from a durable term (a restart, not a fresh member). Set by Create.
   bool restarted_ = false;
+  // The commit index of the last hard state the driver persisted (CommitPersisted): what this
+  // node would still know after a crash. Heartbeat responses report it, not the commit index
+  // in memory (Send).
+  Index durable_commit_;
   int heartbeat_elapsed_ = 0;
   bool check_quorum_;
   bool pre_vote_;

@@ -151,6 +151,8 @@ Ready RawNode::GetReady() {
     rd.hard_state = hs;
     prev_hard_ = hs;
   }
+  pending_hard_commit_.reset();
+  if (rd.hard_state) pending_hard_commit_ = Index(rd.hard_state->commit());
   if (log.UnstableSnapshot()) rd.snapshot = *log.UnstableSnapshot();
   rd.read_states.swap(raft_->read_states());
   rd.messages.swap(raft_->msgs());
@@ -193,6 +195,7 @@ void RawNode::Advance() {
   }
   if (pending_stable_index_.value() != 0) log.StableTo(pending_stable_index_, pending_stable_term_);
   if (pending_applied_.value() != 0) raft_->AppliedTo(pending_applied_, pending_applied_bytes_);
+  if (pending_hard_commit_) raft_->CommitPersisted(*pending_hard_commit_);
   // Responses to ourselves that promised durability (our own append ack, our own vote) take
   // effect now that the Ready is durable.
   std::vector<raftpb::Message> self;

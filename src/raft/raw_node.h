@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,8 @@ class RawNode {
   uint64_t pending_applied_bytes_ = 0;
   bool pending_snapshot_ = false;
   Index pending_snapshot_index_;
+  // The commit index of the outstanding Ready's hard state, if it has one.
+  std::optional<Index> pending_hard_commit_;
   // Self-addressed responses of the last Ready, stepped in Advance().
   std::vector<raftpb::Message> self_msgs_;
 };

@@ -151,6 +151,46 @@ TEST(RawNodeTest, QuorumKnownCommitCountsFollowersAnswers) {
   EXPECT_GE(net.node(1).QuorumKnownCommit(), id->index);
 }
 
+// The commit index a follower reports in a heartbeat response is one it has on disk. The
+// response leaves at once, before the Ready that persists the commit index the heartbeat
+// carried: had the follower crashed in between, it would restart without knowing it, and
+// QuorumKnownCommit would have counted knowledge that no longer exists (rule 9).
+TEST(RawNodeTest, HeartbeatResponsesReportADurableCommit) {
+  TestNetwork net(3, [](Config& c) { c.driver_heartbeats = true; });
+  net.node(1).Campaign();
+  net.Stabilize();
+  const Index next = net.node(1).GetStatus().last_index + 1;
+  // Node 3 cut off; node 2 gets the entry but not its commit.
+  net.SetDrop([next](const raftpb::Message& m) {
+    if (m.to() == 3 || m.from() == 3) return true;
+    return m.to() == 2 && m.type() == raftpb::MSG_APP && Index(m.commit()) >= next;
+  });
+  Result<EntryId> id = net.node(1).Propose("x");
+  ASSERT_OK(id);
+  net.Stabilize();
+  ASSERT_LT(net.node(2).committed(), id->index);
+  std::vector<Index> reported;
+  net.SetDrop([&reported](const raftpb::Message& m) {
+    if (m.to() == 3 || m.from() == 3) return true;
+    if (m.type() == raftpb::MSG_HEARTBEAT_RESP && m.from() == 2) reported.emplace_back(m.commit());
+    return false;
+  });
+  // A tick first: a follower that got an append this tick gets no heartbeat (redundant).
+  net.node(1).Tick();
+  net.node(1).Heartbeat();
+  net.Stabilize();
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_GE(net.node(2).committed(), id->index);  // learned from the heartbeat...
+  EXPECT_LT(reported[0], id->index);               // ...but had not persisted it when answering
+  EXPECT_LT(net.node(1).QuorumKnownCommit(), id->index);
+  net.node(1).Tick();
+  net.node(1).Heartbeat();
+  net.Stabilize();
+  ASSERT_EQ(reported.size(), 2u);
+  EXPECT_GE(reported[1], id->index);
+  EXPECT_GE(net.node(1).QuorumKnownCommit(), id->index);
+}
+
 TEST(RawNodeTest, LeadershipTransfer) {
   TestNetwork net(3);
   net.node(1).Campaign();
