@@ -53,7 +53,7 @@ QUICK=0
 ETCD_MODE=leader
 KVD_FLAGS=""
 KEYS=100000
-ARGS="$*"
+ARGS=$(printf "%q " "$@"); ARGS=${ARGS% }
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 skip() { echo "$PROG: SKIPPED: $*" >&2; exit 77; }
