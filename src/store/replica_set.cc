@@ -345,12 +345,28 @@ void ReplicaSet::PollRemoved() {
 }
 
 void ReplicaSet::HandleRemovalCheck(NodeId from, const raftpb::Message& m) {
-  if (NodeOfReplica(NodeId(m.from())) != from) return;
+  // A check a voter passed on (`reject` set, below) comes from the voter's node.
+  const bool passed_on = m.reject();
+  if (!passed_on && NodeOfReplica(NodeId(m.from())) != from) return;
   const GroupId g(m.group_id());
   replica::Replica* r = Peek(g);
-  if (r == nullptr || !r->is_leader() || r->id() != NodeId(m.to())) return;
+  if (r == nullptr || r->id() != NodeId(m.to())) return;
   // Not applied here yet: the asker is still a member for us (it asks again).
   if (replica::ConfContains(r->conf_state(), NodeId(m.from()))) return;
+  if (!r->is_leader()) {
+    // The asker asks the voters of the configuration it applied. The group may have replaced
+    // more members since, and be led by none of them (decommissioning several nodes at once):
+    // a voter that knows its leader passes the question on, once, and the leader answers the
+    // asker directly. Without this the removed replica, and its node's decommission, waited
+    // forever.
+    const NodeId lead = r->lead();
+    if (passed_on || lead == NodeId(0) || lead == r->id()) return;
+    raftpb::Message ask = m;
+    ask.set_to(lead.value());
+    ask.set_reject(true);
+    transport_->Send(std::move(ask));
+    return;
+  }
   if (r->QuorumKnowsCommitted(Index(m.index()))) {
     SendRemovalNotice(r, NodeId(m.from()));
     return;

@@ -163,7 +163,8 @@ class ReplicaSet {
   void MaybeCreateFor(const raftpb::Message& m);
   void HandleRemovalNotice(const raftpb::Message& m);
   // A leader's answer to MSG_REPLICA_REMOVAL_CHECK: the notice, once a quorum of its
-  // configuration knows the log is committed up to the asker's removal.
+  // configuration knows the log is committed up to the asker's removal. A follower passes
+  // the check on to the leader it knows (the asker's configuration may not include it).
   void HandleRemovalCheck(NodeId from, const raftpb::Message& m);
   // Deletes `r` (data, log) and leaves a tombstone at `notice_index`.
   // REQUIRES: no group-commit write in flight.

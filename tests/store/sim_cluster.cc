@@ -28,6 +28,7 @@ class SimCluster::Transport final : public StoreTransport {
     const NodeId from = self_;
     const NodeId to = NodeOfReplica(NodeId(m.to()));  // before m moves
     if (cluster_->send_observer_) cluster_->send_observer_(from, m);
+    if (cluster_->send_filter_ && cluster_->send_filter_(from, m)) return true;  // lost
     // A duplicate (a resend after a reconnect, say) is an independent copy: its own delay,
     // its own chance to be lost.
     if (cluster_->Chance(cluster_->options_.duplicate)) {

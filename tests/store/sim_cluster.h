@@ -189,6 +189,10 @@ class SimCluster {
   void set_send_observer(std::function<void(NodeId from, const raftpb::Message&)> f) {
     send_observer_ = std::move(f);
   }
+  // Tests: every Raft message for which `drop` returns true is lost (after the observer).
+  void set_send_filter(std::function<bool(NodeId from, const raftpb::Message&)> drop) {
+    send_filter_ = std::move(drop);
+  }
   // The nodes that are not gone (up or down).
   std::vector<NodeId> node_ids() const;
 
@@ -233,6 +237,7 @@ class SimCluster {
 
   const Options options_;
   std::function<void(NodeId from, const raftpb::Message&)> send_observer_;
+  std::function<bool(NodeId from, const raftpb::Message&)> send_filter_;
   ring::RingConfig ring_;
   SimScheduler scheduler_;
   std::mt19937_64 rng_;
