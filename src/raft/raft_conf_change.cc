@@ -60,14 +60,24 @@ void Raft::MaybeTransferAfterRemoval() {
   if (state_ != StateRole::kLeader || lead_transferee_ != kNoNode) return;
   auto self = trk_.progress.find(id_);
   if (self != trk_.progress.end() && !self->second.is_learner) return;  // still a voter
+  // The voter to hand over to: one that acknowledged us within the last election timeout
+  // (last_ack_tick; not recent_active, which CheckQuorum has just cleared when this runs after
+  // an abandoned transfer) and that the failure detector thinks up, then the longest log. A transfer to a dead voter times out; picking by log alone, ties broken the same way
+  // each time, retried it forever (node-sim seed 3048: the transferee's node was wiped, and the
+  // removed leader kept the group from electing a member and from replacing the dead one).
   NodeId best;
   Index best_match;
+  bool best_alive = false;
   for (NodeId v : trk_.config.voters.Ids()) {
     auto it = trk_.progress.find(v);
     if (it == trk_.progress.end() || v == id_) continue;
-    if (best == kNoNode || it->second.match > best_match) {
+    const bool alive = PeerLive(v) && it->second.last_ack_tick > 0 &&
+                       ticks_ - it->second.last_ack_tick < static_cast<uint64_t>(election_timeout_);
+    if (best == kNoNode || (alive && !best_alive) ||
+        (alive == best_alive && it->second.match > best_match)) {
       best = v;
       best_match = it->second.match;
+      best_alive = alive;
     }
   }
   if (best == kNoNode) return;

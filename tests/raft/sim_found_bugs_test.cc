@@ -438,5 +438,42 @@ TEST(SimFoundBugs, TransferWaitsForTheLeadersPendingConfChange) {
   RemovedLeaderHandsOver(/*transfer_early=*/true);
 }
 
+// Found by the node simulation (node-sim-long on e43e308, seed 3048): a leader removed from its
+// group hands leadership to the voter with the longest log. All were caught up, ties went to the
+// lowest id, and that voter's node had died (it was wiped): each transfer timed out after an
+// election timeout and the next went to the same dead voter, for good. The removed leader kept
+// heartbeating the live voters, so they never elected one of their own, and placement (which
+// runs on a member leader) never replaced the dead one. Now the transferee is a voter that
+// acknowledged the leader within the last election timeout, if there is one.
+TEST(SimFoundBugs, RemovedLeaderHandsOverToALiveVoter) {
+  TestNetwork net(4);
+  net.node(1).Campaign();
+  net.Stabilize();
+  ASSERT_EQ(net.node(1).role(), StateRole::kLeader);
+  // The first voter the removed leader picks dies as its TimeoutNow leaves; until then every
+  // voter gets the whole log, so the longest-log rule ties.
+  uint64_t dead = 0;
+  net.SetDrop([&dead](const raftpb::Message& m) {
+    if (dead == 0 && m.type() == raftpb::MSG_TIMEOUT_NOW) dead = m.to();
+    return dead != 0 && (m.from() == dead || m.to() == dead);
+  });
+  raftpb::ConfChange cc;
+  raftpb::ConfChangeSingle* r = cc.add_changes();
+  r->set_type(raftpb::CONF_REMOVE_NODE);
+  r->set_node_id(1);
+  ASSERT_OK(net.node(1).ProposeConfChange(cc));
+  net.Stabilize();
+  NodeId leader;
+  for (int tick = 0; tick < 100 && leader == kNoNode; ++tick) {
+    net.TickAll(1);
+    for (uint64_t id : {2, 3, 4}) {
+      if (id != dead && net.node(id).role() == StateRole::kLeader) leader = NodeId(id);
+    }
+  }
+  ASSERT_NE(dead, 0u) << "the removed leader never tried to hand over";
+  EXPECT_NE(leader, kNoNode) << "the removed leader never handed over to a live voter (it kept "
+                             << "trying n" << dead << ")";
+}
+
 }  // namespace
 }  // namespace ringkv::raft
