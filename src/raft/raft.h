@@ -93,8 +93,9 @@ class Raft {
 
   // Leader only (0 otherwise): the highest index that a quorum of the voters knows is
   // committed, by the commit indexes their append and heartbeat responses reported (ours
-  // counts as our durable commit index; theirs are durable too, see Send). The store deletes a removed replica only once this covers
-  // its removal (docs/architecture.md, Membership rule 9).
+  // counts as our durable commit index; theirs are durable too, see Send). The store deletes
+  // a removed replica only once this covers its removal (docs/architecture.md, Membership
+  // rule 9).
   Index QuorumKnownCommit() const;
   // The driver persisted a hard state with commit index `commit` (RawNode::Advance).
   void CommitPersisted(Index commit) { durable_commit_ = std::max(durable_commit_, commit); }

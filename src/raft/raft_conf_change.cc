@@ -62,8 +62,9 @@ void Raft::MaybeTransferAfterRemoval() {
   if (self != trk_.progress.end() && !self->second.is_learner) return;  // still a voter
   // The voter to hand over to: one that acknowledged us within the last election timeout
   // (last_ack_tick; not recent_active, which CheckQuorum has just cleared when this runs after
-  // an abandoned transfer) and that the failure detector thinks up, then the longest log. A transfer to a dead voter times out; picking by log alone, ties broken the same way
-  // each time, retried it forever (node-sim seed 3048: the transferee's node was wiped, and the
+  // an abandoned transfer) and that the failure detector thinks up, then the longest log. A
+  // transfer to a dead voter times out; picking by log alone, ties broken the same way each
+  // time, retried it forever (node-sim seed 3048: the transferee's node was wiped, and the
   // removed leader kept the group from electing a member and from replacing the dead one).
   NodeId best;
   Index best_match;
