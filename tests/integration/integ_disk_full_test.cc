@@ -61,9 +61,12 @@ class DiskFullTest : public ::testing::Test {
  protected:
   void TearDown() override {
     if (!mounted_.empty()) {
-      cluster_.reset();  // kill the nodes before unmounting under them
+      // Kill the nodes before unmounting under them, and unmount before the cluster removes
+      // its directory: a mount point cannot be removed, and an empty node3 was left behind.
+      if (cluster_) cluster_->KillAll();
       ::umount2(mounted_.c_str(), MNT_DETACH);
     }
+    cluster_.reset();
   }
   std::unique_ptr<TestCluster> cluster_;
   std::string mounted_;
