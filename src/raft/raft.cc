@@ -147,10 +147,7 @@ void Raft::Send(raftpb::Message m) {
     // leaves after the Ready that persists our current commit index (msgs_after_append); a
     // heartbeat response leaves at once, before the Ready that persists the commit index the
     // heartbeat just taught us, so it reports the last one persisted.
-    const Index commit = t == raftpb::MSG_APP_RESP
-                             ? raft_log_.committed()
-                             : std::min(raft_log_.committed(), durable_commit_);
-    m.set_commit(commit.value());
+    m.set_commit((t == raftpb::MSG_APP_RESP ? raft_log_.committed() : durable_commit_).value());
   }
   bool after_persist = t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP ||
                        t == raftpb::MSG_PRE_VOTE_RESP;

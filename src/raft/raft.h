@@ -235,7 +235,7 @@ class Raft {
   bool restarted_ = false;
   // The commit index of the last hard state the driver persisted (CommitPersisted): what this
   // node would still know after a crash. Heartbeat responses report it, not the commit index
-  // in memory (Send).
+  // in memory (Send). Never above the commit index, which only grows.
   Index durable_commit_;
   int heartbeat_elapsed_ = 0;
   bool check_quorum_;

@@ -236,7 +236,7 @@ bool Raft::LeaseValid() const {
 Index Raft::QuorumKnownCommit() const {
   if (state_ != StateRole::kLeader) return Index(0);
   return trk_.config.voters.CommittedIndex([this](NodeId id) -> std::optional<Index> {
-    if (id == id_) return std::min(raft_log_.committed(), durable_commit_);
+    if (id == id_) return durable_commit_;
     auto it = trk_.progress.find(id);
     if (it == trk_.progress.end()) return std::nullopt;
     return it->second.acked_commit;

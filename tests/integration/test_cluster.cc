@@ -28,8 +28,6 @@ bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout, millisec
   }
 }
 
-uint16_t PickFreePort() { return ringkv::testing::PickFreePort(); }
-
 std::string KvdBinary() { return RINGKV_KVD_PATH; }
 std::string KvctlBinary() { return RINGKV_KVCTL_PATH; }
 std::string KvdBuggyBinary() { return RINGKV_KVD_BUGGY_PATH; }
@@ -71,9 +69,9 @@ TestCluster::TestCluster(TestClusterOptions options) : options_(std::move(option
   nodes_.resize(options_.nodes);
   // Ports free a moment ago, all distinct, reserved against other tests (testutil/ports.h).
   for (auto& n : nodes_) {
-    n.client_port = PickFreePort();
-    n.peer_port = PickFreePort();
-    n.admin_port = PickFreePort();
+    n.client_port = ringkv::testing::PickFreePort();
+    n.peer_port = ringkv::testing::PickFreePort();
+    n.admin_port = ringkv::testing::PickFreePort();
   }
   std::string peers, clients;
   for (int id = 1; id <= size(); ++id) {
@@ -135,9 +133,9 @@ Status TestCluster::StartAll() {
 
 Result<int> TestCluster::AddJoiningNode(std::vector<std::string> extra_flags) {
   Node n;
-  n.client_port = PickFreePort();
-  n.peer_port = PickFreePort();
-  n.admin_port = PickFreePort();
+  n.client_port = ringkv::testing::PickFreePort();
+  n.peer_port = ringkv::testing::PickFreePort();
+  n.admin_port = ringkv::testing::PickFreePort();
   const int id = size() + 1;
   std::string join;
   for (int other = 1; other <= options_.nodes; ++other) {

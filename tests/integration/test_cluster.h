@@ -34,10 +34,6 @@ using namespace std::chrono_literals;
 bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
                std::chrono::milliseconds poll = 20ms);
 
-// A TCP (and UDP) port on 127.0.0.1 that was free a moment ago, below the ephemeral range and
-// reserved against other test processes: testing::PickFreePort (testutil/ports.h).
-uint16_t PickFreePort();
-
 // The kvd / kvctl binaries this test target was built with (compile definitions); kvctl is
 // empty when the target did not exist.
 std::string KvdBinary();
