@@ -1,0 +1,209 @@
+// LogKv: the node's Raft log (the raft CF of keys.h: hard states, truncated states, conf states,
+// replica ids, log entries) outside RocksDB. An ordered map in memory (key -> stored value,
+// verbatim: values carry their own crc envelope, record.h) made durable by append-only segment
+// files, in the spirit of etcd's WAL + MemoryStorage and TiKV's raft-engine. No memtable flush,
+// no compaction, no tombstones: a write is one append (and an fdatasync when synced) plus a map
+// update; deleted entries cost nothing once the next checkpoint has dropped them.
+//
+// On disk, under LogKvOptions::dir:
+//   <16 lower-case hex digits seq>.log   segments, seq increasing; the newest is appended to
+//   <seq>.log.tmp                        a checkpoint being written (deleted at Open)
+//   LOCK                                 flock()ed while open, so two processes never share it
+//
+// Record format (all integers big-endian; the same framing for every record):
+//   [u32 crc32c of everything after it][u32 payload length][u8 type][payload]
+//   type 1, header (first record of every segment):
+//       payload = "RKVLOGKV" [u32 version = 1][u64 seq of the file][u8 flags; bit 0: checkpoint]
+//   type 2, batch (one atomic Write, or one <= ~1 MiB chunk of a checkpoint):
+//       payload = ops, each [u8 op][varint32 key length][key] then, for put and delete-range,
+//       [varint32 value length][value]; op 0 = put (value = stored value), 1 = delete,
+//       2 = delete range (key = begin, value = end)
+//   type 3, checkpoint end (empty payload): the map written since the header is complete.
+//
+// A checkpoint segment holds header, the whole map as batch records, checkpoint end, and then
+// the batches written after it. It is written under a temp name, fdatasynced, renamed and the
+// directory fsynced before older segments are deleted, so a complete checkpoint always exists
+// on disk. Recovery replays the newest checkpoint segment (and any later segment) in order.
+// A bad record after the checkpoint end of the LAST segment is a torn tail of writes not yet
+// synced: the file is truncated there (LOG(WARNING)). Any other bad record, a bad header, or a
+// missing checkpoint is Corruption naming the file and offset: synced data is never dropped.
+//
+// Durability contract (engine.h's persistence contract, for the raft CF): a Write is atomic;
+// a synced Write is durable on return together with every earlier write. Unsynced writes go to
+// the OS at once (kill -9 loses none; a power cut may lose a suffix of them), or, with
+// buffer_unsynced_writes, stay in a process buffer until the next synced write or Sync.
+//
+// Thread-safety: thread-safe. Writers (Write, Sync, Resume) are serialized by one mutex and
+// do their file I/O without the map lock; readers (Get, cursors, ApproximateBytes, Empty) take
+// the map lock shared, so they never wait for a disk sync. Cursors must be destroyed before
+// the LogKv.
+#ifndef RINGKV_STORAGE_LOG_KV_H_
+#define RINGKV_STORAGE_LOG_KV_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+#include "storage/engine.h"
+#include "storage/keys.h"
+#include "storage/write_batch.h"
+
+namespace ringkv::storage {
+
+struct LogKvOptions {
+  // Directory of the segment files; created (with parents) if missing. Required.
+  std::string dir;
+  // The active segment is checkpointed into a new one when it grows beyond
+  // max(segment_bytes, 2 x the bytes of the map's keys and values). Default: 64 MiB.
+  uint64_t segment_bytes = 64ull << 20;
+  // Test-only (Jepsen's "kill that loses unsynced writes"): unsynced records stay in a process
+  // buffer until the next synced write, Sync, checkpoint or the destructor, so kill -9 loses
+  // them as a power cut would (RocksDB manual_wal_flush). Default: off.
+  bool buffer_unsynced_writes = false;
+};
+
+class LogKv {
+ public:
+  // Opens the log at options.dir, creating it when absent (a new directory gets an empty
+  // checkpoint segment), and replays it into memory; see the header comment for what recovery
+  // truncates and what it refuses. Errors: InvalidArgument (empty dir), IOError (file system
+  // errors, or the directory is locked by another LogKv), Corruption (file and offset named).
+  static Result<std::unique_ptr<LogKv>> Open(const LogKvOptions& options);
+  // Writes out a buffered tail (graceful close; not synced) and closes the files.
+  ~LogKv();
+  LogKv(const LogKv&) = delete;
+  LogKv& operator=(const LogKv&) = delete;
+
+  // Applies, in order, the ops of `batches` whose cf is Cf::kRaft (other CFs' ops are ignored)
+  // as ONE atomic record. With sync, durable (fdatasync) on return, with every earlier write.
+  // An empty op set writes nothing (with sync it still syncs earlier writes). May first
+  // checkpoint the active segment (see LogKvOptions::segment_bytes).
+  // Errors (the map is unchanged after any of them):
+  //  - ResourceExhausted when the disk is full (ENOSPC): the segment is truncated back to where
+  //    the record began, and every later Write/Sync fails the same way until Resume().
+  //  - IOError for any other file error or a failed fdatasync: the state of the file is
+  //    unknown, and every later Write/Sync fails with it (reopen to recover from disk).
+  Status Write(const std::vector<const WriteBatch*>& batches, bool sync);
+  // Makes every earlier write durable. Errors as Write.
+  Status Sync();
+  // Whether a write was made since the last sync.
+  bool HasUnsynced() const;
+
+  // The stored bytes at `key` verbatim (crc envelope included, unverified), nullopt if absent.
+  // Never fails today (the map is in memory); Result for the engine's read contract.
+  Result<std::optional<std::string>> Get(std::string_view key) const;
+  // A cursor over [range.begin, range.end), unpositioned. It sees writes made while it lives:
+  // every positioning call re-seeks from the current key, and key()/value() are copies that
+  // stay valid until the next positioning call. REQUIRES: destroyed before this LogKv.
+  std::unique_ptr<RawCursor> NewCursor(KeyRange range) const;
+  // Sum of key and value sizes in `range` (exact; walks the range).
+  uint64_t ApproximateBytes(const KeyRange& range) const;
+  // Whether the map holds no key at all.
+  bool Empty() const;
+  // Bytes of all segment files on disk (including bytes written but not yet synced; not the
+  // process buffer of buffer_unsynced_writes).
+  uint64_t FileBytes() const;
+
+  // After a ResourceExhausted Write/Sync: allows writes again (if the disk is still full, the
+  // next write fails again). Returns the IOError if the LogKv failed for another reason.
+  Status Resume();
+
+  // Test-only: closes without writing out the buffered tail or syncing (a kill -9 / power cut
+  // as far as this process's buffer goes). Every later call except reads fails.
+  void AbandonForTesting();
+  // Test-only: the next write() to a segment file (append or checkpoint) fails with
+  // `errno_value` (e.g. ENOSPC, EIO) without writing anything.
+  void FailNextWriteForTesting(int errno_value);
+  // Test-only: the next fdatasync of a segment file fails with `errno_value`.
+  void FailNextSyncForTesting(int errno_value);
+
+  // key -> stored value.
+  using Map = std::map<std::string, std::string, std::less<>>;
+
+ private:
+  class Cursor;
+
+  explicit LogKv(const LogKvOptions& options);
+
+  // ---- Open: creates and locks the directory, replays the newest checkpoint and what follows.
+  Status Recover();
+  Status LockDir();
+  // Seqs of the segment files, ascending; deletes leftover temp files.
+  Result<std::vector<uint64_t>> ListSegments();
+  // Replays segment `seq` into map_ and sets *valid_end to the end of its last good record.
+  // `checkpoint`: it must be a checkpoint segment. `last`: a bad record after its checkpoint
+  // is a torn tail (truncated) rather than Corruption.
+  Status ReplaySegment(uint64_t seq, bool checkpoint, bool last, uint64_t* valid_end)
+      REQUIRES(write_mu_);
+  // Makes segment `seq`, `size` bytes long, the one appended to.
+  Status OpenActive(uint64_t seq, uint64_t size) REQUIRES(write_mu_);
+
+  // ---- Writing ----
+  Status SyncLocked() REQUIRES(write_mu_);
+  // Writes pending_ at the end of the active segment. On failure truncates the file back to
+  // where it began and makes the error sticky (Fail); pending_ is left to the caller.
+  Status FlushPending() REQUIRES(write_mu_);
+  void ClearPending() REQUIRES(write_mu_);
+  // Applies a batch record's payload to map_ (takes map_mu_ exclusively).
+  void Apply(std::string_view payload) REQUIRES(write_mu_);
+  Status SyncActive() REQUIRES(write_mu_);
+  // pwrite/fdatasync through the test hooks.
+  Status WriteAt(int fd, const std::string& path, std::string_view data, uint64_t offset)
+      REQUIRES(write_mu_);
+  Status DataSync(int fd, const std::string& path) REQUIRES(write_mu_);
+  // Makes `s` sticky: ResourceExhausted until Resume, anything else for good. Returns `s`.
+  Status Fail(Status s) REQUIRES(write_mu_);
+  // Writes the whole map as segment last_seq_ + 1 (temp file, fdatasync, rename, directory
+  // fsync), makes it the active segment and deletes the older ones.
+  Status Checkpoint() REQUIRES(write_mu_);
+  Status WriteCheckpointFile(int fd, const std::string& path, uint64_t seq, uint64_t* size)
+      REQUIRES(write_mu_);
+  void DeleteOlderSegments() REQUIRES(write_mu_);
+  std::string SegmentPath(uint64_t seq) const;
+
+  const LogKvOptions options_;
+
+  // Serializes writers (Write, Sync, Resume, checkpoints, close). Never held by readers.
+  mutable std::mutex write_mu_;
+  // State below is protected by write_mu_.
+  int active_fd_ GUARDED_BY(write_mu_) = -1;  // the segment appended to (last_seq_)
+  uint64_t last_seq_ GUARDED_BY(write_mu_) = 0;
+  // Bytes written to the active segment (its size on disk, buffered records aside).
+  uint64_t active_size_ GUARDED_BY(write_mu_) = 0;
+  // Bytes of the segments older than the active one (deleted by the next checkpoint).
+  uint64_t older_bytes_ GUARDED_BY(write_mu_) = 0;
+  std::vector<uint64_t> older_seqs_ GUARDED_BY(write_mu_);
+  // Records not yet written to the file: the one being written, and, with
+  // buffer_unsynced_writes, the unsynced records before it. Reused (keeps its capacity).
+  std::string pending_ GUARDED_BY(write_mu_);
+  // Why writes are refused: OK, ResourceExhausted (cleared by Resume) or IOError (for good).
+  Status write_error_ GUARDED_BY(write_mu_);
+  int fail_next_write_errno_ GUARDED_BY(write_mu_) = 0;
+  int fail_next_sync_errno_ GUARDED_BY(write_mu_) = 0;
+  int lock_fd_ = -1;  // flock()ed LOCK file; set by Open, closed by the destructor
+
+  // A write (to pending_ or the file) since the last fdatasync. Written under write_mu_.
+  std::atomic<bool> unsynced_{false};
+  // older_bytes_ + active_size_, for FileBytes without write_mu_.
+  std::atomic<uint64_t> file_bytes_{0};
+
+  // Guards map_: shared by readers, exclusive only while a writer (holding write_mu_) applies
+  // ops. The writer may read map_ without it (no one else changes it).
+  mutable std::shared_mutex map_mu_;
+  Map map_;                 // GUARDED_BY(map_mu_) for readers; changed only under both locks
+  uint64_t live_bytes_ = 0;  // sum of key + value sizes in map_; same locking as map_
+};
+
+}  // namespace ringkv::storage
+
+#endif  // RINGKV_STORAGE_LOG_KV_H_
