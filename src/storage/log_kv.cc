@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -221,15 +222,16 @@ bool ApplyPayload(std::string_view payload, LogKv::Map* map, uint64_t* bytes) {
   return true;
 }
 
-Result<std::string> ReadWholeFile(const std::string& path) {
+// The file's first `limit` bytes (all of it when shorter).
+Result<std::string> ReadFile(const std::string& path, size_t limit = SIZE_MAX) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open", path, errno);
   std::string data;
   struct stat st;
-  if (::fstat(fd, &st) == 0) data.resize(static_cast<size_t>(st.st_size));
+  if (::fstat(fd, &st) == 0) data.resize(std::min(limit, static_cast<size_t>(st.st_size)));
   size_t done = 0;
-  while (true) {
-    if (done == data.size()) data.resize(std::max<size_t>(4096, data.size() * 2));
+  while (done < limit) {
+    if (done == data.size()) data.resize(std::min(limit, std::max<size_t>(4096, done * 2)));
     const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -419,7 +421,7 @@ Status LogKv::Recover() {
   size_t start = seqs.size();
   while (start > 0) {
     const std::string path = SegmentPath(seqs[start - 1]);
-    ASSIGN_OR_RETURN(std::string head, ReadWholeFile(path));  // TODO(#13): read only the header
+    ASSIGN_OR_RETURN(std::string head, ReadFile(path, kHeaderRecordSize));
     ASSIGN_OR_RETURN(bool checkpoint, ParseHeader(head, seqs[start - 1], path));
     --start;
     if (checkpoint) break;
@@ -445,7 +447,7 @@ Status LogKv::Recover() {
 Status LogKv::ReplaySegment(uint64_t seq, bool checkpoint_expected, bool last,
                             uint64_t* valid_end) {
   const std::string path = SegmentPath(seq);
-  ASSIGN_OR_RETURN(std::string data, ReadWholeFile(path));
+  ASSIGN_OR_RETURN(std::string data, ReadFile(path));
   ASSIGN_OR_RETURN(bool in_checkpoint, ParseHeader(data, seq, path));
   if (in_checkpoint != checkpoint_expected) return CorruptionAt(path, 0, "unexpected header");
   size_t offset = kHeaderRecordSize;
@@ -454,8 +456,8 @@ Status LogKv::ReplaySegment(uint64_t seq, bool checkpoint_expected, bool last,
     if (!rec) {
       // Only writes after the last sync may be torn; a checkpoint was synced before use.
       if (!last || in_checkpoint) return CorruptionAt(path, offset, "bad record");
-      LOG(WARNING) << "raft log: torn tail in " << path << " at offset " << offset
-                   << ": dropping " << data.size() - offset << " bytes of unsynced writes";
+      LOG(WARNING) << "raft log: torn tail in " << path << " at offset " << offset << ": dropping "
+                   << data.size() - offset << " bytes of unsynced writes";
       RETURN_IF_ERROR(TruncateFile(path, offset));
       break;
     }
@@ -480,6 +482,7 @@ Status LogKv::OpenActive(uint64_t seq, uint64_t size) {
   active_fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (active_fd_ < 0) return ErrnoStatus("open", path, errno);
   last_seq_ = seq;
+  active_path_ = path;
   active_size_ = size;
   file_bytes_.store(older_bytes_ + active_size_);
   return Status::OK();
@@ -513,8 +516,7 @@ Status LogKv::Write(const std::vector<const WriteBatch*>& batches, bool sync) {
     }
   }
   FinishRecord(&pending_, start);
-  const std::string_view payload =
-      std::string_view(pending_).substr(start + kFrameSize);
+  const std::string_view payload = std::string_view(pending_).substr(start + kFrameSize);
   if (!sync && options_.buffer_unsynced_writes) {
     Apply(payload);
     unsynced_.store(true);
@@ -562,12 +564,12 @@ void LogKv::Apply(std::string_view payload) {
 }
 
 Status LogKv::FlushPending() {
-  Status s = WriteAt(active_fd_, SegmentPath(last_seq_), pending_, active_size_);
+  Status s = WriteAt(active_fd_, active_path_, pending_, active_size_);
   if (!s.ok()) {
     // Nothing of a failed write may stay in the file: a later record would follow garbage.
     if (::ftruncate(active_fd_, static_cast<off_t>(active_size_)) != 0) {
-      s = Status::IOError(std::string(s.message()) + "; truncating it back failed: " +
-                          std::strerror(errno));
+      s = Status::IOError(std::string(s.message()) +
+                          "; truncating it back failed: " + std::strerror(errno));
     }
     return Fail(s);
   }
@@ -608,7 +610,7 @@ Status LogKv::DataSync(int fd, const std::string& path) {
 }
 
 Status LogKv::SyncActive() {
-  Status s = DataSync(active_fd_, SegmentPath(last_seq_));
+  Status s = DataSync(active_fd_, active_path_);
   return s.ok() ? s : Fail(s);
 }
 
@@ -657,6 +659,7 @@ Status LogKv::Checkpoint() {
   }
   active_fd_ = fd;
   last_seq_ = seq;
+  active_path_ = path;
   active_size_ = size;
   pending_.clear();
   unsynced_.store(false);
@@ -666,8 +669,7 @@ Status LogKv::Checkpoint() {
   return Status::OK();
 }
 
-Status LogKv::WriteCheckpointFile(int fd, const std::string& path, uint64_t seq,
-                                  uint64_t* size) {
+Status LogKv::WriteCheckpointFile(int fd, const std::string& path, uint64_t seq, uint64_t* size) {
   // map_ is read without map_mu_: only this thread (holding write_mu_) changes it.
   std::string buf;
   buf.reserve(kCheckpointChunk + (64 << 10));

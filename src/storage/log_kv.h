@@ -178,6 +178,7 @@ class LogKv {
   // State below is protected by write_mu_.
   int active_fd_ GUARDED_BY(write_mu_) = -1;  // the segment appended to (last_seq_)
   uint64_t last_seq_ GUARDED_BY(write_mu_) = 0;
+  std::string active_path_ GUARDED_BY(write_mu_);  // SegmentPath(last_seq_), for messages
   // Bytes written to the active segment (its size on disk, buffered records aside).
   uint64_t active_size_ GUARDED_BY(write_mu_) = 0;
   // Bytes of the segments older than the active one (deleted by the next checkpoint).
@@ -200,7 +201,7 @@ class LogKv {
   // Guards map_: shared by readers, exclusive only while a writer (holding write_mu_) applies
   // ops. The writer may read map_ without it (no one else changes it).
   mutable std::shared_mutex map_mu_;
-  Map map_;                 // GUARDED_BY(map_mu_) for readers; changed only under both locks
+  Map map_;                  // GUARDED_BY(map_mu_) for readers; changed only under both locks
   uint64_t live_bytes_ = 0;  // sum of key + value sizes in map_; same locking as map_
 };
 

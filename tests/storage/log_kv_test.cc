@@ -163,7 +163,7 @@ TEST_F(LogKvTest, CheckpointsBoundDiskUseAndReopenGivesTheSameMap) {
     b.PutRawForTesting(Cf::kRaft, Key(i), value + std::to_string(i));
     // Log truncation: keep the last 10 entries.
     if (i >= 10) b.DeleteRange(Cf::kRaft, KeyRange{Key(0), Key(i - 9)});
-    ASSERT_OK(kv_->Write({&b}, i % 7 == 0));
+    ASSERT_OK(kv_->Write({&b}, i % 50 == 0));
     ASSERT_LE(kv_->FileBytes(), 2 * 4096u + 256) << i;
   }
   EXPECT_EQ(SegmentFiles().size(), 1u);
