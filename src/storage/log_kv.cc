@@ -503,6 +503,11 @@ Status LogKv::Write(const std::vector<const WriteBatch*>& batches, bool sync) {
     }
   }
   if (!any) return sync ? SyncLocked() : Status::OK();
+  // Replay treats a longer record as garbage, so it must never be written.
+  if (bound - kFrameSize > kMaxPayload) {
+    return Status::InvalidArgument("raft log: a write of " + std::to_string(bound) +
+                                   " bytes exceeds the 1 GiB record limit");
+  }
   if (active_size_ + pending_.size() > std::max(options_.segment_bytes, 2 * live_bytes_)) {
     RETURN_IF_ERROR(Checkpoint());
   }

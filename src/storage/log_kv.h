@@ -93,6 +93,7 @@ class LogKv {
   //    the record began, and every later Write/Sync fails the same way until Resume().
   //  - IOError for any other file error or a failed fdatasync: the state of the file is
   //    unknown, and every later Write/Sync fails with it (reopen to recover from disk).
+  //  - InvalidArgument when the encoded ops exceed 1 GiB (nothing is written; not sticky).
   Status Write(const std::vector<const WriteBatch*>& batches, bool sync);
   // Makes every earlier write durable. Errors as Write.
   Status Sync();
