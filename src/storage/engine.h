@@ -3,21 +3,29 @@
 // carries the crc envelope of record.h and every read verifies it (Iterator here, Get in each
 // implementation).
 //
-// Engine is an interface with two implementations:
-//  - RocksEngine (rocks_engine.h; Engine::Open opens it): the node's RocksDB. Directory layout
-//    under EngineOptions::path:  db/ (RocksDB)  snapshots/ (staged snapshot SSTs). It and
-//    sst_file.cc are the only files that include RocksDB headers; rocksdb::Status becomes
-//    ringkv::Status there.
+// Engine is an interface with three implementations:
+//  - SplitEngine (split_engine.h; Engine::Open opens it): the node's engine. The raft CF is a
+//    LogKv (log_kv.h: a map in memory over append-only files, <path>/raftlog/); the data and
+//    meta CFs are a RocksEngine.
+//  - RocksEngine (rocks_engine.h): RocksDB. Directory layout under EngineOptions::path: db/
+//    (RocksDB) snapshots/ (staged snapshot SSTs). It and sst_file.cc are the only files that
+//    include RocksDB headers; rocksdb::Status becomes ringkv::Status there.
 //  - MemEngine (mem_engine.h): ordered maps in memory for deterministic simulation; it keeps
 //    what was synced apart from what was not, and Crash() loses every unsynced write.
 //
-// The persistence contract both keep (the store and the snapshot install protocol rely on it):
-//  - A Write is atomic. A synced Write is durable when it returns, and so is every write before
-//    it. An unsynced Write may be lost at a crash, together with every later unsynced write,
-//    but never part of a batch and never a batch that a later synced write followed.
+// The persistence contract every engine keeps (the store and the snapshot install protocol rely
+// on it). The raft CF and the other two are two durability domains (two files on disk):
+//  - A Write is atomic. A synced Write is durable when it returns, and so is every earlier write
+//    of its domain; a synced write to the data or meta CF also makes every earlier raft CF write
+//    durable. A write that deletes raft CF records first makes every earlier write durable. A
+//    write that touches the raft CF and another CF is synced whatever `sync` says.
+//  - An unsynced Write may be lost at a crash, together with every later unsynced write of its
+//    domain, but never part of a batch and never a batch that a later synced write followed.
 //  - A staged file (snapshot install) survives a crash only after Finish() and then
-//    SyncStagingArea(). IngestStagedFile is atomic and durable when it returns. (The install
-//    protocol syncs its earlier writes before ingesting, so no unsynced write precedes it.)
+//    SyncStagingArea(). IngestStagedFile is atomic and durable when it returns, with every
+//    earlier write.
+//  - Reads of the raft CF at a ReadSnapshot may see later writes (SplitEngine keeps no versions
+//    of the log); nothing reads the log at a snapshot.
 //
 // Errors: Write/Get/iteration return IOError for I/O failures, ResourceExhausted when the disk is
 // full (ENOSPC; see Resume), Corruption for checksum mismatches

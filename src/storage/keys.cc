@@ -8,7 +8,7 @@ namespace {
 // Tags after the group prefix. Never 0xff: [group][0xff] is the end of a group's range.
 constexpr char kHardStateTag = 0x01;
 constexpr char kTruncatedStateTag = 0x02;
-constexpr char kConfStateTag = 0x03;
+constexpr char kLegacyConfStateTag = 0x03;  // raft CF, before the conf state moved to data
 constexpr char kRaftLogTag = 0x04;
 constexpr char kReplicaIdTag = 0x05;
 
@@ -19,6 +19,7 @@ constexpr char kLeaseTag = 0x03;
 constexpr char kLeaseAttachTag = 0x04;
 constexpr char kHistoryTag = 0x05;
 constexpr char kHistoryStateTag = 0x06;
+constexpr char kConfStateTag = 0x07;
 
 constexpr char kGroupEndTag = static_cast<char>(0xff);
 
@@ -26,6 +27,7 @@ constexpr char kGroupEndTag = static_cast<char>(0xff);
 constexpr char kMetaNamed = 0x01;
 constexpr char kMetaTombstone = 0x02;
 constexpr char kMetaSnapshotInstall = 0x03;
+constexpr char kMetaPendingLogWrite = 0x04;
 
 std::string GroupTagKey(GroupId group, char tag) {
   std::string k;
@@ -58,6 +60,9 @@ std::string GroupPrefix(GroupId group) {
 std::string HardStateKey(GroupId group) { return GroupTagKey(group, kHardStateTag); }
 std::string TruncatedStateKey(GroupId group) { return GroupTagKey(group, kTruncatedStateTag); }
 std::string ConfStateKey(GroupId group) { return GroupTagKey(group, kConfStateTag); }
+std::string LegacyRaftConfStateKey(GroupId group) {
+  return GroupTagKey(group, kLegacyConfStateTag);
+}
 std::string ReplicaIdKey(GroupId group) { return GroupTagKey(group, kReplicaIdTag); }
 
 std::string RaftLogKey(GroupId group, Index index) {
@@ -226,6 +231,8 @@ std::string PeerIncarnationKey(NodeId peer) {
 std::string ClusterIdKey() { return NamedMetaKey("cluster_id"); }
 std::string IncarnationIdKey() { return NamedMetaKey("incarnation_id"); }
 std::string RingConfigKey() { return NamedMetaKey("ring_config"); }
+
+std::string PendingLogWriteKey() { return std::string(1, kMetaPendingLogWrite); }
 
 std::string TombstoneKey(GroupId group) { return MetaGroupKey(kMetaTombstone, group); }
 KeyRange TombstoneRange() {

@@ -4,7 +4,7 @@
 //
 //   raft CF  [group u64][0x01]                 hard state
 //            [group u64][0x02]                 truncated state
-//            [group u64][0x03]                 conf state
+//            [group u64][0x03]                 (before the raft log file: the conf state)
 //            [group u64][0x04][index u64]      log entry
 //            [group u64][0x05]                 this node's replica's Raft id
 //   data CF  [group u64][0x00]                 apply state
@@ -16,9 +16,12 @@
 //            [group u64][0x04][lease u64][user key]  key attached to a lease (empty value)
 //            [group u64][0x05][index u64][seq u32]   change history event
 //            [group u64][0x06]                 change history state
+//            [group u64][0x07]                 conf state (applied; with the apply state, so a
+//                                              snapshot of the data CF holds both)
 //   meta CF  [0x01][name]                      node id, cluster id, incarnation id, ring config
 //            [0x02][group u64]                 tombstone of a removed replica
 //            [0x03][group u64]                 snapshot install in progress
+//            [0x04]                            a two-domain write's log part (split_engine.h)
 //
 // Bounds are half-open [begin, end). A group's ranges end at [group][0xff], so no bound needs
 // group + 1 (which would overflow for the largest id).
@@ -45,7 +48,6 @@ struct KeyRange {
 // ---- raft CF ----
 std::string HardStateKey(GroupId group);
 std::string TruncatedStateKey(GroupId group);
-std::string ConfStateKey(GroupId group);
 std::string ReplicaIdKey(GroupId group);
 std::string RaftLogKey(GroupId group, Index index);
 // Every log key of `group`.
@@ -90,6 +92,11 @@ struct HistoryKeyParts {
 };
 std::optional<HistoryKeyParts> DecodeHistoryKey(GroupId group, std::string_view key);
 std::string HistoryStateKey(GroupId group);
+// The group's applied configuration (raftpb.ConfState). In the data CF since the Raft log left
+// RocksDB: it must be read at the same point in time as the apply state (snapshot metadata).
+std::string ConfStateKey(GroupId group);
+// Where the conf state was kept in the raft CF before (read only by the one-time migration).
+std::string LegacyRaftConfStateKey(GroupId group);
 // Every data CF key of `group`: apply state, sessions, user data. This is what a snapshot holds.
 KeyRange DataGroupRange(GroupId group);
 // The 8-byte prefix every key of `group` starts with (raft and data CF).
@@ -120,6 +127,8 @@ std::string ClusterIdKey();
 std::string IncarnationIdKey();
 std::string RingConfigKey();
 std::string PeerIncarnationKey(NodeId peer);
+// The intent of a write that touches the log and RocksDB (split_engine.h).
+std::string PendingLogWriteKey();
 std::string TombstoneKey(GroupId group);
 KeyRange TombstoneRange();
 std::string SnapshotInstallKey(GroupId group);

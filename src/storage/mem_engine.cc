@@ -117,10 +117,14 @@ class MemEngine::StagedWriter final : public StagedFile {
 MemEngine::MemEngine() : live_(std::make_shared<Tables>()) {}
 MemEngine::~MemEngine() = default;
 
-void MemEngine::Crash() {
+void MemEngine::Crash(bool keep_unsynced_log) {
   std::lock_guard lock(mu_);
+  // The log and RocksDB are two files: the log's unsynced tail may survive while RocksDB's
+  // unsynced writes, even earlier ones, are lost.
+  if (keep_unsynced_log) SyncUnsynced(Domain::kLog);
   live_ = std::make_shared<Tables>(durable_);
-  unsynced_.clear();
+  unsynced_[0].clear();
+  unsynced_[1].clear();
   std::erase_if(staged_, [](const auto& kv) { return !kv.second->durable; });
   write_failed_ = false;  // a restarted process has no background error
 }
@@ -160,9 +164,15 @@ Status MemEngine::CheckWritable() const {
   return Status::OK();
 }
 
+void MemEngine::SyncUnsynced(Domain domain) {
+  std::vector<WriteBatch>& pending = unsynced_[static_cast<int>(domain)];
+  for (const WriteBatch& b : pending) ApplyBatch(b, &durable_);
+  pending.clear();
+}
+
 void MemEngine::SyncUnsynced() {
-  for (const WriteBatch& b : unsynced_) ApplyBatch(b, &durable_);
-  unsynced_.clear();
+  SyncUnsynced(Domain::kLog);
+  SyncUnsynced(Domain::kRest);
 }
 
 Status MemEngine::Write(const WriteBatch& batch, bool sync) {
@@ -171,14 +181,32 @@ Status MemEngine::Write(const WriteBatch& batch, bool sync) {
   RETURN_IF_ERROR(CheckWritable());
   ApplyBatch(batch, &MutableLive());
   ++writes_;
-  if (sync) {
+  // The rules of split_engine.h between the log (raft CF) and the rest.
+  bool to_log = false, to_rest = false, log_deletes = false;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (op.cf == Cf::kRaft) {
+      to_log = true;
+      log_deletes |= op.type != WriteBatch::OpType::kPut;
+    } else {
+      to_rest = true;
+    }
+  }
+  if (to_log && to_rest) {
+    sync = true;  // a two-domain write is atomic and synced
     SyncUnsynced();
+  } else if (to_log) {
+    if (log_deletes) SyncUnsynced(Domain::kRest);
+    if (sync) SyncUnsynced(Domain::kLog);
+  } else if (sync) {
+    SyncUnsynced();
+  }
+  if (sync) {
     ApplyBatch(batch, &durable_);
     ++synced_writes_;
   } else {
     WriteBatch copy;
     copy.Append(batch);
-    unsynced_.push_back(std::move(copy));
+    unsynced_[static_cast<int>(to_log ? Domain::kLog : Domain::kRest)].push_back(std::move(copy));
   }
   return Status::OK();
 }

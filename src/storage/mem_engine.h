@@ -1,4 +1,6 @@
-// MemEngine: the Engine (engine.h) in memory, for deterministic simulation of whole nodes.
+// MemEngine: the Engine (engine.h) in memory, for deterministic simulation of whole nodes. It
+// keeps the node engine's (split_engine.h) two durability domains, the raft CF and the rest,
+// and the rules between them.
 // Ordered maps per column family hold what a reader sees; a second set holds only what is
 // durable. Crash() throws away everything that is not durable, exactly as the persistence
 // contract of engine.h allows a power cut to: the unsynced writes (all of them: the worst case
@@ -30,9 +32,11 @@ class MemEngine final : public Engine {
   MemEngine();
   ~MemEngine() override;
 
-  // Loses every write and staged file that is not durable. REQUIRES: no live iterator or
-  // snapshot of this engine is used across the call (the node that held them "died").
-  void Crash();
+  // Loses every write and staged file that is not durable; with `keep_unsynced_log`, the
+  // unsynced raft CF writes survive (the log's file kept its tail while RocksDB lost its own).
+  // REQUIRES: no live iterator or snapshot of this engine is used across the call (the node
+  // that held them "died").
+  void Crash(bool keep_unsynced_log = false);
   // While set, writes and staged-file operations fail with ResourceExhausted.
   void SetDiskFull(bool full);
   // Writes made, and those among them that were synced (for tests and simulation stats).
@@ -76,13 +80,17 @@ class MemEngine final : public Engine {
   Tables& MutableLive();
   // REQUIRES: mu_ held. OK, or why a write must fail now.
   Status CheckWritable() const;
-  // REQUIRES: mu_ held. Applies every unsynced batch to durable_.
+  // The two durability domains of split_engine.h: the raft CF (the log) and the rest.
+  enum class Domain { kLog = 0, kRest = 1 };
+  // REQUIRES: mu_ held. Applies every unsynced batch (of `domain`) to durable_, in order.
   void SyncUnsynced();
+  void SyncUnsynced(Domain domain);
 
   mutable std::mutex mu_;
   std::shared_ptr<Tables> live_;           // what readers see
   Tables durable_;                         // what survives Crash()
-  std::vector<WriteBatch> unsynced_;       // in order: in live_, not yet in durable_
+  // Per Domain, in order: in live_, not yet in durable_.
+  std::array<std::vector<WriteBatch>, 2> unsynced_;
   std::map<std::string, std::shared_ptr<Staged>> staged_;
   bool disk_full_ = false;
   bool write_failed_ = false;              // a write failed for space; cleared by Resume()

@@ -30,7 +30,7 @@ Status RaftLogStore::Load() {
     return Status::FailedPrecondition("unfinished snapshot install for " + GroupName(group_));
   }
   ASSIGN_OR_RETURN(bool unused, ReadProto(*engine_, Cf::kRaft, HardStateKey(group_), &hard_state_));
-  ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kRaft, ConfStateKey(group_), &conf_state_));
+  ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kData, ConfStateKey(group_), &conf_state_));
   storagepb::TruncatedState ts;
   ASSIGN_OR_RETURN(unused, ReadProto(*engine_, Cf::kRaft, TruncatedStateKey(group_), &ts));
   (void)unused;
@@ -218,7 +218,7 @@ void RaftLogStore::SetHardState(WriteBatch* batch, const raftpb::HardState& hs) 
 }
 
 void RaftLogStore::SetConfState(WriteBatch* batch, const raftpb::ConfState& cs) {
-  PutProto(batch, Cf::kRaft, ConfStateKey(group_), cs);
+  PutProto(batch, Cf::kData, ConfStateKey(group_), cs);
   conf_state_ = cs;
 }
 
@@ -265,7 +265,7 @@ void RaftLogStore::WriteSnapshotMeta(WriteBatch* batch, GroupId group,
   ts.set_index(meta.index());
   ts.set_term(meta.term());
   PutProto(batch, Cf::kRaft, TruncatedStateKey(group), ts);
-  PutProto(batch, Cf::kRaft, ConfStateKey(group), meta.conf_state());
+  PutProto(batch, Cf::kData, ConfStateKey(group), meta.conf_state());
   PutProto(batch, Cf::kRaft, HardStateKey(group), HardStateAtSnapshot(hs, meta));
 }
 
@@ -306,7 +306,7 @@ Result<std::vector<GroupId>> ListGroups(const Engine& engine) {
     std::string_view key = it->key();
     if (key.size() < 8) return Status::Corruption("raft CF key shorter than a group id");
     GroupId g(DecodeFixed64BE(key.data()));
-    Result<std::optional<std::string>> cs = engine.Get(Cf::kRaft, ConfStateKey(g));
+    Result<std::optional<std::string>> cs = engine.Get(Cf::kData, ConfStateKey(g));
     if (!cs.ok()) return cs.status();
     if (cs->has_value()) groups.push_back(g);
     if (g.value() == UINT64_MAX) break;

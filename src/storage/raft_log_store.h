@@ -1,5 +1,7 @@
 // RaftLogStore: the persistent Raft log and Raft state of one group — entries, hard state,
-// truncated state (index/term of the last compacted entry) and conf state — in the raft CF.
+// truncated state (index/term of the last compacted entry) in the raft CF, and the conf state,
+// which is applied state and so lives in the data CF beside the apply state (a snapshot of the
+// data CF reads both at one point in time).
 // It knows how entries are keyed and checked, not what Raft does with them: the replica's
 // log adapter (src/replica/) maps it onto the Raft core's LogStorage interface.
 //
@@ -139,7 +141,8 @@ class RaftLogStore {
   uint64_t bytes_base_ = 0;
 };
 
-// Every group that has Raft state on this node (its conf state is stored), in id order.
+// Every group that has Raft state on this node (a raft CF record, and its conf state stored),
+// in id order.
 Result<std::vector<GroupId>> ListGroups(const Engine& engine);
 
 // The Raft id of this node's replica of `group` (common/ids.h), nullopt when none is stored: a

@@ -161,11 +161,6 @@ class RocksStagedFile final : public StagedFile {
 
 // ---- RocksEngine ----
 
-Result<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<RocksEngine> engine, RocksEngine::Open(options));
-  return std::unique_ptr<Engine>(std::move(engine));
-}
-
 Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const EngineOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("EngineOptions.path is empty");
   // On a full disk RocksDB aborts inside Open (an assertion), so refuse first, with the reason.

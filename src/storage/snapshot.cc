@@ -131,7 +131,7 @@ Result<std::unique_ptr<SnapshotSender>> SnapshotSender::Create(Engine* engine, G
   sender->metadata_.set_index(applied.applied_index.value());
   sender->metadata_.set_term(applied.applied_term.value());
   ASSIGN_OR_RETURN(bool found,
-                   ReadProto(*engine, Cf::kRaft, ConfStateKey(group),
+                   ReadProto(*engine, Cf::kData, ConfStateKey(group),
                              sender->metadata_.mutable_conf_state(), sender->snap_.get()));
   (void)found;  // no conf state stored = empty configuration
   sender->it_ = engine->NewIterator(Cf::kData, DataGroupRange(group), sender->snap_.get());

@@ -26,7 +26,7 @@ void WriteBatch::DeleteRange(Cf cf, const KeyRange& range) {
   Add(OpType::kDeleteRange, cf, range.begin, range.end);
 }
 
-void WriteBatch::PutRawForTesting(Cf cf, std::string_view key, std::string_view stored) {
+void WriteBatch::PutStored(Cf cf, std::string_view key, std::string_view stored) {
   Add(OpType::kPut, cf, std::string(key), std::string(stored));
 }
 

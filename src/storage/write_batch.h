@@ -44,8 +44,13 @@ class WriteBatch {
   // Deletes every key in [range.begin, range.end). REQUIRES: begin <= end.
   void DeleteRange(Cf cf, const KeyRange& range);
 
-  // Stores `stored` verbatim, without the envelope: only for tests that plant bad records.
-  void PutRawForTesting(Cf cf, std::string_view key, std::string_view stored);
+  // Stores `stored`, a value already in its crc envelope, verbatim (moving records from one
+  // store to another).
+  void PutStored(Cf cf, std::string_view key, std::string_view stored);
+  // The same, for tests that plant bad records.
+  void PutRawForTesting(Cf cf, std::string_view key, std::string_view stored) {
+    PutStored(cf, key, stored);
+  }
 
   // Appends all ops of `other`, in order (used to merge per-group batches).
   void Append(const WriteBatch& other);

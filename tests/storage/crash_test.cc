@@ -13,6 +13,7 @@
 #include "storage/fault_injection_fs.h"
 #include "storage/kv_state.h"
 #include "storage/raft_log_store.h"
+#include "storage/rocks_engine.h"
 #include "storage/test_util.h"
 #include "testutil/status_matchers.h"
 
@@ -32,7 +33,9 @@ class CrashTest : public ::testing::Test {
 
   void Open() {
     // Small memtables so flushes (and WAL switches) happen during the run.
-    auto e = Engine::Open(EngineOptions{.path = dir_.path(),
+    // RocksDB alone: the fault-injecting file system is RocksDB's (the node's engine keeps the
+    // raft CF in its own files; split_engine_test.cc checks the two together).
+    auto e = RocksEngine::Open(EngineOptions{.path = dir_.path(),
                                         .env = env_.get(),
                                         .raft_write_buffer_size = 64 << 10,
                                         .data_write_buffer_size = 64 << 10});

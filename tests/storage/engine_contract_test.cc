@@ -1,6 +1,6 @@
-// The Engine interface's contract (engine.h), checked on both implementations: RocksEngine and
-// MemEngine must be interchangeable for everything above storage/. MemEngine's crash behaviour
-// (what a power cut may lose) is checked at the end.
+// The Engine interface's contract (engine.h), checked on both implementations: the node's engine
+// (Engine::Open: SplitEngine, here "Rocks") and MemEngine must be interchangeable for everything
+// above storage/. MemEngine's crash behaviour (what a power cut may lose) is checked at the end.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -232,6 +232,66 @@ TEST(MemEngineCrash, LosesExactlyTheUnsyncedWrites) {
   EXPECT_EQ(Get(e, "c"), "<absent>");
   EXPECT_EQ(e.writes(), 4u);
   EXPECT_EQ(e.synced_writes(), 1u);
+}
+
+// The two durability domains of split_engine.h: the raft CF (the log) and the rest.
+std::string GetLog(const MemEngine& e, const std::string& key) {
+  auto v = e.Get(Cf::kRaft, key);
+  if (!v.ok()) return v.status().ToString();
+  return v->has_value() ? **v : "<absent>";
+}
+
+void PutLog(MemEngine* e, const std::string& key, const std::string& value, bool sync) {
+  WriteBatch b;
+  b.Put(Cf::kRaft, key, value);
+  ASSERT_OK(e->Write(b, sync));
+}
+
+TEST(MemEngineCrash, ASyncedLogWriteLeavesEarlierRestWritesUnsynced) {
+  MemEngine e;
+  Put(&e, "applied", "9", false);
+  PutLog(&e, "entry", "10", true);
+  e.Crash();
+  EXPECT_EQ(Get(e, "applied"), "<absent>");
+  EXPECT_EQ(GetLog(e, "entry"), "10");
+}
+
+TEST(MemEngineCrash, ASyncedRestWriteMakesEarlierLogWritesDurable) {
+  MemEngine e;
+  PutLog(&e, "hard-state", "commit-9", false);
+  Put(&e, "marker", "1", true);
+  e.Crash();
+  EXPECT_EQ(GetLog(e, "hard-state"), "commit-9");
+}
+
+TEST(MemEngineCrash, ALogCompactionMakesEarlierRestWritesDurable) {
+  MemEngine e;
+  Put(&e, "applied", "9", false);
+  WriteBatch compact;
+  compact.DeleteRange(Cf::kRaft, KeyRange{"entry", "entrz"});
+  ASSERT_OK(e.Write(compact, /*sync=*/false));
+  e.Crash();
+  EXPECT_EQ(Get(e, "applied"), "9");
+}
+
+TEST(MemEngineCrash, ATwoDomainWriteIsSynced) {
+  MemEngine e;
+  WriteBatch both;
+  both.Put(Cf::kRaft, "truncated", "9");
+  both.Put(Cf::kData, "applied", "9");
+  ASSERT_OK(e.Write(both, /*sync=*/false));
+  e.Crash();
+  EXPECT_EQ(GetLog(e, "truncated"), "9");
+  EXPECT_EQ(Get(e, "applied"), "9");
+}
+
+TEST(MemEngineCrash, TheLogsUnsyncedTailMaySurviveWhileTheRestLosesItsOwn) {
+  MemEngine e;
+  Put(&e, "applied", "9", false);
+  PutLog(&e, "hard-state", "commit-10", false);
+  e.Crash(/*keep_unsynced_log=*/true);
+  EXPECT_EQ(Get(e, "applied"), "<absent>");
+  EXPECT_EQ(GetLog(e, "hard-state"), "commit-10");
 }
 
 TEST(MemEngineCrash, SnapshotTakenBeforeACrashKeepsItsView) {

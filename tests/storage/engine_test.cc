@@ -137,7 +137,7 @@ TEST_F(EngineTest, FlippedByteInStoredValueIsCorruptionNamingKey) {
 TEST_F(EngineTest, FlippedByteOnDiskIsCorruption) {
   const std::string marker = "UNIQUE-PAYLOAD-0123456789";
   WriteBatch b;
-  b.Put(Cf::kRaft, "entry", marker);  // raft CF is uncompressed: the bytes are in the SST
+  b.Put(Cf::kData, "entry", marker);  // short and unique: stored as is in the SST
   ASSERT_OK(engine_->Write(b, true));
   ASSERT_OK(engine_->FlushForTesting());
   engine_.reset();
@@ -154,7 +154,7 @@ TEST_F(EngineTest, FlippedByteOnDiskIsCorruption) {
   }
   ASSERT_TRUE(flipped);
   Open();
-  auto v = engine_->Get(Cf::kRaft, "entry");
+  auto v = engine_->Get(Cf::kData, "entry");
   ASSERT_FALSE(v.ok());
   EXPECT_TRUE(v.status().IsCorruption()) << v.status();
 }

@@ -36,13 +36,17 @@ TEST(KeysTest, GroupRangesContainTheirKeysAndNoOthers) {
   const GroupId g(42);
   const KeyRange raft = RaftGroupRange(g);
   for (const std::string& k :
-       {HardStateKey(g), TruncatedStateKey(g), ConfStateKey(g), RaftLogKey(g, Index(0)),
+       {HardStateKey(g), TruncatedStateKey(g), LegacyRaftConfStateKey(g), RaftLogKey(g, Index(0)),
         RaftLogKey(g, Index(std::numeric_limits<uint64_t>::max()))}) {
     EXPECT_GE(k, raft.begin);
     EXPECT_LT(k, raft.end);
   }
   const KeyRange log = RaftLogRange(g);
-  EXPECT_LT(ConfStateKey(g), log.begin);
+  EXPECT_LT(LegacyRaftConfStateKey(g), log.begin);
+  // The conf state lives beside the apply state, so a data CF snapshot holds both.
+  const KeyRange group_data = DataGroupRange(g);
+  EXPECT_GE(ConfStateKey(g), group_data.begin);
+  EXPECT_LT(ConfStateKey(g), group_data.end);
   EXPECT_GE(RaftLogKey(g, Index(0)), log.begin);
   EXPECT_LT(RaftLogKey(g, Index(std::numeric_limits<uint64_t>::max())), log.end);
   for (GroupId other : {GroupId(41), GroupId(43)}) {

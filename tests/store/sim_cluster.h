@@ -241,6 +241,7 @@ class SimCluster {
   ring::RingConfig ring_;
   SimScheduler scheduler_;
   std::mt19937_64 rng_;
+  uint64_t crashes_ = 0;  // Crash() calls so far
   uint64_t next_owner_ = 1;
   uint64_t next_request_ = 1;
   // Before nodes_: the stores report to it until they are destroyed.
