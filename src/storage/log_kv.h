@@ -1,37 +1,61 @@
 // LogKv: the node's Raft log (the raft CF of keys.h: hard states, truncated states, conf states,
 // replica ids, log entries) outside RocksDB. An ordered map in memory (key -> stored value,
 // verbatim: values carry their own crc envelope, record.h) made durable by append-only segment
-// files, in the spirit of etcd's WAL + MemoryStorage and TiKV's raft-engine. No memtable flush,
-// no compaction, no tombstones: a write is one append (and an fdatasync when synced) plus a map
-// update; deleted entries cost nothing once the next checkpoint has dropped them.
+// files, in the spirit of etcd's WAL + MemoryStorage and TiKV's raft-engine ("purge + rewrite").
+// No memtable flush, no compaction, no tombstones: a write is one append (and an fdatasync when
+// synced) plus a map update, and no write ever does work proportional to the whole map.
 //
 // On disk, under LogKvOptions::dir:
 //   <16 lower-case hex digits seq>.log   segments, seq increasing; the newest is appended to
-//   <seq>.log.tmp                        a checkpoint being written (deleted at Open)
+//   <seq>.log.tmp                        a segment being created (deleted at Open)
 //   LOCK                                 flock()ed while open, so two processes never share it
 //
 // Record format (all integers big-endian; the same framing for every record):
 //   [u32 crc32c of everything after it][u32 payload length][u8 type][payload]
 //   type 1, header (first record of every segment):
-//       payload = "RKVLOGKV" [u32 version = 1][u64 seq of the file][u8 flags; bit 0: checkpoint]
-//   type 2, batch (one atomic Write, or one <= ~1 MiB chunk of a checkpoint):
+//       payload = "RKVLOGKV" [u32 version = 2][u64 seq of the file][u8 flags = 0]
+//   type 2, batch (one atomic Write, or the live records rewritten out of an old segment):
 //       payload = ops, each [u8 op][varint32 key length][key] then, for put and delete-range,
 //       [varint32 value length][value]; op 0 = put (value = stored value), 1 = delete,
 //       2 = delete range (key = begin, value = end)
-//   type 3, checkpoint end (empty payload): the map written since the header is complete.
+// Version 1 (read, never written): flags bit 0 marks a checkpoint segment, which holds the
+// whole map as batch records closed by a type 3 record (checkpoint end, empty payload);
+// recovery of a directory with one starts at the newest checkpoint and deletes older segments.
 //
-// A checkpoint segment holds header, the whole map as batch records, checkpoint end, and then
-// the batches written after it. It is written under a temp name, fdatasynced, renamed and the
-// directory fsynced before older segments are deleted, so a complete checkpoint always exists
-// on disk. Recovery replays the newest checkpoint segment (and any later segment) in order.
-// A bad record after the checkpoint end of the LAST segment is a torn tail of writes not yet
-// synced: the file is truncated there (LOG(WARNING)). Any other bad record, a bad header, or a
-// missing checkpoint is Corruption naming the file and offset: synced data is never dropped.
+// Recovery replays every segment in seq order, rebuilding the map and, per key, the seq of the
+// segment holding its latest write, hence per segment its live records (keys whose latest write
+// it holds). A bad record at the end of the LAST segment is a torn tail of writes not yet
+// synced: the file is truncated there (LOG(WARNING)). Any other bad record or header is
+// Corruption naming the file and offset: synced data is never dropped.
+//
+// Segments (log_kv_segments.cc). A Write first does bounded maintenance, under the writer mutex:
+//  - Rotation: when the active segment exceeds segment_bytes, it is synced (so only the last
+//    segment can ever have a torn tail) and a new segment is created (temp file, header,
+//    fdatasync, rename, directory fsync).
+//  - Deletion: the OLDEST segment, once it holds no live record, is deleted after an fdatasync
+//    of the active segment, then the directory is fsynced. Only the oldest is ever deleted, so
+//    the segments on disk are always a suffix of all those ever written.
+//  - Purge: while the segment files exceed 2 x segment_bytes + 2 x the live bytes, the oldest
+//    segment is scanned from where the last step stopped, at most max(4 MiB, 2 x the write)
+//    per Write, and the keys whose latest write is in it are appended, with their current
+//    values, as one ordinary batch record to the active segment (their seq becomes the active
+//    one). When the scan reaches its end nothing live is left in it and it is deleted as above.
+// Why replaying the remaining suffix gives the exact map: for a key whose latest write is a put,
+// that put (or its rewrite, which carries the same value) is in a segment still on disk, after
+// every older write of the key, so replay ends with it. For a key whose latest write is a delete
+// or delete range, replay ends without it: a put of it in a deleted segment is not replayed,
+// and a put in a remaining segment comes before the delete, which is there too (it is newer
+// than any remaining put) or was in a deleted segment, which is only possible if every put
+// before it was too. A rewrite is a put of the current value appended after everything, so it
+// changes no key's final state and keeps the order of replay. The fdatasync before a deletion
+// makes durable the writes that made the segment dead (rewrites and deletes), with every
+// earlier write: a crash can never leave a delete effective while the rest of its batch is lost.
 //
 // Durability contract (engine.h's persistence contract, for the raft CF): a Write is atomic;
 // a synced Write is durable on return together with every earlier write. Unsynced writes go to
 // the OS at once (kill -9 loses none; a power cut may lose a suffix of them), or, with
-// buffer_unsynced_writes, stay in a process buffer until the next synced write or Sync.
+// buffer_unsynced_writes, stay in a process buffer until the next synced write, Sync, rotation,
+// segment deletion or the destructor.
 //
 // Thread-safety: thread-safe. Writers (Write, Sync, Resume) are serialized by one mutex and
 // do their file I/O without the map lock; readers (Get, cursors, ApproximateBytes, Empty) take
@@ -63,19 +87,20 @@ namespace ringkv::storage {
 struct LogKvOptions {
   // Directory of the segment files; created (with parents) if missing. Required.
   std::string dir;
-  // The active segment is checkpointed into a new one when it grows beyond
-  // max(segment_bytes, 2 x the bytes of the map's keys and values). Default: 64 MiB.
+  // A new segment is started when the active one grows beyond this; old segments are purged
+  // while all of them exceed 2 x segment_bytes + 2 x the bytes of the map's keys and values.
+  // Default: 64 MiB.
   uint64_t segment_bytes = 64ull << 20;
   // Test-only (Jepsen's "kill that loses unsynced writes"): unsynced records stay in a process
-  // buffer until the next synced write, Sync, checkpoint or the destructor, so kill -9 loses
+  // buffer until the next synced write, Sync, rotation or the destructor, so kill -9 loses
   // them as a power cut would (RocksDB manual_wal_flush). Default: off.
   bool buffer_unsynced_writes = false;
 };
 
 class LogKv {
  public:
-  // Opens the log at options.dir, creating it when absent (a new directory gets an empty
-  // checkpoint segment), and replays it into memory; see the header comment for what recovery
+  // Opens the log at options.dir, creating it when absent (a new directory gets one empty
+  // segment), and replays it into memory; see the header comment for what recovery
   // truncates and what it refuses. Errors: InvalidArgument (empty dir), IOError (file system
   // errors, or the directory is locked by another LogKv), Corruption (file and offset named).
   static Result<std::unique_ptr<LogKv>> Open(const LogKvOptions& options);
@@ -86,8 +111,9 @@ class LogKv {
 
   // Applies, in order, the ops of `batches` whose cf is Cf::kRaft (other CFs' ops are ignored)
   // as ONE atomic record. With sync, durable (fdatasync) on return, with every earlier write.
-  // An empty op set writes nothing (with sync it still syncs earlier writes). May first
-  // checkpoint the active segment (see LogKvOptions::segment_bytes).
+  // An empty op set writes nothing (with sync it still syncs earlier writes). May first do a
+  // bounded step of segment maintenance (rotation, purge, deletion; see the header comment),
+  // which may sync earlier writes.
   // Errors (the map is unchanged after any of them):
   //  - ResourceExhausted when the disk is full (ENOSPC): the segment is truncated back to where
   //    the record began, and every later Write/Sync fails the same way until Resume().
@@ -122,30 +148,51 @@ class LogKv {
   // Test-only: closes without writing out the buffered tail or syncing (a kill -9 / power cut
   // as far as this process's buffer goes). Every later call except reads fails.
   void AbandonForTesting();
-  // Test-only: the next write() to a segment file (append or checkpoint) fails with
+  // Test-only: the next write() to a segment file (append, rewrite or new header) fails with
   // `errno_value` (e.g. ENOSPC, EIO) without writing anything.
   void FailNextWriteForTesting(int errno_value);
   // Test-only: the next fdatasync of a segment file fails with `errno_value`.
   void FailNextSyncForTesting(int errno_value);
-
-  // key -> stored value.
-  using Map = std::map<std::string, std::string, std::less<>>;
+  // Test-only: the next segment deletion abandons this LogKv (as AbandonForTesting) right
+  // before unlinking the file, after the sync that precedes it; the Write fails (IOError).
+  void AbandonBeforeNextSegmentDeletionForTesting();
+  struct SegmentStats {
+    size_t segments = 0;                // segment files, the active one included
+    uint64_t last_write_rewritten = 0;  // bytes of rewrite record appended by the last Write
+    uint64_t rewritten = 0;             // bytes of rewrite records since Open
+    uint64_t deleted = 0;               // segments deleted since Open
+  };
+  SegmentStats SegmentStatsForTesting() const;
 
  private:
   class Cursor;
 
+  // A value of the map: the stored value, and the seq of the segment holding its latest write
+  // (a put, or the rewrite of one). Readers use only `value`; `seq` is read and written by the
+  // writer only (under write_mu_, without map_mu_: a distinct memory location).
+  struct Slot {
+    std::string value;
+    uint64_t seq;
+  };
+  using Map = std::map<std::string, Slot, std::less<>>;
+  // Per segment file: the keys whose latest write it holds, and its size.
+  struct Segment {
+    uint64_t live_records = 0;  // keys of map_ whose Slot::seq is this segment
+    uint64_t live_bytes = 0;    // their key + value bytes
+    uint64_t file_bytes = 0;    // size of the file (of the active one: see active_size_)
+  };
+
   explicit LogKv(const LogKvOptions& options);
 
-  // ---- Open: creates and locks the directory, replays the newest checkpoint and what follows.
+  // ---- Open: creates and locks the directory, replays the segments.
   Status Recover();
   Status LockDir();
   // Seqs of the segment files, ascending; deletes leftover temp files.
   Result<std::vector<uint64_t>> ListSegments();
-  // Replays segment `seq` into map_ and sets *valid_end to the end of its last good record.
-  // `checkpoint`: it must be a checkpoint segment. `last`: a bad record after its checkpoint
-  // is a torn tail (truncated) rather than Corruption.
-  Status ReplaySegment(uint64_t seq, bool checkpoint, bool last, uint64_t* valid_end)
-      REQUIRES(write_mu_);
+  // Replays segment `seq` into map_ and segments_ and sets *valid_end to the end of its last
+  // good record. `last`: a bad record (after a version-1 checkpoint's end) is a torn tail
+  // (truncated) rather than Corruption.
+  Status ReplaySegment(uint64_t seq, bool last, uint64_t* valid_end) REQUIRES(write_mu_);
   // Makes segment `seq`, `size` bytes long, the one appended to.
   Status OpenActive(uint64_t seq, uint64_t size) REQUIRES(write_mu_);
 
@@ -155,8 +202,12 @@ class LogKv {
   // where it began and makes the error sticky (Fail); pending_ is left to the caller.
   Status FlushPending() REQUIRES(write_mu_);
   void ClearPending() REQUIRES(write_mu_);
-  // Applies a batch record's payload to map_ (takes map_mu_ exclusively).
-  void Apply(std::string_view payload) REQUIRES(write_mu_);
+  // Applies a batch record's payload, appended to segment `seq`, to map_ and the live
+  // accounting (takes map_mu_ exclusively). False when the payload is malformed.
+  bool Apply(std::string_view payload, uint64_t seq) REQUIRES(write_mu_);
+  void Account(const std::string& key, const Slot& slot, int64_t sign) REQUIRES(write_mu_);
+  // REQUIRES: map_mu_ held exclusively.
+  void EraseRange(Map::iterator begin, Map::iterator end) REQUIRES(write_mu_);
   Status SyncActive() REQUIRES(write_mu_);
   // pwrite/fdatasync through the test hooks.
   Status WriteAt(int fd, const std::string& path, std::string_view data, uint64_t offset)
@@ -164,13 +215,27 @@ class LogKv {
   Status DataSync(int fd, const std::string& path) REQUIRES(write_mu_);
   // Makes `s` sticky: ResourceExhausted until Resume, anything else for good. Returns `s`.
   Status Fail(Status s) REQUIRES(write_mu_);
-  // Writes the whole map as segment last_seq_ + 1 (temp file, fdatasync, rename, directory
-  // fsync), makes it the active segment and deletes the older ones.
-  Status Checkpoint() REQUIRES(write_mu_);
-  Status WriteCheckpointFile(int fd, const std::string& path, uint64_t seq, uint64_t* size)
-      REQUIRES(write_mu_);
-  void DeleteOlderSegments() REQUIRES(write_mu_);
+  void AbandonLocked() REQUIRES(write_mu_);
   std::string SegmentPath(uint64_t seq) const;
+
+  // ---- Segments (log_kv_segments.cc) ----
+  // Before a Write whose record is at most `write_bytes`: rotation, deletion of dead oldest
+  // segments, and one bounded purge step, as the header comment describes.
+  Status MaintainSegments(size_t write_bytes) REQUIRES(write_mu_);
+  // Syncs the active segment and starts segment last_seq_ + 1 (also the first one, seq 1).
+  Status Rotate() REQUIRES(write_mu_);
+  // Syncs every write, then deletes the oldest segment. REQUIRES: it is not the active one and
+  // holds no live record.
+  Status DeleteOldest() REQUIRES(write_mu_);
+  // Rewrites the live records found in the next <= `budget` bytes of the oldest segment;
+  // deletes it when the scan reaches its end.
+  Status PurgeStep(uint64_t budget) REQUIRES(write_mu_);
+  // The bytes of the oldest segment from purge_offset_ on, at most `budget` of them (more
+  // when the first record is longer).
+  Result<std::string> ReadPurgeChunk(uint64_t seq, uint64_t budget) REQUIRES(write_mu_);
+  // Appends a batch of puts of `slots`' current values, moves them to the active segment.
+  Status AppendRewrite(const std::vector<Map::iterator>& slots, uint64_t from_seq)
+      REQUIRES(write_mu_);
 
   const LogKvOptions options_;
 
@@ -182,9 +247,16 @@ class LogKv {
   std::string active_path_ GUARDED_BY(write_mu_);  // SegmentPath(last_seq_), for messages
   // Bytes written to the active segment (its size on disk, buffered records aside).
   uint64_t active_size_ GUARDED_BY(write_mu_) = 0;
-  // Bytes of the segments older than the active one (deleted by the next checkpoint).
+  // Bytes of the segments older than the active one.
   uint64_t older_bytes_ GUARDED_BY(write_mu_) = 0;
-  std::vector<uint64_t> older_seqs_ GUARDED_BY(write_mu_);
+  // Every segment file by seq, the active one (last) included; the oldest is deleted first.
+  std::map<uint64_t, Segment> segments_ GUARDED_BY(write_mu_);
+  // The purge scan: segment purge_seq_ (the oldest, once it is started) has been rewritten
+  // up to purge_offset_ (a record boundary). Reset when the oldest segment changes.
+  uint64_t purge_seq_ GUARDED_BY(write_mu_) = 0;
+  uint64_t purge_offset_ GUARDED_BY(write_mu_) = 0;
+  SegmentStats stats_ GUARDED_BY(write_mu_);
+  bool abandon_before_delete_ GUARDED_BY(write_mu_) = false;
   // Records not yet written to the file: the one being written, and, with
   // buffer_unsynced_writes, the unsynced records before it. Reused (keeps its capacity).
   std::string pending_ GUARDED_BY(write_mu_);
@@ -203,7 +275,7 @@ class LogKv {
   // ops. The writer may read map_ without it (no one else changes it).
   mutable std::shared_mutex map_mu_;
   Map map_;                  // GUARDED_BY(map_mu_) for readers; changed only under both locks
-  uint64_t live_bytes_ = 0;  // sum of key + value sizes in map_; same locking as map_
+  uint64_t live_bytes_ = 0;  // sum of key + value sizes in map_; changed under both locks
 };
 
 }  // namespace ringkv::storage

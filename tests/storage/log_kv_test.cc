@@ -1,5 +1,6 @@
-// LogKv (storage/log_kv.h): round trips, recovery (torn tails, corruption), checkpoints,
-// buffered unsynced writes, write failures, and cursors under a concurrent writer.
+// LogKv (storage/log_kv.h): round trips, recovery (torn tails, corruption, version 1
+// directories), rotation, purge and segment deletion (bounds, crash points), buffered unsynced
+// writes, write failures, and cursors under a concurrent writer.
 #include "storage/log_kv.h"
 
 #include <gtest/gtest.h>
@@ -154,40 +155,156 @@ TEST_F(LogKvTest, HasUnsyncedTracksSyncs) {
   EXPECT_FALSE(kv_->HasUnsynced());
 }
 
-TEST_F(LogKvTest, CheckpointsBoundDiskUseAndReopenGivesTheSameMap) {
+TEST_F(LogKvTest, PurgeBoundsDiskUseAndReopenGivesTheSameMap) {
   options_.segment_bytes = 4096;
   Open();
   const std::string value(100, 'v');
-  for (int i = 0; i < 2000; ++i) {
+  for (int i = 0; i < 3000; ++i) {
     WriteBatch b;
     b.PutRawForTesting(Cf::kRaft, Key(i), value + std::to_string(i));
+    b.PutRawForTesting(Cf::kRaft, "hard" + std::to_string(i % 7), std::to_string(i));
     // Log truncation: keep the last 10 entries.
     if (i >= 10) b.DeleteRange(Cf::kRaft, KeyRange{Key(0), Key(i - 9)});
     ASSERT_OK(kv_->Write({&b}, i % 50 == 0));
-    ASSERT_LE(kv_->FileBytes(), 2 * 4096u + 256) << i;
+    // Live: ~1.2 KiB; bound 2 x 4096 + 2 x live, plus the active segment's overshoot.
+    ASSERT_LE(kv_->FileBytes(), 5 * 4096u) << i;
+    ASSERT_LE(SegmentFiles().size(), 5u) << i;
   }
-  EXPECT_EQ(SegmentFiles().size(), 1u);
   EXPECT_EQ(kv_->FileBytes(), DiskBytes());
-  // Many checkpoints happened: the file's seq went well beyond 1.
-  EXPECT_GT(std::stoull(fs::path(SegmentFiles().back()).stem().string(), nullptr, 16), 20u);
+  const LogKv::SegmentStats stats = kv_->SegmentStatsForTesting();
+  EXPECT_GT(stats.deleted, 50u);
+  EXPECT_EQ(stats.segments, SegmentFiles().size());
+  // Many segments came and went: the newest seq is well beyond 1.
+  EXPECT_GT(std::stoull(fs::path(SegmentFiles().back()).stem().string(), nullptr, 16), 50u);
   const auto before = Dump();
-  ASSERT_EQ(before.size(), 10u);
-  EXPECT_EQ(before.begin()->first, Key(1990));
+  ASSERT_EQ(before.size(), 17u);
+  EXPECT_EQ(before.begin()->second, "2996");  // hard0
+  EXPECT_EQ(before.find(Key(2990))->second, value + "2990");
   Open();
   EXPECT_EQ(Dump(), before);
   EXPECT_EQ(kv_->FileBytes(), DiskBytes());
+  EXPECT_EQ(kv_->SegmentStatsForTesting().segments, SegmentFiles().size());
 }
 
-TEST_F(LogKvTest, CheckpointThresholdGrowsWithTheLiveMap) {
-  options_.segment_bytes = 4096;
+TEST_F(LogKvTest, LongLivedKeySurvivesManyPurgesAndReopens) {
+  options_.segment_bytes = 2048;
   Open();
-  // 64 KiB live: checkpoints only every ~128 KiB of appends, not every write.
-  for (int i = 0; i < 64; ++i) ASSERT_OK(Put(Key(i), std::string(1024, 'x'), false));
-  const std::string seg = SegmentFiles().back();
-  for (int i = 0; i < 50; ++i) ASSERT_OK(Put(Key(1000), std::string(100, 'y'), false));
-  EXPECT_EQ(SegmentFiles().back(), seg);
+  ASSERT_OK(Put("idle-group-hard-state", "term 7 vote 3"));
+  ASSERT_OK(Put("busy-group-hard-state", "0"));
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 400; ++i) {
+      WriteBatch b;
+      b.PutRawForTesting(Cf::kRaft, Key(i), std::string(200, 'e'));
+      b.PutRawForTesting(Cf::kRaft, "busy-group-hard-state", std::to_string(i));
+      if (i >= 3) b.DeleteRange(Cf::kRaft, KeyRange{Key(0), Key(i - 2)});
+      ASSERT_OK(kv_->Write({&b}, false));
+    }
+    ASSERT_OK(kv_->Write({}, true));
+    kv_->AbandonForTesting();
+    Open();
+    EXPECT_EQ(Get("idle-group-hard-state"), "term 7 vote 3");
+    EXPECT_EQ(Get("busy-group-hard-state"), "399");
+    EXPECT_EQ(Dump().size(), 5u);
+  }
+  // The idle key's first segment is long gone: it was rewritten, not kept.
+  EXPECT_FALSE(fs::exists(options_.dir + "/0000000000000001.log"));
+  EXPECT_LE(SegmentFiles().size(), 5u);
+}
+
+TEST_F(LogKvTest, PurgeWorkPerWriteIsBoundedWithALargeLiveSet) {
+  // Segments larger than the 4 MiB step, so that rewriting one takes several Writes.
+  constexpr uint64_t kSegment = 8 << 20;
+  options_.segment_bytes = kSegment;
   Open();
-  EXPECT_EQ(Dump().size(), 65u);
+  // 24 MiB of entries that are never deleted (a group whose follower is down), then churn.
+  const std::string entry(16 << 10, 'e');
+  constexpr int kLive = 24 * 64;
+  for (int i = 0; i < kLive; ++i) ASSERT_OK(Put(Key(i), entry, false));
+  uint64_t max_rewritten = 0;
+  for (int i = 0; i < 6000; ++i) {
+    WriteBatch b;
+    b.PutRawForTesting(Cf::kRaft, "churn" + std::to_string(i % 3), entry);
+    ASSERT_OK(kv_->Write({&b}, false));
+    max_rewritten = std::max(max_rewritten, kv_->SegmentStatsForTesting().last_write_rewritten);
+    // The purge bound, plus one segment being rewritten, plus the active one's overshoot.
+    ASSERT_LE(kv_->FileBytes(), 4 * kSegment + 2 * (kLive + 3) * (entry.size() + 8) + (1 << 20))
+        << i;
+  }
+  const LogKv::SegmentStats stats = kv_->SegmentStatsForTesting();
+  // The whole live set was rewritten at least once, a step (4 MiB + one record) at a time.
+  EXPECT_GT(stats.rewritten, uint64_t{kLive} * entry.size());
+  EXPECT_GT(max_rewritten, 2u << 20);
+  EXPECT_LE(max_rewritten, (4u << 20) + entry.size() + 64);
+  ASSERT_OK(kv_->Sync());
+  const auto before = Dump();
+  ASSERT_EQ(before.size(), kLive + 3u);
+  Open();
+  EXPECT_EQ(Dump(), before);
+}
+
+// Fills segments with dead data around one live key, until a Write deletes a segment.
+class LogKvCrashTest : public LogKvTest {
+ protected:
+  void SetUp() override {
+    options_.segment_bytes = 1024;
+    Open();
+    ASSERT_OK(Put("long-lived", "v", false));
+  }
+  // Unsynced overwrites of one key until the next one would delete a segment.
+  void WriteUntilADeletionIsDue(bool buffered) {
+    options_.buffer_unsynced_writes = buffered;
+    Open();
+    for (int i = 0; i < 100; ++i) ASSERT_OK(Put("hot", std::string(100, 'a' + i % 26), false));
+  }
+};
+
+TEST_F(LogKvCrashTest, CrashBetweenTheRewriteAndTheDeletion) {
+  for (bool buffered : {false, true}) {
+    int after_rewrite = 0;
+    for (int attempt = 0; attempt < 20 && after_rewrite < 2; ++attempt) {
+      WriteUntilADeletionIsDue(buffered);
+      kv_->AbandonBeforeNextSegmentDeletionForTesting();
+      std::map<std::string, std::string> before;
+      Status s;
+      for (int i = 0; s.ok(); ++i) {
+        before = Dump();
+        s = Put("hot", "x" + std::to_string(i), false);
+      }
+      EXPECT_EQ(s.code(), StatusCode::kIOError) << s;
+      // A purge deletion (rather than of a segment that was dead anyway): the rewrite is synced.
+      if (kv_->SegmentStatsForTesting().last_write_rewritten > 0) ++after_rewrite;
+      // The failed Write synced everything before it; its own record was not written.
+      Open();
+      EXPECT_EQ(Dump(), before) << buffered;
+      EXPECT_EQ(Get("long-lived"), "v");
+    }
+    EXPECT_EQ(after_rewrite, 2) << buffered;
+  }
+}
+
+TEST_F(LogKvCrashTest, CrashRightAfterTheDeletion) {
+  for (bool buffered : {false, true}) {
+    int after_rewrite = 0;
+    for (int attempt = 0; attempt < 20 && after_rewrite < 2; ++attempt) {
+      WriteUntilADeletionIsDue(buffered);
+      const uint64_t deleted = kv_->SegmentStatsForTesting().deleted;
+      std::string hot_before;
+      for (int i = 0; kv_->SegmentStatsForTesting().deleted == deleted; ++i) {
+        hot_before = Get("hot");
+        ASSERT_OK(Put("hot", "y" + std::to_string(i), false));
+      }
+      if (kv_->SegmentStatsForTesting().last_write_rewritten > 0) ++after_rewrite;
+      // The deletion synced every write before the Write that did it; that Write's own record
+      // is lost with the process buffer in buffered mode.
+      auto want = Dump();
+      if (buffered) want["hot"] = hot_before;
+      kv_->AbandonForTesting();
+      Open();
+      EXPECT_EQ(Dump(), want) << buffered;
+      EXPECT_EQ(Get("long-lived"), "v");
+    }
+    EXPECT_EQ(after_rewrite, 2) << buffered;
+  }
 }
 
 TEST_F(LogKvTest, TornTailIsTruncatedAndEarlierRecordsSurvive) {
@@ -225,19 +342,36 @@ void FlipByte(const std::string& path, uint64_t offset) {
   f.put(static_cast<char>(c ^ 0x20));
 }
 
-// A segment header record as log_kv.h documents it.
-std::string SegmentHeader(uint64_t seq, bool checkpoint) {
-  std::string payload = "RKVLOGKV";
-  PutFixed32BE(&payload, 1);
-  PutFixed64BE(&payload, seq);
-  payload.push_back(checkpoint ? 1 : 0);
+// A record as log_kv.h documents it.
+std::string Record(uint8_t type, const std::string& payload) {
   std::string rest;
   PutFixed32BE(&rest, static_cast<uint32_t>(payload.size()));
-  rest.push_back(1);
+  rest.push_back(static_cast<char>(type));
   rest += payload;
   std::string rec;
   PutFixed32BE(&rec, crc32c::Value(rest));
   return rec + rest;
+}
+
+std::string SegmentHeader(uint64_t seq, uint32_t version, bool checkpoint) {
+  std::string payload = "RKVLOGKV";
+  PutFixed32BE(&payload, version);
+  PutFixed64BE(&payload, seq);
+  payload.push_back(checkpoint ? 1 : 0);
+  return Record(1, payload);
+}
+
+// A batch record of puts (keys and values shorter than 128 bytes: one-byte varints).
+std::string PutsRecord(const std::map<std::string, std::string>& puts) {
+  std::string payload;
+  for (const auto& [k, v] : puts) {
+    payload += '\0';
+    payload += static_cast<char>(k.size());
+    payload += k;
+    payload += static_cast<char>(v.size());
+    payload += v;
+  }
+  return Record(2, payload);
 }
 
 TEST_F(LogKvTest, BadRecordBeforeTheLastSegmentIsCorruption) {
@@ -250,7 +384,7 @@ TEST_F(LogKvTest, BadRecordBeforeTheLastSegmentIsCorruption) {
   // A later (non-checkpoint) segment makes seg's bad record synced data, not a torn tail.
   {
     std::ofstream out(options_.dir + "/0000000000000002.log", std::ios::binary);
-    out << SegmentHeader(2, /*checkpoint=*/false);
+    out << SegmentHeader(2, /*version=*/2, /*checkpoint=*/false);
   }
   Status s = OpenStatus();
   EXPECT_TRUE(s.IsCorruption()) << s;
@@ -261,23 +395,53 @@ TEST_F(LogKvTest, BadRecordBeforeTheLastSegmentIsCorruption) {
   EXPECT_EQ(Dump(), (std::map<std::string, std::string>{{"a", "1"}}));
 }
 
-TEST_F(LogKvTest, BadCheckpointOrHeaderIsCorruption) {
+TEST_F(LogKvTest, BadRecordInAnOlderSegmentOrBadHeaderIsCorruption) {
   options_.segment_bytes = 1024;
   Open();
-  // Overwrites: the log outgrows twice the live map, so checkpoints happen.
-  for (int i = 0; i < 40; ++i) ASSERT_OK(Put(Key(i % 5), std::string(100, 'v')));
+  // A key that stays live keeps the first segment on disk (no purge below 2 x 1024 + 2 x live).
+  ASSERT_OK(Put("keep", std::string(1000, 'k')));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(Put(Key(i), std::string(100, 'v')));
   kv_.reset();
-  const std::string seg = SegmentFiles().back();
-  ASSERT_NE(fs::path(seg).filename(), "0000000000000001.log");
-  FlipByte(seg, 60);  // inside the checkpoint's map records
+  ASSERT_GE(SegmentFiles().size(), 2u);
+  const std::string seg = SegmentFiles().front();
+  FlipByte(seg, 60);  // inside the first batch
   Status s = OpenStatus();
   EXPECT_TRUE(s.IsCorruption()) << s;
+  EXPECT_NE(s.ToString().find(seg), std::string::npos) << s;
   FlipByte(seg, 60);
   ASSERT_OK(OpenStatus());
   kv_.reset();
   FlipByte(seg, 12);  // the header
   s = OpenStatus();
   EXPECT_TRUE(s.IsCorruption()) << s;
+}
+
+TEST_F(LogKvTest, OpensAVersion1DirectoryFromItsNewestCheckpoint) {
+  kv_.reset();
+  fs::remove_all(options_.dir);
+  fs::create_directories(options_.dir);
+  auto write = [&](const char* name, const std::string& data) {
+    std::ofstream(options_.dir + "/" + name, std::ios::binary) << data;
+  };
+  // Segment 1 is older than the checkpoint (its leftover; its data is in the checkpoint).
+  write("0000000000000001.log", SegmentHeader(1, 1, false) + PutsRecord({{"gone", "1"}}));
+  write("0000000000000002.log", SegmentHeader(2, 1, true) + PutsRecord({{"a", "1"}, {"b", "2"}}) +
+                                    Record(3, "") + PutsRecord({{"c", "3"}}));
+  write("0000000000000003.log", SegmentHeader(3, 1, false) + PutsRecord({{"a", "11"}}));
+  Open();
+  const std::map<std::string, std::string> want{{"a", "11"}, {"b", "2"}, {"c", "3"}};
+  EXPECT_EQ(Dump(), want);
+  EXPECT_FALSE(fs::exists(options_.dir + "/0000000000000001.log"));
+  // New segments follow; purges eventually delete the version 1 ones.
+  kv_.reset();
+  options_.segment_bytes = 1024;
+  Open();
+  for (int i = 0; i < 200; ++i) ASSERT_OK(Put("hot", std::string(100, 'h'), false));
+  EXPECT_FALSE(fs::exists(options_.dir + "/0000000000000002.log"));
+  Open();
+  auto want2 = want;
+  want2["hot"] = std::string(100, 'h');
+  EXPECT_EQ(Dump(), want2);
 }
 
 TEST_F(LogKvTest, LeftoverTempFileIsDeleted) {
@@ -358,22 +522,51 @@ TEST_F(LogKvTest, NoSpaceInBufferModeKeepsTheBufferedWrites) {
   EXPECT_EQ(Dump(), (std::map<std::string, std::string>{{"a", "1"}}));
 }
 
-TEST_F(LogKvTest, NoSpaceDuringACheckpointFailsTheWriteUntilResume) {
+TEST_F(LogKvTest, NoSpaceDuringARotationFailsTheWriteUntilResume) {
   options_.segment_bytes = 2048;
   Open();
   int i = 0;
   while (kv_->FileBytes() <= 2048) ASSERT_OK(Put(Key(i++), std::string(100, 'v')));
   const auto before = Dump();
-  kv_->FailNextWriteForTesting(ENOSPC);  // the next Write checkpoints first
+  const size_t segments = SegmentFiles().size();
+  kv_->FailNextWriteForTesting(ENOSPC);  // the next Write rotates first
   EXPECT_EQ(Put("z", "1").code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(Dump(), before);
-  for (const std::string& f : SegmentFiles()) EXPECT_EQ(f.find(".tmp"), std::string::npos);
+  for (const auto& e : fs::directory_iterator(options_.dir)) {
+    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+  }
+  EXPECT_EQ(SegmentFiles().size(), segments);
   EXPECT_EQ(Put("z", "1").code(), StatusCode::kResourceExhausted);
   ASSERT_OK(kv_->Resume());
   ASSERT_OK(Put("z", "2"));
+  EXPECT_EQ(SegmentFiles().size(), segments + 1);
   Open();
   auto want = before;
   want["z"] = "2";
+  EXPECT_EQ(Dump(), want);
+}
+
+TEST_F(LogKvTest, NoSpaceAnywhereInAWriteLeavesTheMapAsItWas) {
+  options_.segment_bytes = 1024;
+  Open();
+  ASSERT_OK(Put("keep", "v"));
+  // Every Write fails once, in its rotation, rewrite or own append, whichever writes first.
+  for (int i = 0; i < 300; ++i) {
+    const auto before = Dump();
+    kv_->FailNextWriteForTesting(ENOSPC);
+    const std::string value(100, static_cast<char>('a' + i % 26));
+    Status s = Put("hot", value, false);
+    ASSERT_EQ(s.code(), StatusCode::kResourceExhausted) << s;
+    ASSERT_EQ(Dump(), before);
+    ASSERT_OK(kv_->Resume());
+    ASSERT_OK(Put("hot", value, false));
+  }
+  EXPECT_GT(kv_->SegmentStatsForTesting().rewritten, 0u);
+  EXPECT_GT(kv_->SegmentStatsForTesting().deleted, 0u);
+  const auto want = Dump();
+  EXPECT_EQ(want.at("keep"), "v");
+  kv_->AbandonForTesting();
+  Open();
   EXPECT_EQ(Dump(), want);
 }
 
@@ -430,7 +623,7 @@ TEST_F(LogKvTest, CursorStaysInItsRange) {
 }
 
 TEST_F(LogKvTest, CursorWithAConcurrentWriter) {
-  options_.segment_bytes = 64 << 10;  // checkpoints too
+  options_.segment_bytes = 16 << 10;  // rotations, purges and deletions too
   Open();
   constexpr int kEntries = 3000;
   std::atomic<bool> done{false};
