@@ -153,6 +153,7 @@ LogKv::~LogKv() {
     if (!s.ok()) LOG(WARNING) << "raft log: writing out the buffered tail at close: " << s;
   }
   if (active_fd_ >= 0) ::close(active_fd_);
+  deleter_.reset();  // finishes the deletions before another LogKv may open the directory
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -194,8 +195,9 @@ Result<std::vector<uint64_t>> LogKv::ListSegments() {
   std::error_code ec;
   for (const fs::directory_entry& entry : fs::directory_iterator(options_.dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.ends_with(".tmp")) {
-      // A segment (or version 1 checkpoint) never completed: nothing depends on it.
+    if (name.ends_with(".tmp") || name.ends_with(".dead")) {
+      // A segment (or version 1 checkpoint) never completed, or one being deleted: nothing
+      // depends on it.
       if (::unlink(entry.path().c_str()) != 0) return ErrnoStatus("unlink", name, errno);
       removed = true;
     } else if (std::optional<uint64_t> seq = ParseSegmentName(name)) {
@@ -210,6 +212,7 @@ Result<std::vector<uint64_t>> LogKv::ListSegments() {
 
 Status LogKv::Recover() {
   RETURN_IF_ERROR(LockDir());
+  deleter_ = std::make_unique<SegmentDeleter>(options_.dir);
   ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, ListSegments());
   std::lock_guard lock(write_mu_);
   if (seqs.empty()) return Rotate();  // a new log: one empty segment, seq 1
@@ -503,6 +506,7 @@ void LogKv::AbandonForTesting() {
 }
 
 void LogKv::AbandonLocked() {
+  if (deleter_ != nullptr) deleter_->Drain();
   pending_.clear();
   if (active_fd_ >= 0) ::close(active_fd_);
   active_fd_ = -1;

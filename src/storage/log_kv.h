@@ -8,6 +8,7 @@
 // On disk, under LogKvOptions::dir:
 //   <16 lower-case hex digits seq>.log   segments, seq increasing; the newest is appended to
 //   <seq>.log.tmp                        a segment being created (deleted at Open)
+//   <seq>.log.dead                       a segment being deleted (deleted at Open)
 //   LOCK                                 flock()ed while open, so two processes never share it
 //
 // Record format (all integers big-endian; the same framing for every record):
@@ -33,8 +34,10 @@
 //    segment can ever have a torn tail) and a new segment is created (temp file, header,
 //    fdatasync, rename, directory fsync).
 //  - Deletion: the OLDEST segment, once it holds no live record, is deleted after an fdatasync
-//    of the active segment, then the directory is fsynced. Only the oldest is ever deleted, so
-//    the segments on disk are always a suffix of all those ever written.
+//    of the active segment: renamed to .dead, the directory fsynced, then truncated and
+//    unlinked, by a background thread in queue order (log_kv_deleter.h: an unlink of 64 MiB
+//    stalls an fdatasync for ~25 ms). Only the oldest is ever
+//    deleted, so the segments on disk are always a suffix of all those ever written.
 //  - Purge: while the segment files exceed 2 x segment_bytes + 2 x the live bytes, the oldest
 //    segment is scanned from where the last step stopped, at most max(4 MiB, 2 x the write)
 //    per Write, and the keys whose latest write is in it are appended, with their current
@@ -58,9 +61,9 @@
 // segment deletion or the destructor.
 //
 // Thread-safety: thread-safe. Writers (Write, Sync, Resume) are serialized by one mutex and
-// do their file I/O without the map lock; readers (Get, cursors, ApproximateBytes, Empty) take
-// the map lock shared, so they never wait for a disk sync. Cursors must be destroyed before
-// the LogKv.
+// do their file I/O without the map lock (a SegmentDeleter thread unlinks dead segments); readers
+// (Get, cursors, ApproximateBytes, Empty) take the map lock shared, so they never wait for a disk
+// sync. Cursors must be destroyed before the LogKv.
 #ifndef RINGKV_STORAGE_LOG_KV_H_
 #define RINGKV_STORAGE_LOG_KV_H_
 
@@ -80,6 +83,7 @@
 #include "common/thread_annotations.h"
 #include "storage/engine.h"
 #include "storage/keys.h"
+#include "storage/log_kv_deleter.h"
 #include "storage/write_batch.h"
 
 namespace ringkv::storage {
@@ -138,7 +142,7 @@ class LogKv {
   // Whether the map holds no key at all.
   bool Empty() const;
   // Bytes of all segment files on disk (including bytes written but not yet synced; not the
-  // process buffer of buffer_unsynced_writes).
+  // process buffer of buffer_unsynced_writes; not dead segments queued for deletion).
   uint64_t FileBytes() const;
 
   // After a ResourceExhausted Write/Sync: allows writes again (if the disk is still full, the
@@ -146,7 +150,8 @@ class LogKv {
   Status Resume();
 
   // Test-only: closes without writing out the buffered tail or syncing (a kill -9 / power cut
-  // as far as this process's buffer goes). Every later call except reads fails.
+  // as far as this process's buffer goes), after the queued segment deletions are done. Every
+  // later call except reads fails.
   void AbandonForTesting();
   // Test-only: the next write() to a segment file (append, rewrite or new header) fails with
   // `errno_value` (e.g. ENOSPC, EIO) without writing anything.
@@ -224,8 +229,8 @@ class LogKv {
   Status MaintainSegments(size_t write_bytes) REQUIRES(write_mu_);
   // Syncs the active segment and starts segment last_seq_ + 1 (also the first one, seq 1).
   Status Rotate() REQUIRES(write_mu_);
-  // Syncs every write, then deletes the oldest segment. REQUIRES: it is not the active one and
-  // holds no live record.
+  // Syncs every write, then queues the oldest segment for deletion. REQUIRES: it is not the
+  // active one and holds no live record.
   Status DeleteOldest() REQUIRES(write_mu_);
   // Rewrites the live records found in the next <= `budget` bytes of the oldest segment;
   // deletes it when the scan reaches its end.
@@ -265,6 +270,8 @@ class LogKv {
   int fail_next_write_errno_ GUARDED_BY(write_mu_) = 0;
   int fail_next_sync_errno_ GUARDED_BY(write_mu_) = 0;
   int lock_fd_ = -1;  // flock()ed LOCK file; set by Open, closed by the destructor
+  // Unlinks dead segments in order; created by Recover, drained before the LOCK is released.
+  std::unique_ptr<SegmentDeleter> deleter_;
 
   // A write (to pending_ or the file) since the last fdatasync. Written under write_mu_.
   std::atomic<bool> unsynced_{false};

@@ -106,18 +106,13 @@ Status LogKv::DeleteOldest() {
     AbandonLocked();
     return write_error_;
   }
-  const std::string path = SegmentPath(seq);
-  // A failure stops all writes: the segments on disk must stay a suffix (log_kv.h).
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return Fail(ErrnoStatus("unlink", path, errno));
-  }
+  // A failed deletion stops all writes: the segments on disk must stay a suffix (log_kv.h).
+  RETURN_IF_ERROR(deleter_->status().ok() ? Status::OK() : Fail(deleter_->status()));
+  deleter_->Delete(SegmentPath(seq));
   older_bytes_ -= oldest->second.file_bytes;
   segments_.erase(oldest);
   ++stats_.deleted;
   file_bytes_.store(older_bytes_ + active_size_);
-  Status s = SyncDir(options_.dir);
-  if (!s.ok()) return Fail(Status::IOError(s.message()));
-  VLOG(1) << "raft log: deleted " << path;
   return Status::OK();
 }
 

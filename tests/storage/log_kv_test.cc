@@ -168,19 +168,16 @@ TEST_F(LogKvTest, PurgeBoundsDiskUseAndReopenGivesTheSameMap) {
     ASSERT_OK(kv_->Write({&b}, i % 50 == 0));
     // Live: ~1.2 KiB; bound 2 x 4096 + 2 x live, plus the active segment's overshoot.
     ASSERT_LE(kv_->FileBytes(), 5 * 4096u) << i;
-    ASSERT_LE(SegmentFiles().size(), 5u) << i;
+    ASSERT_LE(kv_->SegmentStatsForTesting().segments, 5u) << i;
   }
-  EXPECT_EQ(kv_->FileBytes(), DiskBytes());
-  const LogKv::SegmentStats stats = kv_->SegmentStatsForTesting();
-  EXPECT_GT(stats.deleted, 50u);
-  EXPECT_EQ(stats.segments, SegmentFiles().size());
+  EXPECT_GT(kv_->SegmentStatsForTesting().deleted, 50u);
   // Many segments came and went: the newest seq is well beyond 1.
   EXPECT_GT(std::stoull(fs::path(SegmentFiles().back()).stem().string(), nullptr, 16), 50u);
   const auto before = Dump();
   ASSERT_EQ(before.size(), 17u);
   EXPECT_EQ(before.begin()->second, "2996");  // hard0
   EXPECT_EQ(before.find(Key(2990))->second, value + "2990");
-  Open();
+  Open();  // (the old LogKv's deletions are done: the counts below are exact)
   EXPECT_EQ(Dump(), before);
   EXPECT_EQ(kv_->FileBytes(), DiskBytes());
   EXPECT_EQ(kv_->SegmentStatsForTesting().segments, SegmentFiles().size());
@@ -437,8 +434,8 @@ TEST_F(LogKvTest, OpensAVersion1DirectoryFromItsNewestCheckpoint) {
   options_.segment_bytes = 1024;
   Open();
   for (int i = 0; i < 200; ++i) ASSERT_OK(Put("hot", std::string(100, 'h'), false));
-  EXPECT_FALSE(fs::exists(options_.dir + "/0000000000000002.log"));
   Open();
+  EXPECT_FALSE(fs::exists(options_.dir + "/0000000000000002.log"));
   auto want2 = want;
   want2["hot"] = std::string(100, 'h');
   EXPECT_EQ(Dump(), want2);

@@ -1,0 +1,162 @@
+// log_kv_bench: the latency of LogKv::Write (storage/log_kv.h) with a large live Raft log, as
+// the node's storage thread would see it: every turn, each of --groups groups appends
+// --entries_per_turn entries of --entry_bytes, updates its hard state and compacts its log to
+// the last (--live_mb / groups / entry_bytes) entries; one synced Write per turn. The log is
+// preloaded to --live_mb first. Prints the Write latency distribution (max included) and the
+// CPU time per turn (getrusage, the whole process). Results: docs/benchmarks.md.
+//
+//   log_kv_bench --dir=/tmp/lkb --groups=32 --live_mb=150 --turns=4000
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/coding.h"
+#include "storage/log_kv.h"
+#include "storage/write_batch.h"
+
+namespace ringkv::storage {
+namespace {
+
+struct Flags {
+  std::string dir = "/tmp/log_kv_bench";
+  int groups = 32;
+  int live_mb = 150;
+  int entry_bytes = 1024;
+  int entries_per_turn = 4;
+  int turns = 4000;
+  int segment_mb = 64;
+};
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const size_t eq = arg.find('=');
+    const std::string name(arg.substr(0, eq));
+    const std::string value(eq == std::string_view::npos ? "" : arg.substr(eq + 1));
+    if (name == "--dir") {
+      f.dir = value;
+    } else if (name == "--groups") {
+      f.groups = std::atoi(value.c_str());
+    } else if (name == "--live_mb") {
+      f.live_mb = std::atoi(value.c_str());
+    } else if (name == "--entry_bytes") {
+      f.entry_bytes = std::atoi(value.c_str());
+    } else if (name == "--entries_per_turn") {
+      f.entries_per_turn = std::atoi(value.c_str());
+    } else if (name == "--turns") {
+      f.turns = std::atoi(value.c_str());
+    } else if (name == "--segment_mb") {
+      f.segment_mb = std::atoi(value.c_str());
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
+      std::exit(2);
+    }
+  }
+  return f;
+}
+
+// Keys sort by group, then kind (entry, hard state), then index, as keys.h's do.
+std::string EntryKey(uint64_t group, uint64_t index) {
+  std::string k;
+  PutFixed64BE(&k, group);
+  k.push_back('e');
+  PutFixed64BE(&k, index);
+  return k;
+}
+
+std::string HardStateKey(uint64_t group) {
+  std::string k;
+  PutFixed64BE(&k, group);
+  k.push_back('h');
+  return k;
+}
+
+double CpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+int Run(const Flags& f) {
+  std::filesystem::remove_all(f.dir);
+  LogKvOptions options;
+  options.dir = f.dir;
+  options.segment_bytes = uint64_t(f.segment_mb) << 20;
+  auto opened = LogKv::Open(options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<LogKv> kv = std::move(opened).value();
+  const uint64_t retain = (uint64_t(f.live_mb) << 20) / f.groups / f.entry_bytes;
+  const std::string entry(f.entry_bytes, 'e');
+  std::vector<uint64_t> next(f.groups, 1);
+
+  // Preload: every group holds `retain` entries.
+  WriteBatch batch;
+  for (int g = 0; g < f.groups; ++g) {
+    for (; next[g] <= retain; ++next[g]) {
+      batch.PutRawForTesting(Cf::kRaft, EntryKey(g, next[g]), entry);
+      if (batch.ByteSize() < (4 << 20)) continue;
+      if (!kv->Write({&batch}, false).ok()) return 1;
+      batch.Clear();
+    }
+  }
+  if (!kv->Write({&batch}, true).ok()) return 1;
+
+  std::vector<double> lat_ms;
+  lat_ms.reserve(f.turns);
+  const double cpu0 = CpuSeconds();
+  const auto wall0 = std::chrono::steady_clock::now();
+  for (int t = 0; t < f.turns; ++t) {
+    WriteBatch b;
+    for (int g = 0; g < f.groups; ++g) {
+      for (int e = 0; e < f.entries_per_turn; ++e) {
+        b.PutRawForTesting(Cf::kRaft, EntryKey(g, next[g]++), entry);
+      }
+      b.PutRawForTesting(Cf::kRaft, HardStateKey(g), "term 5 vote 1 commit " + std::to_string(t));
+      b.DeleteRange(Cf::kRaft, KeyRange{EntryKey(g, 0), EntryKey(g, next[g] - retain)});
+    }
+    const auto start = std::chrono::steady_clock::now();
+    Status s = kv->Write({&b}, true);
+    const auto end = std::chrono::steady_clock::now();
+    if (!s.ok()) {
+      std::fprintf(stderr, "write: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    lat_ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  const double cpu = CpuSeconds() - cpu0;
+  std::sort(lat_ms.begin(), lat_ms.end());
+  auto pct = [&](double p) {
+    return lat_ms[std::min(lat_ms.size() - 1, size_t(p * lat_ms.size()))];
+  };
+  std::printf(
+      "groups=%d live_mb=%d entry_bytes=%d entries_per_turn=%d turns=%d segment_mb=%d\n"
+      "write ms: p50 %.2f p99 %.2f p99.9 %.2f max %.1f | cpu/turn %.0f us | wall %.1f s | "
+      "file MB at end %.0f\n",
+      f.groups, f.live_mb, f.entry_bytes, f.entries_per_turn, f.turns, f.segment_mb, pct(0.5),
+      pct(0.99), pct(0.999), lat_ms.back(), cpu / f.turns * 1e6, wall,
+      static_cast<double>(kv->FileBytes()) / (1 << 20));
+  kv.reset();
+  std::filesystem::remove_all(f.dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ringkv::storage
+
+int main(int argc, char** argv) {
+  return ringkv::storage::Run(ringkv::storage::ParseFlags(argc, argv));
+}
