@@ -1,7 +1,8 @@
 // log_kv_bench: the latency of LogKv::Write (storage/log_kv.h) with a large live Raft log, as
 // the node's storage thread would see it: every turn, each of --groups groups appends
 // --entries_per_turn entries of --entry_bytes, updates its hard state and compacts its log to
-// the last (--live_mb / groups / entry_bytes) entries; one synced Write per turn. The log is
+// the last (--live_mb / groups / entry_bytes) entries, except the first --stuck_groups groups
+// (a follower down: their logs only grow); one synced Write per turn. The log is
 // preloaded to --live_mb first. Prints the Write latency distribution (max included) and the
 // CPU time per turn (getrusage, the whole process). Results: docs/benchmarks.md.
 //
@@ -32,6 +33,7 @@ struct Flags {
   int entries_per_turn = 4;
   int turns = 4000;
   int segment_mb = 64;
+  int stuck_groups = 0;
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -55,6 +57,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.turns = std::atoi(value.c_str());
     } else if (name == "--segment_mb") {
       f.segment_mb = std::atoi(value.c_str());
+    } else if (name == "--stuck_groups") {
+      f.stuck_groups = std::atoi(value.c_str());
     } else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       std::exit(2);
@@ -124,6 +128,7 @@ int Run(const Flags& f) {
         b.PutRawForTesting(Cf::kRaft, EntryKey(g, next[g]++), entry);
       }
       b.PutRawForTesting(Cf::kRaft, HardStateKey(g), "term 5 vote 1 commit " + std::to_string(t));
+      if (g < f.stuck_groups) continue;
       b.DeleteRange(Cf::kRaft, KeyRange{EntryKey(g, 0), EntryKey(g, next[g] - retain)});
     }
     const auto start = std::chrono::steady_clock::now();
@@ -143,11 +148,11 @@ int Run(const Flags& f) {
     return lat_ms[std::min(lat_ms.size() - 1, size_t(p * lat_ms.size()))];
   };
   std::printf(
-      "groups=%d live_mb=%d entry_bytes=%d entries_per_turn=%d turns=%d segment_mb=%d\n"
+      "groups=%d stuck=%d live_mb=%d entry_bytes=%d entries_per_turn=%d turns=%d segment_mb=%d\n"
       "write ms: p50 %.2f p99 %.2f p99.9 %.2f max %.1f | cpu/turn %.0f us | wall %.1f s | "
       "file MB at end %.0f\n",
-      f.groups, f.live_mb, f.entry_bytes, f.entries_per_turn, f.turns, f.segment_mb, pct(0.5),
-      pct(0.99), pct(0.999), lat_ms.back(), cpu / f.turns * 1e6, wall,
+      f.groups, f.stuck_groups, f.live_mb, f.entry_bytes, f.entries_per_turn, f.turns, f.segment_mb,
+      pct(0.5), pct(0.99), pct(0.999), lat_ms.back(), cpu / f.turns * 1e6, wall,
       static_cast<double>(kv->FileBytes()) / (1 << 20));
   kv.reset();
   std::filesystem::remove_all(f.dir);

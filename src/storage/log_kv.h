@@ -39,7 +39,7 @@
 //    stalls an fdatasync for ~25 ms). Only the oldest is ever
 //    deleted, so the segments on disk are always a suffix of all those ever written.
 //  - Purge: while the segment files exceed 2 x segment_bytes + 2 x the live bytes, the oldest
-//    segment is scanned from where the last step stopped, at most max(4 MiB, 2 x the write)
+//    segment is scanned from where the last step stopped, at most max(1 MiB, 2 x the write)
 //    per Write, and the keys whose latest write is in it are appended, with their current
 //    values, as one ordinary batch record to the active segment (their seq becomes the active
 //    one). When the scan reaches its end nothing live is left in it and it is deleted as above.
