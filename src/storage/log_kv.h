@@ -244,7 +244,7 @@ class LogKv {
 
   const LogKvOptions options_;
 
-  // Serializes writers (Write, Sync, Resume, checkpoints, close). Never held by readers.
+  // Serializes writers (Write, Sync, Resume, segment maintenance, close). Never held by readers.
   mutable std::mutex write_mu_;
   // State below is protected by write_mu_.
   int active_fd_ GUARDED_BY(write_mu_) = -1;  // the segment appended to (last_seq_)
