@@ -2,8 +2,6 @@
 // and nearly valid inputs of each kind, made with the project's own encoders, so fuzzing starts
 // from inputs that reach deep into each handler. Run by hand when the formats change:
 //   build/fuzz/fuzz_make_seeds fuzz/corpus
-#include <rocksdb/env.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +19,7 @@
 #include "proto/transport.pb.h"
 #include "raft/logger.h"
 #include "replica/replica.h"
+#include "storage/mem_engine.h"
 #include "storage/snapshot.h"
 #include "storage/write_batch.h"
 
@@ -258,11 +257,7 @@ void Drive(storage::Engine* e, replica::Replica* r) {
 // A real snapshot stream: a single-voter group elects itself, applies a few writes, and its
 // snapshot is cut into small chunks framed as the snapshot fuzz target reads them.
 void SnapshotSeeds() {
-  std::unique_ptr<rocksdb::Env> env(rocksdb::NewMemEnv(rocksdb::Env::Default()));
-  storage::EngineOptions eo;
-  eo.path = "/seed-engine";
-  eo.env = env.get();
-  auto engine = std::move(storage::Engine::Open(eo)).value();
+  auto engine = std::make_unique<storage::MemEngine>();
   SeedEnv renv;
   replica::ReplicaOptions o;
   o.group = GroupId(1);
