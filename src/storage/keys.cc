@@ -28,6 +28,7 @@ constexpr char kMetaNamed = 0x01;
 constexpr char kMetaTombstone = 0x02;
 constexpr char kMetaSnapshotInstall = 0x03;
 constexpr char kMetaPendingLogWrite = 0x04;
+constexpr char kMetaSyncNoop = 0x05;
 
 std::string GroupTagKey(GroupId group, char tag) {
   std::string k;
@@ -233,6 +234,7 @@ std::string IncarnationIdKey() { return NamedMetaKey("incarnation_id"); }
 std::string RingConfigKey() { return NamedMetaKey("ring_config"); }
 
 std::string PendingLogWriteKey() { return std::string(1, kMetaPendingLogWrite); }
+std::string SyncNoopKey() { return std::string(1, kMetaSyncNoop); }
 
 std::string TombstoneKey(GroupId group) { return MetaGroupKey(kMetaTombstone, group); }
 KeyRange TombstoneRange() {

@@ -22,6 +22,7 @@
 //            [0x02][group u64]                 tombstone of a removed replica
 //            [0x03][group u64]                 snapshot install in progress
 //            [0x04]                            a two-domain write's log part (split_engine.h)
+//            [0x05]                            never stored: deleted by a synced write to sync the WAL
 //
 // Bounds are half-open [begin, end). A group's ranges end at [group][0xff], so no bound needs
 // group + 1 (which would overflow for the largest id).
@@ -129,6 +130,9 @@ std::string RingConfigKey();
 std::string PeerIncarnationKey(NodeId peer);
 // The intent of a write that touches the log and RocksDB (split_engine.h).
 std::string PendingLogWriteKey();
+// A key never stored: SplitEngine deletes it in a synced write to sync RocksDB's WAL (deleting
+// PendingLogWriteKey instead would drop an intent still waiting for a retry).
+std::string SyncNoopKey();
 std::string TombstoneKey(GroupId group);
 KeyRange TombstoneRange();
 std::string SnapshotInstallKey(GroupId group);

@@ -197,7 +197,7 @@ Status SplitEngine::SyncRocks() {
   if (!rocks_unsynced_) return Status::OK();
   // A synced write of a no-op syncs RocksDB's WAL, and so every write before it.
   WriteBatch noop;
-  noop.Delete(Cf::kMeta, PendingLogWriteKey());
+  noop.Delete(Cf::kMeta, SyncNoopKey());
   RETURN_IF_ERROR(rocks_->Write(noop, /*sync=*/true));
   rocks_unsynced_ = false;
   return Status::OK();
@@ -227,6 +227,10 @@ Status SplitEngine::WriteLocked(const std::vector<const WriteBatch*>& batches, b
     return Status::OK();
   }
   // Both domains: RocksDB's part with the intent, then the log's part, then the intent goes.
+  // If the log's part fails (a full disk), the intent stays for Open, or until the caller
+  // retries this write (which rewrites it) or writes another two-domain write (which replaces
+  // it: only an apply batch's compaction is retried rather than fatal, and losing a
+  // compaction's log part is harmless).
   WriteBatch rocks_part;
   for (const WriteBatch* b : batches) {
     for (const WriteBatch::Op& op : b->ops()) {

@@ -108,6 +108,29 @@ TEST_P(SplitEngineCrashTest, AnInterruptedTwoDomainWriteIsFinishedAtOpen) {
   EXPECT_EQ(MustGet(*e, Cf::kMeta, PendingLogWriteKey()), "<absent>");
 }
 
+// A two-domain write that failed after RocksDB's part (a full disk for the log, say) keeps its
+// intent while the node goes on; a later compaction's sync of RocksDB must not drop it.
+TEST(SplitEngineTest, AFailedTwoDomainWritesIntentOutlivesLaterSyncs) {
+  testing::TempDir dir;
+  {
+    std::unique_ptr<Engine> e = MustOpen(EngineOptions{.path = dir.path()});
+    failpoint::Arm(kFpSplitAfterRocksPart, failpoint::Action::kError);
+    EXPECT_FALSE(e->Write(TwoDomainBatch(), /*sync=*/false).ok());
+    failpoint::DisarmAll();
+    WriteBatch apply;
+    apply.Put(Cf::kData, "other", "unsynced");
+    ASSERT_OK(e->Write(apply, /*sync=*/false));
+    WriteBatch compact;  // syncs RocksDB first
+    compact.Delete(Cf::kRaft, RaftLogKey(GroupId(8), Index(1)));
+    ASSERT_OK(e->Write(compact, /*sync=*/false));
+    EXPECT_NE(MustGet(*e, Cf::kMeta, PendingLogWriteKey()), "<absent>");
+  }
+  std::unique_ptr<Engine> e = MustOpen(EngineOptions{.path = dir.path()});
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(MustGet(*e, Cf::kRaft, TruncatedStateKey(kGroup)), "truncated-at-9");
+  EXPECT_EQ(MustGet(*e, Cf::kMeta, PendingLogWriteKey()), "<absent>");
+}
+
 INSTANTIATE_TEST_SUITE_P(CrashPoints, SplitEngineCrashTest,
                          ::testing::Values(kFpSplitAfterRocksPart, kFpSplitAfterLogPart));
 
