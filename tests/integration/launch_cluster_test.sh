@@ -30,7 +30,8 @@ fail() {
   for f in "$DIR"/data/logs/*.log; do [[ -f $f ]] && { echo "== $f"; tail -15 "$f"; }; done >&2
   exit 1
 }
-port_free() { [[ -z $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
+# Free: no socket of any state (listening, connected, UDP) has it as its local port.
+port_free() { [[ -z $(ss -Hatun "sport = :$1" 2>/dev/null) ]]; }
 # GET http://127.0.0.1:$1$2 with bash alone (no curl in the dependencies); prints the response.
 http_get() {
   local out
@@ -40,13 +41,17 @@ http_get() {
   printf '%s' "$out"
 }
 
-# Three port bases (client, peer, admin; node K uses base+K-1) below the kernel's ephemeral
-# range, so no port the OS hands out to other tests' connections or listeners: a random
-# candidate whose nine ports nothing listens on.
+# Three port bases (client, peer, admin; node K uses base+K-1), all nine ports below the
+# kernel's ephemeral range, so no port the OS hands out to other tests' outgoing connections
+# (the highest, base + 6002, too: a peer port at 32800 once lost to one): a random candidate
+# whose nine ports no socket uses.
 pick_bases() {
-  local try p ok
+  local try p ok lo span
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  span=$(((lo - 6003 - 20000) / 10))
+  ((span > 0)) || return 1
   for try in $(seq 1 50); do
-    p=$((20000 + (RANDOM % 1200) * 10))
+    p=$((20000 + (RANDOM % span) * 10))
     ok=1
     for q in $p $((p + 1)) $((p + 2)) $((p + 3000)) $((p + 3001)) $((p + 3002)) \
       $((p + 6000)) $((p + 6001)) $((p + 6002)); do
