@@ -182,20 +182,12 @@ Status MemEngine::Write(const WriteBatch& batch, bool sync) {
   ApplyBatch(batch, &MutableLive());
   ++writes_;
   // The rules of split_engine.h between the log (raft CF) and the rest.
-  bool to_log = false, to_rest = false, log_deletes = false;
-  for (const WriteBatch::Op& op : batch.ops()) {
-    if (op.cf == Cf::kRaft) {
-      to_log = true;
-      log_deletes |= op.type != WriteBatch::OpType::kPut;
-    } else {
-      to_rest = true;
-    }
-  }
-  if (to_log && to_rest) {
+  const WriteDomains d = DomainsOf({&batch});
+  if (d.log && d.rest) {
     sync = true;  // a two-domain write is atomic and synced
     SyncUnsynced();
-  } else if (to_log) {
-    if (log_deletes) SyncUnsynced(Domain::kRest);
+  } else if (d.log) {
+    if (d.log_deletes) SyncUnsynced(Domain::kRest);
     if (sync) SyncUnsynced(Domain::kLog);
   } else if (sync) {
     SyncUnsynced();
@@ -206,7 +198,7 @@ Status MemEngine::Write(const WriteBatch& batch, bool sync) {
   } else {
     WriteBatch copy;
     copy.Append(batch);
-    unsynced_[static_cast<int>(to_log ? Domain::kLog : Domain::kRest)].push_back(std::move(copy));
+    unsynced_[static_cast<int>(d.log ? Domain::kLog : Domain::kRest)].push_back(std::move(copy));
   }
   return Status::OK();
 }

@@ -204,23 +204,13 @@ Status SplitEngine::SyncRocks() {
 }
 
 Status SplitEngine::WriteLocked(const std::vector<const WriteBatch*>& batches, bool sync) {
-  bool to_log = false, to_rocks = false, log_deletes = false;
-  for (const WriteBatch* b : batches) {
-    for (const WriteBatch::Op& op : b->ops()) {
-      if (op.cf == Cf::kRaft) {
-        to_log = true;
-        log_deletes |= op.type != WriteBatch::OpType::kPut;
-      } else {
-        to_rocks = true;
-      }
-    }
-  }
-  if (to_log && !to_rocks) {
+  const WriteDomains d = DomainsOf(batches);
+  if (d.log && !d.rest) {
     // A compaction must not outlive the applied state that allowed it.
-    if (log_deletes) RETURN_IF_ERROR(SyncRocks());
+    if (d.log_deletes) RETURN_IF_ERROR(SyncRocks());
     return log_->Write(batches, sync);
   }
-  if (!to_log) {
+  if (!d.log) {
     if (sync && log_->HasUnsynced()) RETURN_IF_ERROR(log_->Sync());
     RETURN_IF_ERROR(rocks_->WriteAll(batches, sync));
     rocks_unsynced_ = !sync;

@@ -39,4 +39,19 @@ void WriteBatch::Clear() {
   byte_size_ = 0;
 }
 
+WriteDomains DomainsOf(const std::vector<const WriteBatch*>& batches) {
+  WriteDomains d;
+  for (const WriteBatch* b : batches) {
+    for (const WriteBatch::Op& op : b->ops()) {
+      if (op.cf == Cf::kRaft) {
+        d.log = true;
+        d.log_deletes |= op.type != WriteBatch::OpType::kPut;
+      } else {
+        d.rest = true;
+      }
+    }
+  }
+  return d;
+}
+
 }  // namespace ringkv::storage

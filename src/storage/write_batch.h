@@ -69,6 +69,15 @@ class WriteBatch {
   size_t byte_size_ = 0;
 };
 
+// Which of the node engine's two durability domains (split_engine.h) a write touches: the
+// raft CF (the log) and the rest; and whether it deletes log records (a compaction).
+struct WriteDomains {
+  bool log = false;
+  bool rest = false;
+  bool log_deletes = false;
+};
+WriteDomains DomainsOf(const std::vector<const WriteBatch*>& batches);
+
 }  // namespace ringkv::storage
 
 #endif  // RINGKV_STORAGE_WRITE_BATCH_H_

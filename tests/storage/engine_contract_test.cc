@@ -207,15 +207,16 @@ INSTANTIATE_TEST_SUITE_P(BothEngines, EngineContractTest,
 
 // ---- MemEngine: what a crash loses ----
 
-std::string Get(const MemEngine& e, const std::string& key) {
-  auto v = e.Get(Cf::kData, key);
+std::string Get(const MemEngine& e, const std::string& key, Cf cf = Cf::kData) {
+  auto v = e.Get(cf, key);
   if (!v.ok()) return v.status().ToString();
   return v->has_value() ? **v : "<absent>";
 }
 
-void Put(MemEngine* e, const std::string& key, const std::string& value, bool sync) {
+void Put(MemEngine* e, const std::string& key, const std::string& value, bool sync,
+         Cf cf = Cf::kData) {
   WriteBatch b;
-  b.Put(Cf::kData, key, value);
+  b.Put(cf, key, value);
   ASSERT_OK(e->Write(b, sync));
 }
 
@@ -235,33 +236,21 @@ TEST(MemEngineCrash, LosesExactlyTheUnsyncedWrites) {
 }
 
 // The two durability domains of split_engine.h: the raft CF (the log) and the rest.
-std::string GetLog(const MemEngine& e, const std::string& key) {
-  auto v = e.Get(Cf::kRaft, key);
-  if (!v.ok()) return v.status().ToString();
-  return v->has_value() ? **v : "<absent>";
-}
-
-void PutLog(MemEngine* e, const std::string& key, const std::string& value, bool sync) {
-  WriteBatch b;
-  b.Put(Cf::kRaft, key, value);
-  ASSERT_OK(e->Write(b, sync));
-}
-
 TEST(MemEngineCrash, ASyncedLogWriteLeavesEarlierRestWritesUnsynced) {
   MemEngine e;
   Put(&e, "applied", "9", false);
-  PutLog(&e, "entry", "10", true);
+  Put(&e, "entry", "10", true, Cf::kRaft);
   e.Crash();
   EXPECT_EQ(Get(e, "applied"), "<absent>");
-  EXPECT_EQ(GetLog(e, "entry"), "10");
+  EXPECT_EQ(Get(e, "entry", Cf::kRaft), "10");
 }
 
 TEST(MemEngineCrash, ASyncedRestWriteMakesEarlierLogWritesDurable) {
   MemEngine e;
-  PutLog(&e, "hard-state", "commit-9", false);
+  Put(&e, "hard-state", "commit-9", false, Cf::kRaft);
   Put(&e, "marker", "1", true);
   e.Crash();
-  EXPECT_EQ(GetLog(e, "hard-state"), "commit-9");
+  EXPECT_EQ(Get(e, "hard-state", Cf::kRaft), "commit-9");
 }
 
 TEST(MemEngineCrash, ALogCompactionMakesEarlierRestWritesDurable) {
@@ -281,17 +270,17 @@ TEST(MemEngineCrash, ATwoDomainWriteIsSynced) {
   both.Put(Cf::kData, "applied", "9");
   ASSERT_OK(e.Write(both, /*sync=*/false));
   e.Crash();
-  EXPECT_EQ(GetLog(e, "truncated"), "9");
+  EXPECT_EQ(Get(e, "truncated", Cf::kRaft), "9");
   EXPECT_EQ(Get(e, "applied"), "9");
 }
 
 TEST(MemEngineCrash, TheLogsUnsyncedTailMaySurviveWhileTheRestLosesItsOwn) {
   MemEngine e;
   Put(&e, "applied", "9", false);
-  PutLog(&e, "hard-state", "commit-10", false);
+  Put(&e, "hard-state", "commit-10", false, Cf::kRaft);
   e.Crash(/*keep_unsynced_log=*/true);
   EXPECT_EQ(Get(e, "applied"), "<absent>");
-  EXPECT_EQ(GetLog(e, "hard-state"), "commit-10");
+  EXPECT_EQ(Get(e, "hard-state", Cf::kRaft), "commit-10");
 }
 
 TEST(MemEngineCrash, SnapshotTakenBeforeACrashKeepsItsView) {
