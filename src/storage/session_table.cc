@@ -50,7 +50,11 @@ Status SessionTable::Load() {
         s.started_ms = rec.started_ms();
         s.written_at = rec.written_at();
         lru_.emplace(s.written_at, parts->client_id);
-        sessions_[parts->client_id] = std::move(s);
+        Session& stored = sessions_[parts->client_id] = std::move(s);
+        for (const storagepb::InlineResponse& r : rec.responses()) {
+          CountResponse(&stored, r.sequence(),
+                        KeptResponse{r.response().size(), true, r.response()});
+        }
         break;
       }
       case SessionKeyParts::Kind::kResponse: {
@@ -60,11 +64,7 @@ Status SessionTable::Load() {
           return Status::Corruption("session response without its session at key " +
                                     EscapeKey(it->key()));
         }
-        const uint64_t bytes = it->value().size();
-        owner->second.responses[parts->sequence] = bytes;
-        owner->second.bytes += bytes;
-        ++response_count_;
-        response_bytes_ += bytes;
+        CountResponse(&owner->second, parts->sequence, KeptResponse{it->value().size(), false, {}});
         break;
       }
     }
@@ -112,13 +112,14 @@ SessionVerdict SessionTable::Admit(WriteBatch* batch, const SessionWrite& w, Ind
 void SessionTable::Record(WriteBatch* batch, const SessionWrite& w, Index index,
                           std::string_view response) {
   Session& s = sessions_.at(w.client_id);
-  batch->Put(Cf::kData, SessionResponseKey(group_, w.client_id, w.sequence), response);
-  auto [it, inserted] = s.responses.try_emplace(w.sequence, response.size());
-  if (inserted) {
-    s.bytes += response.size();
-    ++response_count_;
-    response_bytes_ += response.size();
+  KeptResponse kept{response.size(), false, {}};
+  if (response.size() <= kMaxInlineResponseBytes && s.inlined < kMaxInlineResponses) {
+    kept.inlined = true;
+    kept.payload = response;  // stored by PutSession below
+  } else {
+    batch->Put(Cf::kData, SessionResponseKey(group_, w.client_id, w.sequence), response);
   }
+  CountResponse(&s, w.sequence, std::move(kept));
   EvictWithinSession(batch, w.client_id, &s, w.sequence);
   PutSession(batch, w.client_id, &s, index);
   EvictSessions(batch, w.client_id);
@@ -172,24 +173,46 @@ void SessionTable::PutSession(WriteBatch* batch, uint64_t client_id, Session* s,
   rec.set_first_incomplete(s->first_incomplete);
   rec.set_evicted_through(s->evicted_through);
   rec.set_started_ms(s->started_ms);
+  for (const auto& [sequence, kept] : s->responses) {
+    if (!kept.inlined) continue;
+    storagepb::InlineResponse* r = rec.add_responses();
+    r->set_sequence(sequence);
+    r->set_response(kept.payload);
+  }
   PutProto(batch, Cf::kData, SessionKey(group_, client_id), rec);
 }
 
+void SessionTable::CountResponse(Session* s, uint64_t sequence, KeptResponse kept) {
+  const uint64_t bytes = kept.bytes;
+  const bool inlined = kept.inlined;
+  auto [it, inserted] = s->responses.try_emplace(sequence, std::move(kept));
+  if (!inserted) return;  // REQUIRES of Record: never kept before; Load: stored once
+  s->bytes += bytes;
+  s->inlined += inlined ? 1 : 0;
+  ++response_count_;
+  response_bytes_ += bytes;
+}
+
 void SessionTable::DropResponse(WriteBatch* batch, uint64_t client_id, Session* s,
-                                std::map<uint64_t, uint64_t>::iterator it) {
-  batch->Delete(Cf::kData, SessionResponseKey(group_, client_id, it->first));
-  s->bytes -= it->second;
+                                Responses::iterator it) {
+  if (it->second.inlined) {
+    --s->inlined;
+  } else {
+    batch->Delete(Cf::kData, SessionResponseKey(group_, client_id, it->first));
+  }
+  s->bytes -= it->second.bytes;
   --response_count_;
-  response_bytes_ -= it->second;
+  response_bytes_ -= it->second.bytes;
   s->responses.erase(it);
 }
 
 Result<std::optional<std::string>> SessionTable::ReadResponse(uint64_t client_id,
                                                               uint64_t sequence) const {
   auto found = sessions_.find(client_id);
-  if (found == sessions_.end() || found->second.responses.count(sequence) == 0) {
-    return std::optional<std::string>();
-  }
+  if (found == sessions_.end()) return std::optional<std::string>();
+  auto kept = found->second.responses.find(sequence);
+  if (kept == found->second.responses.end()) return std::optional<std::string>();
+  if (kept->second.inlined) return std::optional<std::string>(kept->second.payload);
   return engine_->Get(Cf::kData, SessionResponseKey(group_, client_id, sequence));
 }
 
@@ -197,8 +220,9 @@ std::optional<SessionTable::SessionInfo> SessionTable::Find(uint64_t client_id) 
   auto found = sessions_.find(client_id);
   if (found == sessions_.end()) return std::nullopt;
   const Session& s = found->second;
-  SessionInfo info{s.first_incomplete, s.evicted_through, s.started_ms, Index(s.written_at), {}};
-  for (const auto& [seq, bytes] : s.responses) info.sequences.push_back(seq);
+  SessionInfo info{s.first_incomplete, s.evicted_through, s.started_ms, Index(s.written_at), {},
+                   s.inlined};
+  for (const auto& [seq, kept] : s.responses) info.sequences.push_back(seq);
   return info;
 }
 

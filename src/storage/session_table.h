@@ -32,6 +32,15 @@
 // The client library keeps at most 256 sequences in flight per session (client/session_pool.h),
 // below max_responses_per_session, so a well-behaved client loses no response to eviction.
 //
+// Where a kept response is stored: inside the session's record when it is small
+// (kMaxInlineResponseBytes) and the session keeps fewer than kMaxInlineResponses inline,
+// otherwise as a record of its own. A put's answer is a few bytes, so a write usually rewrites
+// one record (its session's) instead of writing its response, deleting the one its
+// first_incomplete released and rewriting the session: two fewer memtable inserts per write. The
+// choice is a storage layout only, made the same way on every replica; what the table decides
+// does not depend on it. Inline responses are also held in memory (at most
+// kMaxInlineResponses x kMaxInlineResponseBytes per session).
+//
 // Like KvState, in-memory bookkeeping changes at call time: write each batch before the next
 // Admit reads what it contains (the caller keeps the responses of the current batch itself);
 // reload with Load() after a snapshot install or a failed write.
@@ -90,6 +99,9 @@ const char* SessionVerdictName(SessionVerdict v);
 
 class SessionTable {
  public:
+  static constexpr size_t kMaxInlineResponseBytes = 64;
+  static constexpr size_t kMaxInlineResponses = 16;
+
   // `engine` is not owned and must outlive this.
   SessionTable(Engine* engine, GroupId group, SessionLimits limits);
 
@@ -117,6 +129,7 @@ class SessionTable {
     uint64_t started_ms = 0;
     Index written_at{0};
     std::vector<uint64_t> sequences;  // of the kept responses, ascending
+    size_t inline_responses = 0;      // how many of them the session's record holds
   };
   std::optional<SessionInfo> Find(uint64_t client_id) const;
 
@@ -126,20 +139,29 @@ class SessionTable {
   uint64_t response_bytes() const { return response_bytes_; }
 
  private:
+  struct KeptResponse {
+    uint64_t bytes = 0;         // of the payload
+    bool inlined = false;       // stored in the session's record (else at SessionResponseKey)
+    std::string payload;        // when inlined
+  };
+  using Responses = std::map<uint64_t, KeptResponse>;  // by sequence
   struct Session {
     uint64_t first_incomplete = 0;
     uint64_t evicted_through = 0;
     uint64_t started_ms = 0;
-    uint64_t written_at = 0;                 // 0 until first stored (then in lru_)
-    std::map<uint64_t, uint64_t> responses;  // sequence -> payload bytes
-    uint64_t bytes = 0;                      // sum of `responses`
+    uint64_t written_at = 0;     // 0 until first stored (then in lru_)
+    Responses responses;
+    uint64_t bytes = 0;          // sum of `responses`' bytes
+    size_t inlined = 0;          // how many of `responses` are inlined
   };
 
   // Stores `s` with written_at = index and moves it to the back of the eviction order.
   void PutSession(WriteBatch* batch, uint64_t client_id, Session* s, Index index);
-  // Forgets the response at `it` of session `client_id`.
-  void DropResponse(WriteBatch* batch, uint64_t client_id, Session* s,
-                    std::map<uint64_t, uint64_t>::iterator it);
+  // Forgets the response at `it` of session `client_id`. An inlined one leaves the stored record
+  // only when the session is next stored or deleted, which every caller does in the same batch.
+  void DropResponse(WriteBatch* batch, uint64_t client_id, Session* s, Responses::iterator it);
+  // Counts a kept response into the session's and the table's totals.
+  void CountResponse(Session* s, uint64_t sequence, KeptResponse kept);
   void EvictWithinSession(WriteBatch* batch, uint64_t client_id, Session* s, uint64_t keep);
   void EvictSessions(WriteBatch* batch, uint64_t keep_client);
   bool OverGroupLimits() const;

@@ -218,6 +218,73 @@ TEST_F(SessionTableTest, LegacyOneResponseRecordRefusesItsSequences) {
   EXPECT_EQ(Apply(7, 5, 1), V::kExecute);
 }
 
+// How many records of the group's session range are stored (the session-table record, sessions
+// and separate responses).
+size_t StoredSessionRecords(Engine* engine) {
+  size_t n = 0;
+  std::unique_ptr<Iterator> it = engine->NewIterator(Cf::kData, SessionRange(kGroup));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  return n;
+}
+
+TEST_F(SessionTableTest, SmallResponsesLiveInTheSessionRecordUpToTheInlineCount) {
+  constexpr size_t kInline = SessionTable::kMaxInlineResponses;
+  // first_incomplete stays 1: every response is kept. The first kInline small ones are inlined,
+  // the rest and every large one get records of their own.
+  for (uint64_t seq = 1; seq <= kInline + 3; ++seq) EXPECT_EQ(Apply(7, seq, 1), V::kExecute);
+  const size_t large = SessionTable::kMaxInlineResponseBytes + 1;
+  EXPECT_EQ(Apply(7, kInline + 4, 1, 1000, large), V::kExecute);
+  EXPECT_EQ(table_->Find(7)->inline_responses, kInline);
+  EXPECT_EQ(StoredSessionRecords(engine_.get()), 1 + 4u);  // the session + 4 separate
+  // Every one answers, and a restart rebuilds the same split and totals.
+  const uint64_t bytes = table_->response_bytes();
+  Reload();
+  EXPECT_EQ(table_->Find(7)->inline_responses, kInline);
+  EXPECT_EQ(table_->response_count(), kInline + 4);
+  EXPECT_EQ(table_->response_bytes(), bytes);
+  for (uint64_t seq = 1; seq <= kInline + 3; ++seq) {
+    EXPECT_EQ(Response(7, seq), "r7." + std::to_string(seq));
+    EXPECT_EQ(Apply(7, seq, 1), V::kCached);
+  }
+  EXPECT_EQ(Response(7, kInline + 4).size(), large);
+  // The client moves its first incomplete past all but the last: the inlined answers leave the
+  // record, the separate ones are deleted, and freed inline room is used again.
+  EXPECT_EQ(Apply(7, kInline + 5, kInline + 4), V::kExecute);
+  EXPECT_EQ(Kept(7), (std::vector<uint64_t>{kInline + 4, kInline + 5}));
+  EXPECT_EQ(table_->Find(7)->inline_responses, 1u);
+  EXPECT_EQ(StoredSessionRecords(engine_.get()), 1 + 1u);
+  EXPECT_EQ(Apply(7, 3, kInline + 4), V::kBelowFirstIncomplete);
+  Reload();
+  EXPECT_EQ(Kept(7), (std::vector<uint64_t>{kInline + 4, kInline + 5}));
+  EXPECT_EQ(Response(7, kInline + 5), "r7." + std::to_string(kInline + 5));
+  EXPECT_EQ(table_->response_count(), 2u);
+}
+
+TEST_F(SessionTableTest, SeparateResponsesOfAnOlderFormatStillAnswer) {
+  // A session stored before responses were inlined: its record has none, each answer is a
+  // record of its own. Loaded, it answers, and it is forgotten the usual way.
+  storagepb::SessionRecord rec;
+  rec.set_written_at(3);
+  rec.set_first_incomplete(1);
+  rec.set_started_ms(1000);
+  WriteBatch b;
+  PutProto(&b, Cf::kData, SessionKey(kGroup, 7), rec);
+  b.Put(Cf::kData, SessionResponseKey(kGroup, 7, 1), "r7.1");
+  b.Put(Cf::kData, SessionResponseKey(kGroup, 7, 2), "r7.2");
+  ASSERT_OK(engine_->Write(b, true));
+  Reload();
+  EXPECT_EQ(Kept(7), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(table_->Find(7)->inline_responses, 0u);
+  EXPECT_EQ(Apply(7, 2, 1), V::kCached);
+  EXPECT_EQ(Response(7, 2), "r7.2");
+  EXPECT_EQ(Apply(7, 3, 2), V::kExecute);  // drops 1 (a separate record), inlines 3
+  EXPECT_EQ(Kept(7), (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(StoredSessionRecords(engine_.get()), 1 + 1u);
+  Reload();
+  EXPECT_EQ(Response(7, 2), "r7.2");
+  EXPECT_EQ(Response(7, 3), "r7.3");
+}
+
 TEST_F(SessionTableTest, ResponseWithoutSessionIsCorruption) {
   WriteBatch b;
   b.Put(Cf::kData, SessionResponseKey(kGroup, 7, 1), "r");
