@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/coding.h"
+#include "storage/keys.h"
 #include "storage/log_kv.h"
 #include "storage/write_batch.h"
 
@@ -59,6 +60,13 @@ Flags ParseFlags(int argc, char** argv) {
       f.segment_mb = std::atoi(value.c_str());
     } else if (name == "--stuck_groups") {
       f.stuck_groups = std::atoi(value.c_str());
+    } else if (name == "--help") {
+      std::printf(
+          "log_kv_bench [--dir=%s] [--groups=%d] [--live_mb=%d] [--entry_bytes=%d]\n"
+          "  [--entries_per_turn=%d] [--turns=%d] [--segment_mb=%d] [--stuck_groups=%d]\n",
+          f.dir.c_str(), f.groups, f.live_mb, f.entry_bytes, f.entries_per_turn, f.turns,
+          f.segment_mb, f.stuck_groups);
+      std::exit(0);
     } else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       std::exit(2);
@@ -67,21 +75,12 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
-// Keys sort by group, then kind (entry, hard state), then index, as keys.h's do.
+// The node's real raft CF keys (storage/keys.h), so LogKv's per-group log index is exercised.
 std::string EntryKey(uint64_t group, uint64_t index) {
-  std::string k;
-  PutFixed64BE(&k, group);
-  k.push_back('e');
-  PutFixed64BE(&k, index);
-  return k;
+  return RaftLogKey(GroupId(group), Index(index));
 }
 
-std::string HardStateKey(uint64_t group) {
-  std::string k;
-  PutFixed64BE(&k, group);
-  k.push_back('h');
-  return k;
-}
+std::string HardStateKey(uint64_t group) { return storage::HardStateKey(GroupId(group)); }
 
 double CpuSeconds() {
   rusage ru;

@@ -1,0 +1,190 @@
+// log_kv_map_bench: the CPU cost of LogKv's in-memory index (storage/log_kv.h) per log
+// operation, with many groups. The files are kept out of the way: buffer_unsynced_writes and
+// unsynced Writes, so a Write is an encode into the process buffer plus the index update
+// (one pwrite per --segment_mb of records). Phases, each timed on its own (getrusage CPU of
+// the process, divided by the operations of the phase):
+//   preload  every group gets --preload entries (not timed)
+//   append   --rounds rounds; each round appends one entry to each of --groups groups in
+//            turn (round-robin), one Write per entry, so consecutive appends hit different
+//            groups' logs
+//   compact  each group deletes the prefix of --compact entries of its log (one DeleteRange
+//            per Write), --compact_rounds times in turn; CPU per deleted entry
+//   steady   --rounds rounds of: append one entry to each group, and each group deletes its
+//            oldest entry (DeleteRange of a one-entry prefix), one Write per group
+//   get      Get of a random live entry, --gets times
+// Results: docs/benchmarks.md §11.
+//
+//   log_kv_map_bench --dir=/dev/shm/lkmb --groups=256 --preload=1000 --rounds=2000
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/keys.h"
+#include "storage/log_kv.h"
+#include "storage/write_batch.h"
+
+namespace ringkv::storage {
+namespace {
+
+struct Flags {
+  std::string dir = "/dev/shm/log_kv_map_bench";
+  int groups = 256;
+  int preload = 1000;
+  int rounds = 2000;
+  int compact = 100;
+  int compact_rounds = 5;
+  int gets = 500000;
+  int entry_bytes = 64;
+  int segment_mb = 64;
+};
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const size_t eq = arg.find('=');
+    const std::string name(arg.substr(0, eq));
+    const int v = eq == std::string_view::npos ? 0 : std::atoi(argv[i] + eq + 1);
+    if (name == "--dir") {
+      f.dir = std::string(arg.substr(eq + 1));
+    } else if (name == "--groups") {
+      f.groups = v;
+    } else if (name == "--preload") {
+      f.preload = v;
+    } else if (name == "--rounds") {
+      f.rounds = v;
+    } else if (name == "--compact") {
+      f.compact = v;
+    } else if (name == "--compact_rounds") {
+      f.compact_rounds = v;
+    } else if (name == "--gets") {
+      f.gets = v;
+    } else if (name == "--entry_bytes") {
+      f.entry_bytes = v;
+    } else if (name == "--segment_mb") {
+      f.segment_mb = v;
+    } else {
+      std::printf(
+          "log_kv_map_bench [--dir=%s] [--groups=%d] [--preload=%d] [--rounds=%d]\n"
+          "  [--compact=%d] [--compact_rounds=%d] [--gets=%d] [--entry_bytes=%d] "
+          "[--segment_mb=%d]\n",
+          f.dir.c_str(), f.groups, f.preload, f.rounds, f.compact, f.compact_rounds, f.gets,
+          f.entry_bytes, f.segment_mb);
+      std::exit(name == "--help" ? 0 : 2);
+    }
+  }
+  return f;
+}
+
+double CpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+void Check(const Status& s) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "%s\n", s.ToString().c_str());
+  std::exit(1);
+}
+
+class Bench {
+ public:
+  explicit Bench(const Flags& f) : f_(f), entry_(f.entry_bytes, 'e') {
+    std::filesystem::remove_all(f.dir);
+    LogKvOptions options;
+    options.dir = f.dir;
+    options.segment_bytes = uint64_t(f.segment_mb) << 20;
+    options.buffer_unsynced_writes = true;
+    auto opened = LogKv::Open(options);
+    Check(opened.status());
+    kv_ = std::move(opened).value();
+    first_.assign(f.groups, 1);
+    next_.assign(f.groups, 1);
+  }
+  ~Bench() {
+    kv_.reset();
+    std::filesystem::remove_all(f_.dir);
+  }
+
+  void Run() {
+    for (int i = 0; i < f_.preload; ++i) {
+      for (int g = 0; g < f_.groups; ++g) Append(g);
+    }
+    Check(kv_->Sync());
+    Phase("append", uint64_t(f_.rounds) * f_.groups, [&] {
+      for (int r = 0; r < f_.rounds; ++r) {
+        for (int g = 0; g < f_.groups; ++g) Append(g);
+      }
+    });
+    Phase("compact", uint64_t(f_.compact_rounds) * f_.groups * f_.compact, [&] {
+      for (int r = 0; r < f_.compact_rounds; ++r) {
+        for (int g = 0; g < f_.groups; ++g) CompactTo(g, first_[g] + f_.compact);
+      }
+    });
+    Phase("steady", uint64_t(f_.rounds) * f_.groups, [&] {
+      for (int r = 0; r < f_.rounds; ++r) {
+        for (int g = 0; g < f_.groups; ++g) {
+          Append(g);
+          CompactTo(g, first_[g] + 1);
+        }
+      }
+    });
+    std::mt19937_64 rng(1);
+    uint64_t found = 0;
+    Phase("get", uint64_t(f_.gets), [&] {
+      for (int i = 0; i < f_.gets; ++i) {
+        const int g = int(rng() % f_.groups);
+        const uint64_t index = first_[g] + rng() % (next_[g] - first_[g]);
+        auto got = kv_->Get(RaftLogKey(GroupId(g + 1), Index(index)));
+        found += got.ok() && got->has_value();
+      }
+    });
+    if (found != uint64_t(f_.gets)) std::fprintf(stderr, "get: only %lu found\n", found);
+  }
+
+ private:
+  template <typename F>
+  void Phase(const char* name, uint64_t ops, F&& body) {
+    const double cpu0 = CpuSeconds();
+    body();
+    const double cpu = CpuSeconds() - cpu0;
+    std::printf("%-8s %10lu ops  %8.0f ns CPU/op\n", name, ops, cpu / double(ops) * 1e9);
+  }
+  void Append(int g) {
+    WriteBatch b;
+    b.PutRawForTesting(Cf::kRaft, RaftLogKey(GroupId(g + 1), Index(next_[g]++)), entry_);
+    Check(kv_->Write({&b}, false));
+  }
+  void CompactTo(int g, uint64_t index) {
+    WriteBatch b;
+    b.DeleteRange(Cf::kRaft, KeyRange{RaftLogKey(GroupId(g + 1), Index(0)),
+                                      RaftLogKey(GroupId(g + 1), Index(index))});
+    Check(kv_->Write({&b}, false));
+    first_[g] = index;
+  }
+
+  const Flags f_;
+  const std::string entry_;
+  std::unique_ptr<LogKv> kv_;
+  std::vector<uint64_t> first_;  // per group: the first live index
+  std::vector<uint64_t> next_;   // per group: the index of the next append
+};
+
+}  // namespace
+}  // namespace ringkv::storage
+
+int main(int argc, char** argv) {
+  const ringkv::storage::Flags f = ringkv::storage::ParseFlags(argc, argv);
+  std::printf("groups=%d preload=%d rounds=%d compact=%d x %d entry_bytes=%d\n", f.groups,
+              f.preload, f.rounds, f.compact, f.compact_rounds, f.entry_bytes);
+  ringkv::storage::Bench(f).Run();
+  return 0;
+}
