@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <tuple>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -93,26 +92,26 @@ class LogKv::Cursor final : public RawCursor {
 
   void SeekToFirst() override {
     std::shared_lock lock(kv_->map_mu_);
-    SettleForward(kv_->map_.lower_bound(range_.begin));
+    SettleForward(kv_->map_.LowerBound(range_.begin));
   }
   void SeekToLast() override {
     std::shared_lock lock(kv_->map_mu_);
-    SettleBackward(kv_->map_.lower_bound(range_.end));
+    SettleBackward(kv_->map_.Before(range_.end));
   }
   void Seek(std::string_view key) override {
     std::shared_lock lock(kv_->map_mu_);
-    SettleForward(kv_->map_.lower_bound(std::max(key, std::string_view(range_.begin))));
+    SettleForward(kv_->map_.LowerBound(std::max(key, std::string_view(range_.begin))));
   }
   // Next and Prev leave an ended cursor ended (Iterator calls them only when valid).
   void Next() override {
     if (!valid_) return;
     std::shared_lock lock(kv_->map_mu_);
-    SettleForward(kv_->map_.upper_bound(key_));
+    SettleForward(kv_->map_.UpperBound(key_));
   }
   void Prev() override {
     if (!valid_) return;
     std::shared_lock lock(kv_->map_mu_);
-    SettleBackward(kv_->map_.lower_bound(key_));
+    SettleBackward(kv_->map_.Before(key_));
   }
   bool Valid() const override { return valid_; }
   std::string_view key() const override { return key_; }
@@ -121,18 +120,19 @@ class LogKv::Cursor final : public RawCursor {
 
  private:
   // REQUIRES: map_mu_ held. Positions at `it` if it is within the range.
-  void SettleForward(Map::const_iterator it) {
-    valid_ = it != kv_->map_.end() && it->first < range_.end;
+  void SettleForward(const LogKvIndex::Iterator& it) {
+    valid_ = it.Valid() && it.key() < range_.end;
     if (valid_) Copy(it);
   }
-  // REQUIRES: map_mu_ held. Positions at the key before `it` if it is within the range.
-  void SettleBackward(Map::const_iterator it) {
-    valid_ = it != kv_->map_.begin() && std::prev(it)->first >= range_.begin;
-    if (valid_) Copy(std::prev(it));
+  // REQUIRES: map_mu_ held. Positions at `it` (the key before the one sought) if it is
+  // within the range.
+  void SettleBackward(const LogKvIndex::Iterator& it) {
+    valid_ = it.Valid() && it.key() >= range_.begin;
+    if (valid_) Copy(it);
   }
-  void Copy(Map::const_iterator it) {
-    key_.assign(it->first);
-    value_.assign(it->second.value);
+  void Copy(const LogKvIndex::Iterator& it) {
+    key_.assign(it.key());
+    value_.assign(it.slot().value);
   }
 
   const LogKv* const kv_;
@@ -361,46 +361,35 @@ void LogKv::ClearPending() {
 
 bool LogKv::Apply(std::string_view payload, uint64_t seq) {
   std::unique_lock lock(map_mu_);
+  const LogKvIndex::EraseFn unaccount = [this](size_t key_bytes, const Slot& slot) {
+    Account(key_bytes, slot, -1);
+  };
   return ForEachOp(payload, [&](OpCode code, std::string_view key, std::string_view value) {
     switch (code) {
       case kPutOp: {
-        auto it = map_.lower_bound(key);
-        if (it != map_.end() && it->first == key) {
-          Account(it->first, it->second, -1);
-          it->second.value.assign(value);
-          it->second.seq = seq;
-        } else {
-          it = map_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key),
-                                 std::forward_as_tuple(Slot{std::string(value), seq}));
-        }
-        Account(it->first, it->second, +1);
+        auto [slot, inserted] = map_.Emplace(key);
+        if (!inserted) Account(key.size(), *slot, -1);
+        slot->value.assign(value);
+        slot->seq = seq;
+        Account(key.size(), *slot, +1);
         break;
       }
-      case kDeleteOp: {
-        auto it = map_.find(key);
-        if (it != map_.end()) EraseRange(it, std::next(it));
+      case kDeleteOp:
+        map_.Erase(key, unaccount);
         break;
-      }
       case kDeleteRangeOp:
-        if (key < value) EraseRange(map_.lower_bound(key), map_.lower_bound(value));
+        map_.EraseRange(key, value, unaccount);
         break;
     }
   });
 }
 
-void LogKv::Account(const std::string& key, const Slot& slot, int64_t sign) {
-  const uint64_t bytes = key.size() + slot.value.size();
+void LogKv::Account(size_t key_bytes, const Slot& slot, int64_t sign) {
+  const uint64_t bytes = key_bytes + slot.value.size();
   Segment& seg = segments_[slot.seq];
   seg.live_records += static_cast<uint64_t>(sign);
   seg.live_bytes += static_cast<uint64_t>(sign) * bytes;
   live_bytes_ += static_cast<uint64_t>(sign) * bytes;
-}
-
-void LogKv::EraseRange(Map::iterator begin, Map::iterator end) {
-  while (begin != end) {
-    Account(begin->first, begin->second, -1);
-    begin = map_.erase(begin);
-  }
 }
 
 Status LogKv::FlushPending() {
@@ -473,9 +462,9 @@ bool LogKv::HasUnsynced() const { return unsynced_.load(); }
 
 Result<std::optional<std::string>> LogKv::Get(std::string_view key) const {
   std::shared_lock lock(map_mu_);
-  auto it = map_.find(key);
-  if (it == map_.end()) return std::optional<std::string>();
-  return std::optional<std::string>(it->second.value);
+  const Slot* slot = map_.Find(key);
+  if (slot == nullptr) return std::optional<std::string>();
+  return std::optional<std::string>(slot->value);
 }
 
 std::unique_ptr<RawCursor> LogKv::NewCursor(KeyRange range) const {
@@ -485,8 +474,8 @@ std::unique_ptr<RawCursor> LogKv::NewCursor(KeyRange range) const {
 uint64_t LogKv::ApproximateBytes(const KeyRange& range) const {
   std::shared_lock lock(map_mu_);
   uint64_t bytes = 0;
-  for (auto it = map_.lower_bound(range.begin); it != map_.end() && it->first < range.end; ++it) {
-    bytes += it->first.size() + it->second.value.size();
+  for (auto it = map_.LowerBound(range.begin); it.Valid() && it.key() < range.end; it.Next()) {
+    bytes += it.key().size() + it.slot().value.size();
   }
   return bytes;
 }

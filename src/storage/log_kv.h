@@ -3,7 +3,10 @@
 // verbatim: values carry their own crc envelope, record.h) made durable by append-only segment
 // files, in the spirit of etcd's WAL + MemoryStorage and TiKV's raft-engine ("purge + rewrite").
 // No memtable flush, no compaction, no tombstones: a write is one append (and an fdatasync when
-// synced) plus a map update, and no write ever does work proportional to the whole map.
+// synced) plus a map update, and no write ever does work proportional to the whole map. The
+// map (LogKvIndex, log_kv_index.h) keeps each group's log entries in a ring indexed by Raft
+// index, so an append, a compaction or a truncation costs O(1) per entry whatever the number
+// of groups; it holds any other key too, in order (it is a generic ordered KV).
 //
 // On disk, under LogKvOptions::dir:
 //   <16 lower-case hex digits seq>.log   segments, seq increasing; the newest is appended to
@@ -70,6 +73,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +88,7 @@
 #include "storage/engine.h"
 #include "storage/keys.h"
 #include "storage/log_kv_deleter.h"
+#include "storage/log_kv_index.h"
 #include "storage/write_batch.h"
 
 namespace ringkv::storage {
@@ -175,11 +180,7 @@ class LogKv {
   // A value of the map: the stored value, and the seq of the segment holding its latest write
   // (a put, or the rewrite of one). Readers use only `value`; `seq` is read and written by the
   // writer only (under write_mu_, without map_mu_: a distinct memory location).
-  struct Slot {
-    std::string value;
-    uint64_t seq;
-  };
-  using Map = std::map<std::string, Slot, std::less<>>;
+  using Slot = LogKvIndex::Slot;
   // Per segment file: the keys whose latest write it holds, and its size.
   struct Segment {
     uint64_t live_records = 0;  // keys of map_ whose Slot::seq is this segment
@@ -210,9 +211,7 @@ class LogKv {
   // Applies a batch record's payload, appended to segment `seq`, to map_ and the live
   // accounting (takes map_mu_ exclusively). False when the payload is malformed.
   bool Apply(std::string_view payload, uint64_t seq) REQUIRES(write_mu_);
-  void Account(const std::string& key, const Slot& slot, int64_t sign) REQUIRES(write_mu_);
-  // REQUIRES: map_mu_ held exclusively.
-  void EraseRange(Map::iterator begin, Map::iterator end) REQUIRES(write_mu_);
+  void Account(size_t key_bytes, const Slot& slot, int64_t sign) REQUIRES(write_mu_);
   Status SyncActive() REQUIRES(write_mu_);
   // pwrite/fdatasync through the test hooks.
   Status WriteAt(int fd, const std::string& path, std::string_view data, uint64_t offset)
@@ -238,8 +237,10 @@ class LogKv {
   // The bytes of the oldest segment from purge_offset_ on, at most `budget` of them (more
   // when the first record is longer).
   Result<std::string> ReadPurgeChunk(uint64_t seq, uint64_t budget) REQUIRES(write_mu_);
-  // Appends a batch of puts of `slots`' current values, moves them to the active segment.
-  Status AppendRewrite(const std::vector<Map::iterator>& slots, uint64_t from_seq)
+  // Appends a batch of puts of `slots`' current values (key, slot of map_), moves them to the
+  // active segment.
+  Status AppendRewrite(const std::vector<std::pair<std::string_view, Slot*>>& slots,
+                       uint64_t from_seq)
       REQUIRES(write_mu_);
 
   const LogKvOptions options_;
@@ -281,7 +282,7 @@ class LogKv {
   // Guards map_: shared by readers, exclusive only while a writer (holding write_mu_) applies
   // ops. The writer may read map_ without it (no one else changes it).
   mutable std::shared_mutex map_mu_;
-  Map map_;                  // GUARDED_BY(map_mu_) for readers; changed only under both locks
+  LogKvIndex map_;           // GUARDED_BY(map_mu_) for readers; changed only under both locks
   uint64_t live_bytes_ = 0;  // sum of key + value sizes in map_; changed under both locks
 };
 

@@ -141,23 +141,25 @@ Status LogKv::PurgeStep(uint64_t budget) {
     purge_seq_ = seq;
     purge_offset_ = kHeaderRecordSize;
   }
-  std::vector<Map::iterator> slots;
+  // Live keys found (views into `chunk`, which outlives their rewrite) and their slots.
+  std::vector<std::pair<std::string_view, Slot*>> slots;
   uint64_t found = 0;
   size_t pos = 0;
+  std::string chunk;
   if (purge_offset_ < seg.file_bytes) {
     Result<std::string> read = ReadPurgeChunk(seq, budget);
     if (!read.ok()) return Fail(read.status());
-    const std::string& chunk = *read;
+    chunk = std::move(read).value();
     const bool at_end = purge_offset_ + chunk.size() == seg.file_bytes;
     const std::string path = SegmentPath(seq);
     // map_ is read without map_mu_, and Slot::seq written: only this thread changes them.
     auto find_live = [&](OpCode code, std::string_view key, std::string_view /*value*/) {
       if (code != kPutOp) return;
-      auto it = map_.find(key);
-      if (it == map_.end() || it->second.seq != seq) return;
-      it->second.seq = kRewriting;
-      slots.push_back(it);
-      found += it->first.size() + it->second.value.size();
+      Slot* slot = map_.Find(key);
+      if (slot == nullptr || slot->seq != seq) return;
+      slot->seq = kRewriting;
+      slots.emplace_back(key, slot);
+      found += key.size() + slot->value.size();
     };
     while (pos < chunk.size() && found < budget) {
       std::optional<RecordView> rec = ReadRecord(chunk, pos);
@@ -169,11 +171,11 @@ Status LogKv::PurgeStep(uint64_t budget) {
             (chunk.size() - pos < kFrameSize || (size && pos + *size > chunk.size()))) {
           break;
         }
-        for (Map::iterator it : slots) it->second.seq = seq;
+        for (auto& [key, slot] : slots) slot->seq = seq;
         return Fail(CorruptionAt(path, purge_offset_ + pos, "bad record (purge)"));
       }
       if (rec->type == kBatchRecord && !ForEachOp(rec->payload, find_live)) {
-        for (Map::iterator it : slots) it->second.seq = seq;
+        for (auto& [key, slot] : slots) slot->seq = seq;
         return Fail(CorruptionAt(path, purge_offset_ + pos, "malformed batch (purge)"));
       }
       pos += rec->size;  // a version-1 checkpoint end holds nothing
@@ -186,10 +188,11 @@ Status LogKv::PurgeStep(uint64_t budget) {
   return DeleteOldest();
 }
 
-Status LogKv::AppendRewrite(const std::vector<Map::iterator>& slots, uint64_t from_seq) {
+Status LogKv::AppendRewrite(const std::vector<std::pair<std::string_view, Slot*>>& slots,
+                            uint64_t from_seq) {
   const size_t start = pending_.size();
   BeginRecord(&pending_, kBatchRecord);
-  for (Map::iterator it : slots) PutOp(&pending_, kPutOp, it->first, it->second.value);
+  for (const auto& [key, slot] : slots) PutOp(&pending_, kPutOp, key, slot->value);
   FinishRecord(&pending_, start);
   const uint64_t bytes = pending_.size() - start;
   CHECK_LE(bytes - kFrameSize, kMaxPayload) << "raft log: rewrite record too long";
@@ -199,7 +202,7 @@ Status LogKv::AppendRewrite(const std::vector<Map::iterator>& slots, uint64_t fr
     Status s = FlushPending();
     if (!s.ok()) {
       pending_.resize(start);
-      for (Map::iterator it : slots) it->second.seq = from_seq;
+      for (const auto& [key, slot] : slots) slot->seq = from_seq;
       return s;
     }
     ClearPending();
@@ -207,9 +210,9 @@ Status LogKv::AppendRewrite(const std::vector<Map::iterator>& slots, uint64_t fr
   unsynced_.store(true);
   Segment& from = segments_[from_seq];
   Segment& to = segments_[last_seq_];
-  for (Map::iterator it : slots) {
-    const uint64_t size = it->first.size() + it->second.value.size();
-    it->second.seq = last_seq_;
+  for (const auto& [key, slot] : slots) {
+    const uint64_t size = key.size() + slot->value.size();
+    slot->seq = last_seq_;
     --from.live_records;
     from.live_bytes -= size;
     ++to.live_records;

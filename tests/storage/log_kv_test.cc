@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "common/coding.h"
 #include "common/crc32c.h"
+#include "storage/keys.h"
 #include "storage/test_util.h"
 #include "testutil/status_matchers.h"
 
@@ -26,11 +28,26 @@ namespace fs = std::filesystem;
 
 const KeyRange kAll{"", std::string(8, '\xff')};
 
-// Keys that sort by number.
-std::string Key(int i) {
+// Keys that sort by number: log entries of one group (keys.h), so they live in the group's
+// ring of LogKvIndex; the literal keys of the tests ("a", "keep", ...) live in its ordered map.
+std::string Key(int i) { return RaftLogKey(GroupId(7), Index(static_cast<uint64_t>(i))); }
+
+// For the random tests, 40 keys of every kind LogKvIndex tells apart: plain keys, dense log
+// entries of group 1, log entries with gaps of group 2, entries of group 3 too far apart for
+// a ring (1000 apart, the last at the largest index), and hard states.
+std::string MixedKey(int i) {
   char buf[16];
-  std::snprintf(buf, sizeof(buf), "k%06d", i);
-  return buf;
+  if (i < 8) {
+    std::snprintf(buf, sizeof(buf), "k%06d", i);
+    return buf;
+  }
+  if (i < 20) return RaftLogKey(GroupId(1), Index(static_cast<uint64_t>(i - 8)));
+  if (i < 30) return RaftLogKey(GroupId(2), Index(static_cast<uint64_t>(i - 20) * 3));
+  if (i < 37) {
+    const uint64_t index = i == 36 ? ~uint64_t{0} : static_cast<uint64_t>(i - 30) * 1000;
+    return RaftLogKey(GroupId(3), Index(index));
+  }
+  return HardStateKey(GroupId(static_cast<uint64_t>(i - 36)));
 }
 
 class LogKvTest : public ::testing::Test {
@@ -177,7 +194,7 @@ TEST_F(LogKvTest, PurgeBoundsDiskUseAndReopenGivesTheSameMap) {
   EXPECT_GT(std::stoull(fs::path(SegmentFiles().back()).stem().string(), nullptr, 16), 50u);
   const auto before = Dump();
   ASSERT_EQ(before.size(), 17u);
-  EXPECT_EQ(before.begin()->second, "2996");  // hard0
+  EXPECT_EQ(before.at("hard0"), "2996");
   EXPECT_EQ(before.find(Key(2990))->second, value + "2990");
   Open();  // (the old LogKv's deletions are done: the counts below are exact)
   EXPECT_EQ(Dump(), before);
@@ -324,7 +341,7 @@ TEST_F(LogKvTest, RandomOpsWithCrashesMatchAModel) {
     for (int step = 0; step < 4000; ++step) {
       WriteBatch b;
       for (int n = 1 + uniform(3); n > 0; --n) {
-        const std::string key = Key(uniform(40));
+        const std::string key = MixedKey(uniform(40));
         const int what = uniform(10);
         if (what < 7) {
           const std::string value(uniform(300), static_cast<char>('a' + uniform(26)));
@@ -334,7 +351,7 @@ TEST_F(LogKvTest, RandomOpsWithCrashesMatchAModel) {
           b.Delete(Cf::kRaft, key);
           model.erase(key);
         } else {
-          const std::string end = Key(uniform(40));
+          const std::string end = MixedKey(uniform(40));
           b.DeleteRange(Cf::kRaft, KeyRange{key, end});
           if (key < end) model.erase(model.lower_bound(key), model.lower_bound(end));
         }
