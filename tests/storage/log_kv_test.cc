@@ -734,6 +734,44 @@ TEST_F(LogKvTest, CursorWithAConcurrentWriter) {
   EXPECT_EQ(Dump().size(), 100u);
 }
 
+// Log entries with a gap (index 6 missing), a far entry, and a hard state, through Write,
+// cursors, a range delete across groups and a reopen.
+TEST_F(LogKvTest, LogEntriesWithGapsAcrossGroupsAndReopen) {
+  const std::string e5 = RaftLogKey(GroupId(1), Index(5));
+  const std::string e7 = RaftLogKey(GroupId(1), Index(7));
+  const std::string far = RaftLogKey(GroupId(1), Index(1u << 20));
+  const std::string hs = HardStateKey(GroupId(1));
+  const std::string g2 = RaftLogKey(GroupId(2), Index(1));
+  for (const std::string& k : {e5, e7, far, hs, g2}) ASSERT_OK(Put(k, "v" + EscapeKey(k)));
+  EXPECT_EQ(Get(RaftLogKey(GroupId(1), Index(6))), "<absent>");
+  auto c = kv_->NewCursor(RaftLogRange(GroupId(1)));
+  std::vector<std::string> keys;
+  for (c->SeekToFirst(); c->Valid(); c->Next()) keys.emplace_back(c->key());
+  EXPECT_EQ(keys, (std::vector<std::string>{e5, e7, far}));
+  c->SeekToLast();
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), far);
+  c->Prev();
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), e7);
+  c->Seek(RaftLogKey(GroupId(1), Index(6)));
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), e7);
+  Open();
+  EXPECT_EQ(Get(e7), "v" + EscapeKey(e7));
+  uint64_t group1_bytes = 0;
+  for (const std::string& k : {e5, e7, far, hs}) group1_bytes += k.size() + 1 + EscapeKey(k).size();
+  EXPECT_EQ(kv_->ApproximateBytes(RaftGroupRange(GroupId(1))), group1_bytes);
+  // From entry 7 of group 1 to entry 1 of group 2 (included): 7, far, and g2.
+  WriteBatch b;
+  b.DeleteRange(Cf::kRaft, KeyRange{e7, RaftLogKey(GroupId(2), Index(2))});
+  ASSERT_OK(kv_->Write({&b}, true));
+  Open();
+  const auto left = Dump();
+  EXPECT_EQ(left.size(), 2u);
+  EXPECT_EQ(left.count(e5) + left.count(hs), 2u);
+}
+
 TEST_F(LogKvTest, ApproximateBytesSumsKeysAndValues) {
   ASSERT_OK(Put("a", "12345"));
   ASSERT_OK(Put("b", "123"));
