@@ -163,13 +163,16 @@ void LogKvIndex::Iterator::Settle() {
 
 void LogKvIndex::Iterator::Next() {
   if (on_log_) {
-    const uint64_t group = group_->first;
-    const uint64_t index = group_->second.first + offset_;
-    group_ = index_->groups_.end();
-    if (index != kMaxU64) {
-      std::tie(group_, offset_) = index_->FirstLogAtOrAfter(LogPos{group, index + 1});
-    } else if (group != kMaxU64) {
-      std::tie(group_, offset_) = index_->FirstLogAtOrAfter(LogPos{group + 1, 0});
+    // The next entry of this ring, else the first of the next group with one.
+    const SlotRing& ring = group_->second.ring;
+    do {
+      ++offset_;
+    } while (offset_ < ring.size() && !ring[offset_]);
+    if (offset_ == ring.size()) {
+      offset_ = 0;
+      do {
+        ++group_;
+      } while (group_ != index_->groups_.end() && group_->second.ring.empty());
     }
   } else {
     ++other_;
