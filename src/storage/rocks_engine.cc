@@ -215,8 +215,11 @@ Status RocksEngine::WriteAll(const std::vector<const WriteBatch*>& batches, bool
   size_t bytes = 64;
   for (const WriteBatch* b : batches) bytes += b->ByteSize();
   rocksdb::WriteBatch wb(bytes);
+  const std::vector<bool> overwritten = OverwrittenOps(batches);  // never inserted: saves time
+  size_t i = 0;
   for (const WriteBatch* b : batches) {
     for (const WriteBatch::Op& op : b->ops()) {
+      if (overwritten[i++]) continue;
       rocksdb::ColumnFamilyHandle* h = cf_handle(op.cf);
       rocksdb::Status s;
       switch (op.type) {

@@ -78,6 +78,14 @@ struct WriteDomains {
 };
 WriteDomains DomainsOf(const std::vector<const WriteBatch*>& batches);
 
+// For every op of `batches` in order (all ops of the first batch, then the second, ...): whether
+// a LATER put or delete of the same CF and key in `batches` overwrites it. Written as one atomic
+// write, such an op is never visible, so an engine may skip it: a turn's apply write rewrites a
+// session's record once per write of that session (36% of session records at 32 shards and 64
+// in flight were overwritten in the same write). A delete range overwrites nothing here, and
+// nothing overwrites it.
+std::vector<bool> OverwrittenOps(const std::vector<const WriteBatch*>& batches);
+
 }  // namespace ringkv::storage
 
 #endif  // RINGKV_STORAGE_WRITE_BATCH_H_
