@@ -93,6 +93,9 @@ DEFINE_bool(coalesce_heartbeats, true,
 // Limits
 DEFINE_uint64(max_key_bytes, 4096, "Largest key accepted, in bytes.");
 DEFINE_uint64(max_value_bytes, 1 << 20, "Largest value accepted, in bytes.");
+DEFINE_uint64(blob_min_bytes, 4096,
+              "Values at least this large are kept in RocksDB blob files, outside the SSTs, so "
+              "compactions do not rewrite them; 0 = never.");
 DEFINE_uint64(max_pending_proposals, 10000, "Writes waiting per group before BUSY.");
 DEFINE_int32(request_timeout_ms, 5000, "Server-side deadline of a request without its own.");
 // Log compaction and snapshots
@@ -406,6 +409,7 @@ int main(int argc, char** argv) {
     ringkv::failpoint::Arm(point, ringkv::failpoint::Action::kInject);
     LOG(WARNING) << "TEST BUILD: injected bug " << point;
   }
+  o.blob_min_bytes = FLAGS_blob_min_bytes;
   o.test_buffer_unsynced_writes = FLAGS_test_lose_unsynced_writes;
   if (!FLAGS_test_failpoints.empty()) {
     ringkv::Status armed = ringkv::failpoint::ArmFromSpec(FLAGS_test_failpoints);

@@ -77,6 +77,8 @@ struct NodeOptions {
   size_t snapshot_chunk_bytes = 1 << 20;
   // A watch whose client connection holds more unsent bytes is canceled. Default: 8 MiB.
   size_t watch_max_unread_bytes = size_t{8} << 20;
+  // Values at least this large are stored in RocksDB blob files (EngineOptions); 0 = never.
+  uint64_t blob_min_bytes = 4096;
   // Test-only storage mode: unsynced writes die with the process (see EngineOptions).
   bool test_buffer_unsynced_writes = false;
   // Sharding, fixed when the cluster is bootstrapped (ignored afterwards: the stored ring wins).

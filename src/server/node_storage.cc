@@ -23,6 +23,7 @@ Status Node::OpenStorage() {
   storage::EngineOptions eo;
   eo.path = options_.data_dir;
   eo.create_if_missing = true;
+  eo.data_blob_min_bytes = options_.blob_min_bytes;
   eo.test_buffer_unsynced_writes = options_.test_buffer_unsynced_writes;
   ASSIGN_OR_RETURN(engine_, storage::Engine::Open(eo));
   RETURN_IF_ERROR(storage::RecoverSnapshotInstalls(engine_.get()));

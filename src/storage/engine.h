@@ -73,6 +73,11 @@ struct EngineOptions {
   size_t raft_write_buffer_size = 32 << 20;
   // Memtable size of the data CF in bytes. Default: 64 MiB.
   size_t data_write_buffer_size = 64 << 20;
+  // Values of the data CF at least this large go to RocksDB blob files when memtables are
+  // flushed, and the SSTs keep a reference: compactions then move references, not the values
+  // (RocksDB's integrated BlobDB; TiKV's Titan does the same). 0 keeps every value in the
+  // SSTs. Changing it affects only files written afterwards. Default: 4 KiB.
+  uint64_t data_blob_min_bytes = 4096;
   // Shared block cache in bytes. Default: 64 MiB.
   size_t block_cache_size = 64 << 20;
   // Test-only (Jepsen's "kill that loses unsynced writes"): keep unsynced writes in a buffer
@@ -209,7 +214,8 @@ class Engine {
   // writes until this clears the error. Returns the same kind of error while still full.
   virtual Status Resume() = 0;
 
-  // Bytes of the engine's files on disk, WAL and memtables aside. 0 when it cannot tell.
+  // Bytes of the engine's files on disk (SSTs, blob files, the Raft log's segments), WAL and
+  // memtables aside. 0 when it cannot tell.
   virtual uint64_t SstBytes() const = 0;
 
   // Compacts every column family over its whole key range (RocksDB CompactRange to the
