@@ -7,6 +7,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "common/status_macros.h"
+#include "storage/keys.h"
 #include "storage/open_space.h"
 #include "storage/record.h"
 
@@ -72,6 +74,22 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& o, rocksdb::Env* env) {
   return db;
 }
 
+// The domain of the data CF's memtable filter: user-data keys only (keys.h's DataKey), each
+// key its own "prefix". Every put and delete reads the key's old value first (the change
+// history's prev_version, the lease index); a key absent from a memtable then skips its
+// skip-list search (docs/benchmarks.md §10b, §10i). History events and session records, two
+// of every write's three records and never read by key on the write path, are left out, so
+// they pay no filter add. A prefix extractor makes iterators prefix-bound unless they ask for
+// total order: RocksCursor, the only iterator, sets total_order_seek.
+class UserDataKeys final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "ringkv.UserDataKeys"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override { return key; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return DecodeDataKey(std::string_view(key.data(), key.size())).has_value();
+  }
+};
+
 rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const EngineOptions& o,
                                            const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions c;
@@ -89,6 +107,8 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const EngineOptions& o,
       c.max_write_buffer_number = 4;
       c.compression = rocksdb::kLZ4Compression;
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      c.prefix_extractor = std::make_shared<UserDataKeys>();
+      c.memtable_prefix_bloom_size_ratio = 0.02;
       if (o.data_blob_min_bytes > 0) {
         // Large values (and their change-history copies) leave the LSM at flush: with 64 KiB
         // values, 1.30-1.33x the writes at 0.83-0.87x the CPU (docs/benchmarks.md §10h).
@@ -135,6 +155,7 @@ class RocksCursor final : public RawCursor {
       : range_(std::move(range)), lower_(ToSlice(range_.begin)), upper_(ToSlice(range_.end)) {
     rocksdb::ReadOptions ro;
     ro.verify_checksums = true;
+    ro.total_order_seek = true;  // the data CF has a prefix extractor (UserDataKeys)
     ro.iterate_lower_bound = &lower_;
     ro.iterate_upper_bound = &upper_;
     ro.snapshot = snap;
