@@ -77,7 +77,7 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& o, rocksdb::Env* env) {
 // The domain of the data CF's memtable filter: user-data keys only (keys.h's DataKey), each
 // key its own "prefix". Every put and delete reads the key's old value first (the change
 // history's prev_version, the lease index); a key absent from a memtable then skips its
-// skip-list search (docs/benchmarks.md §10b, §10i). History events and session records, two
+// skip-list search (docs/benchmarks.md §10b, §10h). History events and session records, two
 // of every write's three records and never read by key on the write path, are left out, so
 // they pay no filter add. A prefix extractor makes iterators prefix-bound unless they ask for
 // total order: RocksCursor, the only iterator, sets total_order_seek.
