@@ -90,6 +90,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
     RETURN_IF_ERROR(engine->Write(b, /*sync=*/true));
   }
   RETURN_IF_ERROR(r->LoadDerivedState());
+  r->durable_applied_ = r->kv_.applied().applied_index;  // what is on disk is durable
   if (r->initialized() && !ConfContains(r->conf_state(), r->options_.self)) {
     // It applied its own removal before the node stopped, and was not deleted yet (the store
     // keeps it until the leader says a quorum knows the removal is committed): still removed.
@@ -275,10 +276,15 @@ Result<bool> Replica::CollectReady(storage::WriteBatch* batch, bool* sync) {
     Status s = InstallSnapshot(*rd.snapshot, rd.hard_state ? *rd.hard_state : log_.hard_state());
     ReleaseInstallSlot();
     RETURN_IF_ERROR(s);
-  } else if (stepped_) {
-    // Raft did not restore the snapshot we stepped (it had caught up meanwhile).
-    stepped_.reset();
-    ReleaseInstallSlot();
+  } else {
+    if (stepped_) {
+      // Raft did not restore the snapshot we stepped (it had caught up meanwhile).
+      stepped_.reset();
+      ReleaseInstallSlot();
+    }
+    // Not beside an install: the install rewrites the log at once, and a compaction in this
+    // batch, written after it, would move the truncated state back.
+    RETURN_IF_ERROR(MaybeCompact(batch));
   }
   if (!rd.entries.empty()) {
     RETURN_IF_ERROR(log_.Append(batch, rd.entries));
@@ -306,7 +312,7 @@ Status Replica::FinishReady(ApplyWrite mode) {
     // The Ready completes once the apply batch is on disk (ApplyWritten).
     if (mode == ApplyWrite::kLeaveToCaller) return Status::OK();
     storage::WriteBatch batch = TakeApplyBatch();
-    Status written = engine_->Write(batch, /*sync=*/false);
+    Result<uint64_t> written = engine_->WriteUnlogged({&batch});
     return ApplyWritten(std::move(written), std::move(batch));
   }
   raw_->Advance();

@@ -4,14 +4,20 @@
 // asks FinishReady to make it).
 //
 // The store runs the Ready pipeline across all its replicas (group commit):
-//   CollectReady(batch)  -> GetReady; messages go out at once; entries and hard state are
-//                           added to the node-wide batch (a snapshot is installed first)
+//   CollectReady(batch)  -> GetReady; messages go out at once; entries, hard state and a log
+//                           compaction are added to the node-wide batch (a snapshot is
+//                           installed first)
 //   (store syncs the batch once for all replicas)
 //   FinishReady(kLeaveToCaller)
 //                        -> after-persist messages out, committed entries applied in memory
-//                           into one unsynced batch with the apply state
-//   TakeApplyBatch()     -> the store writes it off the loop thread (one worker, in order)
-//   ApplyWritten(status) -> watchers told, clients answered, Advance, ready reads served
+//                           into one batch with the apply state
+//   TakeApplyBatch()     -> the store writes it unlogged (engine.h) off the loop thread (one
+//                           worker, in order)
+//   ApplyWritten(ticket) -> watchers told, clients answered, Advance, ready reads served
+// An apply write skips RocksDB's write-ahead log: a crash before a flush of the data CF loses
+// it, and the node replays the entries from the Raft log. So the log is compacted only up to
+// the durable applied index (DurableApplied: the newest apply whose write's ticket a flush
+// covered), never the in-memory one.
 // Between FinishReady and ApplyWritten the replica takes no Ready, compacts nothing and is not
 // removed (the state it applied is not on disk yet), but its heartbeats still go out (Tick),
 // so a slow apply write never costs the group its leader.
@@ -31,6 +37,7 @@
 #define RINGKV_REPLICA_REPLICA_H_
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -152,13 +159,16 @@ struct ReplicaOptions {
   // Watches (replica/watch_hub.h).
   WatchOptions watch;
   // Compact the log when more than this many applied entries are kept, keeping the newest
-  // `compact_keep` for slow followers. Defaults: 20000 and 5000.
+  // `compact_keep` for slow followers, and never past the durable applied index (an apply
+  // write waits in the data CF's memtable for a flush; see the file comment). Defaults: 20000
+  // and 5000.
   uint64_t compact_threshold = 20000;
   uint64_t compact_keep = 5000;
   // Also compact when the applied entries kept in the log exceed this many bytes (TiKV's
   // raft-log-gc-size-limit), keeping at most half of it: with large values the entry count
   // alone let one group hold over a gigabyte of log. Serialized entry bytes, exact
-  // (storage::RaftLogStore::LogBytes). 0 = no byte limit. Default: 32 MiB.
+  // (storage::RaftLogStore::LogBytes). Over it, with entries whose apply is not durable yet
+  // in the way, the replica asks the engine for a flush. 0 = no byte limit. Default: 32 MiB.
   uint64_t compact_log_bytes = uint64_t{32} << 20;
   storage::KvStateOptions kv;
   // An apply write that failed because the disk is full is retried this often (see
@@ -255,14 +265,10 @@ class Replica {
   // the newest that fit in `keep_bytes` (and at most compact_keep of them). Returns whether it
   // compacted anything. Errors: storage reads of the log.
   Result<bool> CompactLogKeeping(storage::WriteBatch* batch, uint64_t keep_bytes);
-  // Serialized bytes of the entries in the log, and of those of them already applied (the
-  // part compaction may remove).
+  // Serialized bytes of the entries in the log, and of those of them applied with a durable
+  // apply write (the part compaction may remove).
   uint64_t log_bytes() const { return log_.LogBytes(); }
-  // 0 while an apply write waits for disk space: the entries it applies are not applied on
-  // disk yet, so none may be compacted.
-  uint64_t applied_log_bytes() const {
-    return pending_apply_ ? 0 : log_.BytesThrough(kv_.applied().applied_index);
-  }
+  uint64_t applied_log_bytes() const { return log_.BytesThrough(DurableApplied()); }
   // Answers requests whose deadline passed.
   void ExpireRequests(Clock::time_point now);
   // A full disk during apply. The apply write of FinishReady that fails with ResourceExhausted
@@ -294,8 +300,11 @@ class Replica {
   storage::WriteBatch TakeApplyBatch();
   // The outcome of writing the batch TakeApplyBatch returned. OK completes the Ready; a full
   // disk (ResourceExhausted) keeps the batch for RetryStalledApply; other errors are returned
-  // (fail-stop, as for any failed apply).
-  Status ApplyWritten(Status written, storage::WriteBatch batch);
+  // (fail-stop, as for any failed apply). `written` holds the write's ticket (engine.h).
+  Status ApplyWritten(Result<uint64_t> written, storage::WriteBatch batch);
+  // The newest applied index whose apply write is durable (a flush covered its ticket): what
+  // the log may be compacted up to. Loop thread.
+  Index DurableApplied() const;
 
   raft::RaftStatus GetStatus() const { return raw_->GetStatus(); }
   // The leader's Raft id (kNoNode when unknown).
@@ -417,9 +426,10 @@ class Replica {
   std::optional<Clock::time_point> last_tick_at_;
   void VoidLeaseIfTicksLag(Clock::time_point now);
   std::optional<Index> removed_at_;
-  // Bytes of the applied entries still in the log (estimate: summed as entries are applied,
-  // scaled down by compactions; see ReplicaOptions::compact_log_bytes). Loop thread.
-  uint64_t applied_log_bytes_ = 0;
+  // Apply writes whose tickets no flush covered yet: (ticket, last index applied), oldest
+  // first; and the newest index of those a flush covered (DurableApplied refreshes both).
+  mutable std::deque<std::pair<uint64_t, Index>> undurable_applies_;
+  mutable Index durable_applied_;
   // Peer messages dropped by CheckPeerMessage (logged at the first and every 100th).
   uint64_t dropped_peer_messages_ = 0;
   // An apply batch not on disk yet, with the answers it holds back: being written by the store
@@ -436,8 +446,8 @@ class Replica {
   };
   std::optional<PendingApply> pending_apply_;
   // Watchers told, clients answered, Advance, ready reads served: the end of a Ready whose
-  // apply batch is on disk.
-  void CompleteApply(Clock::time_point now);
+  // apply batch was written, unlogged, with `ticket`.
+  void CompleteApply(Clock::time_point now, uint64_t ticket);
 };
 
 }  // namespace ringkv::replica

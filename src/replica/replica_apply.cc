@@ -17,39 +17,52 @@ Status Replica::RetryStalledApply(Clock::time_point now) {
   // RocksDB refuses every write after one failed for space until its background error is
   // cleared; Resume fails the same way while the disk is still full.
   if (!engine_->Resume().ok()) return Status::OK();
-  Status s = engine_->Write(pending_apply_->batch, /*sync=*/false);
-  if (s.code() == StatusCode::kResourceExhausted) return Status::OK();
-  RETURN_IF_ERROR(s);
+  Result<uint64_t> ticket = engine_->WriteUnlogged({&pending_apply_->batch});
+  if (ticket.status().code() == StatusCode::kResourceExhausted) return Status::OK();
+  RETURN_IF_ERROR(ticket.status());
   group_logger_->Log(raft::LogLevel::kWarning,
                      "disk space is back: the stalled apply write went through");
-  CompleteApply(now);
+  CompleteApply(now, *ticket);
   return Status::OK();
 }
 
 storage::WriteBatch Replica::TakeApplyBatch() { return std::move(pending_apply_->batch); }
 
-Status Replica::ApplyWritten(Status written, storage::WriteBatch batch) {
+Status Replica::ApplyWritten(Result<uint64_t> written, storage::WriteBatch batch) {
   pending_apply_->in_flight = false;
-  if (written.code() == StatusCode::kResourceExhausted) {
+  if (written.status().code() == StatusCode::kResourceExhausted) {
     // The disk is full. Nothing of the batch is stored (RocksDB failed its WAL append) while
     // our in-memory state already includes it, so the same batch is written again later
     // rather than stopping the node (RetryStalledApply). Watchers hear of the changes only
     // once they are written: a reader told of a change must find it.
     group_logger_->Log(raft::LogLevel::kError,
-                       "disk full: an apply write failed (" + written.ToString() +
+                       "disk full: an apply write failed (" + written.status().ToString() +
                            "); retrying until space is freed (this shard's writes stall)");
     pending_apply_->batch = std::move(batch);
     pending_apply_->next_try = env_->Now() + options_.apply_retry_interval;
     return Status::OK();
   }
-  RETURN_IF_ERROR(written);
-  CompleteApply(env_->Now());
+  RETURN_IF_ERROR(written.status());
+  CompleteApply(env_->Now(), *written);
   return Status::OK();
 }
 
-void Replica::CompleteApply(Clock::time_point now) {
+Index Replica::DurableApplied() const {
+  if (!undurable_applies_.empty()) {
+    const uint64_t durable = engine_->DurableTicket();
+    while (!undurable_applies_.empty() && undurable_applies_.front().first <= durable) {
+      // max: a snapshot installed since may have moved it past older applies.
+      durable_applied_ = std::max(durable_applied_, undurable_applies_.front().second);
+      undurable_applies_.pop_front();
+    }
+  }
+  return durable_applied_;
+}
+
+void Replica::CompleteApply(Clock::time_point now, uint64_t ticket) {
   PendingApply done = std::move(*pending_apply_);
   pending_apply_.reset();
+  undurable_applies_.emplace_back(ticket, done.last);
   watch_hub_.OnApplied(done.changes, done.last, now);
   for (auto& [reply, resp] : done.replies) reply(std::move(resp));
   raw_->Advance();
@@ -99,10 +112,10 @@ Status Replica::ApplyEntries(const std::vector<raftpb::Entry>& entries) {
   std::vector<storage::IndexedChanges> changes = applier.TakeChanges();
   for (const storage::IndexedChanges& c : changes) history_.Append(&batch, c);
   kv_.SetApplyState(&batch, storage::ApplyState{Index(last.index()), Term(last.term())});
-  RETURN_IF_ERROR(MaybeCompact(&batch));
-  // Unsynced, and written by FinishReady's caller: the log is durable, so a lost apply write
+  // Unlogged, and written by FinishReady's caller: the log is durable, so a lost apply write
   // is simply replayed after a crash. Answers and watchers wait until it is written: a client
-  // told of a change must find it.
+  // told of a change must find it. The log compaction it allows goes into a later log write
+  // (CollectReady), once a flush made this write durable.
   pending_apply_ = PendingApply{std::move(batch), std::move(replies), std::move(changes),
                                 Index(last.index()), /*in_flight=*/true, Clock::time_point()};
   return Status::OK();
@@ -120,6 +133,13 @@ Status Replica::MaybeCompact(storage::WriteBatch* batch) {
   // budget at most what fits half of it.
   Index to = applied - std::min(kept, options_.compact_keep);
   if (by_bytes) to = std::max(to, log_.CompactionPointKeeping(applied, options_.compact_log_bytes / 2));
+  const Index durable = DurableApplied();
+  if (to > durable) {
+    // Those entries' apply writes wait in the data CF's memtable: a crash would need them.
+    // Over the byte limit, ask for the flush rather than wait for the memtable to fill.
+    if (by_bytes) RETURN_IF_ERROR(engine_->FlushUnlogged(/*wait=*/false));
+    to = durable;
+  }
   if (to <= truncated) return Status::OK();
   ASSIGN_OR_RETURN(Term term, log_.TermAt(to));
   RETURN_IF_ERROR(log_.Compact(batch, to, term));
@@ -128,8 +148,7 @@ Status Replica::MaybeCompact(storage::WriteBatch* batch) {
 }
 
 Result<bool> Replica::CompactLogKeeping(storage::WriteBatch* batch, uint64_t keep_bytes) {
-  if (pending_apply_) return false;  // its applied index is not on disk yet
-  const Index applied = kv_.applied().applied_index;
+  const Index applied = DurableApplied();  // a stalled or unflushed apply is not on disk
   const Index truncated = log_.truncated_index();
   if (applied <= truncated) return false;
   Index to = std::max(log_.CompactionPointKeeping(applied, keep_bytes),
@@ -147,7 +166,10 @@ Status Replica::CompactNow() {
                                ": an apply write is not on disk yet (writing, or waiting for "
                                "disk space); nothing is compacted");
   }
-  Index applied = kv_.applied().applied_index;
+  // The apply writes wait in the data CF's memtable: flush them first (this blocks the loop
+  // for the flush, an admin command's price), then everything applied is durable.
+  RETURN_IF_ERROR(engine_->FlushUnlogged(/*wait=*/true));
+  Index applied = DurableApplied();
   if (applied <= log_.truncated_index()) return Status::OK();
   ASSIGN_OR_RETURN(Term term, log_.TermAt(applied));
   storage::WriteBatch batch;

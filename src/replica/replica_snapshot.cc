@@ -1,6 +1,8 @@
 // Replica: snapshot receipt and install — stepping a received snapshot into Raft when the
 // node's install slot is free, and installing the data Raft restores (see replica.h and
 // snapshot_receipt.h). Split from replica.cc by concern.
+#include <algorithm>
+
 #include "common/status_macros.h"
 #include "replica/replica.h"
 #include "replica/replica_metrics.h"
@@ -49,6 +51,8 @@ Status Replica::InstallSnapshot(const raftpb::Snapshot& snap, const raftpb::Hard
   adapter_.CacheReset();
   RETURN_IF_ERROR(log_.Load());
   RETURN_IF_ERROR(kv_.Load());
+  // The install was ingested, so it is durable (engine.h).
+  durable_applied_ = std::max(durable_applied_, kv_.applied().applied_index);
   // Only a follower installs snapshots and only the leader serves watches; end any anyway.
   EndWatches();
   RETURN_IF_ERROR(LoadDerivedState());

@@ -21,6 +21,14 @@
 //    write that touches the raft CF and another CF is synced whatever `sync` says.
 //  - An unsynced Write may be lost at a crash, together with every later unsynced write of its
 //    domain, but never part of a batch and never a batch that a later synced write followed.
+//  - An unlogged write (WriteUnlogged: the apply writes, which skip RocksDB's write-ahead log)
+//    is durable only once a flush of the data CF completed after it: it returns a ticket, and
+//    the write is durable when DurableTicket() >= that ticket. Until then a crash may lose it,
+//    with every later unlogged write, never part of one. A synced write does NOT make it
+//    durable, nor does a log compaction: whoever compacts the log (replica/) compacts only
+//    entries whose apply write is durable by its ticket, and whoever writes logged data-CF
+//    state after unlogged writes of the same group replaces that group's state whole (a
+//    snapshot install, a replica's creation or deletion) rather than building on it.
 //  - A staged file (snapshot install) survives a crash only after Finish() and then
 //    SyncStagingArea(). IngestStagedFile is atomic and durable when it returns, with every
 //    earlier write.
@@ -180,6 +188,19 @@ class Engine {
   // write path for many groups' batches (the turn's apply writes). The default merges them
   // into one WriteBatch; RocksEngine builds its write batch from them directly.
   virtual Status WriteAll(const std::vector<const WriteBatch*>& batches, bool sync);
+  // Applies `batches`, in order, as one atomic write without a write-ahead log record (RocksDB's
+  // disableWAL): the turn's apply writes, which the Raft log replays after a crash. Returns the
+  // write's ticket: it is durable once DurableTicket() >= the ticket (see the persistence
+  // contract above). REQUIRES: data CF ops only (InvalidArgument otherwise). Errors as Write.
+  virtual Result<uint64_t> WriteUnlogged(const std::vector<const WriteBatch*>& batches) = 0;
+  // The newest ticket a completed flush made durable (monotonic). After Open, every write the
+  // engine holds is durable, and so is every ticket it had issued.
+  virtual uint64_t DurableTicket() const = 0;
+  // Flushes the data CF's memtables so that every unlogged write before the call becomes
+  // durable. With `wait`, returns once it is (seconds at worst: a memtable of up to 64 MiB is
+  // written). Without, starts the flush and returns; a call while an earlier requested flush is
+  // still running does nothing. Thread-safe. Errors: IOError, ResourceExhausted.
+  virtual Status FlushUnlogged(bool wait) = 0;
 
   // The payload stored at `key`, nullopt if absent. Corruption naming the key on a bad record.
   // Reads at `snapshot` when given.

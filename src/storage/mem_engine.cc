@@ -122,9 +122,16 @@ void MemEngine::Crash(bool keep_unsynced_log) {
   // The log and RocksDB are two files: the log's unsynced tail may survive while RocksDB's
   // unsynced writes, even earlier ones, are lost.
   if (keep_unsynced_log) SyncUnsynced(Domain::kLog);
+  unsynced_log_.clear();
+  // RocksDB recovers its last flush's tables and replays its WAL: the synced logged writes.
+  for (const RestWrite& w : rest_since_flush_) {
+    if (w.logged && w.synced) ApplyBatch(w.batch, &durable_);
+  }
+  rest_since_flush_.clear();
+  unlogged_bytes_ = 0;
+  flush_requested_ = false;
+  durable_ticket_ = tickets_;  // what was not durable is gone: no ticket waits any more
   live_ = std::make_shared<Tables>(durable_);
-  unsynced_[0].clear();
-  unsynced_[1].clear();
   std::erase_if(staged_, [](const auto& kv) { return !kv.second->durable; });
   write_failed_ = false;  // a restarted process has no background error
 }
@@ -132,6 +139,16 @@ void MemEngine::Crash(bool keep_unsynced_log) {
 void MemEngine::SetDiskFull(bool full) {
   std::lock_guard lock(mu_);
   disk_full_ = full;
+}
+
+void MemEngine::SetAutoFlushBytes(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  auto_flush_bytes_ = bytes;
+}
+
+uint64_t MemEngine::flushes() const {
+  std::lock_guard lock(mu_);
+  return flushes_;
 }
 
 uint64_t MemEngine::writes() const {
@@ -165,9 +182,14 @@ Status MemEngine::CheckWritable() const {
 }
 
 void MemEngine::SyncUnsynced(Domain domain) {
-  std::vector<WriteBatch>& pending = unsynced_[static_cast<int>(domain)];
-  for (const WriteBatch& b : pending) ApplyBatch(b, &durable_);
-  pending.clear();
+  if (domain == Domain::kLog) {
+    for (const WriteBatch& b : unsynced_log_) ApplyBatch(b, &durable_);
+    unsynced_log_.clear();
+    return;
+  }
+  for (RestWrite& w : rest_since_flush_) {
+    if (w.logged) w.synced = true;
+  }
 }
 
 void MemEngine::SyncUnsynced() {
@@ -175,10 +197,50 @@ void MemEngine::SyncUnsynced() {
   SyncUnsynced(Domain::kRest);
 }
 
+void MemEngine::FlushRest() {
+  for (const RestWrite& w : rest_since_flush_) ApplyBatch(w.batch, &durable_);
+  rest_since_flush_.clear();
+  unlogged_bytes_ = 0;
+  flush_requested_ = false;
+  durable_ticket_ = tickets_;
+  ++flushes_;
+}
+
+void MemEngine::MaybeFlushRest() {
+  if (flush_requested_ || (auto_flush_bytes_ > 0 && unlogged_bytes_ >= auto_flush_bytes_)) {
+    FlushRest();
+  }
+}
+
+namespace {
+
+// `batch`'s ops of the log (raft CF) and of the rest, each in order.
+std::pair<WriteBatch, WriteBatch> SplitByDomain(const WriteBatch& batch) {
+  std::pair<WriteBatch, WriteBatch> parts;
+  for (const WriteBatch::Op& op : batch.ops()) {
+    WriteBatch& to = op.cf == Cf::kRaft ? parts.first : parts.second;
+    switch (op.type) {
+      case WriteBatch::OpType::kPut:
+        to.PutStored(op.cf, op.key, op.value);
+        break;
+      case WriteBatch::OpType::kDelete:
+        to.Delete(op.cf, op.key);
+        break;
+      case WriteBatch::OpType::kDeleteRange:
+        to.DeleteRange(op.cf, KeyRange{op.key, op.value});
+        break;
+    }
+  }
+  return parts;
+}
+
+}  // namespace
+
 Status MemEngine::Write(const WriteBatch& batch, bool sync) {
   std::lock_guard lock(mu_);
   if (disk_full_) write_failed_ = true;
   RETURN_IF_ERROR(CheckWritable());
+  MaybeFlushRest();
   ApplyBatch(batch, &MutableLive());
   ++writes_;
   // The rules of split_engine.h between the log (raft CF) and the rest.
@@ -192,13 +254,49 @@ Status MemEngine::Write(const WriteBatch& batch, bool sync) {
   } else if (sync) {
     SyncUnsynced();
   }
-  if (sync) {
-    ApplyBatch(batch, &durable_);
-    ++synced_writes_;
+  if (sync) ++synced_writes_;
+  auto [log_part, rest_part] = SplitByDomain(batch);
+  if (d.log) {
+    if (sync) {
+      ApplyBatch(log_part, &durable_);
+    } else {
+      unsynced_log_.push_back(std::move(log_part));
+    }
+  }
+  if (d.rest) rest_since_flush_.push_back(RestWrite{std::move(rest_part), /*logged=*/true, sync});
+  return Status::OK();
+}
+
+Result<uint64_t> MemEngine::WriteUnlogged(const std::vector<const WriteBatch*>& batches) {
+  std::lock_guard lock(mu_);
+  if (disk_full_) write_failed_ = true;
+  RETURN_IF_ERROR(CheckWritable());
+  WriteBatch merged;
+  for (const WriteBatch* b : batches) {
+    for (const WriteBatch::Op& op : b->ops()) {
+      if (op.cf != Cf::kData) return Status::InvalidArgument("an unlogged write outside the data CF");
+    }
+    merged.Append(*b);
+  }
+  MaybeFlushRest();
+  ApplyBatch(merged, &MutableLive());
+  ++writes_;
+  unlogged_bytes_ += merged.ByteSize();
+  rest_since_flush_.push_back(RestWrite{std::move(merged), /*logged=*/false, /*synced=*/false});
+  return ++tickets_;
+}
+
+uint64_t MemEngine::DurableTicket() const {
+  std::lock_guard lock(mu_);
+  return durable_ticket_;
+}
+
+Status MemEngine::FlushUnlogged(bool wait) {
+  std::lock_guard lock(mu_);
+  if (wait) {
+    FlushRest();
   } else {
-    WriteBatch copy;
-    copy.Append(batch);
-    unsynced_[static_cast<int>(d.log ? Domain::kLog : Domain::kRest)].push_back(std::move(copy));
+    flush_requested_ = true;  // done before the next write, as RocksDB's runs meanwhile
   }
   return Status::OK();
 }
@@ -247,7 +345,8 @@ Status MemEngine::IngestStagedFile(Cf cf, const std::string& name) {
   if (!file.finished) return Status::InvalidArgument("staged file " + name + " is not finished");
   if (file.cf != cf) return Status::InvalidArgument("staged file " + name + " is for another cf");
   // Durable at once, after (and with) every earlier write, as an ingest flushes what it overlaps.
-  SyncUnsynced();
+  SyncUnsynced(Domain::kLog);
+  FlushRest();
   Table& live = MutableLive()[static_cast<int>(cf)];
   Table& durable = durable_[static_cast<int>(cf)];
   for (const auto& [key, value] : file.pairs) {
@@ -301,6 +400,10 @@ uint64_t MemEngine::SstBytes() const {
 
 Status MemEngine::CompactAll(std::atomic<bool>* /*canceled*/) { return Status::OK(); }
 
-Status MemEngine::FlushForTesting() { return Status::OK(); }
+Status MemEngine::FlushForTesting() {
+  std::lock_guard lock(mu_);
+  FlushRest();
+  return Status::OK();
+}
 
 }  // namespace ringkv::storage

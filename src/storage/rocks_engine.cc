@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/file_system.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
@@ -47,7 +48,8 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 // Tuning for a write-heavy Raft workload on a small machine:
-// - WAL always on; sync per batch is the caller's choice (store/ syncs once per loop turn).
+// - WAL on except for unlogged writes (the apply writes: the Raft log replays them); sync per
+//   batch is the caller's choice.
 // - kPointInTimeRecovery: after a crash, recover the longest consistent prefix of the WAL
 //   (a torn tail from unsynced writes is dropped, never a synced batch).
 // - Two background jobs (the target machines have two cores).
@@ -73,6 +75,28 @@ rocksdb::DBOptions MakeDbOptions(const EngineOptions& o, rocksdb::Env* env) {
   db.keep_log_file_num = 5;
   return db;
 }
+
+// Records the largest sequence number of each completed flush of the data CF: every write
+// with a sequence number up to it is in a table file. Flushes of one column family complete
+// in memtable order here: RocksDB installs a CF's flush results oldest memtable first, and
+// two background jobs give one flush thread (max_background_jobs / 4, at least 1).
+class DataFlushListener final : public rocksdb::EventListener {
+ public:
+  explicit DataFlushListener(std::shared_ptr<std::atomic<uint64_t>> durable)
+      : durable_(std::move(durable)) {}
+  void OnFlushCompleted(rocksdb::DB* /*db*/, const rocksdb::FlushJobInfo& info) override {
+    if (info.cf_name != kCfNames[static_cast<int>(Cf::kData)]) return;
+    RaiseTo(*durable_, info.largest_seqno);
+  }
+  static void RaiseTo(std::atomic<uint64_t>& a, uint64_t v) {
+    uint64_t cur = a.load();
+    while (cur < v && !a.compare_exchange_weak(cur, v)) {
+    }
+  }
+
+ private:
+  std::shared_ptr<std::atomic<uint64_t>> durable_;
+};
 
 // The domain of the data CF's memtable filter: user-data keys only (keys.h's DataKey), each
 // key its own "prefix". Every put and delete reads the key's old value first (the change
@@ -210,6 +234,7 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const EngineOptions& opti
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_size);
   rocksdb::DBOptions db_options = MakeDbOptions(options, engine->env_);
+  db_options.listeners.push_back(std::make_shared<DataFlushListener>(engine->durable_seq_));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (int i = 0; i < kNumCfs; ++i) {
@@ -225,6 +250,8 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const EngineOptions& opti
   RETURN_IF_ERROR(FromRocks(db->DestroyColumnFamilyHandle(handles[0])));
   for (int i = 0; i < kNumCfs; ++i) engine->handles_[i] = handles[i + 1];
   RETURN_IF_ERROR(FromRocks(engine->env_->CreateDirIfMissing(engine->staging_dir_)));
+  // Everything recovered is durable: the tables, and the WAL that replayed the rest.
+  DataFlushListener::RaiseTo(*engine->durable_seq_, db->GetLatestSequenceNumber());
   LOG(INFO) << "storage engine opened at " << options.path;
   return engine;
 }
@@ -246,6 +273,60 @@ Status RocksEngine::Write(const WriteBatch& batch, bool sync) {
 }
 
 Status RocksEngine::WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) {
+  rocksdb::WriteOptions wo;
+  if (buffer_unsynced_writes_) {
+    // The WAL buffer stays in the process until a synced write flushes and fsyncs it.
+    RETURN_IF_ERROR(WriteBatches(batches, wo));
+    return sync ? FromRocks(db_->FlushWAL(/*sync=*/true)) : Status::OK();
+  }
+  wo.sync = sync;
+  return WriteBatches(batches, wo);
+}
+
+Result<uint64_t> RocksEngine::WriteUnlogged(const std::vector<const WriteBatch*>& batches) {
+  for (const WriteBatch* b : batches) {
+    for (const WriteBatch::Op& op : b->ops()) {
+      if (op.cf != Cf::kData) return Status::InvalidArgument("an unlogged write outside the data CF");
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  RETURN_IF_ERROR(WriteBatches(batches, wo));
+  // An upper bound of the write's last sequence number (a concurrent write may have followed
+  // it): the ticket is then durable a little later than it could be, never earlier.
+  return db_->GetLatestSequenceNumber();
+}
+
+uint64_t RocksEngine::DurableTicket() const { return durable_seq_->load(); }
+
+Status RocksEngine::FlushUnlogged(bool wait) {
+  rocksdb::ColumnFamilyHandle* data = cf_handle(Cf::kData);
+  const uint64_t before = db_->GetLatestSequenceNumber();
+  if (!wait) {
+    if (requested_seq_.load() > durable_seq_->load()) return Status::OK();  // one is running
+    uint64_t active = 0;
+    uint64_t immutable = 0;
+    if (db_->GetIntProperty(data, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) &&
+        db_->GetIntProperty(data, rocksdb::DB::Properties::kNumImmutableMemTable, &immutable) &&
+        active == 0 && immutable == 0) {
+      // Nothing to flush: every write up to `before` is in table files already.
+      DataFlushListener::RaiseTo(*durable_seq_, before);
+      return Status::OK();
+    }
+    requested_seq_.store(before);
+  }
+  rocksdb::FlushOptions fo;
+  fo.wait = wait;
+  fo.allow_write_stall = true;
+  RETURN_IF_ERROR(FromRocks(db_->Flush(fo, data), "flushing the data column family"));
+  // Flush with wait returns once every write before the call is in table files (the listener
+  // may run a moment later).
+  if (wait) DataFlushListener::RaiseTo(*durable_seq_, before);
+  return Status::OK();
+}
+
+Status RocksEngine::WriteBatches(const std::vector<const WriteBatch*>& batches,
+                                 const rocksdb::WriteOptions& wo) {
   size_t bytes = 64;
   for (const WriteBatch* b : batches) bytes += b->ByteSize();
   rocksdb::WriteBatch wb(bytes);
@@ -270,13 +351,6 @@ Status RocksEngine::WriteAll(const std::vector<const WriteBatch*>& batches, bool
       RETURN_IF_ERROR(FromRocks(s));
     }
   }
-  rocksdb::WriteOptions wo;
-  if (buffer_unsynced_writes_) {
-    // The WAL buffer stays in the process until a synced write flushes and fsyncs it.
-    RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb)));
-    return sync ? FromRocks(db_->FlushWAL(/*sync=*/true)) : Status::OK();
-  }
-  wo.sync = sync;
   return FromRocks(db_->Write(wo, &wb));
 }
 

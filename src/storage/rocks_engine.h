@@ -16,6 +16,7 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 struct Options;
+struct WriteOptions;
 }  // namespace rocksdb
 
 namespace ringkv::storage {
@@ -28,6 +29,11 @@ class RocksEngine final : public Engine {
 
   Status Write(const WriteBatch& batch, bool sync) override;
   Status WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) override;
+  // Tickets are RocksDB sequence numbers: the latest after the write, and the largest a
+  // completed flush of the data CF held (an EventListener).
+  Result<uint64_t> WriteUnlogged(const std::vector<const WriteBatch*>& batches) override;
+  uint64_t DurableTicket() const override;
+  Status FlushUnlogged(bool wait) override;
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
                                          const ReadSnapshot* snapshot = nullptr) const override;
   std::unique_ptr<Iterator> NewIterator(Cf cf, KeyRange range,
@@ -63,6 +69,12 @@ class RocksEngine final : public Engine {
   // Indexed by Cf; owned (destroyed before db_ closes).
   std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};
   std::array<std::unique_ptr<rocksdb::Options>, kNumCfs> cf_options_;
+  // The newest sequence number a completed flush of the data CF made durable (set by the
+  // flush listener, on RocksDB's flush thread), and the one the last flush request waits for.
+  std::shared_ptr<std::atomic<uint64_t>> durable_seq_ = std::make_shared<std::atomic<uint64_t>>(0);
+  std::atomic<uint64_t> requested_seq_{0};
+  // Converts `batches` into one RocksDB write and writes it with `wo`.
+  Status WriteBatches(const std::vector<const WriteBatch*>& batches, const rocksdb::WriteOptions& wo);
 };
 
 }  // namespace ringkv::storage

@@ -193,6 +193,15 @@ Status SplitEngine::WriteAll(const std::vector<const WriteBatch*>& batches, bool
   return WriteLocked(batches, sync);
 }
 
+Result<uint64_t> SplitEngine::WriteUnlogged(const std::vector<const WriteBatch*>& batches) {
+  std::lock_guard lock(write_mu_);
+  return rocks_->WriteUnlogged(batches);
+}
+
+uint64_t SplitEngine::DurableTicket() const { return rocks_->DurableTicket(); }
+
+Status SplitEngine::FlushUnlogged(bool wait) { return rocks_->FlushUnlogged(wait); }
+
 Status SplitEngine::SyncRocks() {
   if (!rocks_unsynced_) return Status::OK();
   // A synced write of a no-op syncs RocksDB's WAL, and so every write before it.

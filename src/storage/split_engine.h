@@ -11,8 +11,10 @@
 // MemEngine models for the node simulation:
 //  - A synced write is durable on return with every earlier write of its domain. A synced
 //    write to RocksDB also makes every earlier log write durable (the log is synced first).
-//  - A write that deletes log records (a log compaction) first makes every earlier RocksDB
-//    write durable: a compaction never outlives the applied state that allowed it.
+//  - A write that deletes log records (a log compaction) first makes every earlier logged
+//    RocksDB write durable. Unlogged writes (the apply writes) become durable only with a
+//    flush of the data CF; the replica compacts only entries whose apply write is durable by
+//    its ticket (engine.h), so a compaction never outlives the applied state that allowed it.
 //  - A write that touches both domains is atomic and synced, whatever `sync` says. It is
 //    written as: RocksDB part + an intent record holding the log part (synced), then the log
 //    part (synced), then the intent's deletion (synced). Open finishes an intent a crash left.
@@ -59,6 +61,10 @@ class SplitEngine final : public Engine {
 
   Status Write(const WriteBatch& batch, bool sync) override;
   Status WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) override;
+  // RocksDB's (the data CF): the log is not involved.
+  Result<uint64_t> WriteUnlogged(const std::vector<const WriteBatch*>& batches) override;
+  uint64_t DurableTicket() const override;
+  Status FlushUnlogged(bool wait) override;
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
                                          const ReadSnapshot* snapshot = nullptr) const override;
   std::unique_ptr<Iterator> NewIterator(Cf cf, KeyRange range,

@@ -228,7 +228,7 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
     if (!st.ok()) FailStop(st, "applying committed entries");
     // Applied in memory (a configuration may have changed): placement sees it from now.
     replicas_.MarkTouched(r->group());
-    if (r->apply_to_write()) jobs->push_back(ApplyWriteJob{r, r->TakeApplyBatch(), {}});
+    if (r->apply_to_write()) jobs->push_back(ApplyWriteJob{r, r->TakeApplyBatch(), {}, 0});
   }
   SendOutput(after_sync);
   if (jobs->empty()) {
@@ -239,9 +239,13 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
     std::vector<const storage::WriteBatch*> batches;
     batches.reserve(jobs->size());
     for (const ApplyWriteJob& j : *jobs) batches.push_back(&j.batch);
-    // One write for all: a failure (a full disk) is every group's, each retries its own batch.
-    const ringkv::Status written = engine_->WriteAll(batches, /*sync=*/false);
-    for (ApplyWriteJob& j : *jobs) j.written = written;
+    // One write for all, unlogged (the log replays a lost one; engine.h): a failure (a full
+    // disk) is every group's, each retries its own batch.
+    const Result<uint64_t> written = engine_->WriteUnlogged(batches);
+    for (ApplyWriteJob& j : *jobs) {
+      j.written = written.status();
+      if (written.ok()) j.ticket = *written;
+    }
     loop_.Post([this, jobs] { OnApplyWritten(*jobs); });
   });
 }
@@ -249,7 +253,9 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
 void TurnPipeline::OnApplyWritten(std::vector<ApplyWriteJob>& jobs) {
   // Replicas in a turn are never deleted before its end (write_in_flight_ defers that).
   for (ApplyWriteJob& j : jobs) {
-    ringkv::Status st = j.replica->ApplyWritten(std::move(j.written), std::move(j.batch));
+    Result<uint64_t> written =
+        j.written.ok() ? Result<uint64_t>(j.ticket) : Result<uint64_t>(std::move(j.written));
+    ringkv::Status st = j.replica->ApplyWritten(std::move(written), std::move(j.batch));
     if (!st.ok()) FailStop(st, "writing applied entries");
   }
   FinishTurn();

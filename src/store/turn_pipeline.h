@@ -72,7 +72,9 @@ class TurnPipeline {
   struct ApplyWriteJob {
     replica::Replica* replica;
     storage::WriteBatch batch;
+    // The write's outcome and, when OK, its ticket (engine.h).
     ringkv::Status written;
+    uint64_t ticket = 0;
   };
   void OnApplyWritten(std::vector<ApplyWriteJob>& jobs);
   // The end of a turn: its log and apply writes are on disk.

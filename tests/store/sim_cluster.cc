@@ -62,6 +62,7 @@ SimCluster::SimCluster(Options options)
 
 void SimCluster::NewNode(NodeId id) {
   auto n = std::make_unique<Node>();
+  n->engine->SetAutoFlushBytes(options_.auto_flush_bytes);
   n->transport = std::make_unique<Transport>(this, id);
   nodes_[id] = std::move(n);
 }

@@ -72,6 +72,11 @@ class SimCluster {
     // defaults). Small values make a node that was down catch up by snapshot.
     uint64_t compact_threshold = 0;
     uint64_t compact_keep = 0;
+    // Every node's engine flushes RocksDB's part once this many bytes were written unlogged
+    // since its last flush (MemEngine::SetAutoFlushBytes: RocksDB flushing a full memtable).
+    // Until a flush, a crash loses the apply writes and the log must replay them. 0: only the
+    // flushes a replica or an ingest asks for. Default: 64 KiB.
+    uint64_t auto_flush_bytes = 64 << 10;
     // Probability that a node crashes at each snapshot receive and install failpoint it
     // reaches (storage/snapshot.h kSnapshotFailpoints), at most `snapshot_crash_budget` times
     // a run. The crash happens right at the point (SimCrash): nothing after it runs.

@@ -67,6 +67,7 @@ void SimCluster::RemoveWiped(NodeId node) {
   CHECK(!n.gone);
   if (n.store) Crash(node);
   n.engine = std::make_unique<storage::MemEngine>();
+  n.engine->SetAutoFlushBytes(options_.auto_flush_bytes);
   n.gone = true;
   Trace("node " + std::to_string(node.value()) +
         " removed: disk wiped (may rejoin only under a new id)");
