@@ -66,6 +66,7 @@ Result<std::unique_ptr<Replica>> Replica::Open(storage::Engine* engine, ReplicaO
   std::unique_ptr<Replica> r(new Replica(engine, std::move(options), env));
   RETURN_IF_ERROR(r->log_.Load());
   RETURN_IF_ERROR(r->kv_.Load());
+  RETURN_IF_ERROR(r->log_.RaiseCommitToApplied(r->kv_.applied().applied_index));
   const raftpb::ConfState& cs = r->log_.conf_state();
   bool has_members = cs.voters_size() > 0 || cs.learners_size() > 0;
   if (!has_members && bootstrap_conf != nullptr && r->log_.LastIndex().value() == 0) {

@@ -269,6 +269,10 @@ class Replica {
   // apply write (the part compaction may remove).
   uint64_t log_bytes() const { return log_.LogBytes(); }
   uint64_t applied_log_bytes() const { return log_.BytesThrough(DurableApplied()); }
+  // Bytes of the entries applied but not durable yet (a flush would let compaction take them).
+  uint64_t undurable_log_bytes() const {
+    return log_.BytesThrough(kv_.applied().applied_index) - applied_log_bytes();
+  }
   // Answers requests whose deadline passed.
   void ExpireRequests(Clock::time_point now);
   // A full disk during apply. The apply write of FinishReady that fails with ResourceExhausted

@@ -20,6 +20,22 @@ std::string GroupName(GroupId group) { return "group " + std::to_string(group.va
 
 }  // namespace
 
+Status RaftLogStore::RaiseCommitToApplied(Index applied) {
+  if (applied.value() <= hard_state_.commit()) return Status::OK();
+  // The injected bug's commit below the truncated index must stay visible (see Load).
+  if (failpoint::Injected(kBugInstallWithoutHardState)) return Status::OK();
+  if (applied > last_index_) {
+    return Status::FailedPrecondition(
+        GroupName(group_) + ": applied index " + std::to_string(applied.value()) +
+        " is beyond the log's last index " + std::to_string(last_index_.value()) +
+        ": the log lost entries that were applied");
+  }
+  VLOG(1) << GroupName(group_) << ": raising the stored commit " << hard_state_.commit()
+          << " to the applied index " << applied.value();
+  hard_state_.set_commit(applied.value());
+  return Status::OK();
+}
+
 RaftLogStore::RaftLogStore(Engine* engine, GroupId group) : engine_(engine), group_(group) {}
 
 Status RaftLogStore::Load() {

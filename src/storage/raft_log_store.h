@@ -96,6 +96,13 @@ class RaftLogStore {
   Result<Term> TermAt(Index index) const;
 
   void SetHardState(WriteBatch* batch, const raftpb::HardState& hs);
+  // Raises the loaded hard state's commit to `applied` when it is below (in memory; the next
+  // hard state written carries it). At a restart the apply state may be ahead of the stored
+  // commit: an apply write is durable once a flush of the data CF covered it, while a hard
+  // state that only moved its commit is written unsynced and may be lost. Everything applied
+  // was committed, and its entries were synced before they were applied, so this is sound.
+  // REQUIRES: `applied` <= LastIndex(), or a FailedPrecondition is returned.
+  Status RaiseCommitToApplied(Index applied);
   void SetConfState(WriteBatch* batch, const raftpb::ConfState& cs);
 
   // Deletes entries <= index and records (index, term) as the truncated state. NotFound if

@@ -32,13 +32,16 @@ Result<bool> LogBudget::MaybeCompact(
     const std::map<GroupId, std::unique_ptr<replica::Replica>>& replicas,
     storage::WriteBatch* batch, const std::function<void(GroupId)>& compacted_group) {
   over_ = false;
+  wants_flush_ = false;
   if (node_max_bytes_ == 0) return false;
   std::vector<GroupLogUsage> usage;
   usage.reserve(replicas.size());
   uint64_t total = 0;
+  uint64_t undurable = 0;
   for (const auto& [g, r] : replicas) {
     usage.push_back(GroupLogUsage{g, r->log_bytes(), r->applied_log_bytes()});
     total += usage.back().log_bytes;
+    undurable += r->undurable_log_bytes();
   }
   if (total <= node_max_bytes_) return false;
   LogBudgetPlan plan = PlanLogBudget(std::move(usage), node_max_bytes_);
@@ -58,6 +61,7 @@ Result<bool> LogBudget::MaybeCompact(
     for (const auto& [g, r] : replicas) after += r->log_bytes();
   }
   over_ = after > node_max_bytes_;
+  wants_flush_ = over_ && undurable >= node_max_bytes_ / 8;
   if (any) {
     CountLogBudgetCompactions(compacted);
     VLOG(1) << "Raft log budget: " << total << " bytes over --raft_log_node_max_bytes="

@@ -60,10 +60,15 @@ class LogBudget {
   // The last MaybeCompact left the node over its budget (nothing applied was left to
   // compact): applies since may have made room, so it must look again.
   bool over() const { return over_; }
+  // The last MaybeCompact left the node over its budget with at least an eighth of the budget
+  // in entries applied but not durable (their apply writes wait in the data CF's memtable for
+  // a flush, replica.h): a flush would let them go.
+  bool wants_flush() const { return wants_flush_; }
 
  private:
   const uint64_t node_max_bytes_;
   bool over_ = false;
+  bool wants_flush_ = false;
 };
 
 }  // namespace ringkv::store

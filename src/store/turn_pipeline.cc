@@ -121,6 +121,14 @@ void TurnPipeline::RunCycle() {
         replicas_.all(), out.log_batch.get(), [this](GroupId g) { replicas_.MarkTouched(g); });
     if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
     compacted = *budget;
+    if (log_budget_.wants_flush()) {
+      // Off the loop (a flush request switches memtables); the engine ignores it while the
+      // last one runs. A failure (a full disk) surfaces at the next write.
+      storage_worker_.Post([this] {
+        ringkv::Status s = engine_->FlushUnlogged(/*wait=*/false);
+        if (!s.ok()) LOG(WARNING) << "flushing applied state for the Raft log budget: " << s;
+      });
+    }
   }
   if (in_flight_.empty() && !compacted) {
     out.log_batch.reset();  // nothing to write: the turn is its messages

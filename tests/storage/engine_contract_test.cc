@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -260,6 +262,55 @@ TEST_P(EngineContractTest, SizesCountWhatWasWritten) {
   EXPECT_EQ(MustGet(Cf::kData, "k1"), std::string(1000, 'v'));
 }
 
+// Unlogged writes (the apply writes): visible at once, durable once a flush covered their
+// ticket.
+TEST_P(EngineContractTest, UnloggedWritesAreVisibleAndAFlushMakesThemDurable) {
+  WriteBatch a;
+  a.Put(Cf::kData, "a", "1");
+  WriteBatch b;
+  b.Put(Cf::kData, "b", "2");
+  b.Delete(Cf::kData, "a");
+  Result<uint64_t> first = engine_->WriteUnlogged({&a});
+  ASSERT_OK(first.status());
+  Result<uint64_t> second = engine_->WriteUnlogged({&a, &b});
+  ASSERT_OK(second.status());
+  EXPECT_GT(*second, *first);
+  EXPECT_EQ(MustGet(Cf::kData, "a"), "<absent>");  // in order, as one write
+  EXPECT_EQ(MustGet(Cf::kData, "b"), "2");
+  EXPECT_LT(engine_->DurableTicket(), *first);  // in the memtable only
+  ASSERT_OK(engine_->FlushUnlogged(/*wait=*/true));
+  EXPECT_GE(engine_->DurableTicket(), *second);
+}
+
+TEST_P(EngineContractTest, AFlushAskedForWithoutWaitingCoversTheWritesBeforeIt) {
+  WriteBatch a;
+  a.Put(Cf::kData, "a", std::string(1000, 'v'));
+  Result<uint64_t> t = engine_->WriteUnlogged({&a});
+  ASSERT_OK(t.status());
+  ASSERT_OK(engine_->FlushUnlogged(/*wait=*/false));
+  ASSERT_OK(engine_->FlushUnlogged(/*wait=*/false));  // one is running: nothing more
+  // RocksDB flushes in the background; MemEngine before its next write.
+  WriteBatch next;
+  next.Put(Cf::kData, "b", "1");
+  ASSERT_OK(engine_->WriteUnlogged({&next}).status());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (engine_->DurableTicket() < *t && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition
+  }
+  EXPECT_GE(engine_->DurableTicket(), *t);
+}
+
+TEST_P(EngineContractTest, AnUnloggedWriteOutsideTheDataCfIsRefused) {
+  for (Cf cf : {Cf::kRaft, Cf::kMeta}) {
+    WriteBatch b;
+    b.Put(Cf::kData, "ok", "1");
+    b.Put(cf, "k", "v");
+    Result<uint64_t> t = engine_->WriteUnlogged({&b});
+    EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << t.status();
+    EXPECT_EQ(MustGet(Cf::kData, "ok"), "<absent>");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(BothEngines, EngineContractTest,
                          ::testing::Values(Impl::kRocks, Impl::kMem),
                          [](const ::testing::TestParamInfo<Impl>& p) {
@@ -388,6 +439,67 @@ TEST(MemEngineCrash, IngestIsDurableWithEverythingBeforeIt) {
   EXPECT_EQ(Get(e, "a"), "unsynced-before");
   EXPECT_EQ(Get(e, "b"), "ingested");
   EXPECT_EQ(Get(e, "c"), "<absent>");
+}
+
+// Unlogged writes: RocksDB keeps them in memtables only, so a crash loses every one no flush
+// covered, whatever logged writes came after them; the logged writes replay over the last
+// flush in order.
+TEST(MemEngineCrash, AnUnloggedWriteIsLostUnlessAFlushFollowed) {
+  MemEngine e;
+  WriteBatch b;
+  b.Put(Cf::kData, "applied", "9");
+  ASSERT_OK(e.WriteUnlogged({&b}).status());
+  Put(&e, "marker", "1", true);  // a synced write does not make it durable
+  WriteBatch compact;
+  compact.DeleteRange(Cf::kRaft, KeyRange{"entry", "entrz"});
+  ASSERT_OK(e.Write(compact, /*sync=*/false));  // nor does a log compaction
+  e.Crash();
+  EXPECT_EQ(Get(e, "applied"), "<absent>");
+  EXPECT_EQ(Get(e, "marker"), "1");
+
+  ASSERT_OK(e.WriteUnlogged({&b}).status());
+  ASSERT_OK(e.FlushUnlogged(/*wait=*/true));
+  e.Crash();
+  EXPECT_EQ(Get(e, "applied"), "9");
+}
+
+TEST(MemEngineCrash, LoggedWritesReplayOverTheLastFlushInOrder) {
+  MemEngine e;
+  WriteBatch u1;
+  u1.Put(Cf::kData, "k", "unlogged-1");
+  ASSERT_OK(e.WriteUnlogged({&u1}).status());
+  ASSERT_OK(e.FlushUnlogged(/*wait=*/true));
+  Put(&e, "k", "logged-2", false);
+  WriteBatch u3;
+  u3.Put(Cf::kData, "k", "unlogged-3");
+  u3.Put(Cf::kData, "other", "unlogged-3");
+  ASSERT_OK(e.WriteUnlogged({&u3}).status());
+  Put(&e, "sync", "1", true);  // syncs "logged-2" with it
+  EXPECT_EQ(Get(e, "k"), "unlogged-3");
+  e.Crash();
+  EXPECT_EQ(Get(e, "k"), "logged-2");
+  EXPECT_EQ(Get(e, "other"), "<absent>");
+  EXPECT_EQ(Get(e, "sync"), "1");
+}
+
+TEST(MemEngineCrash, AFullMemtableFlushesBeforeTheNextWrite) {
+  MemEngine e;
+  e.SetAutoFlushBytes(100);
+  WriteBatch big;
+  big.Put(Cf::kData, "big", std::string(200, 'v'));
+  Result<uint64_t> t = e.WriteUnlogged({&big});
+  ASSERT_OK(t.status());
+  EXPECT_LT(e.DurableTicket(), *t);
+  WriteBatch small;
+  small.Put(Cf::kData, "small", "1");
+  Result<uint64_t> t2 = e.WriteUnlogged({&small});
+  ASSERT_OK(t2.status());
+  EXPECT_GE(e.DurableTicket(), *t);
+  EXPECT_LT(e.DurableTicket(), *t2);
+  EXPECT_EQ(e.flushes(), 1u);
+  e.Crash();
+  EXPECT_EQ(Get(e, "big"), std::string(200, 'v'));
+  EXPECT_EQ(Get(e, "small"), "<absent>");
 }
 
 TEST(MemEngineCrash, FullDiskFailsWritesUntilResumeWithSpace) {

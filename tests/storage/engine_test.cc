@@ -164,6 +164,18 @@ TEST_F(EngineTest, FlippedByteOnDiskIsCorruption) {
   EXPECT_TRUE(v.status().IsCorruption()) << v.status();
 }
 
+// A clean close flushes the memtables (RocksDB's avoid_flush_during_shutdown is off), so a
+// kvd stopped cleanly restarts without replaying its log's applied entries.
+TEST_F(EngineTest, ACleanCloseKeepsUnloggedWrites) {
+  WriteBatch b;
+  b.Put(Cf::kData, "applied", "9");
+  ASSERT_OK(engine_->WriteUnlogged({&b}).status());
+  Open();
+  auto v = engine_->Get(Cf::kData, "applied");
+  ASSERT_OK(v);
+  EXPECT_EQ(v->value_or("<absent>"), "9");
+}
+
 // Values at least data_blob_min_bytes go to blob files at flush; they read back the same through
 // Get, iterators and snapshots, across a reopen and compactions, and count in SstBytes.
 TEST_F(EngineTest, LargeValuesLiveInBlobFilesAndReadBackTheSame) {
