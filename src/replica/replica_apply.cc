@@ -31,7 +31,8 @@ storage::WriteBatch Replica::TakeApplyBatch() { return std::move(pending_apply_-
 Status Replica::ApplyWritten(Result<uint64_t> written, storage::WriteBatch batch) {
   pending_apply_->in_flight = false;
   if (written.status().code() == StatusCode::kResourceExhausted) {
-    // The disk is full. Nothing of the batch is stored (RocksDB failed its WAL append) while
+    // The disk is full. Nothing of the batch is stored (RocksDB refuses writes after a flush
+    // failed for space; the apply write has no WAL append of its own to fail) while
     // our in-memory state already includes it, so the same batch is written again later
     // rather than stopping the node (RetryStalledApply). Watchers hear of the changes only
     // once they are written: a reader told of a change must find it.
@@ -136,8 +137,10 @@ Status Replica::MaybeCompact(storage::WriteBatch* batch) {
   const Index durable = DurableApplied();
   if (to > durable) {
     // Those entries' apply writes wait in the data CF's memtable: a crash would need them.
-    // Over the byte limit, ask for the flush rather than wait for the memtable to fill.
-    if (by_bytes) RETURN_IF_ERROR(engine_->FlushUnlogged(/*wait=*/false));
+    // Ask for a flush rather than wait for the memtable to fill: a log kept past its limits
+    // costs more per write (its map and the Raft core's cache grow; about 10% of the CPU at
+    // 1 shard, docs/benchmarks.md §10i). The engine runs one flush at a time.
+    RETURN_IF_ERROR(engine_->FlushUnlogged(/*wait=*/false));
     to = durable;
   }
   if (to <= truncated) return Status::OK();

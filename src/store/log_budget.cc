@@ -37,13 +37,13 @@ Result<bool> LogBudget::MaybeCompact(
   std::vector<GroupLogUsage> usage;
   usage.reserve(replicas.size());
   uint64_t total = 0;
-  uint64_t undurable = 0;
   for (const auto& [g, r] : replicas) {
     usage.push_back(GroupLogUsage{g, r->log_bytes(), r->applied_log_bytes()});
     total += usage.back().log_bytes;
-    undurable += r->undurable_log_bytes();
   }
   if (total <= node_max_bytes_) return false;
+  uint64_t undurable = 0;
+  for (const auto& [g, r] : replicas) undurable += r->undurable_log_bytes();
   LogBudgetPlan plan = PlanLogBudget(std::move(usage), node_max_bytes_);
   size_t compacted = 0;
   for (GroupId g : plan.compact) {

@@ -5,8 +5,9 @@
 // log write of a put succeeds, then the disk fills before the entry is applied. FinishReady must
 // not fail; the replica holds the answer, takes no new Ready, keeps leading, and once space is
 // back the same apply write goes through, the client gets its answer and the value is there,
-// also after a restart. The full disk is a file system whose WAL appends fail with ENOSPC on
-// demand.
+// also after a restart. The full disk is a file system whose WAL and table-file appends fail
+// with ENOSPC on demand (the apply write itself skips the WAL: a failed flush is what refuses
+// it). And the log is compacted only up to what a flush made durable.
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "replica/replica.h"
+#include "storage/raft_log_store.h"
 #include "testutil/status_matchers.h"
 
 namespace ringkv::replica {
@@ -100,6 +102,8 @@ class ApplyWriteTest : public ::testing::Test {
     ro.group = GroupId(1);
     ro.self = NodeId(1);
     ro.apply_retry_interval = std::chrono::milliseconds(1);
+    ro.compact_threshold = compact_threshold_;
+    ro.compact_keep = 1;
     raftpb::ConfState cs;
     cs.add_voters(1);
     auto r = Replica::Open(engine_.get(), ro, &null_env_, &cs);
@@ -195,6 +199,14 @@ class ApplyWriteTest : public ::testing::Test {
     return out;
   }
 
+  // The log's truncated index as stored.
+  Index TruncatedIndex() {
+    storage::RaftLogStore log(engine_.get(), GroupId(1));
+    EXPECT_OK(log.Load());
+    return log.truncated_index();
+  }
+
+  uint64_t compact_threshold_ = 20000;
   std::filesystem::path dir_;
   std::shared_ptr<FullDiskFs> fs_;
   std::unique_ptr<rocksdb::Env> env_;
@@ -268,6 +280,40 @@ TEST_F(ApplyWriteTest, ReplicaSurvivesAFullDiskBetweenLogWriteAndApply) {
   while (Pump()) {
   }
   EXPECT_EQ(LocalGet("k"), std::optional<std::string>("v2"));
+}
+
+// Apply writes skip RocksDB's WAL: until a flush of the data CF covers one, a crash would lose
+// it and the log must replay its entries. So the log is compacted only up to the durable
+// applied index, however far past the compaction threshold the applied index is.
+TEST_F(ApplyWriteTest, TheLogIsCompactedOnlyUpToWhatAFlushMadeDurable) {
+  replica_.reset();
+  engine_.reset();
+  compact_threshold_ = 3;
+  Open();
+  BecomeLeader();
+  ASSERT_OK(engine_->FlushUnlogged(/*wait=*/true));  // the election's applies
+  const Index durable = replica_->DurableApplied();
+  for (int i = 0; i < 10; ++i) {
+    std::optional<kvpb::Response> answer;
+    Send(Put("k" + std::to_string(i), "v"), &answer);
+    while (Pump()) {
+    }
+    ASSERT_TRUE(answer.has_value());
+  }
+  EXPECT_EQ(replica_->DurableApplied(), durable);  // no flush yet (64 MiB memtables)
+  EXPECT_LE(TruncatedIndex(), durable);
+  const Index applied = replica_->GetStatus().applied;
+  EXPECT_GE(applied.value(), durable.value() + 10);
+
+  ASSERT_OK(engine_->FlushUnlogged(/*wait=*/true));
+  EXPECT_EQ(replica_->DurableApplied(), applied);
+  std::optional<kvpb::Response> answer;
+  Send(Put("after", "v"), &answer);
+  while (Pump()) {
+  }
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_GT(TruncatedIndex(), durable);  // compacted, keeping compact_keep entries
+  EXPECT_LE(TruncatedIndex(), applied);
 }
 
 TEST_F(ApplyWriteTest, AnswersAndReadsWaitForTheApplyWriteTheStoreMakes) {
