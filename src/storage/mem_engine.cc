@@ -126,6 +126,7 @@ void MemEngine::Crash(bool keep_unsynced_log) {
   // RocksDB recovers its last flush's tables and replays its WAL: the synced logged writes.
   for (const RestWrite& w : rest_since_flush_) {
     if (w.logged && w.synced) ApplyBatch(w.batch, &durable_);
+    if (!w.logged) ++lost_unlogged_;
   }
   rest_since_flush_.clear();
   unlogged_bytes_ = 0;
@@ -149,6 +150,11 @@ void MemEngine::SetAutoFlushBytes(uint64_t bytes) {
 uint64_t MemEngine::flushes() const {
   std::lock_guard lock(mu_);
   return flushes_;
+}
+
+uint64_t MemEngine::lost_unlogged_writes() const {
+  std::lock_guard lock(mu_);
+  return lost_unlogged_;
 }
 
 uint64_t MemEngine::writes() const {

@@ -48,8 +48,9 @@ class MemEngine final : public Engine {
   // Flush RocksDB's part once this many bytes were written unlogged since the last flush
   // (RocksDB flushes a full memtable). 0 (the default) never flushes on its own.
   void SetAutoFlushBytes(uint64_t bytes);
-  // Flushes so far (for tests and simulation stats).
+  // Flushes so far, and unlogged writes that crashes lost (for tests and simulation stats).
   uint64_t flushes() const;
+  uint64_t lost_unlogged_writes() const;
   // Writes made, and those among them that were synced (for tests and simulation stats).
   uint64_t writes() const;
   uint64_t synced_writes() const;
@@ -125,6 +126,7 @@ class MemEngine final : public Engine {
   uint64_t tickets_ = 0;           // the last ticket WriteUnlogged issued
   uint64_t durable_ticket_ = 0;    // the last one a flush covered
   uint64_t flushes_ = 0;
+  uint64_t lost_unlogged_ = 0;
   std::map<std::string, std::shared_ptr<Staged>> staged_;
   bool disk_full_ = false;
   bool write_failed_ = false;              // a write failed for space; cleared by Resume()

@@ -423,6 +423,7 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   const SimClient::Counts& n = client.counts();
   result.steps = sched.steps();
   result.client_ops = recorder.operations();
+  result.lost_apply_writes = cluster.lost_apply_writes();
   params << "; " << result.client_ops << " ops (" << n.ok << " ok, " << n.fail << " fail, "
          << n.info << " info), " << result.steps << " steps, " << quiesced << "/" << replicas
          << " replicas quiesced when idle, longest leaderless "

@@ -32,6 +32,7 @@ namespace ringkv::node_sim {
 struct SeedResult {
   uint64_t steps = 0;       // scheduler tasks run
   uint64_t client_ops = 0;  // operations invoked (final reads included)
+  uint64_t lost_apply_writes = 0;  // unflushed apply writes crashes lost (replayed from logs)
   uint64_t violations = 0;  // 0 or 1: the first violation ends the seed
   std::string report;       // what was violated, with the checker's report and the trace tail
   std::string summary;      // one line: the seed's parameters and outcome counts

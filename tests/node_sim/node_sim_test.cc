@@ -3,7 +3,7 @@
 // --bug=POINT (inject that bug point, common/failpoint.h, in every seed), --quiesce=on|off
 // (quiescence in every seed or none; default: by each seed's dice). Prints
 //   node-sim: <seeds> seeds, <steps> steps, <ops> client ops, <violations> violations; longest
-//   leaderless stretch <ms> ms (seed <s>)
+//   leaderless stretch <ms> ms (seed <s>); <n> apply writes lost at crashes and replayed
 // and, for the first failing seed, its report and how to rerun it.
 #include <glog/logging.h>
 #include <gtest/gtest.h>
@@ -24,7 +24,7 @@ bool g_trace = false;
 std::string g_bug;  // --bug=POINT: inject a bug point in every seed (to see what catches it)
 
 TEST(NodeSim, SeedsKeepEveryInvariant) {
-  uint64_t steps = 0, ops = 0, violations = 0, first_failing = 0;
+  uint64_t steps = 0, ops = 0, violations = 0, first_failing = 0, lost_applies = 0;
   int64_t longest_leaderless = 0;
   uint64_t longest_leaderless_seed = 0;
   std::string first_report;
@@ -32,6 +32,7 @@ TEST(NodeSim, SeedsKeepEveryInvariant) {
     ringkv::node_sim::SeedResult r = ringkv::node_sim::RunNodeSimSeed(s, g_trace, g_bug);
     steps += r.steps;
     ops += r.client_ops;
+    lost_applies += r.lost_apply_writes;
     if (r.max_leaderless_ms > longest_leaderless) {
       longest_leaderless = r.max_leaderless_ms;
       longest_leaderless_seed = s;
@@ -47,7 +48,8 @@ TEST(NodeSim, SeedsKeepEveryInvariant) {
   }
   std::cout << "node-sim: " << g_seeds << " seeds, " << steps << " steps, " << ops
             << " client ops, " << violations << " violations; longest leaderless stretch "
-            << longest_leaderless << " ms (seed " << longest_leaderless_seed << ")" << std::endl;
+            << longest_leaderless << " ms (seed " << longest_leaderless_seed << "); "
+            << lost_applies << " apply writes lost at crashes and replayed" << std::endl;
   EXPECT_EQ(violations, 0u) << "first failing seed: --seed=" << first_failing << "\n"
                             << first_report;
 }

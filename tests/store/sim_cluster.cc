@@ -399,7 +399,9 @@ void SimCluster::Crash(NodeId node) {
   // storage/split_engine.h). Chosen by a hash, not rng_, so the seeds' schedules stay as they were.
   const uint64_t h = (options_.seed + 0x9E3779B97F4A7C15ull * ++crashes_) * 0xBF58476D1CE4E5B9ull;
   const bool keep_unsynced_log = (h >> 63) != 0;
+  const uint64_t lost_before = n.engine->lost_unlogged_writes();
   n.engine->Crash(keep_unsynced_log);
+  lost_apply_writes_ += n.engine->lost_unlogged_writes() - lost_before;
   Trace("node " + std::to_string(node.value()) + " crashed" +
         (keep_unsynced_log ? " (its log's unsynced tail survives)" : ""));
 }

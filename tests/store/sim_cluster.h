@@ -198,6 +198,9 @@ class SimCluster {
   void set_send_filter(std::function<bool(NodeId from, const raftpb::Message&)> drop) {
     send_filter_ = std::move(drop);
   }
+  // Apply writes (unlogged, not yet flushed) that node crashes lost so far: the log replayed
+  // each at the restart.
+  uint64_t lost_apply_writes() const { return lost_apply_writes_; }
   // The nodes that are not gone (up or down).
   std::vector<NodeId> node_ids() const;
 
@@ -247,6 +250,7 @@ class SimCluster {
   SimScheduler scheduler_;
   std::mt19937_64 rng_;
   uint64_t crashes_ = 0;  // Crash() calls so far
+  uint64_t lost_apply_writes_ = 0;  // unlogged (apply) writes the crashes lost
   uint64_t next_owner_ = 1;
   uint64_t next_request_ = 1;
   // Before nodes_: the stores report to it until they are destroyed.
