@@ -15,7 +15,8 @@ PARTS = [
     # fdatasync; before, RocksDB's WAL, memtable and fdatasync.
     ("the Raft log write (append, map, fdatasync)", lambda s: "PostLogWrite" in s),
     ("RocksDB: the apply write",
-     lambda s: ("OnBatchWritten" in s and "RocksEngine::Write" in s) or "RocksEngine::WriteAll" in s),
+     lambda s: ("OnBatchWritten" in s and "RocksEngine::Write" in s) or "RocksEngine::WriteAll" in s
+     or "RocksEngine::WriteUnlogged" in s),
     ("RocksDB: reads (Get)", lambda s: "RocksEngine::Get" in s or "DBImpl::Get" in s),
     ("RocksDB: flush and compaction", lambda s: "BGWork" in s or "BackgroundCall" in s),
     ("apply in memory (applier, sessions)",

@@ -167,8 +167,9 @@ struct ReplicaOptions {
   // Also compact when the applied entries kept in the log exceed this many bytes (TiKV's
   // raft-log-gc-size-limit), keeping at most half of it: with large values the entry count
   // alone let one group hold over a gigabyte of log. Serialized entry bytes, exact
-  // (storage::RaftLogStore::LogBytes). Over it, with entries whose apply is not durable yet
-  // in the way, the replica asks the engine for a flush. 0 = no byte limit. Default: 32 MiB.
+  // (storage::RaftLogStore::LogBytes). 0 = no byte limit. Default: 32 MiB. Over either limit,
+  // with entries whose apply is not durable yet in the way, the replica asks the engine for a
+  // flush.
   uint64_t compact_log_bytes = uint64_t{32} << 20;
   storage::KvStateOptions kv;
   // An apply write that failed because the disk is full is retried this often (see
@@ -200,6 +201,13 @@ class ReplicaEnv {
   // Whether NodeLive has a source yet (the store has a membership view): no leader quiesces
   // before, since nothing would wake its followers if it then died.
   virtual bool LivenessKnown() const { return false; }
+  // The log's compaction is held back by apply writes no flush covered yet (engine.h): start
+  // a flush of the data CF. The store does it on its storage worker, off the loop (a flush
+  // request switches memtables, waiting for the write in progress). Default: at once.
+  virtual void RequestApplyFlush(storage::Engine* engine) {
+    Status s = engine->FlushUnlogged(/*wait=*/false);
+    (void)s;  // a failure (a full disk) surfaces at the next write
+  }
 };
 
 class Replica {

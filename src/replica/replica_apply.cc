@@ -140,7 +140,7 @@ Status Replica::MaybeCompact(storage::WriteBatch* batch) {
     // Ask for a flush rather than wait for the memtable to fill: a log kept past its limits
     // costs more per write (its map and the Raft core's cache grow; about 10% of the CPU at
     // 1 shard, docs/benchmarks.md §10i). The engine runs one flush at a time.
-    RETURN_IF_ERROR(engine_->FlushUnlogged(/*wait=*/false));
+    env_->RequestApplyFlush(engine_);
     to = durable;
   }
   if (to <= truncated) return Status::OK();

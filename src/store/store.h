@@ -128,6 +128,7 @@ class Store final : public replica::ReplicaEnv, private TurnSink {
     return node == options_.node_id || live_nodes_.contains(node);
   }
   bool LivenessKnown() const override { return liveness_known_; }
+  void RequestApplyFlush(storage::Engine* engine) override { pipeline_.RequestApplyFlush(); }
 
  private:
   void OnTick();

@@ -121,14 +121,7 @@ void TurnPipeline::RunCycle() {
         replicas_.all(), out.log_batch.get(), [this](GroupId g) { replicas_.MarkTouched(g); });
     if (!budget.ok()) FailStop(budget.status(), "compacting Raft logs to the node's budget");
     compacted = *budget;
-    if (log_budget_.wants_flush()) {
-      // Off the loop (a flush request switches memtables); the engine ignores it while the
-      // last one runs. A failure (a full disk) surfaces at the next write.
-      storage_worker_.Post([this] {
-        ringkv::Status s = engine_->FlushUnlogged(/*wait=*/false);
-        if (!s.ok()) LOG(WARNING) << "flushing applied state for the Raft log budget: " << s;
-      });
-    }
+    if (log_budget_.wants_flush()) RequestApplyFlush();
   }
   if (in_flight_.empty() && !compacted) {
     out.log_batch.reset();  // nothing to write: the turn is its messages
@@ -138,6 +131,19 @@ void TurnPipeline::RunCycle() {
     if (failpoint::Injected(kBugAckBeforeSync)) out.sync = false;
   }
   Execute(std::move(out));
+}
+
+void TurnPipeline::RequestApplyFlush() {
+  if (flush_posted_) return;  // one request in the worker's queue is enough
+  flush_posted_ = true;
+  // Off the loop (a flush request switches memtables, waiting for the write in progress); the
+  // engine ignores it while its last flush runs. A failure (a full disk) surfaces at the next
+  // write.
+  storage_worker_.Post([this] {
+    ringkv::Status s = engine_->FlushUnlogged(/*wait=*/false);
+    if (!s.ok()) LOG(WARNING) << "flushing the applied state: " << s;
+    loop_.Post([this] { flush_posted_ = false; });
+  });
 }
 
 bool TurnPipeline::Capture(raftpb::Message& m) {

@@ -59,6 +59,9 @@ class TurnPipeline {
   bool CaptureSnapshot(GroupId group, raftpb::Message& m);
   // Replicas visited by loop turns since start (tests: an idle node's turns visit none).
   uint64_t replica_visits() const { return replica_visits_; }
+  // Starts a flush of the data CF on the storage worker, so that applied entries become
+  // durable and the log can be compacted (Replica::MaybeCompact, the node log budget).
+  void RequestApplyFlush();
 
  private:
   // A turn: collects every touched group's Ready into one TurnOutput, then Executes it.
@@ -102,6 +105,8 @@ class TurnPipeline {
   // apply batches).
   std::vector<replica::Replica*> in_flight_;
   bool write_in_flight_ = false;
+  // A RequestApplyFlush is in the storage worker's queue.
+  bool flush_posted_ = false;
   std::chrono::steady_clock::time_point apply_started_;
   // Work that must not overlap a turn's writes (a log compaction asked by an admin, which
   // would race a compaction inside them), run at the turn's end.
