@@ -73,6 +73,9 @@ class NullEnv : public ReplicaEnv {
   Clock::time_point Now() const override { return Clock::now(); }
   bool TryReserveSnapshotInstall() override { return true; }
   void ReleaseSnapshotInstall() override {}
+  // Counted, not done: the test makes the flush (as the store's storage worker would).
+  void RequestApplyFlush(storage::Engine* /*engine*/) override { ++flush_requests; }
+  int flush_requests = 0;
 };
 
 class ApplyWriteTest : public ::testing::Test {
@@ -302,6 +305,7 @@ TEST_F(ApplyWriteTest, TheLogIsCompactedOnlyUpToWhatAFlushMadeDurable) {
   }
   EXPECT_EQ(replica_->DurableApplied(), durable);  // no flush yet (64 MiB memtables)
   EXPECT_LE(TruncatedIndex(), durable);
+  EXPECT_GT(null_env_.flush_requests, 0);  // the replica asked for one
   const Index applied = replica_->GetStatus().applied;
   EXPECT_GE(applied.value(), durable.value() + 10);
 
