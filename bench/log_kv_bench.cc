@@ -18,61 +18,43 @@
 #include <string_view>
 #include <vector>
 
+#include <gflags/gflags.h>
+
 #include "common/coding.h"
 #include "storage/keys.h"
 #include "storage/log_kv.h"
 #include "storage/write_batch.h"
 
+DEFINE_string(dir, "/tmp/log_kv_bench", "directory of the log (removed first)");
+DEFINE_int32(groups, 32, "Raft groups sharing the log");
+DEFINE_int32(live_mb, 150, "live log kept in all, MiB");
+DEFINE_int32(entry_bytes, 1024, "bytes per entry");
+DEFINE_int32(entries_per_turn, 4, "entries each group appends per turn");
+DEFINE_int32(turns, 4000, "turns (one synced Write each)");
+DEFINE_int32(segment_mb, 64, "segment file size, MiB");
+DEFINE_int32(stuck_groups, 0, "groups that never compact (a follower down)");
+
 namespace ringkv::storage {
 namespace {
 
 struct Flags {
-  std::string dir = "/tmp/log_kv_bench";
-  int groups = 32;
-  int live_mb = 150;
-  int entry_bytes = 1024;
-  int entries_per_turn = 4;
-  int turns = 4000;
-  int segment_mb = 64;
-  int stuck_groups = 0;
+  std::string dir;
+  int groups;
+  int live_mb;
+  int entry_bytes;
+  int entries_per_turn;
+  int turns;
+  int segment_mb;
+  int stuck_groups;
 };
 
 Flags ParseFlags(int argc, char** argv) {
-  Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const size_t eq = arg.find('=');
-    const std::string name(arg.substr(0, eq));
-    const std::string value(eq == std::string_view::npos ? "" : arg.substr(eq + 1));
-    if (name == "--dir") {
-      f.dir = value;
-    } else if (name == "--groups") {
-      f.groups = std::atoi(value.c_str());
-    } else if (name == "--live_mb") {
-      f.live_mb = std::atoi(value.c_str());
-    } else if (name == "--entry_bytes") {
-      f.entry_bytes = std::atoi(value.c_str());
-    } else if (name == "--entries_per_turn") {
-      f.entries_per_turn = std::atoi(value.c_str());
-    } else if (name == "--turns") {
-      f.turns = std::atoi(value.c_str());
-    } else if (name == "--segment_mb") {
-      f.segment_mb = std::atoi(value.c_str());
-    } else if (name == "--stuck_groups") {
-      f.stuck_groups = std::atoi(value.c_str());
-    } else if (name == "--help") {
-      std::printf(
-          "log_kv_bench [--dir=%s] [--groups=%d] [--live_mb=%d] [--entry_bytes=%d]\n"
-          "  [--entries_per_turn=%d] [--turns=%d] [--segment_mb=%d] [--stuck_groups=%d]\n",
-          f.dir.c_str(), f.groups, f.live_mb, f.entry_bytes, f.entries_per_turn, f.turns,
-          f.segment_mb, f.stuck_groups);
-      std::exit(0);
-    } else {
-      std::fprintf(stderr, "unknown flag %s\n", argv[i]);
-      std::exit(2);
-    }
-  }
-  return f;
+  gflags::SetUsageMessage("log_kv_bench: LogKv::Write latency with a large live Raft log");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  return Flags{FLAGS_dir,   static_cast<int>(FLAGS_groups),
+               static_cast<int>(FLAGS_live_mb), static_cast<int>(FLAGS_entry_bytes),
+               static_cast<int>(FLAGS_entries_per_turn), static_cast<int>(FLAGS_turns),
+               static_cast<int>(FLAGS_segment_mb), static_cast<int>(FLAGS_stuck_groups)};
 }
 
 // The node's real raft CF keys (storage/keys.h), so LogKv's per-group log index is exercised.

@@ -25,63 +25,47 @@
 #include <string_view>
 #include <vector>
 
+#include <gflags/gflags.h>
+
 #include "storage/keys.h"
 #include "storage/log_kv.h"
 #include "storage/write_batch.h"
+
+DEFINE_string(dir, "/dev/shm/log_kv_map_bench", "directory of the log (removed first)");
+DEFINE_int32(groups, 256, "Raft groups sharing the log");
+DEFINE_int32(preload, 1000, "entries every group gets first (not timed)");
+DEFINE_int32(rounds, 2000, "rounds of the append and steady phases");
+DEFINE_int32(compact, 100, "entries each group's compaction deletes");
+DEFINE_int32(compact_rounds, 5, "compaction rounds");
+DEFINE_int32(gets, 500000, "Gets of random live entries");
+DEFINE_int32(entry_bytes, 64, "bytes per entry");
+// Small, so the process buffer of buffer_unsynced_writes keeps its capacity (LogKv frees one
+// above 16 MiB): with 64 MiB, regrowing it (page faults, copies) was half the CPU.
+DEFINE_int32(segment_mb, 4, "segment file size, MiB");
 
 namespace ringkv::storage {
 namespace {
 
 struct Flags {
-  std::string dir = "/dev/shm/log_kv_map_bench";
-  int groups = 256;
-  int preload = 1000;
-  int rounds = 2000;
-  int compact = 100;
-  int compact_rounds = 5;
-  int gets = 500000;
-  int entry_bytes = 64;
-  // Small, so the process buffer of buffer_unsynced_writes keeps its capacity (LogKv frees
-  // one above 16 MiB): with 64 MiB, regrowing it (page faults, copies) was half the CPU.
-  int segment_mb = 4;
+  std::string dir;
+  int groups;
+  int preload;
+  int rounds;
+  int compact;
+  int compact_rounds;
+  int gets;
+  int entry_bytes;
+  int segment_mb;
 };
 
 Flags ParseFlags(int argc, char** argv) {
-  Flags f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const size_t eq = arg.find('=');
-    const std::string name(arg.substr(0, eq));
-    const int v = eq == std::string_view::npos ? 0 : std::atoi(argv[i] + eq + 1);
-    if (name == "--dir") {
-      f.dir = std::string(arg.substr(eq + 1));
-    } else if (name == "--groups") {
-      f.groups = v;
-    } else if (name == "--preload") {
-      f.preload = v;
-    } else if (name == "--rounds") {
-      f.rounds = v;
-    } else if (name == "--compact") {
-      f.compact = v;
-    } else if (name == "--compact_rounds") {
-      f.compact_rounds = v;
-    } else if (name == "--gets") {
-      f.gets = v;
-    } else if (name == "--entry_bytes") {
-      f.entry_bytes = v;
-    } else if (name == "--segment_mb") {
-      f.segment_mb = v;
-    } else {
-      std::printf(
-          "log_kv_map_bench [--dir=%s] [--groups=%d] [--preload=%d] [--rounds=%d]\n"
-          "  [--compact=%d] [--compact_rounds=%d] [--gets=%d] [--entry_bytes=%d] "
-          "[--segment_mb=%d]\n",
-          f.dir.c_str(), f.groups, f.preload, f.rounds, f.compact, f.compact_rounds, f.gets,
-          f.entry_bytes, f.segment_mb);
-      std::exit(name == "--help" ? 0 : 2);
-    }
-  }
-  return f;
+  gflags::SetUsageMessage("log_kv_map_bench: LogKv's in-memory map, phase by phase");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  return Flags{FLAGS_dir,           static_cast<int>(FLAGS_groups),
+               static_cast<int>(FLAGS_preload), static_cast<int>(FLAGS_rounds),
+               static_cast<int>(FLAGS_compact), static_cast<int>(FLAGS_compact_rounds),
+               static_cast<int>(FLAGS_gets),    static_cast<int>(FLAGS_entry_bytes),
+               static_cast<int>(FLAGS_segment_mb)};
 }
 
 double CpuSeconds() {
