@@ -224,18 +224,7 @@ namespace {
 std::pair<WriteBatch, WriteBatch> SplitByDomain(const WriteBatch& batch) {
   std::pair<WriteBatch, WriteBatch> parts;
   for (const WriteBatch::Op& op : batch.ops()) {
-    WriteBatch& to = op.cf == Cf::kRaft ? parts.first : parts.second;
-    switch (op.type) {
-      case WriteBatch::OpType::kPut:
-        to.PutStored(op.cf, op.key, op.value);
-        break;
-      case WriteBatch::OpType::kDelete:
-        to.Delete(op.cf, op.key);
-        break;
-      case WriteBatch::OpType::kDeleteRange:
-        to.DeleteRange(op.cf, KeyRange{op.key, op.value});
-        break;
-    }
+    (op.cf == Cf::kRaft ? parts.first : parts.second).AppendOp(op);
   }
   return parts;
 }

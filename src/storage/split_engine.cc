@@ -233,18 +233,7 @@ Status SplitEngine::WriteLocked(const std::vector<const WriteBatch*>& batches, b
   WriteBatch rocks_part;
   for (const WriteBatch* b : batches) {
     for (const WriteBatch::Op& op : b->ops()) {
-      if (op.cf == Cf::kRaft) continue;
-      switch (op.type) {
-        case WriteBatch::OpType::kPut:
-          rocks_part.PutStored(op.cf, op.key, op.value);
-          break;
-        case WriteBatch::OpType::kDelete:
-          rocks_part.Delete(op.cf, op.key);
-          break;
-        case WriteBatch::OpType::kDeleteRange:
-          rocks_part.DeleteRange(op.cf, KeyRange{op.key, op.value});
-          break;
-      }
+      if (op.cf != Cf::kRaft) rocks_part.AppendOp(op);
     }
   }
   rocks_part.Put(Cf::kMeta, PendingLogWriteKey(), EncodeLogOps(batches));

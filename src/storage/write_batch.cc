@@ -36,7 +36,7 @@ void WriteBatch::PutStored(Cf cf, std::string_view key, std::string_view stored)
 }
 
 void WriteBatch::Append(const WriteBatch& other) {
-  for (const Op& op : other.ops_) Add(op.type, op.cf, op.key, op.value);
+  for (const Op& op : other.ops_) AppendOp(op);
 }
 
 void WriteBatch::Clear() {

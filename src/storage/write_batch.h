@@ -54,6 +54,8 @@ class WriteBatch {
 
   // Appends all ops of `other`, in order (used to merge per-group batches).
   void Append(const WriteBatch& other);
+  // Appends one op of another batch as it is (splitting a batch by column family).
+  void AppendOp(const Op& op) { Add(op.type, op.cf, op.key, op.value); }
   void Clear();
 
   size_t Count() const { return ops_.size(); }
