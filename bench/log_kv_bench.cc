@@ -37,26 +37,6 @@ DEFINE_int32(stuck_groups, 0, "groups that never compact (a follower down)");
 namespace ringkv::storage {
 namespace {
 
-struct Flags {
-  std::string dir;
-  int groups;
-  int live_mb;
-  int entry_bytes;
-  int entries_per_turn;
-  int turns;
-  int segment_mb;
-  int stuck_groups;
-};
-
-Flags ParseFlags(int argc, char** argv) {
-  gflags::SetUsageMessage("log_kv_bench: LogKv::Write latency with a large live Raft log");
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
-  return Flags{FLAGS_dir,   static_cast<int>(FLAGS_groups),
-               static_cast<int>(FLAGS_live_mb), static_cast<int>(FLAGS_entry_bytes),
-               static_cast<int>(FLAGS_entries_per_turn), static_cast<int>(FLAGS_turns),
-               static_cast<int>(FLAGS_segment_mb), static_cast<int>(FLAGS_stuck_groups)};
-}
-
 // The node's real raft CF keys (storage/keys.h), so LogKv's per-group log index is exercised.
 std::string EntryKey(uint64_t group, uint64_t index) {
   return RaftLogKey(GroupId(group), Index(index));
@@ -71,24 +51,24 @@ double CpuSeconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-int Run(const Flags& f) {
-  std::filesystem::remove_all(f.dir);
+int Run() {
+  std::filesystem::remove_all(FLAGS_dir);
   LogKvOptions options;
-  options.dir = f.dir;
-  options.segment_bytes = uint64_t(f.segment_mb) << 20;
+  options.dir = FLAGS_dir;
+  options.segment_bytes = uint64_t(FLAGS_segment_mb) << 20;
   auto opened = LogKv::Open(options);
   if (!opened.ok()) {
     std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
     return 1;
   }
   std::unique_ptr<LogKv> kv = std::move(opened).value();
-  const uint64_t retain = (uint64_t(f.live_mb) << 20) / f.groups / f.entry_bytes;
-  const std::string entry(f.entry_bytes, 'e');
-  std::vector<uint64_t> next(f.groups, 1);
+  const uint64_t retain = (uint64_t(FLAGS_live_mb) << 20) / FLAGS_groups / FLAGS_entry_bytes;
+  const std::string entry(FLAGS_entry_bytes, 'e');
+  std::vector<uint64_t> next(FLAGS_groups, 1);
 
   // Preload: every group holds `retain` entries.
   WriteBatch batch;
-  for (int g = 0; g < f.groups; ++g) {
+  for (int g = 0; g < FLAGS_groups; ++g) {
     for (; next[g] <= retain; ++next[g]) {
       batch.PutRawForTesting(Cf::kRaft, EntryKey(g, next[g]), entry);
       if (batch.ByteSize() < (4 << 20)) continue;
@@ -99,17 +79,17 @@ int Run(const Flags& f) {
   if (!kv->Write({&batch}, true).ok()) return 1;
 
   std::vector<double> lat_ms;
-  lat_ms.reserve(f.turns);
+  lat_ms.reserve(FLAGS_turns);
   const double cpu0 = CpuSeconds();
   const auto wall0 = std::chrono::steady_clock::now();
-  for (int t = 0; t < f.turns; ++t) {
+  for (int t = 0; t < FLAGS_turns; ++t) {
     WriteBatch b;
-    for (int g = 0; g < f.groups; ++g) {
-      for (int e = 0; e < f.entries_per_turn; ++e) {
+    for (int g = 0; g < FLAGS_groups; ++g) {
+      for (int e = 0; e < FLAGS_entries_per_turn; ++e) {
         b.PutRawForTesting(Cf::kRaft, EntryKey(g, next[g]++), entry);
       }
       b.PutRawForTesting(Cf::kRaft, HardStateKey(g), "term 5 vote 1 commit " + std::to_string(t));
-      if (g < f.stuck_groups) continue;
+      if (g < FLAGS_stuck_groups) continue;
       b.DeleteRange(Cf::kRaft, KeyRange{EntryKey(g, 0), EntryKey(g, next[g] - retain)});
     }
     const auto start = std::chrono::steady_clock::now();
@@ -132,11 +112,11 @@ int Run(const Flags& f) {
       "groups=%d stuck=%d live_mb=%d entry_bytes=%d entries_per_turn=%d turns=%d segment_mb=%d\n"
       "write ms: p50 %.2f p99 %.2f p99.9 %.2f max %.1f | cpu/turn %.0f us | wall %.1f s | "
       "file MB at end %.0f\n",
-      f.groups, f.stuck_groups, f.live_mb, f.entry_bytes, f.entries_per_turn, f.turns, f.segment_mb,
-      pct(0.5), pct(0.99), pct(0.999), lat_ms.back(), cpu / f.turns * 1e6, wall,
+      FLAGS_groups, FLAGS_stuck_groups, FLAGS_live_mb, FLAGS_entry_bytes, FLAGS_entries_per_turn, FLAGS_turns, FLAGS_segment_mb,
+      pct(0.5), pct(0.99), pct(0.999), lat_ms.back(), cpu / FLAGS_turns * 1e6, wall,
       static_cast<double>(kv->FileBytes()) / (1 << 20));
   kv.reset();
-  std::filesystem::remove_all(f.dir);
+  std::filesystem::remove_all(FLAGS_dir);
   return 0;
 }
 
@@ -144,5 +124,7 @@ int Run(const Flags& f) {
 }  // namespace ringkv::storage
 
 int main(int argc, char** argv) {
-  return ringkv::storage::Run(ringkv::storage::ParseFlags(argc, argv));
+  gflags::SetUsageMessage("log_kv_bench: LogKv::Write latency with a large live Raft log");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  return ringkv::storage::Run();
 }

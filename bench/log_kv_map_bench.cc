@@ -46,28 +46,6 @@ DEFINE_int32(segment_mb, 4, "segment file size, MiB");
 namespace ringkv::storage {
 namespace {
 
-struct Flags {
-  std::string dir;
-  int groups;
-  int preload;
-  int rounds;
-  int compact;
-  int compact_rounds;
-  int gets;
-  int entry_bytes;
-  int segment_mb;
-};
-
-Flags ParseFlags(int argc, char** argv) {
-  gflags::SetUsageMessage("log_kv_map_bench: LogKv's in-memory map, phase by phase");
-  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
-  return Flags{FLAGS_dir,           static_cast<int>(FLAGS_groups),
-               static_cast<int>(FLAGS_preload), static_cast<int>(FLAGS_rounds),
-               static_cast<int>(FLAGS_compact), static_cast<int>(FLAGS_compact_rounds),
-               static_cast<int>(FLAGS_gets),    static_cast<int>(FLAGS_entry_bytes),
-               static_cast<int>(FLAGS_segment_mb)};
-}
-
 double CpuSeconds() {
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -83,41 +61,41 @@ void Check(const Status& s) {
 
 class Bench {
  public:
-  explicit Bench(const Flags& f) : f_(f), entry_(f.entry_bytes, 'e') {
-    std::filesystem::remove_all(f.dir);
+  Bench() : entry_(FLAGS_entry_bytes, 'e') {
+    std::filesystem::remove_all(FLAGS_dir);
     LogKvOptions options;
-    options.dir = f.dir;
-    options.segment_bytes = uint64_t(f.segment_mb) << 20;
+    options.dir = FLAGS_dir;
+    options.segment_bytes = uint64_t(FLAGS_segment_mb) << 20;
     options.buffer_unsynced_writes = true;
     auto opened = LogKv::Open(options);
     Check(opened.status());
     kv_ = std::move(opened).value();
-    first_.assign(f.groups, 1);
-    next_.assign(f.groups, 1);
+    first_.assign(FLAGS_groups, 1);
+    next_.assign(FLAGS_groups, 1);
   }
   ~Bench() {
     kv_.reset();
-    std::filesystem::remove_all(f_.dir);
+    std::filesystem::remove_all(FLAGS_dir);
   }
 
   void Run() {
-    for (int i = 0; i < f_.preload; ++i) {
-      for (int g = 0; g < f_.groups; ++g) Append(g);
+    for (int i = 0; i < FLAGS_preload; ++i) {
+      for (int g = 0; g < FLAGS_groups; ++g) Append(g);
     }
     Check(kv_->Sync());
-    Phase("append", uint64_t(f_.rounds) * f_.groups, [&] {
-      for (int r = 0; r < f_.rounds; ++r) {
-        for (int g = 0; g < f_.groups; ++g) Append(g);
+    Phase("append", uint64_t(FLAGS_rounds) * FLAGS_groups, [&] {
+      for (int r = 0; r < FLAGS_rounds; ++r) {
+        for (int g = 0; g < FLAGS_groups; ++g) Append(g);
       }
     });
-    Phase("compact", uint64_t(f_.compact_rounds) * f_.groups * f_.compact, [&] {
-      for (int r = 0; r < f_.compact_rounds; ++r) {
-        for (int g = 0; g < f_.groups; ++g) CompactTo(g, first_[g] + f_.compact);
+    Phase("compact", uint64_t(FLAGS_compact_rounds) * FLAGS_groups * FLAGS_compact, [&] {
+      for (int r = 0; r < FLAGS_compact_rounds; ++r) {
+        for (int g = 0; g < FLAGS_groups; ++g) CompactTo(g, first_[g] + FLAGS_compact);
       }
     });
-    Phase("steady", uint64_t(f_.rounds) * f_.groups, [&] {
-      for (int r = 0; r < f_.rounds; ++r) {
-        for (int g = 0; g < f_.groups; ++g) {
+    Phase("steady", uint64_t(FLAGS_rounds) * FLAGS_groups, [&] {
+      for (int r = 0; r < FLAGS_rounds; ++r) {
+        for (int g = 0; g < FLAGS_groups; ++g) {
           Append(g);
           CompactTo(g, first_[g] + 1);
         }
@@ -125,15 +103,15 @@ class Bench {
     });
     std::mt19937_64 rng(1);
     uint64_t found = 0;
-    Phase("get", uint64_t(f_.gets), [&] {
-      for (int i = 0; i < f_.gets; ++i) {
-        const int g = int(rng() % f_.groups);
+    Phase("get", uint64_t(FLAGS_gets), [&] {
+      for (int i = 0; i < FLAGS_gets; ++i) {
+        const int g = int(rng() % FLAGS_groups);
         const uint64_t index = first_[g] + rng() % (next_[g] - first_[g]);
         auto got = kv_->Get(RaftLogKey(GroupId(g + 1), Index(index)));
         found += got.ok() && got->has_value();
       }
     });
-    if (found != uint64_t(f_.gets)) std::fprintf(stderr, "get: only %lu found\n", found);
+    if (found != uint64_t(FLAGS_gets)) std::fprintf(stderr, "get: only %lu found\n", found);
   }
 
  private:
@@ -157,7 +135,6 @@ class Bench {
     first_[g] = index;
   }
 
-  const Flags f_;
   const std::string entry_;
   std::unique_ptr<LogKv> kv_;
   std::vector<uint64_t> first_;  // per group: the first live index
@@ -168,9 +145,10 @@ class Bench {
 }  // namespace ringkv::storage
 
 int main(int argc, char** argv) {
-  const ringkv::storage::Flags f = ringkv::storage::ParseFlags(argc, argv);
-  std::printf("groups=%d preload=%d rounds=%d compact=%d x %d entry_bytes=%d\n", f.groups,
-              f.preload, f.rounds, f.compact, f.compact_rounds, f.entry_bytes);
-  ringkv::storage::Bench(f).Run();
+  gflags::SetUsageMessage("log_kv_map_bench: LogKv\'s in-memory map, phase by phase");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  std::printf("groups=%d preload=%d rounds=%d compact=%d x %d entry_bytes=%d\n", FLAGS_groups,
+              FLAGS_preload, FLAGS_rounds, FLAGS_compact, FLAGS_compact_rounds, FLAGS_entry_bytes);
+  ringkv::storage::Bench().Run();
   return 0;
 }
