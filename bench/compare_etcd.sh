@@ -11,9 +11,11 @@
 #   mix64         50/50 linearizable reads and writes at 64
 #   big64         writes of 64 KiB values at 64 (last: its values would skew the reads)
 # For every round and every RingKV shard count, a fresh etcd cluster and a fresh RingKV cluster
-# run every row, etcd first. CPU per operation = the three servers' utime+stime over kvbench's
-# measured window (kvbench --cpu-pids reads /proc/PID/stat when the warmup ends and when the
-# window closes) divided by the operations counted in it; kvbench's own CPU is reported alike.
+# run every row, etcd first; before each row the script waits until both clusters are idle
+# (under 5% of a core), so neither pays for the other's leftover work. CPU per operation = the
+# three servers' utime+stime over kvbench's measured window (kvbench --cpu-pids reads
+# /proc/PID/stat when the warmup ends and when the window closes) divided by the operations
+# counted in it; kvbench's own CPU is reported alike.
 #
 # Options:
 #   --build-dir DIR   holds src/server/kvd, tools/kvctl/kvctl and tools/kvbench/kvbench built
@@ -158,6 +160,37 @@ wait_until() {
     ((SECONDS < deadline)) || die "$what not ready in $limit s (logs: $RUN)"
     sleep 0.3
   done
+}
+
+# cpu_ticks PID...: the summed utime+stime (clock ticks) of the live PIDs.
+cpu_ticks() {
+  local p sum=0 f
+  for p in "$@"; do
+    f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+    set -- $f
+    sum=$((sum + ${12} + ${13}))
+  done
+  echo "$sum"
+}
+
+# wait_quiet PID...: wait (up to 60 s) until the PIDs together use under 5% of a core over
+# half a second. A system goes on working after its row ends (etcd's followers apply and
+# commit a 64 KiB row's backlog for seconds; RocksDB flushes and compacts), and the next row,
+# on the other system, would pay for it: without this wait, whichever system ran second in a
+# 64 KiB pair lost about a third of its writes. Prints the seconds waited when over 1 s.
+wait_quiet() {
+  local start=$SECONDS hz before after
+  hz=$(getconf CLK_TCK)
+  while ((SECONDS - start < 60)); do
+    before=$(cpu_ticks "$@")
+    sleep 0.5
+    after=$(cpu_ticks "$@")
+    if (((after - before) * 100 < hz * 5 / 2)); then
+      ((SECONDS - start <= 1)) || echo "  (waited $((SECONDS - start)) s for the servers to go quiet)"
+      return 0
+    fi
+  done
+  echo "  (the servers did not go quiet in 60 s; running the row anyway)"
 }
 
 SERVER_PIDS=()  # the three servers of the system under test
@@ -305,9 +338,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
     start_ringkv "$RUN/r$round-s$shards/ringkv" "$shards"
     RINGKV_PIDS=("${SERVER_PIDS[@]}") RINGKV_EPS=$ENDPOINTS
     for row in ${ROWS//,/ }; do
+      wait_quiet "${ETCD_PIDS[@]}" "${RINGKV_PIDS[@]}"
       SERVER_PIDS=("${ETCD_PIDS[@]}") ENDPOINTS=$ETCD_EPS
       [[ $ETCD_MODE == all ]] || ENDPOINTS=$(etcd_leader "$ETCD_EPS")
       run_row etcd etcd "$shards" "$round" "$row"
+      wait_quiet "${ETCD_PIDS[@]}" "${RINGKV_PIDS[@]}"
       SERVER_PIDS=("${RINGKV_PIDS[@]}") ENDPOINTS=$RINGKV_EPS
       run_row ringkv ringkv "$shards" "$round" "$row"
     done
