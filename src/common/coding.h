@@ -10,9 +10,23 @@
 
 namespace ringkv {
 
+// REQUIRES: p points at >= 4 writable bytes.
+inline void EncodeFixed32BE(char* p, uint32_t v) {
+  p[0] = static_cast<char>(v >> 24);
+  p[1] = static_cast<char>(v >> 16);
+  p[2] = static_cast<char>(v >> 8);
+  p[3] = static_cast<char>(v);
+}
+
+// REQUIRES: p points at >= 8 writable bytes.
+inline void EncodeFixed64BE(char* p, uint64_t v) {
+  EncodeFixed32BE(p, static_cast<uint32_t>(v >> 32));
+  EncodeFixed32BE(p + 4, static_cast<uint32_t>(v));
+}
+
 inline void PutFixed32BE(std::string* dst, uint32_t v) {
-  char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                 static_cast<char>(v >> 8), static_cast<char>(v)};
+  char buf[4];
+  EncodeFixed32BE(buf, v);
   dst->append(buf, 4);
 }
 

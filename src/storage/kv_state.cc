@@ -1,5 +1,7 @@
 #include "storage/kv_state.h"
 
+#include <cstring>
+
 #include <xxhash.h>
 
 #include "common/coding.h"
@@ -100,10 +102,17 @@ Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_vi
 
 void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version,
                   uint64_t lease) {
-  // Built straight into the record: one copy of the value, not two.
-  std::string record = RecordBuffer(16 + value.size());
-  AppendVersionedValue(&record, value, version, lease);
-  batch->PutRecord(Cf::kData, DataKey(group_, key), std::move(record));
+  // Built straight into the batch: one copy of the value, not two.
+  const size_t header = lease == 0 ? 8 : 16;
+  batch->PutBuilt(Cf::kData, DataKey(group_, key), header + value.size(), [&](char* dst) {
+    if (lease == 0) {
+      EncodeFixed64BE(dst, version.value());
+    } else {
+      EncodeFixed64BE(dst, version.value() | kLeaseFlag);
+      EncodeFixed64BE(dst + 8, lease);
+    }
+    if (!value.empty()) std::memcpy(dst + header, value.data(), value.size());
+  });
 }
 
 void KvState::Delete(WriteBatch* batch, std::string_view key) {

@@ -12,10 +12,10 @@ void ApplyBatch(const WriteBatch& batch, MemEngine::Tables* tables) {
     MemEngine::Table& t = (*tables)[static_cast<int>(op.cf)];
     switch (op.type) {
       case WriteBatch::OpType::kPut:
-        t.insert_or_assign(op.key, op.value);
+        t.insert_or_assign(std::string(op.key), std::string(op.value));
         break;
       case WriteBatch::OpType::kDelete:
-        t.erase(op.key);
+        if (auto it = t.find(op.key); it != t.end()) t.erase(it);
         break;
       case WriteBatch::OpType::kDeleteRange:
         t.erase(t.lower_bound(op.key), t.lower_bound(op.value));

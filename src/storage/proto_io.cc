@@ -1,5 +1,6 @@
 #include "storage/proto_io.h"
 
+#include <glog/logging.h>
 #include <google/protobuf/message_lite.h>
 
 #include "storage/keys.h"
@@ -28,10 +29,13 @@ Result<bool> ReadProto(const Engine& engine, Cf cf, std::string_view key,
 
 void PutProto(WriteBatch* batch, Cf cf, std::string_view key,
               const google::protobuf::MessageLite& msg) {
-  // Serialized straight into the record: one copy of a Raft entry's command, not two.
-  std::string record = RecordBuffer(msg.ByteSizeLong());
-  msg.AppendToString(&record);
-  batch->PutRecord(cf, key, std::move(record));
+  // Serialized straight into the batch: one copy of a Raft entry's command, not two.
+  const size_t size = msg.ByteSizeLong();
+  batch->PutBuilt(cf, key, size, [&msg, size](char* dst) {
+    uint8_t* end = msg.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(dst));
+    CHECK_EQ(static_cast<size_t>(reinterpret_cast<char*>(end) - dst), size)
+        << "a proto changed while it was serialized";
+  });
 }
 
 }  // namespace ringkv::storage

@@ -14,20 +14,6 @@ std::string EncodeRecord(std::string_view payload) {
   return out;
 }
 
-std::string RecordBuffer(size_t payload_size) {
-  std::string out;
-  out.reserve(kRecordHeaderSize + payload_size);
-  out.append(kRecordHeaderSize, '\0');
-  return out;
-}
-
-void SealRecord(std::string* record) {
-  const uint32_t crc = crc32c::Value(std::string_view(*record).substr(kRecordHeaderSize));
-  std::string header;
-  PutFixed32BE(&header, crc);
-  record->replace(0, kRecordHeaderSize, header);
-}
-
 Result<std::string_view> DecodeRecord(std::string_view key, std::string_view stored) {
   if (stored.size() < kRecordHeaderSize) {
     return Status::Corruption("truncated record at key " + EscapeKey(key));

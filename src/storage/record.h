@@ -18,12 +18,6 @@ constexpr size_t kRecordHeaderSize = 4;
 // Returns the stored form of `payload`.
 std::string EncodeRecord(std::string_view payload);
 
-// A record built in place, which saves EncodeRecord's copy of a payload built first: append
-// the payload to RecordBuffer(size) (a zeroed header with room for `payload_size` bytes), then
-// SealRecord writes the header's checksum.
-std::string RecordBuffer(size_t payload_size);
-void SealRecord(std::string* record);
-
 // Returns the payload of `stored` (a view into it). Corruption, naming `key`, when `stored` is
 // shorter than the header or its checksum does not match.
 Result<std::string_view> DecodeRecord(std::string_view key, std::string_view stored);

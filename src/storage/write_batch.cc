@@ -1,46 +1,87 @@
 #include "storage/write_batch.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <utility>
 
+#include "common/coding.h"
+#include "common/crc32c.h"
 #include "storage/record.h"
 
 namespace ringkv::storage {
 
-void WriteBatch::Add(OpType type, Cf cf, std::string key, std::string value) {
+char* WriteBatch::Reserve(size_t n) {
+  if (n > free_bytes_) {
+    // A value larger than the next block gets a block of its own size; the rest of the last
+    // block is left unused.
+    const size_t size = std::max(n, next_block_);
+    blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
+    free_ = blocks_.back().get();
+    free_bytes_ = size;
+    next_block_ = std::min(next_block_ * 2, kMaxBlock);
+  }
+  char* at = free_;
+  free_ += n;
+  free_bytes_ -= n;
+  return at;
+}
+
+std::string_view WriteBatch::Copy(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  char* at = Reserve(bytes.size());
+  std::memcpy(at, bytes.data(), bytes.size());
+  return {at, bytes.size()};
+}
+
+void WriteBatch::Add(OpType type, Cf cf, std::string_view key, std::string_view value) {
   byte_size_ += key.size() + value.size() + 2;
-  ops_.push_back(Op{type, cf, std::move(key), std::move(value)});
+  ops_.push_back(Op{type, cf, Copy(key), Copy(value)});
+}
+
+char* WriteBatch::AddPut(Cf cf, std::string_view key, size_t payload_size) {
+  const std::string_view k = Copy(key);
+  char* record = Reserve(kRecordHeaderSize + payload_size);
+  byte_size_ += key.size() + kRecordHeaderSize + payload_size + 2;
+  ops_.push_back(Op{OpType::kPut, cf, k, std::string_view(record, kRecordHeaderSize + payload_size)});
+  return record + kRecordHeaderSize;
+}
+
+void WriteBatch::SealPayload(char* payload, size_t payload_size) {
+  EncodeFixed32BE(payload - kRecordHeaderSize,
+                  crc32c::Value(std::string_view(payload, payload_size)));
 }
 
 void WriteBatch::Put(Cf cf, std::string_view key, std::string_view payload) {
-  Add(OpType::kPut, cf, std::string(key), EncodeRecord(payload));
+  PutBuilt(cf, key, payload.size(), [&payload](char* dst) {
+    if (!payload.empty()) std::memcpy(dst, payload.data(), payload.size());
+  });
 }
 
-void WriteBatch::PutRecord(Cf cf, std::string_view key, std::string record) {
-  SealRecord(&record);
-  Add(OpType::kPut, cf, std::string(key), std::move(record));
-}
-
-void WriteBatch::Delete(Cf cf, std::string_view key) {
-  Add(OpType::kDelete, cf, std::string(key), {});
-}
+void WriteBatch::Delete(Cf cf, std::string_view key) { Add(OpType::kDelete, cf, key, {}); }
 
 void WriteBatch::DeleteRange(Cf cf, const KeyRange& range) {
   Add(OpType::kDeleteRange, cf, range.begin, range.end);
 }
 
 void WriteBatch::PutStored(Cf cf, std::string_view key, std::string_view stored) {
-  Add(OpType::kPut, cf, std::string(key), std::string(stored));
+  Add(OpType::kPut, cf, key, stored);
 }
 
+void WriteBatch::AppendOp(const Op& op) { Add(op.type, op.cf, op.key, op.value); }
+
 void WriteBatch::Append(const WriteBatch& other) {
+  ops_.reserve(ops_.size() + other.ops_.size());
   for (const Op& op : other.ops_) AppendOp(op);
 }
 
 void WriteBatch::Clear() {
   ops_.clear();
+  blocks_.clear();
+  free_ = nullptr;
+  free_bytes_ = 0;
+  next_block_ = kFirstBlock;
   byte_size_ = 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +24,13 @@ constexpr int kNumCfs = 3;
 class WriteBatch {
  public:
   enum class OpType : uint8_t { kPut, kDelete, kDeleteRange };
+  // One op. Its key and value are views into the batch's own memory, which never moves while
+  // the batch lives (moving the batch keeps it): valid until the batch is cleared or destroyed.
   struct Op {
     OpType type;
     Cf cf;
-    std::string key;    // kDeleteRange: begin
-    std::string value;  // kPut: the stored form (crc envelope); kDeleteRange: end
+    std::string_view key;    // kDeleteRange: begin
+    std::string_view value;  // kPut: the stored form (crc envelope); kDeleteRange: end
   };
 
   WriteBatch() = default;
@@ -37,9 +40,15 @@ class WriteBatch {
   // Sets `key` to `payload`, wrapped in the crc envelope (record.h). Later ops on the same key
   // in this batch win.
   void Put(Cf cf, std::string_view key, std::string_view payload);
-  // Like Put, for a payload appended to RecordBuffer() (record.h): seals and keeps `record`
-  // without copying the payload again.
-  void PutRecord(Cf cf, std::string_view key, std::string record);
+  // Like Put, for a payload of `payload_size` bytes that `fill(char* dst)` writes straight into
+  // the batch (a serialized proto, a versioned value): the payload is copied once, not built
+  // first and copied again. `fill` must write exactly `payload_size` bytes.
+  template <typename Fill>
+  void PutBuilt(Cf cf, std::string_view key, size_t payload_size, Fill&& fill) {
+    char* payload = AddPut(cf, key, payload_size);
+    fill(payload);
+    SealPayload(payload, payload_size);
+  }
   void Delete(Cf cf, std::string_view key);
   // Deletes every key in [range.begin, range.end). REQUIRES: begin <= end.
   void DeleteRange(Cf cf, const KeyRange& range);
@@ -55,7 +64,7 @@ class WriteBatch {
   // Appends all ops of `other`, in order (used to merge per-group batches).
   void Append(const WriteBatch& other);
   // Appends one op of another batch as it is (splitting a batch by column family).
-  void AppendOp(const Op& op) { Add(op.type, op.cf, op.key, op.value); }
+  void AppendOp(const Op& op);
   void Clear();
 
   size_t Count() const { return ops_.size(); }
@@ -65,10 +74,26 @@ class WriteBatch {
   const std::vector<Op>& ops() const { return ops_; }
 
  private:
-  void Add(OpType type, Cf cf, std::string key, std::string value);
+  // Room for `n` bytes that stays where it is for the batch's life.
+  char* Reserve(size_t n);
+  std::string_view Copy(std::string_view bytes);
+  void Add(OpType type, Cf cf, std::string_view key, std::string_view value);
+  // Adds a put of `key` with room for its record; returns where the payload goes.
+  char* AddPut(Cf cf, std::string_view key, size_t payload_size);
+  // Writes the crc envelope's header in front of `payload`.
+  static void SealPayload(char* payload, size_t payload_size);
 
+  // Keys and values live in blocks that grow as the batch does (so a turn's batch of hundreds
+  // of ops makes a few allocations, not two per op) and never move.
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* free_ = nullptr;  // the unused rest of the last block
+  size_t free_bytes_ = 0;
+  size_t next_block_ = kFirstBlock;
   std::vector<Op> ops_;
   size_t byte_size_ = 0;
+
+  static constexpr size_t kFirstBlock = 1024;
+  static constexpr size_t kMaxBlock = size_t{256} << 10;
 };
 
 // Which of the node engine's two durability domains (split_engine.h) a write touches: the

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <chrono>
@@ -145,14 +146,53 @@ TEST(WriteBatchTest, OverwrittenOpsAreEarlierPointOpsOfAKeyInTheSameCf) {
 TEST(WriteBatchTest, RecordBuiltInPlaceEqualsPut) {
   WriteBatch b;
   b.Put(Cf::kData, "k", "payload");
-  std::string record = RecordBuffer(7);
-  record.append("payload");
-  b.PutRecord(Cf::kData, "k", std::move(record));
+  b.PutBuilt(Cf::kData, "k", 7, [](char* dst) { std::memcpy(dst, "payload", 7); });
   ASSERT_EQ(b.Count(), 2u);
   EXPECT_EQ(b.ops()[0].value, b.ops()[1].value);
   auto payload = DecodeRecord("k", b.ops()[1].value);
   ASSERT_OK(payload);
   EXPECT_EQ(*payload, "payload");
+}
+
+TEST(WriteBatchTest, OpsStayValidAcrossGrowthMovesAndSelfAppend) {
+  // Keys and values live in the batch's blocks: hundreds of ops, a value larger than any
+  // block, a move and an append of the batch to itself must leave every view intact.
+  WriteBatch b;
+  std::vector<std::pair<std::string, std::string>> want;
+  for (int i = 0; i < 500; ++i) {
+    std::string key = "key-" + std::to_string(i);
+    std::string payload(static_cast<size_t>(i % 7 == 0 ? 300000 : i % 97), static_cast<char>('a' + i % 26));
+    b.Put(Cf::kData, key, payload);
+    want.emplace_back(key, payload);
+  }
+  b.Delete(Cf::kMeta, "gone");
+  b.DeleteRange(Cf::kRaft, KeyRange{"a", "z"});
+  WriteBatch moved = std::move(b);
+  moved.Append(moved);  // each op once more, copied from the batch's own blocks
+  ASSERT_EQ(moved.Count(), 2 * (want.size() + 2));
+  for (size_t round = 0; round < 2; ++round) {
+    const size_t base = round * (want.size() + 2);
+    for (size_t i = 0; i < want.size(); ++i) {
+      const WriteBatch::Op& op = moved.ops()[base + i];
+      EXPECT_EQ(op.type, WriteBatch::OpType::kPut);
+      EXPECT_EQ(op.key, want[i].first);
+      auto payload = DecodeRecord(op.key, op.value);
+      ASSERT_OK(payload);
+      EXPECT_EQ(*payload, want[i].second) << "op " << base + i;
+    }
+    EXPECT_EQ(moved.ops()[base + want.size()].key, "gone");
+    EXPECT_EQ(moved.ops()[base + want.size()].value, "");
+    EXPECT_EQ(moved.ops()[base + want.size() + 1].key, "a");
+    EXPECT_EQ(moved.ops()[base + want.size() + 1].value, "z");
+  }
+  const size_t bytes = moved.ByteSize();
+  EXPECT_GT(bytes, 2 * 72 * size_t{300000});
+  moved.Clear();
+  EXPECT_TRUE(moved.Empty());
+  EXPECT_EQ(moved.ByteSize(), 0u);
+  moved.Put(Cf::kData, "again", "v");
+  ASSERT_EQ(moved.Count(), 1u);
+  EXPECT_EQ(*DecodeRecord("again", moved.ops()[0].value), "v");
 }
 
 TEST_P(EngineContractTest, DeleteAndDeleteRange) {
