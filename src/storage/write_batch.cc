@@ -44,7 +44,8 @@ char* WriteBatch::AddPut(Cf cf, std::string_view key, size_t payload_size) {
   const std::string_view k = Copy(key);
   char* record = Reserve(kRecordHeaderSize + payload_size);
   byte_size_ += key.size() + kRecordHeaderSize + payload_size + 2;
-  ops_.push_back(Op{OpType::kPut, cf, k, std::string_view(record, kRecordHeaderSize + payload_size)});
+  const std::string_view value(record, kRecordHeaderSize + payload_size);
+  ops_.push_back(Op{OpType::kPut, cf, k, value});
   return record + kRecordHeaderSize;
 }
 

@@ -161,7 +161,8 @@ TEST(WriteBatchTest, OpsStayValidAcrossGrowthMovesAndSelfAppend) {
   std::vector<std::pair<std::string, std::string>> want;
   for (int i = 0; i < 500; ++i) {
     std::string key = "key-" + std::to_string(i);
-    std::string payload(static_cast<size_t>(i % 7 == 0 ? 300000 : i % 97), static_cast<char>('a' + i % 26));
+    const size_t size = i % 7 == 0 ? 300000 : static_cast<size_t>(i % 97);
+    std::string payload(size, static_cast<char>('a' + i % 26));
     b.Put(Cf::kData, key, payload);
     want.emplace_back(key, payload);
   }
