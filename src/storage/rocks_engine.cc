@@ -19,8 +19,14 @@
 #include "storage/keys.h"
 #include "storage/open_space.h"
 #include "storage/record.h"
+#include "storage/rocks_crc32c.h"
 
 namespace ringkv::storage {
+
+#ifndef RINGKV_ROCKSDB_FAST_CRC32C
+bool RocksCrc32cIsOurs() { return false; }  // rocks_crc32c.cc is not built (see its header)
+#endif
+
 namespace {
 
 constexpr const char* kCfNames[kNumCfs] = {"raft", "data", "meta"};
@@ -223,6 +229,15 @@ Result<std::unique_ptr<RocksEngine>> RocksEngine::Open(const EngineOptions& opti
   if (options.path.empty()) return Status::InvalidArgument("EngineOptions.path is empty");
   // On a full disk RocksDB aborts inside Open (an assertion), so refuse first, with the reason.
   RETURN_IF_ERROR(CheckSpaceToOpen(options));
+  static const bool crc32c_replaced = [] {
+    const bool ours = RocksCrc32cIsOurs();
+    if (!ours) {
+      LOG(WARNING) << "RocksDB computes CRC-32C in software here: its crc32c::Extend was not "
+                      "replaced by ringkv's (storage/rocks_crc32c.h); large values cost more CPU";
+    }
+    return ours;
+  }();
+  (void)crc32c_replaced;
   std::unique_ptr<RocksEngine> engine(new RocksEngine());
   engine->env_ = options.env != nullptr ? options.env : rocksdb::Env::Default();
   const std::string db_dir = options.path + "/db";
