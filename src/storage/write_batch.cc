@@ -77,6 +77,18 @@ void WriteBatch::Append(const WriteBatch& other) {
   for (const Op& op : other.ops_) AppendOp(op);
 }
 
+WriteBatch& WriteBatch::operator=(WriteBatch&& other) noexcept {
+  if (this == &other) return *this;
+  blocks_ = std::move(other.blocks_);
+  ops_ = std::move(other.ops_);
+  free_ = std::exchange(other.free_, nullptr);
+  free_bytes_ = std::exchange(other.free_bytes_, 0);
+  next_block_ = std::exchange(other.next_block_, kFirstBlock);
+  byte_size_ = std::exchange(other.byte_size_, 0);
+  other.Clear();  // moved-from vectors are valid but unspecified: make them empty
+  return *this;
+}
+
 void WriteBatch::Clear() {
   ops_.clear();
   blocks_.clear();

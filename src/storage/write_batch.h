@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/keys.h"
@@ -34,8 +35,11 @@ class WriteBatch {
   };
 
   WriteBatch() = default;
-  WriteBatch(WriteBatch&&) = default;
-  WriteBatch& operator=(WriteBatch&&) = default;
+  // A moved-from batch is empty and owns nothing, as a new one: it may be filled again (a
+  // replica's apply batch is taken, then refilled), and must not keep a pointer into the
+  // blocks it gave away.
+  WriteBatch(WriteBatch&& other) noexcept { *this = std::move(other); }
+  WriteBatch& operator=(WriteBatch&& other) noexcept;
 
   // Sets `key` to `payload`, wrapped in the crc envelope (record.h). Later ops on the same key
   // in this batch win.

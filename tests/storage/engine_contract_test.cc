@@ -186,6 +186,17 @@ TEST(WriteBatchTest, OpsStayValidAcrossGrowthMovesAndSelfAppend) {
     EXPECT_EQ(moved.ops()[base + want.size() + 1].key, "a");
     EXPECT_EQ(moved.ops()[base + want.size() + 1].value, "z");
   }
+  // The moved-from batch is empty and owns nothing: refilled, it allocates blocks of its own
+  // and leaves the other's ops alone (the replica takes its apply batch, then refills it).
+  EXPECT_TRUE(b.Empty());
+  EXPECT_EQ(b.ByteSize(), 0u);
+  const std::string before(moved.ops()[1].value);
+  for (int i = 0; i < 50; ++i) {
+    b.Put(Cf::kData, "refill-" + std::to_string(i), std::string(100, 'r'));
+  }
+  EXPECT_EQ(b.Count(), 50u);
+  EXPECT_EQ(moved.ops()[1].value, before);
+  b = WriteBatch();
   const size_t bytes = moved.ByteSize();
   EXPECT_GT(bytes, 2 * 72 * size_t{300000});
   moved.Clear();
