@@ -17,14 +17,20 @@ namespace {
 
 constexpr uint64_t kLeaseFlag = uint64_t{1} << 63;
 
+// The versioned value's header: the version (with kLeaseFlag when a lease follows) and the
+// lease. Returns its size, 8 or 16; `dst` may be null to ask only that.
+size_t EncodeVersionedHeader(char* dst, Index version, uint64_t lease) {
+  if (dst != nullptr) {
+    EncodeFixed64BE(dst, version.value() | (lease == 0 ? 0 : kLeaseFlag));
+    if (lease != 0) EncodeFixed64BE(dst + 8, lease);
+  }
+  return lease == 0 ? 8 : 16;
+}
+
 void AppendVersionedValue(std::string* out, std::string_view value, Index version,
                           uint64_t lease) {
-  if (lease == 0) {
-    PutFixed64BE(out, version.value());
-  } else {
-    PutFixed64BE(out, version.value() | kLeaseFlag);
-    PutFixed64BE(out, lease);
-  }
+  char header[16];
+  out->append(header, EncodeVersionedHeader(header, version, lease));
   out->append(value);
 }
 
@@ -103,14 +109,9 @@ Result<std::vector<KvPair>> KvState::Scan(std::string_view start, std::string_vi
 void KvState::Put(WriteBatch* batch, std::string_view key, std::string_view value, Index version,
                   uint64_t lease) {
   // Built straight into the batch: one copy of the value, not two.
-  const size_t header = lease == 0 ? 8 : 16;
+  const size_t header = EncodeVersionedHeader(nullptr, version, lease);
   batch->PutBuilt(Cf::kData, DataKey(group_, key), header + value.size(), [&](char* dst) {
-    if (lease == 0) {
-      EncodeFixed64BE(dst, version.value());
-    } else {
-      EncodeFixed64BE(dst, version.value() | kLeaseFlag);
-      EncodeFixed64BE(dst + 8, lease);
-    }
+    EncodeVersionedHeader(dst, version, lease);
     if (!value.empty()) std::memcpy(dst + header, value.data(), value.size());
   });
 }
