@@ -97,6 +97,7 @@ Result<LinearizabilityReport> CheckLinearizability(const History& history, Linea
   for (const auto& [key, indices] : by_key) {
     Work w{NewModel(kind), {}, false};
     for (size_t i : indices) RETURN_IF_ERROR(w.model->Compile(report.pairs, i, &w.ops));
+    w.model->DropNeedless(&w.ops);
     KeyReport kr;
     kr.key = key;
     kr.ops = w.ops.size();

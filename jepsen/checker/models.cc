@@ -14,6 +14,7 @@ class Interner {
     return it->second;
   }
   const std::string& Get(uint32_t id) const { return values_[id]; }
+  size_t size() const { return values_.size(); }
 
  private:
   std::vector<std::string> values_;
@@ -82,6 +83,20 @@ class RegisterModel : public CompilingModel {
     }
     out->push_back(op);
     return Status::OK();
+  }
+
+  // An unknown-outcome write or cas whose new value no read returned and no cas expects: in a
+  // linearization, the op after it cannot be a read or a cas (each needs another value), so it
+  // is a write, which does not look at the state, or nothing. Dropping the op keeps it valid.
+  void DropNeedless(std::vector<SearchOp>* ops) const override {
+    std::vector<bool> observed(values_.size(), false);
+    for (const SearchOp& op : *ops) {
+      if (op.kind == kRead || op.kind == kCas) observed[op.a] = true;
+    }
+    std::erase_if(*ops, [&](const SearchOp& op) {
+      if (op.ret != SearchOp::kNever) return false;
+      return !observed[op.kind == kWrite ? op.a : op.b];
+    });
   }
 
  private:

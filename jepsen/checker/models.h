@@ -8,7 +8,8 @@
 //
 // Which operations enter the search: a :fail never took effect and is dropped; a read whose
 // outcome is unknown (:info, or never completed) or failed observes nothing and is dropped; a
-// mutation with an unknown outcome stays, with no return (it may take effect or not).
+// mutation with an unknown outcome stays, with no return (it may take effect or not), unless the
+// model shows it is never needed (DropNeedless; the register: its new value is never observed).
 //
 // Thread-safety: a model instance belongs to one search.
 #ifndef RINGKV_JEPSEN_CHECKER_MODELS_H_
@@ -36,6 +37,10 @@ class CompilingModel : public Model {
                          std::vector<SearchOp>* out) = 0;
   // Renders a compiled op's arguments, e.g. "read 3", "cas 1->2".
   virtual std::string DescribeOp(const SearchOp& op) const = 0;
+  // Removes, from one key's compiled ops, unknown-outcome ops that a linearization never needs:
+  // any linearization with one stays one without it. Each such op would otherwise double the
+  // configurations an invalid history's search visits. Default: removes nothing.
+  virtual void DropNeedless(std::vector<SearchOp>* ops) const { (void)ops; }
 };
 
 std::unique_ptr<CompilingModel> NewModel(LinearModelKind kind);

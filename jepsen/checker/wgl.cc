@@ -16,11 +16,21 @@ namespace {
 // compressed as the words between `lo` (first word not all ones) and `hi` (last non-zero word):
 // ops are numbered in call order, so long histories keep a narrow window of partly-linearized
 // ops and an entry stays small however long the history is.
+//
+// Subsumption: configuration X = (s, C, U) is pruned when the memo holds Y = (s, C, U') with
+// U' a subset of U. Y can make every move X can (an unknown-outcome op has no return entry, so
+// the extra unlinearized calls in Y's list never block it, and the state is the same), reaching
+// a configuration that again differs only by unknown-outcome ops; so if X can finish, Y can, in
+// as many moves. Y is either a dead end or on the search path, where its other branches cover
+// X's. This cuts some of the configurations that differ only in which crashed ops took effect
+// (up to 2^k for k pending ones); how many depends on the order the search meets them. The
+// models drop most such ops before the search (CompilingModel::DropNeedless).
 class ConfigMemo {
  public:
-  // Returns true when the configuration was not in the memo (and inserts it).
+  // Returns true when no configuration in the memo subsumes this one (and inserts it).
+  // `hash` must not depend on `unknown`.
   bool Insert(uint64_t hash, uint32_t state, int32_t lo, int32_t hi, const uint64_t* completed,
-              const std::vector<uint64_t>& info) {
+              const std::vector<uint64_t>& unknown) {
     size_t window = hi >= lo ? static_cast<size_t>(hi - lo + 1) : 0;
     auto [it, fresh] = heads_.try_emplace(hash, kNone);
     for (uint32_t e = it->second; e != kNone; e = entries_[e].next) {
@@ -28,12 +38,11 @@ class ConfigMemo {
       if (en.state != state || en.lo != lo || en.hi != hi) continue;
       const uint64_t* words = arena_.data() + en.offset;
       if (window > 0 && std::memcmp(words, completed + lo, window * 8) != 0) continue;
-      if (!info.empty() && std::memcmp(words + window, info.data(), info.size() * 8) != 0) continue;
-      return false;
+      if (Subset(words + window, unknown)) return false;
     }
     Entry en{state, lo, hi, it->second, arena_.size()};
     if (window > 0) arena_.insert(arena_.end(), completed + lo, completed + lo + window);
-    arena_.insert(arena_.end(), info.begin(), info.end());
+    arena_.insert(arena_.end(), unknown.begin(), unknown.end());
     it->second = static_cast<uint32_t>(entries_.size());
     entries_.push_back(en);
     return true;
@@ -44,6 +53,13 @@ class ConfigMemo {
   }
 
  private:
+  static bool Subset(const uint64_t* stored, const std::vector<uint64_t>& unknown) {
+    for (size_t w = 0; w < unknown.size(); ++w) {
+      if ((stored[w] & ~unknown[w]) != 0) return false;
+    }
+    return true;
+  }
+
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Entry {
     uint32_t state;
@@ -210,12 +226,12 @@ class Searcher {
   bool Full(int32_t w) const { return cbits_[w] == (w == cwords_ - 1 ? last_mask_ : ~uint64_t{0}); }
 
   void SetBit(int32_t op) {
-    hash_ ^= zobrist_[op];
     int32_t s = slot_[op];
     if (!completed_[op]) {
       ibits_[s / 64] |= uint64_t{1} << (s % 64);
       return;
     }
+    hash_ ^= zobrist_[op];
     int32_t w = s / 64;
     cbits_[w] |= uint64_t{1} << (s % 64);
     if (w == lo_) {
@@ -225,12 +241,12 @@ class Searcher {
   }
 
   void ClearBit(int32_t op) {
-    hash_ ^= zobrist_[op];
     int32_t s = slot_[op];
     if (!completed_[op]) {
       ibits_[s / 64] &= ~(uint64_t{1} << (s % 64));
       return;
     }
+    hash_ ^= zobrist_[op];
     int32_t w = s / 64;
     cbits_[w] &= ~(uint64_t{1} << (s % 64));
     lo_ = std::min(lo_, w);
@@ -294,7 +310,7 @@ class Searcher {
   int32_t cwords_ = 0;
   uint64_t last_mask_ = 0;
   int32_t lo_ = 0, hi_ = -1;
-  uint64_t hash_ = 0;      // Zobrist hash of the linearized set
+  uint64_t hash_ = 0;      // Zobrist hash of the linearized completed ops
   int32_t remaining_ = 0;  // completed ops not yet linearized
 
   ConfigMemo memo_;

@@ -4,7 +4,9 @@
 // tries to linearize a pending call entry at the head of the list (lifting it and its return
 // entry out of the list), and backtracks when it reaches a return entry whose operation has not
 // been linearized. Configurations (set of linearized operations, model state) already explored
-// are memoized, which makes the search polynomial on most real histories.
+// are memoized, which makes the search polynomial on most real histories. A configuration is
+// also pruned when a memoized one has the same state and completed ops linearized and a subset
+// of its unknown-outcome ops: it can do nothing the smaller one cannot (see ConfigMemo).
 //
 // Unknown outcomes: an operation with `ret == kNever` has no return entry. It may be linearized
 // at any point after its call, or never: the search succeeds as soon as every operation with a
