@@ -256,8 +256,13 @@ Status LogKv::ReplaySegment(uint64_t seq, bool last, uint64_t* valid_end) {
       // Only writes after the last sync may be torn; a checkpoint was synced before use, and
       // a segment is synced before the next one is started.
       if (!last || in_checkpoint) return CorruptionAt(path, offset, "bad record");
-      LOG(WARNING) << "raft log: torn tail in " << path << " at offset " << offset << ": dropping "
-                   << data.size() - offset << " bytes of unsynced writes";
+      if (data.find_first_not_of('\0', offset) == std::string::npos) {
+        VLOG(1) << "raft log: " << data.size() - offset << " bytes preallocated after offset "
+                << offset << " in " << path;
+      } else {
+        LOG(WARNING) << "raft log: torn tail in " << path << " at offset " << offset
+                     << ": dropping " << data.size() - offset << " bytes of unsynced writes";
+      }
       RETURN_IF_ERROR(TruncateFile(path, offset));
       break;
     }
@@ -282,6 +287,7 @@ Status LogKv::OpenActive(uint64_t seq, uint64_t size) {
   last_seq_ = seq;
   active_path_ = path;
   active_size_ = size;
+  file_end_ = size;
   file_bytes_.store(older_bytes_ + active_size_);
   return Status::OK();
 }
@@ -393,18 +399,47 @@ void LogKv::Account(size_t key_bytes, const Slot& slot, int64_t sign) {
 }
 
 Status LogKv::FlushPending() {
+  const uint64_t end = active_size_ + pending_.size();
+  if (end > file_end_) Preallocate(end);
   Status s = WriteAt(active_fd_, active_path_, pending_, active_size_);
   if (!s.ok()) {
     // Nothing of a failed write may stay in the file: a later record would follow garbage.
+    file_end_ = active_size_;
     if (::ftruncate(active_fd_, static_cast<off_t>(active_size_)) != 0) {
       s = Status::IOError(std::string(s.message()) +
                           "; truncating it back failed: " + std::strerror(errno));
     }
     return Fail(s);
   }
-  active_size_ += pending_.size();
+  active_size_ = end;
+  file_end_ = std::max(file_end_, end);
   file_bytes_.store(older_bytes_ + active_size_);
   return Status::OK();
+}
+
+void LogKv::Preallocate(uint64_t end) {
+  if (options_.preallocate_bytes == 0) return;
+  const uint64_t target = end + options_.preallocate_bytes;
+  // Zeros written, not fallocate(): appending into unwritten extents still makes fdatasync
+  // update extent metadata. The record itself fills [active_size_, end).
+  static const std::string kZeros(1 << 20, '\0');
+  for (uint64_t at = std::max(file_end_, end); at < target;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros.size(), target - at));
+    const ssize_t w = ::pwrite(active_fd_, kZeros.data(), n, static_cast<off_t>(at));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;  // e.g. a full disk: the record may still fit
+    at += static_cast<uint64_t>(w);
+    file_end_ = at;
+  }
+}
+
+Status LogKv::TruncatePreallocated() {
+  if (file_end_ <= active_size_) return Status::OK();
+  if (::ftruncate(active_fd_, static_cast<off_t>(active_size_)) != 0) {
+    return Fail(ErrnoStatus("truncate", active_path_, errno));
+  }
+  file_end_ = active_size_;
+  return SyncActive();
 }
 
 Status LogKv::WriteAt(int fd, const std::string& path, std::string_view data, uint64_t offset) {

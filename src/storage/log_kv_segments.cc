@@ -56,8 +56,12 @@ Status LogKv::MaintainSegments(size_t write_bytes) {
 }
 
 Status LogKv::Rotate() {
-  // Only the last segment may have a torn tail: the active one is complete before the next.
-  if (active_fd_ >= 0) RETURN_IF_ERROR(SyncLocked());
+  // Only the last segment may have a torn tail or preallocated zeros: the active one is
+  // complete, and exactly as long as its records, before the next.
+  if (active_fd_ >= 0) {
+    RETURN_IF_ERROR(SyncLocked());
+    RETURN_IF_ERROR(TruncatePreallocated());
+  }
   const uint64_t seq = last_seq_ + 1;
   const std::string path = SegmentPath(seq);
   // Created under a temp name: a crash never leaves a last segment without a header.
@@ -89,6 +93,7 @@ Status LogKv::Rotate() {
   last_seq_ = seq;
   active_path_ = path;
   active_size_ = header.size();
+  file_end_ = active_size_;
   segments_.try_emplace(seq);
   file_bytes_.store(older_bytes_ + active_size_);
   VLOG(1) << "raft log: new segment " << path << " (" << segments_.size() << " segments, "

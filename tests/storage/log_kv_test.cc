@@ -388,9 +388,10 @@ TEST_F(LogKvTest, TornTailIsTruncatedAndEarlierRecordsSurvive) {
   ASSERT_OK(Put("b", "2"));
   const uint64_t good = kv_->FileBytes();
   ASSERT_OK(Put("c", std::string(1000, '3')));
+  const uint64_t end = kv_->FileBytes();  // the file goes on with preallocated zeros
   kv_.reset();
   const std::string seg = SegmentFiles().back();
-  fs::resize_file(seg, fs::file_size(seg) - 10);  // mid-record
+  fs::resize_file(seg, end - 10);  // mid-record
   Open();
   EXPECT_EQ(Dump(), (std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}}));
   EXPECT_EQ(fs::file_size(seg), good);
@@ -407,6 +408,56 @@ TEST_F(LogKvTest, TornTailIsTruncatedAndEarlierRecordsSurvive) {
   Open();
   EXPECT_EQ(Dump(), (std::map<std::string, std::string>{{"a", "1"}, {"b", "2"}, {"d", "4"}}));
   EXPECT_EQ(fs::file_size(seg), good2);
+}
+
+TEST_F(LogKvTest, PreallocatedZerosAreNotATornTailAndOnlyTheLastSegmentHasThem) {
+  options_.segment_bytes = 4096;
+  options_.preallocate_bytes = 8192;
+  Open();
+  std::map<std::string, std::string> model;
+  for (int i = 0; i < 40; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    model[key] = std::string(100 + i, static_cast<char>('a' + i % 26));
+    ASSERT_OK(Put(key, model[key]));
+  }
+  const std::vector<std::string> segs = SegmentFiles();
+  ASSERT_GT(segs.size(), 1u);
+  const uint64_t end = kv_->FileBytes();
+  // The active segment runs past its records; older ones end at their last record.
+  EXPECT_GT(DiskBytes(), end);
+  uint64_t older = 0;
+  for (size_t i = 0; i + 1 < segs.size(); ++i) older += fs::file_size(segs[i]);
+  EXPECT_GT(fs::file_size(segs.back()), end - older);
+  // kill -9: the zeros after the last record are free space, not damage.
+  kv_->AbandonForTesting();
+  Open();
+  EXPECT_EQ(Dump(), model);
+  EXPECT_EQ(kv_->FileBytes(), end);
+  EXPECT_EQ(DiskBytes(), end);  // cut at open; the next append preallocates again
+  ASSERT_OK(Put("k0", "after"));
+  model["k0"] = "after";
+  EXPECT_GT(DiskBytes(), kv_->FileBytes());
+
+  // A record torn inside the preallocated space (its last bytes still zeros) is dropped.
+  const uint64_t good = kv_->FileBytes();
+  ASSERT_OK(Put("torn", std::string(50, 't')));
+  const uint64_t torn_end = kv_->FileBytes();
+  kv_->AbandonForTesting();
+  {
+    std::fstream f(segs.back(), std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(torn_end - older - 10));
+    f << std::string(10, '\0');
+  }
+  Open();
+  EXPECT_EQ(Dump(), model);
+  EXPECT_EQ(kv_->FileBytes(), good);
+
+  // Off: the file is exactly its records.
+  kv_.reset();
+  options_.preallocate_bytes = 0;
+  Open();
+  ASSERT_OK(Put("k1", "x"));
+  EXPECT_EQ(DiskBytes(), kv_->FileBytes());
 }
 
 void FlipByte(const std::string& path, uint64_t offset) {
@@ -453,10 +504,11 @@ std::string PutsRecord(const std::map<std::string, std::string>& puts) {
 TEST_F(LogKvTest, BadRecordBeforeTheLastSegmentIsCorruption) {
   ASSERT_OK(Put("a", "1"));
   ASSERT_OK(Put("b", "2"));
+  const uint64_t end = kv_->FileBytes();
   kv_.reset();
   ASSERT_EQ(SegmentFiles().size(), 1u);
   const std::string seg = SegmentFiles().back();
-  FlipByte(seg, fs::file_size(seg) - 1);  // in the last record
+  FlipByte(seg, end - 1);  // in the last record
   // A later (non-checkpoint) segment makes seg's bad record synced data, not a torn tail.
   {
     std::ofstream out(options_.dir + "/0000000000000002.log", std::ios::binary);
