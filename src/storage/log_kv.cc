@@ -421,7 +421,8 @@ void LogKv::Preallocate(uint64_t end) {
   if (options_.preallocate_bytes == 0) return;
   const uint64_t target = end + options_.preallocate_bytes;
   // Zeros written, not fallocate(): appending into unwritten extents still makes fdatasync
-  // update extent metadata. The record itself fills [active_size_, end).
+  // update extent metadata. The record itself fills [active_size_, end). Plain pwrite, not
+  // WriteAt: the test hooks fail the record's write, which this must not absorb.
   static const std::string kZeros(1 << 20, '\0');
   for (uint64_t at = std::max(file_end_, end); at < target;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeros.size(), target - at));
