@@ -149,6 +149,9 @@ void Raft::Send(raftpb::Message m) {
     // heartbeat just taught us, so it reports the last one persisted.
     m.set_commit((t == raftpb::MSG_APP_RESP ? raft_log_.committed() : durable_commit_).value());
   }
+  if (woken_by_step_ && (t == raftpb::MSG_APP_RESP || t == raftpb::MSG_HEARTBEAT_RESP)) {
+    m.set_woke(true);
+  }
   bool after_persist = t == raftpb::MSG_APP_RESP || t == raftpb::MSG_VOTE_RESP ||
                        t == raftpb::MSG_PRE_VOTE_RESP;
   if (t == raftpb::MSG_VOTE_RESP && m.to() != id_.value() &&
@@ -169,7 +172,14 @@ Status Raft::Step(raftpb::Message m) {
   if (quiesced_ && !(m.type() == raftpb::MSG_HEARTBEAT && m.quiesce()) &&
       m.type() != raftpb::MSG_UNREACHABLE && !IsNoNewsForQuiescedLeader(m)) {
     Unquiesce();
+    // Its answers say so (Message.woke): the leader may be asleep, and would take a plain
+    // acknowledgement as no news.
+    woken_by_step_ = state_ != StateRole::kLeader;
   }
+  struct ClearWoken {
+    bool* woken;
+    ~ClearWoken() { *woken = false; }
+  } clear_woken{&woken_by_step_};
   Term mterm(m.term());
   if (IsVoteMsg(m.type())) MaybeLearnCommit(m);
   if (mterm.value() == 0) {

@@ -248,6 +248,8 @@ class Raft {
   const int quiesce_after_ticks_;
   // Quiescence state: asleep, and the leader's count of consecutive idle ticks.
   bool quiesced_ = false;
+  // The message being stepped woke this follower (or candidate): answers carry Message.woke.
+  bool woken_by_step_ = false;
   int idle_ticks_ = 0;
   std::function<bool(NodeId)> peer_live_;
   // Uniform in [election_timeout_, 2 * election_timeout_), redrawn on every Reset.

@@ -237,6 +237,60 @@ TEST(QuiesceTest, StaleQuiesceHeartbeatDoesNotPutAnUpToDateFollowerToSleep) {
   EXPECT_FALSE(net->node(2).quiesced());
 }
 
+// The tick that puts the leader to sleep sends only quiesce heartbeats: a plain heartbeat of the
+// same tick (this cluster heartbeats every tick) would leave beside them, and on a network that
+// reorders could arrive after one and wake the follower it had put to sleep.
+TEST(QuiesceTest, TheQuiescingTickSendsNoPlainHeartbeat) {
+  Detector d;
+  auto net = QuiescingCluster(&d);
+  net->TickAll(5);
+  ASSERT_FALSE(net->node(1).quiesced());
+  net->node(1).Tick();
+  ASSERT_TRUE(net->node(1).quiesced());
+  int quiesce_beats = 0;
+  for (const raftpb::Message& m : net->node(1).TakeMessages()) {
+    if (m.type() != raftpb::MSG_HEARTBEAT) continue;
+    EXPECT_TRUE(m.quiesce()) << "a plain heartbeat to " << m.to() << " beside the quiesce heartbeats";
+    quiesce_beats += m.quiesce() ? 1 : 0;
+  }
+  EXPECT_EQ(quiesce_beats, 2);
+}
+
+// A follower that a late message woke after it fell asleep says so in its answer
+// (Message.woke), and the sleeping leader wakes on it rather than taking it as a plain
+// acknowledgement: else the follower, awake under a silent leader, would campaign. The group
+// then sleeps again.
+TEST(QuiesceTest, AFollowerWokenByALateHeartbeatWakesTheSleepingLeader) {
+  Detector d;
+  auto net = QuiescingCluster(&d);
+  net->TickAll(7);
+  ASSERT_TRUE(AllQuiesced(*net));
+  raftpb::Message late;  // a plain heartbeat sent before the quiesce heartbeat, delivered after
+  late.set_type(raftpb::MSG_HEARTBEAT);
+  late.set_from(1);
+  late.set_to(2);
+  late.set_term(net->node(1).term().value());
+  late.set_commit(net->node(2).LastIndexForTesting().value());
+  ASSERT_OK(net->node(2).Step(late));
+  EXPECT_FALSE(net->node(2).quiesced());
+  std::vector<raftpb::Message> answers = net->node(2).TakeMessages();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].type(), raftpb::MSG_HEARTBEAT_RESP);
+  EXPECT_TRUE(answers[0].woke());
+  ASSERT_OK(net->node(1).Step(answers[0]));
+  EXPECT_FALSE(net->node(1).quiesced()) << "the leader slept on with an awake follower";
+  net->Stabilize();
+  net->TickAll(8);
+  EXPECT_TRUE(AllQuiesced(*net));
+  // An answer of a follower that was awake anyway carries no such mark.
+  raftpb::Message beat = late;
+  ASSERT_OK(net->node(1).Propose("y=1").status());
+  net->Stabilize();
+  beat.set_commit(net->node(2).LastIndexForTesting().value());
+  ASSERT_OK(net->node(2).Step(beat));
+  for (const raftpb::Message& m : net->node(2).TakeMessages()) EXPECT_FALSE(m.woke());
+}
+
 // A sleeping leader sends no driver heartbeats (they would wake its followers).
 TEST(QuiesceTest, SleepingLeaderIgnoresTheDriversHeartbeat) {
   Detector d;
