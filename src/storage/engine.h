@@ -57,6 +57,7 @@
 
 #include "common/result.h"
 #include "common/status.h"
+#include "common/status_macros.h"
 #include "storage/keys.h"
 #include "storage/write_batch.h"
 
@@ -193,6 +194,15 @@ class Engine {
   // write's ticket: it is durable once DurableTicket() >= the ticket (see the persistence
   // contract above). REQUIRES: data CF ops only (InvalidArgument otherwise). Errors as Write.
   virtual Result<uint64_t> WriteUnlogged(const std::vector<const WriteBatch*>& batches) = 0;
+  // Like WriteUnlogged, but never waits: nullopt, with nothing written, where WriteUnlogged
+  // would wait (for another writer, or for a write stall while RocksDB flushes). The store
+  // makes small apply writes on its loop thread with it (store/turn_pipeline.cc). The default
+  // is WriteUnlogged, for engines that never wait.
+  virtual Result<std::optional<uint64_t>> TryWriteUnlogged(
+      const std::vector<const WriteBatch*>& batches) {
+    ASSIGN_OR_RETURN(uint64_t ticket, WriteUnlogged(batches));
+    return std::optional<uint64_t>(ticket);
+  }
   // The newest ticket a completed flush made durable (monotonic). After Open, every write the
   // engine holds is durable, and so is every ticket it had issued.
   virtual uint64_t DurableTicket() const = 0;

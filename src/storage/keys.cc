@@ -1,5 +1,7 @@
 #include "storage/keys.h"
 
+#include <algorithm>
+
 #include "common/coding.h"
 
 namespace ringkv::storage {
@@ -196,6 +198,24 @@ std::optional<HistoryKeyParts> DecodeHistoryKey(GroupId group, std::string_view 
 }
 
 std::string HistoryStateKey(GroupId group) { return GroupTagKey(group, kHistoryStateTag); }
+
+std::optional<size_t> OrderedInsertPrefixSize(std::string_view key) {
+  constexpr size_t kTagEnd = kGroupPrefixSize + 1;
+  if (key.size() < kTagEnd) return std::nullopt;
+  switch (key[kGroupPrefixSize]) {
+    case kHistoryTag:
+      return kTagEnd;  // [group][tag]: every event of the group, in index order
+    case kSessionTag:
+      // The table record alone; a session's record and its responses under [group][tag][client].
+      return std::min(key.size(), kTagEnd + 8);
+    case kApplyStateTag:
+    case kHistoryStateTag:
+    case kConfStateTag:
+      return key.size();
+    default:
+      return std::nullopt;
+  }
+}
 
 std::optional<DataKeyParts> DecodeDataKey(std::string_view key) {
   if (key.size() < kGroupPrefixSize + 1 || key[kGroupPrefixSize] != kUserDataTag) {

@@ -108,6 +108,13 @@ struct DataKeyParts {
   GroupId group;
   std::string_view user_key;  // points into the decoded key
 };
+// The prefix of a data CF key under which its inserts come in key order, for RocksDB's
+// memtable insert hints (rocks_engine.cc): a group's history events (index order), one client's
+// session record and its kept responses, and each single-record key (apply state, session
+// table, history state, conf state), which is rewritten in place. nullopt for keys written in
+// no order: user data, leases and their attach records.
+std::optional<size_t> OrderedInsertPrefixSize(std::string_view data_cf_key);
+
 // Inverse of DataKey; nullopt when `key` is not a user data key.
 std::optional<DataKeyParts> DecodeDataKey(std::string_view key);
 // Inverse of SessionTableKey / SessionKey / SessionResponseKey; nullopt when `key` is none of

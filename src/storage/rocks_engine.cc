@@ -120,6 +120,23 @@ class UserDataKeys final : public rocksdb::SliceTransform {
   }
 };
 
+// Where the data CF's inserts find their place in the memtable's skip list: every write puts a
+// history event and a session record beside the group's previous ones (keys.h,
+// OrderedInsertPrefixSize), so RocksDB keeps the last insert position per prefix and starts
+// there instead of searching the whole skip list from its top. The user-data record has no
+// such neighbour and is searched for as before. (The skip-list search was 13% of the servers'
+// CPU per write at 32 shards, docs/benchmarks.md §10n.)
+class OrderedInsertPrefixes final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "ringkv.OrderedInsertPrefixes"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), *OrderedInsertPrefixSize(key.ToStringView()));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return OrderedInsertPrefixSize(key.ToStringView()).has_value();
+  }
+};
+
 rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const EngineOptions& o,
                                            const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions c;
@@ -139,6 +156,7 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const EngineOptions& o,
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       c.prefix_extractor = std::make_shared<UserDataKeys>();
       c.memtable_prefix_bloom_size_ratio = 0.02;
+      c.memtable_insert_with_hint_prefix_extractor = std::make_shared<OrderedInsertPrefixes>();
       if (o.data_blob_min_bytes > 0) {
         // Large values (and their change-history copies) leave the LSM at flush: with 64 KiB
         // values, 1.30-1.33x the writes at 0.83-0.87x the CPU (docs/benchmarks.md §10h).
@@ -299,6 +317,17 @@ Status RocksEngine::WriteAll(const std::vector<const WriteBatch*>& batches, bool
 }
 
 Result<uint64_t> RocksEngine::WriteUnlogged(const std::vector<const WriteBatch*>& batches) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> ticket, WriteUnloggedWith(batches, /*no_wait=*/false));
+  return *ticket;
+}
+
+Result<std::optional<uint64_t>> RocksEngine::TryWriteUnlogged(
+    const std::vector<const WriteBatch*>& batches) {
+  return WriteUnloggedWith(batches, /*no_wait=*/true);
+}
+
+Result<std::optional<uint64_t>> RocksEngine::WriteUnloggedWith(
+    const std::vector<const WriteBatch*>& batches, bool no_wait) {
   for (const WriteBatch* b : batches) {
     for (const WriteBatch::Op& op : b->ops()) {
       if (op.cf != Cf::kData) return Status::InvalidArgument("an unlogged write outside the data CF");
@@ -306,10 +335,16 @@ Result<uint64_t> RocksEngine::WriteUnlogged(const std::vector<const WriteBatch*>
   }
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
-  RETURN_IF_ERROR(WriteBatches(batches, wo));
+  // A write that would be delayed or stopped fails at once with Incomplete, before any of it
+  // is inserted (RocksDB's WriteOptions::no_slowdown).
+  wo.no_slowdown = no_wait;
+  rocksdb::Status rs;
+  Status s = WriteBatches(batches, wo, &rs);
+  if (no_wait && rs.IsIncomplete()) return std::optional<uint64_t>();
+  RETURN_IF_ERROR(s);
   // An upper bound of the write's last sequence number (a concurrent write may have followed
   // it): the ticket is then durable a little later than it could be, never earlier.
-  return db_->GetLatestSequenceNumber();
+  return std::optional<uint64_t>(db_->GetLatestSequenceNumber());
 }
 
 uint64_t RocksEngine::DurableTicket() const { return durable_seq_->load(); }
@@ -341,7 +376,7 @@ Status RocksEngine::FlushUnlogged(bool wait) {
 }
 
 Status RocksEngine::WriteBatches(const std::vector<const WriteBatch*>& batches,
-                                 const rocksdb::WriteOptions& wo) {
+                                 const rocksdb::WriteOptions& wo, rocksdb::Status* rocks_status) {
   size_t bytes = 64;
   for (const WriteBatch* b : batches) bytes += b->ByteSize();
   rocksdb::WriteBatch wb(bytes);
@@ -366,7 +401,9 @@ Status RocksEngine::WriteBatches(const std::vector<const WriteBatch*>& batches,
       RETURN_IF_ERROR(FromRocks(s));
     }
   }
-  return FromRocks(db_->Write(wo, &wb));
+  rocksdb::Status written = db_->Write(wo, &wb);
+  if (rocks_status != nullptr) *rocks_status = written;
+  return FromRocks(written);
 }
 
 uint64_t RocksEngine::ApproximateBytes(Cf cf, const KeyRange& range) const {

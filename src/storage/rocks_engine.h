@@ -16,6 +16,7 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 struct Options;
+class Status;
 struct WriteOptions;
 }  // namespace rocksdb
 
@@ -32,6 +33,9 @@ class RocksEngine final : public Engine {
   // Tickets are RocksDB sequence numbers: the latest after the write, and the largest a
   // completed flush of the data CF held (an EventListener).
   Result<uint64_t> WriteUnlogged(const std::vector<const WriteBatch*>& batches) override;
+  // RocksDB's no_slowdown: a write that would stall returns nullopt (Incomplete) unwritten.
+  Result<std::optional<uint64_t>> TryWriteUnlogged(
+      const std::vector<const WriteBatch*>& batches) override;
   uint64_t DurableTicket() const override;
   Status FlushUnlogged(bool wait) override;
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key,
@@ -74,7 +78,11 @@ class RocksEngine final : public Engine {
   std::shared_ptr<std::atomic<uint64_t>> durable_seq_ = std::make_shared<std::atomic<uint64_t>>(0);
   std::atomic<uint64_t> requested_seq_{0};
   // Converts `batches` into one RocksDB write and writes it with `wo`.
-  Status WriteBatches(const std::vector<const WriteBatch*>& batches, const rocksdb::WriteOptions& wo);
+  // `rocks_status`, when given, receives RocksDB's own status of the write.
+  Status WriteBatches(const std::vector<const WriteBatch*>& batches, const rocksdb::WriteOptions& wo,
+                      rocksdb::Status* rocks_status = nullptr);
+  Result<std::optional<uint64_t>> WriteUnloggedWith(const std::vector<const WriteBatch*>& batches,
+                                                    bool no_wait);
 };
 
 }  // namespace ringkv::storage

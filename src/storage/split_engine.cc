@@ -198,6 +198,13 @@ Result<uint64_t> SplitEngine::WriteUnlogged(const std::vector<const WriteBatch*>
   return rocks_->WriteUnlogged(batches);
 }
 
+Result<std::optional<uint64_t>> SplitEngine::TryWriteUnlogged(
+    const std::vector<const WriteBatch*>& batches) {
+  std::unique_lock lock(write_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return std::optional<uint64_t>();
+  return rocks_->TryWriteUnlogged(batches);
+}
+
 uint64_t SplitEngine::DurableTicket() const { return rocks_->DurableTicket(); }
 
 Status SplitEngine::FlushUnlogged(bool wait) { return rocks_->FlushUnlogged(wait); }

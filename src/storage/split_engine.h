@@ -63,6 +63,9 @@ class SplitEngine final : public Engine {
   Status WriteAll(const std::vector<const WriteBatch*>& batches, bool sync) override;
   // RocksDB's (the data CF): the log is not involved.
   Result<uint64_t> WriteUnlogged(const std::vector<const WriteBatch*>& batches) override;
+  // nullopt also while another write holds the write lock.
+  Result<std::optional<uint64_t>> TryWriteUnlogged(
+      const std::vector<const WriteBatch*>& batches) override;
   uint64_t DurableTicket() const override;
   Status FlushUnlogged(bool wait) override;
   Result<std::optional<std::string>> Get(Cf cf, std::string_view key,

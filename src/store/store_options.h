@@ -51,6 +51,10 @@ struct StoreOptions {
   // takes longer is logged as a WARNING. Defaults: 1 s and 100 ms (etcd's).
   std::chrono::milliseconds slow_sync{1000};
   std::chrono::milliseconds slow_apply{100};
+  // A turn's apply write of at most this many bytes is made on the loop thread, unless the
+  // engine would have to wait for it; larger ones on the storage worker (turn_pipeline.h).
+  // 0: always on the worker. Default: 64 KiB.
+  size_t apply_on_loop_max_bytes = size_t{64} << 10;
   // Snapshots this node sends (chunk size). Default: 1 MiB chunks.
   storage::SnapshotOptions snapshot;
   // The Raft logs of all replicas on this node together (store/log_budget.h); 0 = no node

@@ -172,7 +172,31 @@ void TurnPipeline::Execute(TurnOutput out) {
     OnBatchWritten(ringkv::Status::OK());
     return;
   }
+  if (!out.sync) {
+    const storage::WriteDomains d = storage::DomainsOf({out.log_batch.get()});
+    if (d.log && !d.rest && !d.log_deletes) {
+      WriteLogOnLoop(std::move(out.log_batch));
+      return;
+    }
+  }
   PostLogWrite(std::move(out.log_batch), out.sync, in_flight_.size(), /*resume_first=*/false);
+}
+
+void TurnPipeline::WriteLogOnLoop(std::shared_ptr<storage::WriteBatch> batch) {
+  // A turn that needs no sync (hard states whose commit index alone moved: a leader learning
+  // that its entries are replicated) writes a few records into the page cache: here, on the
+  // loop, instead of a trip to the storage worker and back, which at one write in flight is a
+  // sizeable part of its latency (two thread wake-ups). Only a log-only write without deletes
+  // qualifies: anything else may sync RocksDB first (split_engine.h).
+  const auto start = clock_.Now();
+  ringkv::Status s = engine_->Write(*batch, /*sync=*/false);
+  if (s.code() == StatusCode::kResourceExhausted) {
+    OnLogWriteFull(std::move(batch), /*sync=*/false, in_flight_.size(), s);
+    return;
+  }
+  const std::chrono::duration<double> took = clock_.Now() - start;
+  ObserveLogWrite(took.count(), in_flight_.size(), batch->ByteSize(), /*synced=*/false);
+  OnBatchWritten(s);
 }
 
 void TurnPipeline::PostLogWrite(std::shared_ptr<storage::WriteBatch> batch, bool sync,
@@ -249,6 +273,7 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
     FinishTurn();
     return;
   }
+  if (WriteApplyOnLoop(*jobs)) return;
   storage_worker_.Post([this, jobs] {
     std::vector<const storage::WriteBatch*> batches;
     batches.reserve(jobs->size());
@@ -262,6 +287,28 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
     }
     loop_.Post([this, jobs] { OnApplyWritten(*jobs); });
   });
+}
+
+bool TurnPipeline::WriteApplyOnLoop(std::vector<ApplyWriteJob>& jobs) {
+  // A small apply write (a few commands: light load) costs the loop a few microseconds of
+  // memtable inserts, and spares the turn a trip to the storage worker and back, which is two
+  // thread wake-ups (about 100 us on this project's 2-core machine at one write in flight,
+  // docs/benchmarks.md §10n). Large ones stay off the loop, and so does any write that would
+  // wait (for a write stall, or another writer): TryWriteUnlogged leaves those unwritten.
+  size_t bytes = 0;
+  for (const ApplyWriteJob& j : jobs) bytes += j.batch.ByteSize();
+  if (bytes > options_.apply_on_loop_max_bytes) return false;
+  std::vector<const storage::WriteBatch*> batches;
+  batches.reserve(jobs.size());
+  for (const ApplyWriteJob& j : jobs) batches.push_back(&j.batch);
+  Result<std::optional<uint64_t>> written = engine_->TryWriteUnlogged(batches);
+  if (written.ok() && !written->has_value()) return false;  // it would wait: the worker's
+  for (ApplyWriteJob& j : jobs) {
+    j.written = written.status();
+    if (written.ok()) j.ticket = **written;
+  }
+  OnApplyWritten(jobs);
+  return true;
 }
 
 void TurnPipeline::OnApplyWritten(std::vector<ApplyWriteJob>& jobs) {

@@ -80,11 +80,17 @@ class TurnPipeline {
     uint64_t ticket = 0;
   };
   void OnApplyWritten(std::vector<ApplyWriteJob>& jobs);
+  // Writes a turn's apply batches on the loop when they are small and the engine need not
+  // wait, then ends the turn (OnApplyWritten): true. False: nothing written, the caller posts
+  // them to the storage worker.
+  bool WriteApplyOnLoop(std::vector<ApplyWriteJob>& jobs);
   // The end of a turn: its log and apply writes are on disk.
   void FinishTurn();
   // The turn's group-commit write, on the storage worker; `resume_first` after a full disk.
   void PostLogWrite(std::shared_ptr<storage::WriteBatch> batch, bool sync, size_t groups,
                     bool resume_first);
+  // A turn's log write that needs no sync and touches only the log, made on the loop itself.
+  void WriteLogOnLoop(std::shared_ptr<storage::WriteBatch> batch);
   // The log write found the disk full: retried after a pause, the turn left open (see the .cc).
   void OnLogWriteFull(std::shared_ptr<storage::WriteBatch> batch, bool sync, size_t groups,
                       const ringkv::Status& s);

@@ -209,6 +209,10 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
   // Lease reads in one seed of four (kvd's default is off), dice of their own.
   Random lease_rng(seed * 0x2545F4914F6CDD1Dull + 19);
   o.lease_reads = lease_rng.Uniform(4) == 0;
+  // Small apply writes on the loop in three seeds of four (kvd's default), all on the storage
+  // worker in the rest, dice of their own.
+  Random apply_rng(seed * 0x9E3779B97F4A7C15ull + 29);
+  if (apply_rng.Uniform(4) == 0) o.apply_on_loop_max_bytes = 0;
   // Apply writes skip the WAL and wait in the memtable for a flush: a node's engine flushes
   // after 2, 16 or 128 KiB of them (dice of their own), so crashes lose up to that much
   // applied state, which the log must still hold to replay. The log is compacted only up to
@@ -227,7 +231,8 @@ SeedResult RunNodeSimSeed(uint64_t seed, bool keep_trace, std::string_view bug) 
          << (snapshots ? ", snapshots with crash points" : "")
          << (o.quiesce ? ", quiesce" : "")
          << (o.coalesced_heartbeats ? ", coalesced heartbeats" : "")
-         << (o.lease_reads ? ", lease reads" : "");
+         << (o.lease_reads ? ", lease reads" : "")
+         << (o.apply_on_loop_max_bytes == 0 ? ", apply writes off the loop" : "");
 
   auto fail = [&](const std::string& what) {
     result.violations = 1;

@@ -363,6 +363,34 @@ TEST_P(EngineContractTest, AnUnloggedWriteOutsideTheDataCfIsRefused) {
   }
 }
 
+// TryWriteUnlogged (the store's apply write on its loop): when nothing makes it wait, the same
+// write as WriteUnlogged, with a ticket in the same sequence; refused the same way.
+TEST_P(EngineContractTest, TryWriteUnloggedWritesLikeWriteUnloggedWhenNothingWaits) {
+  WriteBatch a;
+  a.Put(Cf::kData, "a", "1");
+  Result<uint64_t> first = engine_->WriteUnlogged({&a});
+  ASSERT_OK(first.status());
+  WriteBatch b;
+  b.Put(Cf::kData, "b", "2");
+  b.Delete(Cf::kData, "a");
+  Result<std::optional<uint64_t>> second = engine_->TryWriteUnlogged({&a, &b});
+  ASSERT_OK(second.status());
+  ASSERT_TRUE(second->has_value()) << "an idle engine had to wait";
+  EXPECT_GT(**second, *first);
+  EXPECT_EQ(MustGet(Cf::kData, "a"), "<absent>");
+  EXPECT_EQ(MustGet(Cf::kData, "b"), "2");
+  EXPECT_LT(engine_->DurableTicket(), **second);
+  ASSERT_OK(engine_->FlushUnlogged(/*wait=*/true));
+  EXPECT_GE(engine_->DurableTicket(), **second);
+
+  WriteBatch bad;
+  bad.Put(Cf::kData, "ok", "1");
+  bad.Put(Cf::kMeta, "k", "v");
+  Result<std::optional<uint64_t>> refused = engine_->TryWriteUnlogged({&bad});
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(MustGet(Cf::kData, "ok"), "<absent>");
+}
+
 INSTANTIATE_TEST_SUITE_P(BothEngines, EngineContractTest,
                          ::testing::Values(Impl::kRocks, Impl::kMem),
                          [](const ::testing::TestParamInfo<Impl>& p) {

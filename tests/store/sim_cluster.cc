@@ -110,6 +110,7 @@ StoreOptions SimCluster::NodeOptions(NodeId id) const {
   o.replica.quiesce = options_.quiesce;
   o.replica.coalesced_heartbeats = options_.coalesced_heartbeats;
   o.replica.lease_reads = options_.lease_reads;
+  o.apply_on_loop_max_bytes = options_.apply_on_loop_max_bytes;
   if (options_.compact_threshold > 0) o.replica.compact_threshold = options_.compact_threshold;
   if (options_.compact_keep > 0) o.replica.compact_keep = options_.compact_keep;
   o.replica.observer = invariants_.get();

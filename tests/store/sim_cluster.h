@@ -63,6 +63,9 @@ class SimCluster {
     bool coalesced_heartbeats = false;
     // Lease reads (ReplicaOptions::lease_reads, kvd's --lease_reads).
     bool lease_reads = false;
+    // Apply writes up to this size are made on the loop (StoreOptions::apply_on_loop_max_bytes;
+    // 0: all on the storage worker, as before).
+    size_t apply_on_loop_max_bytes = StoreOptions{}.apply_on_loop_max_bytes;
     std::chrono::milliseconds gossip_round{100};
     SimGossip::Timing gossip{};
     std::chrono::milliseconds placement_interval{200};
