@@ -21,6 +21,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev               # tests
   libbenchmark-dev                        # benchmarks
   libxxhash-dev                           # ring hash (XXH3_64bits)
+  libjemalloc-dev                         # kvd's allocator (docs/benchmarks.md §10n)
   libcli11-dev nlohmann-json3-dev         # kvctl command line and JSON output
   libssl-dev openssl                      # TLS (OpenSSL via Asio); tools/make_certs.sh; SHA-256
                                           # of kvctl backups (libcrypto)
