@@ -35,6 +35,14 @@ void TurnPipeline::ScheduleCycle() {
 }
 
 void TurnPipeline::RunCycle() {
+  // A turn whose writes the loop made itself ends inside this call (FinishTurn), which then
+  // schedules the next turn rather than nesting it: a long run of such turns (a backlog applied
+  // in small bounded steps) must not grow the stack.
+  in_run_cycle_ = true;
+  struct Leave {
+    bool* flag;
+    ~Leave() { *flag = false; }
+  } leave{&in_run_cycle_};
   TurnOutput out;
   collecting_ = &out;  // the replicas' messages land in `out` (Capture) until Execute
   // Only the touched replicas (ReplicaSet::MarkTouched): nothing reached the others since
@@ -346,7 +354,11 @@ void TurnPipeline::FinishTurn() {
   destroy_candidates_.swap(visited_);
   replicas_.DestroyRemoved(&destroy_candidates_);
   destroy_candidates_.clear();
-  RunCycle();
+  if (in_run_cycle_) {
+    ScheduleCycle();
+  } else {
+    RunCycle();
+  }
 }
 
 }  // namespace ringkv::store

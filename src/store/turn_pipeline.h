@@ -118,6 +118,7 @@ class TurnPipeline {
   // would race a compaction inside them), run at the turn's end.
   std::vector<std::function<void()>> after_turn_;
   bool cycle_scheduled_ = false;
+  bool in_run_cycle_ = false;  // RunCycle is on the stack (see there)
   std::map<GroupId, NodeId> last_leader_;  // to log leader changes once
   // Entries of last_leader_ that name a leader (the "all led" summary's cheap pre-check).
   size_t groups_led_ = 0;
