@@ -283,16 +283,9 @@ void TurnPipeline::OnBatchWritten(const ringkv::Status& s) {
   }
   if (WriteApplyOnLoop(*jobs)) return;
   storage_worker_.Post([this, jobs] {
-    std::vector<const storage::WriteBatch*> batches;
-    batches.reserve(jobs->size());
-    for (const ApplyWriteJob& j : *jobs) batches.push_back(&j.batch);
     // One write for all, unlogged (the log replays a lost one; engine.h): a failure (a full
     // disk) is every group's, each retries its own batch.
-    const Result<uint64_t> written = engine_->WriteUnlogged(batches);
-    for (ApplyWriteJob& j : *jobs) {
-      j.written = written.status();
-      if (written.ok()) j.ticket = *written;
-    }
+    RecordApplyWrite(engine_->WriteUnlogged(BatchesOf(*jobs)), *jobs);
     loop_.Post([this, jobs] { OnApplyWritten(*jobs); });
   });
 }
@@ -306,17 +299,28 @@ bool TurnPipeline::WriteApplyOnLoop(std::vector<ApplyWriteJob>& jobs) {
   size_t bytes = 0;
   for (const ApplyWriteJob& j : jobs) bytes += j.batch.ByteSize();
   if (bytes > options_.apply_on_loop_max_bytes) return false;
+  Result<std::optional<uint64_t>> written = engine_->TryWriteUnlogged(BatchesOf(jobs));
+  if (written.ok() && !written->has_value()) return false;  // it would wait: the worker's
+  RecordApplyWrite(written.ok() ? Result<uint64_t>(**written) : Result<uint64_t>(written.status()),
+                   jobs);
+  OnApplyWritten(jobs);
+  return true;
+}
+
+std::vector<const storage::WriteBatch*> TurnPipeline::BatchesOf(
+    const std::vector<ApplyWriteJob>& jobs) {
   std::vector<const storage::WriteBatch*> batches;
   batches.reserve(jobs.size());
   for (const ApplyWriteJob& j : jobs) batches.push_back(&j.batch);
-  Result<std::optional<uint64_t>> written = engine_->TryWriteUnlogged(batches);
-  if (written.ok() && !written->has_value()) return false;  // it would wait: the worker's
+  return batches;
+}
+
+void TurnPipeline::RecordApplyWrite(const Result<uint64_t>& written,
+                                    std::vector<ApplyWriteJob>& jobs) {
   for (ApplyWriteJob& j : jobs) {
     j.written = written.status();
-    if (written.ok()) j.ticket = **written;
+    if (written.ok()) j.ticket = *written;
   }
-  OnApplyWritten(jobs);
-  return true;
 }
 
 void TurnPipeline::OnApplyWritten(std::vector<ApplyWriteJob>& jobs) {

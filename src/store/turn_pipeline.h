@@ -84,6 +84,9 @@ class TurnPipeline {
   // wait, then ends the turn (OnApplyWritten): true. False: nothing written, the caller posts
   // them to the storage worker.
   bool WriteApplyOnLoop(std::vector<ApplyWriteJob>& jobs);
+  // The one engine write of a turn's apply jobs, and its outcome (status, ticket) in each job.
+  static std::vector<const storage::WriteBatch*> BatchesOf(const std::vector<ApplyWriteJob>& jobs);
+  static void RecordApplyWrite(const Result<uint64_t>& written, std::vector<ApplyWriteJob>& jobs);
   // The end of a turn: its log and apply writes are on disk.
   void FinishTurn();
   // The turn's group-commit write, on the storage worker; `resume_first` after a full disk.
